@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything vigia needs to build, test and run, from Debian 12
+# packages only. Idempotent: a second run changes nothing. Run as root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev clang-format
+  # libraries vigia links against
+  librdkafka-dev libsimdjson-dev prometheus-cpp-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
+  libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
+  # real servers and tools the tests and operators use
+  prometheus prometheus-alertmanager kcat zstd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,70 @@
+// The operator interface: a detector observes events in event-time order
+// (up to the pipeline's bounded disorder), is told when the watermark moves,
+// and emits alerts.
+//
+// Lifecycle: the pipeline constructs operators through their factories,
+// calls Observe() for every accepted event and AdvanceWatermark() whenever
+// the watermark moves forward, all on one thread. Operators hold no locks
+// and never read the wall clock: event time arrives with each event and the
+// watermark says how far event time is complete.
+#ifndef VIGIA_OPERATORS_OPERATOR_H_
+#define VIGIA_OPERATORS_OPERATOR_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "pipeline/core/alert.h"
+#include "pipeline/core/event.h"
+
+namespace vigia {
+
+// Receives the alerts an operator raises. Implemented by the pipeline, which
+// stamps, counts and forwards them to the sinks.
+class AlertEmitter {
+ public:
+  virtual ~AlertEmitter() = default;
+  virtual void Emit(Alert alert) = 0;
+};
+
+// State size, for metrics and for the caps that bound memory.
+struct OperatorStats {
+  int64_t keys = 0;      // keys currently tracked
+  int64_t buckets = 0;   // time buckets currently held, over all keys
+  int64_t cap_hits = 0;  // times a cap refused or evicted state (cumulative)
+  int64_t firing = 0;    // alerts currently firing
+};
+
+// What every operator is given at construction.
+struct OperatorContext {
+  // Fingerprint of the effective configuration, copied into every alert.
+  std::string config_hash;
+  // How many sample events and top values an alert's evidence carries.
+  int max_samples = 10;
+  int top_n = 5;
+};
+
+class Operator {
+ public:
+  virtual ~Operator() = default;
+
+  // The detector name used in alerts and metrics, e.g. "foreign_origin_surge".
+  virtual std::string_view name() const = 0;
+
+  // Accounts for one event. REQUIRES: the event is not late, i.e.
+  // event.created_at >= (last watermark passed) - allowed lateness. The event
+  // and its strings are valid only during the call.
+  virtual void Observe(const Event& event, AlertEmitter& out) = 0;
+
+  // Event time is complete up to `watermark`: evaluates every window that
+  // ends at or before it and emits the alerts that crossing or falling back
+  // produce. REQUIRES: watermarks passed are non-decreasing.
+  virtual void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) = 0;
+
+  virtual OperatorStats stats() const = 0;
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_OPERATOR_H_

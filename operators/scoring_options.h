@@ -1,0 +1,56 @@
+// Options of the shared baseline scorer (operators/scorer.h), used by every
+// count-based detector so that they agree on warm-up, floors, daily cycles,
+// effect size and recovery. Parsed from the config file by pipeline/config.
+#ifndef VIGIA_OPERATORS_SCORING_OPTIONS_H_
+#define VIGIA_OPERATORS_SCORING_OPTIONS_H_
+
+#include <vector>
+
+#include "absl/time/time.h"
+#include "pipeline/core/alert.h"
+
+namespace vigia {
+
+// One rung of a severity ladder. A window reaches the rung only if all three
+// hold: the score (statistical significance, in standard deviations of the
+// expected count) is at least `min_score`, the effect size
+// (observed + 1) / (expected + 1) is at least `min_ratio`, and at least
+// `min_observed` events were seen. Needing both significance and effect size
+// keeps an organic 1.5x rise from paging anyone while a 5x push does.
+struct SeverityLevel {
+  Severity severity = Severity::kInfo;
+  double min_score = 0;
+  double min_ratio = 0;
+  double min_observed = 0;
+};
+
+struct ScoringOptions {
+  // A key may not fire before it has this much event-time history.
+  absl::Duration warmup = absl::Hours(1);
+  // Half-life of the learned level; short enough to follow slow drift, long
+  // enough that a surge of a few windows barely moves it.
+  absl::Duration level_half_life = absl::Hours(3);
+  // Learn a time-of-day profile (24 hourly factors) so that the evening
+  // peak is not a surge and the night trough not a silence.
+  bool daily_cycle = true;
+  // Half-life, in days, of each hourly factor.
+  double daily_half_life_days = 2.0;
+  // Floor on the expected count of a window, so that keys with near-zero
+  // history cannot produce runaway scores from one or two events.
+  double min_expected = 1.0;
+  // While a key is anomalous, its baseline learns from the expected value
+  // rather than the observed one (clipped at expected * this factor), so a
+  // surge does not poison the baseline it is judged against.
+  double anomaly_clip_ratio = 1.5;
+  // The ladder, ordered from the lowest severity up. An alert resolves when
+  // the window no longer meets the lowest rung.
+  std::vector<SeverityLevel> levels = {
+      {Severity::kInfo, 3.0, 1.5, 10},
+      {Severity::kWarning, 5.0, 3.0, 20},
+      {Severity::kCritical, 8.0, 5.0, 40},
+  };
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_SCORING_OPTIONS_H_

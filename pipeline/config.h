@@ -1,0 +1,62 @@
+// vigia's configuration: the file format (YAML), its validation, and the
+// effective configuration's fingerprint. The format is docs/config.md.
+//
+// Loading is strict: an unknown key, a wrong type or an out-of-range value
+// is an error that names the key path and the line, e.g.
+//   config.yaml:12: detectors.foreign_origin_surge.hop: must divide window
+// A Config is an immutable value once loaded; share it freely.
+#ifndef VIGIA_PIPELINE_CONFIG_H_
+#define VIGIA_PIPELINE_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "operators/foreign_origin_surge.h"
+#include "operators/operator.h"
+#include "pipeline/decoder.h"
+
+namespace vigia {
+
+struct WatermarkOptions {
+  // The watermark trails the newest event time seen on a source by this much:
+  // events may arrive this far out of order and still count fully.
+  absl::Duration max_out_of_orderness = absl::Seconds(30);
+  // Events older than the watermark by more than this are late: counted and
+  // dead-lettered.
+  absl::Duration allowed_lateness = absl::ZeroDuration();
+  // A source with no events for this long (processing time) stops holding
+  // the watermark back.
+  absl::Duration idle_timeout = absl::Seconds(60);
+};
+
+struct Config {
+  DecoderOptions decoder;
+  WatermarkOptions watermark;
+  int evidence_max_samples = 10;
+  int evidence_top_n = 5;
+  ForeignOriginSurgeOptions foreign_origin_surge;
+
+  // Lower-case hex SHA-256 of CanonicalConfig(*this): stamped on every alert
+  // so a reader knows exactly which settings produced it.
+  std::string hash() const;
+};
+
+// Returns the defaults: what vigia runs on with no config file.
+Config DefaultConfig();
+
+// Parses YAML text. `name` is used in error messages (usually the path).
+absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view name);
+// Reads and parses a file.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// A canonical text form of every effective setting (defaults included), in a
+// fixed order: the input to Config::hash(), and what `vigia config` prints.
+std::string CanonicalConfig(const Config& config);
+
+// Returns the context operators are built with.
+OperatorContext MakeOperatorContext(const Config& config);
+
+}  // namespace vigia
+
+#endif  // VIGIA_PIPELINE_CONFIG_H_

@@ -1,0 +1,94 @@
+// The alert record: what a detector claims, and the evidence chain that lets
+// a person or a court check the claim. The wire format is docs/alerts.md.
+//
+// Alerts are plain values, built by an operator on the pipeline thread and
+// handed to sinks by value; they own all their strings.
+#ifndef VIGIA_PIPELINE_CORE_ALERT_H_
+#define VIGIA_PIPELINE_CORE_ALERT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "pipeline/core/types.h"
+
+namespace vigia {
+
+enum class Severity : uint8_t { kInfo = 0, kWarning = 1, kCritical = 2 };
+inline constexpr int kNumSeverities = 3;
+std::string_view SeverityName(Severity s);
+
+enum class AlertState : uint8_t { kFiring = 0, kResolved = 1 };
+std::string_view AlertStateName(AlertState s);
+
+// A value and how often it was seen in the alert's window (an account, a URL,
+// a hashtag). Counts from sketches are upper bounds; `error` bounds the
+// overcount (0 when exact).
+struct Tally {
+  std::string value;
+  int64_t count = 0;
+  int64_t error = 0;
+};
+
+// One event quoted as evidence, with the coordinates of its original bytes.
+struct SampleEvent {
+  std::string id;
+  std::string account;  // account id (post) or page id (ad)
+  absl::Time created_at;
+  std::string source;      // file path or topic
+  int32_t partition = -1;  // -1 for files
+  int64_t position = 0;    // line (files) or offset (Kafka)
+};
+
+struct Evidence {
+  std::vector<Tally> top_accounts;
+  std::vector<Tally> top_urls;
+  std::vector<Tally> top_hashtags;
+  std::vector<SampleEvent> samples;
+  // How the expectation was formed, as named numbers (e.g. the learned
+  // level, the time-of-day factor, hours of history), so the comparison can
+  // be redone by hand. Written in order.
+  std::vector<std::pair<std::string, double>> baseline;
+};
+
+struct Alert {
+  std::string id;
+  std::string detector;
+  AlertState state = AlertState::kFiring;
+  Severity severity = Severity::kInfo;
+  CountryCode target;
+  CountryCode origin;  // unknown when the detector has none
+  // What the alert is about beyond target and origin (a hashtag, a URL or
+  // text fingerprint); empty for none. `subject_kind` names it ("hashtag").
+  std::string subject_kind;
+  std::string subject;
+  absl::Time window_start;
+  absl::Time window_end;
+  double observed = 0;
+  double expected = 0;
+  double score = 0;      // significance, in the detector's score unit
+  double threshold = 0;  // the score threshold of `severity`
+  double ratio = 0;      // effect size: (observed + 1) / (expected + 1)
+  std::string summary;
+  Evidence evidence;
+  std::string config_hash;
+};
+
+// Returns a deterministic alert id: the first 20 hex digits of the SHA-256
+// of the detector, its key, the episode's first window end, the severity
+// and the config hash. The same input and config give the same id; a firing
+// record and the resolved record that ends it share their id.
+std::string MakeAlertId(std::string_view detector, std::string_view key,
+                        absl::Time episode_start, Severity severity,
+                        std::string_view config_hash);
+
+// Returns the alert as one line of JSON (no trailing newline), fields in the
+// order of docs/alerts.md. Deterministic: equal alerts give equal bytes.
+std::string AlertToJson(const Alert& alert);
+
+}  // namespace vigia
+
+#endif  // VIGIA_PIPELINE_CORE_ALERT_H_

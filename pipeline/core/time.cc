@@ -1,0 +1,129 @@
+#include "pipeline/core/time.h"
+
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "pipeline/core/strings.h"
+
+namespace vigia {
+namespace {
+
+bool ReadDigits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    const char c = s[i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+// (Howard Hinnant's days_from_civil algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+absl::Status Bad(std::string_view text, std::string_view why) {
+  constexpr size_t kMaxShown = 40;
+  return absl::InvalidArgumentError(
+      absl::StrCat("bad RFC 3339 time (", ToAbsl(why), "): \"",
+                   ToAbsl(text.substr(0, kMaxShown)),
+                   text.size() > kMaxShown ? "...\"" : "\""));
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  if (s.size() < 20) return Bad(s, "too short");
+  if (!ReadDigits(s, 0, 4, &year) || s[4] != '-' ||
+      !ReadDigits(s, 5, 2, &month) || s[7] != '-' ||
+      !ReadDigits(s, 8, 2, &day)) {
+    return Bad(s, "date is not YYYY-MM-DD");
+  }
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
+    return Bad(s, "no 'T' between date and time");
+  }
+  if (!ReadDigits(s, 11, 2, &hour) || s[13] != ':' ||
+      !ReadDigits(s, 14, 2, &minute) || s[16] != ':' ||
+      !ReadDigits(s, 17, 2, &second)) {
+    return Bad(s, "time is not hh:mm:ss");
+  }
+  if (month < 1 || month > 12) return Bad(s, "month out of range");
+  if (day < 1 || day > DaysInMonth(year, month)) {
+    return Bad(s, "day out of range");
+  }
+  // Leap seconds (60) are folded into the next second's start, as most
+  // platforms report them.
+  if (hour > 23 || minute > 59 || second > 60) {
+    return Bad(s, "time of day out of range");
+  }
+  size_t pos = 19;
+  int64_t micros = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    int64_t scale = 100000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 6) {
+        micros += (s[pos] - '0') * scale;
+        scale /= 10;
+      }
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return Bad(s, "empty fraction");
+  }
+  if (pos >= s.size()) return Bad(s, "no zone");
+  int64_t offset_minutes = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int oh, om;
+    if (!ReadDigits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() ||
+        s[pos + 3] != ':' || !ReadDigits(s, pos + 4, 2, &om) || oh > 23 ||
+        om > 59) {
+      return Bad(s, "zone is not +hh:mm");
+    }
+    offset_minutes = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return Bad(s, "no zone");
+  }
+  if (pos != s.size()) return Bad(s, "trailing characters");
+
+  const int64_t days = DaysFromCivil(year, month, day);
+  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second -
+                       offset_minutes * 60;
+  return absl::FromUnixMicros(secs * 1000000 + micros);
+}
+
+std::string FormatRfc3339(absl::Time t) {
+  // absl::FormatTime is locale-free and deterministic; %E3S prints
+  // seconds with exactly three fractional digits.
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+SystemClock* SystemClock::Get() {
+  static SystemClock* clock = new SystemClock();
+  return clock;
+}
+
+}  // namespace vigia

@@ -1,0 +1,168 @@
+// The pipeline: raw records in, alerts and dead letters out.
+//
+//   record bytes -> Decoder -> late check (WatermarkTracker) -> operators
+//                      |              |                           |
+//                 dead letter     dead letter                  alerts
+//
+// One Pipeline runs on one thread and owns its decoder, watermark and
+// operators. Replay feeds it NDJSON lines; the Kafka consumer feeds it
+// message payloads; the code path is the same. Every record read ends up
+// processed, rejected or late, and stats() shows the three add up.
+// Counters are atomics written by the pipeline thread only, so a metrics
+// thread may read them at any time.
+#ifndef VIGIA_PIPELINE_PIPELINE_H_
+#define VIGIA_PIPELINE_PIPELINE_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "operators/operator.h"
+#include "pipeline/config.h"
+#include "pipeline/core/time.h"
+#include "pipeline/decoder.h"
+#include "pipeline/sinks.h"
+#include "pipeline/watermark.h"
+
+namespace vigia {
+
+// A counter written by one thread and read by any: relaxed loads and stores,
+// no read-modify-write on the hot path.
+class StatCounter {
+ public:
+  void Add(int64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n,
+             std::memory_order_relaxed);
+  }
+  int64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> v_{0};
+};
+
+// Index 0 and 1 are FeedKind values; kFeedUnknown is for records rejected
+// before their feed could be told (malformed, oversize) with no hint.
+inline constexpr int kFeedUnknown = 2;
+inline constexpr int kFeedSlots = 3;
+std::string_view FeedSlotName(int slot);
+
+struct PipelineStats {
+  std::array<StatCounter, kFeedSlots> read;
+  std::array<StatCounter, kFeedSlots> processed;
+  std::array<StatCounter, kFeedSlots> late;
+  std::array<std::array<StatCounter, kNumRejectReasons>, kFeedSlots> rejected;
+  StatCounter dead_letter_errors;
+
+  int64_t total_read() const;
+  int64_t total_processed() const;
+  int64_t total_rejected() const;
+  int64_t total_late() const;
+};
+
+// Alert counts by detector, severity and state; guarded because detectors
+// are only known at run time.
+class AlertCounts {
+ public:
+  struct Key {
+    std::string detector;
+    Severity severity;
+    AlertState state;
+    friend auto operator<=>(const Key&, const Key&) = default;
+  };
+  void Add(const Alert& alert);
+  std::map<Key, int64_t> Snapshot() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<Key, int64_t> counts_ ABSL_GUARDED_BY(mu_);
+};
+
+// A record as read from a source.
+struct RawRecord {
+  std::string_view bytes;
+  // Readable bytes from bytes.data(); at least bytes.size() +
+  // Decoder::padding() lets the decoder parse in place, anything less makes
+  // it copy into its padded buffer first.
+  size_t capacity = 0;
+  SourceRef source;
+  // The feed the source carries, when it says (a Kafka topic does; a mixed
+  // NDJSON archive does not). Only used to label rejects.
+  std::optional<FeedKind> feed_hint;
+};
+
+class Pipeline {
+ public:
+  // `clock` gives processing time for idle-source detection; nullptr means
+  // "follow event time" (processing time = newest event time seen), which
+  // makes replay deterministic. Sinks and clock must outlive the pipeline.
+  Pipeline(const Config& config,
+           std::vector<std::unique_ptr<Operator>> operators,
+           AlertSink* alert_sink, DeadLetterSink* dead_letter_sink,
+           const Clock* clock = nullptr);
+  ~Pipeline();
+
+  // Builds the operators the config enables.
+  static std::vector<std::unique_ptr<Operator>> MakeOperators(
+      const Config& config);
+
+  // Decodes and processes one record. Bad input never fails: it is counted
+  // and dead-lettered. Returns an error only when a sink fails; the pipeline
+  // stays usable, and the caller decides whether to retry or stop.
+  absl::Status Process(const RawRecord& record);
+
+  // Re-evaluates the watermark on processing time alone (idle sources), for
+  // callers that can go quiet: the Kafka loop calls this when polls are empty.
+  absl::Status Tick();
+
+  // End of input: closes every window up to the newest event time and
+  // flushes the sinks.
+  absl::Status Finish();
+
+  const PipelineStats& stats() const { return stats_; }
+  const AlertCounts& alert_counts() const { return alert_counts_; }
+  absl::Time watermark() const;
+  absl::Time max_event_time() const;
+  // Snapshot of every operator's state size, by operator name.
+  std::vector<std::pair<std::string, OperatorStats>> operator_stats() const;
+  const std::vector<std::unique_ptr<Operator>>& operators() const {
+    return operators_;
+  }
+
+ private:
+  class Emitter;
+  absl::Status AdvanceTo(absl::Time watermark);
+  absl::Status DeadLetterRecord(const RawRecord& record, int feed_slot,
+                                std::string_view reason,
+                                std::string_view detail);
+  absl::Time Now() const;
+
+  Config config_;
+  std::vector<std::unique_ptr<Operator>> operators_;
+  AlertSink* alert_sink_;
+  DeadLetterSink* dead_letter_sink_;
+  const Clock* clock_;
+  Decoder decoder_;
+  WatermarkTracker watermark_;
+  std::unique_ptr<Emitter> emitter_;
+  PipelineStats stats_;
+  AlertCounts alert_counts_;
+  std::atomic<int64_t> watermark_us_{INT64_MIN};
+  std::atomic<int64_t> max_event_us_{INT64_MIN};
+  // Operator stats, refreshed on the pipeline thread for readers elsewhere.
+  mutable absl::Mutex op_stats_mu_;
+  std::vector<std::pair<std::string, OperatorStats>> op_stats_
+      ABSL_GUARDED_BY(op_stats_mu_);
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_PIPELINE_PIPELINE_H_

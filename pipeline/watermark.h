@@ -1,0 +1,81 @@
+// Event-time progress across several sources (files, Kafka partitions).
+//
+// Each source's watermark trails the newest event time it has produced by
+// the bounded out-of-orderness; the pipeline's watermark is the minimum over
+// active sources, so a slow partition holds it back. A source that has been
+// silent for the idle timeout (on the injected processing-time clock) stops
+// counting, so one idle feed cannot stall every window forever. The
+// watermark never moves backwards. Used on the pipeline thread only.
+#ifndef VIGIA_PIPELINE_WATERMARK_H_
+#define VIGIA_PIPELINE_WATERMARK_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "pipeline/config.h"
+#include "pipeline/core/types.h"
+
+namespace vigia {
+
+class WatermarkTracker {
+ public:
+  explicit WatermarkTracker(const WatermarkOptions& options);
+
+  // Returns true if an event at `t` is late: older than the current
+  // watermark by more than the allowed lateness.
+  bool IsLate(absl::Time t) const {
+    return t < watermark_ - options_.allowed_lateness;
+  }
+
+  // Records an event at `t` from `source` at processing time `now`.
+  void Observe(const SourceRef& source, absl::Time t, absl::Time now);
+
+  // Recomputes the watermark at processing time `now` and returns it.
+  // Returns absl::InfinitePast() until the first event.
+  absl::Time Advance(absl::Time now);
+
+  // End of input: every source is complete, so the watermark moves to the
+  // newest event time seen. Returns it.
+  absl::Time Finish();
+
+  absl::Time watermark() const { return watermark_; }
+  // Newest event time seen on any source.
+  absl::Time max_event_time() const { return max_event_time_; }
+  int active_sources() const { return active_sources_; }
+  int sources() const { return static_cast<int>(sources_.size()); }
+
+ private:
+  struct Source {
+    absl::Time max_event_time = absl::InfinitePast();
+    absl::Time last_seen = absl::InfinitePast();
+  };
+  struct Key {
+    std::string name;
+    int32_t partition;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.name, k.partition);
+    }
+    friend bool operator==(const Key& a, const Key& b) = default;
+  };
+
+  WatermarkOptions options_;
+  absl::flat_hash_map<Key, int> index_;
+  std::vector<Source> sources_;
+  // The last source looked up, to skip hashing for runs from one source.
+  const void* last_name_data_ = nullptr;
+  size_t last_name_size_ = 0;
+  int32_t last_partition_ = -2;
+  int last_index_ = -1;
+  absl::Time watermark_ = absl::InfinitePast();
+  absl::Time max_event_time_ = absl::InfinitePast();
+  int active_sources_ = 0;
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_PIPELINE_WATERMARK_H_
