@@ -1,0 +1,215 @@
+#include "pipeline/pipeline.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "operators/foreign_origin_surge.h"
+#include "pipeline/core/log.h"
+
+namespace vigia {
+
+std::string_view FeedSlotName(int slot) {
+  switch (slot) {
+    case 0:
+      return FeedName(FeedKind::kPost);
+    case 1:
+      return FeedName(FeedKind::kAd);
+    default:
+      return "unknown";
+  }
+}
+
+namespace {
+
+int64_t Sum(const std::array<StatCounter, kFeedSlots>& a) {
+  int64_t n = 0;
+  for (const StatCounter& c : a) n += c.value();
+  return n;
+}
+
+}  // namespace
+
+int64_t PipelineStats::total_read() const { return Sum(read); }
+int64_t PipelineStats::total_processed() const { return Sum(processed); }
+int64_t PipelineStats::total_late() const { return Sum(late); }
+int64_t PipelineStats::total_rejected() const {
+  int64_t n = 0;
+  for (const auto& by_reason : rejected) {
+    for (const StatCounter& c : by_reason) n += c.value();
+  }
+  return n;
+}
+
+void AlertCounts::Add(const Alert& alert) {
+  absl::MutexLock lock(&mu_);
+  ++counts_[Key{alert.detector, alert.severity, alert.state}];
+}
+
+std::map<AlertCounts::Key, int64_t> AlertCounts::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return counts_;
+}
+
+// Forwards operator alerts to the sink, counting them and keeping the first
+// sink error for the pipeline to return.
+class Pipeline::Emitter final : public AlertEmitter {
+ public:
+  Emitter(AlertSink* sink, AlertCounts* counts) : sink_(sink), counts_(counts) {}
+
+  void Emit(Alert alert) override {
+    counts_->Add(alert);
+    absl::Status s = sink_->Write(alert);
+    if (!s.ok() && status_.ok()) status_ = std::move(s);
+  }
+
+  absl::Status TakeStatus() { return std::exchange(status_, absl::OkStatus()); }
+
+ private:
+  AlertSink* sink_;
+  AlertCounts* counts_;
+  absl::Status status_;
+};
+
+Pipeline::Pipeline(const Config& config,
+                   std::vector<std::unique_ptr<Operator>> operators,
+                   AlertSink* alert_sink, DeadLetterSink* dead_letter_sink,
+                   const Clock* clock)
+    : config_(config),
+      operators_(std::move(operators)),
+      alert_sink_(alert_sink),
+      dead_letter_sink_(dead_letter_sink),
+      clock_(clock),
+      decoder_(config.decoder),
+      watermark_(config.watermark),
+      emitter_(std::make_unique<Emitter>(alert_sink_, &alert_counts_)) {
+  for (const auto& op : operators_) {
+    op_stats_.emplace_back(std::string(op->name()), op->stats());
+  }
+}
+
+Pipeline::~Pipeline() = default;
+
+std::vector<std::unique_ptr<Operator>> Pipeline::MakeOperators(
+    const Config& config) {
+  const OperatorContext context = MakeOperatorContext(config);
+  std::vector<std::unique_ptr<Operator>> ops;
+  if (config.foreign_origin_surge.enabled) {
+    ops.push_back(MakeForeignOriginSurge(config.foreign_origin_surge, context));
+  }
+  return ops;
+}
+
+absl::Time Pipeline::Now() const {
+  // Without a clock, processing time follows event time, so the idle timeout
+  // is measured in event time and replays are deterministic.
+  return clock_ != nullptr ? clock_->Now() : watermark_.max_event_time();
+}
+
+absl::Status Pipeline::DeadLetterRecord(const RawRecord& record, int feed_slot,
+                                        std::string_view reason,
+                                        std::string_view detail) {
+  DeadLetter letter{reason, detail, record.bytes, record.source};
+  absl::Status s = dead_letter_sink_->Write(letter);
+  if (!s.ok()) {
+    stats_.dead_letter_errors.Add();
+    return absl::Status(s.code(), absl::StrCat("dead-letter sink: ",
+                                               s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::Process(const RawRecord& record) {
+  const int hint_slot =
+      record.feed_hint ? static_cast<int>(*record.feed_hint) : kFeedUnknown;
+  RejectReason reason;
+  if (record.capacity >= record.bytes.size() + Decoder::padding()) {
+    reason = decoder_.Decode(record.bytes, record.capacity, record.source);
+  } else {
+    reason = decoder_.DecodeUnpadded(record.bytes, record.source);
+  }
+  if (ABSL_PREDICT_FALSE(reason != RejectReason::kNone)) {
+    stats_.read[hint_slot].Add();
+    stats_.rejected[hint_slot][static_cast<int>(reason)].Add();
+    return DeadLetterRecord(record, hint_slot, RejectReasonName(reason),
+                            decoder_.detail());
+  }
+
+  const Event& event = decoder_.event();
+  const int slot = static_cast<int>(event.kind);
+  stats_.read[slot].Add();
+  if (ABSL_PREDICT_FALSE(watermark_.IsLate(event.created_at))) {
+    stats_.late[slot].Add();
+    const std::string detail =
+        absl::StrCat("event time ", FormatRfc3339(event.created_at),
+                     " is behind the watermark ",
+                     FormatRfc3339(watermark_.watermark()), " by more than ",
+                     absl::FormatDuration(config_.watermark.allowed_lateness));
+    return DeadLetterRecord(record, slot, "late", detail);
+  }
+
+  watermark_.Observe(record.source, event.created_at,
+                     clock_ != nullptr ? clock_->Now() : event.created_at);
+  max_event_us_.store(absl::ToUnixMicros(watermark_.max_event_time()),
+                      std::memory_order_relaxed);
+  for (const auto& op : operators_) op->Observe(event, *emitter_);
+  stats_.processed[slot].Add();
+
+  absl::Status s = emitter_->TakeStatus();
+  absl::Status advanced = AdvanceTo(watermark_.Advance(Now()));
+  return s.ok() ? advanced : s;
+}
+
+absl::Status Pipeline::AdvanceTo(absl::Time watermark) {
+  if (watermark == absl::InfinitePast()) return absl::OkStatus();
+  const int64_t us = absl::ToUnixMicros(watermark);
+  if (us == watermark_us_.load(std::memory_order_relaxed)) {
+    return absl::OkStatus();
+  }
+  watermark_us_.store(us, std::memory_order_relaxed);
+  for (const auto& op : operators_) op->AdvanceWatermark(watermark, *emitter_);
+  // The watermark moves on nearly every event; readers of state sizes (metrics)
+  // are content with a snapshot every few hundred moves.
+  if (++advances_ % 256 == 0) RefreshOperatorStats();
+  return emitter_->TakeStatus();
+}
+
+void Pipeline::RefreshOperatorStats() {
+  absl::MutexLock lock(&op_stats_mu_);
+  for (size_t i = 0; i < operators_.size(); ++i) {
+    op_stats_[i].second = operators_[i]->stats();
+  }
+}
+
+absl::Status Pipeline::Tick() {
+  absl::Status s = AdvanceTo(watermark_.Advance(Now()));
+  RefreshOperatorStats();
+  return s;
+}
+
+absl::Status Pipeline::Finish() {
+  absl::Status s = AdvanceTo(watermark_.Finish());
+  RefreshOperatorStats();
+  absl::Status flushed = alert_sink_->Flush();
+  absl::Status dl_flushed = dead_letter_sink_->Flush();
+  if (!s.ok()) return s;
+  if (!flushed.ok()) return flushed;
+  return dl_flushed;
+}
+
+absl::Time Pipeline::watermark() const {
+  const int64_t us = watermark_us_.load(std::memory_order_relaxed);
+  return us == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(us);
+}
+
+absl::Time Pipeline::max_event_time() const {
+  const int64_t us = max_event_us_.load(std::memory_order_relaxed);
+  return us == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(us);
+}
+
+std::vector<std::pair<std::string, OperatorStats>> Pipeline::operator_stats()
+    const {
+  absl::MutexLock lock(&op_stats_mu_);
+  return op_stats_;
+}
+
+}  // namespace vigia

@@ -144,6 +144,7 @@ class Pipeline {
                                 std::string_view reason,
                                 std::string_view detail);
   absl::Time Now() const;
+  void RefreshOperatorStats();
 
   Config config_;
   std::vector<std::unique_ptr<Operator>> operators_;
@@ -155,6 +156,7 @@ class Pipeline {
   std::unique_ptr<Emitter> emitter_;
   PipelineStats stats_;
   AlertCounts alert_counts_;
+  int64_t advances_ = 0;
   std::atomic<int64_t> watermark_us_{INT64_MIN};
   std::atomic<int64_t> max_event_us_{INT64_MIN};
   // Operator stats, refreshed on the pipeline thread for readers elsewhere.

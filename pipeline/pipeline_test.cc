@@ -1,0 +1,187 @@
+#include "pipeline/pipeline.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/core/time.h"
+
+namespace vigia {
+namespace {
+
+using ::testing::ElementsAre;
+
+// Records what the pipeline hands to an operator.
+class RecordingOperator final : public Operator {
+ public:
+  std::string_view name() const override { return "recording"; }
+  void Observe(const Event& e, AlertEmitter& out) override {
+    ids.push_back(std::string(e.id));
+    if (e.id == "emit") {
+      Alert a;
+      a.id = "a1";
+      a.detector = "recording";
+      a.severity = Severity::kWarning;
+      out.Emit(a);
+    }
+  }
+  void AdvanceWatermark(absl::Time wm, AlertEmitter&) override {
+    watermarks.push_back(wm);
+  }
+  OperatorStats stats() const override { return {}; }
+
+  std::vector<std::string> ids;
+  std::vector<absl::Time> watermarks;
+};
+
+class RecordingAlerts final : public AlertSink {
+ public:
+  absl::Status Write(const Alert& a) override {
+    if (fail) return absl::UnavailableError("alert sink down");
+    ids.push_back(a.id);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> ids;
+  bool fail = false;
+};
+
+class RecordingDeadLetters final : public DeadLetterSink {
+ public:
+  absl::Status Write(const DeadLetter& d) override {
+    reasons.push_back(std::string(d.reason));
+    bytes.push_back(std::string(d.bytes));
+    positions.push_back(d.source.position);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> reasons;
+  std::vector<std::string> bytes;
+  std::vector<int64_t> positions;
+};
+
+std::string Post(std::string_view id, int64_t seconds) {
+  return absl::StrFormat(
+      R"({"id":"%s","platform":"x","created_at":"%s","account":{"id":"acc","country":"RU"},"target":"MD"})",
+      std::string(id),
+      FormatRfc3339(absl::FromUnixSeconds(1'800'000'000 + seconds)));
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  PipelineTest() {
+    config_ = DefaultConfig();
+    config_.watermark.max_out_of_orderness = absl::Seconds(10);
+    config_.watermark.allowed_lateness = absl::ZeroDuration();
+    auto op = std::make_unique<RecordingOperator>();
+    op_ = op.get();
+    std::vector<std::unique_ptr<Operator>> ops;
+    ops.push_back(std::move(op));
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(ops), &alerts_,
+                                           &dead_);
+  }
+
+  absl::Status Feed(const std::string& line, std::optional<FeedKind> hint =
+                                                 std::nullopt) {
+    RawRecord r;
+    r.bytes = line;
+    r.capacity = line.size();  // unpadded: the decoder copies
+    r.source = SourceRef{"test.ndjson", -1, ++line_};
+    r.feed_hint = hint;
+    return pipeline_->Process(r);
+  }
+
+  Config config_;
+  RecordingOperator* op_;
+  RecordingAlerts alerts_;
+  RecordingDeadLetters dead_;
+  std::unique_ptr<Pipeline> pipeline_;
+  int64_t line_ = 0;
+};
+
+TEST_F(PipelineTest, EveryRecordIsProcessedRejectedOrLate) {
+  ASSERT_TRUE(Feed(Post("p1", 100)).ok());
+  ASSERT_TRUE(Feed("{not json").ok());
+  ASSERT_TRUE(Feed(Post("p2", 95)).ok());   // out of order, within bound
+  ASSERT_TRUE(Feed(Post("p3", 200)).ok());  // watermark -> 190
+  ASSERT_TRUE(Feed(Post("p4", 100)).ok());  // late
+  ASSERT_TRUE(Feed(R"({"id":"x","platform":"x"})").ok());
+  const PipelineStats& s = pipeline_->stats();
+  EXPECT_EQ(s.total_read(), 6);
+  EXPECT_EQ(s.total_processed(), 3);
+  EXPECT_EQ(s.total_rejected(), 2);
+  EXPECT_EQ(s.total_late(), 1);
+  EXPECT_EQ(s.total_processed() + s.total_rejected() + s.total_late(),
+            s.total_read());
+  EXPECT_THAT(op_->ids, ElementsAre("p1", "p2", "p3"));
+  EXPECT_THAT(dead_.reasons,
+              ElementsAre("malformed_json", "late", "missing_field"));
+  EXPECT_THAT(dead_.positions, ElementsAre(2, 5, 6));
+  EXPECT_EQ(dead_.bytes[0], "{not json");
+  EXPECT_EQ(dead_.bytes[1], Post("p4", 100));
+}
+
+TEST_F(PipelineTest, RejectsAreLabelledWithTheFeedHint) {
+  ASSERT_TRUE(Feed("garbage", FeedKind::kAd).ok());
+  ASSERT_TRUE(Feed("garbage").ok());
+  const PipelineStats& s = pipeline_->stats();
+  const int malformed = static_cast<int>(RejectReason::kMalformedJson);
+  EXPECT_EQ(s.rejected[static_cast<int>(FeedKind::kAd)][malformed].value(), 1);
+  EXPECT_EQ(s.rejected[kFeedUnknown][malformed].value(), 1);
+  EXPECT_EQ(s.read[static_cast<int>(FeedKind::kAd)].value(), 1);
+}
+
+TEST_F(PipelineTest, WatermarksReachOperatorsInOrderAndFinishClosesAll) {
+  ASSERT_TRUE(Feed(Post("p1", 100)).ok());
+  ASSERT_TRUE(Feed(Post("p2", 150)).ok());
+  ASSERT_TRUE(Feed(Post("p3", 120)).ok());
+  ASSERT_TRUE(pipeline_->Finish().ok());
+  const absl::Time base = absl::FromUnixSeconds(1'800'000'000);
+  EXPECT_THAT(op_->watermarks,
+              ElementsAre(base + absl::Seconds(90), base + absl::Seconds(140),
+                          base + absl::Seconds(150)));
+  EXPECT_EQ(pipeline_->watermark(), base + absl::Seconds(150));
+}
+
+TEST_F(PipelineTest, AlertsAreCountedAndDelivered) {
+  ASSERT_TRUE(Feed(Post("emit", 100)).ok());
+  EXPECT_THAT(alerts_.ids, ElementsAre("a1"));
+  auto counts = pipeline_->alert_counts().Snapshot();
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts.begin()->first.detector, "recording");
+  EXPECT_EQ(counts.begin()->second, 1);
+}
+
+TEST_F(PipelineTest, AlertSinkFailureIsReturnedNotSwallowed) {
+  alerts_.fail = true;
+  absl::Status s = Feed(Post("emit", 100));
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  // The event itself was processed; the pipeline stays usable.
+  EXPECT_EQ(pipeline_->stats().total_processed(), 1);
+  alerts_.fail = false;
+  EXPECT_TRUE(Feed(Post("emit", 101)).ok());
+  EXPECT_THAT(alerts_.ids, ElementsAre("a1"));
+}
+
+TEST_F(PipelineTest, TickAdvancesPastAnIdleSourceOnTheInjectedClock) {
+  ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
+  auto op = std::make_unique<RecordingOperator>();
+  RecordingOperator* op_ptr = op.get();
+  std::vector<std::unique_ptr<Operator>> ops;
+  ops.push_back(std::move(op));
+  Pipeline p(config_, std::move(ops), &alerts_, &dead_, &clock);
+  std::string a = Post("a", 100), b = Post("b", 300);
+  RawRecord ra{a, a.size(), SourceRef{"posts", 0, 1}, FeedKind::kPost};
+  RawRecord rb{b, b.size(), SourceRef{"posts", 1, 1}, FeedKind::kPost};
+  ASSERT_TRUE(p.Process(ra).ok());
+  ASSERT_TRUE(p.Process(rb).ok());
+  const absl::Time base = absl::FromUnixSeconds(1'800'000'000);
+  EXPECT_EQ(p.watermark(), base + absl::Seconds(90));  // held by partition 0
+  clock.Advance(config_.watermark.idle_timeout);
+  ASSERT_TRUE(p.Tick().ok());
+  EXPECT_EQ(p.watermark(), base + absl::Seconds(290));
+  EXPECT_EQ(op_ptr->watermarks.back(), base + absl::Seconds(290));
+}
+
+}  // namespace
+}  // namespace vigia

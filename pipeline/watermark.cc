@@ -1,0 +1,62 @@
+#include "pipeline/watermark.h"
+
+#include <algorithm>
+
+namespace vigia {
+
+WatermarkTracker::WatermarkTracker(const WatermarkOptions& options)
+    : options_(options) {}
+
+void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
+                               absl::Time now) {
+  // Records come in long runs from one source (a file, a Kafka batch), so
+  // remembering the last lookup skips hashing the name on almost every event.
+  int index;
+  if (source.source.data() == last_name_data_ &&
+      source.source.size() == last_name_size_ &&
+      source.partition == last_partition_) {
+    index = last_index_;
+  } else {
+    Key key{std::string(source.source), source.partition};
+    auto [it, inserted] =
+        index_.try_emplace(std::move(key), static_cast<int>(sources_.size()));
+    if (inserted) sources_.emplace_back();
+    index = it->second;
+    last_name_data_ = source.source.data();
+    last_name_size_ = source.source.size();
+    last_partition_ = source.partition;
+    last_index_ = index;
+  }
+  Source& s = sources_[index];
+  s.max_event_time = std::max(s.max_event_time, t);
+  s.last_seen = now;
+  max_event_time_ = std::max(max_event_time_, t);
+}
+
+absl::Time WatermarkTracker::Advance(absl::Time now) {
+  absl::Time low = absl::InfiniteFuture();
+  int active = 0;
+  for (const Source& s : sources_) {
+    if (now - s.last_seen >= options_.idle_timeout) continue;
+    ++active;
+    low = std::min(low, s.max_event_time);
+  }
+  active_sources_ = active;
+  // With every source idle nothing is in flight: event time is complete up
+  // to the newest event seen anywhere, less the disorder bound.
+  if (active == 0) low = max_event_time_;
+  if (low == absl::InfinitePast() || low == absl::InfiniteFuture()) {
+    return watermark_;
+  }
+  watermark_ = std::max(watermark_, low - options_.max_out_of_orderness);
+  return watermark_;
+}
+
+absl::Time WatermarkTracker::Finish() {
+  if (max_event_time_ != absl::InfinitePast()) {
+    watermark_ = std::max(watermark_, max_event_time_);
+  }
+  return watermark_;
+}
+
+}  // namespace vigia

@@ -1,0 +1,101 @@
+#include "pipeline/watermark.h"
+
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+absl::Time T(int64_t seconds) { return absl::FromUnixSeconds(1'800'000'000 + seconds); }
+
+WatermarkOptions Options(int ooo_s, int lateness_s, int idle_s) {
+  WatermarkOptions o;
+  o.max_out_of_orderness = absl::Seconds(ooo_s);
+  o.allowed_lateness = absl::Seconds(lateness_s);
+  o.idle_timeout = absl::Seconds(idle_s);
+  return o;
+}
+
+const SourceRef kA{"posts", 0, 0};
+const SourceRef kB{"posts", 1, 0};
+
+TEST(WatermarkTracker, StartsInThePastAndIsNotLateForAnything) {
+  WatermarkTracker w(Options(30, 0, 60));
+  EXPECT_EQ(w.Advance(T(0)), absl::InfinitePast());
+  EXPECT_FALSE(w.IsLate(T(-1'000'000)));
+}
+
+TEST(WatermarkTracker, TrailsTheNewestEventByTheDisorderBound) {
+  WatermarkTracker w(Options(30, 0, 60));
+  w.Observe(kA, T(100), T(100));
+  EXPECT_EQ(w.Advance(T(100)), T(70));
+  // An older event within the bound does not move it back.
+  w.Observe(kA, T(80), T(101));
+  EXPECT_EQ(w.Advance(T(101)), T(70));
+  EXPECT_FALSE(w.IsLate(T(71)));
+  EXPECT_FALSE(w.IsLate(T(70)));
+  EXPECT_TRUE(w.IsLate(T(69)));
+}
+
+TEST(WatermarkTracker, AllowedLatenessWidensWhatIsAccepted) {
+  WatermarkTracker w(Options(30, 20, 60));
+  w.Observe(kA, T(100), T(100));
+  w.Advance(T(100));  // watermark 70
+  EXPECT_FALSE(w.IsLate(T(51)));
+  EXPECT_FALSE(w.IsLate(T(50)));
+  EXPECT_TRUE(w.IsLate(T(49)));
+}
+
+TEST(WatermarkTracker, SlowestActiveSourceHoldsItBack) {
+  WatermarkTracker w(Options(0, 0, 60));
+  w.Observe(kA, T(100), T(100));
+  w.Observe(kB, T(40), T(100));
+  EXPECT_EQ(w.Advance(T(100)), T(40));
+  w.Observe(kB, T(90), T(101));
+  EXPECT_EQ(w.Advance(T(101)), T(90));
+  EXPECT_EQ(w.active_sources(), 2);
+}
+
+TEST(WatermarkTracker, IdleSourceStopsHoldingItBack) {
+  WatermarkTracker w(Options(0, 0, 60));
+  w.Observe(kA, T(100), T(0));
+  w.Observe(kB, T(10), T(0));
+  EXPECT_EQ(w.Advance(T(30)), T(10));
+  // Source A keeps producing; B goes quiet for longer than the idle timeout.
+  w.Observe(kA, T(200), T(70));
+  EXPECT_EQ(w.Advance(T(70)), T(200));
+  EXPECT_EQ(w.active_sources(), 1);
+  // When B comes back it counts again, but the watermark never moves back.
+  w.Observe(kB, T(150), T(71));
+  EXPECT_EQ(w.Advance(T(71)), T(200));
+  EXPECT_EQ(w.active_sources(), 2);
+}
+
+TEST(WatermarkTracker, AllSourcesIdleAdvancesToTheNewestEvent) {
+  WatermarkTracker w(Options(5, 0, 60));
+  w.Observe(kA, T(100), T(0));
+  w.Observe(kB, T(50), T(0));
+  EXPECT_EQ(w.Advance(T(1)), T(45));
+  EXPECT_EQ(w.Advance(T(61)), T(95));
+  EXPECT_EQ(w.active_sources(), 0);
+}
+
+TEST(WatermarkTracker, FinishMovesToTheNewestEventTime) {
+  WatermarkTracker w(Options(30, 0, 60));
+  w.Observe(kA, T(100), T(100));
+  w.Observe(kB, T(10), T(100));
+  w.Advance(T(100));
+  EXPECT_EQ(w.Finish(), T(100));
+  EXPECT_EQ(w.max_event_time(), T(100));
+}
+
+TEST(WatermarkTracker, SourcesWithTheSameNameButOtherPartitionsAreDistinct) {
+  WatermarkTracker w(Options(0, 0, 60));
+  w.Observe(SourceRef{"t", 0, 0}, T(10), T(0));
+  w.Observe(SourceRef{"t", 1, 0}, T(20), T(0));
+  w.Observe(SourceRef{"u", 0, 0}, T(30), T(0));
+  EXPECT_EQ(w.sources(), 3);
+  EXPECT_EQ(w.Advance(T(0)), T(10));
+}
+
+}  // namespace
+}  // namespace vigia

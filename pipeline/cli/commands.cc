@@ -1,0 +1,38 @@
+#include "pipeline/cli/commands.h"
+
+#include <cstdio>
+
+#include "pipeline/config.h"
+
+namespace vigia::cli {
+
+const char* VersionString() { return VIGIA_VERSION; }
+
+absl::StatusOr<Config> LoadConfigFlag(const ParsedFlags& flags) {
+  if (!flags.has("config")) return DefaultConfig();
+  return LoadConfigFile(flags.get("config"));
+}
+
+Command ConfigCommand() {
+  Command c;
+  c.spec = {"config",
+            "validate a config file and print every effective setting",
+            "Prints the canonical form of the effective configuration (the "
+            "defaults when no\nfile is given) and its hash, the config_hash "
+            "stamped on every alert.",
+            {{"config", "FILE", "YAML config file to validate"}}};
+  c.run = [](const ParsedFlags& flags) -> absl::Status {
+    absl::StatusOr<Config> config = LoadConfigFlag(flags);
+    if (!config.ok()) return config.status();
+    std::fputs(CanonicalConfig(*config).c_str(), stdout);
+    std::printf("# config_hash = %s\n", config->hash().c_str());
+    return absl::OkStatus();
+  };
+  return c;
+}
+
+std::vector<Command> AllCommands() {
+  return {GenCommand(), ReplayCommand(), ConfigCommand()};
+}
+
+}  // namespace vigia::cli

@@ -1,0 +1,71 @@
+#include "pipeline/cli/flags.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace vigia::cli {
+namespace {
+
+CommandSpec Spec() {
+  return {"replay",
+          "s",
+          "",
+          {{"input", "FILE", "in", true},
+           {"quiet", "", "no output"},
+           {"speed", "X", "speed-up"}}};
+}
+
+absl::StatusOr<ParsedFlags> Parse(std::vector<const char*> args) {
+  return ParseFlags(Spec(), static_cast<int>(args.size()),
+                    const_cast<char**>(args.data()));
+}
+
+TEST(ParseFlags, AcceptsSpaceAndEqualsForms) {
+  auto f = Parse({"--input", "a.ndjson", "--speed=2.5", "--quiet"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->get("input"), "a.ndjson");
+  EXPECT_EQ(*f->GetDouble("speed", 1), 2.5);
+  EXPECT_TRUE(f->has("quiet"));
+}
+
+TEST(ParseFlags, RejectsAnUnknownFlagByName) {
+  auto f = Parse({"--input", "a", "--inptu", "b"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().message(),
+            "vigia replay: unknown flag --inptu (see vigia replay --help)");
+}
+
+TEST(ParseFlags, RequiresRequiredFlagsUnlessHelpIsAsked) {
+  auto f = Parse({"--quiet"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().message(),
+            "vigia replay: --input FILE is required (see vigia replay --help)");
+  auto h = Parse({"--help"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_TRUE(h->help);
+}
+
+TEST(ParseFlags, ReportsAMissingValueAndAValueOnABoolean) {
+  EXPECT_EQ(Parse({"--input"}).status().message(),
+            "vigia replay: --input needs a value (FILE)");
+  EXPECT_EQ(Parse({"--input", "a", "--quiet=yes"}).status().message(),
+            "vigia replay: --quiet takes no value");
+}
+
+TEST(ParseFlags, ReportsANonNumericValue) {
+  auto f = Parse({"--input", "a", "--speed", "fast"});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->GetDouble("speed", 1).status().message(),
+            "--speed: not a number: \"fast\"");
+}
+
+TEST(CommandHelp, ListsEveryFlag) {
+  const std::string help = CommandHelp(Spec());
+  EXPECT_NE(help.find("--input FILE"), std::string::npos);
+  EXPECT_NE(help.find("[--quiet]"), std::string::npos);
+  EXPECT_NE(help.find("--speed X"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigia::cli

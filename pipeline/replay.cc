@@ -1,0 +1,140 @@
+#include "pipeline/replay.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "pipeline/core/json_writer.h"
+#include "pipeline/core/strings.h"
+#include "pipeline/core/time.h"
+
+namespace vigia {
+
+double RunSummary::events_per_second() const {
+  const double secs = absl::ToDoubleSeconds(elapsed);
+  return secs > 0 ? static_cast<double>(read) / secs : 0;
+}
+
+void FillSummary(const Pipeline& pipeline, RunSummary* summary) {
+  const PipelineStats& stats = pipeline.stats();
+  summary->read = stats.total_read();
+  summary->processed = stats.total_processed();
+  summary->late = stats.total_late();
+  summary->rejected = stats.total_rejected();
+  summary->rejected_by_reason.clear();
+  summary->processed_by_feed.clear();
+  for (int slot = 0; slot < kFeedSlots; ++slot) {
+    for (int r = 1; r < kNumRejectReasons; ++r) {
+      const int64_t n = stats.rejected[slot][r].value();
+      if (n == 0) continue;
+      summary->rejected_by_reason[std::string(
+          RejectReasonName(static_cast<RejectReason>(r)))] += n;
+    }
+    if (slot < kNumFeeds) {
+      summary->processed_by_feed[std::string(FeedSlotName(slot))] =
+          stats.processed[slot].value();
+    }
+  }
+  summary->alerts.clear();
+  summary->alerts_total = 0;
+  for (const auto& [key, n] : pipeline.alert_counts().Snapshot()) {
+    summary->alerts[absl::StrCat(key.detector, "/",
+                                 ToAbsl(SeverityName(key.severity)), "/",
+                                 ToAbsl(AlertStateName(key.state)))] += n;
+    summary->alerts_total += n;
+  }
+  summary->watermark = pipeline.watermark();
+}
+
+absl::StatusOr<RunSummary> Replay(const Config& config, LineReader& reader,
+                                  std::string_view input_name,
+                                  AlertSink& alerts, DeadLetterSink& dead,
+                                  const ProgressFn& progress,
+                                  int64_t progress_every) {
+  RunSummary summary;
+  summary.input = std::string(input_name);
+  summary.config_hash = config.hash();
+  Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
+  // The one wall-clock read of a replay: throughput, never decisions.
+  const absl::Time start = absl::Now();
+  int64_t n = 0;
+  while (true) {
+    absl::StatusOr<Line> line = reader.Next();
+    if (!line.ok()) {
+      if (absl::IsOutOfRange(line.status())) break;
+      return line.status();
+    }
+    RawRecord record;
+    record.bytes = line->bytes;
+    record.capacity = line->capacity;
+    record.source = SourceRef{summary.input, -1, line->number};
+    if (absl::Status s = pipeline.Process(record); !s.ok()) return s;
+    if (progress && ++n % progress_every == 0) progress(pipeline, reader);
+  }
+  if (absl::Status s = pipeline.Finish(); !s.ok()) return s;
+  summary.elapsed = absl::Now() - start;
+  summary.bytes = reader.bytes_read();
+  FillSummary(pipeline, &summary);
+  return summary;
+}
+
+std::string SummaryToJson(const RunSummary& s) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Field("input", s.input);
+  w.Field("events_read", s.read);
+  w.Field("events_processed", s.processed);
+  w.Field("events_rejected", s.rejected);
+  w.Field("events_late", s.late);
+  w.Key("processed_by_feed");
+  w.BeginObject();
+  for (const auto& [feed, n] : s.processed_by_feed) w.Field(feed, n);
+  w.EndObject();
+  w.Key("rejected_by_reason");
+  w.BeginObject();
+  for (const auto& [reason, n] : s.rejected_by_reason) w.Field(reason, n);
+  w.EndObject();
+  w.Field("alerts_total", s.alerts_total);
+  w.Key("alerts");
+  w.BeginObject();
+  for (const auto& [key, n] : s.alerts) w.Field(key, n);
+  w.EndObject();
+  w.Key("watermark");
+  if (s.watermark == absl::InfinitePast()) {
+    w.Null();
+  } else {
+    w.String(FormatRfc3339(s.watermark));
+  }
+  w.Field("input_bytes", s.bytes);
+  w.Field("elapsed_seconds", absl::ToDoubleSeconds(s.elapsed));
+  w.Field("events_per_second", s.events_per_second());
+  w.Field("config_hash", s.config_hash);
+  w.EndObject();
+  return w.Release();
+}
+
+std::string SummaryToText(const RunSummary& s) {
+  std::string out = absl::StrFormat(
+      "replay of %s\n"
+      "  events read      %d\n"
+      "  processed        %d\n"
+      "  rejected         %d\n"
+      "  late             %d\n",
+      s.input, s.read, s.processed, s.rejected, s.late);
+  for (const auto& [reason, n] : s.rejected_by_reason) {
+    absl::StrAppendFormat(&out, "    %-16s %d\n", reason, n);
+  }
+  absl::StrAppendFormat(&out, "  alerts           %d\n", s.alerts_total);
+  for (const auto& [key, n] : s.alerts) {
+    absl::StrAppendFormat(&out, "    %-40s %d\n", key, n);
+  }
+  absl::StrAppendFormat(
+      &out, "  throughput       %.0f events/s (%.1f MB/s) in %.2f s\n",
+      s.events_per_second(),
+      absl::ToDoubleSeconds(s.elapsed) > 0
+          ? s.bytes / 1e6 / absl::ToDoubleSeconds(s.elapsed)
+          : 0.0,
+      absl::ToDoubleSeconds(s.elapsed));
+  absl::StrAppendFormat(&out, "  config           %s\n", s.config_hash);
+  return out;
+}
+
+}  // namespace vigia
