@@ -1,0 +1,701 @@
+#include "pipeline/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "pipeline/core/country.h"
+#include "pipeline/core/hash.h"
+#include "pipeline/core/strings.h"
+
+namespace vigia {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Walking the YAML tree.
+//
+// ConfigNode and ConfigMap keep, for every value, its key path
+// ("detectors.foreign_origin_surge.scoring.levels[1].min_ratio") and its line,
+// so every error reads the same way: "<file>:<line>: <path>: <problem>".
+// ConfigMap also records which keys were consumed, so a misspelt key is
+// reported instead of silently falling back to a default. Each detector
+// section is parsed with these helpers; new sections add a function, not a
+// new way of reporting errors.
+// ---------------------------------------------------------------------------
+
+// What the value of a number or duration may be.
+enum class Bound { kAny, kNonNegative, kPositive, kAtLeastOne };
+
+class ConfigNode {
+ public:
+  ConfigNode(YAML::Node node, std::string path, int line, std::string_view file)
+      : node_(std::move(node)),
+        path_(std::move(path)),
+        line_(line),
+        file_(file) {}
+
+  const YAML::Node& yaml() const { return node_; }
+  const std::string& path() const { return path_; }
+  int line() const { return line_; }
+  std::string_view file() const { return file_; }
+  bool is_null() const { return node_.IsNull(); }
+
+  // The path of a child under this node.
+  std::string ChildPath(std::string_view key) const {
+    return path_.empty() ? std::string(key)
+                         : absl::StrCat(path_, ".", ToAbsl(key));
+  }
+
+  absl::Status Error(std::string_view message) const {
+    std::string where(file_);
+    if (line_ > 0) absl::StrAppend(&where, ":", line_);
+    if (!path_.empty()) absl::StrAppend(&where, ": ", path_);
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", ToAbsl(message)));
+  }
+
+  absl::StatusOr<bool> Bool() const {
+    if (!IsPlainScalar()) return TypeError("a boolean (true or false)");
+    const std::string& s = node_.Scalar();
+    // Only the YAML 1.2 spellings: "yes", "on" or "y" are rejected, as a
+    // config that means something different to different YAML readers has
+    // no place in an evidence chain.
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    return TypeError("a boolean (true or false)");
+  }
+
+  absl::StatusOr<int64_t> Int(int64_t min, int64_t max) const {
+    if (!IsPlainScalar()) return TypeError("an integer");
+    const std::string& s = node_.Scalar();
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range) return RangeError(min, max);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+      return TypeError("an integer");
+    }
+    if (v < min || v > max) return RangeError(min, max);
+    return v;
+  }
+
+  absl::StatusOr<double> Double(Bound bound) const {
+    if (!IsPlainScalar()) return TypeError("a number");
+    const std::string& s = node_.Scalar();
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+      return TypeError("a number");
+    }
+    if (!std::isfinite(v)) return Error("must be a finite number");
+    if (absl::Status bad = CheckBound(v < 0, v <= 0, v < 1, bound); !bad.ok()) {
+      return bad;
+    }
+    return v;
+  }
+
+  absl::StatusOr<absl::Duration> Duration(Bound bound) const {
+    static constexpr std::string_view kWhat =
+        "a duration such as 30s, 10m or 1h30m";
+    if (!node_.IsScalar()) return TypeError(kWhat);
+    absl::Duration d;
+    if (!absl::ParseDuration(node_.Scalar(), &d)) return TypeError(kWhat);
+    if (d == absl::InfiniteDuration() || d == -absl::InfiniteDuration()) {
+      return Error("must be finite");
+    }
+    const absl::Duration zero = absl::ZeroDuration();
+    if (absl::Status bad = CheckBound(d < zero, d <= zero, false, bound);
+        !bad.ok()) {
+      return bad;
+    }
+    return d;
+  }
+
+  absl::StatusOr<std::string> String() const {
+    if (!node_.IsScalar()) return TypeError("a string");
+    return node_.Scalar();
+  }
+
+  // The elements of a list (null is the empty list).
+  absl::StatusOr<std::vector<ConfigNode>> Elements() const {
+    std::vector<ConfigNode> out;
+    if (is_null()) return out;
+    if (!node_.IsSequence()) return TypeError("a list");
+    for (size_t i = 0; i < node_.size(); ++i) {
+      const YAML::Node element = node_[i];
+      out.emplace_back(element, absl::StrCat(path_, "[", i, "]"),
+                       LineOf(element, line_), file_);
+    }
+    return out;
+  }
+
+  // The 1-based line of `node`, or `fallback` when yaml-cpp has no mark.
+  static int LineOf(const YAML::Node& node, int fallback) {
+    const YAML::Mark mark = node.Mark();
+    return mark.is_null() ? fallback : mark.line + 1;
+  }
+
+  absl::Status TypeError(std::string_view expected) const {
+    std::string got;
+    if (node_.IsNull()) {
+      got = "nothing";
+    } else if (node_.IsScalar()) {
+      const bool quoted = node_.Tag() == "!";
+      got = absl::StrCat(quoted ? "the quoted string \"" : "\"", node_.Scalar(),
+                         "\"");
+    } else if (node_.IsSequence()) {
+      got = "a list";
+    } else if (node_.IsMap()) {
+      got = "a mapping";
+    } else {
+      got = "an undefined value";
+    }
+    return Error(absl::StrCat("expected ", ToAbsl(expected), ", got ", got));
+  }
+
+ private:
+  // Numbers and booleans must be plain (unquoted) scalars: "3" in quotes is
+  // a string in YAML, and accepting it would hide a templating mistake.
+  bool IsPlainScalar() const { return node_.IsScalar() && node_.Tag() != "!"; }
+
+  absl::Status CheckBound(bool negative, bool non_positive, bool below_one,
+                          Bound bound) const {
+    switch (bound) {
+      case Bound::kAny:
+        return absl::OkStatus();
+      case Bound::kNonNegative:
+        return negative ? Error("must not be negative") : absl::OkStatus();
+      case Bound::kPositive:
+        return non_positive ? Error("must be positive") : absl::OkStatus();
+      case Bound::kAtLeastOne:
+        return below_one ? Error("must be at least 1") : absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RangeError(int64_t min, int64_t max) const {
+    if (max >= std::numeric_limits<int>::max()) {
+      return Error(absl::StrCat("must be at least ", min));
+    }
+    return Error(absl::StrCat("must be between ", min, " and ", max));
+  }
+
+  YAML::Node node_;
+  std::string path_;
+  int line_;
+  std::string_view file_;
+};
+
+// The keys of one mapping, taken one at a time by the section parsers.
+class ConfigMap {
+ public:
+  // Returns the mapping at `node`; null (an empty section such as
+  // "decoder:") is an empty mapping.
+  static absl::StatusOr<ConfigMap> Of(const ConfigNode& node) {
+    ConfigMap map(node);
+    if (node.is_null()) return map;
+    if (!node.yaml().IsMap()) return node.TypeError("a mapping");
+    for (const auto& kv : node.yaml()) {
+      const int line = ConfigNode::LineOf(kv.first, node.line());
+      if (!kv.first.IsScalar()) {
+        return ConfigNode(kv.first, node.path(), line, node.file())
+            .Error("keys must be plain strings");
+      }
+      const std::string& key = kv.first.Scalar();
+      ConfigNode value(kv.second, node.ChildPath(key), line, node.file());
+      for (const Entry& e : map.entries_) {
+        if (e.key == key) {
+          return value.Error(absl::StrCat("duplicate key (first on line ",
+                                          e.node.line(), ")"));
+        }
+      }
+      map.entries_.push_back(Entry{key, std::move(value), false});
+    }
+    return map;
+  }
+
+  const ConfigNode& node() const { return node_; }
+
+  // Returns the value under `key`, or nullopt when absent, and marks the key
+  // as known.
+  std::optional<ConfigNode> Take(std::string_view key) {
+    for (Entry& e : entries_) {
+      if (e.key == key) {
+        e.taken = true;
+        return e.node;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // An error at `key` (at the mapping itself when the key is absent, with
+  // the key's path all the same).
+  absl::Status ErrorAt(std::string_view key, std::string_view message) const {
+    for (const Entry& e : entries_) {
+      if (e.key == key) return e.node.Error(message);
+    }
+    return ConfigNode(node_.yaml(), node_.ChildPath(key), node_.line(),
+                      node_.file())
+        .Error(message);
+  }
+  bool Has(std::string_view key) const {
+    for (const Entry& e : entries_) {
+      if (e.key == key) return true;
+    }
+    return false;
+  }
+
+  // Reports the first key (in document order) that no parser took.
+  absl::Status CheckNoUnknownKeys() const {
+    for (const Entry& e : entries_) {
+      if (!e.taken) return e.node.Error("unknown key");
+    }
+    return absl::OkStatus();
+  }
+
+  // Typed shorthands: each leaves *out unchanged when the key is absent.
+  absl::Status Bool(std::string_view key, bool* out) {
+    return Read(key, out, [](const ConfigNode& n) { return n.Bool(); });
+  }
+  template <typename T>
+  absl::Status Int(std::string_view key, int64_t min, int64_t max, T* out) {
+    std::optional<ConfigNode> n = Take(key);
+    if (!n.has_value()) return absl::OkStatus();
+    absl::StatusOr<int64_t> v = n->Int(min, max);
+    if (!v.ok()) return v.status();
+    *out = static_cast<T>(*v);
+    return absl::OkStatus();
+  }
+  absl::Status Double(std::string_view key, Bound bound, double* out) {
+    return Read(key, out,
+                [bound](const ConfigNode& n) { return n.Double(bound); });
+  }
+  absl::Status Duration(std::string_view key, Bound bound,
+                        absl::Duration* out) {
+    return Read(key, out,
+                [bound](const ConfigNode& n) { return n.Duration(bound); });
+  }
+  // Parses the mapping under `key` with `parse` (also when absent, so that
+  // cross-field checks run on defaults too), then rejects unknown keys.
+  absl::Status Section(std::string_view key,
+                       const std::function<absl::Status(ConfigMap&)>& parse) {
+    std::optional<ConfigNode> n = Take(key);
+    absl::StatusOr<ConfigMap> section =
+        n.has_value() ? Of(*n)
+                      : Of(ConfigNode(YAML::Node(), node_.ChildPath(key),
+                                      node_.line(), node_.file()));
+    if (!section.ok()) return section.status();
+    if (absl::Status s = parse(*section); !s.ok()) return s;
+    return section->CheckNoUnknownKeys();
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    ConfigNode node;
+    bool taken;
+  };
+
+  explicit ConfigMap(ConfigNode node) : node_(std::move(node)) {}
+
+  template <typename T, typename F>
+  absl::Status Read(std::string_view key, T* out, F read) {
+    std::optional<ConfigNode> n = Take(key);
+    if (!n.has_value()) return absl::OkStatus();
+    absl::StatusOr<T> v = read(*n);
+    if (!v.ok()) return v.status();
+    *out = *std::move(v);
+    return absl::OkStatus();
+  }
+
+  ConfigNode node_;
+  std::vector<Entry> entries_;
+};
+
+// Local to this file (#undef at the end).
+#define CONFIG_RETURN_IF_ERROR(expr)          \
+  do {                                        \
+    if (absl::Status _s = (expr); !_s.ok()) { \
+      return _s;                              \
+    }                                         \
+  } while (0)
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+// ---------------------------------------------------------------------------
+// Sections.
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<Severity> ParseSeverity(const ConfigNode& node) {
+  absl::StatusOr<std::string> name = node.String();
+  if (!name.ok()) return name.status();
+  for (int i = 0; i < kNumSeverities; ++i) {
+    const Severity s = static_cast<Severity>(i);
+    if (*name == SeverityName(s)) return s;
+  }
+  return node.Error(absl::StrCat("unknown severity \"", *name,
+                                 "\" (expected info, warning or critical)"));
+}
+
+// The severity ladder: every rung needs all four keys, since a partly
+// specified rung (say, a missing min_ratio of 0) would page on noise.
+absl::Status ParseLevels(const ConfigNode& node,
+                         std::vector<SeverityLevel>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  if (elements->empty()) return node.Error("needs at least one level");
+  if (elements->size() > static_cast<size_t>(kNumSeverities)) {
+    return node.Error(absl::StrCat("has more than ", kNumSeverities,
+                                   " levels (info, warning, critical)"));
+  }
+  std::vector<SeverityLevel> levels;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<ConfigMap> m = ConfigMap::Of(element);
+    if (!m.ok()) return m.status();
+    for (const char* key :
+         {"severity", "min_score", "min_ratio", "min_observed"}) {
+      if (!m->Has(key)) {
+        return m->ErrorAt(key,
+                          "missing (every level sets severity, "
+                          "min_score, min_ratio and min_observed)");
+      }
+    }
+    SeverityLevel level;
+    absl::StatusOr<Severity> severity = ParseSeverity(*m->Take("severity"));
+    if (!severity.ok()) return severity.status();
+    level.severity = *severity;
+    CONFIG_RETURN_IF_ERROR(
+        m->Double("min_score", Bound::kNonNegative, &level.min_score));
+    CONFIG_RETURN_IF_ERROR(
+        m->Double("min_ratio", Bound::kNonNegative, &level.min_ratio));
+    CONFIG_RETURN_IF_ERROR(
+        m->Double("min_observed", Bound::kNonNegative, &level.min_observed));
+    CONFIG_RETURN_IF_ERROR(m->CheckNoUnknownKeys());
+
+    // A ladder must climb: each rung more severe than the one below and at
+    // least as demanding on every threshold, or a higher severity could be
+    // reached without the lower one.
+    if (!levels.empty()) {
+      const SeverityLevel& prev = levels.back();
+      const std::string prev_name =
+          absl::StrCat("levels[", levels.size() - 1, "]");
+      if (level.severity <= prev.severity) {
+        return m->ErrorAt(
+            "severity",
+            absl::StrCat("must be above ", prev_name, "'s (",
+                         ToAbsl(SeverityName(prev.severity)),
+                         "); list levels from the lowest severity up"));
+      }
+      const std::pair<const char*, bool> checks[] = {
+          {"min_score", level.min_score < prev.min_score},
+          {"min_ratio", level.min_ratio < prev.min_ratio},
+          {"min_observed", level.min_observed < prev.min_observed},
+      };
+      for (const auto& [key, lower] : checks) {
+        if (lower) {
+          return m->ErrorAt(
+              key, absl::StrCat("must not be below ", prev_name, "'s ", key));
+        }
+      }
+    }
+    levels.push_back(level);
+  }
+  *out = std::move(levels);
+  return absl::OkStatus();
+}
+
+// A scoring block. `out` holds the inherited values on entry (the defaults
+// now; a detector's block when per-target overrides arrive), so only the
+// keys present change.
+absl::Status ParseScoring(ConfigMap& m, ScoringOptions* out) {
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("warmup", Bound::kNonNegative, &out->warmup));
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("level_half_life", Bound::kPositive, &out->level_half_life));
+  CONFIG_RETURN_IF_ERROR(m.Bool("daily_cycle", &out->daily_cycle));
+  CONFIG_RETURN_IF_ERROR(m.Double("daily_half_life_days", Bound::kPositive,
+                                  &out->daily_half_life_days));
+  CONFIG_RETURN_IF_ERROR(
+      m.Double("min_expected", Bound::kPositive, &out->min_expected));
+  CONFIG_RETURN_IF_ERROR(m.Double("anomaly_clip_ratio", Bound::kAtLeastOne,
+                                  &out->anomaly_clip_ratio));
+  CONFIG_RETURN_IF_ERROR(m.Bool("counts", &out->counts));
+  CONFIG_RETURN_IF_ERROR(m.Duration("dispersion_half_life", Bound::kPositive,
+                                    &out->dispersion_half_life));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseLevels(*levels, &out->levels));
+  }
+  return absl::OkStatus();
+}
+
+// A list of target countries: ISO 3166-1 alpha-2, upper case, no
+// duplicates. Stored sorted, since the order carries no meaning.
+absl::Status ParseTargets(const ConfigNode& node,
+                          std::vector<CountryCode>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  std::vector<CountryCode> targets;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<std::string> code = element.String();
+    if (!code.ok()) return code.status();
+    const CountryCode country = ParseCountry(*code);
+    if (!country.known()) {
+      std::string message = absl::StrCat(
+          "\"", *code, "\" is not an ISO 3166-1 alpha-2 country code");
+      if (*code == "UK") {
+        absl::StrAppend(&message, " (the United Kingdom is GB)");
+      }
+      return element.Error(message);
+    }
+    if (std::find(targets.begin(), targets.end(), country) != targets.end()) {
+      return element.Error(absl::StrCat("duplicate target ", *code));
+    }
+    targets.push_back(country);
+  }
+  std::sort(targets.begin(), targets.end());
+  *out = std::move(targets);
+  return absl::OkStatus();
+}
+
+// A sliding window's length and hop: both positive, window a whole number of
+// hops, and not so many hops that per-key state explodes.
+absl::Status CheckWindow(const ConfigMap& m, absl::Duration window,
+                         absl::Duration hop) {
+  constexpr int64_t kMaxBuckets = 10000;
+  absl::Duration remainder;
+  const int64_t buckets = absl::IDivDuration(window, hop, &remainder);
+  if (remainder != absl::ZeroDuration()) {
+    // Blame the key the user wrote; if both are defaults this cannot fail.
+    if (m.Has("hop")) {
+      return m.ErrorAt("hop", absl::StrCat("must divide window (",
+                                           absl::FormatDuration(window), ")"));
+    }
+    return m.ErrorAt("window", absl::StrCat("must be a multiple of hop (",
+                                            absl::FormatDuration(hop), ")"));
+  }
+  if (buckets > kMaxBuckets) {
+    return m.ErrorAt(m.Has("hop") ? "hop" : "window",
+                     absl::StrCat("window / hop must be at most ", kMaxBuckets,
+                                  ", is ", buckets));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseForeignOriginSurge(ConfigMap& m,
+                                     ForeignOriginSurgeOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  CONFIG_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  return CheckWindow(m, out->window, out->hop);
+}
+
+absl::Status ParseRoot(ConfigMap& root, Config* config) {
+  CONFIG_RETURN_IF_ERROR(root.Section("decoder", [config](ConfigMap& m) {
+    return m.Int("max_event_bytes", 1, int64_t{1} << 30,
+                 &config->decoder.max_event_bytes);
+  }));
+  CONFIG_RETURN_IF_ERROR(root.Section("watermark", [config](ConfigMap& m) {
+    WatermarkOptions& w = config->watermark;
+    CONFIG_RETURN_IF_ERROR(m.Duration(
+        "max_out_of_orderness", Bound::kNonNegative, &w.max_out_of_orderness));
+    CONFIG_RETURN_IF_ERROR(m.Duration("allowed_lateness", Bound::kNonNegative,
+                                      &w.allowed_lateness));
+    return m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout);
+  }));
+  CONFIG_RETURN_IF_ERROR(root.Section("evidence", [config](ConfigMap& m) {
+    CONFIG_RETURN_IF_ERROR(
+        m.Int("max_samples", 0, 1000, &config->evidence_max_samples));
+    return m.Int("top_n", 0, 1000, &config->evidence_top_n);
+  }));
+  return root.Section("detectors", [config](ConfigMap& m) {
+    return m.Section("foreign_origin_surge", [config](ConfigMap& d) {
+      return ParseForeignOriginSurge(d, &config->foreign_origin_surge);
+    });
+  });
+}
+
+absl::StatusOr<Config> ParseConfigOrThrow(std::string_view yaml,
+                                          std::string_view name) {
+  const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+  if (documents.size() > 1) {
+    return ConfigNode(documents[1], "", ConfigNode::LineOf(documents[1], 0),
+                      name)
+        .Error("only one YAML document is allowed");
+  }
+  Config config = DefaultConfig();
+  if (documents.empty()) return config;
+  const ConfigNode root_node(documents[0], "",
+                             ConfigNode::LineOf(documents[0], 1), name);
+  absl::StatusOr<ConfigMap> root = ConfigMap::Of(root_node);
+  if (!root.ok()) return root.status();
+  CONFIG_RETURN_IF_ERROR(ParseRoot(*root, &config));
+  CONFIG_RETURN_IF_ERROR(root->CheckNoUnknownKeys());
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+// Canonical form.
+// ---------------------------------------------------------------------------
+
+class CanonicalWriter {
+ public:
+  void Add(std::string_view path, std::string_view value) {
+    absl::StrAppend(&out_, ToAbsl(path), " = ", ToAbsl(value), "\n");
+  }
+  void Add(std::string_view path, const char* value) {
+    Add(path, std::string_view(value));
+  }
+  void Add(std::string_view path, bool value) {
+    Add(path, value ? "true" : "false");
+  }
+  void Add(std::string_view path, int64_t value) {
+    Add(path, absl::StrCat(value));
+  }
+  void Add(std::string_view path, int value) {
+    Add(path, static_cast<int64_t>(value));
+  }
+  void Add(std::string_view path, absl::Duration value) {
+    Add(path, absl::FormatDuration(value));
+  }
+  // Doubles print in plain decimal notation with the fewest digits that
+  // read back to the same value: any change of value changes the text.
+  void Add(std::string_view path, double value) {
+    char buf[400];
+    const auto [end, ec] =
+        std::to_chars(buf, buf + sizeof(buf), value, std::chars_format::fixed);
+    Add(path, ec == std::errc() ? std::string_view(buf, end - buf)
+                                : std::string_view("?"));
+  }
+
+  std::string Release() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+void CanonicalScoring(std::string_view prefix, const ScoringOptions& s,
+                      CanonicalWriter& w) {
+  const auto path = [prefix](std::string_view key) {
+    return absl::StrCat(ToAbsl(prefix), ".", ToAbsl(key));
+  };
+  w.Add(path("warmup"), s.warmup);
+  w.Add(path("level_half_life"), s.level_half_life);
+  w.Add(path("daily_cycle"), s.daily_cycle);
+  w.Add(path("daily_half_life_days"), s.daily_half_life_days);
+  w.Add(path("min_expected"), s.min_expected);
+  w.Add(path("anomaly_clip_ratio"), s.anomaly_clip_ratio);
+  w.Add(path("counts"), s.counts);
+  w.Add(path("dispersion_half_life"), s.dispersion_half_life);
+  w.Add(path("levels.count"), static_cast<int64_t>(s.levels.size()));
+  for (size_t i = 0; i < s.levels.size(); ++i) {
+    const SeverityLevel& l = s.levels[i];
+    const std::string level = path(absl::StrCat("levels[", i, "]"));
+    w.Add(absl::StrCat(level, ".severity"), SeverityName(l.severity));
+    w.Add(absl::StrCat(level, ".min_score"), l.min_score);
+    w.Add(absl::StrCat(level, ".min_ratio"), l.min_ratio);
+    w.Add(absl::StrCat(level, ".min_observed"), l.min_observed);
+  }
+}
+
+}  // namespace
+
+std::string Config::hash() const { return Sha256Hex(CanonicalConfig(*this)); }
+
+Config DefaultConfig() { return Config{}; }
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml,
+                                   std::string_view name) {
+  // yaml-cpp reports syntax errors (and a few others) by throwing; nothing
+  // may escape this function.
+  try {
+    return ParseConfigOrThrow(yaml, name);
+  } catch (const YAML::Exception& e) {
+    std::string where(name);
+    if (!e.mark.is_null()) absl::StrAppend(&where, ":", e.mark.line + 1);
+    const bool syntax =
+        dynamic_cast<const YAML::ParserException*>(&e) != nullptr;
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", syntax ? "YAML syntax error: " : "", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(name), ": cannot parse: ", e.what()));
+  }
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rbe");
+  if (file == nullptr) {
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("cannot open config ", path));
+  }
+  std::string text;
+  char buf[64 << 10];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(file) != 0;
+  const int err = errno;
+  std::fclose(file);
+  if (failed) {
+    return absl::ErrnoToStatus(err != 0 ? err : EIO,
+                               absl::StrCat("cannot read config ", path));
+  }
+  return ParseConfig(text, path);
+}
+
+std::string CanonicalConfig(const Config& c) {
+  CanonicalWriter w;
+  w.Add("decoder.max_event_bytes",
+        static_cast<int64_t>(c.decoder.max_event_bytes));
+  w.Add("watermark.max_out_of_orderness", c.watermark.max_out_of_orderness);
+  w.Add("watermark.allowed_lateness", c.watermark.allowed_lateness);
+  w.Add("watermark.idle_timeout", c.watermark.idle_timeout);
+  w.Add("evidence.max_samples", c.evidence_max_samples);
+  w.Add("evidence.top_n", c.evidence_top_n);
+
+  const ForeignOriginSurgeOptions& f = c.foreign_origin_surge;
+  constexpr std::string_view kFos = "detectors.foreign_origin_surge";
+  const auto fos = [kFos](std::string_view key) {
+    return absl::StrCat(ToAbsl(kFos), ".", ToAbsl(key));
+  };
+  w.Add(fos("enabled"), f.enabled);
+  w.Add(fos("window"), f.window);
+  w.Add(fos("hop"), f.hop);
+  std::vector<std::string> targets;
+  for (CountryCode t : f.targets) targets.push_back(t.str());
+  std::sort(targets.begin(), targets.end());
+  w.Add(fos("targets"), absl::StrCat("[", absl::StrJoin(targets, ", "), "]"));
+  w.Add(fos("max_keys"), f.max_keys);
+  CanonicalScoring(fos("scoring"), f.scoring, w);
+  return w.Release();
+}
+
+OperatorContext MakeOperatorContext(const Config& config) {
+  OperatorContext context;
+  context.config_hash = config.hash();
+  context.max_samples = config.evidence_max_samples;
+  context.top_n = config.evidence_top_n;
+  return context;
+}
+
+}  // namespace vigia
+
+#undef CONFIG_RETURN_IF_ERROR

@@ -1,0 +1,183 @@
+#include "pipeline/core/time.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s),
+                         absl::UTCTimeZone());
+}
+
+// Returns the time `text` parses to, failing the test if it does not parse.
+absl::Time MustParse(std::string_view text) {
+  absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+  EXPECT_TRUE(t.ok()) << text << ": " << t.status();
+  return t.ok() ? *t : absl::InfinitePast();
+}
+
+// Returns the rejection message for `text`, failing the test unless it is
+// InvalidArgument.
+std::string Rejection(std::string_view text) {
+  absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument)
+      << text << " parsed as " << (t.ok() ? FormatRfc3339(*t) : "");
+  return std::string(t.status().message());
+}
+
+TEST(ParseRfc3339, ParsesUtcWithZ) {
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07Z"), Utc(2026, 11, 23, 19, 15, 7));
+  EXPECT_EQ(MustParse("1970-01-01T00:00:00Z"), absl::UnixEpoch());
+}
+
+TEST(ParseRfc3339, AcceptsLowerCaseSeparatorsAndSpace) {
+  // RFC 3339 section 5.6 allows 't' and 'z'; its note allows a space.
+  const absl::Time want = Utc(2026, 11, 23, 19, 15, 7);
+  EXPECT_EQ(MustParse("2026-11-23t19:15:07z"), want);
+  EXPECT_EQ(MustParse("2026-11-23 19:15:07Z"), want);
+}
+
+TEST(ParseRfc3339, AppliesNumericOffsets) {
+  const absl::Time want = Utc(2026, 11, 23, 19, 15, 7);
+  EXPECT_EQ(MustParse("2026-11-23T20:15:07+01:00"), want);
+  EXPECT_EQ(MustParse("2026-11-23T13:45:07-05:30"), want);
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07+00:00"), want);
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07-00:00"), want);
+  // The offset can move the instant across a day and a year boundary.
+  EXPECT_EQ(MustParse("2027-01-01T01:00:00+02:00"),
+            Utc(2026, 12, 31, 23, 0, 0));
+}
+
+TEST(ParseRfc3339, KeepsFractionsToTheMicrosecond) {
+  const absl::Time base = Utc(2026, 11, 23, 19, 15, 7);
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07.1Z"),
+            base + absl::Milliseconds(100));
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07.123Z"),
+            base + absl::Milliseconds(123));
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07.000001Z"),
+            base + absl::Microseconds(1));
+  // Digits past microseconds are dropped, not rounded.
+  EXPECT_EQ(MustParse("2026-11-23T19:15:07.123456789Z"),
+            base + absl::Microseconds(123456));
+  EXPECT_EQ(MustParse("2026-11-23T20:15:07.5+01:00"),
+            base + absl::Milliseconds(500));
+}
+
+TEST(ParseRfc3339, AcceptsFebruary29OfLeapYearsOnly) {
+  EXPECT_EQ(MustParse("2028-02-29T12:00:00Z"), Utc(2028, 2, 29, 12, 0, 0));
+  EXPECT_EQ(MustParse("2000-02-29T00:00:00Z"), Utc(2000, 2, 29, 0, 0, 0));
+  EXPECT_EQ(Rejection("2026-02-29T12:00:00Z"),
+            "bad RFC 3339 time (day out of range): \"2026-02-29T12:00:00Z\"");
+  // Centuries are leap years only when divisible by 400.
+  EXPECT_THAT(Rejection("2100-02-29T12:00:00Z"), HasSubstr("day out of range"));
+}
+
+TEST(ParseRfc3339, RejectsOutOfRangeFields) {
+  EXPECT_THAT(Rejection("2026-13-01T00:00:00Z"),
+              HasSubstr("month out of range"));
+  EXPECT_THAT(Rejection("2026-00-01T00:00:00Z"),
+              HasSubstr("month out of range"));
+  EXPECT_THAT(Rejection("2026-04-31T00:00:00Z"), HasSubstr("day out of range"));
+  EXPECT_THAT(Rejection("2026-04-00T00:00:00Z"), HasSubstr("day out of range"));
+  EXPECT_THAT(Rejection("2026-04-30T24:00:00Z"),
+              HasSubstr("time of day out of range"));
+  EXPECT_THAT(Rejection("2026-04-30T23:60:00Z"),
+              HasSubstr("time of day out of range"));
+  EXPECT_THAT(Rejection("2026-04-30T23:59:61Z"),
+              HasSubstr("time of day out of range"));
+  EXPECT_THAT(Rejection("2026-04-30T23:59:00+24:00"),
+              HasSubstr("zone is not +hh:mm"));
+  EXPECT_THAT(Rejection("2026-04-30T23:59:00+01:60"),
+              HasSubstr("zone is not +hh:mm"));
+}
+
+TEST(ParseRfc3339, FoldsALeapSecondIntoTheNextMinute) {
+  EXPECT_EQ(MustParse("2016-12-31T23:59:60Z"), Utc(2017, 1, 1, 0, 0, 0));
+}
+
+TEST(ParseRfc3339, RejectsAMissingZone) {
+  EXPECT_EQ(Rejection("2026-11-23T19:15:07"),
+            "bad RFC 3339 time (too short): \"2026-11-23T19:15:07\"");
+  EXPECT_EQ(Rejection("2026-11-23T19:15:07.123"),
+            "bad RFC 3339 time (no zone): \"2026-11-23T19:15:07.123\"");
+  EXPECT_EQ(Rejection("2026-11-23T19:15:07 UTC"),
+            "bad RFC 3339 time (no zone): \"2026-11-23T19:15:07 UTC\"");
+}
+
+TEST(ParseRfc3339, RejectsMalformedText) {
+  EXPECT_THAT(Rejection(""), HasSubstr("too short"));
+  EXPECT_THAT(Rejection("yesterday at noon, roughly"),
+              HasSubstr("date is not YYYY-MM-DD"));
+  EXPECT_THAT(Rejection("2026/11/23T19:15:07Z"),
+              HasSubstr("date is not YYYY-MM-DD"));
+  EXPECT_THAT(Rejection("26-11-23T19:15:07Z12"),
+              HasSubstr("date is not YYYY-MM-DD"));
+  EXPECT_THAT(Rejection("2026-11-23X19:15:07Z"),
+              HasSubstr("no 'T' between date and time"));
+  EXPECT_THAT(Rejection("2026-11-23T19-15-07Z"),
+              HasSubstr("time is not hh:mm:ss"));
+  EXPECT_THAT(Rejection("2026-11-23T19:15:07.Z"), HasSubstr("empty fraction"));
+  EXPECT_THAT(Rejection("2026-11-23T19:15:07+0100"),
+              HasSubstr("zone is not +hh:mm"));
+  EXPECT_THAT(Rejection("2026-11-23T19:15:07+01"),
+              HasSubstr("zone is not +hh:mm"));
+  EXPECT_THAT(Rejection("1763925307"), HasSubstr("too short"));
+}
+
+TEST(ParseRfc3339, RejectsTrailingCharacters) {
+  EXPECT_EQ(Rejection("2026-11-23T19:15:07Zjunk"),
+            "bad RFC 3339 time (trailing characters): "
+            "\"2026-11-23T19:15:07Zjunk\"");
+  EXPECT_THAT(Rejection("2026-11-23T19:15:07+01:00 "),
+              HasSubstr("trailing characters"));
+  EXPECT_THAT(Rejection("2026-11-23T19:15:07Z\n"),
+              HasSubstr("trailing characters"));
+}
+
+TEST(ParseRfc3339, QuotesAtMost40CharactersOfBadInput) {
+  const std::string long_text = "2026-11-23T19:15:07Z" + std::string(100, 'x');
+  EXPECT_EQ(Rejection(long_text),
+            "bad RFC 3339 time (trailing characters): "
+            "\"2026-11-23T19:15:07Zxxxxxxxxxxxxxxxxxxxx...\"");
+}
+
+TEST(FormatRfc3339, PrintsUtcWithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339(Utc(2026, 11, 23, 19, 15, 7)),
+            "2026-11-23T19:15:07.000Z");
+  EXPECT_EQ(FormatRfc3339(absl::UnixEpoch()), "1970-01-01T00:00:00.000Z");
+  // Sub-millisecond digits are truncated.
+  EXPECT_EQ(
+      FormatRfc3339(Utc(2026, 11, 23, 19, 15, 7) + absl::Microseconds(123999)),
+      "2026-11-23T19:15:07.123Z");
+}
+
+TEST(FormatRfc3339, RoundTripsThroughParse) {
+  for (const char* text :
+       {"2026-11-23T19:15:07.123Z", "2028-02-29T23:59:59.999Z",
+        "1999-12-31T00:00:00.001Z", "1969-07-20T20:17:40.000Z"}) {
+    EXPECT_EQ(FormatRfc3339(MustParse(text)), text);
+  }
+  // Any offset comes back as the same instant in UTC.
+  EXPECT_EQ(FormatRfc3339(MustParse("2026-11-23T21:15:07.250+02:00")),
+            "2026-11-23T19:15:07.250Z");
+  const absl::Time t = Utc(2026, 3, 1, 8, 9, 10) + absl::Milliseconds(42);
+  EXPECT_EQ(MustParse(FormatRfc3339(t)), t);
+}
+
+TEST(ManualClock, MovesOnlyWhenTold) {
+  ManualClock clock(Utc(2026, 11, 23, 0, 0, 0));
+  EXPECT_EQ(clock.Now(), Utc(2026, 11, 23, 0, 0, 0));
+  clock.Advance(absl::Seconds(90));
+  EXPECT_EQ(clock.Now(), Utc(2026, 11, 23, 0, 1, 30));
+  clock.Set(absl::UnixEpoch());
+  EXPECT_EQ(clock.Now(), absl::UnixEpoch());
+}
+
+}  // namespace
+}  // namespace vigia
