@@ -42,6 +42,16 @@ struct ScoringOptions {
   // rather than the observed one (clipped at expected * this factor), so a
   // surge does not poison the baseline it is judged against.
   double anomaly_clip_ratio = 1.5;
+  // Whether the values scored are event counts. Counts get the Poisson
+  // variance as a floor (the learned overdispersion is never below 1) and
+  // the Anscombe offset in the score. A series of arbitrary non-negative
+  // measurements (`vigia backtest`) sets this to false: the variance is then
+  // learned from the series alone.
+  bool counts = true;
+  // Half-life of the learned overdispersion (how much more the windows vary
+  // than a Poisson count would). Longer than the level's: burstiness is a
+  // property of the stream, not of the hour.
+  absl::Duration dispersion_half_life = absl::Hours(24);
   // The ladder, ordered from the lowest severity up. An alert resolves when
   // the window no longer meets the lowest rung.
   std::vector<SeverityLevel> levels = {

@@ -1,0 +1,115 @@
+// Evidence sketches: what detectors keep per hop bucket so that an alert can
+// name the accounts, URLs and hashtags behind a window and quote sample
+// events with the coordinates of their original bytes.
+//
+// - TopK is a Space-Saving heavy-hitters counter of bounded capacity: every
+//   value seen more than total/capacity times is kept, and each kept count
+//   is an upper bound whose overcount is at most its `error`.
+// - BucketEvidence holds three TopKs (accounts, URLs, hashtags) and the first
+//   `max_samples` events of one hop bucket, copied out of the Event (whose
+//   views die after Observe). Its memory is bounded by the capacities, not by
+//   the traffic: a hot key cannot grow it.
+// - MergeEvidence combines the buckets of a window into Evidence, with
+//   counts that stay upper bounds and errors that bound the overcount.
+//
+// Output is deterministic: ties are broken by value, never by hash order.
+// Values of one thread; not thread-safe.
+#ifndef VIGIA_OPERATORS_EVIDENCE_H_
+#define VIGIA_OPERATORS_EVIDENCE_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "pipeline/core/alert.h"
+#include "pipeline/core/event.h"
+
+namespace vigia {
+
+class TopK {
+ public:
+  struct Entry {
+    std::string value;
+    uint64_t hash = 0;
+    uint32_t count = 0;  // upper bound of the true count
+    uint32_t error = 0;  // count - error <= true count
+  };
+
+  // REQUIRES: capacity >= 1.
+  explicit TopK(int capacity) : capacity_(static_cast<uint32_t>(capacity)) {}
+
+  // Counts one occurrence of `value` (copied when it enters the sketch).
+  void Add(std::string_view value);
+
+  int capacity() const { return static_cast<int>(capacity_); }
+  bool full() const { return entries_.size() >= capacity_; }
+  // The smallest kept count; an absent value was seen at most this often
+  // when the sketch is full (never when it is not).
+  uint32_t min_count() const;
+  // Kept entries, in no particular order.
+  const std::vector<Entry>& entries() const { return entries_; }
+  // Up to `n` entries, highest count first, ties by value.
+  std::vector<Tally> Top(int n) const;
+
+ private:
+  std::vector<Entry> entries_;
+  uint32_t capacity_;
+};
+
+// Bounds of what one bucket keeps.
+struct EvidenceLimits {
+  int top_capacity = 20;  // entries per TopK
+  int max_samples = 10;   // sample events per bucket
+};
+
+// A sample event as kept in a bucket; `source` views the reader's string,
+// which outlives the pipeline (see SourceRef).
+struct StoredSample {
+  std::string id;
+  std::string account;
+  absl::Time created_at;
+  std::string_view source;
+  int32_t partition = -1;
+  int64_t position = 0;
+};
+
+class BucketEvidence {
+ public:
+  explicit BucketEvidence(const EvidenceLimits& limits);
+
+  // Adds the event's account (page for an ad), URLs and hashtags, and keeps
+  // it as a sample while there is room.
+  void Add(const Event& event);
+
+  const TopK& accounts() const { return accounts_; }
+  const TopK& urls() const { return urls_; }
+  const TopK& hashtags() const { return hashtags_; }
+  const std::vector<StoredSample>& samples() const { return samples_; }
+
+ private:
+  TopK accounts_;
+  TopK urls_;
+  TopK hashtags_;
+  std::vector<StoredSample> samples_;
+  uint32_t max_samples_;
+};
+
+// Merges TopKs of disjoint parts of a stream (e.g. the buckets of a window)
+// and returns the top `n`: count is the sum of the per-part upper bounds
+// (the part's min_count where a full part does not hold the value), error
+// the matching sum of overcount bounds. Highest count first, ties by value.
+std::vector<Tally> MergeTop(std::span<const TopK* const> parts, int n);
+
+// Builds the evidence of a window from its buckets (null entries skipped):
+// top `top_n` accounts, URLs and hashtags, and up to `max_samples` samples,
+// preferring events of the top accounts, listed by time then id. Leaves
+// Evidence::baseline empty.
+Evidence MergeEvidence(std::span<const BucketEvidence* const> buckets,
+                       int top_n, int max_samples);
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_EVIDENCE_H_

@@ -1,0 +1,287 @@
+#include "operators/scorer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vigia {
+namespace {
+
+constexpr int64_t kHourUs = int64_t{3600} * 1000000;
+constexpr int64_t kDayUs = 24 * kHourUs;
+// Hour factors are kept in this range: a factor near zero would turn one
+// night-time event into a huge de-seasonalised value, and a runaway factor
+// would hide a surge in its hour.
+constexpr float kMinFactor = 0.05f;
+constexpr float kMaxFactor = 20.0f;
+// A floor on the measurement-mode dispersion, so a perfectly flat series
+// gives a very large but finite score instead of a division by zero.
+constexpr double kTinyDispersion = 1e-12;
+// Below this a level carries no information about the hour's shape.
+constexpr double kTinyLevel = 1e-9;
+// Caps on one window's squared score when learning the overdispersion.
+constexpr double kMaxCountZ2 = 36;
+constexpr double kMaxRelativeZ2 = 9;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
+
+int HourOf(int64_t t_us) {
+  return static_cast<int>(FloorMod(t_us, kDayUs) / kHourUs);
+}
+
+// Time spent in hour-of-day `h` between the Unix epoch and `t`; differences
+// give the exposure of one hour factor over any interval in O(1).
+int64_t HourTime(int h, int64_t t_us) {
+  const int64_t into_day = FloorMod(t_us, kDayUs) - h * kHourUs;
+  return FloorDiv(t_us, kDayUs) * kHourUs +
+         std::clamp<int64_t>(into_day, 0, kHourUs);
+}
+
+double StepAlpha(int64_t dt_us, int64_t half_life_us) {
+  if (half_life_us <= 0) return 1.0;
+  return 1.0 - std::exp2(-static_cast<double>(dt_us) /
+                         static_cast<double>(half_life_us));
+}
+
+}  // namespace
+
+Scorer::Scorer(const ScoringOptions& options, absl::Duration step)
+    : options_(options),
+      step_us_(std::max<int64_t>(0, absl::ToInt64Microseconds(step))),
+      level_half_life_us_(absl::ToInt64Microseconds(options.level_half_life)),
+      // A factor is updated only while its hour is current, i.e. one hour
+      // per day: a half-life of D days is D hours of that exposure.
+      factor_half_life_us_(static_cast<int64_t>(options.daily_half_life_days *
+                                                static_cast<double>(kHourUs))),
+      dispersion_half_life_us_(
+          absl::ToInt64Microseconds(options.dispersion_half_life)),
+      warmup_us_(absl::ToInt64Microseconds(options.warmup)),
+      level_alpha_step_(StepAlpha(step_us_, level_half_life_us_)),
+      factor_alpha_step_(StepAlpha(step_us_, factor_half_life_us_)),
+      dispersion_alpha_step_(StepAlpha(step_us_, dispersion_half_life_us_)),
+      offset_(options.counts ? 0.375 : 0.0),
+      min_dispersion_(options.counts ? 1.0 : kTinyDispersion) {}
+
+double Scorer::Alpha(int64_t dt_us, int64_t half_life_us, int64_t history_us,
+                     double alpha_per_step) const {
+  double alpha =
+      dt_us == step_us_ ? alpha_per_step : StepAlpha(dt_us, half_life_us);
+  if (history_us > 0) {
+    alpha = std::max(
+        alpha, static_cast<double>(dt_us) / static_cast<double>(history_us));
+  }
+  return std::min(alpha, 1.0);
+}
+
+double Scorer::SumExpected(const BaselineState& state, int64_t end_us,
+                           int steps, double* factor_sum, int* counted) const {
+  *factor_sum = 0;
+  *counted = 0;
+  if (!state.has_history()) return 0;
+  for (int i = 0; i < std::max(steps, 1); ++i) {
+    const int64_t start = end_us - (i + 1) * step_us_;
+    if (start < state.first_us) break;
+    *factor_sum +=
+        options_.daily_cycle ? state.hour_factor[HourOf(start)] : 1.0;
+    ++*counted;
+    if (step_us_ == 0) break;  // a point measurement is one step
+  }
+  return static_cast<double>(state.level) * *factor_sum;
+}
+
+double Scorer::Expected(const BaselineState& state, absl::Time end,
+                        int steps) const {
+  double factor_sum;
+  int counted;
+  return SumExpected(state, absl::ToUnixMicros(end), steps, &factor_sum,
+                     &counted);
+}
+
+double Scorer::Dispersion(const BaselineState& state) const {
+  return std::max(static_cast<double>(state.dispersion), min_dispersion_);
+}
+
+absl::Duration Scorer::History(const BaselineState& state,
+                               absl::Time end) const {
+  if (!state.has_history()) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(),
+                  end - absl::FromUnixMicros(state.first_us));
+}
+
+Assessment Scorer::Assess(const BaselineState& state, absl::Time end, int steps,
+                          double observed) const {
+  Assessment a;
+  a.observed = observed;
+  a.expected = Expected(state, end, steps);
+  a.ratio = (observed + 1) / (a.expected + 1);
+  // The floor keeps a key whose history is nearly all zeros from turning
+  // one or two events into a large score.
+  const double mu = std::max({a.expected, options_.min_expected, 0.0});
+  a.score =
+      2 *
+      (std::sqrt(std::max(observed, 0.0) + offset_) - std::sqrt(mu + offset_)) /
+      std::sqrt(Dispersion(state));
+  a.warm = state.has_history() &&
+           absl::ToInt64Microseconds(History(state, end)) >= warmup_us_;
+  const std::vector<SeverityLevel>& levels = options_.levels;
+  if (!levels.empty()) {
+    a.threshold = levels[0].min_score;
+    a.anomalous = a.warm && a.score >= levels[0].min_score &&
+                  a.ratio >= levels[0].min_ratio;
+  }
+  if (!a.warm) return a;
+  for (int i = 0; i < static_cast<int>(levels.size()); ++i) {
+    const SeverityLevel& l = levels[i];
+    if (a.score >= l.min_score && a.ratio >= l.min_ratio &&
+        observed >= l.min_observed) {
+      a.level = i;
+      a.threshold = l.min_score;
+    }
+  }
+  return a;
+}
+
+void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
+                   const Assessment& window) const {
+  const int64_t end_us = absl::ToUnixMicros(step_end);
+  const int64_t start_us = end_us - step_us_;
+  double x = std::max(value, 0.0);
+  if (!state.has_history()) {
+    state.first_us = start_us;
+    state.last_us = end_us;
+    state.level = static_cast<float>(x);
+    return;
+  }
+  const int64_t dt = end_us - state.last_us;
+  if (dt <= 0) return;
+  const int64_t history = end_us - state.first_us;
+  const int hour = HourOf(start_us);
+  const double factor =
+      options_.daily_cycle ? static_cast<double>(state.hour_factor[hour]) : 1.0;
+  const double level = state.level;
+  const double clip = std::max(options_.anomaly_clip_ratio, 1.0);
+  if (window.anomalous) x = std::min(x, level * factor * clip);
+
+  // Overdispersion: the mean squared (unscaled) score of past windows. The
+  // window is clipped like the step, or one surge would make the key deaf
+  // to the next. Counts start from a Poisson prior worth `warmup` of
+  // history; measurements have no natural scale, so none.
+  if (window.expected > 0 || window.observed > 0) {
+    double w = std::max(window.observed, 0.0);
+    if (window.anomalous) w = std::min(w, window.expected * clip);
+    const double z = 2 * (std::sqrt(w + offset_) -
+                          std::sqrt(std::max(window.expected, 0.0) + offset_));
+    const int64_t prior = options_.counts ? warmup_us_ : 0;
+    const double a = Alpha(dt, dispersion_half_life_us_, history + prior,
+                           dispersion_alpha_step_);
+    double z2 = z * z;
+    if (a < 1) {
+      // A robust (Huber-style) mean: one freak window may not make the key
+      // deaf for a day, yet a truly bursty stream still raises the estimate
+      // step by step. For counts z is already on a Poisson scale, so 6
+      // standard deviations is an absolute floor on the cap.
+      z2 = std::min(z2, std::max(options_.counts ? kMaxCountZ2 : 0.0,
+                                 kMaxRelativeZ2 * Dispersion(state)));
+    }
+    state.dispersion += static_cast<float>(a * (z2 - state.dispersion));
+  }
+
+  const double level_alpha =
+      Alpha(dt, level_half_life_us_, history, level_alpha_step_);
+  const double deseasonalised =
+      x / std::max(factor, static_cast<double>(kMinFactor));
+  state.level =
+      static_cast<float>(level + level_alpha * (deseasonalised - level));
+
+  // An anomaly says nothing about the time of day, and a factor learns only
+  // one hour a day, so even a clipped surge would bend it: factors skip
+  // anomalous windows.
+  if (options_.daily_cycle && level > kTinyLevel && !window.anomalous) {
+    const double r = std::min(x / level, static_cast<double>(kMaxFactor));
+    // Until the hour has been seen for a while its factor is a running mean
+    // of what was seen in it, starting from a flat prior worth one day of
+    // that hour: the profile takes shape over the first days, and a burst in
+    // an hour's first minutes cannot become that hour's norm.
+    const int64_t exposure =
+        HourTime(hour, end_us) - HourTime(hour, state.first_us) + kHourUs;
+    const double fa =
+        Alpha(dt, factor_half_life_us_, exposure, factor_alpha_step_);
+    float& f = state.hour_factor[hour];
+    f = std::clamp(static_cast<float>(f + fa * (r - f)), kMinFactor,
+                   kMaxFactor);
+    if (history >= kDayUs) {
+      // Keep the factors' mean at 1 so `level` reads as the daily mean per
+      // step; the level absorbs the scale, so expectations do not change.
+      float sum = 0;
+      for (float v : state.hour_factor) sum += v;
+      const float mean = sum / 24;
+      if (mean > 0) {
+        for (float& v : state.hour_factor) v /= mean;
+        state.level *= mean;
+      }
+    }
+  }
+  state.last_us = end_us;
+}
+
+std::vector<std::pair<std::string, double>> Scorer::Explain(
+    const BaselineState& state, absl::Time end, int steps) const {
+  double factor_sum;
+  int counted;
+  const double expected =
+      SumExpected(state, absl::ToUnixMicros(end), steps, &factor_sum, &counted);
+  return {
+      {"level_per_hop", state.level},
+      {"time_of_day_factor", counted > 0 ? factor_sum / counted : 1.0},
+      {"window_hops", counted},
+      {"expected", expected},
+      {"min_expected", options_.min_expected},
+      {"overdispersion", Dispersion(state)},
+      {"history_hours", absl::ToDoubleHours(History(state, end))},
+      {"warmup_hours", absl::ToDoubleHours(options_.warmup)},
+  };
+}
+
+double ScoreToUnit(double score, double half_score) {
+  if (!(score > 0) || !(half_score > 0)) return 0;
+  return 1 - std::exp2(-score / half_score);
+}
+
+ScoringOptions SeriesScorer::MeasurementOptions() {
+  ScoringOptions o;
+  o.counts = false;
+  o.min_expected = 0;
+  return o;
+}
+
+SeriesScorer::SeriesScorer(const ScoringOptions& options, bool two_sided)
+    : scorer_(options, absl::ZeroDuration()), two_sided_(two_sided) {}
+
+SeriesPoint SeriesScorer::Next(absl::Time t, double value) {
+  if (std::isnan(value)) return SeriesPoint{};
+  if (value + shift_ < 0) {
+    // Raise the whole series so the new minimum maps to its own magnitude:
+    // a multiplicative model needs values well away from zero. The level
+    // moves with the series so past learning keeps its meaning.
+    const double grow = -2 * value - shift_;
+    shift_ += grow;
+    if (state_.has_history()) state_.level += static_cast<float>(grow);
+  }
+  const double v = value + shift_;
+  const Assessment a = scorer_.Assess(state_, t, 1, v);
+  SeriesPoint p;
+  p.expected = state_.has_history() ? a.expected - shift_ : 0;
+  p.score = a.score;
+  p.warm = a.warm;
+  if (a.warm)
+    p.unit_score = ScoreToUnit(two_sided_ ? std::abs(a.score) : a.score);
+  scorer_.Learn(state_, t, v, a);
+  return p;
+}
+
+}  // namespace vigia

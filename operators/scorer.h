@@ -1,0 +1,195 @@
+// The baseline scorer every count-based detector shares: per key it learns,
+// online and from that key's own past only, what a window should hold, and
+// scores what the window did hold against it.
+//
+// The model is multiplicative: expected value of one step (a detector's hop)
+//   = level * hour_factor[UTC hour of the step's start]
+// where `level` is an exponentially weighted mean (half-life
+// level_half_life) of the de-seasonalised values, and the 24 hour factors
+// (half-life daily_half_life_days) carry the time-of-day profile, normalised
+// to a mean of 1 once a full day has been seen. A window of K steps expects
+// the sum of its steps' expectations. The score is a variance-stabilised z:
+//   z = 2 * (sqrt(observed + c) - sqrt(max(expected, min_expected) + c))
+//       / sqrt(overdispersion)
+// with c = 3/8 for counts (Anscombe) and 0 for measurements; for a Poisson
+// count z is close to a normal deviate, and the learned overdispersion (the
+// mean squared z of past windows, never below 1 for counts) keeps naturally
+// bursty streams from paging. While a window is anomalous the level and the
+// overdispersion learn from values clipped at anomaly_clip_ratio times the
+// expectation, and the hour factors do not learn, so a surge neither poisons
+// the baseline nor masks the next one.
+//
+// Ownership and threads: a Scorer holds only options and is immutable after
+// construction, so one instance may be shared by all keys of a detector (and
+// across threads). The per-key state is a BaselineState value (120 bytes)
+// owned by the caller; Learn() mutates it, so each state is used by one
+// thread at a time.
+//
+// Typical use, once per hop and key, when the watermark passes the hop:
+//   Assessment a = scorer.Assess(state, hop_end, window_hops, window_count);
+//   ... alert on a.level ...
+//   scorer.Learn(state, hop_end, hop_count, a);
+#ifndef VIGIA_OPERATORS_SCORER_H_
+#define VIGIA_OPERATORS_SCORER_H_
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "operators/scoring_options.h"
+#include "pipeline/core/alert.h"
+
+namespace vigia {
+
+// What the scorer knows about one key. Plain value; copy it to snapshot.
+struct BaselineState {
+  static constexpr int64_t kNoHistory = std::numeric_limits<int64_t>::min();
+
+  // Start of the first step learned (Unix micros), kNoHistory before any.
+  int64_t first_us = kNoHistory;
+  // End of the last step learned (Unix micros).
+  int64_t last_us = 0;
+  // De-seasonalised expected value of one step.
+  float level = 0;
+  // Learned mean squared score of past windows (before the floor).
+  float dispersion = 1;
+  // Multiplicative time-of-day factors by UTC hour.
+  std::array<float, 24> hour_factor = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                       1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+  bool has_history() const { return first_us != kNoHistory; }
+};
+
+// The verdict on one window.
+struct Assessment {
+  double observed = 0;
+  // Sum of the expectations of the window's steps that lie within the key's
+  // history (steps before the first learned one are not predicted).
+  double expected = 0;
+  double score = 0;  // the variance-stabilised z above; negative = fewer
+  double ratio = 0;  // (observed + 1) / (expected + 1)
+  // The min_score of the rung reached, or of the lowest rung when none.
+  double threshold = 0;
+  // Index into ScoringOptions::levels of the highest rung reached; -1 none.
+  int level = -1;
+  // The key has at least `warmup` of history; no rung is reached before.
+  bool warm = false;
+  // Warm, and significance and effect size of the lowest rung are met
+  // (min_observed aside): the baseline learns from clipped values.
+  bool anomalous = false;
+
+  bool reached() const { return level >= 0; }
+};
+
+class Scorer {
+ public:
+  // `step` is the time one Learn() value covers: the detector's hop. Zero
+  // means the values are point measurements (a series for backtest), each
+  // scored as a window of one step at its own timestamp.
+  // REQUIRES: options validated (levels ordered, half-lives positive).
+  Scorer(const ScoringOptions& options, absl::Duration step);
+
+  const ScoringOptions& options() const { return options_; }
+  absl::Duration step() const { return absl::Microseconds(step_us_); }
+
+  // The expected total of the window of `steps` steps ending at `end`.
+  // Returns 0 for a state with no history.
+  double Expected(const BaselineState& state, absl::Time end, int steps) const;
+
+  // Scores `observed`, the total of the window of `steps` steps ending at
+  // `end`, against the state. Does not change the state.
+  Assessment Assess(const BaselineState& state, absl::Time end, int steps,
+                    double observed) const;
+
+  // Learns the value of the step ending at `step_end` (for a detector: the
+  // count of the hop just evaluated; `window` is that hop's window verdict
+  // from Assess(), used for clipping and to learn the overdispersion).
+  // Steps must be learned in time order; a step ending at or before the last
+  // one learned is ignored. Negative values are treated as 0.
+  void Learn(BaselineState& state, absl::Time step_end, double value,
+             const Assessment& window) const;
+
+  // How the expectation of the window ending at `end` is formed, as named
+  // numbers for Evidence::baseline: expected = level_per_hop *
+  // time_of_day_factor * window_hops, floored at min_expected in the score,
+  // which is divided by sqrt(overdispersion).
+  std::vector<std::pair<std::string, double>> Explain(
+      const BaselineState& state, absl::Time end, int steps) const;
+
+  // Event-time history of the state at `end` (zero without history).
+  absl::Duration History(const BaselineState& state, absl::Time end) const;
+
+ private:
+  // Learning rate for a gap of `dt_us` given the half-life, never below
+  // dt / history so that a young state is a plain running mean.
+  double Alpha(int64_t dt_us, int64_t half_life_us, int64_t history_us,
+               double alpha_per_step) const;
+  // Sums expectations of the steps within history; sets `factor_sum` and
+  // `counted` (the number of steps summed).
+  double SumExpected(const BaselineState& state, int64_t end_us, int steps,
+                     double* factor_sum, int* counted) const;
+  double Dispersion(const BaselineState& state) const;
+
+  ScoringOptions options_;
+  int64_t step_us_;
+  int64_t level_half_life_us_;
+  int64_t factor_half_life_us_;
+  int64_t dispersion_half_life_us_;
+  int64_t warmup_us_;
+  // The rates for the usual gap of one step, computed once.
+  double level_alpha_step_;
+  double factor_alpha_step_;
+  double dispersion_alpha_step_;
+  double offset_;          // 3/8 for counts, 0 for measurements
+  double min_dispersion_;  // 1 for counts, tiny for measurements
+};
+
+// Maps a score to [0, 1] for backtest: 1 - 2^(-max(0, score) / half_score),
+// so a score of `half_score` maps to 0.5 and the mapping is monotone (any
+// threshold on the score is a threshold on the unit value).
+double ScoreToUnit(double score, double half_score = 3.0);
+
+// One scored row of a series.
+struct SeriesPoint {
+  double expected = 0;
+  double score = 0;
+  double unit_score = 0;  // ScoreToUnit(score), 0 during warm-up
+  bool warm = false;
+};
+
+// Scores an arbitrary univariate series (timestamp, value), possibly
+// irregularly sampled, causally: each row is scored against the past only,
+// then learned. This is what `vigia backtest` runs. Values may be any real
+// measurement: once a negative value v appears, the series is shifted up by
+// -2v (so v maps to |v|, away from zero), and the shift only grows. Not
+// thread-safe.
+class SeriesScorer {
+ public:
+  // Options suited to measurements: counts = false, min_expected = 0.
+  static ScoringOptions MeasurementOptions();
+
+  // `two_sided` also scores drops (|z|), not only rises.
+  explicit SeriesScorer(const ScoringOptions& options = MeasurementOptions(),
+                        bool two_sided = false);
+
+  // Scores `value` at `t`, then learns it. Rows out of time order are scored
+  // but not learned.
+  SeriesPoint Next(absl::Time t, double value);
+
+  const BaselineState& state() const { return state_; }
+
+ private:
+  Scorer scorer_;
+  BaselineState state_;
+  double shift_ = 0;
+  bool two_sided_;
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_SCORER_H_

@@ -1,0 +1,363 @@
+#include "operators/scorer.h"
+
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <numbers>
+#include <random>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+constexpr int kWindowHops = 10;
+const absl::Duration kHop = absl::Minutes(1);
+constexpr int kHopsPerDay = 24 * 60;
+constexpr int kInfo = 0;
+constexpr int kWarning = 1;
+
+// A key fed one count per one-minute hop and judged on a ten-minute window,
+// as a detector does, with a seeded Poisson source.
+class Simulation {
+ public:
+  explicit Simulation(uint64_t seed, ScoringOptions options = ScoringOptions())
+      : scorer_(options, kHop), rng_(seed) {
+    // Any fixed start will do; a Monday at midnight UTC reads well in logs.
+    t_ = absl::FromUnixSeconds(1'700'438'400);
+  }
+
+  // Advances one hop with `count` events and returns the window's verdict.
+  Assessment Step(int64_t count) {
+    t_ += kHop;
+    window_.push_back(count);
+    sum_ += count;
+    if (window_.size() > kWindowHops) {
+      sum_ -= window_.front();
+      window_.pop_front();
+    }
+    last_ = scorer_.Assess(state_, t_, kWindowHops, static_cast<double>(sum_));
+    scorer_.Learn(state_, t_, static_cast<double>(count), last_);
+    return last_;
+  }
+
+  // Runs `hops` hops of Poisson counts with mean rate(hop start) per hop and
+  // returns the highest rung reached (-1 for none).
+  int Run(int hops, const std::function<double(absl::Time)>& rate) {
+    int highest = -1;
+    for (int i = 0; i < hops; ++i) {
+      std::poisson_distribution<int64_t> d(std::max(rate(t_), 1e-9));
+      highest = std::max(highest, Step(d(rng_)).level);
+    }
+    return highest;
+  }
+
+  // The expectation of the next window.
+  double NextExpected() const {
+    return scorer_.Expected(state_, t_ + kHop, kWindowHops);
+  }
+  absl::Time now() const { return t_; }
+  const BaselineState& state() const { return state_; }
+  const Scorer& scorer() const { return scorer_; }
+
+ private:
+  Scorer scorer_;
+  BaselineState state_;
+  std::mt19937_64 rng_;
+  absl::Time t_;
+  std::deque<int64_t> window_;
+  int64_t sum_ = 0;
+  Assessment last_;
+};
+
+std::function<double(absl::Time)> Constant(double per_hop) {
+  return [per_hop](absl::Time) { return per_hop; };
+}
+
+// A daily cycle with the evening peak `peak_to_trough` times the night
+// trough, around a mean of `mean` per hop (peak at 19:00 UTC).
+std::function<double(absl::Time)> Daily(double mean, double peak_to_trough) {
+  const double a = (peak_to_trough - 1) / (peak_to_trough + 1);
+  return [=](absl::Time t) {
+    const double hours = absl::ToDoubleHours(t - absl::UnixEpoch());
+    return mean *
+           (1 + a * std::cos(2 * std::numbers::pi * (hours - 19.0) / 24.0));
+  };
+}
+
+TEST(Scorer, StaysQuietDuringWarmup) {
+  const uint64_t seed = 101;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Simulation sim(seed);
+  // Half an hour quiet, then a tenfold surge still inside the first hour.
+  EXPECT_EQ(sim.Run(30, Constant(2)), -1);
+  for (int i = 0; i < 29; ++i) {
+    const Assessment a = sim.Step(40);
+    EXPECT_FALSE(a.warm);
+    EXPECT_EQ(a.level, -1);
+  }
+  // The same key past warm-up, once the surge has faded from its baseline,
+  // does fire on a fresh one: the silence above was the warm-up.
+  EXPECT_EQ(sim.Run(2 * kHopsPerDay, Constant(2)), -1);
+  int highest = -1;
+  for (int i = 0; i < 10; ++i) highest = std::max(highest, sim.Step(40).level);
+  EXPECT_GE(highest, kWarning);
+}
+
+TEST(Scorer, ZerosThenASingleEventDoNotScoreHigh) {
+  Simulation sim(1);
+  for (int i = 0; i < 6 * 60; ++i) sim.Step(0);
+  const Assessment a = sim.Step(1);
+  EXPECT_TRUE(a.warm);
+  EXPECT_LT(a.score, 1.5);
+  EXPECT_EQ(a.level, -1);
+  // Two more events in the same window are still nothing to page about.
+  EXPECT_EQ(sim.Step(2).level, -1);
+}
+
+TEST(Scorer, SteadyPoissonStreamNeverReachesWarning) {
+  const uint64_t seed = 20261103;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  for (double rate : {0.3, 5.0, 60.0}) {
+    Simulation sim(seed);
+    EXPECT_LT(sim.Run(21 * kHopsPerDay, Constant(rate)), kWarning)
+        << "rate " << rate;
+  }
+}
+
+TEST(Scorer, LearnsADailyCycleAndStopsAlertingAfterTheFirstDays) {
+  const uint64_t seed = 7;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Simulation sim(seed);
+  const auto rate = Daily(10, 5);
+  sim.Run(3 * kHopsPerDay, rate);
+  EXPECT_LT(sim.Run(10 * kHopsPerDay, rate), kWarning);
+  // The profile was learned: the evening expectation is several times the
+  // night's, and the windows vary no more than Poisson counts around it.
+  // (Without the profile the level chases the cycle and the overdispersion
+  // absorbs the misfit, which makes the key deaf instead.)
+  const BaselineState& s = sim.state();
+  EXPECT_GT(s.hour_factor[19] / s.hour_factor[7], 3.0);
+  EXPECT_LT(s.dispersion, 1.5);
+  const absl::Time midnight = absl::FromUnixSeconds(
+      absl::ToUnixSeconds(sim.now()) / 86400 * 86400 + 86400);
+  const Scorer& scorer = sim.scorer();
+  EXPECT_NEAR(scorer.Expected(s, midnight + absl::Hours(19), kWindowHops),
+              10 * rate(midnight + absl::Hours(19)), 0.15 * 10 * 16.7);
+  EXPECT_NEAR(scorer.Expected(s, midnight + absl::Hours(7), kWindowHops),
+              10 * rate(midnight + absl::Hours(7)), 0.15 * 10 * 3.3);
+}
+
+TEST(Scorer, FollowsSlowDriftWithoutAlerting) {
+  const uint64_t seed = 11;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Simulation sim(seed);
+  const absl::Time start = sim.now();
+  const auto daily = Daily(8, 3);
+  // +50% spread evenly over five days, on top of a daily cycle.
+  const auto drifting = [&](absl::Time t) {
+    const double days = absl::ToDoubleHours(t - start) / 24;
+    return daily(t) * (1 + 0.5 * std::min(days, 5.0) / 5.0);
+  };
+  sim.Run(2 * 60, drifting);
+  EXPECT_LT(sim.Run(8 * kHopsPerDay, drifting), kWarning);
+  // The level (the daily mean per hop) followed the drift from 8 to 12.
+  EXPECT_NEAR(sim.state().level, 12, 1.8);
+}
+
+TEST(Scorer, KeepsAnOrganicOneAndAHalfTimesRiseBelowWarning) {
+  const uint64_t seed = 13;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  for (double mean : {3.0, 20.0}) {
+    Simulation sim(seed);
+    const auto daily = Daily(mean, 3);
+    sim.Run(5 * kHopsPerDay, daily);
+    const auto risen = [&](absl::Time t) { return 1.5 * daily(t); };
+    EXPECT_LT(sim.Run(3 * 60, risen), kWarning) << "mean " << mean;
+  }
+}
+
+TEST(Scorer, FlagsAFivefoldPushAtWarningOrAbove) {
+  const uint64_t seed = 17;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  for (double mean : {3.0, 20.0}) {
+    Simulation sim(seed);
+    const auto daily = Daily(mean, 3);
+    sim.Run(5 * kHopsPerDay, daily);
+    const auto pushed = [&](absl::Time t) { return 5 * daily(t); };
+    EXPECT_GE(sim.Run(30, pushed), kWarning) << "mean " << mean;
+  }
+}
+
+TEST(Scorer, RecoversAfterASurgeAndCatchesTheNextOne) {
+  const uint64_t seed = 19;
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Simulation sim(seed);
+  const auto base = Constant(6);
+  sim.Run(3 * kHopsPerDay, base);
+  const BaselineState before = sim.state();
+  const auto surge = Constant(36);
+  EXPECT_GE(sim.Run(30, surge), kWarning);
+
+  // Within two windows of the surge ending the score is back below info.
+  sim.Run(2 * kWindowHops, base);
+  const Assessment after = sim.Step(6);
+  EXPECT_LT(after.score, 3.0);
+  EXPECT_EQ(after.level, -1);
+  // The baseline barely moved: half an hour at six times the level, learned
+  // as is, would have raised it by half; clipped, it moves a few percent.
+  const absl::Time next = sim.now() + kHop;
+  const Scorer& scorer = sim.scorer();
+  EXPECT_NEAR(scorer.Expected(sim.state(), next, kWindowHops) /
+                  scorer.Expected(before, next, kWindowHops),
+              1.0, 0.15);
+
+  // An hour later an identical surge is caught just the same.
+  EXPECT_EQ(sim.Run(60, base), -1);
+  EXPECT_GE(sim.Run(30, surge), kWarning);
+}
+
+TEST(Scorer, NeedsSignificanceEffectSizeAndVolumeTogether) {
+  ScoringOptions options;
+  const Scorer scorer(options, kHop);
+  BaselineState s;
+  const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+  // A long, flat history at `per_hop` per hop.
+  auto history = [&](double per_hop) {
+    BaselineState st;
+    for (int i = 1; i <= 3 * 60; ++i) {
+      scorer.Learn(st, t0 + i * kHop, per_hop, Assessment{});
+    }
+    return st;
+  };
+  const absl::Time end = t0 + 181 * kHop;
+
+  // A big key rising 1.3x: very significant, too small an effect.
+  s = history(100);
+  Assessment a = scorer.Assess(s, end, kWindowHops, 1300);
+  EXPECT_GT(a.score, 8);
+  EXPECT_LT(a.ratio, 1.5);
+  EXPECT_EQ(a.level, -1);
+  EXPECT_DOUBLE_EQ(a.threshold, 3.0);  // the lowest rung's
+
+  // A tiny key: a large ratio, but only 9 events (info needs 10).
+  s = history(0.05);
+  a = scorer.Assess(s, end, kWindowHops, 9);
+  EXPECT_GT(a.ratio, 5);
+  EXPECT_GT(a.score, 3);
+  EXPECT_EQ(a.level, -1);
+  // One more event and all three hold for info.
+  a = scorer.Assess(s, end, kWindowHops, 10);
+  EXPECT_EQ(a.level, kInfo);
+  EXPECT_DOUBLE_EQ(a.threshold, 3.0);
+
+  // A steady key going fivefold reaches the top rung, with its threshold.
+  s = history(10);
+  a = scorer.Assess(s, end, kWindowHops, 600);
+  EXPECT_EQ(a.level, 2);
+  EXPECT_DOUBLE_EQ(a.threshold, 8.0);
+  EXPECT_NEAR(a.expected, 100, 1e-3);
+  EXPECT_NEAR(a.ratio, 601.0 / 101.0, 1e-6);
+}
+
+TEST(Scorer, ExplainsTheExpectationWithNumbersThatRecomputeIt) {
+  const Scorer scorer(ScoringOptions(), kHop);
+  BaselineState s;
+  const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+  for (int i = 1; i <= 120; ++i) {
+    scorer.Learn(s, t0 + i * kHop, i % 2 == 0 ? 4 : 6, Assessment{});
+  }
+  const absl::Time end = t0 + 121 * kHop;
+  const auto named = scorer.Explain(s, end, kWindowHops);
+  std::map<std::string, double> v(named.begin(), named.end());
+  ASSERT_EQ(v.size(), named.size());
+  EXPECT_NEAR(v["level_per_hop"] * v["time_of_day_factor"] * v["window_hops"],
+              v["expected"], 1e-6);
+  EXPECT_NEAR(v["expected"], scorer.Expected(s, end, kWindowHops), 1e-9);
+  EXPECT_EQ(v["window_hops"], 10);
+  EXPECT_NEAR(v["history_hours"], 121.0 / 60, 1e-9);
+  EXPECT_GE(v["overdispersion"], 1.0);
+  EXPECT_EQ(v["min_expected"], 1.0);
+}
+
+TEST(Scorer, PredictsOnlyTheStepsWithinHistory) {
+  const Scorer scorer(ScoringOptions(), kHop);
+  BaselineState s;
+  const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+  EXPECT_EQ(scorer.Expected(s, t0, kWindowHops), 0);
+  scorer.Learn(s, t0 + kHop, 5, Assessment{});
+  scorer.Learn(s, t0 + 2 * kHop, 5, Assessment{});
+  // Three steps of history at the next window's end: three predicted.
+  EXPECT_NEAR(scorer.Expected(s, t0 + 3 * kHop, kWindowHops), 15, 1e-4);
+  EXPECT_EQ(scorer.History(s, t0 + 3 * kHop), absl::Minutes(3));
+}
+
+TEST(Scorer, IgnoresStepsAtOrBeforeTheLastOneLearned) {
+  const Scorer scorer(ScoringOptions(), kHop);
+  BaselineState s;
+  const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+  scorer.Learn(s, t0 + kHop, 5, Assessment{});
+  scorer.Learn(s, t0 + 2 * kHop, 5, Assessment{});
+  const BaselineState before = s;
+  scorer.Learn(s, t0 + 2 * kHop, 500, Assessment{});
+  scorer.Learn(s, t0 + kHop, 500, Assessment{});
+  EXPECT_EQ(s.level, before.level);
+  EXPECT_EQ(s.last_us, before.last_us);
+}
+
+TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 128u); }
+
+TEST(ScoreToUnit, MapsScoresMonotonicallyIntoTheUnitInterval) {
+  EXPECT_EQ(ScoreToUnit(-4), 0);
+  EXPECT_EQ(ScoreToUnit(0), 0);
+  EXPECT_DOUBLE_EQ(ScoreToUnit(3), 0.5);
+  EXPECT_DOUBLE_EQ(ScoreToUnit(6), 0.75);
+  EXPECT_LT(ScoreToUnit(5), ScoreToUnit(8));
+  EXPECT_LE(ScoreToUnit(1e9), 1.0);
+  EXPECT_EQ(ScoreToUnit(std::nan("")), 0);
+}
+
+TEST(SeriesScorer, ScoresAnIrregularMeasurementSeriesCausally) {
+  SeriesScorer scorer;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> noise(0, 0.5);
+  std::uniform_int_distribution<int> gap_s(200, 400);
+  absl::Time t = absl::FromUnixSeconds(1'700'000'000);
+  double quiet_max = 0;
+  for (int i = 0; i < 2000; ++i) {
+    t += absl::Seconds(gap_s(rng));
+    const SeriesPoint p = scorer.Next(t, 80 + noise(rng));
+    EXPECT_GE(p.unit_score, 0);
+    EXPECT_LE(p.unit_score, 1);
+    if (i > 300) quiet_max = std::max(quiet_max, p.unit_score);
+  }
+  t += absl::Seconds(300);
+  const SeriesPoint spike = scorer.Next(t, 90);
+  EXPECT_TRUE(spike.warm);
+  EXPECT_NEAR(spike.expected, 80, 1.0);
+  EXPECT_GT(spike.unit_score, 0.9);
+  EXPECT_LT(quiet_max, spike.unit_score);
+}
+
+TEST(SeriesScorer, HandlesNegativeValuesAndScoresDropsWhenTwoSided) {
+  SeriesScorer scorer(SeriesScorer::MeasurementOptions(), /*two_sided=*/true);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> noise(0, 1);
+  absl::Time t = absl::FromUnixSeconds(1'700'000'000);
+  for (int i = 0; i < 1000; ++i) {
+    t += absl::Minutes(5);
+    scorer.Next(t, -20 + noise(rng));
+  }
+  t += absl::Minutes(5);
+  const SeriesPoint drop = scorer.Next(t, -40);
+  EXPECT_NEAR(drop.expected, -20, 1.5);
+  EXPECT_LT(drop.score, -5);
+  EXPECT_GT(drop.unit_score, 0.6);
+}
+
+}  // namespace
+}  // namespace vigia
