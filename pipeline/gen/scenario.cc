@@ -1,0 +1,1261 @@
+#include "pipeline/gen/scenario.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "pipeline/core/country.h"
+#include "pipeline/core/strings.h"
+#include "pipeline/core/time.h"
+#include "pipeline/gen/bundled_scenarios.h"
+#include "pipeline/gen/lexicon.h"
+#include "yaml-cpp/yaml.h"
+
+namespace vigia::gen {
+namespace {
+
+constexpr double kMaxEvents = 50e6;
+
+// Trough ~0.2 at 04:00, a plateau through the working day, peak ~1.6 at
+// 20:00; the values sum to ~24 so normalization barely moves them.
+const std::vector<double>& DefaultDailyProfile() {
+  static const std::vector<double> kProfile = {
+      0.75, 0.45, 0.30, 0.22, 0.20, 0.25, 0.40, 0.70,  //
+      0.95, 1.10, 1.20, 1.25, 1.30, 1.30, 1.25, 1.25,  //
+      1.30, 1.40, 1.45, 1.55, 1.60, 1.50, 1.30, 1.00};
+  return kProfile;
+}
+
+std::vector<OriginShare> Origins(
+    std::initializer_list<std::pair<const char*, double>> shares) {
+  std::vector<OriginShare> out;
+  for (const auto& [code, share] : shares) {
+    out.push_back({ParseCountry(code), share});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const OriginShare& a, const OriginShare& b) {
+              return a.country < b.country;
+            });
+  return out;
+}
+
+TargetSpec Target(const char* code, double posts_per_hour, double ads_per_day,
+                  std::vector<OriginShare> origins) {
+  TargetSpec t;
+  t.country = ParseCountry(code);
+  t.posts_per_hour = posts_per_hour;
+  t.ads_per_day = ads_per_day;
+  t.origins = std::move(origins);
+  // Every default target has a built-in profile.
+  (void)FillTargetDefaults(&t);
+  return t;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    int n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (int k = 1; k <= n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// A validation problem: the key path it concerns and what is wrong.
+struct Problem {
+  std::string path;
+  std::string message;
+};
+
+std::string Fmt(double v) { return absl::StrCat(v); }
+
+std::optional<Problem> CheckShare(double v, std::string path) {
+  if (!(v >= 0 && v <= 1)) {
+    return Problem{std::move(path),
+                   absl::StrCat("must be in [0, 1], not ", Fmt(v))};
+  }
+  return std::nullopt;
+}
+
+std::optional<Problem> CheckMix(const std::vector<NamedShare>& mix,
+                                const std::string& path, bool allow_empty) {
+  if (mix.empty() && !allow_empty) return Problem{path, "must not be empty"};
+  if (mix.size() > 64) return Problem{path, "has more than 64 entries"};
+  std::set<std::string> seen;
+  for (const NamedShare& s : mix) {
+    const std::string p = absl::StrCat(path, ".", s.name);
+    if (s.name.empty() || !IsValidUtf8(s.name)) {
+      return Problem{path, "names must be non-empty UTF-8"};
+    }
+    if (!seen.insert(s.name).second) return Problem{p, "duplicate name"};
+    if (!(s.share > 0 && std::isfinite(s.share))) {
+      return Problem{p, "share must be > 0"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Problem> CheckStrings(const std::vector<std::string>& list,
+                                    const std::string& path) {
+  for (const std::string& s : list) {
+    if (s.empty()) return Problem{path, "entries must not be empty"};
+    if (!IsValidUtf8(s)) return Problem{path, "entries must be valid UTF-8"};
+  }
+  return std::nullopt;
+}
+
+const TargetSpec* FindTarget(const Scenario& s, CountryCode c) {
+  for (const TargetSpec& t : s.targets) {
+    if (t.country == c) return &t;
+  }
+  return nullptr;
+}
+
+double PairShare(const TargetSpec& t, CountryCode origin) {
+  double total = 0, pair = 0;
+  for (const OriginShare& o : t.origins) {
+    total += o.share;
+    if (o.country == origin) pair += o.share;
+  }
+  return total > 0 ? pair / total : 0;
+}
+
+std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
+                                     const std::string& path) {
+  const std::string kind(CampaignKindName(c.kind));
+  if (c.name.empty() || !IsValidUtf8(c.name)) {
+    return Problem{path + ".name", "must be non-empty UTF-8"};
+  }
+  const TargetSpec* target = FindTarget(s, c.target);
+  if (!c.target.known()) return Problem{path + ".target", "is required"};
+  if (target == nullptr) {
+    return Problem{path + ".target",
+                   absl::StrCat(c.target.str(), " is not one of the targets")};
+  }
+  if (!c.origin.known()) return Problem{path + ".origin", "is required"};
+  if (c.kind == CampaignKind::kForeignOriginSurge && c.origin == c.target) {
+    return Problem{path + ".origin",
+                   absl::StrCat("must differ from target ", c.target.str(),
+                                " for ", kind)};
+  }
+  const absl::Time start = CampaignStart(s, c);
+  if (c.duration <= absl::ZeroDuration()) {
+    return Problem{path + ".duration", "must be > 0"};
+  }
+  if (start < s.start) {
+    return Problem{
+        path + ".start",
+        absl::StrCat("starts at ", FormatRfc3339(start),
+                     ", before the scenario start ", FormatRfc3339(s.start))};
+  }
+  if (start + c.duration > s.end()) {
+    return Problem{
+        path + ".duration",
+        absl::StrCat("ends at ", FormatRfc3339(start + c.duration),
+                     ", after the scenario end ", FormatRfc3339(s.end()),
+                     " (lengthen the scenario duration)")};
+  }
+  if (c.ramp_in < absl::ZeroDuration() || c.ramp_out < absl::ZeroDuration() ||
+      c.ramp_in + c.ramp_out > c.duration) {
+    return Problem{path + ".ramp_in",
+                   "ramp_in and ramp_out must be >= 0 and fit in duration"};
+  }
+  const bool has_mult = c.rate_multiplier != 0;
+  const bool has_rate = c.rate_per_min != 0;
+  if (has_mult == has_rate) {
+    return Problem{path, "needs exactly one of rate_multiplier, rate_per_min"};
+  }
+  if (has_rate && c.kind == CampaignKind::kOrganicRise) {
+    return Problem{path + ".rate_per_min",
+                   "organic_rise takes rate_multiplier only"};
+  }
+  if (has_mult) {
+    if (!(c.rate_multiplier > 1 && c.rate_multiplier <= 1000)) {
+      return Problem{path + ".rate_multiplier", "must be in (1, 1000]"};
+    }
+    if (PairShare(*target, c.origin) <= 0) {
+      return Problem{
+          path + ".rate_multiplier",
+          absl::StrCat("the pair ", c.target.str(), "/", c.origin.str(),
+                       " has no background traffic to multiply; add the "
+                       "origin to the target or use rate_per_min")};
+    }
+  }
+  if (has_rate && !(c.rate_per_min > 0 && c.rate_per_min <= 1e5)) {
+    return Problem{path + ".rate_per_min", "must be in (0, 100000]"};
+  }
+  if (c.kind != CampaignKind::kForeignOriginSurge) return std::nullopt;
+
+  const NetworkSpec& n = c.network;
+  if (n.accounts < 1 || n.accounts > 1000000) {
+    return Problem{path + ".network.accounts", "must be in [1, 1000000]"};
+  }
+  if (auto p = CheckShare(n.new_account_share,
+                          path + ".network.new_account_share")) {
+    return p;
+  }
+  if (auto p = CheckShare(n.state_affiliated_share,
+                          path + ".network.state_affiliated_share")) {
+    return p;
+  }
+  if (auto p = CheckMix(n.platforms, path + ".network.platforms", true)) {
+    return p;
+  }
+  const ContentSpec& k = c.content;
+  if (!k.lang.empty() && !IsValidUtf8(k.lang)) {
+    return Problem{path + ".content.lang", "must be valid UTF-8"};
+  }
+  if (auto p = CheckStrings(k.messages, path + ".content.messages")) return p;
+  if (auto p = CheckStrings(k.hashtags, path + ".content.hashtags")) return p;
+  if (auto p = CheckStrings(k.urls, path + ".content.urls")) return p;
+  for (const std::string& url : k.urls) {
+    if (!url.starts_with("https://") && !url.starts_with("http://")) {
+      return Problem{path + ".content.urls",
+                     absl::StrCat("\"", url, "\" is not an http(s) URL")};
+    }
+  }
+  if (auto p = CheckShare(k.repost_share, path + ".content.repost_share")) {
+    return p;
+  }
+  if (auto p = CheckShare(k.url_share, path + ".content.url_share")) return p;
+  return std::nullopt;
+}
+
+std::optional<Problem> FindProblem(const Scenario& s) {
+  if (s.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Problem{"seed", "must be at most 2^63 - 1"};
+  }
+  if (!IsValidUtf8(s.name) || !IsValidUtf8(s.description)) {
+    return Problem{"name", "name and description must be valid UTF-8"};
+  }
+  if (s.duration <= absl::ZeroDuration() ||
+      s.duration > absl::Hours(24 * 366)) {
+    return Problem{"duration", "must be in (0, 366d]"};
+  }
+  if (s.daily_profile.size() != 24) {
+    return Problem{"daily_profile", absl::StrCat("needs 24 hourly values, not ",
+                                                 s.daily_profile.size())};
+  }
+  for (double v : s.daily_profile) {
+    if (!(v > 0 && v <= 1000)) {
+      return Problem{"daily_profile", "values must be in (0, 1000]"};
+    }
+  }
+  if (auto p = CheckMix(s.platforms, "platforms", false)) return p;
+  if (!(s.accounts.mean_posts_per_day > 0 &&
+        s.accounts.mean_posts_per_day <= 1e6)) {
+    return Problem{"accounts.mean_posts_per_day", "must be in (0, 1000000]"};
+  }
+  if (!(s.accounts.zipf_exponent >= 0 && s.accounts.zipf_exponent <= 4)) {
+    return Problem{"accounts.zipf_exponent", "must be in [0, 4]"};
+  }
+  for (const auto& [v, path] :
+       {std::pair{s.accounts.state_affiliated_share,
+                  "accounts.state_affiliated_share"},
+        std::pair{s.accounts.new_account_share, "accounts.new_account_share"},
+        std::pair{s.posts.repost_share, "posts.repost_share"},
+        std::pair{s.posts.url_share, "posts.url_share"},
+        std::pair{s.posts.target_language_share, "posts.target_language_share"},
+        std::pair{s.ads.foreign_payer_share, "ads.foreign_payer_share"},
+        std::pair{s.ads.missing_disclaimer_share,
+                  "ads.missing_disclaimer_share"}}) {
+    if (auto p = CheckShare(v, path)) return p;
+  }
+  const DisorderSpec& d = s.disorder;
+  if (d.jitter < absl::ZeroDuration() || d.jitter > absl::Minutes(10)) {
+    return Problem{"disorder.jitter", "must be in [0, 10m]"};
+  }
+  if (d.late_events < 0 || d.late_events > 1000000) {
+    return Problem{"disorder.late_events", "must be in [0, 1000000]"};
+  }
+  if (d.late_by < absl::Minutes(1) || d.late_by <= d.jitter ||
+      d.late_by >= s.duration) {
+    return Problem{"disorder.late_by",
+                   "must be at least 1m, more than jitter and less than the "
+                   "scenario duration"};
+  }
+  if (!(s.bad_lines.rate >= 0 && s.bad_lines.rate <= 0.5)) {
+    return Problem{"bad_lines.rate", "must be in [0, 0.5]"};
+  }
+  double weight_sum = 0;
+  for (int k = 0; k < kNumBadLineKinds; ++k) {
+    const double w = s.bad_lines.weights[k];
+    if (!(w >= 0 && w <= 1e6)) {
+      return Problem{
+          absl::StrCat("bad_lines.kinds.",
+                       ToAbsl(BadLineKindName(static_cast<BadLineKind>(k)))),
+          "must be in [0, 1000000]"};
+    }
+    weight_sum += w;
+  }
+  if (s.bad_lines.rate > 0 && weight_sum <= 0) {
+    return Problem{"bad_lines.kinds", "needs a positive weight"};
+  }
+
+  if (s.targets.empty()) return Problem{"targets", "must not be empty"};
+  std::set<CountryCode> seen;
+  double events = 0;
+  const double hours = absl::ToDoubleHours(s.duration);
+  for (size_t i = 0; i < s.targets.size(); ++i) {
+    const TargetSpec& t = s.targets[i];
+    const std::string path = absl::StrCat("targets[", i, "]");
+    if (!t.country.known()) return Problem{path + ".country", "is required"};
+    if (!seen.insert(t.country).second) {
+      return Problem{path + ".country",
+                     absl::StrCat(t.country.str(), " is listed twice")};
+    }
+    if (!(t.posts_per_hour >= 0 && t.posts_per_hour <= 1e7)) {
+      return Problem{path + ".posts_per_hour", "must be in [0, 10000000]"};
+    }
+    if (!(t.ads_per_day >= 0 && t.ads_per_day <= 1e7)) {
+      return Problem{path + ".ads_per_day", "must be in [0, 10000000]"};
+    }
+    if (t.utc_offset < absl::Hours(-14) || t.utc_offset > absl::Hours(14)) {
+      return Problem{path + ".utc_offset", "must be within +-14:00"};
+    }
+    if (!t.currency.known()) return Problem{path + ".currency", "is required"};
+    if (t.languages.empty()) {
+      return Problem{path + ".languages", "must not be empty"};
+    }
+    if (auto p = CheckStrings(t.languages, path + ".languages")) return p;
+    if (auto p = CheckStrings(t.hashtags, path + ".hashtags")) return p;
+    if (t.origins.empty())
+      return Problem{path + ".origins", "must not be empty"};
+    std::set<CountryCode> origins;
+    for (const OriginShare& o : t.origins) {
+      if (!o.country.known()) {
+        return Problem{path + ".origins", "has an unknown country"};
+      }
+      const std::string op = absl::StrCat(path, ".origins.", o.country.str());
+      if (!origins.insert(o.country).second) {
+        return Problem{op, "is listed twice"};
+      }
+      if (!(o.share > 0 && std::isfinite(o.share))) {
+        return Problem{op, "share must be > 0"};
+      }
+    }
+    events += t.posts_per_hour * hours + t.ads_per_day * hours / 24;
+  }
+
+  if (s.campaigns.size() > 1000) {
+    return Problem{"campaigns", "has more than 1000 entries"};
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < s.campaigns.size(); ++i) {
+    const CampaignSpec& c = s.campaigns[i];
+    const std::string path = absl::StrCat("campaigns[", i, "]");
+    if (auto p = CheckCampaign(s, c, path)) return p;
+    if (!names.insert(c.name).second) {
+      return Problem{path + ".name",
+                     absl::StrCat("\"", c.name, "\" is used twice")};
+    }
+    const double minutes = absl::ToDoubleMinutes(c.duration);
+    if (c.rate_per_min > 0) {
+      events += c.rate_per_min * minutes;
+    } else {
+      const TargetSpec* t = FindTarget(s, c.target);
+      events += (c.rate_multiplier - 1) * t->posts_per_hour *
+                PairShare(*t, c.origin) * minutes / 60 * 2;
+    }
+  }
+  if (events > kMaxEvents) {
+    return Problem{"duration",
+                   absl::StrCat("the scenario would generate about ",
+                                static_cast<int64_t>(events),
+                                " events; the limit is 50000000")};
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// YAML
+
+absl::StatusOr<double> ParseNumber(std::string_view text) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end || !std::isfinite(v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", ToAbsl(text), "\" is not a number"));
+  }
+  return v;
+}
+
+absl::StatusOr<int64_t> ParseInteger(std::string_view text) {
+  int64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", ToAbsl(text), "\" is not an integer"));
+  }
+  return v;
+}
+
+absl::StatusOr<absl::Duration> ParseUtcOffset(std::string_view s) {
+  if (s == "Z") return absl::ZeroDuration();
+  if (s.size() != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", ToAbsl(s), "\" is not an offset like +03:00"));
+  }
+  auto digits = [&](size_t pos) {
+    return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
+  };
+  for (size_t pos : {1, 2, 4, 5}) {
+    if (s[pos] < '0' || s[pos] > '9') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", ToAbsl(s), "\" is not an offset like +03:00"));
+    }
+  }
+  const int hours = digits(1), minutes = digits(4);
+  if (hours > 14 || minutes > 59) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", ToAbsl(s), "\" is out of range"));
+  }
+  const absl::Duration d = absl::Hours(hours) + absl::Minutes(minutes);
+  return s[0] == '-' ? -d : d;
+}
+
+// Reads one scenario document. Every key read records the line of its value
+// so that validation problems found afterwards can point at a line too.
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+
+  absl::StatusOr<Scenario> Read(const YAML::Node& root) {
+    Scenario s = DefaultScenario();
+    s.name.clear();
+    s.description.clear();
+    lines_[""] = root.Mark().is_null() ? 1 : root.Mark().line + 1;
+    if (!root.IsNull()) {
+      absl::Status st = Top(root, &s);
+      if (!st.ok()) return st;
+    }
+    if (s.name.empty()) {
+      // The file name without directories and extension.
+      std::string_view stem = source_;
+      if (size_t slash = stem.rfind('/'); slash != std::string_view::npos) {
+        stem.remove_prefix(slash + 1);
+      }
+      if (size_t dot = stem.find('.'); dot != std::string_view::npos) {
+        stem = stem.substr(0, dot);
+      }
+      s.name = stem.empty() ? "custom" : std::string(stem);
+    }
+    if (std::optional<Problem> p = FindProblem(s)) return Fail(*p);
+    return s;
+  }
+
+ private:
+  template <typename F>
+  absl::Status Map(const YAML::Node& node, const std::string& path,
+                   std::initializer_list<std::string_view> allowed, F&& fn) {
+    // A section present but empty (`disorder:`) keeps its defaults.
+    if (node.IsNull()) return absl::OkStatus();
+    if (!node.IsMap()) return Error(node, path, "must be a mapping");
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      const YAML::Node& key = kv.first;
+      const YAML::Node& value = kv.second;
+      if (!key.IsScalar()) return Error(key, path, "keys must be scalars");
+      const std::string& name = key.Scalar();
+      const std::string child = path.empty() ? name : path + "." + name;
+      if (!seen.insert(name).second) return Error(key, child, "duplicate key");
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        return Error(key, child,
+                     absl::StrCat("unknown key (expected one of: ",
+                                  absl::StrJoin(
+                                      allowed, ", ",
+                                      [](std::string* out, std::string_view k) {
+                                        out->append(k);
+                                      }),
+                                  ")"));
+      }
+      lines_[child] = value.Mark().line + 1;
+      absl::Status st = fn(name, value, child);
+      if (!st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Top(const YAML::Node& root, Scenario* s) {
+    return Map(
+        root, "",
+        {"version", "name", "description", "seed", "start", "duration",
+         "daily_profile", "platforms", "accounts", "posts", "ads", "disorder",
+         "bad_lines", "targets", "campaigns"},
+        [&](const std::string& key, const YAML::Node& v,
+            const std::string& path) -> absl::Status {
+          if (key == "version") {
+            int64_t version;
+            if (auto e = Int(v, path, &version); !e.ok()) return e;
+            if (version != 1) return Error(v, path, "only version 1 exists");
+            return absl::OkStatus();
+          }
+          if (key == "name") return String(v, path, &s->name);
+          if (key == "description") return String(v, path, &s->description);
+          if (key == "seed") {
+            int64_t seed;
+            if (auto e = Int(v, path, &seed); !e.ok()) return e;
+            if (seed < 0) return Error(v, path, "must be >= 0");
+            s->seed = static_cast<uint64_t>(seed);
+            return absl::OkStatus();
+          }
+          if (key == "start") return Time(v, path, &s->start);
+          if (key == "duration") return Duration(v, path, &s->duration);
+          if (key == "daily_profile") {
+            return NumberList(v, path, &s->daily_profile);
+          }
+          if (key == "platforms") return Shares(v, path, &s->platforms);
+          if (key == "accounts") {
+            AccountSpec& a = s->accounts;
+            return Map(v, path,
+                       {"mean_posts_per_day", "zipf_exponent",
+                        "state_affiliated_share", "new_account_share"},
+                       [&](const std::string& k, const YAML::Node& x,
+                           const std::string& p) {
+                         if (k == "mean_posts_per_day") {
+                           return Number(x, p, &a.mean_posts_per_day);
+                         }
+                         if (k == "zipf_exponent") {
+                           return Number(x, p, &a.zipf_exponent);
+                         }
+                         if (k == "state_affiliated_share") {
+                           return Number(x, p, &a.state_affiliated_share);
+                         }
+                         return Number(x, p, &a.new_account_share);
+                       });
+          }
+          if (key == "posts") {
+            PostSpec& ps = s->posts;
+            return Map(v, path,
+                       {"repost_share", "url_share", "target_language_share"},
+                       [&](const std::string& k, const YAML::Node& x,
+                           const std::string& p) {
+                         if (k == "repost_share") {
+                           return Number(x, p, &ps.repost_share);
+                         }
+                         if (k == "url_share") {
+                           return Number(x, p, &ps.url_share);
+                         }
+                         return Number(x, p, &ps.target_language_share);
+                       });
+          }
+          if (key == "ads") {
+            AdSpec& a = s->ads;
+            return Map(v, path,
+                       {"foreign_payer_share", "missing_disclaimer_share"},
+                       [&](const std::string& k, const YAML::Node& x,
+                           const std::string& p) {
+                         if (k == "foreign_payer_share") {
+                           return Number(x, p, &a.foreign_payer_share);
+                         }
+                         return Number(x, p, &a.missing_disclaimer_share);
+                       });
+          }
+          if (key == "disorder") {
+            DisorderSpec& d = s->disorder;
+            return Map(v, path, {"jitter", "late_events", "late_by"},
+                       [&](const std::string& k, const YAML::Node& x,
+                           const std::string& p) -> absl::Status {
+                         if (k == "jitter") return Duration(x, p, &d.jitter);
+                         if (k == "late_by") return Duration(x, p, &d.late_by);
+                         int64_t n;
+                         if (auto e = Int(x, p, &n); !e.ok()) return e;
+                         if (n < 0 || n > 1000000) {
+                           return Error(x, p, "must be in [0, 1000000]");
+                         }
+                         d.late_events = static_cast<int>(n);
+                         return absl::OkStatus();
+                       });
+          }
+          if (key == "bad_lines") return BadLines(v, path, &s->bad_lines);
+          if (key == "targets") return Targets(v, path, &s->targets);
+          return Campaigns(v, path, &s->campaigns);
+        });
+  }
+
+  absl::Status BadLines(const YAML::Node& v, const std::string& path,
+                        BadLineSpec* b) {
+    return Map(v, path, {"rate", "kinds"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "rate") return Number(x, p, &b->rate);
+                 return Map(x, p,
+                            {"malformed_json", "truncated", "invalid_utf8",
+                             "missing_field", "bad_country", "bad_time"},
+                            [&](const std::string& kind, const YAML::Node& w,
+                                const std::string& wp) {
+                              for (int i = 0; i < kNumBadLineKinds; ++i) {
+                                if (BadLineKindName(
+                                        static_cast<BadLineKind>(i)) == kind) {
+                                  return Number(w, wp, &b->weights[i]);
+                                }
+                              }
+                              return absl::OkStatus();  // not reached
+                            });
+               });
+  }
+
+  absl::Status Targets(const YAML::Node& v, const std::string& path,
+                       std::vector<TargetSpec>* targets) {
+    if (!v.IsSequence()) return Error(v, path, "must be a list");
+    targets->clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const YAML::Node& node = v[i];
+      const std::string tp = absl::StrCat(path, "[", i, "]");
+      lines_[tp] = node.Mark().line + 1;
+      TargetSpec t;
+      t.ads_per_day = 50;
+      bool has_offset = false, has_posts = false;
+      absl::Status st =
+          Map(node, tp,
+              {"country", "posts_per_hour", "ads_per_day", "utc_offset",
+               "currency", "languages", "hashtags", "origins"},
+              [&](const std::string& k, const YAML::Node& x,
+                  const std::string& p) -> absl::Status {
+                if (k == "country") return Country(x, p, &t.country);
+                if (k == "posts_per_hour") {
+                  has_posts = true;
+                  return Number(x, p, &t.posts_per_hour);
+                }
+                if (k == "ads_per_day") return Number(x, p, &t.ads_per_day);
+                if (k == "utc_offset") {
+                  has_offset = true;
+                  std::string text;
+                  if (auto e = String(x, p, &text); !e.ok()) return e;
+                  absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
+                  if (!d.ok()) return Error(x, p, d.status().message());
+                  t.utc_offset = *d;
+                  return absl::OkStatus();
+                }
+                if (k == "currency") {
+                  std::string text;
+                  if (auto e = String(x, p, &text); !e.ok()) return e;
+                  t.currency = CurrencyCode::FromString(text);
+                  if (!t.currency.known()) {
+                    return Error(x, p, "is not a three-letter ISO 4217 code");
+                  }
+                  return absl::OkStatus();
+                }
+                if (k == "languages") return StringList(x, p, &t.languages);
+                if (k == "hashtags") return StringList(x, p, &t.hashtags);
+                return OriginMix(x, p, &t.origins);
+              });
+      if (!st.ok()) return st;
+      if (!t.country.known()) {
+        return Error(node, tp, "missing required key country");
+      }
+      if (!has_posts) {
+        return Error(node, tp, "missing required key posts_per_hour");
+      }
+      if (t.origins.empty()) {
+        return Error(node, tp, "missing required key origins");
+      }
+      const CountryCode country = t.country;
+      const absl::Duration offset = t.utc_offset;
+      if (absl::Status fill = FillTargetDefaults(&t); !fill.ok()) {
+        return Error(node, tp, fill.message());
+      }
+      if (has_offset) t.utc_offset = offset;
+      t.country = country;
+      targets->push_back(std::move(t));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status OriginMix(const YAML::Node& v, const std::string& path,
+                         std::vector<OriginShare>* out) {
+    if (!v.IsMap()) return Error(v, path, "must be a mapping COUNTRY: share");
+    out->clear();
+    std::set<std::string> seen;
+    for (const auto& kv : v) {
+      if (!kv.first.IsScalar()) return Error(kv.first, path, "bad key");
+      const std::string& code = kv.first.Scalar();
+      const std::string p = absl::StrCat(path, ".", code);
+      if (!seen.insert(code).second) return Error(kv.first, p, "duplicate key");
+      const CountryCode c = ParseCountry(code);
+      if (!c.known()) {
+        return Error(kv.first, p, "is not an ISO 3166-1 alpha-2 code");
+      }
+      lines_[p] = kv.second.Mark().line + 1;
+      double share;
+      if (auto e = Number(kv.second, p, &share); !e.ok()) return e;
+      out->push_back({c, share});
+    }
+    std::sort(out->begin(), out->end(),
+              [](const OriginShare& a, const OriginShare& b) {
+                return a.country < b.country;
+              });
+    return absl::OkStatus();
+  }
+
+  absl::Status Campaigns(const YAML::Node& v, const std::string& path,
+                         std::vector<CampaignSpec>* campaigns) {
+    if (v.IsNull()) {
+      campaigns->clear();
+      return absl::OkStatus();
+    }
+    if (!v.IsSequence()) return Error(v, path, "must be a list");
+    campaigns->clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const YAML::Node& node = v[i];
+      const std::string cp = absl::StrCat(path, "[", i, "]");
+      lines_[cp] = node.Mark().line + 1;
+      if (!node.IsMap()) return Error(node, cp, "must be a mapping");
+      // The kind decides which keys are allowed and their defaults.
+      const YAML::Node kind_node = node["kind"];
+      if (!kind_node.IsDefined()) {
+        return Error(node, cp, "missing required key kind");
+      }
+      std::string kind_name;
+      if (auto e = String(kind_node, cp + ".kind", &kind_name); !e.ok()) {
+        return e;
+      }
+      const std::optional<CampaignKind> kind = ParseCampaignKind(kind_name);
+      if (!kind.has_value()) {
+        return Error(kind_node, cp + ".kind",
+                     absl::StrCat("unknown campaign kind \"", kind_name,
+                                  "\" (known: foreign_origin_surge, "
+                                  "organic_rise)"));
+      }
+      CampaignSpec c;
+      c.kind = *kind;
+      if (c.kind == CampaignKind::kOrganicRise) {
+        c.ramp_in = c.ramp_out = absl::Hours(1);
+      } else {
+        c.ramp_in = c.ramp_out = absl::Minutes(5);
+      }
+      std::set<std::string> present;
+      auto common = [&](const std::string& k, const YAML::Node& x,
+                        const std::string& p) -> absl::Status {
+        present.insert(k);
+        if (k == "kind") return absl::OkStatus();
+        if (k == "name") return String(x, p, &c.name);
+        if (k == "target") return Country(x, p, &c.target);
+        if (k == "origin") return Country(x, p, &c.origin);
+        if (k == "start") return CampaignStartKey(x, p, &c);
+        if (k == "duration") return Duration(x, p, &c.duration);
+        if (k == "ramp_in") return Duration(x, p, &c.ramp_in);
+        if (k == "ramp_out") return Duration(x, p, &c.ramp_out);
+        if (k == "rate_multiplier") return Number(x, p, &c.rate_multiplier);
+        if (k == "rate_per_min") return Number(x, p, &c.rate_per_min);
+        if (k == "network") return Network(x, p, &c.network);
+        return Content(x, p, &c.content);
+      };
+      absl::Status st;
+      if (c.kind == CampaignKind::kOrganicRise) {
+        st = Map(node, cp,
+                 {"name", "kind", "target", "origin", "start", "duration",
+                  "ramp_in", "ramp_out", "rate_multiplier"},
+                 common);
+      } else {
+        st = Map(node, cp,
+                 {"name", "kind", "target", "origin", "start", "duration",
+                  "ramp_in", "ramp_out", "rate_multiplier", "rate_per_min",
+                  "network", "content"},
+                 common);
+      }
+      if (!st.ok()) return st;
+      for (const char* required :
+           {"name", "target", "origin", "start", "duration"}) {
+        if (!present.contains(required)) {
+          return Error(node, cp,
+                       absl::StrCat("missing required key ", required));
+        }
+      }
+      if (!present.contains("rate_multiplier") &&
+          !present.contains("rate_per_min")) {
+        return Error(node, cp,
+                     c.kind == CampaignKind::kOrganicRise
+                         ? "missing required key rate_multiplier"
+                         : "missing rate_multiplier or rate_per_min");
+      }
+      campaigns->push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CampaignStartKey(const YAML::Node& x, const std::string& p,
+                                CampaignSpec* c) {
+    std::string text;
+    if (auto e = String(x, p, &text); !e.ok()) return e;
+    if (text.find('T') != std::string::npos && text.find('-') != 0 &&
+        text.find('-') != std::string::npos) {
+      absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+      if (!t.ok()) return Error(x, p, t.status().message());
+      c->start_at = *t;
+      return absl::OkStatus();
+    }
+    absl::StatusOr<absl::Duration> d = ParseScenarioDuration(text);
+    if (!d.ok()) {
+      return Error(
+          x, p,
+          absl::StrCat(d.status().message(), "; or give an RFC 3339 time"));
+    }
+    c->start_offset = *d;
+    return absl::OkStatus();
+  }
+
+  absl::Status Network(const YAML::Node& v, const std::string& path,
+                       NetworkSpec* n) {
+    return Map(v, path,
+               {"accounts", "new_account_share", "state_affiliated_share",
+                "platforms"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "accounts") {
+                   int64_t a;
+                   if (auto e = Int(x, p, &a); !e.ok()) return e;
+                   if (a < 1 || a > 1000000) {
+                     return Error(x, p, "must be in [1, 1000000]");
+                   }
+                   n->accounts = static_cast<int>(a);
+                   return absl::OkStatus();
+                 }
+                 if (k == "new_account_share") {
+                   return Number(x, p, &n->new_account_share);
+                 }
+                 if (k == "state_affiliated_share") {
+                   return Number(x, p, &n->state_affiliated_share);
+                 }
+                 return Shares(x, p, &n->platforms);
+               });
+  }
+
+  absl::Status Content(const YAML::Node& v, const std::string& path,
+                       ContentSpec* c) {
+    return Map(
+        v, path,
+        {"lang", "messages", "urls", "hashtags", "repost_share", "url_share"},
+        [&](const std::string& k, const YAML::Node& x,
+            const std::string& p) -> absl::Status {
+          if (k == "lang") return String(x, p, &c->lang);
+          if (k == "messages") return StringList(x, p, &c->messages);
+          if (k == "urls") return StringList(x, p, &c->urls);
+          if (k == "hashtags") return StringList(x, p, &c->hashtags);
+          if (k == "repost_share") return Number(x, p, &c->repost_share);
+          return Number(x, p, &c->url_share);
+        });
+  }
+
+  // Scalars.
+
+  absl::Status String(const YAML::Node& v, const std::string& path,
+                      std::string* out) {
+    if (v.IsNull()) return Error(v, path, "needs a value");
+    if (!v.IsScalar()) return Error(v, path, "must be a scalar");
+    *out = v.Scalar();
+    return absl::OkStatus();
+  }
+
+  absl::Status Number(const YAML::Node& v, const std::string& path,
+                      double* out) {
+    std::string text;
+    if (auto e = String(v, path, &text); !e.ok()) return e;
+    absl::StatusOr<double> d = ParseNumber(text);
+    if (!d.ok()) return Error(v, path, d.status().message());
+    *out = *d;
+    return absl::OkStatus();
+  }
+
+  absl::Status Int(const YAML::Node& v, const std::string& path, int64_t* out) {
+    std::string text;
+    if (auto e = String(v, path, &text); !e.ok()) return e;
+    absl::StatusOr<int64_t> i = ParseInteger(text);
+    if (!i.ok()) return Error(v, path, i.status().message());
+    *out = *i;
+    return absl::OkStatus();
+  }
+
+  absl::Status Duration(const YAML::Node& v, const std::string& path,
+                        absl::Duration* out) {
+    std::string text;
+    if (auto e = String(v, path, &text); !e.ok()) return e;
+    absl::StatusOr<absl::Duration> d = ParseScenarioDuration(text);
+    if (!d.ok()) return Error(v, path, d.status().message());
+    *out = *d;
+    return absl::OkStatus();
+  }
+
+  absl::Status Time(const YAML::Node& v, const std::string& path,
+                    absl::Time* out) {
+    std::string text;
+    if (auto e = String(v, path, &text); !e.ok()) return e;
+    absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+    if (!t.ok()) return Error(v, path, t.status().message());
+    *out = *t;
+    return absl::OkStatus();
+  }
+
+  absl::Status Country(const YAML::Node& v, const std::string& path,
+                       CountryCode* out) {
+    std::string text;
+    if (auto e = String(v, path, &text); !e.ok()) return e;
+    *out = ParseCountry(text);
+    if (!out->known()) {
+      return Error(
+          v, path,
+          absl::StrCat("\"", text, "\" is not an ISO 3166-1 alpha-2 code"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StringList(const YAML::Node& v, const std::string& path,
+                          std::vector<std::string>* out) {
+    if (!v.IsSequence()) return Error(v, path, "must be a list");
+    out->clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      std::string s;
+      if (auto e = String(v[i], absl::StrCat(path, "[", i, "]"), &s); !e.ok()) {
+        return e;
+      }
+      out->push_back(std::move(s));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status NumberList(const YAML::Node& v, const std::string& path,
+                          std::vector<double>* out) {
+    if (!v.IsSequence()) return Error(v, path, "must be a list");
+    out->clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      double d;
+      if (auto e = Number(v[i], absl::StrCat(path, "[", i, "]"), &d); !e.ok()) {
+        return e;
+      }
+      out->push_back(d);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Shares(const YAML::Node& v, const std::string& path,
+                      std::vector<NamedShare>* out) {
+    if (!v.IsMap()) return Error(v, path, "must be a mapping name: share");
+    out->clear();
+    std::set<std::string> seen;
+    for (const auto& kv : v) {
+      if (!kv.first.IsScalar()) return Error(kv.first, path, "bad key");
+      const std::string& name = kv.first.Scalar();
+      const std::string p = absl::StrCat(path, ".", name);
+      if (!seen.insert(name).second) return Error(kv.first, p, "duplicate key");
+      lines_[p] = kv.second.Mark().line + 1;
+      double share;
+      if (auto e = Number(kv.second, p, &share); !e.ok()) return e;
+      out->push_back({name, share});
+    }
+    std::sort(out->begin(), out->end(),
+              [](const NamedShare& a, const NamedShare& b) {
+                return a.name < b.name;
+              });
+    return absl::OkStatus();
+  }
+
+  absl::Status Error(const YAML::Node& node, std::string_view path,
+                     absl::string_view message) {
+    const int line = node.Mark().is_null() ? 0 : node.Mark().line + 1;
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(source_), ":", line, ": ",
+                     path.empty() ? "(top)" : ToAbsl(path), ": ", message));
+  }
+
+  // A problem found after reading: point at the line of its key path, or of
+  // the nearest enclosing key that was read.
+  absl::Status Fail(const Problem& p) {
+    std::string path = p.path;
+    int line = 1;
+    while (true) {
+      if (auto it = lines_.find(path); it != lines_.end()) {
+        line = it->second;
+        break;
+      }
+      const size_t cut = path.find_last_of(".[");
+      if (cut == std::string::npos) {
+        if (auto it = lines_.find(""); it != lines_.end()) line = it->second;
+        break;
+      }
+      path.resize(cut);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        ToAbsl(source_), ":", line, ": ", p.path, ": ", p.message));
+  }
+
+  std::string_view source_;
+  std::map<std::string, int> lines_;
+};
+
+}  // namespace
+
+std::string_view CampaignKindName(CampaignKind kind) {
+  switch (kind) {
+    case CampaignKind::kForeignOriginSurge:
+      return "foreign_origin_surge";
+    case CampaignKind::kOrganicRise:
+      return "organic_rise";
+  }
+  return "unknown";
+}
+
+std::optional<CampaignKind> ParseCampaignKind(std::string_view name) {
+  for (CampaignKind k :
+       {CampaignKind::kForeignOriginSurge, CampaignKind::kOrganicRise}) {
+    if (CampaignKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+std::string_view BadLineKindName(BadLineKind kind) {
+  switch (kind) {
+    case BadLineKind::kMalformedJson:
+      return "malformed_json";
+    case BadLineKind::kTruncated:
+      return "truncated";
+    case BadLineKind::kInvalidUtf8:
+      return "invalid_utf8";
+    case BadLineKind::kMissingField:
+      return "missing_field";
+    case BadLineKind::kBadCountry:
+      return "bad_country";
+    case BadLineKind::kBadTime:
+      return "bad_time";
+  }
+  return "unknown";
+}
+
+Scenario DefaultScenario() {
+  Scenario s;
+  s.name = "default";
+  s.description = "The standard background: no campaigns.";
+  s.start = absl::FromUnixSeconds(1778284800);  // 2026-05-09T00:00:00Z
+  s.duration = absl::Hours(48);
+  s.daily_profile = DefaultDailyProfile();
+  s.platforms = {
+      {"facebook", 0.35}, {"telegram", 0.2}, {"tiktok", 0.15}, {"x", 0.3}};
+  // Moldova's electorate has a large diaspora: many posts aimed at MD come
+  // from accounts in IT, DE and RO, and that is organic.
+  s.targets = {
+      Target("MD", 700, 50,
+             Origins({{"MD", 0.54},
+                      {"RU", 0.14},
+                      {"RO", 0.10},
+                      {"IT", 0.08},
+                      {"DE", 0.05},
+                      {"UA", 0.04},
+                      {"US", 0.03},
+                      {"FR", 0.02}})),
+      Target("RO", 1000, 80,
+             Origins({{"RO", 0.80},
+                      {"MD", 0.05},
+                      {"IT", 0.04},
+                      {"RU", 0.03},
+                      {"ES", 0.03},
+                      {"DE", 0.02},
+                      {"GB", 0.02},
+                      {"US", 0.01}})),
+      Target("DE", 1100, 80,
+             Origins({{"DE", 0.84},
+                      {"RU", 0.04},
+                      {"AT", 0.04},
+                      {"US", 0.03},
+                      {"TR", 0.02},
+                      {"CH", 0.02},
+                      {"PL", 0.01}})),
+      Target("FR", 900, 60,
+             Origins({{"FR", 0.85},
+                      {"BE", 0.04},
+                      {"RU", 0.03},
+                      {"US", 0.03},
+                      {"CH", 0.02},
+                      {"DZ", 0.02},
+                      {"CA", 0.01}})),
+      Target("PL", 700, 50,
+             Origins({{"PL", 0.82},
+                      {"UA", 0.06},
+                      {"RU", 0.04},
+                      {"DE", 0.03},
+                      {"BY", 0.02},
+                      {"US", 0.02},
+                      {"GB", 0.01}})),
+  };
+  return s;
+}
+
+absl::Time CampaignStart(const Scenario& scenario, const CampaignSpec& c) {
+  return c.start_at.has_value() ? *c.start_at : scenario.start + c.start_offset;
+}
+
+absl::Status FillTargetDefaults(TargetSpec* t) {
+  const internal::CountryProfile* p = internal::FindCountryProfile(t->country);
+  const std::string code = t->country.str();
+  auto missing = [&](const char* field) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is required: ", code, " has no built-in country profile"));
+  };
+  if (p != nullptr && t->utc_offset == absl::ZeroDuration()) {
+    t->utc_offset = absl::Minutes(p->utc_offset_minutes);
+  }
+  if (!t->currency.known()) {
+    if (p == nullptr) return missing("currency");
+    t->currency = CurrencyCode::FromString(p->currency);
+  }
+  if (t->languages.empty()) {
+    if (p == nullptr) return missing("languages");
+    for (absl::string_view l :
+         absl::StrSplit(ToAbsl(p->languages), ' ', absl::SkipEmpty())) {
+      t->languages.emplace_back(l);
+    }
+  }
+  if (t->hashtags.empty()) {
+    if (p != nullptr && !p->hashtags.empty()) {
+      for (absl::string_view h :
+           absl::StrSplit(ToAbsl(p->hashtags), ' ', absl::SkipEmpty())) {
+        t->hashtags.emplace_back(h);
+      }
+    } else {
+      std::string lower = code;
+      for (char& ch : lower) ch = static_cast<char>(ch - 'A' + 'a');
+      t->hashtags = {"election2026", lower};
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateScenario(const Scenario& scenario) {
+  if (std::optional<Problem> p = FindProblem(scenario)) {
+    return absl::InvalidArgumentError(absl::StrCat(p->path, ": ", p->message));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> ParseScenarioDuration(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad duration \"", ToAbsl(text), "\": ", ToAbsl(why),
+                     " (use units d, h, m, s, ms, e.g. \"1d14h30m\")"));
+  };
+  if (text.empty()) return bad("empty");
+  absl::Duration total;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text[i] < '0' || text[i] > '9') return bad("expected a number");
+    int64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > 1000000000) return bad("too large");
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    size_t j = i;
+    while (j < text.size() && text[j] >= 'a' && text[j] <= 'z') ++j;
+    const std::string_view unit = text.substr(i, j - i);
+    if (unit == "d") {
+      total += absl::Hours(24 * n);
+    } else if (unit == "h") {
+      total += absl::Hours(n);
+    } else if (unit == "m") {
+      total += absl::Minutes(n);
+    } else if (unit == "s") {
+      total += absl::Seconds(n);
+    } else if (unit == "ms") {
+      total += absl::Milliseconds(n);
+    } else {
+      return bad(unit.empty() ? "missing unit" : "unknown unit");
+    }
+    i = j;
+  }
+  return total;
+}
+
+absl::StatusOr<Scenario> ParseScenario(std::string_view yaml,
+                                       std::string_view source) {
+  // yaml-cpp reports errors by throwing; nothing it throws may escape.
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    Reader reader(source);
+    return reader.Read(root);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ToAbsl(source), ":", e.mark.is_null() ? 0 : e.mark.line + 1,
+        ": YAML syntax error: ", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(source), ": cannot read scenario: ", e.what()));
+  }
+}
+
+absl::StatusOr<Scenario> LoadScenario(std::string_view name_or_path) {
+  const bool is_path = name_or_path.find('/') != std::string_view::npos ||
+                       name_or_path.ends_with(".yaml") ||
+                       name_or_path.ends_with(".yml");
+  if (!is_path) {
+    for (const internal::BundledScenario& b : internal::BundledScenarios()) {
+      if (b.name == name_or_path) {
+        return ParseScenario(b.yaml, absl::StrCat(ToAbsl(b.name), ".yaml"));
+      }
+    }
+    return absl::NotFoundError(absl::StrCat(
+        "unknown scenario \"", ToAbsl(name_or_path),
+        "\" (bundled: ", absl::StrJoin(BundledScenarioNames(), ", "),
+        "; a file path must contain '/' or end in .yaml)"));
+  }
+  const std::string path(name_or_path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open scenario file ", path));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read scenario file ", path));
+  }
+  return ParseScenario(text.str(), path);
+}
+
+std::vector<std::string> BundledScenarioNames() {
+  std::vector<std::string> names;
+  for (const internal::BundledScenario& b : internal::BundledScenarios()) {
+    names.emplace_back(b.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace vigia::gen

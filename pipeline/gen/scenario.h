@@ -1,0 +1,231 @@
+// A scenario for the synthetic feed generator (`vigia gen`): the organic
+// background (targets, their origin mixes, daily cycle, accounts, ads, bad
+// lines, disorder) and a list of injected campaigns. The YAML format and
+// every default are documented in docs/scenarios.md.
+//
+// A Scenario is a plain value: load it, adjust fields (the CLI overrides
+// seed and duration), then hand it to Generate() (generator.h), which
+// validates it again. Loading and validation are thread-safe.
+#ifndef VIGIA_PIPELINE_GEN_SCENARIO_H_
+#define VIGIA_PIPELINE_GEN_SCENARIO_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pipeline/core/types.h"
+
+namespace vigia::gen {
+
+// A named share of a mix (platforms); shares are relative weights.
+struct NamedShare {
+  std::string name;
+  double share = 0;
+};
+
+// One origin country's share of a target's posts; shares are relative
+// weights, normalized by the generator.
+struct OriginShare {
+  CountryCode country;
+  double share = 0;
+};
+
+// An electorate posts are aimed at, and the organic traffic aimed at it.
+struct TargetSpec {
+  CountryCode country;
+  // Mean posts per hour over a day, all origins together; the daily cycle
+  // modulates it around this mean.
+  double posts_per_hour = 0;
+  // Mean political ads per day.
+  double ads_per_day = 0;
+  // Local time = UTC + utc_offset; drives the daily cycle. Fixed for the
+  // whole scenario (no daylight-saving switch).
+  absl::Duration utc_offset;
+  CurrencyCode currency;
+  // Languages of the electorate; the first is the primary one.
+  std::vector<std::string> languages;
+  // Background hashtags (without '#').
+  std::vector<std::string> hashtags;
+  std::vector<OriginShare> origins;
+};
+
+enum class CampaignKind : uint8_t {
+  // A network of accounts operating from `origin` pushes posts at `target`
+  // with shared URLs, hashtags and near-duplicate texts: interference.
+  kForeignOriginSurge = 0,
+  // A genuine, gradual rise of the (target, origin) pair's normal traffic
+  // (e.g. foreign news covering the election): not interference.
+  kOrganicRise = 1,
+};
+// "foreign_origin_surge", "organic_rise".
+std::string_view CampaignKindName(CampaignKind kind);
+std::optional<CampaignKind> ParseCampaignKind(std::string_view name);
+
+// The accounts a campaign posts from (kinds with their own network).
+struct NetworkSpec {
+  int accounts = 40;
+  // Share of accounts created at most 14 days before the campaign starts;
+  // the network has exactly this share, rounded to whole accounts.
+  double new_account_share = 0.3;
+  // Likewise exact (rounded).
+  double state_affiliated_share = 0.05;
+  // Platforms of the network's accounts; empty = {x: 0.4, telegram: 0.35,
+  // facebook: 0.25}.
+  std::vector<NamedShare> platforms;
+};
+
+// What a campaign's posts say. Empty lists and an empty `lang` are filled
+// with built-in defaults by the generator.
+struct ContentSpec {
+  std::string lang;                   // default: the target's primary language
+  std::vector<std::string> messages;  // near-duplicate texts derive from these
+  std::vector<std::string> urls;      // shared URLs
+  std::vector<std::string> hashtags;  // shared hashtags (without '#')
+  double repost_share = 0.35;         // posts that repost a network post
+  double url_share = 0.8;             // original posts carrying a shared URL
+};
+
+struct CampaignSpec {
+  std::string name;
+  CampaignKind kind = CampaignKind::kForeignOriginSurge;
+  CountryCode target;
+  CountryCode origin;
+  // Start: `start_at` if set, else the scenario start plus `start_offset`.
+  absl::Duration start_offset;
+  std::optional<absl::Time> start_at;
+  absl::Duration duration;
+  // Smooth ramps inside [start, start + duration).
+  absl::Duration ramp_in;
+  absl::Duration ramp_out;
+  // Exactly one intensity is set (> 0). rate_multiplier m: while at full
+  // strength, the pair's total rate is m times its background rate.
+  // rate_per_min r: r campaign posts per minute on top of the background.
+  double rate_multiplier = 0;
+  double rate_per_min = 0;
+  NetworkSpec network;  // kForeignOriginSurge only
+  ContentSpec content;  // kForeignOriginSurge only
+};
+
+// How background accounts are drawn.
+struct AccountSpec {
+  // Pool size per (target, origin) = the pair's posts per day / this.
+  double mean_posts_per_day = 2.0;
+  // Account of rank k (1-based) is picked with weight 1 / (k + 5)^exponent.
+  double zipf_exponent = 1.0;
+  double state_affiliated_share = 0.01;
+  // Share of accounts created less than 30 days before the scenario start;
+  // the rest are 30 days to 12 years old.
+  double new_account_share = 0.02;
+};
+
+// Shape of background posts.
+struct PostSpec {
+  double repost_share = 0.15;
+  double url_share = 0.45;
+  // Share of foreign-origin posts written in the target's language (the
+  // rest use the origin's language).
+  double target_language_share = 0.6;
+};
+
+struct AdSpec {
+  double foreign_payer_share = 0.05;
+  double missing_disclaimer_share = 0.05;
+};
+
+// Out-of-order delivery.
+struct DisorderSpec {
+  // Every line is delivered up to this much after its event time, so lines
+  // are out of order by at most this much. Keep it below the pipeline's
+  // max_out_of_orderness (30 s by default) or more events turn late.
+  absl::Duration jitter = absl::Seconds(5);
+  // Background posts delivered `late_by` after their event time.
+  int late_events = 5;
+  absl::Duration late_by = absl::Hours(2);
+};
+
+enum class BadLineKind : uint8_t {
+  kMalformedJson = 0,  // broken syntax, still ends in '}'
+  kTruncated = 1,      // cut off mid-record
+  kInvalidUtf8 = 2,    // stray bytes in the text
+  kMissingField = 3,   // id, created_at or target absent
+  kBadCountry = 4,     // a country code that is not ISO 3166-1 alpha-2
+  kBadTime = 5,        // created_at that is not RFC 3339 with a zone
+};
+inline constexpr int kNumBadLineKinds = 6;
+// "malformed_json", "truncated", "invalid_utf8", "missing_field",
+// "bad_country", "bad_time".
+std::string_view BadLineKindName(BadLineKind kind);
+
+struct BadLineSpec {
+  // Probability that a background record is followed by a bad line.
+  double rate = 0.001;
+  // Relative weights by BadLineKind.
+  std::array<double, kNumBadLineKinds> weights = {1, 1, 1, 1, 1, 1};
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  uint64_t seed = 20260509;  // at most 2^63 - 1
+  absl::Time start;          // DefaultScenario(): 2026-05-09T00:00:00Z
+  absl::Duration duration = absl::Hours(48);
+  // 24 hourly factors of the local daily cycle (hour 0 = midnight), smoothly
+  // interpolated and normalized to mean 1. Default: trough ~0.2 at 04:00,
+  // peak ~1.6 at 20:00.
+  std::vector<double> daily_profile;
+  // Platforms of background accounts.
+  std::vector<NamedShare> platforms;
+  AccountSpec accounts;
+  PostSpec posts;
+  AdSpec ads;
+  DisorderSpec disorder;
+  BadLineSpec bad_lines;
+  std::vector<TargetSpec> targets;
+  std::vector<CampaignSpec> campaigns;
+
+  absl::Time end() const { return start + duration; }
+};
+
+// The standard background: MD, RO, DE, FR, PL over two days from
+// 2026-05-09T00:00:00Z, about 210k posts and 640 ads, no campaigns.
+Scenario DefaultScenario();
+
+// Returns the campaign's start time within `scenario`.
+absl::Time CampaignStart(const Scenario& scenario, const CampaignSpec& c);
+
+// Fills a target's unset fields (utc_offset, currency, languages, hashtags)
+// from the built-in country table. Returns InvalidArgument naming the field
+// if the country has no built-in profile and the field is unset.
+absl::Status FillTargetDefaults(TargetSpec* target);
+
+// Checks everything Generate() relies on; errors are InvalidArgument and
+// name the offending field, e.g. "campaigns[0] (md-ru): ends after the
+// scenario end ...".
+absl::Status ValidateScenario(const Scenario& scenario);
+
+// Parses scenario YAML on top of DefaultScenario(). `source` names the text
+// in error messages, which read "<source>:<line>: <key path>: <problem>";
+// unknown keys, wrong types and out-of-range values are errors.
+absl::StatusOr<Scenario> ParseScenario(std::string_view yaml,
+                                       std::string_view source);
+
+// Loads a bundled scenario by name ("diaspora"), or a YAML file if the
+// argument contains '/' or ends in ".yaml" / ".yml". NotFound if neither.
+absl::StatusOr<Scenario> LoadScenario(std::string_view name_or_path);
+
+// Names of the scenarios embedded in the library, sorted.
+std::vector<std::string> BundledScenarioNames();
+
+// Parses a duration such as "2d", "90m", "1d14h30m", "1500ms" (units d, h,
+// m, s, ms; no sign). Exposed for the CLI's --duration override.
+absl::StatusOr<absl::Duration> ParseScenarioDuration(std::string_view text);
+
+}  // namespace vigia::gen
+
+#endif  // VIGIA_PIPELINE_GEN_SCENARIO_H_
