@@ -1,0 +1,261 @@
+// End to end: `vigia gen` writes each bundled scenario, `vigia replay` runs
+// it, and the alerts are checked against the scenario's ground truth.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/e2e_util.h"
+
+namespace vigia::e2e {
+namespace {
+
+// The stated detection delay: a campaign must raise a warning-or-above alert
+// for its (target, origin) whose window ends within this long of its start.
+constexpr absl::Duration kMaxDetectionDelay = absl::Minutes(15);
+// After a campaign ends its alert must resolve within this long.
+constexpr absl::Duration kMaxResolveDelay = absl::Minutes(30);
+
+const std::string kVigia = VIGIA_BINARY;
+
+struct ScenarioRun {
+  std::string feed, truth_path, alerts, summary, dead;
+  Truth truth;
+  std::vector<AlertLine> alert_lines;
+};
+
+class ReplayEndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("replay_e2e"));
+    runs_ = new std::map<std::string, ScenarioRun>();
+    for (const char* name : {"diaspora", "control", "organic"}) {
+      ScenarioRun r;
+      r.feed = absl::StrCat(*dir_, "/", name, ".ndjson");
+      r.truth_path = absl::StrCat(*dir_, "/", name, ".truth.json");
+      r.alerts = absl::StrCat(*dir_, "/", name, ".alerts.ndjson");
+      r.summary = absl::StrCat(*dir_, "/", name, ".summary.json");
+      r.dead = absl::StrCat(*dir_, "/", name, ".dead.ndjson");
+      ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " gen --scenario ", name, " --out ",
+                                 r.feed, " --truth ", r.truth_path)),
+                0);
+      ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", r.feed,
+                                 " --alerts ", r.alerts, " --summary ",
+                                 r.summary, " --dead-letters ", r.dead)),
+                0);
+      r.truth = ReadTruth(r.truth_path);
+      r.alert_lines = ReadAlerts(r.alerts);
+      (*runs_)[name] = r;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete runs_;
+    delete dir_;
+  }
+  static const ScenarioRun& Get(const std::string& name) {
+    return runs_->at(name);
+  }
+
+  static std::string* dir_;
+  static std::map<std::string, ScenarioRun>* runs_;
+};
+
+std::string* ReplayEndToEnd::dir_ = nullptr;
+std::map<std::string, ScenarioRun>* ReplayEndToEnd::runs_ = nullptr;
+
+TEST_F(ReplayEndToEnd, DiasporaCampaignIsDetectedWithinTheStatedDelay) {
+  const ScenarioRun& r = Get("diaspora");
+  int interference = 0;
+  for (const Campaign& c : r.truth.campaigns) {
+    if (!c.interference || c.detector != "foreign_origin_surge") continue;
+    ++interference;
+    const AlertLine* first = nullptr;
+    for (const AlertLine& a : r.alert_lines) {
+      if (a.detector == c.detector && a.state == "firing" &&
+          AtLeastWarning(a.severity) && a.target == c.target &&
+          a.origin == c.origin && a.window_end > c.start &&
+          a.window_end <= c.end + kMaxDetectionDelay) {
+        first = &a;
+        break;
+      }
+    }
+    ASSERT_NE(first, nullptr) << "campaign " << c.name << " (" << c.target
+                              << " from " << c.origin << ") raised no alert";
+    const absl::Duration delay = first->window_end - c.start;
+    std::fprintf(stderr, "campaign %s detected after %s (severity %s)\n",
+                 c.name.c_str(), absl::FormatDuration(delay).c_str(),
+                 first->severity.c_str());
+    EXPECT_LE(delay, kMaxDetectionDelay) << c.name;
+    EXPECT_GT(first->observed, first->expected);
+    EXPECT_GT(first->samples, 0) << "alert carries no sample events";
+  }
+  EXPECT_GT(interference, 0) << "the diaspora truth lists no campaign";
+}
+
+TEST_F(ReplayEndToEnd, DiasporaAlertsResolveAfterTheCampaignEnds) {
+  const ScenarioRun& r = Get("diaspora");
+  std::map<std::string, const AlertLine*> firing;
+  for (const AlertLine& a : r.alert_lines) {
+    if (a.state == "firing") firing[a.id] = &a;
+  }
+  for (const Campaign& c : r.truth.campaigns) {
+    if (!c.interference) continue;
+    for (const AlertLine& a : r.alert_lines) {
+      if (a.state != "resolved" || a.target != c.target ||
+          a.origin != c.origin) {
+        continue;
+      }
+      EXPECT_TRUE(firing.count(a.id)) << "resolved alert " << a.id
+                                      << " was never firing";
+    }
+    bool resolved_in_time = false;
+    for (const AlertLine& a : r.alert_lines) {
+      if (a.state == "resolved" && a.target == c.target &&
+          a.origin == c.origin && a.window_end >= c.end &&
+          a.window_end <= c.end + kMaxResolveDelay) {
+        resolved_in_time = true;
+      }
+    }
+    EXPECT_TRUE(resolved_in_time) << c.name << " never resolved";
+  }
+}
+
+// Everything at warning or above must be explained by an injected campaign:
+// anything else is a false accusation.
+void ExpectNoUnexplainedWarnings(const ScenarioRun& r) {
+  for (const AlertLine& a : r.alert_lines) {
+    if (a.state != "firing" || !AtLeastWarning(a.severity)) continue;
+    bool explained = false;
+    for (const Campaign& c : r.truth.campaigns) {
+      if (c.interference && a.target == c.target && a.origin == c.origin &&
+          a.window_end > c.start && a.window_end <= c.end + kMaxResolveDelay) {
+        explained = true;
+      }
+    }
+    EXPECT_TRUE(explained) << "unexplained " << a.severity << " alert "
+                           << a.id << " " << a.detector << " " << a.target
+                           << " from " << a.origin << " at "
+                           << absl::FormatTime(a.window_end);
+  }
+}
+
+TEST_F(ReplayEndToEnd, ControlRaisesNothingAtWarningOrAbove) {
+  const ScenarioRun& r = Get("control");
+  ExpectNoUnexplainedWarnings(r);
+  int warnings = 0;
+  for (const AlertLine& a : r.alert_lines) {
+    if (a.state == "firing" && AtLeastWarning(a.severity)) ++warnings;
+  }
+  EXPECT_EQ(warnings, 0);
+}
+
+TEST_F(ReplayEndToEnd, OrganicRiseRaisesNothingAtWarningOrAbove) {
+  const ScenarioRun& r = Get("organic");
+  bool has_organic = false;
+  for (const Campaign& c : r.truth.campaigns) {
+    if (!c.interference) has_organic = true;
+  }
+  EXPECT_TRUE(has_organic) << "the organic scenario lists no organic rise";
+  ExpectNoUnexplainedWarnings(r);
+}
+
+TEST_F(ReplayEndToEnd, DiasporaRaisesNothingElseAtWarningOrAbove) {
+  ExpectNoUnexplainedWarnings(Get("diaspora"));
+}
+
+TEST_F(ReplayEndToEnd, EveryLineIsProcessedRejectedOrLate) {
+  for (const char* name : {"diaspora", "control"}) {
+    const ScenarioRun& r = Get(name);
+    const std::string summary = ReadFile(r.summary);
+    auto field = [&](const std::string& key) -> int64_t {
+      const std::string needle = "\"" + key + "\":";
+      const size_t pos = summary.find(needle);
+      EXPECT_NE(pos, std::string::npos) << key;
+      return pos == std::string::npos
+                 ? -1
+                 : std::stoll(summary.substr(pos + needle.size()));
+    };
+    const int64_t read = field("events_read");
+    EXPECT_EQ(read, field("events_processed") + field("events_rejected") +
+                        field("events_late"));
+    EXPECT_EQ(read, r.truth.events + r.truth.bad_lines) << name;
+    EXPECT_EQ(field("events_rejected"), r.truth.bad_lines) << name;
+    EXPECT_EQ(field("events_late"), r.truth.late_events) << name;
+    // Each kind of bad line the generator wrote is rejected for its reason
+    // (a truncated line is malformed JSON).
+    for (const auto& [kind, n] : r.truth.bad_lines_by_kind) {
+      if (kind == "truncated") continue;
+      int64_t expected = n;
+      if (kind == "malformed_json" &&
+          r.truth.bad_lines_by_kind.count("truncated")) {
+        expected += r.truth.bad_lines_by_kind.at("truncated");
+      }
+      EXPECT_EQ(field(kind), expected) << name << " " << kind;
+    }
+    // Every rejected or late line is in the dead-letter file.
+    const std::string dead = ReadFile(r.dead);
+    const int64_t dead_lines = std::count(dead.begin(), dead.end(), '\n');
+    EXPECT_EQ(dead_lines, field("events_rejected") + field("events_late"));
+  }
+}
+
+TEST_F(ReplayEndToEnd, ASecondReplayGivesByteIdenticalAlerts) {
+  const ScenarioRun& r = Get("diaspora");
+  const std::string again = absl::StrCat(*dir_, "/diaspora.again.ndjson");
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", r.feed,
+                             " --alerts ", again, " --dead-letters ", *dir_,
+                             "/again.dead.ndjson")),
+            0);
+  const std::string first = ReadFile(r.alerts);
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(first, ReadFile(again));
+}
+
+TEST_F(ReplayEndToEnd, CompressedArchivesGiveTheSameAlerts) {
+  const ScenarioRun& r = Get("diaspora");
+  const std::string gz = absl::StrCat(*dir_, "/d.ndjson.gz");
+  const std::string zst = absl::StrCat(*dir_, "/d.ndjson.zst");
+  ASSERT_EQ(RunCommand(absl::StrCat("gzip -c ", r.feed, " > ", gz)), 0);
+  ASSERT_EQ(RunCommand(absl::StrCat("zstd -q -c ", r.feed, " > ", zst)), 0);
+  for (const std::string& in : {gz, zst}) {
+    const std::string out = in + ".alerts";
+    ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", in,
+                               " --alerts ", out, " --dead-letters ", in,
+                               ".dead")),
+              0);
+    // Sample coordinates name the input file, so compare ids and states.
+    std::vector<std::string> a, b;
+    for (const AlertLine& l : ReadAlerts(r.alerts)) a.push_back(l.id + l.state);
+    for (const AlertLine& l : ReadAlerts(out)) b.push_back(l.id + l.state);
+    EXPECT_EQ(a, b) << in;
+  }
+}
+
+TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
+  const std::string dir = MakeTempDir("bad_config");
+  const std::string cfg = dir + "/bad.yaml";
+  ASSERT_EQ(RunCommand("printf 'detectors:\\n  foreign_origin_surge:\\n    windw: 5m\\n' > " + cfg), 0);
+  const std::string err = dir + "/err.txt";
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " config --config ", cfg, " 2> ", err)), 2);
+  const std::string text = ReadFile(err);
+  EXPECT_NE(text.find("bad.yaml:3"), std::string::npos) << text;
+  EXPECT_NE(text.find("detectors.foreign_origin_surge.windw"),
+            std::string::npos)
+      << text;
+}
+
+TEST(ReplayCli, EveryCommandHasHelp) {
+  for (const char* cmd : {"gen", "replay", "config"}) {
+    EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " ", cmd, " --help > /dev/null")), 0)
+        << cmd;
+  }
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " replay --input /nonexistent/x.ndjson",
+                             " --quiet 2> /dev/null")),
+            2);
+}
+
+}  // namespace
+}  // namespace vigia::e2e
