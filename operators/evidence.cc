@@ -17,16 +17,22 @@ bool TallyBefore(const Tally& a, const Tally& b) {
 
 }  // namespace
 
-void TopK::Add(std::string_view value) {
+void TopK::Add(std::string_view value) { Add(value, 1); }
+
+void TopK::Add(std::string_view value, uint32_t weight) {
   const uint64_t h = HashOf(value);
+  // Counts saturate rather than wrap.
+  const auto plus = [weight](uint32_t c) {
+    return c > UINT32_MAX - weight ? UINT32_MAX : c + weight;
+  };
   for (Entry& e : entries_) {
     if (e.hash == h && e.value == value) {
-      ++e.count;
+      e.count = plus(e.count);
       return;
     }
   }
   if (!full()) {
-    entries_.push_back(Entry{std::string(value), h, 1, 0});
+    entries_.push_back(Entry{std::string(value), h, weight, 0});
     return;
   }
   // Space-Saving: the newcomer takes over the smallest entry and inherits
@@ -39,7 +45,7 @@ void TopK::Add(std::string_view value) {
   victim->value.assign(value.data(), value.size());
   victim->hash = h;
   victim->error = victim->count;
-  ++victim->count;
+  victim->count = plus(victim->count);
 }
 
 uint32_t TopK::min_count() const {
@@ -156,7 +162,7 @@ Evidence MergeEvidence(std::span<const BucketEvidence* const> buckets,
   for (const StoredSample* s : samples) {
     ev.samples.push_back(SampleEvent{s->id, s->account, s->created_at,
                                      std::string(s->source), s->partition,
-                                     s->position});
+                                     s->position, std::string()});
   }
   return ev;
 }

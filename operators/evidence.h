@@ -43,6 +43,9 @@ class TopK {
 
   // Counts one occurrence of `value` (copied when it enters the sketch).
   void Add(std::string_view value);
+  // Counts `weight` (e.g. an ad's spend) for `value`: the weighted
+  // Space-Saving variant, with the same bounds on counts and errors.
+  void Add(std::string_view value, uint32_t weight);
 
   int capacity() const { return static_cast<int>(capacity_); }
   bool full() const { return entries_.size() >= capacity_; }

@@ -115,9 +115,21 @@ absl::Duration Scorer::History(const BaselineState& state,
 
 Assessment Scorer::Assess(const BaselineState& state, absl::Time end, int steps,
                           double observed) const {
+  return AssessAgainst(state, end, Expected(state, end, steps), observed);
+}
+
+Assessment Scorer::AssessAgainst(const BaselineState& state, absl::Time end,
+                                 double expected, double observed) const {
+  const bool warm = state.has_history() && absl::ToInt64Microseconds(History(
+                                               state, end)) >= warmup_us_;
+  return Judge(expected, observed, Dispersion(state), warm);
+}
+
+Assessment Scorer::Judge(double expected, double observed, double dispersion,
+                         bool warm) const {
   Assessment a;
   a.observed = observed;
-  a.expected = Expected(state, end, steps);
+  a.expected = expected;
   a.ratio = (observed + 1) / (a.expected + 1);
   // The floor keeps a key whose history is nearly all zeros from turning
   // one or two events into a large score.
@@ -125,9 +137,8 @@ Assessment Scorer::Assess(const BaselineState& state, absl::Time end, int steps,
   a.score =
       2 *
       (std::sqrt(std::max(observed, 0.0) + offset_) - std::sqrt(mu + offset_)) /
-      std::sqrt(Dispersion(state));
-  a.warm = state.has_history() &&
-           absl::ToInt64Microseconds(History(state, end)) >= warmup_us_;
+      std::sqrt(std::max(dispersion, min_dispersion_));
+  a.warm = warm;
   const std::vector<SeverityLevel>& levels = options_.levels;
   if (!levels.empty()) {
     a.threshold = levels[0].min_score;

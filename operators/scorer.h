@@ -106,6 +106,22 @@ class Scorer {
   Assessment Assess(const BaselineState& state, absl::Time end, int steps,
                     double observed) const;
 
+  // Scores `observed` against an `expected` total the caller formed itself
+  // (e.g. a window's posts times a learned share, see foreign_share)
+  // instead of the state's own expectation. The state supplies the warm-up
+  // and the learned overdispersion; passing the result to Learn() makes the
+  // overdispersion learn these residuals. Does not change the state.
+  Assessment AssessAgainst(const BaselineState& state, absl::Time end,
+                           double expected, double observed) const;
+
+  // The verdict on `observed` against `expected`, with the given
+  // overdispersion (floored as a state's is) and warm-up status: the same
+  // score, ratio and ladder as Assess(), for a detector whose expectation
+  // comes from a reference distribution rather than a learned history
+  // (posting_clock).
+  Assessment Judge(double expected, double observed, double dispersion,
+                   bool warm) const;
+
   // Learns the value of the step ending at `step_end` (for a detector: the
   // count of the hop just evaluated; `window` is that hop's window verdict
   // from Assess(), used for clipping and to learn the overdispersion).

@@ -311,6 +311,44 @@ TEST(Scorer, IgnoresStepsAtOrBeforeTheLastOneLearned) {
 
 TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 128u); }
 
+TEST(Scorer, AssessAgainstACallersExpectationUsesTheStatesDispersion) {
+  Simulation sim(17);
+  sim.Run(6 * 60, Constant(4));
+  const Scorer& scorer = sim.scorer();
+  const BaselineState& state = sim.state();
+  const absl::Time end = sim.now() + kHop;
+  // With the state's own expectation it is Assess().
+  const double own = scorer.Expected(state, end, kWindowHops);
+  const Assessment a = scorer.Assess(state, end, kWindowHops, 90);
+  const Assessment b = scorer.AssessAgainst(state, end, own, 90);
+  EXPECT_EQ(a.score, b.score);
+  EXPECT_EQ(a.ratio, b.ratio);
+  EXPECT_EQ(a.level, b.level);
+  // Against another expectation: that one is the reference, and the same
+  // overdispersion scales the score.
+  const Assessment c = scorer.AssessAgainst(state, end, 80, 90);
+  EXPECT_EQ(c.expected, 80);
+  EXPECT_DOUBLE_EQ(c.ratio, 91.0 / 81.0);
+  EXPECT_NEAR(c.score * std::sqrt(std::max<double>(state.dispersion, 1)),
+              2 * (std::sqrt(90.375) - std::sqrt(80.375)), 1e-9);
+  EXPECT_EQ(c.level, -1);  // significant perhaps, but not 1.5x
+  EXPECT_TRUE(c.warm);
+}
+
+TEST(Scorer, JudgeAppliesTheLadderToAnyExpectation) {
+  const Scorer scorer(ScoringOptions(), kHop);
+  // Over 5x a 40-event expectation with 210 events: critical.
+  const Assessment hot = scorer.Judge(40, 210, 1.0, /*warm=*/true);
+  EXPECT_EQ(hot.level, 2);
+  EXPECT_EQ(hot.threshold, 8);
+  EXPECT_DOUBLE_EQ(hot.score, 2 * (std::sqrt(210.375) - std::sqrt(40.375)));
+  // The same, not warm: no rung; with a nine-fold dispersion: warning.
+  EXPECT_EQ(scorer.Judge(40, 210, 1.0, false).level, -1);
+  EXPECT_EQ(scorer.Judge(40, 210, 9.0, true).level, 1);
+  // Counts never get a dispersion below 1.
+  EXPECT_EQ(scorer.Judge(40, 210, 0.01, true).score, hot.score);
+}
+
 TEST(ScoreToUnit, MapsScoresMonotonicallyIntoTheUnitInterval) {
   EXPECT_EQ(ScoreToUnit(-4), 0);
   EXPECT_EQ(ScoreToUnit(0), 0);

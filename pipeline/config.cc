@@ -10,6 +10,8 @@
 #include <exception>
 #include <functional>
 #include <limits>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -508,6 +510,425 @@ absl::Status ParseForeignOriginSurge(ConfigMap& m,
   return CheckWindow(m, out->window, out->hop);
 }
 
+// ---------------------------------------------------------------------------
+// coordinated_sharing, new_account_burst, state_media_amplification.
+
+// A `per_target` mapping: target country -> a block of overrides. Each
+// target's block starts from `inherited` (the detector's own settings,
+// parsed before this is called) and `parse` applies the keys given.
+template <typename T>
+absl::Status ParsePerTarget(
+    const ConfigNode& node, const T& inherited,
+    const std::function<absl::Status(ConfigMap&, T*)>& parse,
+    std::map<CountryCode, T>* out) {
+  absl::StatusOr<ConfigMap> map = ConfigMap::Of(node);  // type, duplicates
+  if (!map.ok()) return map.status();
+  std::map<CountryCode, T> targets;
+  if (node.is_null()) {
+    *out = std::move(targets);
+    return absl::OkStatus();
+  }
+  for (const auto& kv : node.yaml()) {
+    const std::string& code = kv.first.Scalar();
+    std::optional<ConfigNode> value = map->Take(code);
+    const CountryCode country = ParseCountry(code);
+    if (!country.known()) {
+      std::string message = absl::StrCat(
+          "\"", code, "\" is not an ISO 3166-1 alpha-2 country code");
+      if (code == "UK") {
+        absl::StrAppend(&message, " (the United Kingdom is GB)");
+      }
+      return value->Error(message);
+    }
+    absl::StatusOr<ConfigMap> block = ConfigMap::Of(*value);
+    if (!block.ok()) return block.status();
+    T options = inherited;
+    CONFIG_RETURN_IF_ERROR(parse(*block, &options));
+    CONFIG_RETURN_IF_ERROR(block->CheckNoUnknownKeys());
+    targets.emplace(country, std::move(options));
+  }
+  *out = std::move(targets);
+  return absl::OkStatus();
+}
+
+// A cluster ladder: 1 to 3 rungs of {severity, min_accounts}, both keys
+// required, severities strictly rising, min_accounts at least 2 (one
+// account is no cluster) and never falling.
+absl::Status ParseClusterLevels(const ConfigNode& node,
+                                std::vector<ClusterLevel>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  if (elements->empty()) return node.Error("needs at least one level");
+  if (elements->size() > static_cast<size_t>(kNumSeverities)) {
+    return node.Error(absl::StrCat("has more than ", kNumSeverities,
+                                   " levels (info, warning, critical)"));
+  }
+  std::vector<ClusterLevel> levels;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<ConfigMap> m = ConfigMap::Of(element);
+    if (!m.ok()) return m.status();
+    for (const char* key : {"severity", "min_accounts"}) {
+      if (!m->Has(key)) {
+        return m->ErrorAt(
+            key, "missing (every level sets severity and min_accounts)");
+      }
+    }
+    ClusterLevel level;
+    absl::StatusOr<Severity> severity = ParseSeverity(*m->Take("severity"));
+    if (!severity.ok()) return severity.status();
+    level.severity = *severity;
+    CONFIG_RETURN_IF_ERROR(
+        m->Int("min_accounts", 2, kIntMax, &level.min_accounts));
+    CONFIG_RETURN_IF_ERROR(m->CheckNoUnknownKeys());
+    if (!levels.empty()) {
+      const ClusterLevel& prev = levels.back();
+      const std::string prev_name =
+          absl::StrCat("levels[", levels.size() - 1, "]");
+      if (level.severity <= prev.severity) {
+        return m->ErrorAt(
+            "severity",
+            absl::StrCat("must be above ", prev_name, "'s (",
+                         ToAbsl(SeverityName(prev.severity)),
+                         "); list levels from the lowest severity up"));
+      }
+      if (level.min_accounts < prev.min_accounts) {
+        return m->ErrorAt(
+            "min_accounts",
+            absl::StrCat("must not be below ", prev_name, "'s min_accounts"));
+      }
+    }
+    levels.push_back(level);
+  }
+  *out = std::move(levels);
+  return absl::OkStatus();
+}
+
+absl::Status ParseCoordinatedSharingTarget(
+    ConfigMap& m, CoordinatedSharingTargetOptions* out) {
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->levels));
+  }
+  if (std::optional<ConfigNode> levels = m.Take("repost_levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->repost_levels));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseCoordinatedSharing(ConfigMap& m,
+                                     CoordinatedSharingOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("resolve_after", Bound::kPositive, &out->resolve_after));
+  if (out->resolve_after < out->window) {
+    return m.ErrorAt(m.Has("resolve_after") ? "resolve_after" : "window",
+                     "resolve_after must be at least window");
+  }
+  CONFIG_RETURN_IF_ERROR(
+      m.Int("min_text_words", 1, 1000, &out->min_text_words));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  CONFIG_RETURN_IF_ERROR(
+      m.Int("max_posts_per_key", 2, 100000, &out->max_posts_per_key));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->levels));
+  }
+  if (std::optional<ConfigNode> levels = m.Take("repost_levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->repost_levels));
+  }
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    CoordinatedSharingTargetOptions inherited;
+    inherited.levels = out->levels;
+    inherited.repost_levels = out->repost_levels;
+    CONFIG_RETURN_IF_ERROR(ParsePerTarget<CoordinatedSharingTargetOptions>(
+        *per_target, inherited, ParseCoordinatedSharingTarget,
+        &out->per_target));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseNewAccountBurstTarget(ConfigMap& m,
+                                        NewAccountBurstTargetOptions* out) {
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("max_account_age", Bound::kPositive, &out->max_account_age));
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+absl::Status ParseNewAccountBurst(ConfigMap& m, NewAccountBurstOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("max_account_age", Bound::kPositive, &out->max_account_age));
+  CONFIG_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    NewAccountBurstTargetOptions inherited;
+    inherited.max_account_age = out->max_account_age;
+    inherited.scoring = out->scoring;
+    CONFIG_RETURN_IF_ERROR(ParsePerTarget<NewAccountBurstTargetOptions>(
+        *per_target, inherited, ParseNewAccountBurstTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+absl::Status ParseStateMediaAmplificationTarget(
+    ConfigMap& m, StateMediaAmplificationTargetOptions* out) {
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+absl::Status ParseStateMediaAmplification(ConfigMap& m,
+                                          StateMediaAmplificationOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  CONFIG_RETURN_IF_ERROR(m.Bool("count_state_affiliated_accounts",
+                                &out->count_state_affiliated_accounts));
+  if (std::optional<ConfigNode> file = m.Take("domains_file")) {
+    absl::StatusOr<std::string> path = file->String();
+    if (!path.ok()) return path.status();
+    out->domains_file = *path;
+    out->domains = nullptr;
+    if (!path->empty()) {
+      // The list is read now, so a missing or malformed file stops vigia
+      // before it reads a record, like any other configuration error.
+      absl::StatusOr<StateMediaList> list = LoadStateMediaDomainsFile(*path);
+      if (!list.ok()) return file->Error(FromAbsl(list.status().message()));
+      out->domains = std::make_shared<const StateMediaList>(*std::move(list));
+    }
+  }
+  CONFIG_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    StateMediaAmplificationTargetOptions inherited;
+    inherited.scoring = out->scoring;
+    CONFIG_RETURN_IF_ERROR(ParsePerTarget<StateMediaAmplificationTargetOptions>(
+        *per_target, inherited, ParseStateMediaAmplificationTarget,
+        &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+// The sections of detectors.coordinated_sharing, new_account_burst and
+// state_media_amplification.
+absl::Status ParseSharingAndAccountDetectors(ConfigMap& m, Config* config) {
+  CONFIG_RETURN_IF_ERROR(
+      m.Section("coordinated_sharing", [config](ConfigMap& d) {
+        return ParseCoordinatedSharing(d, &config->coordinated_sharing);
+      }));
+  CONFIG_RETURN_IF_ERROR(m.Section("new_account_burst", [config](ConfigMap& d) {
+    return ParseNewAccountBurst(d, &config->new_account_burst);
+  }));
+  return m.Section("state_media_amplification", [config](ConfigMap& d) {
+    return ParseStateMediaAmplification(d, &config->state_media_amplification);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// foreign_share, foreign_ad_spend, posting_clock.
+
+absl::Status ParseForeignShareTarget(ConfigMap& m,
+                                     ForeignShareTargetOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Int("min_total", 0, kIntMax, &out->min_total));
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+absl::Status ParseForeignShare(ConfigMap& m, ForeignShareOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("max_hashtags", 0, 100000, &out->max_hashtags));
+  CONFIG_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  CONFIG_RETURN_IF_ERROR(m.Int("min_total", 0, kIntMax, &out->min_total));
+  CONFIG_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    ForeignShareTargetOptions inherited;
+    inherited.min_total = out->min_total;
+    inherited.scoring = out->scoring;
+    CONFIG_RETURN_IF_ERROR(ParsePerTarget<ForeignShareTargetOptions>(
+        *per_target, inherited, ParseForeignShareTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+// A list of ISO 4217 currency codes (three upper-case letters), no
+// duplicates, in the order given.
+absl::Status ParseCurrencies(const ConfigNode& node,
+                             std::vector<CurrencyCode>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  std::vector<CurrencyCode> currencies;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<std::string> code = element.String();
+    if (!code.ok()) return code.status();
+    const CurrencyCode currency = CurrencyCode::FromString(*code);
+    if (!currency.known()) {
+      return element.Error(absl::StrCat(
+          "\"", *code, "\" is not a currency code (three upper-case letters)"));
+    }
+    if (std::find(currencies.begin(), currencies.end(), currency) !=
+        currencies.end()) {
+      return element.Error(absl::StrCat("duplicate currency ", *code));
+    }
+    currencies.push_back(currency);
+  }
+  *out = std::move(currencies);
+  return absl::OkStatus();
+}
+
+absl::Status ParseForeignAdSpendTarget(ConfigMap& m,
+                                       ForeignAdSpendTargetOptions* out) {
+  if (std::optional<ConfigNode> currencies = m.Take("currencies")) {
+    CONFIG_RETURN_IF_ERROR(ParseCurrencies(*currencies, &out->currencies));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Double("first_seen_min_spend", Bound::kNonNegative,
+                                  &out->first_seen_min_spend));
+  CONFIG_RETURN_IF_ERROR(m.Int("min_ads", 0, kIntMax, &out->min_ads));
+  CONFIG_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  return m.Section("count_scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->count_scoring);
+  });
+}
+
+absl::Status ParseForeignAdSpend(ConfigMap& m, ForeignAdSpendOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(
+      m.Double("spend_unit", Bound::kPositive, &out->spend_unit));
+  CONFIG_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  CONFIG_RETURN_IF_ERROR(m.Int("max_payers", 1, kIntMax, &out->max_payers));
+  if (std::optional<ConfigNode> severity = m.Take("first_seen_severity")) {
+    absl::StatusOr<Severity> s = ParseSeverity(*severity);
+    if (!s.ok()) return s.status();
+    out->first_seen_severity = *s;
+  }
+  CONFIG_RETURN_IF_ERROR(m.Double("first_seen_min_spend", Bound::kNonNegative,
+                                  &out->first_seen_min_spend));
+  CONFIG_RETURN_IF_ERROR(m.Int("min_ads", 0, kIntMax, &out->min_ads));
+  CONFIG_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  CONFIG_RETURN_IF_ERROR(m.Section("count_scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->count_scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    ForeignAdSpendTargetOptions inherited;
+    inherited.first_seen_min_spend = out->first_seen_min_spend;
+    inherited.min_ads = out->min_ads;
+    inherited.scoring = out->scoring;
+    inherited.count_scoring = out->count_scoring;
+    CONFIG_RETURN_IF_ERROR(ParsePerTarget<ForeignAdSpendTargetOptions>(
+        *per_target, inherited, ParseForeignAdSpendTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+// A target's own UTC offsets: whole hours from -12 to 14, no duplicates,
+// stored sorted.
+absl::Status ParseUtcOffsets(const ConfigNode& node, std::vector<int>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  std::vector<int> offsets;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<int64_t> hours = element.Int(-12, 14);
+    if (!hours.ok()) return hours.status();
+    const int h = static_cast<int>(*hours);
+    if (std::find(offsets.begin(), offsets.end(), h) != offsets.end()) {
+      return element.Error(absl::StrCat("duplicate offset ", h));
+    }
+    offsets.push_back(h);
+  }
+  std::sort(offsets.begin(), offsets.end());
+  *out = std::move(offsets);
+  return absl::OkStatus();
+}
+
+absl::Status ParsePostingClockTarget(ConfigMap& m,
+                                     PostingClockTargetOptions* out) {
+  if (std::optional<ConfigNode> offsets = m.Take("utc_offsets")) {
+    CONFIG_RETURN_IF_ERROR(ParseUtcOffsets(*offsets, &out->utc_offsets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("min_accounts", 1, kIntMax, &out->min_accounts));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseLevels(*levels, &out->levels));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParsePostingClock(ConfigMap& m, PostingClockOptions* out) {
+  CONFIG_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (out->hop > absl::Hours(24)) {
+    return m.ErrorAt("hop", "must be at most 24h");
+  }
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  CONFIG_RETURN_IF_ERROR(m.Int("max_accounts", 1, kIntMax, &out->max_accounts));
+  CONFIG_RETURN_IF_ERROR(m.Int("min_posts", 1, kIntMax, &out->min_posts));
+  CONFIG_RETURN_IF_ERROR(m.Int("min_active_days", 1, 7, &out->min_active_days));
+  CONFIG_RETURN_IF_ERROR(
+      m.Double("min_share", Bound::kPositive, &out->min_share));
+  if (out->min_share > 1) return m.ErrorAt("min_share", "must be at most 1");
+  CONFIG_RETURN_IF_ERROR(
+      m.Int("min_offset_distance", 0, 12, &out->min_offset_distance));
+  CONFIG_RETURN_IF_ERROR(m.Int("min_accounts", 1, kIntMax, &out->min_accounts));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    CONFIG_RETURN_IF_ERROR(ParseLevels(*levels, &out->levels));
+  }
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    PostingClockTargetOptions inherited;
+    inherited.min_accounts = out->min_accounts;
+    inherited.levels = out->levels;
+    CONFIG_RETURN_IF_ERROR(ParsePerTarget<PostingClockTargetOptions>(
+        *per_target, inherited, ParsePostingClockTarget, &out->per_target));
+  }
+  return absl::OkStatus();
+}
+
+// The sections of detectors.foreign_share, foreign_ad_spend and
+// posting_clock.
+absl::Status ParseShareAdsAndClockDetectors(ConfigMap& m, Config* config) {
+  CONFIG_RETURN_IF_ERROR(m.Section("foreign_share", [config](ConfigMap& d) {
+    return ParseForeignShare(d, &config->foreign_share);
+  }));
+  CONFIG_RETURN_IF_ERROR(m.Section("foreign_ad_spend", [config](ConfigMap& d) {
+    return ParseForeignAdSpend(d, &config->foreign_ad_spend);
+  }));
+  return m.Section("posting_clock", [config](ConfigMap& d) {
+    return ParsePostingClock(d, &config->posting_clock);
+  });
+}
+
 absl::Status ParseRoot(ConfigMap& root, Config* config) {
   CONFIG_RETURN_IF_ERROR(root.Section("decoder", [config](ConfigMap& m) {
     return m.Int("max_event_bytes", 1, int64_t{1} << 30,
@@ -527,9 +948,12 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
     return m.Int("top_n", 0, 1000, &config->evidence_top_n);
   }));
   return root.Section("detectors", [config](ConfigMap& m) {
-    return m.Section("foreign_origin_surge", [config](ConfigMap& d) {
-      return ParseForeignOriginSurge(d, &config->foreign_origin_surge);
-    });
+    CONFIG_RETURN_IF_ERROR(
+        m.Section("foreign_origin_surge", [config](ConfigMap& d) {
+          return ParseForeignOriginSurge(d, &config->foreign_origin_surge);
+        }));
+    CONFIG_RETURN_IF_ERROR(ParseSharingAndAccountDetectors(m, config));
+    return ParseShareAdsAndClockDetectors(m, config);
   });
 }
 
@@ -616,6 +1040,211 @@ void CanonicalScoring(std::string_view prefix, const ScoringOptions& s,
   }
 }
 
+// coordinated_sharing, new_account_burst and state_media_amplification.
+
+std::string CanonicalTargets(const std::vector<CountryCode>& targets) {
+  std::vector<std::string> codes;
+  for (CountryCode t : targets) codes.push_back(t.str());
+  std::sort(codes.begin(), codes.end());
+  return absl::StrCat("[", absl::StrJoin(codes, ", "), "]");
+}
+
+void CanonicalClusterLevels(std::string_view path,
+                            const std::vector<ClusterLevel>& levels,
+                            CanonicalWriter& w) {
+  w.Add(absl::StrCat(ToAbsl(path), ".count"),
+        static_cast<int64_t>(levels.size()));
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const std::string level = absl::StrCat(ToAbsl(path), "[", i, "]");
+    w.Add(absl::StrCat(level, ".severity"), SeverityName(levels[i].severity));
+    w.Add(absl::StrCat(level, ".min_accounts"), levels[i].min_accounts);
+  }
+}
+
+// `per_target = {}` when empty; otherwise the sorted target list, then every
+// setting of each target's block in full (`write(prefix, options)`).
+template <typename T, typename F>
+void CanonicalPerTarget(std::string_view detector,
+                        const std::map<CountryCode, T>& per_target, F write,
+                        CanonicalWriter& w) {
+  const std::string path = absl::StrCat(ToAbsl(detector), ".per_target");
+  std::vector<std::string> codes;
+  for (const auto& [target, options] : per_target) {
+    codes.push_back(target.str());
+  }
+  w.Add(path, codes.empty()
+                  ? std::string("{}")
+                  : absl::StrCat("{", absl::StrJoin(codes, ", "), "}"));
+  for (const auto& [target, options] : per_target) {
+    write(absl::StrCat(path, ".", target.str()), options);
+  }
+}
+
+void CanonicalSharingAndAccountDetectors(const Config& c, CanonicalWriter& w) {
+  const auto key = [](std::string_view prefix, std::string_view name) {
+    return absl::StrCat(ToAbsl(prefix), ".", ToAbsl(name));
+  };
+  {
+    const CoordinatedSharingOptions& o = c.coordinated_sharing;
+    constexpr std::string_view p = "detectors.coordinated_sharing";
+    w.Add(key(p, "enabled"), o.enabled);
+    w.Add(key(p, "window"), o.window);
+    w.Add(key(p, "resolve_after"), o.resolve_after);
+    w.Add(key(p, "min_text_words"), o.min_text_words);
+    w.Add(key(p, "targets"), CanonicalTargets(o.targets));
+    w.Add(key(p, "max_keys"), o.max_keys);
+    w.Add(key(p, "max_posts_per_key"), o.max_posts_per_key);
+    CanonicalClusterLevels(key(p, "levels"), o.levels, w);
+    CanonicalClusterLevels(key(p, "repost_levels"), o.repost_levels, w);
+    CanonicalPerTarget(
+        p, o.per_target,
+        [&w, &key](std::string_view t,
+                   const CoordinatedSharingTargetOptions& x) {
+          CanonicalClusterLevels(key(t, "levels"), x.levels, w);
+          CanonicalClusterLevels(key(t, "repost_levels"), x.repost_levels, w);
+        },
+        w);
+  }
+  {
+    const NewAccountBurstOptions& o = c.new_account_burst;
+    constexpr std::string_view p = "detectors.new_account_burst";
+    w.Add(key(p, "enabled"), o.enabled);
+    w.Add(key(p, "window"), o.window);
+    w.Add(key(p, "hop"), o.hop);
+    w.Add(key(p, "targets"), CanonicalTargets(o.targets));
+    w.Add(key(p, "max_keys"), o.max_keys);
+    w.Add(key(p, "max_account_age"), o.max_account_age);
+    CanonicalScoring(key(p, "scoring"), o.scoring, w);
+    CanonicalPerTarget(
+        p, o.per_target,
+        [&w, &key](std::string_view t, const NewAccountBurstTargetOptions& x) {
+          w.Add(key(t, "max_account_age"), x.max_account_age);
+          CanonicalScoring(key(t, "scoring"), x.scoring, w);
+        },
+        w);
+  }
+  {
+    const StateMediaAmplificationOptions& o = c.state_media_amplification;
+    constexpr std::string_view p = "detectors.state_media_amplification";
+    w.Add(key(p, "enabled"), o.enabled);
+    w.Add(key(p, "window"), o.window);
+    w.Add(key(p, "hop"), o.hop);
+    w.Add(key(p, "targets"), CanonicalTargets(o.targets));
+    w.Add(key(p, "max_keys"), o.max_keys);
+    w.Add(key(p, "count_state_affiliated_accounts"),
+          o.count_state_affiliated_accounts);
+    // The list by its contents, not its path: moving the file changes
+    // nothing, editing it changes the hash.
+    const std::shared_ptr<const StateMediaList> list =
+        o.domains != nullptr ? o.domains : DefaultStateMediaList();
+    w.Add(key(p, "domains_file"),
+          absl::StrCat("sha256:", list->sha256, " (", list->outlets.size(),
+                       " domains)"));
+    CanonicalScoring(key(p, "scoring"), o.scoring, w);
+    CanonicalPerTarget(
+        p, o.per_target,
+        [&w, &key](std::string_view t,
+                   const StateMediaAmplificationTargetOptions& x) {
+          CanonicalScoring(key(t, "scoring"), x.scoring, w);
+        },
+        w);
+  }
+}
+
+// foreign_share, foreign_ad_spend and posting_clock.
+
+void CanonicalLevels(std::string_view path,
+                     const std::vector<SeverityLevel>& levels,
+                     CanonicalWriter& w) {
+  w.Add(absl::StrCat(ToAbsl(path), ".count"),
+        static_cast<int64_t>(levels.size()));
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const SeverityLevel& l = levels[i];
+    const std::string level = absl::StrCat(ToAbsl(path), "[", i, "]");
+    w.Add(absl::StrCat(level, ".severity"), SeverityName(l.severity));
+    w.Add(absl::StrCat(level, ".min_score"), l.min_score);
+    w.Add(absl::StrCat(level, ".min_ratio"), l.min_ratio);
+    w.Add(absl::StrCat(level, ".min_observed"), l.min_observed);
+  }
+}
+
+void CanonicalShareAdsAndClockDetectors(const Config& c, CanonicalWriter& w) {
+  const auto key = [](std::string_view prefix, std::string_view name) {
+    return absl::StrCat(ToAbsl(prefix), ".", ToAbsl(name));
+  };
+  {
+    const ForeignShareOptions& o = c.foreign_share;
+    constexpr std::string_view p = "detectors.foreign_share";
+    w.Add(key(p, "enabled"), o.enabled);
+    w.Add(key(p, "window"), o.window);
+    w.Add(key(p, "hop"), o.hop);
+    w.Add(key(p, "targets"), CanonicalTargets(o.targets));
+    w.Add(key(p, "max_hashtags"), o.max_hashtags);
+    w.Add(key(p, "max_keys"), o.max_keys);
+    w.Add(key(p, "min_total"), o.min_total);
+    CanonicalScoring(key(p, "scoring"), o.scoring, w);
+    CanonicalPerTarget(
+        p, o.per_target,
+        [&w, &key](std::string_view t, const ForeignShareTargetOptions& x) {
+          w.Add(key(t, "min_total"), x.min_total);
+          CanonicalScoring(key(t, "scoring"), x.scoring, w);
+        },
+        w);
+  }
+  {
+    const ForeignAdSpendOptions& o = c.foreign_ad_spend;
+    constexpr std::string_view p = "detectors.foreign_ad_spend";
+    w.Add(key(p, "enabled"), o.enabled);
+    w.Add(key(p, "window"), o.window);
+    w.Add(key(p, "hop"), o.hop);
+    w.Add(key(p, "targets"), CanonicalTargets(o.targets));
+    w.Add(key(p, "spend_unit"), o.spend_unit);
+    w.Add(key(p, "max_keys"), o.max_keys);
+    w.Add(key(p, "max_payers"), o.max_payers);
+    w.Add(key(p, "first_seen_severity"), SeverityName(o.first_seen_severity));
+    w.Add(key(p, "first_seen_min_spend"), o.first_seen_min_spend);
+    w.Add(key(p, "min_ads"), o.min_ads);
+    CanonicalScoring(key(p, "scoring"), o.scoring, w);
+    CanonicalScoring(key(p, "count_scoring"), o.count_scoring, w);
+    CanonicalPerTarget(
+        p, o.per_target,
+        [&w, &key](std::string_view t, const ForeignAdSpendTargetOptions& x) {
+          std::vector<std::string> codes;
+          for (CurrencyCode cur : x.currencies) codes.push_back(cur.str());
+          w.Add(key(t, "currencies"),
+                absl::StrCat("[", absl::StrJoin(codes, ", "), "]"));
+          w.Add(key(t, "first_seen_min_spend"), x.first_seen_min_spend);
+          w.Add(key(t, "min_ads"), x.min_ads);
+          CanonicalScoring(key(t, "scoring"), x.scoring, w);
+          CanonicalScoring(key(t, "count_scoring"), x.count_scoring, w);
+        },
+        w);
+  }
+  {
+    const PostingClockOptions& o = c.posting_clock;
+    constexpr std::string_view p = "detectors.posting_clock";
+    w.Add(key(p, "enabled"), o.enabled);
+    w.Add(key(p, "hop"), o.hop);
+    w.Add(key(p, "targets"), CanonicalTargets(o.targets));
+    w.Add(key(p, "max_accounts"), o.max_accounts);
+    w.Add(key(p, "min_posts"), o.min_posts);
+    w.Add(key(p, "min_active_days"), o.min_active_days);
+    w.Add(key(p, "min_share"), o.min_share);
+    w.Add(key(p, "min_offset_distance"), o.min_offset_distance);
+    w.Add(key(p, "min_accounts"), o.min_accounts);
+    CanonicalLevels(key(p, "levels"), o.levels, w);
+    CanonicalPerTarget(
+        p, o.per_target,
+        [&w, &key](std::string_view t, const PostingClockTargetOptions& x) {
+          w.Add(key(t, "utc_offsets"),
+                absl::StrCat("[", absl::StrJoin(x.utc_offsets, ", "), "]"));
+          w.Add(key(t, "min_accounts"), x.min_accounts);
+          CanonicalLevels(key(t, "levels"), x.levels, w);
+        },
+        w);
+  }
+}
+
 }  // namespace
 
 std::string Config::hash() const { return Sha256Hex(CanonicalConfig(*this)); }
@@ -685,6 +1314,8 @@ std::string CanonicalConfig(const Config& c) {
   w.Add(fos("targets"), absl::StrCat("[", absl::StrJoin(targets, ", "), "]"));
   w.Add(fos("max_keys"), f.max_keys);
   CanonicalScoring(fos("scoring"), f.scoring, w);
+  CanonicalSharingAndAccountDetectors(c, w);
+  CanonicalShareAdsAndClockDetectors(c, w);
   return w.Release();
 }
 

@@ -12,8 +12,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "operators/coordinated_sharing.h"
+#include "operators/foreign_ad_spend.h"
 #include "operators/foreign_origin_surge.h"
+#include "operators/foreign_share.h"
+#include "operators/new_account_burst.h"
 #include "operators/operator.h"
+#include "operators/posting_clock.h"
+#include "operators/state_media_amplification.h"
 #include "pipeline/decoder.h"
 
 namespace vigia {
@@ -36,6 +42,12 @@ struct Config {
   int evidence_max_samples = 10;
   int evidence_top_n = 5;
   ForeignOriginSurgeOptions foreign_origin_surge;
+  CoordinatedSharingOptions coordinated_sharing;
+  NewAccountBurstOptions new_account_burst;
+  StateMediaAmplificationOptions state_media_amplification;
+  ForeignShareOptions foreign_share;
+  ForeignAdSpendOptions foreign_ad_spend;
+  PostingClockOptions posting_clock;
 
   // Lower-case hex SHA-256 of CanonicalConfig(*this): stamped on every alert
   // so a reader knows exactly which settings produced it.

@@ -513,6 +513,195 @@ TEST(ConfigErrors, OnlyOneDocument) {
 // ---------------------------------------------------------------------------
 // The canonical form and the hash.
 
+// The default canonical lines of coordinated_sharing, new_account_burst and
+// state_media_amplification (the domain list enters by its contents).
+std::string SharingAndAccountDetectorsCanonicalDefaults() {
+  const auto scoring = [](const std::string& p) {
+    std::string out;
+    for (const char* line : {
+             "warmup = 1h",
+             "level_half_life = 3h",
+             "daily_cycle = true",
+             "daily_half_life_days = 2",
+             "min_expected = 1",
+             "anomaly_clip_ratio = 1.5",
+             "counts = true",
+             "dispersion_half_life = 24h",
+             "levels.count = 3",
+             "levels[0].severity = info",
+             "levels[0].min_score = 3",
+             "levels[0].min_ratio = 2",
+             "levels[0].min_observed = 10",
+             "levels[1].severity = warning",
+             "levels[1].min_score = 5",
+             "levels[1].min_ratio = 3",
+             "levels[1].min_observed = 20",
+             "levels[2].severity = critical",
+             "levels[2].min_score = 8",
+             "levels[2].min_ratio = 5",
+             "levels[2].min_observed = 40",
+         }) {
+      absl::StrAppend(&out, p, ".scoring.", line, "\n");
+    }
+    return out;
+  };
+  const std::shared_ptr<const StateMediaList> list = DefaultStateMediaList();
+  return absl::StrCat(
+      R"(detectors.coordinated_sharing.enabled = true
+detectors.coordinated_sharing.window = 1m
+detectors.coordinated_sharing.resolve_after = 10m
+detectors.coordinated_sharing.min_text_words = 5
+detectors.coordinated_sharing.targets = []
+detectors.coordinated_sharing.max_keys = 200000
+detectors.coordinated_sharing.max_posts_per_key = 128
+detectors.coordinated_sharing.levels.count = 3
+detectors.coordinated_sharing.levels[0].severity = info
+detectors.coordinated_sharing.levels[0].min_accounts = 5
+detectors.coordinated_sharing.levels[1].severity = warning
+detectors.coordinated_sharing.levels[1].min_accounts = 10
+detectors.coordinated_sharing.levels[2].severity = critical
+detectors.coordinated_sharing.levels[2].min_accounts = 20
+detectors.coordinated_sharing.repost_levels.count = 3
+detectors.coordinated_sharing.repost_levels[0].severity = info
+detectors.coordinated_sharing.repost_levels[0].min_accounts = 10
+detectors.coordinated_sharing.repost_levels[1].severity = warning
+detectors.coordinated_sharing.repost_levels[1].min_accounts = 25
+detectors.coordinated_sharing.repost_levels[2].severity = critical
+detectors.coordinated_sharing.repost_levels[2].min_accounts = 50
+detectors.coordinated_sharing.per_target = {}
+detectors.new_account_burst.enabled = true
+detectors.new_account_burst.window = 10m
+detectors.new_account_burst.hop = 1m
+detectors.new_account_burst.targets = []
+detectors.new_account_burst.max_keys = 10000
+detectors.new_account_burst.max_account_age = 720h
+)",
+      scoring("detectors.new_account_burst"),
+      R"(detectors.new_account_burst.per_target = {}
+detectors.state_media_amplification.enabled = true
+detectors.state_media_amplification.window = 10m
+detectors.state_media_amplification.hop = 1m
+detectors.state_media_amplification.targets = []
+detectors.state_media_amplification.max_keys = 10000
+detectors.state_media_amplification.count_state_affiliated_accounts = true
+detectors.state_media_amplification.domains_file = sha256:)",
+      list->sha256, " (", list->outlets.size(), " domains)\n",
+      scoring("detectors.state_media_amplification"),
+      R"(detectors.state_media_amplification.per_target = {}
+)");
+}
+
+// The default canonical lines of foreign_share, foreign_ad_spend and
+// posting_clock.
+std::string ShareAdsAndClockCanonicalDefaults() {
+  return R"(detectors.foreign_share.enabled = true
+detectors.foreign_share.window = 30m
+detectors.foreign_share.hop = 5m
+detectors.foreign_share.targets = []
+detectors.foreign_share.max_hashtags = 50
+detectors.foreign_share.max_keys = 10000
+detectors.foreign_share.min_total = 50
+detectors.foreign_share.scoring.warmup = 2h
+detectors.foreign_share.scoring.level_half_life = 3h
+detectors.foreign_share.scoring.daily_cycle = false
+detectors.foreign_share.scoring.daily_half_life_days = 2
+detectors.foreign_share.scoring.min_expected = 1
+detectors.foreign_share.scoring.anomaly_clip_ratio = 1.5
+detectors.foreign_share.scoring.counts = true
+detectors.foreign_share.scoring.dispersion_half_life = 24h
+detectors.foreign_share.scoring.levels.count = 3
+detectors.foreign_share.scoring.levels[0].severity = info
+detectors.foreign_share.scoring.levels[0].min_score = 3
+detectors.foreign_share.scoring.levels[0].min_ratio = 1.3
+detectors.foreign_share.scoring.levels[0].min_observed = 10
+detectors.foreign_share.scoring.levels[1].severity = warning
+detectors.foreign_share.scoring.levels[1].min_score = 5
+detectors.foreign_share.scoring.levels[1].min_ratio = 1.6
+detectors.foreign_share.scoring.levels[1].min_observed = 20
+detectors.foreign_share.scoring.levels[2].severity = critical
+detectors.foreign_share.scoring.levels[2].min_score = 8
+detectors.foreign_share.scoring.levels[2].min_ratio = 2
+detectors.foreign_share.scoring.levels[2].min_observed = 40
+detectors.foreign_share.per_target = {}
+detectors.foreign_ad_spend.enabled = true
+detectors.foreign_ad_spend.window = 2h
+detectors.foreign_ad_spend.hop = 10m
+detectors.foreign_ad_spend.targets = []
+detectors.foreign_ad_spend.spend_unit = 100
+detectors.foreign_ad_spend.max_keys = 1000
+detectors.foreign_ad_spend.max_payers = 10000
+detectors.foreign_ad_spend.first_seen_severity = info
+detectors.foreign_ad_spend.first_seen_min_spend = 1000
+detectors.foreign_ad_spend.min_ads = 3
+detectors.foreign_ad_spend.scoring.warmup = 12h
+detectors.foreign_ad_spend.scoring.level_half_life = 24h
+detectors.foreign_ad_spend.scoring.daily_cycle = true
+detectors.foreign_ad_spend.scoring.daily_half_life_days = 2
+detectors.foreign_ad_spend.scoring.min_expected = 1
+detectors.foreign_ad_spend.scoring.anomaly_clip_ratio = 1.5
+detectors.foreign_ad_spend.scoring.counts = true
+detectors.foreign_ad_spend.scoring.dispersion_half_life = 24h
+detectors.foreign_ad_spend.scoring.levels.count = 3
+detectors.foreign_ad_spend.scoring.levels[0].severity = info
+detectors.foreign_ad_spend.scoring.levels[0].min_score = 3
+detectors.foreign_ad_spend.scoring.levels[0].min_ratio = 2
+detectors.foreign_ad_spend.scoring.levels[0].min_observed = 10
+detectors.foreign_ad_spend.scoring.levels[1].severity = warning
+detectors.foreign_ad_spend.scoring.levels[1].min_score = 5
+detectors.foreign_ad_spend.scoring.levels[1].min_ratio = 3
+detectors.foreign_ad_spend.scoring.levels[1].min_observed = 20
+detectors.foreign_ad_spend.scoring.levels[2].severity = critical
+detectors.foreign_ad_spend.scoring.levels[2].min_score = 8
+detectors.foreign_ad_spend.scoring.levels[2].min_ratio = 5
+detectors.foreign_ad_spend.scoring.levels[2].min_observed = 50
+detectors.foreign_ad_spend.count_scoring.warmup = 12h
+detectors.foreign_ad_spend.count_scoring.level_half_life = 24h
+detectors.foreign_ad_spend.count_scoring.daily_cycle = true
+detectors.foreign_ad_spend.count_scoring.daily_half_life_days = 2
+detectors.foreign_ad_spend.count_scoring.min_expected = 1
+detectors.foreign_ad_spend.count_scoring.anomaly_clip_ratio = 1.5
+detectors.foreign_ad_spend.count_scoring.counts = true
+detectors.foreign_ad_spend.count_scoring.dispersion_half_life = 24h
+detectors.foreign_ad_spend.count_scoring.levels.count = 3
+detectors.foreign_ad_spend.count_scoring.levels[0].severity = info
+detectors.foreign_ad_spend.count_scoring.levels[0].min_score = 3
+detectors.foreign_ad_spend.count_scoring.levels[0].min_ratio = 2
+detectors.foreign_ad_spend.count_scoring.levels[0].min_observed = 5
+detectors.foreign_ad_spend.count_scoring.levels[1].severity = warning
+detectors.foreign_ad_spend.count_scoring.levels[1].min_score = 5
+detectors.foreign_ad_spend.count_scoring.levels[1].min_ratio = 3
+detectors.foreign_ad_spend.count_scoring.levels[1].min_observed = 10
+detectors.foreign_ad_spend.count_scoring.levels[2].severity = critical
+detectors.foreign_ad_spend.count_scoring.levels[2].min_score = 8
+detectors.foreign_ad_spend.count_scoring.levels[2].min_ratio = 5
+detectors.foreign_ad_spend.count_scoring.levels[2].min_observed = 20
+detectors.foreign_ad_spend.per_target = {}
+detectors.posting_clock.enabled = true
+detectors.posting_clock.hop = 1h
+detectors.posting_clock.targets = []
+detectors.posting_clock.max_accounts = 100000
+detectors.posting_clock.min_posts = 20
+detectors.posting_clock.min_active_days = 3
+detectors.posting_clock.min_share = 0.8
+detectors.posting_clock.min_offset_distance = 3
+detectors.posting_clock.min_accounts = 5
+detectors.posting_clock.levels.count = 3
+detectors.posting_clock.levels[0].severity = info
+detectors.posting_clock.levels[0].min_score = 3
+detectors.posting_clock.levels[0].min_ratio = 1.5
+detectors.posting_clock.levels[0].min_observed = 100
+detectors.posting_clock.levels[1].severity = warning
+detectors.posting_clock.levels[1].min_score = 5
+detectors.posting_clock.levels[1].min_ratio = 2
+detectors.posting_clock.levels[1].min_observed = 200
+detectors.posting_clock.levels[2].severity = critical
+detectors.posting_clock.levels[2].min_score = 8
+detectors.posting_clock.levels[2].min_ratio = 3
+detectors.posting_clock.levels[2].min_observed = 500
+detectors.posting_clock.per_target = {}
+)";
+}
+
 TEST(CanonicalConfig, ListsEveryEffectiveSettingInAFixedOrder) {
   EXPECT_EQ(CanonicalConfig(DefaultConfig()),
             R"(decoder.max_event_bytes = 1048576
@@ -547,7 +736,8 @@ detectors.foreign_origin_surge.scoring.levels[2].severity = critical
 detectors.foreign_origin_surge.scoring.levels[2].min_score = 8
 detectors.foreign_origin_surge.scoring.levels[2].min_ratio = 5
 detectors.foreign_origin_surge.scoring.levels[2].min_observed = 40
-)");
+)" + SharingAndAccountDetectorsCanonicalDefaults() +
+                ShareAdsAndClockCanonicalDefaults());
 }
 
 TEST(ConfigHash, IsSha256HexOfTheCanonicalForm) {
@@ -636,6 +826,570 @@ TEST(MakeOperatorContext, CarriesTheHashAndEvidenceLimits) {
   EXPECT_EQ(context.config_hash, c.hash());
   EXPECT_EQ(context.max_samples, 4);
   EXPECT_EQ(context.top_n, 2);
+}
+
+// ---------------------------------------------------------------------------
+// coordinated_sharing, new_account_burst, state_media_amplification.
+
+constexpr CountryCode kTestMD = CountryCode::FromChars('M', 'D');
+constexpr CountryCode kTestRO = CountryCode::FromChars('R', 'O');
+
+TEST(SharingAndAccountDetectors, DefaultsAreTheDocumentedValues) {
+  const Config c = DefaultConfig();
+  const CoordinatedSharingOptions& cs = c.coordinated_sharing;
+  EXPECT_TRUE(cs.enabled);
+  EXPECT_EQ(cs.window, absl::Seconds(60));
+  EXPECT_EQ(cs.resolve_after, absl::Minutes(10));
+  EXPECT_EQ(cs.min_text_words, 5);
+  EXPECT_EQ(cs.max_keys, 200000);
+  EXPECT_EQ(cs.max_posts_per_key, 128);
+  ASSERT_EQ(cs.levels.size(), 3u);
+  EXPECT_EQ(cs.levels[0].min_accounts, 5);
+  EXPECT_EQ(cs.levels[1].min_accounts, 10);
+  EXPECT_EQ(cs.levels[2].min_accounts, 20);
+  ASSERT_EQ(cs.repost_levels.size(), 3u);
+  EXPECT_EQ(cs.repost_levels[0].min_accounts, 10);
+  EXPECT_TRUE(cs.per_target.empty());
+  const NewAccountBurstOptions& nab = c.new_account_burst;
+  EXPECT_TRUE(nab.enabled);
+  EXPECT_EQ(nab.window, absl::Minutes(10));
+  EXPECT_EQ(nab.hop, absl::Minutes(1));
+  EXPECT_EQ(nab.max_account_age, absl::Hours(30 * 24));
+  EXPECT_EQ(nab.scoring.levels[0].min_ratio, 2);
+  const StateMediaAmplificationOptions& sma = c.state_media_amplification;
+  EXPECT_TRUE(sma.enabled);
+  EXPECT_TRUE(sma.count_state_affiliated_accounts);
+  EXPECT_EQ(sma.domains_file, "");
+  EXPECT_EQ(sma.domains, nullptr);  // the embedded list
+  EXPECT_EQ(sma.scoring.levels[2].min_observed, 40);
+}
+
+TEST(SharingAndAccountDetectors, FullSectionsParseEveryKey) {
+  const std::string list = testing::TempDir() + "/config_test_domains.txt";
+  {
+    std::ofstream out(list);
+    out << "rt.com RU \"RT\"\nexample.org\n";
+  }
+  const Config c = MustParse(absl::StrCat(R"(detectors:
+  coordinated_sharing:
+    enabled: false
+    window: 2m
+    resolve_after: 30m
+    min_text_words: 8
+    targets: [RO, MD]
+    max_keys: 1000
+    max_posts_per_key: 64
+    levels:
+      - {severity: warning, min_accounts: 4}
+      - {severity: critical, min_accounts: 12}
+    repost_levels:
+      - {severity: info, min_accounts: 30}
+    per_target:
+      MD:
+        levels: [{severity: info, min_accounts: 3}]
+      RO: {}
+  new_account_burst:
+    enabled: false
+    window: 30m
+    hop: 5m
+    targets: [MD]
+    max_keys: 5
+    max_account_age: 168h
+    scoring:
+      warmup: 2h
+    per_target:
+      MD:
+        max_account_age: 48h
+        scoring:
+          levels: [{severity: info, min_score: 4, min_ratio: 3, min_observed: 50}]
+  state_media_amplification:
+    enabled: false
+    window: 20m
+    hop: 2m
+    targets: [RO]
+    max_keys: 7
+    count_state_affiliated_accounts: false
+    domains_file: ")",
+                                          list, R"("
+    scoring:
+      min_expected: 2
+    per_target:
+      RO:
+        scoring: {warmup: 3h}
+)"));
+  const CoordinatedSharingOptions& cs = c.coordinated_sharing;
+  EXPECT_FALSE(cs.enabled);
+  EXPECT_EQ(cs.window, absl::Minutes(2));
+  EXPECT_EQ(cs.resolve_after, absl::Minutes(30));
+  EXPECT_EQ(cs.min_text_words, 8);
+  EXPECT_THAT(cs.targets, ElementsAre(kTestMD, kTestRO));
+  EXPECT_EQ(cs.max_keys, 1000);
+  EXPECT_EQ(cs.max_posts_per_key, 64);
+  ASSERT_EQ(cs.levels.size(), 2u);
+  EXPECT_EQ(cs.levels[0].severity, Severity::kWarning);
+  EXPECT_EQ(cs.levels[1].min_accounts, 12);
+  ASSERT_EQ(cs.repost_levels.size(), 1u);
+  ASSERT_EQ(cs.per_target.size(), 2u);
+  // A target's block starts from the detector's settings.
+  const CoordinatedSharingTargetOptions& md = cs.per_target.at(kTestMD);
+  ASSERT_EQ(md.levels.size(), 1u);
+  EXPECT_EQ(md.levels[0].min_accounts, 3);
+  ASSERT_EQ(md.repost_levels.size(), 1u);
+  EXPECT_EQ(md.repost_levels[0].min_accounts, 30);
+  EXPECT_EQ(cs.per_target.at(kTestRO).levels.size(), 2u);
+
+  const NewAccountBurstOptions& nab = c.new_account_burst;
+  EXPECT_FALSE(nab.enabled);
+  EXPECT_EQ(nab.window, absl::Minutes(30));
+  EXPECT_EQ(nab.hop, absl::Minutes(5));
+  EXPECT_EQ(nab.max_keys, 5);
+  EXPECT_EQ(nab.max_account_age, absl::Hours(168));
+  EXPECT_EQ(nab.scoring.warmup, absl::Hours(2));
+  const NewAccountBurstTargetOptions& nab_md = nab.per_target.at(kTestMD);
+  EXPECT_EQ(nab_md.max_account_age, absl::Hours(48));
+  EXPECT_EQ(nab_md.scoring.warmup, absl::Hours(2));  // inherited
+  ASSERT_EQ(nab_md.scoring.levels.size(), 1u);
+  EXPECT_EQ(nab_md.scoring.levels[0].min_observed, 50);
+
+  const StateMediaAmplificationOptions& sma = c.state_media_amplification;
+  EXPECT_FALSE(sma.enabled);
+  EXPECT_EQ(sma.window, absl::Minutes(20));
+  EXPECT_EQ(sma.max_keys, 7);
+  EXPECT_FALSE(sma.count_state_affiliated_accounts);
+  EXPECT_EQ(sma.domains_file, list);
+  ASSERT_NE(sma.domains, nullptr);
+  ASSERT_EQ(sma.domains->outlets.size(), 2u);
+  EXPECT_EQ(sma.domains->outlets[0].domain, "rt.com");
+  EXPECT_EQ(sma.scoring.min_expected, 2);
+  const StateMediaAmplificationTargetOptions& ro = sma.per_target.at(kTestRO);
+  EXPECT_EQ(ro.scoring.warmup, absl::Hours(3));
+  EXPECT_EQ(ro.scoring.min_expected, 2);  // inherited
+}
+
+TEST(SharingAndAccountDetectors, PerTargetErrorsNameTheirPath) {
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  coordinated_sharing:
+    per_target:
+      UK: {}
+)"),
+            "config.yaml:4: detectors.coordinated_sharing.per_target.UK: "
+            "\"UK\" is not an ISO 3166-1 alpha-2 country code (the United "
+            "Kingdom is GB)");
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  new_account_burst:
+    per_target:
+      MD:
+        window: 5m
+)"),
+            "config.yaml:5: detectors.new_account_burst.per_target.MD.window: "
+            "unknown key");
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  state_media_amplification:
+    per_target: [MD]
+)"),
+            "config.yaml:3: detectors.state_media_amplification.per_target: "
+            "expected a mapping, got a list");
+}
+
+TEST(SharingAndAccountDetectors, ClusterLaddersAreChecked) {
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  coordinated_sharing:
+    levels: [{severity: info, min_accounts: 1}]
+)"),
+            "config.yaml:3: detectors.coordinated_sharing.levels[0]."
+            "min_accounts: must be at least 2");
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  coordinated_sharing:
+    levels:
+      - {severity: warning, min_accounts: 5}
+      - {severity: info, min_accounts: 9}
+)"),
+            "config.yaml:5: detectors.coordinated_sharing.levels[1].severity: "
+            "must be above levels[0]'s (warning); list levels from the lowest "
+            "severity up");
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  coordinated_sharing:
+    repost_levels:
+      - {severity: info, min_accounts: 5}
+      - {severity: warning, min_accounts: 4}
+)"),
+            "config.yaml:5: detectors.coordinated_sharing.repost_levels[1]."
+            "min_accounts: must not be below levels[0]'s min_accounts");
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  coordinated_sharing:
+    levels: [{severity: info}]
+)"),
+            "config.yaml:3: detectors.coordinated_sharing.levels[0]."
+            "min_accounts: missing (every level sets severity and "
+            "min_accounts)");
+  EXPECT_EQ(ErrorFor(R"(detectors:
+  coordinated_sharing:
+    levels: []
+)"),
+            "config.yaml:3: detectors.coordinated_sharing.levels: needs at "
+            "least one level");
+}
+
+TEST(SharingAndAccountDetectors, OutOfRangeValuesAreErrors) {
+  EXPECT_EQ(ErrorFor("detectors: {coordinated_sharing: {resolve_after: 30s}}"),
+            "config.yaml:1: detectors.coordinated_sharing.resolve_after: "
+            "resolve_after must be at least window");
+  EXPECT_EQ(ErrorFor("detectors: {coordinated_sharing: {min_text_words: 0}}"),
+            "config.yaml:1: detectors.coordinated_sharing.min_text_words: "
+            "must be between 1 and 1000");
+  EXPECT_EQ(
+      ErrorFor("detectors: {coordinated_sharing: {max_posts_per_key: 1}}"),
+      "config.yaml:1: detectors.coordinated_sharing.max_posts_per_key: must "
+      "be between 2 and 100000");
+  EXPECT_EQ(ErrorFor("detectors: {new_account_burst: {max_account_age: 0}}"),
+            "config.yaml:1: detectors.new_account_burst.max_account_age: must "
+            "be positive");
+  EXPECT_EQ(ErrorFor("detectors: {new_account_burst: {hop: 7m}}"),
+            "config.yaml:1: detectors.new_account_burst.hop: must divide "
+            "window (10m)");
+  EXPECT_EQ(ErrorFor("detectors: {state_media_amplification: {window: 5m, "
+                     "hop: 2m}}"),
+            "config.yaml:1: detectors.state_media_amplification.hop: must "
+            "divide window (5m)");
+}
+
+TEST(SharingAndAccountDetectors, AMissingOrMalformedDomainsFileIsAConfigError) {
+  const std::string missing = testing::TempDir() + "/no_such_domains.txt";
+  EXPECT_THAT(
+      ErrorFor(absl::StrCat("detectors:\n  state_media_amplification:\n"
+                            "    domains_file: ",
+                            missing, "\n")),
+      HasSubstr(absl::StrCat("config.yaml:3: detectors.state_media_"
+                             "amplification.domains_file: cannot open state "
+                             "media domains file ",
+                             missing)));
+  const std::string bad = testing::TempDir() + "/config_test_bad_domains.txt";
+  {
+    std::ofstream out(bad);
+    out << "# list\nrt.com RU\nrt.com XX\n";
+  }
+  EXPECT_EQ(ErrorFor(absl::StrCat("detectors:\n  state_media_amplification:\n"
+                                  "    domains_file: ",
+                                  bad, "\n")),
+            absl::StrCat("config.yaml:3: detectors.state_media_amplification."
+                         "domains_file: ",
+                         bad,
+                         ":3: \"XX\" is not an ISO 3166-1 alpha-2 country "
+                         "code"));
+}
+
+TEST(SharingAndAccountDetectors, HashChangesWithEverySettingAndTheListText) {
+  const std::string base = DefaultConfig().hash();
+  for (const char* yaml : {
+           "detectors: {coordinated_sharing: {enabled: false}}",
+           "detectors: {coordinated_sharing: {window: 61s}}",
+           "detectors: {coordinated_sharing: {resolve_after: 11m}}",
+           "detectors: {coordinated_sharing: {min_text_words: 6}}",
+           "detectors: {coordinated_sharing: {targets: [MD]}}",
+           "detectors: {coordinated_sharing: {max_keys: 1}}",
+           "detectors: {coordinated_sharing: {max_posts_per_key: 127}}",
+           "detectors: {coordinated_sharing: {levels: "
+           "[{severity: info, min_accounts: 6}]}}",
+           "detectors: {coordinated_sharing: {repost_levels: "
+           "[{severity: info, min_accounts: 6}]}}",
+           "detectors: {coordinated_sharing: {per_target: {MD: {}}}}",
+           "detectors: {coordinated_sharing: {per_target: {MD: {levels: "
+           "[{severity: info, min_accounts: 6}]}}}}",
+           "detectors: {new_account_burst: {enabled: false}}",
+           "detectors: {new_account_burst: {window: 20m}}",
+           "detectors: {new_account_burst: {hop: 2m}}",
+           "detectors: {new_account_burst: {targets: [MD]}}",
+           "detectors: {new_account_burst: {max_keys: 9}}",
+           "detectors: {new_account_burst: {max_account_age: 719h}}",
+           "detectors: {new_account_burst: {scoring: {warmup: 2h}}}",
+           "detectors: {new_account_burst: {per_target: {MD: "
+           "{max_account_age: 24h}}}}",
+           "detectors: {state_media_amplification: {enabled: false}}",
+           "detectors: {state_media_amplification: {window: 20m}}",
+           "detectors: {state_media_amplification: {hop: 2m}}",
+           "detectors: {state_media_amplification: {targets: [MD]}}",
+           "detectors: {state_media_amplification: {max_keys: 9}}",
+           "detectors: {state_media_amplification: "
+           "{count_state_affiliated_accounts: false}}",
+           "detectors: {state_media_amplification: {scoring: "
+           "{min_expected: 2}}}",
+           "detectors: {state_media_amplification: {per_target: {RO: "
+           "{scoring: {warmup: 2h}}}}}",
+       }) {
+    SCOPED_TRACE(yaml);
+    EXPECT_NE(MustParse(yaml).hash(), base);
+  }
+  // The list enters by its contents: the embedded text in a file hashes
+  // like the default; one edit changes the hash.
+  const std::string same = testing::TempDir() + "/config_test_same.txt";
+  const std::string edited = testing::TempDir() + "/config_test_edited.txt";
+  {
+    std::ofstream out(same);
+    out << EmbeddedStateMediaDomains();
+    std::ofstream out2(edited);
+    out2 << EmbeddedStateMediaDomains() << "extra.example RU\n";
+  }
+  const auto with = [](const std::string& path) {
+    return MustParse(absl::StrCat("detectors: {state_media_amplification: "
+                                  "{domains_file: \"",
+                                  path, "\"}}"))
+        .hash();
+  };
+  EXPECT_EQ(with(same), base);
+  EXPECT_NE(with(edited), base);
+}
+
+// ---------------------------------------------------------------------------
+// foreign_share, foreign_ad_spend, posting_clock.
+
+TEST(ShareAdsAndClockDetectors, DefaultsAreTheDocumentedValues) {
+  const Config c = DefaultConfig();
+  const ForeignShareOptions& fs = c.foreign_share;
+  EXPECT_TRUE(fs.enabled);
+  EXPECT_EQ(fs.window, absl::Minutes(30));
+  EXPECT_EQ(fs.hop, absl::Minutes(5));
+  EXPECT_EQ(fs.max_hashtags, 50);
+  EXPECT_EQ(fs.max_keys, 10000);
+  EXPECT_EQ(fs.min_total, 50);
+  EXPECT_EQ(fs.scoring.warmup, absl::Hours(2));
+  ASSERT_EQ(fs.scoring.levels.size(), 3u);
+  EXPECT_EQ(fs.scoring.levels[0].min_ratio, 1.3);
+  EXPECT_EQ(fs.scoring.levels[1].min_ratio, 1.6);
+  EXPECT_EQ(fs.scoring.levels[2].min_ratio, 2.0);
+  EXPECT_TRUE(fs.per_target.empty());
+  const ForeignAdSpendOptions& ad = c.foreign_ad_spend;
+  EXPECT_TRUE(ad.enabled);
+  EXPECT_EQ(ad.window, absl::Hours(2));
+  EXPECT_EQ(ad.hop, absl::Minutes(10));
+  EXPECT_EQ(ad.spend_unit, 100);
+  EXPECT_EQ(ad.max_keys, 1000);
+  EXPECT_EQ(ad.max_payers, 10000);
+  EXPECT_EQ(ad.first_seen_severity, Severity::kInfo);
+  EXPECT_EQ(ad.first_seen_min_spend, 1000);
+  EXPECT_EQ(ad.min_ads, 3);
+  EXPECT_EQ(ad.scoring.warmup, absl::Hours(12));
+  EXPECT_EQ(ad.scoring.level_half_life, absl::Hours(24));
+  EXPECT_EQ(ad.scoring.levels[2].min_observed, 50);
+  EXPECT_EQ(ad.count_scoring.levels[2].min_observed, 20);
+  const PostingClockOptions& pc = c.posting_clock;
+  EXPECT_TRUE(pc.enabled);
+  EXPECT_EQ(pc.hop, absl::Hours(1));
+  EXPECT_EQ(pc.max_accounts, 100000);
+  EXPECT_EQ(pc.min_posts, 20);
+  EXPECT_EQ(pc.min_active_days, 3);
+  EXPECT_EQ(pc.min_share, 0.8);
+  EXPECT_EQ(pc.min_offset_distance, 3);
+  EXPECT_EQ(pc.min_accounts, 5);
+  ASSERT_EQ(pc.levels.size(), 3u);
+  EXPECT_EQ(pc.levels[0].min_observed, 100);
+  EXPECT_TRUE(pc.per_target.empty());
+}
+
+TEST(ShareAdsAndClockDetectors, FullSectionsParseEveryKey) {
+  const Config c = MustParse(R"(detectors:
+  foreign_share:
+    enabled: false
+    window: 1h
+    hop: 10m
+    targets: [MD]
+    max_hashtags: 0
+    max_keys: 99
+    min_total: 80
+    scoring:
+      warmup: 3h
+    per_target:
+      RO:
+        min_total: 20
+        scoring:
+          levels:
+            - {severity: critical, min_score: 9, min_ratio: 4, min_observed: 50}
+  foreign_ad_spend:
+    enabled: false
+    window: 6h
+    hop: 30m
+    targets: [RO, MD]
+    spend_unit: 50
+    max_keys: 10
+    max_payers: 77
+    first_seen_severity: warning
+    first_seen_min_spend: 5000
+    min_ads: 4
+    scoring:
+      warmup: 1h
+    count_scoring:
+      level_half_life: 6h
+    per_target:
+      MD:
+        currencies: [MDL, EUR]
+        first_seen_min_spend: 250.5
+  posting_clock:
+    enabled: false
+    hop: 2h
+    targets: [DE]
+    max_accounts: 500
+    min_posts: 30
+    min_active_days: 4
+    min_share: 0.75
+    min_offset_distance: 4
+    min_accounts: 8
+    levels:
+      - {severity: warning, min_score: 4, min_ratio: 2, min_observed: 150}
+    per_target:
+      DE:
+        utc_offsets: [2, 1]
+      BR:
+        min_accounts: 3
+)");
+  const ForeignShareOptions& fs = c.foreign_share;
+  EXPECT_FALSE(fs.enabled);
+  EXPECT_EQ(fs.window, absl::Hours(1));
+  EXPECT_EQ(fs.hop, absl::Minutes(10));
+  EXPECT_THAT(fs.targets, ElementsAre(kTestMD));
+  EXPECT_EQ(fs.max_hashtags, 0);
+  EXPECT_EQ(fs.max_keys, 99);
+  EXPECT_EQ(fs.min_total, 80);
+  EXPECT_EQ(fs.scoring.warmup, absl::Hours(3));
+  ASSERT_EQ(fs.per_target.count(kTestRO), 1u);
+  const ForeignShareTargetOptions& ro = fs.per_target.at(kTestRO);
+  EXPECT_EQ(ro.min_total, 20);
+  EXPECT_EQ(ro.scoring.warmup, absl::Hours(3));  // inherited
+  ASSERT_EQ(ro.scoring.levels.size(), 1u);
+  EXPECT_EQ(ro.scoring.levels[0].min_score, 9);
+
+  const ForeignAdSpendOptions& ad = c.foreign_ad_spend;
+  EXPECT_FALSE(ad.enabled);
+  EXPECT_EQ(ad.window, absl::Hours(6));
+  EXPECT_EQ(ad.hop, absl::Minutes(30));
+  EXPECT_THAT(ad.targets, ElementsAre(kTestMD, kTestRO));
+  EXPECT_EQ(ad.spend_unit, 50);
+  EXPECT_EQ(ad.max_keys, 10);
+  EXPECT_EQ(ad.max_payers, 77);
+  EXPECT_EQ(ad.first_seen_severity, Severity::kWarning);
+  EXPECT_EQ(ad.first_seen_min_spend, 5000);
+  EXPECT_EQ(ad.min_ads, 4);
+  EXPECT_EQ(ad.scoring.warmup, absl::Hours(1));
+  EXPECT_EQ(ad.count_scoring.level_half_life, absl::Hours(6));
+  const ForeignAdSpendTargetOptions& md = ad.per_target.at(kTestMD);
+  EXPECT_THAT(md.currencies, ElementsAre(CurrencyCode::FromString("MDL"),
+                                         CurrencyCode::FromString("EUR")));
+  EXPECT_EQ(md.first_seen_min_spend, 250.5);
+  EXPECT_EQ(md.min_ads, 4);                      // inherited
+  EXPECT_EQ(md.scoring.warmup, absl::Hours(1));  // inherited
+  EXPECT_EQ(md.count_scoring.level_half_life, absl::Hours(6));
+
+  const PostingClockOptions& pc = c.posting_clock;
+  EXPECT_FALSE(pc.enabled);
+  EXPECT_EQ(pc.hop, absl::Hours(2));
+  EXPECT_THAT(pc.targets, ElementsAre(CountryCode::FromString("DE")));
+  EXPECT_EQ(pc.max_accounts, 500);
+  EXPECT_EQ(pc.min_posts, 30);
+  EXPECT_EQ(pc.min_active_days, 4);
+  EXPECT_EQ(pc.min_share, 0.75);
+  EXPECT_EQ(pc.min_offset_distance, 4);
+  EXPECT_EQ(pc.min_accounts, 8);
+  ASSERT_EQ(pc.levels.size(), 1u);
+  EXPECT_EQ(pc.levels[0].severity, Severity::kWarning);
+  const PostingClockTargetOptions& de =
+      pc.per_target.at(CountryCode::FromString("DE"));
+  EXPECT_THAT(de.utc_offsets, ElementsAre(1, 2));  // sorted
+  EXPECT_EQ(de.min_accounts, 8);                   // inherited
+  ASSERT_EQ(de.levels.size(), 1u);                 // inherited
+  EXPECT_EQ(pc.per_target.at(CountryCode::FromString("BR")).min_accounts, 3);
+}
+
+TEST(ShareAdsAndClockDetectors, PerTargetInheritsSettingsWrittenAfterIt) {
+  // per_target may come before the detector-wide keys in the file; it
+  // still inherits them.
+  const Config c = MustParse(R"(detectors:
+  foreign_share:
+    per_target:
+      MD: {min_total: 5}
+    scoring: {warmup: 4h}
+)");
+  EXPECT_EQ(c.foreign_share.per_target.at(kTestMD).scoring.warmup,
+            absl::Hours(4));
+  EXPECT_EQ(c.foreign_share.per_target.at(kTestMD).min_total, 5);
+}
+
+TEST(ShareAdsAndClockDetectors, ErrorsNameTheKey) {
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_ad_spend:\n    per_target:\n"
+                     "      MD: {currencies: [mdl]}\n"),
+            "config.yaml:4: detectors.foreign_ad_spend.per_target.MD."
+            "currencies[0]: \"mdl\" is not a currency code (three upper-case "
+            "letters)");
+  EXPECT_EQ(ErrorFor("detectors:\n  posting_clock:\n    per_target:\n"
+                     "      DE: {utc_offsets: [1, 15]}\n"),
+            "config.yaml:4: detectors.posting_clock.per_target.DE."
+            "utc_offsets[1]: must be between -12 and 14");
+  EXPECT_EQ(ErrorFor("detectors:\n  posting_clock:\n    min_share: 1.5\n"),
+            "config.yaml:3: detectors.posting_clock.min_share: must be at "
+            "most 1");
+  EXPECT_EQ(ErrorFor("detectors:\n  posting_clock:\n    hop: 25h\n"),
+            "config.yaml:3: detectors.posting_clock.hop: must be at most 24h");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_share:\n    window: 7m\n"),
+            "config.yaml:3: detectors.foreign_share.window: must be a "
+            "multiple of hop (5m)");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_share:\n    per_target:\n"
+                     "      UK: {min_total: 5}\n"),
+            "config.yaml:4: detectors.foreign_share.per_target.UK: \"UK\" is "
+            "not an ISO 3166-1 alpha-2 country code (the United Kingdom is "
+            "GB)");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_share:\n    per_target:\n"
+                     "      MD: {min_totl: 5}\n"),
+            "config.yaml:4: detectors.foreign_share.per_target.MD.min_totl: "
+            "unknown key");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_ad_spend:\n"
+                     "    first_seen_severity: high\n"),
+            "config.yaml:3: detectors.foreign_ad_spend.first_seen_severity: "
+            "unknown severity \"high\" (expected info, warning or critical)");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_ad_spend:\n    spend_unit: 0\n"),
+            "config.yaml:3: detectors.foreign_ad_spend.spend_unit: must be "
+            "positive");
+}
+
+TEST(ShareAdsAndClockDetectors, EverySettingChangesTheHash) {
+  const std::string base = DefaultConfig().hash();
+  for (const char* yaml : {
+           "detectors: {foreign_share: {enabled: false}}",
+           "detectors: {foreign_share: {window: 1h}}",
+           "detectors: {foreign_share: {hop: 10m}}",
+           "detectors: {foreign_share: {targets: [MD]}}",
+           "detectors: {foreign_share: {max_hashtags: 49}}",
+           "detectors: {foreign_share: {max_keys: 9999}}",
+           "detectors: {foreign_share: {min_total: 51}}",
+           "detectors: {foreign_share: {scoring: {warmup: 3h}}}",
+           "detectors: {foreign_share: {per_target: {MD: {}}}}",
+           "detectors: {foreign_ad_spend: {enabled: false}}",
+           "detectors: {foreign_ad_spend: {window: 4h}}",
+           "detectors: {foreign_ad_spend: {hop: 20m}}",
+           "detectors: {foreign_ad_spend: {targets: [MD]}}",
+           "detectors: {foreign_ad_spend: {spend_unit: 101}}",
+           "detectors: {foreign_ad_spend: {max_keys: 999}}",
+           "detectors: {foreign_ad_spend: {max_payers: 9999}}",
+           "detectors: {foreign_ad_spend: {first_seen_severity: warning}}",
+           "detectors: {foreign_ad_spend: {first_seen_min_spend: 999}}",
+           "detectors: {foreign_ad_spend: {min_ads: 2}}",
+           "detectors: {foreign_ad_spend: {scoring: {warmup: 11h}}}",
+           "detectors: {foreign_ad_spend: {count_scoring: {warmup: 11h}}}",
+           "detectors: {foreign_ad_spend: {per_target: {MD: {currencies: "
+           "[EUR]}}}}",
+           "detectors: {posting_clock: {enabled: false}}",
+           "detectors: {posting_clock: {hop: 2h}}",
+           "detectors: {posting_clock: {targets: [DE]}}",
+           "detectors: {posting_clock: {max_accounts: 99999}}",
+           "detectors: {posting_clock: {min_posts: 21}}",
+           "detectors: {posting_clock: {min_active_days: 2}}",
+           "detectors: {posting_clock: {min_share: 0.81}}",
+           "detectors: {posting_clock: {min_offset_distance: 2}}",
+           "detectors: {posting_clock: {min_accounts: 6}}",
+           "detectors: {posting_clock: {levels: [{severity: info, min_score: "
+           "3, min_ratio: 1.5, min_observed: 101}]}}",
+           "detectors: {posting_clock: {per_target: {DE: {utc_offsets: "
+           "[1]}}}}",
+       }) {
+    SCOPED_TRACE(yaml);
+    EXPECT_NE(MustParse(yaml).hash(), base);
+  }
 }
 
 }  // namespace

@@ -123,6 +123,13 @@ class Pipeline {
   // callers that can go quiet: the Kafka loop calls this when polls are empty.
   absl::Status Tick();
 
+  // Registers a source (e.g. a newly assigned Kafka partition) before its
+  // first record, so the watermark waits for it until it produces or goes
+  // idle (WatermarkOptions::idle_timeout) instead of running ahead of it.
+  void DeclareSource(const SourceRef& source) {
+    watermark_.Observe(source, absl::InfinitePast(), Now());
+  }
+
   // End of input: closes every window up to the newest event time and
   // flushes the sinks.
   absl::Status Finish();

@@ -83,6 +83,9 @@ std::string AlertToJson(const Alert& a) {
   WriteTallies("top_accounts", a.evidence.top_accounts, w);
   WriteTallies("top_urls", a.evidence.top_urls, w);
   WriteTallies("top_hashtags", a.evidence.top_hashtags, w);
+  for (const auto& [name, tallies] : a.evidence.other_tops) {
+    WriteTallies(name, tallies, w);
+  }
   w.Key("samples");
   w.BeginArray();
   for (const SampleEvent& s : a.evidence.samples) {
@@ -101,6 +104,7 @@ std::string AlertToJson(const Alert& a) {
       w.Field("line", s.position);
     }
     w.EndObject();
+    if (!s.note.empty()) w.Field("note", s.note);
     w.EndObject();
   }
   w.EndArray();

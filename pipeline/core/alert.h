@@ -41,12 +41,18 @@ struct SampleEvent {
   std::string source;      // file path or topic
   int32_t partition = -1;  // -1 for files
   int64_t position = 0;    // line (files) or offset (Kafka)
+  // Why this event counted, when the detector says more than its summary
+  // (e.g. "foreign_payer,no_disclaimer"); empty otherwise.
+  std::string note;
 };
 
 struct Evidence {
   std::vector<Tally> top_accounts;
   std::vector<Tally> top_urls;
   std::vector<Tally> top_hashtags;
+  // Further top lists a detector names itself (e.g. "top_payers", ranked by
+  // spend), written after top_hashtags in this order; empty for most.
+  std::vector<std::pair<std::string, std::vector<Tally>>> other_tops;
   std::vector<SampleEvent> samples;
   // How the expectation was formed, as named numbers (e.g. the learned
   // level, the time-of-day factor, hours of history), so the comparison can

@@ -36,9 +36,10 @@ Alert FullAlert() {
   a.evidence.top_accounts = {{"acct1", 40, 0}, {"acct2", 30, 2}};
   a.evidence.top_urls = {{"https://example.test/a", 12, 0}};
   a.evidence.top_hashtags = {};
-  a.evidence.samples = {
-      {"p1", "acct1", kStart + absl::Seconds(5), "feeds/posts.ndjson", -1, 17},
-      {"p2", "acct2", kStart + absl::Milliseconds(6500), "posts.v1", 3, 90001}};
+  a.evidence.samples = {{"p1", "acct1", kStart + absl::Seconds(5),
+                         "feeds/posts.ndjson", -1, 17, ""},
+                        {"p2", "acct2", kStart + absl::Milliseconds(6500),
+                         "posts.v1", 3, 90001, ""}};
   a.evidence.baseline = {
       {"level", 18.25}, {"daily_factor", 1.125}, {"history_hours", 72}};
   a.config_hash = std::string(64, 'c');

@@ -1,0 +1,964 @@
+#include "operators/coordinated_sharing.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "operators/evidence.h"
+#include "operators/hyperloglog.h"
+#include "operators/url_normalize.h"
+#include "pipeline/core/strings.h"
+
+namespace vigia {
+namespace {
+
+constexpr std::string_view kName = "coordinated_sharing";
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+// Posts this far ahead of the watermark are refused (a source whose clock
+// runs ahead must not pin state for hours).
+constexpr absl::Duration kMaxLookahead = absl::Hours(6);
+// Example texts are quoted up to this many bytes.
+constexpr size_t kExampleBytes = 140;
+
+// ---------------------------------------------------------------------------
+// Text normalisation.
+
+// Decodes the UTF-8 sequence at s[i]; returns its length, or 0 when the
+// bytes there are not a valid (shortest-form) sequence.
+int DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  int len;
+  char32_t v;
+  if ((c & 0xe0) == 0xc0) {
+    len = 2;
+    v = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3;
+    v = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4;
+    v = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (int k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+    v = (v << 6) | (b(i + k) & 0x3f);
+  }
+  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
+  *cp = v;
+  return len;
+}
+
+void AppendUtf8(char32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+// Simple lower-casing for the scripts of the electorates vigia watches
+// (Latin with its European extensions, Greek, Cyrillic); other code points
+// are returned unchanged.
+char32_t Lower(char32_t c) {
+  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
+  if (c >= 0x100 && c <= 0x137) return c | 1;
+  if (c >= 0x139 && c <= 0x148) return (c & 1) ? c + 1 : c;
+  if (c >= 0x14a && c <= 0x177) return c | 1;
+  if (c == 0x178) return 0xff;
+  if (c >= 0x179 && c <= 0x17e) return (c & 1) ? c + 1 : c;
+  if (c >= 0x218 && c <= 0x21b) return c | 1;  // Ș ș Ț ț
+  if (c == 0x386) return 0x3ac;
+  if (c >= 0x388 && c <= 0x38a) return c + 37;
+  if (c == 0x38c) return 0x3cc;
+  if (c == 0x38e || c == 0x38f) return c + 63;
+  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 32;
+  if (c >= 0x400 && c <= 0x40f) return c + 80;
+  if (c >= 0x410 && c <= 0x42f) return c + 32;
+  if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) ||
+      (c >= 0x4d0 && c <= 0x52f)) {
+    return c | 1;
+  }
+  if (c >= 0x4c1 && c <= 0x4ce) return (c & 1) ? c + 1 : c;
+  return c;
+}
+
+// Punctuation, spaces, symbols and emoji: word breaks, so that "vote!!!",
+// "vote 🗳️" and "«vote»" read the same.
+bool IsBreak(char32_t c) {
+  if (c < 0x80) {
+    return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (c >= '0' && c <= '9'));
+  }
+  return (c <= 0xbf) || c == 0xd7 || c == 0xf7 ||
+         (c >= 0x2000 && c <= 0x206f) || (c >= 0x20a0 && c <= 0x20cf) ||
+         (c >= 0x2100 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x303f) ||
+         (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xfe30 && c <= 0xfe4f) ||
+         c == 0xfeff || (c >= 0x1f000 && c <= 0x1faff) ||
+         (c >= 0xe0000 && c <= 0xe007f);
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+         c == '\v';
+}
+
+// Cuts `text` to at most `max` bytes without splitting a UTF-8 sequence, and
+// flattens line breaks, for quoting in a one-line summary.
+std::string Excerpt(std::string_view text, size_t max) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    char32_t cp;
+    int len = DecodeUtf8(text, i, &cp);
+    if (len == 0) {
+      ++i;
+      continue;
+    }
+    if (out.size() + len > max) {
+      out.append("...");
+      break;
+    }
+    if (cp == '\n' || cp == '\r' || cp == '\t') {
+      out.push_back(' ');
+    } else {
+      out.append(text.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+// The 16 lower-case hex digits of a fingerprint.
+std::string FingerprintHex(uint64_t fp) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, fp >>= 4) out[i] = kDigits[fp & 0xf];
+  return out;
+}
+
+// "10 min", "1 h", "90 s": how a person says a duration.
+std::string HumanDuration(absl::Duration d) {
+  const int64_t s = absl::ToInt64Seconds(d);
+  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
+  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
+  if (s > 0) return absl::StrCat(s, " s");
+  return absl::StrCat(absl::ToInt64Milliseconds(d), " ms");
+}
+
+int CountryIndex(CountryCode c) {
+  const int a = (c.packed() >> 8) - 'A';
+  const int b = (c.packed() & 0xff) - 'A';
+  return a * 26 + b;
+}
+
+// ---------------------------------------------------------------------------
+// The detector.
+
+enum class Kind : uint8_t { kUrl = 0, kText = 1, kRepost = 2 };
+
+std::string_view KindName(Kind k) {
+  switch (k) {
+    case Kind::kUrl:
+      return "url";
+    case Kind::kText:
+      return "text";
+    case Kind::kRepost:
+      return "repost";
+  }
+  return "unknown";
+}
+
+// The ladders in force for one target.
+struct Rules {
+  std::vector<ClusterLevel> levels;
+  std::vector<ClusterLevel> repost_levels;
+};
+
+// One post held by a key, copied out of its Event. Its strings share one
+// allocation: most keys hold a single post and are dropped a minute later.
+struct Member {
+  int64_t t_us = 0;
+  uint64_t account_hash = 0;
+  CountryCode country;
+  bool in_episode = false;
+  bool queued = false;  // a judgement of the window ending here is pending
+  int32_t partition = -1;
+  uint32_t id_len = 0;
+  uint32_t account_len = 0;
+  int64_t position = 0;
+  std::string_view source;  // the reader's string (outlives the pipeline)
+  std::string text;         // id, account, then the URL as posted ("url")
+
+  std::string_view id() const {
+    return std::string_view(text).substr(0, id_len);
+  }
+  std::string_view account() const {
+    return std::string_view(text).substr(id_len, account_len);
+  }
+  std::string_view raw_url() const {
+    return std::string_view(text).substr(id_len + account_len);
+  }
+  StoredSample Sample() const {
+    return StoredSample{std::string(id()),
+                        std::string(account()),
+                        absl::FromUnixMicros(t_us),
+                        source,
+                        partition,
+                        position};
+  }
+};
+
+struct AccountStat {
+  uint32_t posts = 0;
+  CountryCode country;
+};
+
+// A firing cluster: what the alert records say about it.
+struct Episode {
+  explicit Episode(int top_capacity) : raw_urls(top_capacity) {}
+
+  int level = -1;              // the rung firing
+  absl::Time start;            // time of the post that first reached a rung
+  int64_t first_us = kNoTime;  // earliest post of the episode
+  int64_t last_us = kNoTime;   // latest post of the episode
+  int peak = 0;                // most distinct accounts within Δt so far
+  int64_t peak_first_us = 0;   // the span of the window that had them
+  int64_t peak_last_us = 0;
+  int64_t posts = 0;
+  absl::flat_hash_map<std::string, AccountStat> accounts;
+  int64_t accounts_dropped = 0;  // posts of accounts beyond the cap
+  TopK raw_urls;
+  std::vector<StoredSample> samples;
+  absl::flat_hash_map<std::string, bool> sampled;
+};
+
+struct Key {
+  uint64_t id = 0;
+  uint32_t gen = 0;
+  bool live = false;
+  Kind kind = Kind::kUrl;
+  CountryCode target;
+  std::string subject;       // "url" and "repost" keys
+  uint64_t fingerprint = 0;  // "text" keys
+  std::string example;       // "text" keys: the first text seen, cut
+  const std::vector<ClusterLevel>* levels = nullptr;
+  // Posts of the last Δt (and any ahead of the watermark), by time, then
+  // arrival.
+  absl::InlinedVector<Member, 1> members;
+  int64_t last_us = kNoTime;  // newest post time
+  // Least-recently-used list of idle (non-firing) keys.
+  uint32_t prev = kNone;
+  uint32_t next = kNone;
+  std::unique_ptr<Episode> episode;
+};
+
+// A post waiting for the watermark to pass it.
+struct Pending {
+  int64_t t_us;
+  uint64_t seq;
+  uint32_t slot;
+  uint32_t gen;
+};
+struct Later {
+  bool operator()(const Pending& a, const Pending& b) const {
+    return std::tie(a.t_us, a.seq) > std::tie(b.t_us, b.seq);
+  }
+};
+
+class CoordinatedSharing final : public Operator {
+ public:
+  CoordinatedSharing(const CoordinatedSharingOptions& options,
+                     const OperatorContext& context)
+      : options_(options),
+        context_(context),
+        window_us_(
+            std::max<int64_t>(1, absl::ToInt64Microseconds(options.window))),
+        resolve_us_(std::max<int64_t>(
+            window_us_, absl::ToInt64Microseconds(options.resolve_after))),
+        lookahead_us_(absl::ToInt64Microseconds(kMaxLookahead)),
+        max_posts_(static_cast<size_t>(std::max(options.max_posts_per_key, 2))),
+        top_capacity_(std::max(4 * context.top_n, 8)),
+        window_text_(HumanDuration(options.window)),
+        quiet_text_(HumanDuration(options.resolve_after)) {
+    default_rules_ = Rules{options.levels, options.repost_levels};
+    rules_by_target_.fill(&default_rules_);
+    target_rules_.reserve(options.per_target.size());
+    for (const auto& [target, o] : options.per_target) {
+      if (!target.known()) continue;
+      target_rules_.push_back(
+          std::make_unique<Rules>(Rules{o.levels, o.repost_levels}));
+      rules_by_target_[CountryIndex(target)] = target_rules_.back().get();
+    }
+    for (CountryCode c : options.targets) {
+      if (c.known()) watched_[CountryIndex(c)] = true;
+      any_watched_ = any_watched_ || c.known();
+    }
+  }
+
+  std::string_view name() const override { return kName; }
+
+  void Observe(const Event& event, AlertEmitter& out) override {
+    if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
+      return;
+    }
+    if (any_watched_ && !watched_[CountryIndex(event.target)]) return;
+    const int64_t t = absl::ToUnixMicros(event.created_at);
+    if (wm_us_ != kNoTime && t - wm_us_ >= lookahead_us_) {
+      ++cap_hits_;
+      return;
+    }
+    const uint64_t account = StableHash64(event.account_id);
+    if (!event.repost_of.empty()) {
+      AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), t,
+              account, std::string_view());
+      return;
+    }
+    seen_urls_.clear();
+    for (std::string_view url : event.urls) {
+      NormalizeUrlTo(url, buffer_);
+      if (buffer_.empty()) continue;
+      const uint64_t h = StableHash64(buffer_);
+      if (std::find(seen_urls_.begin(), seen_urls_.end(), h) !=
+          seen_urls_.end()) {
+        continue;  // a post naming one URL twice is one share of it
+      }
+      seen_urls_.push_back(h);
+      AddPost(Kind::kUrl, event, buffer_, 0, url, t, account,
+              std::string_view());
+    }
+    if (!event.text.empty()) {
+      NormalizePostTextTo(event.text, buffer_);
+      if (CountWords(buffer_) >= options_.min_text_words) {
+        AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
+                std::string_view(), t, account, event.text);
+      }
+    }
+  }
+
+  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
+    if (watermark == absl::InfinitePast()) return;
+    const int64_t wm = watermark == absl::InfiniteFuture()
+                           ? std::numeric_limits<int64_t>::max()
+                           : absl::ToUnixMicros(watermark);
+    if (wm_us_ != kNoTime && wm <= wm_us_) return;
+    wm_us_ = wm;
+    // Posts before the watermark are complete: judge them in event-time
+    // order, resolving episodes whose quiet time ran out before each one.
+    while (!pending_.empty() && pending_.top().t_us < wm) {
+      const Pending p = pending_.top();
+      pending_.pop();
+      if (next_deadline_ < p.t_us) ResolveDue(p.t_us, out);
+      Judge(p, out);
+    }
+    if (next_deadline_ < wm) ResolveDue(wm, out);
+    // Idle keys whose posts have all left the window carry nothing.
+    while (lru_tail_ != kNone &&
+           slots_[lru_tail_].last_us < SaturatingSub(wm, window_us_)) {
+      Free(lru_tail_);
+    }
+  }
+
+  OperatorStats stats() const override {
+    OperatorStats s;
+    s.keys = live_;
+    s.buckets = posts_held_;
+    s.cap_hits = cap_hits_;
+    s.firing = static_cast<int64_t>(firing_.size());
+    return s;
+  }
+
+ private:
+  static int64_t SaturatingSub(int64_t a, int64_t b) {
+    return a < std::numeric_limits<int64_t>::min() + b
+               ? std::numeric_limits<int64_t>::min()
+               : a - b;
+  }
+
+  // Adds one post to the key (kind, target, subject or fingerprint),
+  // creating the key.
+  void AddPost(Kind kind, const Event& event, std::string_view subject,
+               uint64_t fingerprint, std::string_view raw_url, int64_t t,
+               uint64_t account, std::string_view text) {
+    const uint64_t seed =
+        (uint64_t{static_cast<uint8_t>(kind)} << 16) | event.target.packed();
+    char fp[sizeof(fingerprint)];
+    std::memcpy(fp, &fingerprint, sizeof(fp));
+    const uint64_t id = StableHash64(
+        kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
+    uint32_t slot;
+    auto it = index_.find(id);
+    if (it != index_.end()) {
+      slot = it->second;
+      // Two subjects with one 64-bit hash (with 100000 keys held, about one
+      // chance in 10^14 per post): the newcomer is not tracked rather than
+      // merged into a stranger's cluster, when it can be told apart.
+      const Key& key = slots_[slot];
+      if (key.fingerprint != fingerprint ||
+          (!key.subject.empty() && key.subject != subject)) {
+        return;
+      }
+    } else {
+      slot = NewKey(id, kind, event.target, fingerprint);
+      if (slot == kNone) return;
+    }
+    Key& key = slots_[slot];
+    // What alerts quote is kept from a key's second post on (or its first,
+    // should one post reach a rung): most keys never get a second post, and
+    // the second post's URL or text normalises to the same subject.
+    if (!key.members.empty() || (*key.levels)[0].min_accounts <= 1) {
+      if (kind == Kind::kText) {
+        if (key.example.empty()) key.example = Excerpt(text, kExampleBytes);
+      } else if (key.subject.empty()) {
+        key.subject.assign(subject.data(), subject.size());
+      }
+    }
+    // Insert in time order, after posts of the same time; posts arrive
+    // nearly in order, so the search from the back is short.
+    size_t pos = key.members.size();
+    while (pos > 0 && key.members[pos - 1].t_us > t) --pos;
+    if (key.members.size() >= max_posts_) {
+      ++cap_hits_;
+      if (pos == 0) return;  // older than everything held: drop it
+      key.members.erase(key.members.begin());
+      --posts_held_;
+      --pos;
+    }
+    Member m;
+    m.t_us = t;
+    m.account_hash = account;
+    m.partition = event.source.partition;
+    m.position = event.source.position;
+    m.source = event.source.source;
+    m.id_len = static_cast<uint32_t>(event.id.size());
+    m.account_len = static_cast<uint32_t>(event.account_id.size());
+    m.text.reserve(event.id.size() + event.account_id.size() +
+                   (kind == Kind::kUrl ? raw_url.size() : 0));
+    m.text.append(event.id);
+    m.text.append(event.account_id);
+    if (kind == Kind::kUrl) m.text.append(raw_url);
+    m.country = event.account_country;
+
+    key.members.insert(key.members.begin() + static_cast<ptrdiff_t>(pos),
+                       std::move(m));
+    ++posts_held_;
+    key.last_us = std::max(key.last_us, t);
+    if (key.episode == nullptr) Touch(slot);
+    // Only windows that can hold two posts are judged: a key's first post
+    // (most keys' only one) queues nothing. A post inserted before others
+    // changes their windows too, so those not yet queued (nor judged) are.
+    if (key.members.size() < 2 && (*key.levels)[0].min_accounts > 1) return;
+    for (size_t i = pos; i < key.members.size(); ++i) {
+      Member& x = key.members[i];
+      if (x.queued || (i != pos && x.t_us < wm_us_)) continue;
+      x.queued = true;
+      pending_.push(Pending{x.t_us, ++seq_, slot, key.gen});
+    }
+  }
+
+  uint32_t NewKey(uint64_t id, Kind kind, CountryCode target,
+                  uint64_t fingerprint) {
+    if (live_ >= options_.max_keys) {
+      // Room is made by forgetting the least recently used idle key;
+      // firing episodes are never dropped.
+      ++cap_hits_;
+      if (lru_tail_ == kNone) return kNone;
+      Free(lru_tail_);
+    }
+    uint32_t slot;
+    if (!free_.empty()) {
+      slot = free_.back();
+      free_.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    Key& key = slots_[slot];
+    key.id = id;
+    key.live = true;
+    key.kind = kind;
+    key.target = target;
+    key.fingerprint = fingerprint;
+    const Rules* rules = rules_by_target_[CountryIndex(target)];
+    key.levels = kind == Kind::kRepost ? &rules->repost_levels : &rules->levels;
+    key.last_us = kNoTime;
+    index_.emplace(id, slot);
+    ++live_;
+    return slot;
+  }
+
+  void Free(uint32_t slot) {
+    Key& key = slots_[slot];
+    Unlink(slot);
+    index_.erase(key.id);
+    posts_held_ -= static_cast<int64_t>(key.members.size());
+    key.members.clear();
+    key.members.shrink_to_fit();
+    key.subject = std::string();
+    key.example = std::string();
+    key.episode.reset();
+    key.live = false;
+    ++key.gen;  // posts of the old key still queued are ignored
+    free_.push_back(slot);
+    --live_;
+  }
+
+  // Moves an idle key to the most-recent end of the LRU list.
+  void Touch(uint32_t slot) {
+    if (lru_head_ == slot) return;
+    Unlink(slot);
+    Key& key = slots_[slot];
+    key.next = lru_head_;
+    key.prev = kNone;
+    if (lru_head_ != kNone) slots_[lru_head_].prev = slot;
+    lru_head_ = slot;
+    if (lru_tail_ == kNone) lru_tail_ = slot;
+  }
+
+  void Unlink(uint32_t slot) {
+    Key& key = slots_[slot];
+    const bool linked =
+        key.prev != kNone || key.next != kNone || lru_head_ == slot;
+    if (!linked) return;
+    if (key.prev != kNone) {
+      slots_[key.prev].next = key.next;
+    } else {
+      lru_head_ = key.next;
+    }
+    if (key.next != kNone) {
+      slots_[key.next].prev = key.prev;
+    } else {
+      lru_tail_ = key.prev;
+    }
+    key.prev = key.next = kNone;
+  }
+
+  // Appends an idle key at the least-recent end (an episode just ended).
+  void LinkAsOldest(uint32_t slot) {
+    Key& key = slots_[slot];
+    key.prev = lru_tail_;
+    key.next = kNone;
+    if (lru_tail_ != kNone) slots_[lru_tail_].next = slot;
+    lru_tail_ = slot;
+    if (lru_head_ == kNone) lru_head_ = slot;
+  }
+
+  // Judges the window of Δt that ends at the pending post.
+  void Judge(const Pending& p, AlertEmitter& out) {
+    if (p.slot >= slots_.size()) return;
+    Key& key = slots_[p.slot];
+    if (!key.live || key.gen != p.gen) return;
+    absl::InlinedVector<Member, 1>& members = key.members;
+    // Posts before the window can pair with no post still to be judged.
+    const int64_t from = p.t_us - window_us_;
+    size_t drop = 0;
+    while (drop < members.size() && members[drop].t_us < from) ++drop;
+    if (drop > 0) {
+      members.erase(members.begin(), members.begin() + drop);
+      posts_held_ -= static_cast<int64_t>(drop);
+    }
+    size_t n = 0;  // members[0, n) lie in [t - Δt, t]
+    while (n < members.size() && members[n].t_us <= p.t_us) ++n;
+    const std::vector<ClusterLevel>& levels = *key.levels;
+    Episode* ep = key.episode.get();
+    // Fewer posts than the lowest rung (or than the peak, when firing)
+    // cannot change anything but the episode's membership.
+    const size_t needed = ep == nullptr
+                              ? static_cast<size_t>(levels[0].min_accounts)
+                              : static_cast<size_t>(ep->peak) + 1;
+    int distinct = 0;
+    if (n >= needed) distinct = Distinct(members, n);
+    int level = -1;
+    for (size_t i = 0; i < levels.size(); ++i) {
+      if (distinct >= levels[i].min_accounts) level = static_cast<int>(i);
+    }
+    if (ep == nullptr) {
+      if (level < 0) return;
+      key.episode = std::make_unique<Episode>(top_capacity_);
+      ep = key.episode.get();
+      ep->level = level;
+      ep->start = absl::FromUnixMicros(p.t_us);
+      ep->peak = distinct;
+      ep->peak_first_us = members[0].t_us;
+      ep->peak_last_us = p.t_us;
+      AddToEpisode(key, n);
+      Unlink(p.slot);
+      firing_.push_back(p.slot);
+      next_deadline_ = std::min(next_deadline_, ep->last_us + resolve_us_);
+      out.Emit(MakeAlert(key, Record::kFiring, level));
+      return;
+    }
+    AddToEpisode(key, n);
+    if (distinct > ep->peak) {
+      ep->peak = distinct;
+      ep->peak_first_us = members[0].t_us;
+      ep->peak_last_us = p.t_us;
+    }
+    if (level > ep->level) {
+      // Escalation: the lower alert ends, superseded, and the higher one
+      // starts; one episode, as in foreign_origin_surge.
+      out.Emit(MakeAlert(key, Record::kSuperseded, ep->level,
+                         levels[level].severity));
+      ep->level = level;
+      out.Emit(MakeAlert(key, Record::kFiring, level));
+    }
+  }
+
+  // Distinct accounts among members[0, n).
+  int Distinct(const absl::InlinedVector<Member, 1>& members, size_t n) {
+    scratch_.clear();
+    for (size_t i = 0; i < n; ++i) scratch_.push_back(members[i].account_hash);
+    std::sort(scratch_.begin(), scratch_.end());
+    return static_cast<int>(std::unique(scratch_.begin(), scratch_.end()) -
+                            scratch_.begin());
+  }
+
+  // Counts members[0, n) not yet counted into the key's episode.
+  void AddToEpisode(Key& key, size_t n) {
+    Episode& ep = *key.episode;
+    for (size_t i = 0; i < n; ++i) {
+      Member& m = key.members[i];
+      if (m.in_episode) continue;
+      m.in_episode = true;
+      ++ep.posts;
+      ep.first_us =
+          ep.first_us == kNoTime ? m.t_us : std::min(ep.first_us, m.t_us);
+      ep.last_us = std::max(ep.last_us, m.t_us);
+      const std::string_view account = m.account();
+      auto it = ep.accounts.find(ToAbsl(account));
+      if (it == ep.accounts.end()) {
+        if (ep.accounts.size() >= static_cast<size_t>(kMaxEpisodeAccounts)) {
+          ++ep.accounts_dropped;
+        } else {
+          ep.accounts.emplace(std::string(account), AccountStat{1, m.country});
+        }
+      } else {
+        ++it->second.posts;
+      }
+      if (key.kind == Kind::kUrl) ep.raw_urls.Add(m.raw_url());
+      // One sample per account first: the evidence should show the
+      // cluster's breadth, not one account's repeats.
+      if (ep.samples.size() < static_cast<size_t>(context_.max_samples) &&
+          ep.sampled.emplace(std::string(account), true).second) {
+        ep.samples.push_back(m.Sample());
+      }
+    }
+  }
+
+  // Resolves every episode whose key has been quiet for resolve_after
+  // before `now` (exclusive), in the order the episodes started.
+  void ResolveDue(int64_t now, AlertEmitter& out) {
+    int64_t next = std::numeric_limits<int64_t>::max();
+    size_t kept = 0;
+    for (size_t i = 0; i < firing_.size(); ++i) {
+      const uint32_t slot = firing_[i];
+      Key& key = slots_[slot];
+      const int64_t deadline = key.episode->last_us + resolve_us_;
+      if (deadline < now) {
+        out.Emit(MakeAlert(key, Record::kResolved, key.episode->level));
+        key.episode.reset();
+        for (Member& m : key.members) m.in_episode = false;
+        LinkAsOldest(slot);
+        continue;
+      }
+      next = std::min(next, deadline);
+      firing_[kept++] = slot;
+    }
+    firing_.resize(kept);
+    next_deadline_ = next;
+  }
+
+  enum class Record { kFiring, kResolved, kSuperseded };
+
+  // What alerts name: the URL, the text's fingerprint, the reposted id.
+  static std::string Subject(const Key& key) {
+    return key.kind == Kind::kText ? FingerprintHex(key.fingerprint)
+                                   : key.subject;
+  }
+
+  Alert MakeAlert(const Key& key, Record record, int level,
+                  Severity successor = Severity::kInfo) const {
+    const Episode& ep = *key.episode;
+    const ClusterLevel& rung = (*key.levels)[level];
+    Alert alert;
+    alert.detector = std::string(kName);
+    alert.state =
+        record == Record::kFiring ? AlertState::kFiring : AlertState::kResolved;
+    alert.severity = rung.severity;
+    alert.target = key.target;
+    alert.subject_kind = std::string(KindName(key.kind));
+    alert.subject = Subject(key);
+    alert.id = MakeAlertId(
+        kName,
+        absl::StrCat(key.target.str(), "|", ToAbsl(KindName(key.kind)), "|",
+                     alert.subject),
+        ep.start, rung.severity, context_.config_hash);
+    // The peak window while firing; the whole episode once resolved.
+    if (record == Record::kResolved) {
+      alert.window_start = absl::FromUnixMicros(ep.first_us);
+      alert.window_end = absl::FromUnixMicros(ep.last_us);
+    } else {
+      alert.window_start = absl::FromUnixMicros(ep.peak_first_us);
+      alert.window_end = absl::FromUnixMicros(ep.peak_last_us);
+    }
+    alert.observed = ep.peak;
+    alert.expected = 0;  // no baseline: the cluster is the finding
+    alert.ratio = (alert.observed + 1) / (alert.expected + 1);
+    alert.score = ep.peak;
+    alert.threshold = rung.min_accounts;
+
+    // Accounts, most active first, ties by id; origins by distinct account.
+    std::vector<Tally> accounts;
+    accounts.reserve(ep.accounts.size());
+    std::map<std::string, int64_t> origins;
+    int64_t foreign = 0;
+    int64_t known = 0;
+    for (const auto& [account, stat] : ep.accounts) {
+      accounts.push_back(Tally{account, stat.posts, 0});
+      origins[stat.country.known() ? stat.country.str() : "unknown"] += 1;
+      if (stat.country.known()) {
+        ++known;
+        if (stat.country != key.target) ++foreign;
+      }
+    }
+    const auto before = [](const Tally& a, const Tally& b) {
+      return a.count != b.count ? a.count > b.count : a.value < b.value;
+    };
+    std::sort(accounts.begin(), accounts.end(), before);
+    std::vector<Tally> origin_tallies;
+    for (const auto& [country, n] : origins) {
+      origin_tallies.push_back(Tally{country, n, 0});
+    }
+    std::sort(origin_tallies.begin(), origin_tallies.end(), before);
+    // The origin is the accounts' country when most of them share it.
+    if (!origin_tallies.empty() && origin_tallies[0].value != "unknown" &&
+        2 * origin_tallies[0].count >
+            static_cast<int64_t>(ep.accounts.size())) {
+      alert.origin = CountryCode::FromString(origin_tallies[0].value);
+    }
+    const size_t top_n = static_cast<size_t>(std::max(context_.top_n, 0));
+    if (accounts.size() > top_n) accounts.resize(top_n);
+    if (origin_tallies.size() > top_n) origin_tallies.resize(top_n);
+    alert.evidence.top_accounts = std::move(accounts);
+    if (key.kind == Kind::kUrl) {
+      alert.evidence.top_urls = ep.raw_urls.Top(context_.top_n);
+    }
+    alert.evidence.other_tops.emplace_back("top_origins",
+                                           std::move(origin_tallies));
+    std::vector<StoredSample> samples = ep.samples;
+    std::sort(samples.begin(), samples.end(),
+              [](const StoredSample& a, const StoredSample& b) {
+                return std::tie(a.created_at, a.id, a.position) <
+                       std::tie(b.created_at, b.id, b.position);
+              });
+    for (const StoredSample& s : samples) {
+      SampleEvent e;
+      e.id = s.id;
+      e.account = s.account;
+      e.created_at = s.created_at;
+      e.source = std::string(s.source);
+      e.partition = s.partition;
+      e.position = s.position;
+      alert.evidence.samples.push_back(std::move(e));
+    }
+    const int64_t episode_accounts =
+        static_cast<int64_t>(ep.accounts.size()) + ep.accounts_dropped;
+    alert.evidence.baseline = {
+        {"window_seconds", absl::ToDoubleSeconds(options_.window)},
+        {"min_accounts", static_cast<double>(rung.min_accounts)},
+        {"peak_accounts", static_cast<double>(ep.peak)},
+        {"peak_spread_seconds",
+         static_cast<double>(ep.peak_last_us - ep.peak_first_us) / 1e6},
+        {"episode_posts", static_cast<double>(ep.posts)},
+        {"episode_accounts", static_cast<double>(episode_accounts)},
+        {"episode_spread_seconds",
+         static_cast<double>(ep.last_us - ep.first_us) / 1e6},
+        {"accounts_known_origin", static_cast<double>(known)},
+        {"accounts_foreign", static_cast<double>(foreign)},
+    };
+
+    std::string what;
+    switch (key.kind) {
+      case Kind::kUrl:
+        what = absl::StrCat("sharing of ", key.subject);
+        break;
+      case Kind::kText:
+        what = absl::StrCat("posting of the same text \"", key.example, "\"");
+        break;
+      case Kind::kRepost:
+        what = absl::StrCat("reposting of post ", key.subject);
+        break;
+    }
+    std::string prefix;
+    if (record == Record::kResolved) {
+      prefix = "Resolved: coordinated";
+    } else if (record == Record::kSuperseded) {
+      prefix = absl::StrCat("Superseded by ", ToAbsl(SeverityName(successor)),
+                            ": coordinated");
+    } else {
+      prefix = "Coordinated";
+    }
+    if (record == Record::kResolved) {
+      alert.summary = absl::StrFormat(
+          "%s %s aimed at %s: no new post for %s; peak %d accounts within "
+          "%s, %d accounts and %d posts in all",
+          prefix, what, alert.target.str(), quiet_text_, ep.peak, window_text_,
+          episode_accounts, ep.posts);
+    } else {
+      alert.summary = absl::StrFormat(
+          "%s %s aimed at %s: %d accounts within %s (%d posts so far)", prefix,
+          what, alert.target.str(), ep.peak, window_text_, ep.posts);
+    }
+    alert.config_hash = context_.config_hash;
+    return alert;
+  }
+
+  const CoordinatedSharingOptions options_;
+  const OperatorContext context_;
+  const int64_t window_us_;
+  const int64_t resolve_us_;
+  const int64_t lookahead_us_;
+  const size_t max_posts_;
+  const int top_capacity_;
+  const std::string window_text_;
+  const std::string quiet_text_;
+  Rules default_rules_;
+  std::vector<std::unique_ptr<Rules>> target_rules_;
+  std::array<const Rules*, 26 * 26> rules_by_target_{};
+  std::array<bool, 26 * 26> watched_{};
+  bool any_watched_ = false;
+
+  // Keys live in stable slots (queued posts refer to them by slot and
+  // generation); the hash map only indexes them. Nothing iterates the map.
+  absl::flat_hash_map<uint64_t, uint32_t> index_;
+  std::vector<Key> slots_;
+  std::vector<uint32_t> free_;
+  uint32_t lru_head_ = kNone;
+  uint32_t lru_tail_ = kNone;
+  // Firing keys, in the order their episodes started.
+  std::vector<uint32_t> firing_;
+  int64_t next_deadline_ = std::numeric_limits<int64_t>::max();
+  std::priority_queue<Pending, std::vector<Pending>, Later> pending_;
+  uint64_t seq_ = 0;
+  int64_t wm_us_ = kNoTime;
+  int64_t live_ = 0;
+  int64_t posts_held_ = 0;
+  int64_t cap_hits_ = 0;
+  std::vector<uint64_t> scratch_;
+  // Scratch for Observe, reused so that normalising allocates nothing.
+  std::string buffer_;
+  std::vector<uint64_t> seen_urls_;
+};
+
+}  // namespace
+
+std::string NormalizePostText(std::string_view text) {
+  std::string out;
+  NormalizePostTextTo(text, out);
+  return out;
+}
+
+void NormalizePostTextTo(std::string_view text, std::string& out) {
+  out.clear();
+  out.reserve(text.size());
+  bool word_open = false;  // a word has characters and no break after them
+  size_t i = 0;
+  while (i < text.size()) {
+    if (IsAsciiSpace(text[i])) {
+      word_open = false;
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && !IsAsciiSpace(text[end])) ++end;
+    const std::string_view token = text.substr(i, end - i);
+    i = end;
+    // Links and mentions differ between copies of one message (shorteners,
+    // tagged friends) and are matched by other means.
+    if (token[0] == '@' || StartsWithIgnoreCase(token, "http://") ||
+        StartsWithIgnoreCase(token, "https://") ||
+        StartsWithIgnoreCase(token, "www.")) {
+      word_open = false;
+      continue;
+    }
+    word_open = false;
+    size_t k = 0;
+    while (k < token.size()) {
+      char32_t cp;
+      const int len = DecodeUtf8(token, k, &cp);
+      if (len == 0) {
+        ++k;
+        continue;
+      }
+      k += len;
+      if (IsBreak(cp)) {
+        word_open = false;
+        continue;
+      }
+      if (!word_open && !out.empty()) out.push_back(' ');
+      word_open = true;
+      AppendUtf8(Lower(cp), out);
+    }
+  }
+}
+
+int CountWords(std::string_view normalized) {
+  if (normalized.empty()) return 0;
+  return static_cast<int>(
+             std::count(normalized.begin(), normalized.end(), ' ')) +
+         1;
+}
+
+std::string TextFingerprintHex(std::string_view normalized) {
+  return FingerprintHex(StableHash64(normalized));
+}
+
+std::unique_ptr<Operator> MakeCoordinatedSharing(
+    const CoordinatedSharingOptions& options, const OperatorContext& context) {
+  return std::make_unique<CoordinatedSharing>(options, context);
+}
+
+}  // namespace vigia

@@ -1,0 +1,598 @@
+#include "operators/coordinated_sharing.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
+constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
+constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
+constexpr std::string_view kSource = "feed.ndjson";
+constexpr std::string_view kHash = "cfg-1234";
+
+class Collector : public AlertEmitter {
+ public:
+  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
+  std::vector<Alert> alerts;
+};
+
+struct Post {
+  std::string account;
+  absl::Time at;
+  std::vector<std::string> urls;
+  std::string text;
+  std::string repost_of;
+  CountryCode target = kMD;
+  CountryCode origin = kRU;
+};
+
+// Feeds posts to the detector and moves the watermark explicitly.
+class Driver {
+ public:
+  explicit Driver(CoordinatedSharingOptions options = {},
+                  std::string config_hash = std::string(kHash)) {
+    OperatorContext context;
+    context.config_hash = std::move(config_hash);
+    context.max_samples = 4;
+    context.top_n = 3;
+    op_ = MakeCoordinatedSharing(options, context);
+  }
+
+  void Send(const Post& p) {
+    ++line_;
+    const std::string id = absl::StrCat("e", line_);
+    std::vector<std::string_view> urls(p.urls.begin(), p.urls.end());
+    Event e;
+    e.kind = FeedKind::kPost;
+    e.id = id;
+    e.created_at = p.at;
+    e.target = p.target;
+    e.account_id = p.account;
+    e.account_country = p.origin;
+    e.urls = urls;
+    e.text = p.text;
+    e.repost_of = p.repost_of;
+    e.source.source = kSource;
+    e.source.position = line_;
+    op_->Observe(e, out_);
+  }
+
+  void Watermark(absl::Time t) { op_->AdvanceWatermark(t, out_); }
+
+  Operator& op() { return *op_; }
+  const std::vector<Alert>& alerts() const { return out_.alerts; }
+
+ private:
+  std::unique_ptr<Operator> op_;
+  Collector out_;
+  int64_t line_ = 0;
+};
+
+// A minute boundary, so that tests can straddle it.
+const absl::Time kT0 = absl::FromUnixSeconds(1'795'000'020 / 60 * 60);
+
+absl::Time At(double seconds) {
+  return kT0 + absl::Milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+// `n` accounts (acct0, acct1, ...) sharing `url`, `spacing` seconds apart
+// from `start`.
+std::vector<Post> Sharers(int n, const std::string& url, double start,
+                          double spacing, const std::string& prefix = "acct") {
+  std::vector<Post> posts;
+  for (int i = 0; i < n; ++i) {
+    Post p;
+    p.account = absl::StrCat(prefix, i);
+    p.at = At(start + spacing * i);
+    p.urls = {url};
+    posts.push_back(p);
+  }
+  return posts;
+}
+
+void SendAll(Driver& d, const std::vector<Post>& posts) {
+  for (const Post& p : posts) d.Send(p);
+}
+
+CoordinatedSharingOptions WithLevels(std::vector<ClusterLevel> levels) {
+  CoordinatedSharingOptions o;
+  o.levels = std::move(levels);
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// Text normalisation.
+
+TEST(NormalizePostText, LowerCasesAndStripsUrlsMentionsAndPunctuation) {
+  EXPECT_EQ(NormalizePostText("  Stop the RIGGED vote!!! @friend "
+                              "https://x.test/a?b=1 www.y.test #Moldova "),
+            "stop the rigged vote moldova");
+  EXPECT_EQ(NormalizePostText("«Votați» ȘI Țara — ACUM…"),
+            "votați și țara acum");
+  EXPECT_EQ(NormalizePostText("ГОЛОСУЙТЕ Сегодня, Ёлка!"),
+            "голосуйте сегодня ёлка");
+  EXPECT_EQ(NormalizePostText("ΨΗΦΊΣΤΕ τώρα"), "ψηφίστε τώρα");
+  EXPECT_EQ(NormalizePostText("vote\xF0\x9F\x97\xB3\xEF\xB8\x8F now"),
+            "vote now");
+  EXPECT_EQ(NormalizePostText("bad \xFF\xFE bytes"), "bad bytes");
+  EXPECT_EQ(NormalizePostText(""), "");
+}
+
+TEST(NormalizePostText, CopiesThatDifferOnlyInFormNormalizeTogether) {
+  const std::string a =
+      NormalizePostText("The election is RIGGED, share before they delete!");
+  const std::string b = NormalizePostText(
+      "the election is rigged share before they delete https://t.co/x @a");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(TextFingerprintHex(a), TextFingerprintHex(b));
+  EXPECT_EQ(TextFingerprintHex(a).size(), 16u);
+  EXPECT_NE(TextFingerprintHex(a),
+            TextFingerprintHex(NormalizePostText("the election is fair")));
+}
+
+TEST(CountWords, CountsTheWordsOfANormalizedText) {
+  EXPECT_EQ(CountWords(""), 0);
+  EXPECT_EQ(CountWords("vote"), 1);
+  EXPECT_EQ(CountWords(NormalizePostText("Vote -- now, please; today!")), 4);
+}
+
+// ---------------------------------------------------------------------------
+// Clusters.
+
+TEST(CoordinatedSharing, FiresWhenKAccountsShareAUrlWithinTheWindow) {
+  Driver d;
+  SendAll(d, Sharers(5, "https://disinfo.test/rigged", 0, 10));
+  d.Watermark(At(39));
+  EXPECT_THAT(d.alerts(), IsEmpty());  // the fifth post is not complete yet
+  d.Watermark(At(41));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  const Alert& a = d.alerts()[0];
+  EXPECT_EQ(a.detector, "coordinated_sharing");
+  EXPECT_EQ(a.state, AlertState::kFiring);
+  EXPECT_EQ(a.severity, Severity::kInfo);
+  EXPECT_EQ(a.target, kMD);
+  EXPECT_EQ(a.origin, kRU);
+  EXPECT_EQ(a.subject_kind, "url");
+  EXPECT_EQ(a.subject, "disinfo.test/rigged");
+  EXPECT_EQ(a.observed, 5);
+  EXPECT_EQ(a.score, 5);
+  EXPECT_EQ(a.threshold, 5);
+  EXPECT_EQ(a.window_start, At(0));
+  EXPECT_EQ(a.window_end, At(40));
+  EXPECT_EQ(a.config_hash, kHash);
+  EXPECT_EQ(a.id,
+            MakeAlertId("coordinated_sharing", "MD|url|disinfo.test/rigged",
+                        At(40), Severity::kInfo, kHash));
+  EXPECT_THAT(a.summary, StartsWith("Coordinated sharing of "
+                                    "disinfo.test/rigged aimed at MD: 5 "
+                                    "accounts within 1 min"));
+  EXPECT_EQ(d.op().stats().firing, 1);
+}
+
+TEST(CoordinatedSharing, FourAccountsAreBelowK) {
+  Driver d;
+  SendAll(d, Sharers(4, "https://disinfo.test/rigged", 0, 5));
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+}
+
+TEST(CoordinatedSharing, OneAccountPostingAUrlFiftyTimesIsNotACluster) {
+  Driver d;
+  for (int i = 0; i < 50; ++i) {
+    Post p;
+    p.account = "hyperactive";
+    p.at = At(i);
+    p.urls = {"https://disinfo.test/rigged"};
+    p.text = "the vote is rigged share this everywhere now";
+    d.Send(p);
+  }
+  // Three more accounts: four distinct in all, still below k.
+  SendAll(d, Sharers(3, "https://disinfo.test/rigged", 20, 1));
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+}
+
+TEST(CoordinatedSharing, PairsTwoPostsOneSecondApartAcrossAMinuteBoundary) {
+  // With k = 2, the two posts straddle kT0 + 60 s: binned by minute they
+  // would fall in different bins.
+  Driver d(WithLevels({{Severity::kInfo, 2}}));
+  Post a{"alice", At(59.5), {"https://news.test/x"}, "", ""};
+  Post b{"bob", At(60.5), {"https://news.test/x"}, "", ""};
+  d.Send(a);
+  d.Send(b);
+  d.Watermark(At(61));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  EXPECT_EQ(d.alerts()[0].observed, 2);
+  EXPECT_EQ(d.alerts()[0].window_start, At(59.5));
+  EXPECT_EQ(d.alerts()[0].window_end, At(60.5));
+}
+
+TEST(CoordinatedSharing, PairsAPostThatArrivesAfterALaterOne) {
+  // The earlier post arrives second (within the watermark's lag): the pair
+  // is found in the window that ends at the later post.
+  Driver d(WithLevels({{Severity::kInfo, 2}}));
+  d.Send(Post{"bob", At(30), {"https://news.test/x"}, "", ""});
+  d.Send(Post{"alice", At(10), {"https://news.test/x"}, "", ""});
+  d.Watermark(At(31));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  EXPECT_EQ(d.alerts()[0].window_start, At(10));
+  EXPECT_EQ(d.alerts()[0].window_end, At(30));
+}
+
+TEST(CoordinatedSharing, PostsFurtherApartThanTheWindowDoNotPair) {
+  // Five accounts 20 s apart: any 60 s holds at most four of them.
+  Driver d;
+  SendAll(d, Sharers(5, "https://news.test/x", 0, 20));
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+  // 15 s apart: the five lie within 60 s.
+  Driver e;
+  SendAll(e, Sharers(5, "https://news.test/x", 0, 15));
+  e.Watermark(At(3600));
+  EXPECT_EQ(e.alerts().size(), 2u);  // firing, then resolved
+}
+
+TEST(CoordinatedSharing, UrlVariantsNormalizeIntoOneCluster) {
+  Driver d;
+  const std::vector<std::string> variants = {
+      "https://www.disinfo.test/Rigged/?utm_source=tg",
+      "http://disinfo.test/Rigged",
+      "https://DISINFO.test/Rigged?fbclid=abc",
+      "https://disinfo.test/Rigged/#top",
+      "disinfo.test/Rigged?utm_campaign=x&gclid=y",
+  };
+  for (size_t i = 0; i < variants.size(); ++i) {
+    Post p{absl::StrCat("acct", i),
+           At(static_cast<double>(i)),
+           {variants[i]},
+           "",
+           ""};
+    d.Send(p);
+  }
+  d.Watermark(At(10));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  const Alert& a = d.alerts()[0];
+  EXPECT_EQ(a.subject, "disinfo.test/Rigged");
+  // The evidence shows the spellings as posted.
+  ASSERT_EQ(a.evidence.top_urls.size(), 3u);
+  for (const Tally& t : a.evidence.top_urls) {
+    EXPECT_NE(std::find(variants.begin(), variants.end(), t.value),
+              variants.end())
+        << t.value;
+    EXPECT_EQ(t.count, 1);
+  }
+  // The path keeps its case: a different article.
+  Driver e;
+  SendAll(e, Sharers(3, "https://disinfo.test/Rigged", 0, 1));
+  SendAll(e, Sharers(2, "https://disinfo.test/rigged", 3, 1, "other"));
+  e.Watermark(At(3600));
+  EXPECT_THAT(e.alerts(), IsEmpty());
+}
+
+TEST(CoordinatedSharing, OnePostNamingAUrlTwiceCountsOnce) {
+  Driver d(WithLevels({{Severity::kInfo, 2}}));
+  Post p{"alice", At(0), {"https://x.test/a", "https://www.x.test/a/"}, "", ""};
+  d.Send(p);
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+}
+
+TEST(CoordinatedSharing, FiresOnTheSameTextFromDistinctAccounts) {
+  Driver d;
+  const std::vector<std::string> texts = {
+      "The election is RIGGED. Share before they delete it!",
+      "the election is rigged share before they delete it",
+      "THE ELECTION IS RIGGED!!! share before they delete it @friend",
+      "The election is rigged - share before they delete it "
+      "https://t.co/abc",
+      "the election, is rigged: share before they delete it.",
+  };
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Post p{absl::StrCat("acct", i),
+           At(static_cast<double>(i) * 3),
+           {},
+           texts[i],
+           ""};
+    d.Send(p);
+  }
+  d.Watermark(At(60));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  const Alert& a = d.alerts()[0];
+  EXPECT_EQ(a.subject_kind, "text");
+  EXPECT_EQ(a.subject, TextFingerprintHex(NormalizePostText(texts[1])));
+  // One example text, as posted (the key's second post).
+  EXPECT_THAT(a.summary, HasSubstr("text \"the election is rigged share "
+                                   "before they delete it\" aimed at MD"));
+}
+
+TEST(CoordinatedSharing, IgnoresShortTexts) {
+  Driver d;
+  for (int i = 0; i < 20; ++i) {
+    Post p{absl::StrCat("acct", i), At(i), {}, "Vote today, friends!", ""};
+    d.Send(p);
+  }
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+  EXPECT_EQ(d.op().stats().keys, 0);
+}
+
+TEST(CoordinatedSharing, CountsRepostStormsApartFromOriginalPosts) {
+  Driver d;
+  // Nine accounts repost one post that carries a URL: below the repost
+  // ladder's k (10), and reposts never feed the URL key space.
+  for (int i = 0; i < 9; ++i) {
+    Post p{absl::StrCat("r", i),
+           At(i),
+           {"https://disinfo.test/rigged"},
+           "the election is rigged share before they delete it",
+           "p-42"};
+    d.Send(p);
+  }
+  d.Watermark(At(30));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+  Post tenth{"r9", At(31), {"https://disinfo.test/rigged"}, "", "p-42"};
+  d.Send(tenth);
+  d.Watermark(At(40));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  EXPECT_EQ(d.alerts()[0].subject_kind, "repost");
+  EXPECT_EQ(d.alerts()[0].subject, "p-42");
+  EXPECT_EQ(d.alerts()[0].observed, 10);
+  EXPECT_THAT(d.alerts()[0].summary,
+              StartsWith("Coordinated reposting of post p-42 aimed at MD"));
+}
+
+TEST(CoordinatedSharing, EscalatesAsTheClusterGrowsThenResolvesAfterQuiet) {
+  Driver d;
+  SendAll(d, Sharers(25, "https://disinfo.test/rigged", 0, 2));
+  d.Watermark(At(60));
+  const std::vector<Alert>& a = d.alerts();
+  ASSERT_EQ(a.size(), 5u);
+  auto record = [](const Alert& x) {
+    return std::make_pair(x.severity, x.state);
+  };
+  EXPECT_EQ(record(a[0]), std::make_pair(Severity::kInfo, AlertState::kFiring));
+  EXPECT_EQ(record(a[1]),
+            std::make_pair(Severity::kInfo, AlertState::kResolved));
+  EXPECT_EQ(record(a[2]),
+            std::make_pair(Severity::kWarning, AlertState::kFiring));
+  EXPECT_EQ(record(a[3]),
+            std::make_pair(Severity::kWarning, AlertState::kResolved));
+  EXPECT_EQ(record(a[4]),
+            std::make_pair(Severity::kCritical, AlertState::kFiring));
+  EXPECT_THAT(a[1].summary, StartsWith("Superseded by warning: coordinated"));
+  EXPECT_EQ(a[0].observed, 5);
+  EXPECT_EQ(a[2].observed, 10);
+  EXPECT_EQ(a[4].observed, 20);
+  EXPECT_EQ(a[4].window_end, At(38));  // the 20th account's post
+  // One episode: ids per severity from the same start.
+  EXPECT_EQ(a[1].id, a[0].id);
+  EXPECT_EQ(a[3].id, a[2].id);
+  EXPECT_EQ(a[4].id,
+            MakeAlertId("coordinated_sharing", "MD|url|disinfo.test/rigged",
+                        At(8), Severity::kCritical, kHash));
+
+  // Quiet: the last post was at 48 s; nothing before 48 s + 10 min.
+  d.Watermark(At(48 + 600));
+  EXPECT_EQ(a.size(), 5u);
+  d.Watermark(At(48 + 601));
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_EQ(a[5].state, AlertState::kResolved);
+  EXPECT_EQ(a[5].id, a[4].id);
+  EXPECT_EQ(a[5].severity, Severity::kCritical);
+  EXPECT_EQ(a[5].observed, 25);  // peak: all 25 lie within 48 s
+  EXPECT_EQ(a[5].window_start, At(0));
+  EXPECT_EQ(a[5].window_end, At(48));
+  EXPECT_THAT(a[5].summary,
+              HasSubstr("no new post for 10 min; peak 25 accounts within 1 "
+                        "min, 25 accounts and 25 posts in all"));
+  EXPECT_EQ(d.op().stats().firing, 0);
+
+  // Every firing record is ended by exactly one resolved record.
+  std::map<std::string, std::vector<AlertState>> by_id;
+  for (const Alert& x : a) by_id[x.id].push_back(x.state);
+  for (const auto& [id, states] : by_id) {
+    EXPECT_THAT(states, ElementsAre(AlertState::kFiring, AlertState::kResolved))
+        << id;
+  }
+}
+
+TEST(CoordinatedSharing, AClusterThatFormsAgainLaterIsANewEpisode) {
+  Driver d;
+  SendAll(d, Sharers(5, "https://disinfo.test/rigged", 0, 1));
+  d.Watermark(At(1000));
+  SendAll(d, Sharers(5, "https://disinfo.test/rigged", 2000, 1, "next"));
+  d.Watermark(At(4000));
+  ASSERT_EQ(d.alerts().size(), 4u);
+  EXPECT_EQ(d.alerts()[0].id, d.alerts()[1].id);
+  EXPECT_EQ(d.alerts()[2].id, d.alerts()[3].id);
+  EXPECT_NE(d.alerts()[0].id, d.alerts()[2].id);
+}
+
+TEST(CoordinatedSharing, JudgesPostsThatArriveOutOfOrderByEventTime) {
+  Driver d;
+  std::vector<Post> posts = Sharers(5, "https://disinfo.test/rigged", 0, 10);
+  std::reverse(posts.begin(), posts.end());
+  SendAll(d, posts);
+  d.Watermark(At(45));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  EXPECT_EQ(d.alerts()[0].window_start, At(0));
+  EXPECT_EQ(d.alerts()[0].window_end, At(40));
+}
+
+TEST(CoordinatedSharing, EvidenceNamesAccountsOriginsAndSamples) {
+  Driver d;
+  std::vector<Post> posts = Sharers(6, "https://disinfo.test/rigged", 0, 1);
+  posts[4].origin = kMD;            // one domestic account
+  posts[5].origin = CountryCode();  // one of unknown origin
+  posts.push_back(posts[0]);        // acct0 posts twice
+  posts.back().at = At(6);
+  SendAll(d, posts);
+  d.Watermark(At(1000));
+  ASSERT_EQ(d.alerts().size(), 2u);
+  // The firing record shows the cluster as it reached k.
+  EXPECT_EQ(d.alerts()[0].observed, 5);
+  EXPECT_EQ(d.alerts()[0].evidence.top_accounts.size(), 3u);
+  // The resolved record shows the whole episode.
+  const Alert& resolved = d.alerts()[1];
+  const Evidence& ev = resolved.evidence;
+  ASSERT_EQ(ev.top_accounts.size(), 3u);  // top_n
+  EXPECT_EQ(ev.top_accounts[0].value, "acct0");
+  EXPECT_EQ(ev.top_accounts[0].count, 2);
+  EXPECT_EQ(ev.top_accounts[1].value, "acct1");
+  EXPECT_EQ(ev.top_accounts[1].count, 1);
+  ASSERT_EQ(ev.other_tops.size(), 1u);
+  EXPECT_EQ(ev.other_tops[0].first, "top_origins");
+  ASSERT_EQ(ev.other_tops[0].second.size(), 3u);
+  EXPECT_EQ(ev.other_tops[0].second[0].value, "RU");
+  EXPECT_EQ(ev.other_tops[0].second[0].count, 4);
+  EXPECT_EQ(ev.other_tops[0].second[1].value, "MD");
+  EXPECT_EQ(ev.other_tops[0].second[2].value, "unknown");
+  EXPECT_EQ(resolved.origin, kRU);  // four of six accounts
+  // Samples: one per account first, by time, with their coordinates.
+  ASSERT_EQ(ev.samples.size(), 4u);
+  for (size_t i = 0; i < ev.samples.size(); ++i) {
+    EXPECT_EQ(ev.samples[i].account, absl::StrCat("acct", i));
+    EXPECT_EQ(ev.samples[i].source, kSource);
+    EXPECT_EQ(ev.samples[i].position, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(ev.samples[i].id, absl::StrCat("e", i + 1));
+    EXPECT_EQ(ev.samples[i].created_at, At(static_cast<double>(i)));
+  }
+  std::map<std::string, double> numbers(ev.baseline.begin(), ev.baseline.end());
+  EXPECT_EQ(numbers["window_seconds"], 60);
+  EXPECT_EQ(numbers["peak_accounts"], 6);
+  EXPECT_EQ(numbers["peak_spread_seconds"], 5);
+  EXPECT_EQ(numbers["episode_accounts"], 6);
+  EXPECT_EQ(numbers["episode_posts"], 7);
+  EXPECT_EQ(numbers["episode_spread_seconds"], 6);
+  EXPECT_EQ(numbers["accounts_known_origin"], 5);
+  EXPECT_EQ(numbers["accounts_foreign"], 4);
+  EXPECT_THAT(AlertToJson(resolved),
+              HasSubstr("\"top_origins\":[{\"value\":\"RU\",\"count\":4}"));
+}
+
+TEST(CoordinatedSharing, ProducesIdenticalAlertsOnIdenticalInput) {
+  auto run = [](Driver& d) {
+    for (int wave = 0; wave < 3; ++wave) {
+      for (int u = 0; u < 4; ++u) {
+        SendAll(d, Sharers(6 + 5 * u, absl::StrCat("https://x.test/", u),
+                           wave * 900 + u * 3, 1.5,
+                           absl::StrCat("w", wave, "u", u, "a")));
+      }
+      d.Watermark(At(wave * 900 + 120));
+    }
+    d.Watermark(absl::InfiniteFuture());
+  };
+  Driver one, two;
+  run(one);
+  run(two);
+  ASSERT_FALSE(one.alerts().empty());
+  ASSERT_EQ(one.alerts().size(), two.alerts().size());
+  for (size_t i = 0; i < one.alerts().size(); ++i) {
+    EXPECT_EQ(AlertToJson(one.alerts()[i]), AlertToJson(two.alerts()[i]));
+  }
+  Driver other({}, "cfg-other");
+  run(other);
+  ASSERT_EQ(other.alerts().size(), one.alerts().size());
+  EXPECT_NE(other.alerts()[0].id, one.alerts()[0].id);
+}
+
+TEST(CoordinatedSharing, EvictsLeastRecentlyUsedKeysBeyondTheCapAndCountsIt) {
+  CoordinatedSharingOptions options;
+  options.max_keys = 3;
+  Driver d(options);
+  for (int i = 0; i < 10; ++i) {
+    Post p{absl::StrCat("a", i),
+           At(i),
+           {absl::StrCat("https://x.test/", i)},
+           "",
+           ""};
+    d.Send(p);
+  }
+  EXPECT_EQ(d.op().stats().keys, 3);
+  EXPECT_EQ(d.op().stats().cap_hits, 7);
+  // A cluster still forms on the most recent keys.
+  SendAll(d, Sharers(5, "https://x.test/cluster", 10, 1));
+  d.Watermark(At(20));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  // A firing key is never evicted: new keys push out the idle ones only.
+  for (int i = 0; i < 10; ++i) {
+    Post p{absl::StrCat("b", i),
+           At(20 + i),
+           {absl::StrCat("https://y.test/", i)},
+           "",
+           ""};
+    d.Send(p);
+  }
+  SendAll(d, Sharers(20, "https://x.test/cluster", 30, 1, "late"));
+  d.Watermark(At(60));
+  EXPECT_EQ(d.alerts().back().severity, Severity::kCritical);
+}
+
+TEST(CoordinatedSharing, CapsThePostsHeldPerKeyAndCountsIt) {
+  CoordinatedSharingOptions options;
+  options.max_posts_per_key = 8;
+  Driver d(options);
+  for (int i = 0; i < 20; ++i) {
+    Post p{"spammer", At(i * 0.5), {"https://x.test/a"}, "", ""};
+    d.Send(p);
+  }
+  EXPECT_EQ(d.op().stats().buckets, 8);
+  EXPECT_EQ(d.op().stats().cap_hits, 12);
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+  EXPECT_EQ(d.op().stats().keys, 0);  // idle and past the window: forgotten
+  EXPECT_EQ(d.op().stats().buckets, 0);
+}
+
+TEST(CoordinatedSharing, AppliesPerTargetLadders) {
+  CoordinatedSharingOptions options;
+  CoordinatedSharingTargetOptions md;
+  md.levels = {{Severity::kWarning, 3}};
+  options.per_target[kMD] = md;
+  Driver d(options);
+  SendAll(d, Sharers(3, "https://x.test/a", 0, 1));
+  std::vector<Post> ro = Sharers(3, "https://x.test/a", 0, 1, "ro");
+  for (Post& p : ro) p.target = kRO;
+  SendAll(d, ro);
+  d.Watermark(At(10));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  EXPECT_EQ(d.alerts()[0].target, kMD);
+  EXPECT_EQ(d.alerts()[0].severity, Severity::kWarning);
+  EXPECT_EQ(d.alerts()[0].threshold, 3);
+}
+
+TEST(CoordinatedSharing, WatchesOnlyTheConfiguredTargetsAndOnlyPosts) {
+  CoordinatedSharingOptions options;
+  options.targets = {kRO};
+  Driver d(options);
+  SendAll(d, Sharers(10, "https://x.test/a", 0, 1));  // aimed at MD
+  d.Watermark(At(3600));
+  EXPECT_THAT(d.alerts(), IsEmpty());
+  EXPECT_EQ(d.op().stats().keys, 0);
+}
+
+TEST(CoordinatedSharing, RefusesPostsFarAheadOfTheWatermark) {
+  Driver d;
+  d.Watermark(At(0));
+  d.Send(Post{"a", At(7 * 3600), {"https://x.test/a"}, "", ""});
+  EXPECT_EQ(d.op().stats().cap_hits, 1);
+  EXPECT_EQ(d.op().stats().keys, 0);
+}
+
+}  // namespace
+}  // namespace vigia

@@ -1,0 +1,767 @@
+#include "operators/foreign_ad_spend.h"
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "operators/evidence.h"
+#include "operators/hop_window.h"
+#include "operators/scorer.h"
+#include "pipeline/core/strings.h"
+#include "pipeline/core/time.h"
+
+namespace vigia {
+namespace {
+
+constexpr std::string_view kName = "foreign_ad_spend";
+constexpr int64_t kNoHop = std::numeric_limits<int64_t>::min();
+// Ads are sparse: a target is forgotten only after a week without a
+// qualifying ad (and nothing firing), or it would warm up again too often.
+constexpr absl::Duration kIdleEviction = absl::Hours(7 * 24);
+constexpr absl::Duration kMaxLookahead = absl::Hours(6);
+// What a payer keeps for its first-seen evidence: a few pages and the
+// samples. Freed once its alert is out.
+constexpr int kPayerTopCapacity = 4;
+constexpr int kCurrencyCapacity = 8;
+
+// Why an ad counted.
+enum Reason : uint8_t {
+  kForeignPayer = 1,
+  kCurrencyMismatch = 2,
+  kNoDisclaimer = 4,
+};
+constexpr std::array<std::pair<Reason, std::string_view>, 3> kReasons = {{
+    {kForeignPayer, "foreign_payer"},
+    {kCurrencyMismatch, "currency_mismatch"},
+    {kNoDisclaimer, "no_disclaimer"},
+}};
+
+std::string ReasonText(uint8_t reasons) {
+  std::string out;
+  for (const auto& [bit, name] : kReasons) {
+    if ((reasons & bit) == 0) continue;
+    if (!out.empty()) out.push_back(',');
+    out.append(name);
+  }
+  return out;
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int CountryIndex(CountryCode c) {
+  const int a = (c.packed() >> 8) - 'A';
+  const int b = (c.packed() & 0xff) - 'A';
+  return a * 26 + b;
+}
+
+std::string HumanDuration(absl::Duration d) {
+  const int64_t s = absl::ToInt64Seconds(d);
+  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
+  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
+  return absl::StrCat(s, " s");
+}
+
+// A spend amount as a TopK weight: whole currency units, at least 1.
+uint32_t Weight(double amount) {
+  if (!(amount >= 1)) return 1;
+  if (amount >= 4e9) return 4'000'000'000u;
+  return static_cast<uint32_t>(std::llround(amount));
+}
+
+std::string PayerLabel(std::string_view name, CountryCode country) {
+  return absl::StrCat(ToAbsl(name), " (", country.str(), ")");
+}
+
+// One hop of qualifying ads.
+struct AdBucket {
+  explicit AdBucket(const EvidenceLimits& limits)
+      : evidence(limits),
+        payers(limits.top_capacity),
+        currencies(kCurrencyCapacity) {}
+  BucketEvidence evidence;  // pages (as accounts), URLs, samples
+  TopK payers;              // weighted by spend
+  TopK currencies;          // by ads
+  double mid = 0;
+  double lower = 0;
+  double upper = 0;
+  double largest = 0;  // the largest single ad's midpoint
+  std::array<uint32_t, 3> reasons = {};
+  std::vector<std::string> notes;  // one per kept sample, same order
+};
+
+struct Params {
+  Params(const ForeignAdSpendTargetOptions& o, CountryCode target,
+         absl::Duration hop)
+      : currencies(o.currencies.empty() && target.known()
+                       ? TargetCurrencies(target)
+                       : o.currencies),
+        first_seen_min_spend(o.first_seen_min_spend),
+        min_ads(o.min_ads),
+        spend_levels(o.scoring.levels),
+        count_levels(o.count_scoring.levels),
+        spend(o.scoring, hop),
+        count(o.count_scoring, hop) {}
+  std::vector<CurrencyCode> currencies;
+  double first_seen_min_spend;
+  int min_ads;
+  std::vector<SeverityLevel> spend_levels;
+  std::vector<SeverityLevel> count_levels;
+  Scorer spend;
+  Scorer count;
+};
+
+class ForeignAdSpend final : public Operator {
+ public:
+  ForeignAdSpend(const ForeignAdSpendOptions& options,
+                 const OperatorContext& context)
+      : options_(options),
+        context_(context),
+        hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(options.hop))),
+        window_hops_(static_cast<int>(std::max<int64_t>(
+            1, absl::ToInt64Microseconds(options.window) / hop_us_))),
+        idle_hops_(std::max<int64_t>(
+            window_hops_, absl::ToInt64Microseconds(kIdleEviction) / hop_us_)),
+        max_span_(window_hops_ +
+                  static_cast<int>(std::max<int64_t>(
+                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))),
+        spend_unit_(options.spend_unit > 0 ? options.spend_unit : 1.0),
+        limits_{std::max(4 * context.top_n, 8), context.max_samples},
+        window_text_(
+            HumanDuration(absl::Microseconds(hop_us_) * window_hops_)) {
+    for (CountryCode c : options.targets) {
+      if (c.known()) targets_filter_.set(CountryIndex(c));
+    }
+    key_of_.fill(-1);
+  }
+
+  std::string_view name() const override { return kName; }
+
+  void Observe(const Event& event, AlertEmitter&) override {
+    if (!event.is_ad() || !event.target.known()) return;
+    const int ti = CountryIndex(event.target);
+    if (targets_filter_.any() && !targets_filter_.test(ti)) return;
+    const Params& p = ParamsFor(event.target);
+    uint8_t reasons = 0;
+    if (event.payer_country.known() && event.payer_country != event.target) {
+      reasons |= kForeignPayer;
+    }
+    if (event.currency.known() && !p.currencies.empty() &&
+        std::find(p.currencies.begin(), p.currencies.end(), event.currency) ==
+            p.currencies.end()) {
+      reasons |= kCurrencyMismatch;
+    }
+    if (!event.has_disclaimer) reasons |= kNoDisclaimer;
+    if (reasons == 0) return;
+
+    // Spend of an ad without a reported range counts as 0 (its count still
+    // counts).
+    const bool known = event.spend.known();
+    const double lower = known ? std::max(event.spend.lower, 0.0) : 0.0;
+    const double upper = known ? std::max(event.spend.upper, lower) : 0.0;
+    const double mid = (lower + upper) / 2;
+    const int64_t hop = FloorDiv(absl::ToUnixMicros(event.created_at), hop_us_);
+    if (reasons & kForeignPayer) TrackPayer(event, p, hop, lower, upper);
+
+    int32_t& k = key_of_[ti];
+    if (k < 0) {
+      k = NewKey(event.target, &p, hop);
+      if (k < 0) {
+        ++cap_hits_;
+        return;
+      }
+    }
+    KeyState& ks = keys_[k];
+    const int before = ks.window.capacity();
+    Window::Slot* slot = ks.window.Add(hop);
+    if (slot == nullptr) {
+      if (hop >= ks.window.oldest_hop()) ++cap_hits_;
+      return;
+    }
+    buckets_ += ks.window.capacity() - before;
+    if (slot->payload == nullptr) {
+      slot->payload = std::make_unique<AdBucket>(limits_);
+    }
+    AdBucket& b = *slot->payload;
+    const size_t samples = b.evidence.samples().size();
+    b.evidence.Add(event);
+    if (b.evidence.samples().size() > samples) {
+      b.notes.push_back(Note(event, reasons, known));
+    }
+    const std::string_view payer =
+        event.payer_name.empty() ? event.page_id : event.payer_name;
+    b.payers.Add(PayerLabel(payer, event.payer_country), Weight(mid));
+    b.currencies.Add(event.currency.known() ? event.currency.str() : "unknown");
+    b.mid += mid;
+    b.largest = std::max(b.largest, mid);
+    b.lower += lower;
+    b.upper += upper;
+    for (size_t r = 0; r < kReasons.size(); ++r) {
+      if (reasons & kReasons[r].first) ++b.reasons[r];
+    }
+    ks.last_event_hop = std::max(ks.last_event_hop, hop);
+    max_event_hop_ = std::max(max_event_hop_, hop);
+  }
+
+  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
+    if (watermark == absl::InfinitePast()) return;
+    int64_t complete;
+    if (watermark == absl::InfiniteFuture()) {
+      // Everything is complete: every pending first-seen alert is due, and
+      // the newest ads' windows are evaluated to their end.
+      if (!pending_.empty()) {
+        EmitFirstSeen(std::numeric_limits<int64_t>::max(), out);
+      }
+      if (max_event_hop_ == kNoHop) return;
+      complete = max_event_hop_ + window_hops_;
+    } else {
+      complete = FloorDiv(absl::ToUnixMicros(watermark), hop_us_) - 1;
+      if (!pending_.empty()) EmitFirstSeen(complete, out);
+    }
+    if (complete <= last_done_hop_) return;
+    int64_t h = std::numeric_limits<int64_t>::max();
+    for (const KeyState& ks : keys_) h = std::min(h, ks.window.next_hop());
+    if (last_done_hop_ != kNoHop) h = std::max(h, last_done_hop_ + 1);
+    for (; h <= complete && !keys_.empty(); ++h) {
+      for (size_t i = 0; i < keys_.size();) {
+        if (keys_[i].window.next_hop() == h && !Evaluate(i, h, out)) {
+          Evict(i);
+          continue;
+        }
+        ++i;
+      }
+    }
+    last_done_hop_ = complete;
+  }
+
+  OperatorStats stats() const override {
+    OperatorStats s;
+    s.keys = static_cast<int64_t>(keys_.size() + payers_.size());
+    s.buckets = buckets_;
+    s.cap_hits = cap_hits_;
+    s.firing = firing_;
+    return s;
+  }
+
+ private:
+  using Window = HopWindow<std::unique_ptr<AdBucket>>;
+  enum class Signal { kSpend, kCount };
+
+  struct KeyState {
+    CountryCode target;
+    const Params* params = nullptr;
+    // Severity of the firing alert (-1 none), the signal that drove it and
+    // its rung's score threshold.
+    int firing = -1;
+    Signal driver = Signal::kSpend;
+    double firing_threshold = 0;
+    int64_t last_event_hop = kNoHop;
+    absl::Time episode_start;
+    BaselineState spend;  // spend units per hop
+    BaselineState count;  // qualifying ads per hop
+    Window window;
+  };
+
+  struct PayerState {
+    CountryCode target;
+    CountryCode country;
+    std::string name;
+    double mid = 0;
+    double lower = 0;
+    double upper = 0;
+    int64_t ads = 0;
+    absl::Time first_seen = absl::InfiniteFuture();
+    bool alerted = false;
+    // Until the alert: pages and samples of its ads, and their currencies.
+    std::unique_ptr<BucketEvidence> evidence;
+    std::unique_ptr<TopK> currencies;
+  };
+
+  // A first-seen alert due once its hop is complete, with the payer's
+  // totals as they were when its spend crossed the threshold.
+  struct Pending {
+    int64_t hop;     // of the ad whose spend crossed the threshold
+    uint32_t payer;  // index into payers_
+    double mid;
+    double lower;
+    double upper;
+    int64_t ads;
+  };
+
+  // The window's numbers, as both signals judge them.
+  struct Snapshot {
+    Assessment spend;
+    Assessment count;
+    double mid = 0;
+    double lower = 0;
+    double upper = 0;
+    double largest = 0;
+    std::array<double, 3> reasons = {};
+  };
+
+  const Params& ParamsFor(CountryCode target) {
+    const Params*& p = params_of_[CountryIndex(target)];
+    if (p == nullptr) {
+      auto it = options_.per_target.find(target);
+      ForeignAdSpendTargetOptions o;
+      if (it != options_.per_target.end()) {
+        o = it->second;
+      } else {
+        o.first_seen_min_spend = options_.first_seen_min_spend;
+        o.min_ads = options_.min_ads;
+        o.scoring = options_.scoring;
+        o.count_scoring = options_.count_scoring;
+      }
+      params_.push_back(
+          std::make_unique<Params>(o, target, absl::Microseconds(hop_us_)));
+      p = params_.back().get();
+    }
+    return *p;
+  }
+
+  std::string Note(const Event& event, uint8_t reasons, bool known) const {
+    const std::string_view payer =
+        event.payer_name.empty() ? event.page_id : event.payer_name;
+    std::string note = absl::StrCat(ReasonText(reasons), "; payer ",
+                                    PayerLabel(payer, event.payer_country));
+    if (known) {
+      absl::StrAppend(&note, "; spend ", event.spend.lower, "-",
+                      event.spend.upper);
+    } else {
+      absl::StrAppend(&note, "; spend not reported");
+    }
+    absl::StrAppend(
+        &note, " ",
+        event.currency.known() ? event.currency.str() : "(no currency)");
+    return note;
+  }
+
+  void TrackPayer(const Event& event, const Params& p, int64_t hop,
+                  double lower, double upper) {
+    const std::string_view name =
+        event.payer_name.empty() ? event.page_id : event.payer_name;
+    payer_key_.clear();
+    absl::StrAppend(&payer_key_, event.target.str(), "|",
+                    event.payer_country.str(), "|", ToAbsl(name));
+    uint32_t index;
+    auto it = payer_index_.find(payer_key_);
+    if (it != payer_index_.end()) {
+      index = it->second;
+    } else {
+      if (static_cast<int64_t>(payers_.size()) >= options_.max_payers) {
+        ++cap_hits_;
+        return;
+      }
+      index = static_cast<uint32_t>(payers_.size());
+      payer_index_.emplace(payer_key_, index);
+      PayerState& ps = payers_.emplace_back();
+      ps.target = event.target;
+      ps.country = event.payer_country;
+      ps.name = std::string(name);
+      ps.evidence = std::make_unique<BucketEvidence>(
+          EvidenceLimits{kPayerTopCapacity, context_.max_samples});
+      ps.currencies = std::make_unique<TopK>(kCurrencyCapacity);
+    }
+    PayerState& ps = payers_[index];
+    ps.mid += (lower + upper) / 2;
+    ps.lower += lower;
+    ps.upper += upper;
+    ++ps.ads;
+    ps.first_seen = std::min(ps.first_seen, event.created_at);
+    if (ps.alerted) return;
+    ps.evidence->Add(event);
+    ps.currencies->Add(event.currency.known() ? event.currency.str()
+                                              : "unknown");
+    if (ps.mid >= p.first_seen_min_spend) {
+      ps.alerted = true;
+      pending_.push_back(
+          Pending{hop, index, ps.mid, ps.lower, ps.upper, ps.ads});
+    }
+  }
+
+  // Emits the first-seen alerts whose crossing hop is complete, in hop
+  // order then by payer key.
+  void EmitFirstSeen(int64_t complete, AlertEmitter& out) {
+    std::vector<Pending> ready;
+    std::vector<Pending> later;
+    for (const Pending& p : pending_) {
+      (p.hop <= complete ? ready : later).push_back(p);
+    }
+    if (ready.empty()) return;
+    pending_ = std::move(later);
+    std::sort(ready.begin(), ready.end(),
+              [this](const Pending& a, const Pending& b) {
+                const PayerState& x = payers_[a.payer];
+                const PayerState& y = payers_[b.payer];
+                return std::tie(a.hop, x.target, x.country, x.name) <
+                       std::tie(b.hop, y.target, y.country, y.name);
+              });
+    for (const Pending& p : ready) {
+      PayerState& s = payers_[p.payer];
+      out.Emit(
+          FirstSeenAlert(s, p, absl::FromUnixMicros((p.hop + 1) * hop_us_)));
+      s.evidence.reset();
+      s.currencies.reset();
+    }
+  }
+
+  Alert FirstSeenAlert(const PayerState& s, const Pending& at,
+                       absl::Time end) const {
+    const Params& p = *params_of_[CountryIndex(s.target)];
+    Alert alert;
+    alert.detector = std::string(kName);
+    alert.state = AlertState::kFiring;
+    alert.severity = options_.first_seen_severity;
+    alert.target = s.target;
+    alert.origin = s.country;
+    alert.subject_kind = "payer";
+    alert.subject = s.name;
+    const std::string key =
+        absl::StrCat(s.target.str(), "|payer|", s.country.str(), "|", s.name);
+    alert.id =
+        MakeAlertId(kName, key, end, alert.severity, context_.config_hash);
+    alert.window_start = s.first_seen;
+    alert.window_end = end;
+    alert.observed = at.mid;
+    alert.expected = 0;
+    alert.ratio = at.mid + 1;
+    alert.score = 0;
+    alert.threshold = 0;
+    const std::vector<Tally> currencies = s.currencies->Top(kCurrencyCapacity);
+    std::vector<std::string> names;
+    for (const Tally& t : currencies) names.push_back(t.value);
+    alert.summary = absl::StrFormat(
+        "New foreign payer %s has spent %.0f on %d ad%s aimed at %s since %s "
+        "(reported %.0f-%.0f, in %s): above the first-seen threshold of %.0f",
+        PayerLabel(s.name, s.country), at.mid, at.ads, at.ads == 1 ? "" : "s",
+        s.target.str(), FormatRfc3339(s.first_seen), at.lower, at.upper,
+        absl::StrJoin(names, ", "), p.first_seen_min_spend);
+    const BucketEvidence* ev = s.evidence.get();
+    alert.evidence =
+        MergeEvidence(std::span<const BucketEvidence* const>(&ev, 1),
+                      context_.top_n, context_.max_samples);
+    for (SampleEvent& sample : alert.evidence.samples) {
+      sample.note = "foreign_payer";
+    }
+    alert.evidence.other_tops.emplace_back("top_currencies", currencies);
+    alert.evidence.baseline = {
+        {"cumulative_spend_mid", at.mid},
+        {"cumulative_spend_lower", at.lower},
+        {"cumulative_spend_upper", at.upper},
+        {"ads", static_cast<double>(at.ads)},
+        {"first_seen_min_spend", p.first_seen_min_spend},
+    };
+    alert.config_hash = context_.config_hash;
+    return alert;
+  }
+
+  int NewKey(CountryCode target, const Params* p, int64_t hop) {
+    if (static_cast<int64_t>(keys_.size()) >= options_.max_keys) return -1;
+    int64_t first = hop;
+    if (last_done_hop_ != kNoHop) {
+      first = last_done_hop_ + 1;
+      if (hop - (first - window_hops_ + 1) >= max_span_) first = hop;
+    }
+    KeyState& ks = keys_.emplace_back();
+    ks.target = target;
+    ks.params = p;
+    ks.window = Window(window_hops_, first, max_span_);
+    buckets_ += ks.window.capacity();
+    return static_cast<int>(keys_.size() - 1);
+  }
+
+  void Evict(size_t i) {
+    buckets_ -= keys_[i].window.capacity();
+    key_of_[CountryIndex(keys_[i].target)] = -1;
+    if (i + 1 != keys_.size()) {
+      keys_[i] = std::move(keys_.back());
+      key_of_[CountryIndex(keys_[i].target)] = static_cast<int32_t>(i);
+    }
+    keys_.pop_back();
+  }
+
+  static int SeverityOf(const Assessment& a,
+                        const std::vector<SeverityLevel>& levels) {
+    return a.reached() ? static_cast<int>(levels[a.level].severity) : -1;
+  }
+
+  bool Evaluate(size_t i, int64_t h, AlertEmitter& out) {
+    KeyState& ks = keys_[i];
+    const Params& p = *ks.params;
+    const absl::Time end = absl::FromUnixMicros((h + 1) * hop_us_);
+    Snapshot s;
+    ks.window.ForEachInWindow([&](int64_t, const Window::Slot& slot) {
+      if (slot.payload == nullptr) return;
+      s.mid += slot.payload->mid;
+      s.largest = std::max(s.largest, slot.payload->largest);
+      s.lower += slot.payload->lower;
+      s.upper += slot.payload->upper;
+      for (size_t r = 0; r < s.reasons.size(); ++r) {
+        s.reasons[r] += slot.payload->reasons[r];
+      }
+    });
+    s.spend = p.spend.Assess(ks.spend, end, window_hops_, s.mid / spend_unit_);
+    s.count = p.count.Assess(ks.count, end, window_hops_,
+                             static_cast<double>(ks.window.Sum()));
+    // One big ad is not a campaign: the spend must reach its rung without
+    // its largest ad too, and come from at least min_ads ads.
+    const Assessment without_largest = p.spend.Assess(
+        ks.spend, end, window_hops_, (s.mid - s.largest) / spend_unit_);
+    s.spend.level = std::min(s.spend.level, without_largest.level);
+    if (s.count.observed < p.min_ads) s.spend.level = -1;
+    const int by_spend = SeverityOf(s.spend, p.spend_levels);
+    const int by_count = SeverityOf(s.count, p.count_levels);
+    const int severity = std::max(by_spend, by_count);
+    // The signal that reached the higher severity drives the alert; spend
+    // wins a tie, as money is the claim.
+    const Signal driver =
+        by_spend >= by_count ? Signal::kSpend : Signal::kCount;
+    const auto threshold = [&](Signal d) {
+      const Assessment& a = d == Signal::kSpend ? s.spend : s.count;
+      const std::vector<SeverityLevel>& l =
+          d == Signal::kSpend ? p.spend_levels : p.count_levels;
+      return a.reached() ? l[a.level].min_score : l.front().min_score;
+    };
+    if (ks.firing < 0) {
+      if (severity >= 0) {
+        ks.firing = severity;
+        ks.driver = driver;
+        ks.firing_threshold = threshold(driver);
+        ks.episode_start = end;
+        ++firing_;
+        out.Emit(MakeAlert(ks, end, s, Record::kFiring));
+      }
+    } else if (severity < 0) {
+      out.Emit(MakeAlert(ks, end, s, Record::kResolved));
+      ks.firing = -1;
+      --firing_;
+    } else if (severity > ks.firing) {
+      out.Emit(MakeAlert(ks, end, s, Record::kSuperseded,
+                         static_cast<Severity>(severity)));
+      ks.firing = severity;
+      ks.driver = driver;
+      ks.firing_threshold = threshold(driver);
+      out.Emit(MakeAlert(ks, end, s, Record::kFiring));
+    }
+    const Window::Slot& hop = ks.window.At(h);
+    const double hop_spend =
+        hop.payload == nullptr ? 0.0 : hop.payload->mid / spend_unit_;
+    p.spend.Learn(ks.spend, end, hop_spend, s.spend);
+    p.count.Learn(ks.count, end, hop.count, s.count);
+    ks.window.Advance();
+    return !(ks.firing < 0 && ks.window.Sum() == 0 &&
+             ks.last_event_hop < ks.window.next_hop() &&
+             h - ks.last_event_hop > idle_hops_);
+  }
+
+  enum class Record { kFiring, kResolved, kSuperseded };
+
+  Alert MakeAlert(const KeyState& ks, absl::Time end, const Snapshot& s,
+                  Record record, Severity successor = Severity::kInfo) const {
+    const Severity severity = static_cast<Severity>(ks.firing);
+    const bool spend = ks.driver == Signal::kSpend;
+    const Assessment& a = spend ? s.spend : s.count;
+    Alert alert;
+    alert.detector = std::string(kName);
+    alert.state =
+        record == Record::kFiring ? AlertState::kFiring : AlertState::kResolved;
+    alert.severity = severity;
+    alert.target = ks.target;
+    alert.id = MakeAlertId(kName, ks.target.str(), ks.episode_start, severity,
+                           context_.config_hash);
+    alert.window_start = end - absl::Microseconds(hop_us_) * window_hops_;
+    alert.window_end = end;
+    // Spend is reported in currency units; its ratio, computed in spend
+    // units, is (observed + unit) / (expected + unit).
+    const double scale = spend ? spend_unit_ : 1.0;
+    alert.observed = a.observed * scale;
+    alert.expected = a.expected * scale;
+    alert.ratio = a.ratio;
+    alert.score = a.score;
+    alert.threshold = ks.firing_threshold;
+    std::string prefix;
+    if (record == Record::kResolved) {
+      prefix = "Resolved: foreign-linked";
+    } else if (record == Record::kSuperseded) {
+      prefix = absl::StrCat("Superseded by ", ToAbsl(SeverityName(successor)),
+                            ": foreign-linked");
+    } else {
+      prefix = "Foreign-linked";
+    }
+    const char* back = record == Record::kResolved ? "back to " : "";
+    if (spend) {
+      alert.summary = absl::StrFormat(
+          "%s ad spend aimed at %s: %s%.0f in %s vs %.0f expected (%.0f ads; "
+          "%.1fx, score %.1f)",
+          prefix, ks.target.str(), back, alert.observed, window_text_,
+          alert.expected, s.count.observed, a.ratio, a.score);
+    } else {
+      alert.summary = absl::StrFormat(
+          "%s ads aimed at %s: %s%.0f in %s vs %.1f expected (spend %.0f; "
+          "%.1fx, score %.1f)",
+          prefix, ks.target.str(), back, alert.observed, window_text_,
+          alert.expected, s.mid, a.ratio, a.score);
+    }
+
+    std::vector<const BucketEvidence*> buckets;
+    std::vector<const TopK*> payers, currencies;
+    std::map<std::pair<int64_t, std::string_view>, std::string_view> notes;
+    ks.window.ForEachInWindow([&](int64_t, const Window::Slot& slot) {
+      if (slot.payload == nullptr) return;
+      const AdBucket& b = *slot.payload;
+      buckets.push_back(&b.evidence);
+      payers.push_back(&b.payers);
+      currencies.push_back(&b.currencies);
+      for (size_t j = 0; j < b.notes.size(); ++j) {
+        const StoredSample& sample = b.evidence.samples()[j];
+        notes.emplace(
+            std::make_pair(sample.position, std::string_view(sample.id)),
+            b.notes[j]);
+      }
+    });
+    alert.evidence =
+        MergeEvidence(buckets, context_.top_n, context_.max_samples);
+    for (SampleEvent& sample : alert.evidence.samples) {
+      auto it = notes.find(
+          std::make_pair(sample.position, std::string_view(sample.id)));
+      if (it != notes.end()) sample.note = std::string(it->second);
+    }
+    alert.evidence.other_tops.emplace_back("top_payers",
+                                           MergeTop(payers, context_.top_n));
+    alert.evidence.other_tops.emplace_back(
+        "top_currencies", MergeTop(currencies, context_.top_n));
+    std::vector<std::pair<std::string, double>>& b = alert.evidence.baseline;
+    b = {
+        {"spend_observed", s.mid},
+        {"spend_lower_sum", s.lower},
+        {"spend_upper_sum", s.upper},
+        {"spend_largest_ad", s.largest},
+        {"spend_expected", s.spend.expected * spend_unit_},
+        {"spend_score", s.spend.score},
+        {"spend_ratio", s.spend.ratio},
+        {"spend_unit", spend_unit_},
+        {"min_ads", static_cast<double>(ks.params->min_ads)},
+        {"ads_observed", s.count.observed},
+        {"ads_expected", s.count.expected},
+        {"ads_score", s.count.score},
+        {"ads_ratio", s.count.ratio},
+    };
+    for (size_t r = 0; r < kReasons.size(); ++r) {
+      b.emplace_back(absl::StrCat("ads_", ToAbsl(kReasons[r].second)),
+                     s.reasons[r]);
+    }
+    const Params& p = *ks.params;
+    for (auto& [name, value] : p.spend.Explain(ks.spend, end, window_hops_)) {
+      b.emplace_back(absl::StrCat("spend_units_", name), value);
+    }
+    for (auto& [name, value] : p.count.Explain(ks.count, end, window_hops_)) {
+      if (name == "history_hours" || name == "warmup_hours") continue;
+      b.emplace_back(absl::StrCat("ads_", name), value);
+    }
+    alert.config_hash = context_.config_hash;
+    return alert;
+  }
+
+  const ForeignAdSpendOptions options_;
+  const OperatorContext context_;
+  const int64_t hop_us_;
+  const int window_hops_;
+  const int64_t idle_hops_;
+  const int max_span_;
+  const double spend_unit_;
+  const EvidenceLimits limits_;
+  const std::string window_text_;
+  std::bitset<26 * 26> targets_filter_;
+  std::vector<std::unique_ptr<Params>> params_;
+  std::array<const Params*, 26 * 26> params_of_ = {};
+
+  std::array<int32_t, 26 * 26> key_of_;
+  // Target keys in insertion order (evictions move the last into the hole).
+  std::vector<KeyState> keys_;
+  // Foreign payers, never evicted (bounded by max_payers) so that each
+  // first-seen alert is raised once.
+  std::vector<PayerState> payers_;
+  absl::flat_hash_map<std::string, uint32_t> payer_index_;
+  std::string payer_key_;
+  std::vector<Pending> pending_;
+  int64_t last_done_hop_ = kNoHop;
+  int64_t max_event_hop_ = kNoHop;
+  int64_t buckets_ = 0;
+  int64_t cap_hits_ = 0;
+  int64_t firing_ = 0;
+};
+
+struct CurrencyOf {
+  const char* countries;  // space-separated alpha-2 codes
+  const char* currencies;
+};
+
+// Countries whose ads are paid in their own currency, and the euro area.
+constexpr CurrencyOf kCurrencyTable[] = {
+    {"AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK ME XK",
+     "EUR"},
+    {"BG", "BGN EUR"},  // euro since 2026; both are seen
+    {"MD", "MDL"},
+    {"RO", "RON"},
+    {"PL", "PLN"},
+    {"HU", "HUF"},
+    {"CZ", "CZK"},
+    {"UA", "UAH"},
+    {"GB", "GBP"},
+    {"US", "USD"},
+    {"GE", "GEL"},
+    {"AM", "AMD"},
+    {"RS", "RSD"},
+    {"SE", "SEK"},
+    {"DK", "DKK"},
+    {"NO", "NOK"},
+    {"CH", "CHF"},
+    {"BY", "BYN"},
+    {"RU", "RUB"},
+    {"TR", "TRY"},
+    {"CA", "CAD"},
+    {"AU", "AUD"},
+};
+
+}  // namespace
+
+std::vector<CurrencyCode> TargetCurrencies(CountryCode target) {
+  const std::string code = target.str();
+  std::vector<CurrencyCode> out;
+  if (code.empty()) return out;
+  for (const CurrencyOf& row : kCurrencyTable) {
+    const std::string_view countries(row.countries);
+    for (size_t i = 0; i + 2 <= countries.size(); i += 3) {
+      if (countries.substr(i, 2) != code) continue;
+      const std::string_view currencies(row.currencies);
+      for (size_t j = 0; j + 3 <= currencies.size(); j += 4) {
+        out.push_back(CurrencyCode::FromString(currencies.substr(j, 3)));
+      }
+      return out;
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Operator> MakeForeignAdSpend(
+    const ForeignAdSpendOptions& options, const OperatorContext& context) {
+  return std::make_unique<ForeignAdSpend>(options, context);
+}
+
+}  // namespace vigia

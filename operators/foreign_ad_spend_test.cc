@@ -1,0 +1,440 @@
+#include "operators/foreign_ad_spend.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
+constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
+constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
+constexpr CountryCode kKZ = CountryCode::FromChars('K', 'Z');
+constexpr CurrencyCode kMDL = CurrencyCode::FromString("MDL");
+constexpr CurrencyCode kRON = CurrencyCode::FromString("RON");
+constexpr CurrencyCode kRUB = CurrencyCode::FromString("RUB");
+constexpr CurrencyCode kUSD = CurrencyCode::FromString("USD");
+constexpr std::string_view kSource = "ads.ndjson";
+constexpr std::string_view kHash = "cfg-ads";
+
+class Collector : public AlertEmitter {
+ public:
+  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
+  std::vector<Alert> alerts;
+};
+
+struct Ad {
+  CountryCode target;
+  CountryCode payer_country;
+  std::string payer;
+  CurrencyCode currency;
+  double lower = 0;
+  double upper = 0;
+  bool disclaimer = true;
+  std::string page = "page1";
+};
+
+// Feeds the detector ten minutes at a time: the ads of the step spread
+// over it, then the watermark at its end.
+class Driver {
+ public:
+  explicit Driver(ForeignAdSpendOptions options = {}) {
+    OperatorContext context;
+    context.config_hash = std::string(kHash);
+    context.max_samples = 4;
+    context.top_n = 3;
+    op_ = MakeForeignAdSpend(options, context);
+  }
+
+  void Step(const std::vector<Ad>& ads) {
+    const absl::Time start = now_;
+    for (size_t i = 0; i < ads.size(); ++i) {
+      Send(ads[i], start + absl::Minutes(10) * static_cast<double>(i) /
+                               static_cast<double>(ads.size()));
+    }
+    now_ = start + absl::Minutes(10);
+    op_->AdvanceWatermark(now_, out_);
+  }
+
+  void Send(const Ad& ad, absl::Time t) {
+    ++line_;
+    const std::string id = absl::StrCat("a", line_);
+    Event e;
+    e.kind = FeedKind::kAd;
+    e.id = id;
+    e.created_at = t;
+    e.target = ad.target;
+    e.page_id = ad.page;
+    e.payer_name = ad.payer;
+    e.payer_country = ad.payer_country;
+    e.currency = ad.currency;
+    e.spend.lower = ad.lower;
+    e.spend.upper = ad.upper;
+    e.has_disclaimer = ad.disclaimer;
+    if (ad.disclaimer) e.disclaimer = "Paid for by someone";
+    e.source.source = kSource;
+    e.source.position = line_;
+    op_->Observe(e, out_);
+  }
+
+  Operator& op() { return *op_; }
+  const std::vector<Alert>& alerts() const { return out_.alerts; }
+  absl::Time now() const { return now_; }
+
+ private:
+  std::unique_ptr<Operator> op_;
+  Collector out_;
+  absl::Time now_ = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
+  int64_t line_ = 0;
+};
+
+Ad Domestic(CountryCode target, CurrencyCode currency, double lower = 100,
+            double upper = 499) {
+  return Ad{target, target, "Partidul Local", currency, lower, upper, true};
+}
+
+// The usual background of a target over ten minutes `step`: three domestic
+// ads, and a small foreign-linked one every half hour (a RU payer every
+// hour, an ad without disclaimer in between).
+std::vector<Ad> Background(CountryCode target, CurrencyCode currency,
+                           int step) {
+  std::vector<Ad> ads(3, Domestic(target, currency));
+  if (step % 6 == 0) {
+    ads.push_back(Ad{target, kRU, absl::StrCat("Fond ", step % 5), kRUB, 100,
+                     199, true, "rupage"});
+  } else if (step % 6 == 3) {
+    Ad ad = Domestic(target, currency, 0, 99);
+    ad.disclaimer = false;
+    ads.push_back(ad);
+  }
+  return ads;
+}
+
+std::vector<Ad> Repeat(const Ad& ad, int n) {
+  return std::vector<Ad>(static_cast<size_t>(n), ad);
+}
+
+std::vector<Ad> Concat(std::vector<Ad> a, const std::vector<Ad>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<Alert> Surges(const std::vector<Alert>& alerts) {
+  std::vector<Alert> out;
+  for (const Alert& a : alerts) {
+    if (a.subject_kind.empty()) out.push_back(a);
+  }
+  return out;
+}
+
+std::vector<Alert> FirstSeen(const std::vector<Alert>& alerts) {
+  std::vector<Alert> out;
+  for (const Alert& a : alerts) {
+    if (a.subject_kind == "payer") out.push_back(a);
+  }
+  return out;
+}
+
+// A day of background on MD (so the baselines are warm).
+int WarmUp(Driver& d, int steps = 24 * 6) {
+  for (int s = 0; s < steps; ++s) d.Step(Background(kMD, kMDL, s));
+  return steps;
+}
+
+const Ad kKremlinAd{kMD,  kRU,  "Kremlin Media", kRUB,
+                    5000, 9999, false,           "rupage9"};
+
+TEST(ForeignAdSpend, StaysQuietOnADomesticSpendSurge) {
+  Driver d;
+  int s = WarmUp(d);
+  // Election week: ten times the domestic ads, some very large, all in the
+  // target's currency and with disclaimers.
+  for (int i = 0; i < 18; ++i, ++s) {
+    d.Step(Concat(Background(kMD, kMDL, s),
+                  Repeat(Domestic(kMD, kMDL, 10000, 49999), 30)));
+  }
+  EXPECT_TRUE(Surges(d.alerts()).empty());
+  // The background's foreign payers crossed no threshold either.
+  EXPECT_TRUE(FirstSeen(d.alerts()).empty());
+}
+
+TEST(ForeignAdSpend, FiresOnASurgeOfForeignPaidAds) {
+  Driver d;
+  int s = WarmUp(d);
+  for (int i = 0; i < 6; ++i, ++s) {
+    d.Step(Concat(Background(kMD, kMDL, s), Repeat(kKremlinAd, 4)));
+  }
+  const std::vector<Alert> surges = Surges(d.alerts());
+  ASSERT_FALSE(surges.empty());
+  const Alert& first = surges.front();
+  EXPECT_EQ(first.detector, "foreign_ad_spend");
+  EXPECT_EQ(first.state, AlertState::kFiring);
+  EXPECT_EQ(first.target, kMD);
+  EXPECT_EQ(first.window_end - first.window_start, absl::Hours(2));
+  EXPECT_THAT(first.summary,
+              StartsWith("Foreign-linked ad spend aimed at MD: "));
+  EXPECT_GE(first.score, first.threshold);
+  EXPECT_EQ(surges.back().severity, Severity::kCritical);
+  EXPECT_EQ(d.op().stats().firing, 1);
+  // The spend is reported in currency units, midpoints of the ranges.
+  std::map<std::string, double> b(surges.back().evidence.baseline.begin(),
+                                  surges.back().evidence.baseline.end());
+  EXPECT_DOUBLE_EQ(surges.back().observed, b["spend_observed"]);
+  EXPECT_NEAR(surges.back().expected,
+              b["spend_units_level_per_hop"] *
+                  b["spend_units_time_of_day_factor"] *
+                  b["spend_units_window_hops"] * b["spend_unit"],
+              1e-6 * surges.back().expected + 1e-9);
+}
+
+TEST(ForeignAdSpend, EvidenceNamesPayersCurrenciesReasonsAndBounds) {
+  Driver d;
+  int s = WarmUp(d);
+  // 24 Kremlin ads in one step: critical at once, on a window of eleven
+  // background steps and this one.
+  d.Step(Concat(Background(kMD, kMDL, s), Repeat(kKremlinAd, 24)));
+  const std::vector<Alert> surges = Surges(d.alerts());
+  ASSERT_EQ(surges.size(), 1u);
+  const Alert& a = surges[0];
+  EXPECT_EQ(a.severity, Severity::kCritical);
+  std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                  a.evidence.baseline.end());
+  // 24 Kremlin ads in the window, plus the background's qualifying ones
+  // (two foreign of 100-199 and two without disclaimer of 0-99).
+  EXPECT_EQ(b["spend_largest_ad"], 7499.5);
+  EXPECT_EQ(b["spend_lower_sum"], 24 * 5000 + 2 * 100 + 2 * 0);
+  EXPECT_EQ(b["spend_upper_sum"], 24 * 9999 + 2 * 199 + 2 * 99);
+  EXPECT_EQ(b["spend_observed"],
+            (b["spend_lower_sum"] + b["spend_upper_sum"]) / 2);
+  EXPECT_EQ(b["ads_observed"], 28);
+  EXPECT_EQ(b["ads_foreign_payer"], 26);
+  EXPECT_EQ(b["ads_currency_mismatch"], 26);  // RUB, not MDL
+  EXPECT_EQ(b["ads_no_disclaimer"], 26);      // Kremlin's lack one too
+  ASSERT_EQ(a.evidence.other_tops.size(), 2u);
+  EXPECT_EQ(a.evidence.other_tops[0].first, "top_payers");
+  const std::vector<Tally>& payers = a.evidence.other_tops[0].second;
+  ASSERT_FALSE(payers.empty());
+  EXPECT_EQ(payers[0].value, "Kremlin Media (RU)");
+  EXPECT_EQ(payers[0].count, 24 * 7500);  // ranked by spend (rounded)
+  EXPECT_EQ(a.evidence.other_tops[1].first, "top_currencies");
+  EXPECT_EQ(a.evidence.other_tops[1].second[0].value, "RUB");
+  ASSERT_FALSE(a.evidence.top_accounts.empty());
+  EXPECT_EQ(a.evidence.top_accounts[0].value, "rupage9");  // the page
+  ASSERT_EQ(a.evidence.samples.size(), 4u);
+  for (const SampleEvent& sample : a.evidence.samples) {
+    EXPECT_EQ(sample.source, kSource);
+    EXPECT_EQ(sample.id, absl::StrCat("a", sample.position));
+    EXPECT_FALSE(sample.note.empty());
+    if (sample.account == "rupage9") {
+      EXPECT_EQ(sample.note,
+                "foreign_payer,currency_mismatch,no_disclaimer; payer "
+                "Kremlin Media (RU); spend 5000-9999 RUB");
+    }
+  }
+  const std::string json = AlertToJson(a);
+  EXPECT_THAT(json, HasSubstr("\"top_payers\":[{\"value\":\"Kremlin Media "
+                              "(RU)\",\"count\":180000}"));
+  EXPECT_THAT(json, HasSubstr("\"note\":\"foreign_payer,"));
+}
+
+TEST(ForeignAdSpend, ResolvesWithTheFiringIdWhenTheSurgeLeavesTheWindow) {
+  Driver d;
+  int s = WarmUp(d);
+  for (int i = 0; i < 6; ++i, ++s) {
+    d.Step(Concat(Background(kMD, kMDL, s), Repeat(kKremlinAd, 4)));
+  }
+  for (int i = 0; i < 18; ++i, ++s) d.Step(Background(kMD, kMDL, s));
+  std::map<std::string, std::vector<AlertState>> by_id;
+  for (const Alert& a : Surges(d.alerts())) by_id[a.id].push_back(a.state);
+  ASSERT_FALSE(by_id.empty());
+  for (const auto& [id, states] : by_id) {
+    EXPECT_THAT(states, ElementsAre(AlertState::kFiring, AlertState::kResolved))
+        << id;
+  }
+  EXPECT_EQ(d.op().stats().firing, 0);
+}
+
+TEST(ForeignAdSpend, OneBigAdIsNotASurge) {
+  Driver d;
+  int s = WarmUp(d);
+  // A single very large foreign ad: a first-seen alert for its payer, but
+  // the window holds fewer than min_ads qualifying ads.
+  d.Step(Concat(Background(kMD, kMDL, s++),
+                {Ad{kMD, kRU, "Big Spender", kRUB, 10000, 49999, true}}));
+  for (int i = 0; i < 12; ++i, ++s) d.Step(Background(kMD, kMDL, s));
+  EXPECT_TRUE(Surges(d.alerts()).empty());
+  ASSERT_EQ(FirstSeen(d.alerts()).size(), 1u);
+  EXPECT_EQ(FirstSeen(d.alerts())[0].subject, "Big Spender");
+}
+
+TEST(ForeignAdSpend,
+     RaisesAFirstSeenAlertOnceWhenANewForeignPayerPassesTheThreshold) {
+  Driver d;
+  int s = WarmUp(d);
+  const Ad newcomer{kMD,  kRU,     "Novaya Gazeta Fund", kUSD, 450, 649,
+                    true, "nvpage"};
+  // One ad per step: 549.5, 1099 (crosses 1000), 1648.5, ...
+  for (int i = 0; i < 6; ++i, ++s) {
+    d.Step(Concat(Background(kMD, kMDL, s), {newcomer}));
+  }
+  const std::vector<Alert> seen = FirstSeen(d.alerts());
+  ASSERT_EQ(seen.size(), 1u);
+  const Alert& a = seen[0];
+  EXPECT_EQ(a.detector, "foreign_ad_spend");
+  EXPECT_EQ(a.state, AlertState::kFiring);
+  EXPECT_EQ(a.severity, Severity::kInfo);
+  EXPECT_EQ(a.target, kMD);
+  EXPECT_EQ(a.origin, kRU);
+  EXPECT_EQ(a.subject, "Novaya Gazeta Fund");
+  EXPECT_EQ(a.observed, 1099);
+  EXPECT_THAT(a.summary,
+              StartsWith("New foreign payer Novaya Gazeta Fund (RU) has spent "
+                         "1099 on 2 ads aimed at MD since "));
+  EXPECT_THAT(a.summary, HasSubstr("(reported 900-1298, in USD)"));
+  std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                  a.evidence.baseline.end());
+  EXPECT_EQ(b["cumulative_spend_lower"], 900);
+  EXPECT_EQ(b["cumulative_spend_upper"], 1298);
+  EXPECT_EQ(b["ads"], 2);
+  EXPECT_EQ(b["first_seen_min_spend"], 1000);
+  ASSERT_EQ(a.evidence.samples.size(), 2u);
+  EXPECT_EQ(a.evidence.samples[0].account, "nvpage");
+  EXPECT_EQ(a.evidence.samples[0].note, "foreign_payer");
+  // The alert covers the payer's history up to the crossing hop.
+  EXPECT_EQ(a.window_start, a.evidence.samples[0].created_at);
+  EXPECT_EQ(a.id,
+            MakeAlertId("foreign_ad_spend", "MD|payer|RU|Novaya Gazeta Fund",
+                        a.window_end, Severity::kInfo, kHash));
+}
+
+TEST(ForeignAdSpend, CountsAdsPaidInAForeignCurrencyOrWithoutDisclaimer) {
+  Driver d;
+  int s = WarmUp(d);
+  // Domestic payers, but paying in dollars and without disclaimers: the
+  // currency and disclaimer signals alone make them count.
+  Ad dollars = Domestic(kMD, kUSD, 1000, 4999);
+  dollars.disclaimer = false;
+  for (int i = 0; i < 6; ++i, ++s) {
+    d.Step(Concat(Background(kMD, kMDL, s), Repeat(dollars, 5)));
+  }
+  const std::vector<Alert> surges = Surges(d.alerts());
+  ASSERT_FALSE(surges.empty());
+  for (const Alert& a : surges) {
+    std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                    a.evidence.baseline.end());
+    // Every ad but the background's two in lei without disclaimer is in a
+    // foreign currency (the dollars and the background's roubles); only
+    // the two rouble ads have a foreign payer.
+    EXPECT_EQ(b["ads_currency_mismatch"], b["ads_observed"] - 2);
+    EXPECT_EQ(b["ads_foreign_payer"], 2);
+    EXPECT_GE(b["ads_no_disclaimer"], b["ads_observed"] - 2);
+  }
+  EXPECT_TRUE(FirstSeen(d.alerts()).empty());  // no foreign payer
+}
+
+TEST(ForeignAdSpend, IgnoresTheCurrencySignalForTargetsWithoutAKnownCurrency) {
+  EXPECT_TRUE(TargetCurrencies(kKZ).empty());
+  Driver d;
+  // Domestic payers with disclaimers paying in anything: nothing counts.
+  for (int s = 0; s < 30 * 6; ++s) {
+    d.Step(Repeat(Domestic(kKZ, s < 24 * 6 ? kUSD : kRUB, 1000, 4999),
+                  s < 24 * 6 ? 1 : 10));
+  }
+  EXPECT_TRUE(d.alerts().empty());
+  EXPECT_EQ(d.op().stats().keys, 0);
+}
+
+TEST(ForeignAdSpend, KnowsTheTargetsCurrencies) {
+  EXPECT_THAT(TargetCurrencies(kMD), ElementsAre(kMDL));
+  EXPECT_THAT(TargetCurrencies(kRO), ElementsAre(kRON));
+  EXPECT_THAT(TargetCurrencies(CountryCode::FromString("DE")),
+              ElementsAre(CurrencyCode::FromString("EUR")));
+  EXPECT_THAT(TargetCurrencies(CountryCode::FromString("BG")),
+              ElementsAre(CurrencyCode::FromString("BGN"),
+                          CurrencyCode::FromString("EUR")));
+  EXPECT_THAT(TargetCurrencies(CountryCode::FromString("XK")),
+              ElementsAre(CurrencyCode::FromString("EUR")));
+}
+
+TEST(ForeignAdSpend, AppliesPerTargetOverrides) {
+  ForeignAdSpendOptions options;
+  ForeignAdSpendTargetOptions md;
+  md.scoring.levels = {{Severity::kCritical, 100.0, 100.0, 1e9}};
+  md.count_scoring.levels = {{Severity::kCritical, 100.0, 100.0, 1e9}};
+  md.first_seen_min_spend = 1e9;
+  // RO's ads are normally paid in euros here, not lei.
+  ForeignAdSpendTargetOptions ro;
+  ro.currencies = {CurrencyCode::FromString("EUR")};
+  options.per_target[kMD] = md;
+  options.per_target[kRO] = ro;
+  Driver d(options);
+  for (int s = 0; s < 24 * 6; ++s) {
+    d.Step(Concat(Background(kMD, kMDL, s),
+                  Background(kRO, CurrencyCode::FromString("EUR"), s)));
+  }
+  for (int s = 24 * 6; s < 25 * 6; ++s) {
+    Ad ro_ad = kKremlinAd;
+    ro_ad.target = kRO;
+    d.Step(Concat(Concat(Background(kMD, kMDL, s),
+                         Background(kRO, CurrencyCode::FromString("EUR"), s)),
+                  Concat(Repeat(kKremlinAd, 4), Repeat(ro_ad, 4))));
+  }
+  std::vector<CountryCode> targets;
+  for (const Alert& a : d.alerts()) targets.push_back(a.target);
+  for (const Alert& a : Surges(d.alerts())) {
+    std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                    a.evidence.baseline.end());
+    // RO's domestic ads in euros do not count under the override: besides
+    // foreign-paid ones only the two without disclaimer do.
+    EXPECT_EQ(b["ads_observed"], b["ads_foreign_payer"] + 2);
+  }
+  EXPECT_THAT(targets, testing::Each(kRO));
+  EXPECT_FALSE(targets.empty());
+}
+
+TEST(ForeignAdSpend, RemembersAtMostMaxPayersAndCountsTheRest) {
+  ForeignAdSpendOptions options;
+  options.max_payers = 3;
+  Driver d(options);
+  std::vector<Ad> ads;
+  for (int i = 0; i < 5; ++i) {
+    ads.push_back(Ad{kMD, kRU, absl::StrCat("payer", i), kRUB, 2000, 2999});
+  }
+  d.Step(ads);
+  d.Step({});
+  // Three payers alerted; two refused by the cap.
+  EXPECT_EQ(FirstSeen(d.alerts()).size(), 3u);
+  EXPECT_EQ(d.op().stats().cap_hits, 2);
+}
+
+TEST(ForeignAdSpend, ProducesIdenticalAlertsOnIdenticalInput) {
+  const auto run = [](Driver& d) {
+    int s = WarmUp(d);
+    for (int i = 0; i < 6; ++i, ++s) {
+      d.Step(Concat(Background(kMD, kMDL, s), Repeat(kKremlinAd, 4)));
+    }
+    for (int i = 0; i < 12; ++i, ++s) d.Step(Background(kMD, kMDL, s));
+  };
+  Driver one, two;
+  run(one);
+  run(two);
+  ASSERT_FALSE(one.alerts().empty());
+  ASSERT_EQ(one.alerts().size(), two.alerts().size());
+  for (size_t i = 0; i < one.alerts().size(); ++i) {
+    EXPECT_EQ(AlertToJson(one.alerts()[i]), AlertToJson(two.alerts()[i]));
+  }
+}
+
+}  // namespace
+}  // namespace vigia

@@ -1,0 +1,653 @@
+#include "operators/foreign_share.h"
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <numbers>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "operators/evidence.h"
+#include "operators/hop_window.h"
+#include "operators/scorer.h"
+#include "pipeline/core/strings.h"
+
+namespace vigia {
+namespace {
+
+constexpr std::string_view kName = "foreign_share";
+constexpr int64_t kNoHop = std::numeric_limits<int64_t>::min();
+constexpr int64_t kHourUs = int64_t{3600} * 1000000;
+// A key with no posts for this long, and nothing firing, is forgotten.
+constexpr absl::Duration kIdleEviction = absl::Hours(24);
+// How far past the oldest hop of its window a key may hold posts.
+constexpr absl::Duration kMaxLookahead = absl::Hours(6);
+// Half-life of the hashtag sketch's counts: "heavy" means heavy over the
+// last several hours, so yesterday's trend gives way to today's.
+constexpr double kHashtagHalfLifeHours = 6.0;
+// Origins kept per bucket for the evidence's top_origins.
+constexpr int kOriginCapacity = 16;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int CountryIndex(CountryCode c) {
+  const int a = (c.packed() >> 8) - 'A';
+  const int b = (c.packed() & 0xff) - 'A';
+  return a * 26 + b;
+}
+
+std::string HumanDuration(absl::Duration d) {
+  const int64_t s = absl::ToInt64Seconds(d);
+  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
+  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
+  return absl::StrCat(s, " s");
+}
+
+void NormalizeInto(std::string_view tag, std::string* out) {
+  out->clear();
+  size_t i = 0;
+  while (i < tag.size() && tag[i] == '#') ++i;
+  for (; i < tag.size(); ++i) {
+    const char c = tag[i];
+    out->push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+}
+
+// Space-Saving over exponentially decayed counts, kept as a min-heap (ties
+// by value) with a hash index, so that Add is O(log capacity) whatever the
+// number of distinct values. Every value whose decayed count exceeds
+// total / capacity is held; `count - error` is a lower bound of its count.
+class HeavyHitters {
+ public:
+  struct Entry {
+    std::string value;
+    double count = 0;
+    double error = 0;
+    // Refused a key by the max_hashtags cap (counted once per entry).
+    bool refused = false;
+  };
+
+  explicit HeavyHitters(int capacity)
+      : capacity_(static_cast<size_t>(std::max(capacity, 1))) {}
+
+  void Add(std::string_view value) {
+    auto it = pos_.find(ToAbsl(value));
+    if (it != pos_.end()) {
+      heap_[it->second].count += 1;
+      Down(it->second);
+      return;
+    }
+    if (heap_.size() < capacity_) {
+      heap_.push_back(Entry{std::string(value), 1, 0, false});
+      pos_.emplace(heap_.back().value, static_cast<uint32_t>(heap_.size() - 1));
+      Up(heap_.size() - 1);
+      return;
+    }
+    // The newcomer takes over the smallest entry and inherits its count as
+    // the bound on its overcount.
+    Entry& root = heap_[0];
+    pos_.erase(root.value);
+    root.value.assign(value.data(), value.size());
+    root.error = root.count;
+    root.count += 1;
+    root.refused = false;
+    pos_.emplace(root.value, 0);
+    Down(0);
+  }
+
+  // Multiplies every count by `factor` (in (0, 1]); the order is unchanged.
+  void Decay(double factor) {
+    for (Entry& e : heap_) {
+      e.count *= factor;
+      e.error *= factor;
+    }
+  }
+
+  std::vector<Entry>& entries() { return heap_; }
+
+ private:
+  static bool Less(const Entry& a, const Entry& b) {
+    if (a.count != b.count) return a.count < b.count;
+    return a.value < b.value;
+  }
+  void Swap(size_t i, size_t j) {
+    std::swap(heap_[i], heap_[j]);
+    pos_[heap_[i].value] = static_cast<uint32_t>(i);
+    pos_[heap_[j].value] = static_cast<uint32_t>(j);
+  }
+  void Up(size_t i) {
+    while (i > 0) {
+      const size_t parent = (i - 1) / 2;
+      if (!Less(heap_[i], heap_[parent])) break;
+      Swap(i, parent);
+      i = parent;
+    }
+  }
+  void Down(size_t i) {
+    for (;;) {
+      const size_t l = 2 * i + 1, r = l + 1;
+      size_t m = i;
+      if (l < heap_.size() && Less(heap_[l], heap_[m])) m = l;
+      if (r < heap_.size() && Less(heap_[r], heap_[m])) m = r;
+      if (m == i) return;
+      Swap(i, m);
+      i = m;
+    }
+  }
+
+  std::vector<Entry> heap_;
+  absl::flat_hash_map<std::string, uint32_t> pos_;
+  size_t capacity_;
+};
+
+// What a target's keys are judged with.
+struct Params {
+  Params(const ForeignShareTargetOptions& o, absl::Duration hop)
+      : min_total(o.min_total),
+        clip(o.scoring.anomaly_clip_ratio),
+        levels(o.scoring.levels),
+        scorer(o.scoring, hop) {}
+  int min_total;
+  double clip;
+  std::vector<SeverityLevel> levels;
+  Scorer scorer;
+};
+
+// The foreign posts of one hop bucket, for the evidence.
+struct Bucket {
+  explicit Bucket(const EvidenceLimits& limits)
+      : evidence(limits), origins(kOriginCapacity) {}
+  BucketEvidence evidence;
+  TopK origins;
+};
+
+class ForeignShare final : public Operator {
+ public:
+  ForeignShare(const ForeignShareOptions& options,
+               const OperatorContext& context)
+      : options_(options),
+        context_(context),
+        hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(options.hop))),
+        window_hops_(static_cast<int>(std::max<int64_t>(
+            1, absl::ToInt64Microseconds(options.window) / hop_us_))),
+        idle_hops_(std::max<int64_t>(
+            window_hops_, absl::ToInt64Microseconds(kIdleEviction) / hop_us_)),
+        max_span_(window_hops_ +
+                  static_cast<int>(std::max<int64_t>(
+                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))),
+        limits_{std::max(4 * context.top_n, 8), context.max_samples},
+        window_text_(HumanDuration(absl::Microseconds(hop_us_) * window_hops_)),
+        decay_windows_(kHashtagHalfLifeHours * static_cast<double>(kHourUs) /
+                       std::numbers::ln2 /
+                       static_cast<double>(hop_us_ * window_hops_)) {
+    for (CountryCode c : options.targets) {
+      if (c.known()) targets_filter_.set(CountryIndex(c));
+    }
+    target_slot_.fill(-1);
+    const absl::Duration hop = absl::Microseconds(hop_us_);
+    params_.push_back(std::make_unique<Params>(
+        ForeignShareTargetOptions{options.min_total, options.scoring}, hop));
+    params_of_.fill(params_.front().get());
+    for (const auto& [target, o] : options.per_target) {
+      if (!target.known()) continue;
+      params_.push_back(std::make_unique<Params>(o, hop));
+      params_of_[CountryIndex(target)] = params_.back().get();
+    }
+  }
+
+  std::string_view name() const override { return kName; }
+
+  void Observe(const Event& event, AlertEmitter&) override {
+    // Posts of unknown origin can be neither foreign nor domestic: they are
+    // left out of both counts.
+    if (!event.is_post() || !event.target.known() || !event.origin().known()) {
+      return;
+    }
+    const int ti = CountryIndex(event.target);
+    if (targets_filter_.any() && !targets_filter_.test(ti)) return;
+    const int64_t hop = FloorDiv(absl::ToUnixMicros(event.created_at), hop_us_);
+    TargetState& ts = Target(event.target);
+    const bool foreign = event.is_foreign();
+    if (ts.key < 0) {
+      ts.key = NewKey(ts.slot, std::string(), FirstHop(hop));
+      if (ts.key < 0) ++cap_hits_;
+    }
+    if (ts.key >= 0) Count(keys_[ts.key], hop, foreign, event);
+    if (options_.max_hashtags <= 0) return;
+    // Each distinct hashtag of the post once; the normalized forms are kept
+    // in reused strings to compare the later ones against.
+    size_t seen = 0;
+    for (std::string_view tag : event.hashtags) {
+      if (seen == seen_.size()) seen_.emplace_back();
+      std::string& norm = seen_[seen];
+      NormalizeInto(tag, &norm);
+      if (norm.empty() || std::find(seen_.begin(), seen_.begin() + seen,
+                                    norm) != seen_.begin() + seen) {
+        continue;
+      }
+      ++seen;
+      ts.heavy.Add(norm);
+      auto it = ts.tags.find(norm);
+      if (it != ts.tags.end()) Count(keys_[it->second], hop, foreign, event);
+    }
+  }
+
+  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
+    if (watermark == absl::InfinitePast()) return;
+    int64_t complete;
+    if (watermark == absl::InfiniteFuture()) {
+      if (max_event_hop_ == kNoHop) return;
+      complete = max_event_hop_ + window_hops_;
+    } else {
+      complete = FloorDiv(absl::ToUnixMicros(watermark), hop_us_) - 1;
+    }
+    if (complete <= last_done_hop_) return;
+    int64_t h = std::numeric_limits<int64_t>::max();
+    for (const KeyState& ks : keys_) h = std::min(h, ks.fwin.next_hop());
+    if (last_done_hop_ != kNoHop) h = std::max(h, last_done_hop_ + 1);
+    // Hop-major, keys in their (deterministic) insertion order; the heavy
+    // hashtags are re-ranked after each hop, and new hashtag keys start
+    // with the next one.
+    for (; h <= complete && !keys_.empty(); ++h) {
+      for (size_t i = 0; i < keys_.size();) {
+        if (keys_[i].fwin.next_hop() == h && !Evaluate(i, h, out)) {
+          Evict(i);
+          continue;
+        }
+        ++i;
+      }
+      RefreshHeavy(h);
+    }
+    last_done_hop_ = complete;
+  }
+
+  OperatorStats stats() const override {
+    OperatorStats s;
+    s.keys = static_cast<int64_t>(keys_.size());
+    s.buckets = buckets_;
+    s.cap_hits = cap_hits_;
+    s.firing = firing_;
+    return s;
+  }
+
+ private:
+  using ForeignWindow = HopWindow<std::unique_ptr<Bucket>>;
+
+  struct KeyState {
+    int target_slot = 0;
+    std::string hashtag;  // empty: the target as a whole
+    int firing_level = -1;
+    // Hashtag keys: still among the target's tracked heavy hashtags, and
+    // whether it was pushed out by the cap (rather than going quiet).
+    bool heavy = true;
+    bool displaced = false;
+    int64_t last_event_hop = kNoHop;
+    absl::Time episode_start;
+    BaselineState foreign;  // foreign posts per hop
+    BaselineState total;    // posts of known origin per hop
+    ForeignWindow fwin;
+    HopWindow<> twin;
+  };
+
+  struct TargetState {
+    TargetState(CountryCode t, int s, const Params* p, int sketch_capacity)
+        : target(t), slot(s), params(p), heavy(sketch_capacity) {}
+    CountryCode target;
+    int slot;
+    const Params* params;
+    int key = -1;  // the target's own key in keys_, -1 when none
+    HeavyHitters heavy;
+    absl::flat_hash_map<std::string, int> tags;  // tracked hashtag -> key
+  };
+
+  // The window verdict plus what the share needs.
+  struct Verdict {
+    Assessment a;
+    double total = 0;
+    double baseline_share = 0;
+  };
+
+  TargetState& Target(CountryCode target) {
+    int16_t& slot = target_slot_[CountryIndex(target)];
+    if (slot < 0) {
+      slot = static_cast<int16_t>(targets_.size());
+      targets_.push_back(std::make_unique<TargetState>(
+          target, slot, params_of_[CountryIndex(target)],
+          std::max(4 * options_.max_hashtags, 16)));
+    }
+    return *targets_[slot];
+  }
+
+  // The first hop a key created now is evaluated at: the first hop not yet
+  // evaluated, so the hops before its first post count as the zeros they
+  // were (or the post's own hop if it is far ahead of the watermark).
+  int64_t FirstHop(int64_t hop) const {
+    if (last_done_hop_ == kNoHop) return hop;
+    const int64_t first = last_done_hop_ + 1;
+    if (hop - (first - window_hops_ + 1) >= max_span_) return hop;
+    return first;
+  }
+
+  // Adds a key; returns its index or -1 when max_keys refuses it.
+  int NewKey(int target_slot, std::string hashtag, int64_t first_hop) {
+    if (static_cast<int64_t>(keys_.size()) >= options_.max_keys) return -1;
+    KeyState& ks = keys_.emplace_back();
+    ks.target_slot = target_slot;
+    ks.hashtag = std::move(hashtag);
+    ks.fwin = ForeignWindow(window_hops_, first_hop, max_span_);
+    ks.twin = HopWindow<>(window_hops_, first_hop, max_span_);
+    buckets_ += ks.fwin.capacity();
+    return static_cast<int>(keys_.size() - 1);
+  }
+
+  void Count(KeyState& ks, int64_t hop, bool foreign, const Event& event) {
+    if (ks.twin.Add(hop) == nullptr) {
+      // Too old for every window still to come (late: ignored), or too far
+      // ahead of the watermark to hold (refused: counted).
+      if (hop >= ks.twin.oldest_hop()) ++cap_hits_;
+      return;
+    }
+    ks.last_event_hop = std::max(ks.last_event_hop, hop);
+    max_event_hop_ = std::max(max_event_hop_, hop);
+    if (!foreign) return;
+    const int before = ks.fwin.capacity();
+    ForeignWindow::Slot* slot = ks.fwin.Add(hop);  // same span as twin
+    buckets_ += ks.fwin.capacity() - before;
+    if (slot->payload == nullptr) {
+      slot->payload = std::make_unique<Bucket>(limits_);
+    }
+    slot->payload->evidence.Add(event);
+    const CountryCode origin = event.origin();
+    const char code[2] = {static_cast<char>(origin.packed() >> 8),
+                          static_cast<char>(origin.packed() & 0xff)};
+    slot->payload->origins.Add(std::string_view(code, 2));
+  }
+
+  void Evict(size_t i) {
+    KeyState& gone = keys_[i];
+    TargetState& ts = *targets_[gone.target_slot];
+    if (gone.displaced) ++cap_hits_;
+    if (gone.hashtag.empty()) {
+      ts.key = -1;
+    } else {
+      ts.tags.erase(gone.hashtag);
+    }
+    buckets_ -= gone.fwin.capacity();
+    if (i + 1 != keys_.size()) {
+      keys_[i] = std::move(keys_.back());
+      TargetState& moved = *targets_[keys_[i].target_slot];
+      if (keys_[i].hashtag.empty()) {
+        moved.key = static_cast<int>(i);
+      } else {
+        moved.tags[keys_[i].hashtag] = static_cast<int>(i);
+      }
+    }
+    keys_.pop_back();
+  }
+
+  // Re-ranks every target's hashtags after hop `h`: the top max_hashtags
+  // whose guaranteed decayed count reaches the target's min_total are
+  // tracked; new ones get a key from the next hop; tracked ones that fell
+  // out are dropped once nothing fires for them.
+  void RefreshHeavy(int64_t h) {
+    if (options_.max_hashtags <= 0) return;
+    const int64_t hour = FloorDiv((h + 1) * hop_us_, kHourUs);
+    double factor = 1;
+    if (last_decay_hour_ != kNoHop && hour > last_decay_hour_) {
+      factor = std::exp2(-static_cast<double>(hour - last_decay_hour_) /
+                         kHashtagHalfLifeHours);
+    }
+    if (last_decay_hour_ == kNoHop || hour > last_decay_hour_) {
+      last_decay_hour_ = hour;
+    }
+    for (const std::unique_ptr<TargetState>& tsp : targets_) {
+      TargetState& ts = *tsp;
+      std::vector<HeavyHitters::Entry>& entries = ts.heavy.entries();
+      if (factor < 1) ts.heavy.Decay(factor);
+      // Heavy: a decayed count worth min_total / 4 posts per window on
+      // average (a decayed sum holds about half-life / ln 2 of traffic).
+      const double threshold =
+          std::max(1.0, ts.params->min_total / 4.0 * decay_windows_);
+      std::vector<size_t> ranked;
+      for (size_t e = 0; e < entries.size(); ++e) {
+        if (entries[e].count - entries[e].error >= threshold) {
+          ranked.push_back(e);
+        }
+      }
+      std::sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
+        const double ga = entries[a].count - entries[a].error;
+        const double gb = entries[b].count - entries[b].error;
+        if (ga != gb) return ga > gb;
+        return entries[a].value < entries[b].value;
+      });
+      for (auto& [tag, k] : ts.tags) {
+        keys_[k].heavy = false;
+        keys_[k].displaced = false;
+      }
+      for (size_t r = 0; r < ranked.size(); ++r) {
+        HeavyHitters::Entry& e = entries[ranked[r]];
+        auto it = ts.tags.find(e.value);
+        if (r < static_cast<size_t>(options_.max_hashtags)) {
+          if (it != ts.tags.end()) {
+            keys_[it->second].heavy = true;
+            continue;
+          }
+          const int k = NewKey(ts.slot, e.value, h + 1);
+          if (k >= 0) {
+            ts.tags.emplace(e.value, k);
+            continue;
+          }
+        } else if (it != ts.tags.end()) {
+          // Still heavy enough, but out-ranked: the cap pushes it out.
+          keys_[it->second].displaced = true;
+          e.refused = true;
+          continue;
+        }
+        if (!e.refused) {
+          e.refused = true;
+          ++cap_hits_;
+        }
+      }
+    }
+  }
+
+  // Evaluates the window of key `i` ending at hop `h` and learns the hop.
+  // Returns false when the key should be evicted.
+  bool Evaluate(size_t i, int64_t h, AlertEmitter& out) {
+    KeyState& ks = keys_[i];
+    const Params& p = *targets_[ks.target_slot]->params;
+    const absl::Time end = absl::FromUnixMicros((h + 1) * hop_us_);
+    Verdict v;
+    v.total = static_cast<double>(ks.twin.Sum());
+    const double foreign = static_cast<double>(ks.fwin.Sum());
+    // The baseline share is the ratio of the two learned expectations over
+    // the same hops, so it carries the time of day of both.
+    const double ef = p.scorer.Expected(ks.foreign, end, window_hops_);
+    const double et = p.scorer.Expected(ks.total, end, window_hops_);
+    v.baseline_share = et > 0 ? std::clamp(ef / et, 0.0, 1.0) : 0.0;
+    v.a = p.scorer.AssessAgainst(ks.foreign, end, v.total * v.baseline_share,
+                                 foreign);
+    if (v.total < p.min_total) v.a.level = -1;
+    const Assessment& a = v.a;
+    if (ks.firing_level < 0) {
+      if (a.reached()) {
+        ks.firing_level = a.level;
+        ks.episode_start = end;
+        ++firing_;
+        out.Emit(MakeAlert(ks, p, end, v, Record::kFiring, a.level));
+      }
+    } else if (!a.reached()) {
+      out.Emit(MakeAlert(ks, p, end, v, Record::kResolved, ks.firing_level));
+      ks.firing_level = -1;
+      --firing_;
+    } else if (a.level > ks.firing_level) {
+      out.Emit(MakeAlert(ks, p, end, v, Record::kSuperseded, ks.firing_level,
+                         p.levels[a.level].severity));
+      ks.firing_level = a.level;
+      out.Emit(MakeAlert(ks, p, end, v, Record::kFiring, a.level));
+    }
+    // The total is the context, not the claim: it is never clipped as an
+    // anomaly of its own, so the share follows organic swings of traffic.
+    Assessment total_verdict =
+        p.scorer.Assess(ks.total, end, window_hops_, v.total);
+    total_verdict.anomalous = false;
+    double foreign_hop = ks.fwin.At(h).count;
+    double total_hop = ks.twin.At(h).count;
+    if (a.anomalous) {
+      // While the share is anomalous the excess foreign posts are learned
+      // neither as foreign nor as part of the total: the share learns at
+      // most anomaly_clip_ratio times its usual value.
+      const double cap = std::max(p.clip, 1.0) * v.baseline_share * total_hop;
+      if (foreign_hop > cap) {
+        total_hop -= foreign_hop - cap;
+        foreign_hop = cap;
+      }
+    }
+    p.scorer.Learn(ks.foreign, end, foreign_hop, a);
+    p.scorer.Learn(ks.total, end, total_hop, total_verdict);
+    ks.fwin.Advance();
+    ks.twin.Advance();
+    if (ks.firing_level >= 0) return true;
+    if (!ks.hashtag.empty() && !ks.heavy) return false;
+    // kNoHop means the key never saw an event of its own; subtracting the
+    // sentinel would overflow.
+    const bool idle = ks.last_event_hop == kNoHop ||
+                      (ks.last_event_hop < ks.twin.next_hop() &&
+                       h - ks.last_event_hop > idle_hops_);
+    return !(ks.twin.Sum() == 0 && idle);
+  }
+
+  enum class Record { kFiring, kResolved, kSuperseded };
+
+  Alert MakeAlert(const KeyState& ks, const Params& p, absl::Time end,
+                  const Verdict& v, Record record, int level,
+                  Severity successor = Severity::kInfo) const {
+    const SeverityLevel& rung = p.levels[level];
+    const Assessment& a = v.a;
+    Alert alert;
+    alert.detector = std::string(kName);
+    alert.state =
+        record == Record::kFiring ? AlertState::kFiring : AlertState::kResolved;
+    alert.severity = rung.severity;
+    alert.target = targets_[ks.target_slot]->target;
+    std::string key = alert.target.str();
+    std::string about = absl::StrCat("aimed at ", key);
+    if (!ks.hashtag.empty()) {
+      alert.subject_kind = "hashtag";
+      alert.subject = ks.hashtag;
+      absl::StrAppend(&key, "|#", ks.hashtag);
+      absl::StrAppend(&about, " with #", ks.hashtag);
+    }
+    alert.id = MakeAlertId(kName, key, ks.episode_start, rung.severity,
+                           context_.config_hash);
+    alert.window_start = end - absl::Microseconds(hop_us_) * window_hops_;
+    alert.window_end = end;
+    alert.observed = a.observed;
+    alert.expected = a.expected;
+    alert.ratio = a.ratio;
+    alert.score = a.score;
+    alert.threshold = rung.min_score;
+    const double share = v.total > 0 ? a.observed / v.total : 0.0;
+    std::string prefix;
+    if (record == Record::kResolved) {
+      prefix = "Resolved: foreign share";
+    } else if (record == Record::kSuperseded) {
+      prefix = absl::StrCat("Superseded by ", ToAbsl(SeverityName(successor)),
+                            ": foreign share");
+    } else {
+      prefix = "Foreign share";
+    }
+    alert.summary = absl::StrFormat(
+        "%s of posts %s: %s%.0f%% (%.0f of %.0f) in %s vs %.0f%% usual, "
+        "%.1f expected (%.1fx, score %.1f)",
+        prefix, about, record == Record::kResolved ? "back to " : "",
+        100 * share, a.observed, v.total, window_text_, 100 * v.baseline_share,
+        a.expected, a.ratio, a.score);
+    std::vector<const BucketEvidence*> buckets;
+    std::vector<const TopK*> origins;
+    buckets.reserve(window_hops_);
+    ks.fwin.ForEachInWindow([&](int64_t, const ForeignWindow::Slot& s) {
+      if (s.payload == nullptr) return;
+      buckets.push_back(&s.payload->evidence);
+      origins.push_back(&s.payload->origins);
+    });
+    alert.evidence =
+        MergeEvidence(buckets, context_.top_n, context_.max_samples);
+    alert.evidence.other_tops.emplace_back("top_origins",
+                                           MergeTop(origins, context_.top_n));
+    std::vector<std::pair<std::string, double>>& b = alert.evidence.baseline;
+    b = {
+        {"window_posts", v.total},
+        {"window_foreign", a.observed},
+        {"window_share", share},
+        {"baseline_share", v.baseline_share},
+        {"expected", a.expected},
+        {"foreign_level_per_hop", ks.foreign.level},
+        {"posts_level_per_hop", ks.total.level},
+        {"window_hops", static_cast<double>(window_hops_)},
+        {"min_total", static_cast<double>(p.min_total)},
+    };
+    for (auto& [name, value] :
+         p.scorer.Explain(ks.foreign, end, window_hops_)) {
+      if (name == "min_expected" || name == "overdispersion" ||
+          name == "history_hours" || name == "warmup_hours") {
+        b.emplace_back(std::move(name), value);
+      }
+    }
+    alert.config_hash = context_.config_hash;
+    return alert;
+  }
+
+  const ForeignShareOptions options_;
+  const OperatorContext context_;
+  const int64_t hop_us_;
+  const int window_hops_;
+  const int64_t idle_hops_;
+  const int max_span_;
+  const EvidenceLimits limits_;
+  const std::string window_text_;
+  // Windows' worth of traffic a decayed hashtag count holds.
+  const double decay_windows_;
+  std::bitset<26 * 26> targets_filter_;
+  std::vector<std::unique_ptr<Params>> params_;
+  std::array<const Params*, 26 * 26> params_of_;
+
+  std::array<int16_t, 26 * 26> target_slot_;
+  std::vector<std::unique_ptr<TargetState>> targets_;
+  // Keys in insertion order (evictions move the last key into the hole).
+  std::vector<KeyState> keys_;
+  std::vector<std::string> seen_;  // the current post's hashtags
+  int64_t last_done_hop_ = kNoHop;
+  int64_t max_event_hop_ = kNoHop;
+  int64_t last_decay_hour_ = kNoHop;
+  int64_t buckets_ = 0;
+  int64_t cap_hits_ = 0;
+  int64_t firing_ = 0;
+};
+
+}  // namespace
+
+std::string NormalizeHashtag(std::string_view hashtag) {
+  std::string out;
+  NormalizeInto(hashtag, &out);
+  return out;
+}
+
+std::unique_ptr<Operator> MakeForeignShare(const ForeignShareOptions& options,
+                                           const OperatorContext& context) {
+  return std::make_unique<ForeignShare>(options, context);
+}
+
+}  // namespace vigia

@@ -1,0 +1,384 @@
+#include "operators/foreign_share.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+using ::testing::Contains;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
+constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
+constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
+constexpr CountryCode kUA = CountryCode::FromChars('U', 'A');
+constexpr std::string_view kSource = "feed.ndjson";
+constexpr std::string_view kHash = "cfg-share";
+
+class Collector : public AlertEmitter {
+ public:
+  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
+  std::vector<Alert> alerts;
+};
+
+struct Post {
+  CountryCode target;
+  CountryCode origin;
+  std::string account;
+  std::vector<std::string> hashtags;
+};
+
+// Feeds the detector minute by minute (posts spread over the minute, then
+// the watermark at the minute's end).
+class Driver {
+ public:
+  explicit Driver(ForeignShareOptions options = {}) {
+    OperatorContext context;
+    context.config_hash = std::string(kHash);
+    context.max_samples = 4;
+    context.top_n = 3;
+    op_ = MakeForeignShare(options, context);
+  }
+
+  void Minute(const std::vector<Post>& posts) {
+    const absl::Time start = now_;
+    for (size_t i = 0; i < posts.size(); ++i) {
+      Send(posts[i], start + absl::Seconds(60) * static_cast<double>(i) /
+                                 static_cast<double>(posts.size()));
+    }
+    now_ = start + absl::Minutes(1);
+    op_->AdvanceWatermark(now_, out_);
+  }
+
+  void Send(const Post& p, absl::Time t) {
+    ++line_;
+    const std::string id = absl::StrCat("p", line_);
+    std::vector<std::string_view> tags(p.hashtags.begin(), p.hashtags.end());
+    Event e;
+    e.kind = FeedKind::kPost;
+    e.id = id;
+    e.created_at = t;
+    e.target = p.target;
+    e.account_id = p.account;
+    e.account_country = p.origin;
+    e.hashtags = tags;
+    e.source.source = kSource;
+    e.source.position = line_;
+    op_->Observe(e, out_);
+  }
+
+  Operator& op() { return *op_; }
+  const std::vector<Alert>& alerts() const { return out_.alerts; }
+  absl::Time now() const { return now_; }
+
+ private:
+  std::unique_ptr<Operator> op_;
+  Collector out_;
+  absl::Time now_ = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
+  int64_t line_ = 0;
+};
+
+// `domestic` and `foreign` posts aimed at `target` with `tags`; accounts
+// cycle through small pools so evidence has something to rank.
+std::vector<Post> Mix(CountryCode target, int domestic, int foreign,
+                      std::vector<std::string> tags = {},
+                      std::string foreign_prefix = "ru") {
+  std::vector<Post> out;
+  for (int i = 0; i < domestic; ++i) {
+    out.push_back(Post{target, target, absl::StrCat("local", i % 30), tags});
+  }
+  for (int i = 0; i < foreign; ++i) {
+    out.push_back(Post{target, kRU, absl::StrCat(foreign_prefix, i % 6), tags});
+  }
+  return out;
+}
+
+std::vector<Post> Concat(std::vector<Post> a, const std::vector<Post>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+std::vector<Alert> About(const std::vector<Alert>& alerts,
+                         std::string_view subject) {
+  std::vector<Alert> out;
+  for (const Alert& a : alerts) {
+    if (a.subject == subject) out.push_back(a);
+  }
+  return out;
+}
+
+Severity Highest(const std::vector<Alert>& alerts) {
+  Severity s = Severity::kInfo;
+  for (const Alert& a : alerts) s = std::max(s, a.severity);
+  return s;
+}
+
+TEST(ForeignShare, StaysQuietWhenVolumeDoublesAtAConstantShare) {
+  Driver d;
+  for (int m = 0; m < 4 * 60; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
+  // Twice the traffic, same one-in-six foreign share: a busy news day.
+  for (int m = 0; m < 60; ++m) d.Minute(Mix(kMD, 2 * (20 + m % 3), 8));
+  EXPECT_TRUE(d.alerts().empty());
+  EXPECT_EQ(d.op().stats().keys, 1);
+}
+
+TEST(ForeignShare, KeepsTheUsualShareThroughATrafficRamp) {
+  Driver d;
+  for (int m = 0; m < 3 * 60; ++m) d.Minute(Mix(kMD, 20, 4));
+  // The morning: traffic quadruples over an hour at the same mix, holds.
+  for (int m = 0; m < 60; ++m) {
+    const int k = 1 + m / 20;
+    d.Minute(Mix(kMD, 20 * k + 20 * (m % 20) / 20, 4 * k));
+  }
+  for (int m = 0; m < 60; ++m) d.Minute(Mix(kMD, 80, 16));
+  EXPECT_TRUE(d.alerts().empty());
+  // Then half the posts turn foreign: judged against the usual 1/6.
+  for (int m = 0; m < 10; ++m) d.Minute(Mix(kMD, 48, 48));
+  ASSERT_FALSE(d.alerts().empty());
+  std::map<std::string, double> b(d.alerts()[0].evidence.baseline.begin(),
+                                  d.alerts()[0].evidence.baseline.end());
+  EXPECT_NEAR(b["baseline_share"], 1.0 / 6, 0.02);
+}
+
+TEST(ForeignShare, KeepsAnOrganicRiseOfForeignPostsBelowWarning) {
+  Driver d;
+  for (int m = 0; m < 4 * 60; ++m) d.Minute(Mix(kMD, 40 + m % 3, 8));
+  // Half as many foreign posts again for an hour, domestic unchanged.
+  for (int m = 0; m < 60; ++m) d.Minute(Mix(kMD, 40 + m % 3, 12));
+  for (const Alert& a : d.alerts()) EXPECT_EQ(a.severity, Severity::kInfo);
+}
+
+TEST(ForeignShare, FiresWhenTheShareJumpsWhileVolumeStaysFlat) {
+  Driver d;
+  for (int m = 0; m < 4 * 60; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
+  // The same 24-25 posts a minute, half of them foreign now.
+  for (int m = 0; m < 30; ++m) d.Minute(Mix(kMD, 12 + m % 2, 12));
+  ASSERT_FALSE(d.alerts().empty());
+  const Alert& first = d.alerts().front();
+  EXPECT_EQ(first.detector, "foreign_share");
+  EXPECT_EQ(first.state, AlertState::kFiring);
+  EXPECT_EQ(first.target, kMD);
+  EXPECT_FALSE(first.origin.known());
+  EXPECT_TRUE(first.subject.empty());
+  EXPECT_EQ(first.window_end - first.window_start, absl::Minutes(30));
+  EXPECT_THAT(first.summary,
+              StartsWith("Foreign share of posts aimed at MD: "));
+  EXPECT_GE(first.score, first.threshold);
+  EXPECT_GE(first.ratio, 1.3);
+  // By the time the window is full of the new mix it is critical: about
+  // three times the usual share.
+  EXPECT_EQ(Highest(d.alerts()), Severity::kCritical);
+  EXPECT_EQ(d.op().stats().firing, 1);
+}
+
+TEST(ForeignShare, ResolvesWithTheFiringIdOnceTheShareIsBack) {
+  Driver d;
+  for (int m = 0; m < 4 * 60; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
+  for (int m = 0; m < 30; ++m) d.Minute(Mix(kMD, 12, 12));
+  for (int m = 0; m < 60; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
+  std::map<std::string, std::vector<AlertState>> by_id;
+  for (const Alert& a : d.alerts()) by_id[a.id].push_back(a.state);
+  ASSERT_FALSE(by_id.empty());
+  for (const auto& [id, states] : by_id) {
+    EXPECT_THAT(states, testing::ElementsAre(AlertState::kFiring,
+                                             AlertState::kResolved))
+        << id;
+  }
+  EXPECT_THAT(d.alerts().back().summary,
+              StartsWith("Resolved: foreign share of posts aimed at MD: "
+                         "back to "));
+  EXPECT_EQ(d.op().stats().firing, 0);
+}
+
+// A big target (200 posts a minute, one in six foreign) on which hashtag
+// #Alegeri carries 22 posts a minute, 2 of them foreign; `campaign` turns
+// the hashtag's mix into 10 domestic and 12 foreign for half an hour.
+void HashtagScenario(Driver& d, bool campaign) {
+  for (int m = 0; m < 3 * 60; ++m) {
+    d.Minute(Concat(Mix(kMD, 150, 30, {"news"}),
+                    Mix(kMD, 20, 2, {"#Alegeri", "vot"})));
+  }
+  for (int m = 0; m < 30; ++m) {
+    d.Minute(Concat(Mix(kMD, 150, 30, {"news"}),
+                    campaign ? Mix(kMD, 10, 12, {"#ALEGERI"}, "sock")
+                             : Mix(kMD, 20, 2, {"#Alegeri", "vot"})));
+  }
+}
+
+TEST(ForeignShare, FiresForAHashtagWhoseForeignShareJumps) {
+  Driver d;
+  HashtagScenario(d, /*campaign=*/true);
+  // The target as a whole moves by far less than 1.5x: only the hashtag.
+  EXPECT_TRUE(About(d.alerts(), "").empty());
+  const std::vector<Alert> tag = About(d.alerts(), "alegeri");
+  ASSERT_FALSE(tag.empty());
+  const Alert& a = tag.back();
+  EXPECT_EQ(a.subject_kind, "hashtag");
+  EXPECT_EQ(a.target, kMD);
+  EXPECT_THAT(a.summary,
+              StartsWith("Foreign share of posts aimed at MD with #alegeri: "));
+  EXPECT_GE(Highest(tag), Severity::kWarning);
+  // The id is that of the (target, hashtag) key.
+  EXPECT_EQ(tag.front().id,
+            MakeAlertId("foreign_share", "MD|#alegeri", tag.front().window_end,
+                        tag.front().severity, kHash));
+  // The hashtag's companion #vot is heavy too but its share did not move.
+  EXPECT_TRUE(About(d.alerts(), "vot").empty());
+}
+
+TEST(ForeignShare, HashtagWithoutCampaignStaysQuiet) {
+  Driver d;
+  HashtagScenario(d, /*campaign=*/false);
+  EXPECT_TRUE(d.alerts().empty());
+  // MD, #news, #alegeri and #vot are all tracked.
+  EXPECT_EQ(d.op().stats().keys, 4);
+  EXPECT_EQ(d.op().stats().cap_hits, 0);
+}
+
+TEST(ForeignShare, EvidenceRecomputesTheExpectationAndNamesTheCampaign) {
+  Driver d;
+  HashtagScenario(d, /*campaign=*/true);
+  const std::vector<Alert> tag = About(d.alerts(), "alegeri");
+  ASSERT_FALSE(tag.empty());
+  const Alert& a = tag.back();
+  std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                  a.evidence.baseline.end());
+  EXPECT_NEAR(b["expected"], a.expected, 1e-9);
+  EXPECT_NEAR(b["window_posts"] * b["baseline_share"], a.expected, 1e-6);
+  EXPECT_EQ(b["window_foreign"], a.observed);
+  EXPECT_NEAR(b["window_share"], a.observed / b["window_posts"], 1e-9);
+  EXPECT_NEAR(b["baseline_share"], 2.0 / 22, 0.02);
+  EXPECT_EQ(b["window_hops"], 6);
+  EXPECT_EQ(b["min_total"], 50);
+  EXPECT_GT(b["history_hours"], 2.0);
+  // Evidence is about the foreign posts: the sock accounts, from RU.
+  EXPECT_THAT(a.evidence.top_accounts,
+              Contains(Field(&Tally::value, StartsWith("sock"))));
+  ASSERT_EQ(a.evidence.other_tops.size(), 1u);
+  EXPECT_EQ(a.evidence.other_tops[0].first, "top_origins");
+  ASSERT_EQ(a.evidence.other_tops[0].second.size(), 1u);
+  EXPECT_EQ(a.evidence.other_tops[0].second[0].value, "RU");
+  EXPECT_EQ(a.evidence.other_tops[0].second[0].count, a.observed);
+  ASSERT_EQ(a.evidence.samples.size(), 4u);
+  for (const SampleEvent& s : a.evidence.samples) {
+    EXPECT_EQ(s.source, kSource);
+    EXPECT_EQ(s.id, absl::StrCat("p", s.position));
+    EXPECT_GE(s.created_at, a.window_start);
+    EXPECT_LT(s.created_at, a.window_end);
+  }
+  const std::string json = AlertToJson(a);
+  EXPECT_THAT(json, HasSubstr("\"subject_kind\":\"hashtag\","
+                              "\"subject\":\"alegeri\""));
+  EXPECT_THAT(json, HasSubstr("\"top_origins\":[{\"value\":\"RU\""));
+}
+
+TEST(ForeignShare, IgnoresHashtagsTooSmallToJudge) {
+  Driver d;
+  // One post every five minutes with #mic: never min_total in a window.
+  for (int m = 0; m < 3 * 60; ++m) {
+    std::vector<Post> posts = Mix(kMD, 20, 4);
+    if (m % 5 == 0) posts.push_back(Post{kMD, kMD, "local1", {"mic"}});
+    d.Minute(posts);
+  }
+  for (int m = 0; m < 30; ++m) {
+    std::vector<Post> posts = Mix(kMD, 20, 4);
+    posts.push_back(Post{kMD, kRU, "sock", {"mic"}});
+    d.Minute(posts);
+  }
+  EXPECT_TRUE(d.alerts().empty());
+  // #mic averages 6 posts a window, too few to become heavy at all.
+  EXPECT_EQ(d.op().stats().keys, 1);
+}
+
+TEST(ForeignShare, TracksOnlyTheHeaviestHashtagsAndCountsTheCap) {
+  ForeignShareOptions options;
+  options.max_hashtags = 1;
+  Driver d(options);
+  for (int m = 0; m < 3 * 60; ++m) {
+    d.Minute(Concat(Mix(kMD, 40, 8, {"big"}), Mix(kMD, 20, 2, {"small"})));
+  }
+  EXPECT_EQ(d.op().stats().keys, 2);  // MD and #big
+  EXPECT_GT(d.op().stats().cap_hits, 0);
+  // A campaign on the untracked hashtag raises nothing for it.
+  for (int m = 0; m < 30; ++m) {
+    d.Minute(Concat(Mix(kMD, 40, 8, {"big"}), Mix(kMD, 8, 14, {"small"})));
+  }
+  EXPECT_TRUE(About(d.alerts(), "small").empty());
+}
+
+TEST(ForeignShare, AppliesPerTargetOverridesOfTheLadder) {
+  ForeignShareOptions options;
+  options.max_hashtags = 0;
+  ForeignShareTargetOptions strict;
+  strict.min_total = options.min_total;
+  strict.scoring = options.scoring;
+  strict.scoring.levels = {{Severity::kCritical, 50.0, 10.0, 1000}};
+  options.per_target[kMD] = strict;
+  Driver d(options);
+  for (int m = 0; m < 4 * 60; ++m) {
+    d.Minute(Concat(Mix(kMD, 20 + m % 3, 4), Mix(kRO, 20 + m % 3, 4)));
+  }
+  for (int m = 0; m < 30; ++m) {
+    d.Minute(Concat(Mix(kMD, 12, 12), Mix(kRO, 12, 12)));
+  }
+  bool ro = false;
+  for (const Alert& a : d.alerts()) {
+    EXPECT_EQ(a.target, kRO);
+    ro = true;
+  }
+  EXPECT_TRUE(ro);
+}
+
+TEST(ForeignShare, ProducesIdenticalAlertsOnIdenticalInput) {
+  Driver one, two;
+  HashtagScenario(one, true);
+  HashtagScenario(two, true);
+  ASSERT_FALSE(one.alerts().empty());
+  ASSERT_EQ(one.alerts().size(), two.alerts().size());
+  for (size_t i = 0; i < one.alerts().size(); ++i) {
+    EXPECT_EQ(AlertToJson(one.alerts()[i]), AlertToJson(two.alerts()[i]));
+  }
+}
+
+TEST(ForeignShare, LeavesPostsOfUnknownOriginOutOfTheShare) {
+  Driver d;
+  const auto minute = [](int domestic, int foreign) {
+    std::vector<Post> posts = Mix(kUA, domestic, foreign);
+    for (int i = 0; i < 10; ++i) {
+      posts.push_back(Post{kUA, CountryCode(), "anon", {}});
+    }
+    return posts;
+  };
+  for (int m = 0; m < 4 * 60; ++m) d.Minute(minute(20, 4));
+  for (int m = 0; m < 30; ++m) d.Minute(minute(12, 12));
+  ASSERT_FALSE(d.alerts().empty());
+  for (const Alert& a : d.alerts()) {
+    std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                    a.evidence.baseline.end());
+    // 24 posts of known origin a minute; the 10 anonymous ones not counted.
+    EXPECT_EQ(b["window_posts"], 30 * 24);
+  }
+  std::map<std::string, double> first(d.alerts()[0].evidence.baseline.begin(),
+                                      d.alerts()[0].evidence.baseline.end());
+  EXPECT_NEAR(first["baseline_share"], 4.0 / 24, 0.02);
+}
+
+TEST(NormalizeHashtag, LowerCasesAsciiAndStripsHashes) {
+  EXPECT_EQ(NormalizeHashtag("#Alegeri2026"), "alegeri2026");
+  EXPECT_EQ(NormalizeHashtag("##VOT"), "vot");
+  EXPECT_EQ(NormalizeHashtag("Știri"), "Știri");  // non-ASCII kept
+  EXPECT_EQ(NormalizeHashtag("#"), "");
+}
+
+}  // namespace
+}  // namespace vigia

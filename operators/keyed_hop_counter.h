@@ -1,0 +1,307 @@
+// KeyedHopCounter: the per-key machinery of a count-vs-baseline detector,
+// shared by new_account_burst and state_media_amplification. It follows
+// foreign_origin_surge's rules exactly, so these detectors read the same:
+//   - keys (target, origin) kept in a vector in insertion order, indexed by
+//     a hash map, capped at max_keys (refusals count as cap hits);
+//   - a HopWindow per key whose buckets carry a detector-defined payload;
+//   - evaluation hop by hop when the watermark passes a hop's end, quiet
+//     keys evaluated as zeros, keys idle for a day forgotten;
+//   - Assess -> firing / escalation (the lower alert resolved as
+//     superseded, the higher one fired) / resolution -> Learn(hop count);
+//   - the detector builds each record (summary, evidence) in a callback.
+// Each key is scored by the Scorer chosen for its target when it was
+// created (per-target ladders).
+//
+// Owned by one detector and used on its thread only; never reads the clock.
+#ifndef VIGIA_OPERATORS_KEYED_HOP_COUNTER_H_
+#define VIGIA_OPERATORS_KEYED_HOP_COUNTER_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "operators/hop_window.h"
+#include "operators/operator.h"
+#include "operators/scorer.h"
+#include "pipeline/core/alert.h"
+#include "pipeline/core/types.h"
+
+namespace vigia {
+
+// What a record says about its alert.
+enum class CountRecord { kFiring, kResolved, kSuperseded };
+
+template <typename Bucket>
+class KeyedHopCounter {
+ public:
+  using Window = HopWindow<std::unique_ptr<Bucket>>;
+
+  struct Key {
+    uint32_t packed = 0;  // target << 16 | origin (origin 0 when none)
+    const Scorer* scorer = nullptr;
+    // Index into the scorer's levels of the alert firing; -1 when none.
+    int firing_level = -1;
+    int64_t last_event_hop = std::numeric_limits<int64_t>::min();
+    absl::Time episode_start;  // window end of the episode's first firing
+    BaselineState baseline;
+    Window window;
+
+    CountryCode target() const {
+      return CountryCode::FromChars(static_cast<char>(packed >> 24),
+                                    static_cast<char>((packed >> 16) & 0xff));
+    }
+    CountryCode origin() const {
+      if ((packed & 0xffff) == 0) return CountryCode();
+      return CountryCode::FromChars(static_cast<char>((packed >> 8) & 0xff),
+                                    static_cast<char>(packed & 0xff));
+    }
+    // "MD|RU", or "MD" for a key without origin: the key in alert ids.
+    std::string text() const {
+      return origin().known()
+                 ? absl::StrCat(target().str(), "|", origin().str())
+                 : target().str();
+    }
+  };
+
+  // Builds the record `record` of the alert of rung `level` for the window
+  // ending at `end`; `successor` is the severity superseding it.
+  using MakeAlertFn =
+      std::function<Alert(const Key& key, absl::Time end, const Assessment& a,
+                          CountRecord record, int level, Severity successor)>;
+
+  static uint32_t Pack(CountryCode target, CountryCode origin) {
+    return (uint32_t{target.packed()} << 16) | origin.packed();
+  }
+
+  // REQUIRES: window a positive multiple of hop (validated by the config).
+  KeyedHopCounter(absl::Duration window, absl::Duration hop, int max_keys,
+                  std::function<std::unique_ptr<Bucket>()> new_bucket)
+      : hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(hop))),
+        window_hops_(static_cast<int>(
+            std::max<int64_t>(1, absl::ToInt64Microseconds(window) / hop_us_))),
+        idle_hops_(std::max<int64_t>(
+            window_hops_, absl::ToInt64Microseconds(kIdleEviction) / hop_us_)),
+        max_span_(window_hops_ +
+                  static_cast<int>(std::max<int64_t>(
+                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))),
+        max_keys_(max_keys),
+        new_bucket_(std::move(new_bucket)) {}
+
+  int window_hops() const { return window_hops_; }
+  absl::Duration hop() const { return absl::Microseconds(hop_us_); }
+  absl::Duration window() const { return hop() * window_hops_; }
+
+  // Counts `n` events (0: only touch the bucket) at time `t` for the key,
+  // creating it (scored by `scorer`) if needed, and returns the hop's
+  // bucket, created on first use; nullptr when the key is refused by the
+  // cap or `t` is too late or too far ahead of the watermark to count.
+  Bucket* Add(uint32_t packed, absl::Time t, const Scorer* scorer,
+              uint32_t n = 1) {
+    const int64_t hop = FloorDiv(absl::ToUnixMicros(t), hop_us_);
+    Key* key;
+    auto it = index_.find(packed);
+    if (it != index_.end()) {
+      key = &keys_[it->second];
+    } else {
+      key = NewKey(packed, hop, scorer);
+      if (key == nullptr) return nullptr;
+    }
+    const int before = key->window.capacity();
+    typename Window::Slot* slot = key->window.Add(hop, n);
+    if (slot == nullptr) {
+      if (hop >= key->window.oldest_hop()) ++cap_hits_;  // too far ahead
+      return nullptr;
+    }
+    buckets_ += key->window.capacity() - before;
+    if (slot->payload == nullptr) slot->payload = new_bucket_();
+    // Any event keeps the key alive, counted or not (new_account_burst
+    // touches its target's bucket for every post).
+    key->last_event_hop = std::max(key->last_event_hop, hop);
+    max_event_hop_ = std::max(max_event_hop_, hop);
+    return slot->payload.get();
+  }
+
+  // Evaluates every hop the watermark completed; returns at once when no
+  // hop boundary was crossed.
+  void Advance(absl::Time watermark, AlertEmitter& out,
+               const MakeAlertFn& make) {
+    if (watermark == absl::InfinitePast()) return;
+    int64_t complete;
+    if (watermark == absl::InfiniteFuture()) {
+      if (max_event_hop_ == kNoHop) return;
+      complete = max_event_hop_ + window_hops_;
+    } else {
+      complete = FloorDiv(absl::ToUnixMicros(watermark), hop_us_) - 1;
+    }
+    if (complete <= last_done_hop_) return;
+    int64_t h = std::numeric_limits<int64_t>::max();
+    for (const Key& k : keys_) h = std::min(h, k.window.next_hop());
+    if (last_done_hop_ != kNoHop) h = std::max(h, last_done_hop_ + 1);
+    // Hop-major, keys in insertion order: alerts come out in event-time
+    // order and identically on every run.
+    for (; h <= complete && !keys_.empty(); ++h) {
+      for (size_t i = 0; i < keys_.size();) {
+        if (keys_[i].window.next_hop() == h && !Evaluate(i, h, out, make)) {
+          Evict(i);  // the last key moved into slot i: evaluate it next
+          continue;
+        }
+        ++i;
+      }
+    }
+    last_done_hop_ = complete;
+  }
+
+  // The payloads of the window ending at the key's next hop (the window
+  // just assessed, inside a MakeAlertFn), oldest first, nulls skipped.
+  std::vector<const Bucket*> WindowBuckets(const Key& key) const {
+    std::vector<const Bucket*> out;
+    out.reserve(window_hops_);
+    key.window.ForEachInWindow([&](int64_t, const typename Window::Slot& s) {
+      if (s.payload != nullptr) out.push_back(s.payload.get());
+    });
+    return out;
+  }
+
+  OperatorStats stats() const {
+    OperatorStats s;
+    s.keys = static_cast<int64_t>(keys_.size());
+    s.buckets = buckets_;
+    s.cap_hits = cap_hits_;
+    s.firing = firing_;
+    return s;
+  }
+
+  // Fills the fields every record shares: detector, state, severity,
+  // target, origin, id, window, numbers and config hash.
+  void FillAlert(std::string_view detector, const Key& key, absl::Time end,
+                 const Assessment& a, CountRecord record, int level,
+                 std::string_view config_hash, Alert& alert) const {
+    const SeverityLevel& rung = key.scorer->options().levels[level];
+    alert.detector = std::string(detector);
+    alert.state = record == CountRecord::kFiring ? AlertState::kFiring
+                                                 : AlertState::kResolved;
+    alert.severity = rung.severity;
+    alert.target = key.target();
+    alert.origin = key.origin();
+    alert.id = MakeAlertId(detector, key.text(), key.episode_start,
+                           rung.severity, config_hash);
+    alert.window_start = end - window();
+    alert.window_end = end;
+    alert.observed = a.observed;
+    alert.expected = a.expected;
+    alert.ratio = a.ratio;
+    alert.score = a.score;
+    alert.threshold = rung.min_score;
+    alert.config_hash = std::string(config_hash);
+  }
+
+ private:
+  static constexpr int64_t kNoHop = std::numeric_limits<int64_t>::min();
+  // A key with no events for this long, and nothing firing, is forgotten.
+  static constexpr absl::Duration kIdleEviction = absl::Hours(24);
+  // How far ahead of its window a key may hold events.
+  static constexpr absl::Duration kMaxLookahead = absl::Hours(6);
+
+  static int64_t FloorDiv(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+    return q;
+  }
+
+  Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer) {
+    if (static_cast<int64_t>(keys_.size()) >= max_keys_) {
+      ++cap_hits_;
+      return nullptr;
+    }
+    // A key joins at the first hop not yet evaluated, so the hops between
+    // that and its first event count as the zeros they were.
+    int64_t first = hop;
+    if (last_done_hop_ != kNoHop) {
+      first = last_done_hop_ + 1;
+      if (hop < first - window_hops_ + 1) return nullptr;  // too late
+      if (hop - (first - window_hops_ + 1) >= max_span_) first = hop;
+    }
+    index_.emplace(packed, static_cast<uint32_t>(keys_.size()));
+    Key& key = keys_.emplace_back();
+    key.packed = packed;
+    key.scorer = scorer;
+    key.window = Window(window_hops_, first, max_span_);
+    buckets_ += key.window.capacity();
+    return &key;
+  }
+
+  void Evict(size_t i) {
+    buckets_ -= keys_[i].window.capacity();
+    index_.erase(keys_[i].packed);
+    if (i + 1 != keys_.size()) {
+      keys_[i] = std::move(keys_.back());
+      index_[keys_[i].packed] = static_cast<uint32_t>(i);
+    }
+    keys_.pop_back();
+  }
+
+  // Evaluates key i's window ending at hop h and learns the hop. Returns
+  // false when the key should be forgotten.
+  bool Evaluate(size_t i, int64_t h, AlertEmitter& out,
+                const MakeAlertFn& make) {
+    Key& key = keys_[i];
+    const Scorer& scorer = *key.scorer;
+    const absl::Time end = absl::FromUnixMicros((h + 1) * hop_us_);
+    const double observed = static_cast<double>(key.window.Sum());
+    const Assessment a =
+        scorer.Assess(key.baseline, end, window_hops_, observed);
+    const std::vector<SeverityLevel>& levels = scorer.options().levels;
+    if (key.firing_level < 0) {
+      if (a.reached()) {
+        key.firing_level = a.level;
+        key.episode_start = end;
+        ++firing_;
+        out.Emit(
+            make(key, end, a, CountRecord::kFiring, a.level, Severity::kInfo));
+      }
+    } else if (!a.reached()) {
+      out.Emit(make(key, end, a, CountRecord::kResolved, key.firing_level,
+                    Severity::kInfo));
+      key.firing_level = -1;
+      --firing_;
+    } else if (a.level > key.firing_level) {
+      out.Emit(make(key, end, a, CountRecord::kSuperseded, key.firing_level,
+                    levels[a.level].severity));
+      key.firing_level = a.level;
+      out.Emit(
+          make(key, end, a, CountRecord::kFiring, a.level, Severity::kInfo));
+    }
+    scorer.Learn(key.baseline, end, key.window.At(h).count, a);
+    key.window.Advance();
+    return !(key.firing_level < 0 && key.window.Sum() == 0 &&
+             key.last_event_hop < key.window.next_hop() &&
+             h - key.last_event_hop > idle_hops_);
+  }
+
+  const int64_t hop_us_;
+  const int window_hops_;
+  const int64_t idle_hops_;
+  const int max_span_;
+  const int64_t max_keys_;
+  const std::function<std::unique_ptr<Bucket>()> new_bucket_;
+
+  absl::flat_hash_map<uint32_t, uint32_t> index_;
+  std::vector<Key> keys_;  // insertion order; the map only indexes it
+  int64_t last_done_hop_ = kNoHop;
+  int64_t max_event_hop_ = kNoHop;
+  int64_t buckets_ = 0;
+  int64_t cap_hits_ = 0;
+  int64_t firing_ = 0;
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_KEYED_HOP_COUNTER_H_

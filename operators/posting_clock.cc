@@ -1,0 +1,696 @@
+#include "operators/posting_clock.h"
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "operators/scorer.h"
+#include "pipeline/core/strings.h"
+
+namespace vigia {
+namespace {
+
+constexpr std::string_view kName = "posting_clock";
+constexpr int64_t kNever = std::numeric_limits<int64_t>::min() / 2;
+constexpr int64_t kHourUs = int64_t{3600} * 1000000;
+constexpr int kWeekHours = 168;
+// 1970-01-01 was a Thursday: hour 0 of the epoch is hour 72 of its week
+// (weeks start on Monday 00:00).
+constexpr int kEpochHourOfWeek = 72;
+// UTC offsets considered, in whole hours.
+constexpr int kMinOffset = -12;
+constexpr int kMaxOffset = 14;
+constexpr int kOffsets = kMaxOffset - kMinOffset + 1;
+// Working hours: weekdays, [09:00, 18:00) local.
+constexpr int kWorkStart = 9;
+constexpr int kWorkHours = 9;
+constexpr int kWorkDays = 5;
+// Accounts looked at for recycling when the cap is reached.
+constexpr int kRecycleScan = 64;
+// Accounts listed in a group's evidence.
+constexpr int kMaxListedAccounts = 200;
+// Posts this far ahead of the last evaluation are refused (counted): one
+// post stamped a year ahead would otherwise slide every histogram past the
+// real posts.
+constexpr int64_t kMaxLookaheadHours = 6;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int FloorMod(int64_t a, int b) {
+  return static_cast<int>(a - FloorDiv(a, b) * b);
+}
+
+int CountryIndex(CountryCode c) {
+  const int a = (c.packed() >> 8) - 'A';
+  const int b = (c.packed() & 0xff) - 'A';
+  return a * 26 + b;
+}
+
+// The bin of absolute hour `hour` (hours since the epoch).
+int BinOf(int64_t hour) {
+  return FloorMod(hour + kEpochHourOfWeek, kWeekHours);
+}
+
+// Hours between two UTC offsets, on the 24-hour clock.
+int OffsetDistance(int a, int b) {
+  const int d = std::abs(a - b) % 24;
+  return std::min(d, 24 - d);
+}
+
+std::string OffsetText(int offset) {
+  return absl::StrFormat("UTC%c%02d:00", offset < 0 ? '-' : '+',
+                         std::abs(offset));
+}
+
+// A week of hourly counts ending at `last` (an absolute hour): bin
+// BinOf(h) holds hour h for h in (last - 168, last].
+template <typename T>
+struct WeekHistogram {
+  std::array<T, kWeekHours> bins = {};
+  int64_t last = kNever;
+  int64_t total = 0;  // the sum of the bins
+
+  // Moves the end of the week to `hour`, clearing the hours that left it.
+  void AdvanceTo(int64_t hour) {
+    if (hour <= last) return;
+    if (last == kNever || hour - last >= kWeekHours) {
+      bins.fill(0);
+      total = 0;
+    } else {
+      for (int64_t h = last + 1; h <= hour; ++h) {
+        T& b = bins[BinOf(h)];
+        total -= b;
+        b = 0;
+      }
+    }
+    last = hour;
+  }
+  // Counts one post in hour `hour`; false when it is older than the week.
+  bool Add(int64_t hour) {
+    AdvanceTo(hour);
+    if (hour <= last - kWeekHours) return false;
+    T& b = bins[BinOf(hour)];
+    if (b < std::numeric_limits<T>::max()) {
+      ++b;
+      ++total;
+    }
+    return true;
+  }
+  // Total() as of the latest hour added, which may still hold hours that
+  // have since left the week: an upper bound until AdvanceTo(now).
+  int64_t Total() const { return total; }
+};
+
+// The weekday working-hours mask of offset `o`, as bins of the UTC week:
+// five runs of nine hours. Calls f(bin) for each.
+template <typename F>
+void ForEachWorkingBin(int offset, F&& f) {
+  for (int day = 0; day < kWorkDays; ++day) {
+    for (int h = 0; h < kWorkHours; ++h) {
+      f(FloorMod(day * 24 + kWorkStart + h - offset, kWeekHours));
+    }
+  }
+}
+
+// Sums of a histogram over each offset's working-hours mask, via prefix
+// sums over the doubled week (five range sums per offset).
+template <typename T>
+std::array<int64_t, kOffsets> WorkingSums(const std::array<T, kWeekHours>& b) {
+  std::array<int64_t, 2 * kWeekHours + 1> prefix;
+  prefix[0] = 0;
+  for (int i = 0; i < 2 * kWeekHours; ++i) {
+    prefix[i + 1] = prefix[i] + b[i % kWeekHours];
+  }
+  std::array<int64_t, kOffsets> out;
+  for (int o = kMinOffset; o <= kMaxOffset; ++o) {
+    int64_t sum = 0;
+    for (int day = 0; day < kWorkDays; ++day) {
+      const int start = FloorMod(day * 24 + kWorkStart - o, kWeekHours);
+      sum += prefix[start + kWorkHours] - prefix[start];
+    }
+    out[o - kMinOffset] = sum;
+  }
+  return out;
+}
+
+struct Account {
+  std::string id;
+  int target_slot = -1;  // -1: a free slot
+  CountryCode country;
+  WeekHistogram<uint8_t> week;
+  int64_t last_post = kNever;  // hour of the latest post
+  // The latest post, quoted as a sample.
+  std::string post_id;
+  absl::Time post_time;
+  SourceRef source;
+};
+
+struct Params {
+  Params(const PostingClockTargetOptions& o)
+      : offsets(o.utc_offsets),
+        min_accounts(o.min_accounts),
+        levels(o.levels),
+        scorer(
+            [&] {
+              ScoringOptions s;
+              s.levels = o.levels;
+              return s;
+            }(),
+            absl::ZeroDuration()) {}
+  std::vector<int> offsets;  // empty: built-in map, then inferred
+  int min_accounts;
+  std::vector<SeverityLevel> levels;
+  Scorer scorer;
+};
+
+class PostingClock final : public Operator {
+ public:
+  PostingClock(const PostingClockOptions& options,
+               const OperatorContext& context)
+      : options_(options),
+        context_(context),
+        hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(options.hop))) {
+    for (CountryCode c : options.targets) {
+      if (c.known()) targets_filter_.set(CountryIndex(c));
+    }
+    target_slot_.fill(-1);
+  }
+
+  std::string_view name() const override { return kName; }
+
+  void Observe(const Event& event, AlertEmitter&) override {
+    if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
+      return;
+    }
+    const int ti = CountryIndex(event.target);
+    if (targets_filter_.any() && !targets_filter_.test(ti)) return;
+    const int64_t hour =
+        FloorDiv(absl::ToUnixMicros(event.created_at), kHourUs);
+    if (last_boundary_ != kNever &&
+        hour >
+            FloorDiv(last_boundary_ * hop_us_, kHourUs) + kMaxLookaheadHours) {
+      ++cap_hits_;
+      return;
+    }
+    TargetState& ts = Target(event.target);
+    ts.population.Add(hour);
+    if (event.account_country == event.target) ts.domestic.Add(hour);
+    max_event_hour_ = std::max(max_event_hour_, hour);
+    auto it = ts.accounts.find(ToAbsl(event.account_id));
+    uint32_t index;
+    if (it != ts.accounts.end()) {
+      index = it->second;
+    } else {
+      const int32_t slot = FreeSlot();
+      if (slot < 0) {
+        ++cap_hits_;
+        return;
+      }
+      index = static_cast<uint32_t>(slot);
+      Account& a = accounts_[index];
+      a.id.assign(event.account_id.data(), event.account_id.size());
+      a.target_slot = ts.slot;
+      a.week = WeekHistogram<uint8_t>();
+      a.last_post = kNever;
+      ts.accounts.emplace(a.id, index);
+      ++live_accounts_;
+    }
+    Account& a = accounts_[index];
+    if (!a.week.Add(hour)) return;
+    a.last_post = std::max(a.last_post, hour);
+    a.country = event.account_country;
+    if (event.created_at >= a.post_time || a.post_id.empty()) {
+      a.post_id.assign(event.id.data(), event.id.size());
+      a.post_time = event.created_at;
+      a.source = event.source;
+    }
+  }
+
+  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
+    if (watermark == absl::InfinitePast()) return;
+    int64_t boundary;  // evaluate at boundary * hop
+    if (watermark == absl::InfiniteFuture()) {
+      if (max_event_hour_ == kNever) return;
+      boundary =
+          FloorDiv((max_event_hour_ + 1) * kHourUs + hop_us_ - 1, hop_us_);
+    } else {
+      boundary = FloorDiv(absl::ToUnixMicros(watermark), hop_us_);
+    }
+    if (boundary <= last_boundary_) return;
+    last_boundary_ = boundary;
+    // The state is cumulative over the week, so only the latest boundary
+    // crossed is evaluated.
+    Evaluate(absl::FromUnixMicros(boundary * hop_us_), out);
+  }
+
+  OperatorStats stats() const override {
+    OperatorStats s;
+    s.keys = live_accounts_;
+    s.buckets = live_accounts_ + static_cast<int64_t>(targets_.size());
+    s.cap_hits = cap_hits_;
+    s.firing = firing_;
+    return s;
+  }
+
+ private:
+  struct GroupState {
+    int firing_level = -1;
+    absl::Time episode_start;
+  };
+
+  struct TargetState {
+    CountryCode target;
+    int slot = 0;
+    const Params* params = nullptr;
+    WeekHistogram<uint32_t> population;
+    // Posts of accounts declaring the target's country: what its own time
+    // zone is inferred from when the map does not know it.
+    WeekHistogram<uint32_t> domestic;
+    absl::flat_hash_map<std::string, uint32_t> accounts;
+    std::array<GroupState, kOffsets> groups;
+  };
+
+  // One group's members and totals at an evaluation.
+  struct Group {
+    std::vector<uint32_t> members;
+    int64_t posts = 0;
+    int64_t working = 0;
+    std::array<int64_t, kWeekHours> bins = {};
+  };
+
+  TargetState& Target(CountryCode target) {
+    int16_t& slot = target_slot_[CountryIndex(target)];
+    if (slot < 0) {
+      slot = static_cast<int16_t>(targets_.size());
+      auto ts = std::make_unique<TargetState>();
+      ts->target = target;
+      ts->slot = slot;
+      auto it = options_.per_target.find(target);
+      PostingClockTargetOptions o;
+      if (it != options_.per_target.end()) {
+        o = it->second;
+      } else {
+        o.min_accounts = options_.min_accounts;
+        o.levels = options_.levels;
+      }
+      if (o.utc_offsets.empty()) o.utc_offsets = TargetUtcOffsets(target);
+      params_.push_back(std::make_unique<Params>(o));
+      ts->params = params_.back().get();
+      targets_.push_back(std::move(ts));
+    }
+    return *targets_[slot];
+  }
+
+  // A slot for a new account: a free one, a new one below the cap, or one
+  // recycled from an account with too few posts to be classified.
+  int32_t FreeSlot() {
+    if (!free_.empty()) {
+      const int32_t s = free_.back();
+      free_.pop_back();
+      return s;
+    }
+    if (static_cast<int64_t>(accounts_.size()) < options_.max_accounts) {
+      accounts_.emplace_back();
+      return static_cast<int32_t>(accounts_.size() - 1);
+    }
+    if (accounts_.empty()) return -1;
+    for (int i = 0; i < kRecycleScan; ++i) {
+      const size_t s = hand_;
+      hand_ = (hand_ + 1) % accounts_.size();
+      Account& a = accounts_[s];
+      if (a.target_slot >= 0 && a.week.Total() < options_.min_posts) {
+        ++cap_hits_;
+        Release(s);
+        free_.pop_back();
+        return static_cast<int32_t>(s);
+      }
+    }
+    return -1;
+  }
+
+  void Release(size_t s) {
+    Account& a = accounts_[s];
+    targets_[a.target_slot]->accounts.erase(a.id);
+    a.target_slot = -1;
+    a.id.clear();
+    a.post_id.clear();
+    free_.push_back(static_cast<int32_t>(s));
+    --live_accounts_;
+  }
+
+  // The target's offsets: configured or built in, else inferred from the
+  // quietest local 01:00-06:00 of its domestic accounts' posts (of all its
+  // posts when none declares the target's country).
+  std::vector<int> OffsetsOf(const TargetState& ts) const {
+    if (!ts.params->offsets.empty()) return ts.params->offsets;
+    const WeekHistogram<uint32_t>& people =
+        ts.domestic.Total() > 0 ? ts.domestic : ts.population;
+    std::array<int64_t, 24> by_hour = {};
+    for (int b = 0; b < kWeekHours; ++b) by_hour[b % 24] += people.bins[b];
+    std::array<int64_t, kOffsets> night = {};
+    for (int o = kMinOffset; o <= kMaxOffset; ++o) {
+      for (int h = 1; h < 6; ++h) {
+        night[o - kMinOffset] += by_hour[FloorMod(h - o, 24)];
+      }
+    }
+    // A night longer than five hours fits several offsets equally: take
+    // the middle one.
+    const int64_t quietest = *std::min_element(night.begin(), night.end());
+    std::vector<int> best;
+    for (int i = 0; i < kOffsets; ++i) {
+      if (night[i] == quietest) best.push_back(i + kMinOffset);
+    }
+    return {best[best.size() / 2]};
+  }
+
+  void Evaluate(absl::Time end, AlertEmitter& out) {
+    const int64_t now = FloorDiv(absl::ToUnixMicros(end), kHourUs) - 1;
+    // Accounts by target, in slot order (deterministic).
+    // Only accounts that may have min_posts are brought up to date: the
+    // running total is an upper bound, so the rest are skipped in O(1).
+    std::vector<std::vector<uint32_t>> members(targets_.size());
+    for (size_t s = 0; s < accounts_.size(); ++s) {
+      Account& a = accounts_[s];
+      if (a.target_slot < 0) continue;
+      if (a.last_post <= now - kWeekHours) {
+        Release(s);  // silent for a week
+        continue;
+      }
+      if (a.week.Total() < options_.min_posts) continue;
+      a.week.AdvanceTo(now);
+      if (a.week.Total() < options_.min_posts) continue;
+      members[a.target_slot].push_back(static_cast<uint32_t>(s));
+    }
+    for (size_t t = 0; t < targets_.size(); ++t) {
+      EvaluateTarget(*targets_[t], members[t], end, now, out);
+    }
+  }
+
+  void EvaluateTarget(TargetState& ts, const std::vector<uint32_t>& members,
+                      absl::Time end, int64_t now, AlertEmitter& out) {
+    ts.population.AdvanceTo(now);
+    ts.domestic.AdvanceTo(now);
+    const std::vector<int> own = OffsetsOf(ts);
+    const auto distance = [&](int o) {
+      int d = 24;
+      for (int t : own) d = std::min(d, OffsetDistance(o, t));
+      return d;
+    };
+    std::array<Group, kOffsets> groups;
+    for (uint32_t s : members) {
+      const Account& a = accounts_[s];
+      const std::array<uint8_t, kWeekHours>& b = a.week.bins;
+      int64_t total = 0;
+      int days = 0;
+      for (int d = 0; d < 7; ++d) {
+        int64_t day = 0;
+        for (int h = 0; h < 24; ++h) day += b[d * 24 + h];
+        total += day;
+        if (day > 0) ++days;
+      }
+      if (total < options_.min_posts || days < options_.min_active_days) {
+        continue;
+      }
+      const std::array<int64_t, kOffsets> working = WorkingSums(b);
+      int best = 0;
+      for (int i = 1; i < kOffsets; ++i) {
+        const int o = i + kMinOffset, ob = best + kMinOffset;
+        // Ties go to the offset nearest the target's: an account whose
+        // hours fit several zones is not reported on the far one.
+        if (working[i] > working[best] ||
+            (working[i] == working[best] && distance(o) < distance(ob))) {
+          best = i;
+        }
+      }
+      const int offset = best + kMinOffset;
+      if (static_cast<double>(working[best]) <
+              options_.min_share * static_cast<double>(total) ||
+          distance(offset) < options_.min_offset_distance) {
+        continue;
+      }
+      Group& g = groups[best];
+      g.members.push_back(s);
+      g.posts += total;
+      g.working += working[best];
+      for (int i = 0; i < kWeekHours; ++i) g.bins[i] += b[i];
+    }
+    const std::array<int64_t, kOffsets> population =
+        WorkingSums(ts.population.bins);
+    const int64_t population_total = ts.population.Total();
+    for (int i = 0; i < kOffsets; ++i) {
+      Group& g = groups[i];
+      GroupState& state = ts.groups[i];
+      if (g.members.empty() && state.firing_level < 0) continue;
+      // What the rest of the target's posts put in these hours; with no
+      // rest, the hours' share of the week.
+      const int64_t rest = population_total - g.posts;
+      const int64_t rest_working = population[i] - g.working;
+      const double base =
+          rest > 0 && rest_working >= 0
+              ? static_cast<double>(rest_working) / static_cast<double>(rest)
+              : static_cast<double>(kWorkDays * kWorkHours) / kWeekHours;
+      Assessment a = ts.params->scorer.Judge(
+          static_cast<double>(g.posts) * base, static_cast<double>(g.working),
+          1.0, /*warm=*/true);
+      if (static_cast<int>(g.members.size()) < ts.params->min_accounts) {
+        a.level = -1;
+      }
+      const Verdict v{a, base, i + kMinOffset, own};
+      if (state.firing_level < 0) {
+        if (a.reached()) {
+          state.firing_level = a.level;
+          state.episode_start = end;
+          ++firing_;
+          out.Emit(MakeAlert(ts, g, state, end, v, Record::kFiring, a.level));
+        }
+      } else if (!a.reached()) {
+        out.Emit(MakeAlert(ts, g, state, end, v, Record::kResolved,
+                           state.firing_level));
+        state.firing_level = -1;
+        --firing_;
+      } else if (a.level > state.firing_level) {
+        out.Emit(MakeAlert(ts, g, state, end, v, Record::kSuperseded,
+                           state.firing_level,
+                           ts.params->levels[a.level].severity));
+        state.firing_level = a.level;
+        out.Emit(MakeAlert(ts, g, state, end, v, Record::kFiring, a.level));
+      }
+    }
+  }
+
+  struct Verdict {
+    Assessment a;
+    double base = 0;  // the rest's share in the zone's working hours
+    int offset = 0;
+    std::vector<int> own;
+  };
+
+  enum class Record { kFiring, kResolved, kSuperseded };
+
+  Alert MakeAlert(const TargetState& ts, const Group& g,
+                  const GroupState& state, absl::Time end, const Verdict& v,
+                  Record record, int level,
+                  Severity successor = Severity::kInfo) const {
+    const SeverityLevel& rung = ts.params->levels[level];
+    const Assessment& a = v.a;
+    Alert alert;
+    alert.detector = std::string(kName);
+    alert.state =
+        record == Record::kFiring ? AlertState::kFiring : AlertState::kResolved;
+    alert.severity = rung.severity;
+    alert.target = ts.target;
+    alert.subject_kind = "utc_offset";
+    alert.subject = OffsetText(v.offset);
+    alert.id =
+        MakeAlertId(kName, absl::StrCat(ts.target.str(), "|", alert.subject),
+                    state.episode_start, rung.severity, context_.config_hash);
+    alert.window_start = end - absl::Hours(kWeekHours);
+    alert.window_end = end;
+    alert.observed = a.observed;
+    alert.expected = a.expected;
+    alert.ratio = a.ratio;
+    alert.score = a.score;
+    alert.threshold = rung.min_score;
+    const double share =
+        g.posts > 0 ? static_cast<double>(g.working) / g.posts : 0.0;
+    std::string prefix;
+    if (record == Record::kResolved) {
+      prefix = "Resolved: ";
+    } else if (record == Record::kSuperseded) {
+      prefix =
+          absl::StrCat("Superseded by ", ToAbsl(SeverityName(successor)), ": ");
+    }
+    alert.summary = absl::StrFormat(
+        "%s%d accounts posting at %s keep office hours of %s: %.0f%% of their "
+        "%d posts in a week fall on weekdays 09-18 there, vs %.0f%% of %s's "
+        "other posts (%.0f vs %.1f expected; %.1fx, score %.1f)",
+        prefix, static_cast<int>(g.members.size()), ts.target.str(),
+        alert.subject, 100 * share, static_cast<int>(g.posts), 100 * v.base,
+        ts.target.str(), a.observed, a.expected, a.ratio, a.score);
+
+    // The accounts, most active first.
+    std::vector<Tally> accounts;
+    std::map<std::string, int64_t> countries;
+    for (uint32_t s : g.members) {
+      const Account& acc = accounts_[s];
+      accounts.push_back(Tally{acc.id, acc.week.Total(), 0});
+      ++countries[acc.country.known() ? acc.country.str() : "unknown"];
+    }
+    const auto before = [](const Tally& x, const Tally& y) {
+      if (x.count != y.count) return x.count > y.count;
+      return x.value < y.value;
+    };
+    std::sort(accounts.begin(), accounts.end(), before);
+    std::vector<Tally> top(
+        accounts.begin(),
+        accounts.begin() +
+            std::min<size_t>(accounts.size(), std::max(context_.top_n, 0)));
+    alert.evidence.top_accounts = top;
+    if (accounts.size() > static_cast<size_t>(kMaxListedAccounts)) {
+      accounts.resize(kMaxListedAccounts);
+    }
+    alert.evidence.other_tops.emplace_back("accounts", std::move(accounts));
+    std::vector<Tally> by_country;
+    for (const auto& [c, n] : countries) by_country.push_back(Tally{c, n, 0});
+    std::sort(by_country.begin(), by_country.end(), before);
+    alert.evidence.other_tops.emplace_back("account_countries",
+                                           std::move(by_country));
+    // Samples: the latest post of the most active accounts, by time.
+    std::vector<SampleEvent> samples;
+    for (const Tally& t : top) {
+      if (static_cast<int>(samples.size()) >= context_.max_samples) break;
+      auto it = ts.accounts.find(t.value);
+      if (it == ts.accounts.end()) continue;
+      const Account& acc = accounts_[it->second];
+      samples.push_back(SampleEvent{
+          acc.post_id, acc.id, acc.post_time, std::string(acc.source.source),
+          acc.source.partition, acc.source.position, ""});
+    }
+    std::sort(samples.begin(), samples.end(),
+              [](const SampleEvent& x, const SampleEvent& y) {
+                if (x.created_at != y.created_at) {
+                  return x.created_at < y.created_at;
+                }
+                return x.id < y.id;
+              });
+    alert.evidence.samples = std::move(samples);
+
+    std::vector<std::pair<std::string, double>>& b = alert.evidence.baseline;
+    int nearest = v.own.empty() ? 0 : v.own.front();
+    for (int t : v.own) {
+      if (OffsetDistance(v.offset, t) < OffsetDistance(v.offset, nearest)) {
+        nearest = t;
+      }
+    }
+    int64_t night = 0, weekend = 0;
+    for (int i = 0; i < kWeekHours; ++i) {
+      const int local = FloorMod(i + v.offset, kWeekHours);
+      if (local >= kWorkDays * 24)
+        weekend += g.bins[i];
+      else if (local % 24 < 6)
+        night += g.bins[i];
+    }
+    const double posts = std::max<double>(static_cast<double>(g.posts), 1);
+    b = {
+        {"inferred_utc_offset_hours", static_cast<double>(v.offset)},
+        {"target_utc_offset_hours", static_cast<double>(nearest)},
+        {"accounts", static_cast<double>(g.members.size())},
+        {"posts", static_cast<double>(g.posts)},
+        {"posts_in_working_hours", static_cast<double>(g.working)},
+        {"share_in_working_hours", share},
+        {"weekend_share", static_cast<double>(weekend) / posts},
+        {"weeknight_share_00_06", static_cast<double>(night) / posts},
+        {"rest_of_target_share_in_working_hours", v.base},
+        {"expected", a.expected},
+        {"min_share", options_.min_share},
+        {"min_posts_per_account", static_cast<double>(options_.min_posts)},
+    };
+    std::array<int64_t, 24> by_hour = {};
+    for (int i = 0; i < kWeekHours; ++i) by_hour[i % 24] += g.bins[i];
+    for (int h = 0; h < 24; ++h) {
+      b.emplace_back(absl::StrFormat("posts_utc_hour_%02d", h),
+                     static_cast<double>(by_hour[h]));
+    }
+    alert.config_hash = context_.config_hash;
+    return alert;
+  }
+
+  const PostingClockOptions options_;
+  const OperatorContext context_;
+  const int64_t hop_us_;
+  std::bitset<26 * 26> targets_filter_;
+  std::vector<std::unique_ptr<Params>> params_;
+  std::array<int16_t, 26 * 26> target_slot_;
+  std::vector<std::unique_ptr<TargetState>> targets_;
+  // Account slots (free ones have target_slot -1), reused through free_.
+  std::vector<Account> accounts_;
+  std::vector<int32_t> free_;
+  size_t hand_ = 0;
+  int64_t live_accounts_ = 0;
+  int64_t max_event_hour_ = kNever;
+  int64_t last_boundary_ = kNever;
+  int64_t cap_hits_ = 0;
+  int64_t firing_ = 0;
+};
+
+struct OffsetsOf {
+  const char* countries;  // space-separated alpha-2 codes
+  std::array<int, 12> offsets;
+  int count;
+};
+
+// Standard and summer time of the countries vigia is most often pointed
+// at; a few large countries list the span of their zones.
+constexpr OffsetsOf kOffsetTable[] = {
+    {"GB IE PT IS", {0, 1}, 2},
+    {"AL AT BA BE CH CZ DE DK ES FR HR HU IT LU ME MK MT NL NO PL RS SE SI "
+     "SK XK",
+     {1, 2},
+     2},
+    {"BG CY EE FI GR LT LV MD RO UA", {2, 3}, 2},
+    {"BY TR", {3}, 1},
+    {"AM AZ GE", {4}, 1},
+    {"KZ", {5}, 1},
+    {"RU", {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 11},
+    {"US", {-10, -9, -8, -7, -6, -5, -4}, 7},
+    {"CA", {-8, -7, -6, -5, -4, -3}, 6},
+};
+
+}  // namespace
+
+std::vector<int> TargetUtcOffsets(CountryCode target) {
+  const std::string code = target.str();
+  if (code.empty()) return {};
+  for (const OffsetsOf& row : kOffsetTable) {
+    const std::string_view countries(row.countries);
+    for (size_t i = 0; i + 2 <= countries.size(); i += 3) {
+      if (countries.substr(i, 2) == code) {
+        return std::vector<int>(row.offsets.begin(),
+                                row.offsets.begin() + row.count);
+      }
+    }
+  }
+  return {};
+}
+
+std::unique_ptr<Operator> MakePostingClock(const PostingClockOptions& options,
+                                           const OperatorContext& context) {
+  return std::make_unique<PostingClock>(options, context);
+}
+
+}  // namespace vigia

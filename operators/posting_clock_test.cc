@@ -1,0 +1,347 @@
+#include "operators/posting_clock.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr CountryCode kDE = CountryCode::FromChars('D', 'E');
+constexpr CountryCode kBR = CountryCode::FromChars('B', 'R');
+constexpr CountryCode kCN = CountryCode::FromChars('C', 'N');
+constexpr std::string_view kSource = "posts.ndjson";
+constexpr std::string_view kHash = "cfg-clock";
+
+class Collector : public AlertEmitter {
+ public:
+  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
+  std::vector<Alert> alerts;
+};
+
+// Monday 2026-05-11 00:00 UTC.
+const absl::Time kMonday =
+    absl::FromCivil(absl::CivilHour(2026, 5, 11, 0), absl::UTCTimeZone());
+
+struct Post {
+  CountryCode target;
+  std::string account;
+  CountryCode country;
+};
+
+// Who posts in a given UTC hour (hours since kMonday).
+using Schedule = std::function<std::vector<Post>(int hour)>;
+
+class Driver {
+ public:
+  explicit Driver(PostingClockOptions options = {}) {
+    OperatorContext context;
+    context.config_hash = std::string(kHash);
+    context.max_samples = 3;
+    context.top_n = 4;
+    op_ = MakePostingClock(options, context);
+  }
+
+  // Runs `hours` hours from the current one: each hour's posts spread over
+  // it, then the watermark at its end.
+  void Run(int hours, const Schedule& schedule) {
+    for (int i = 0; i < hours; ++i, ++hour_) {
+      const std::vector<Post> posts = schedule(hour_);
+      const absl::Time start = kMonday + absl::Hours(hour_);
+      for (size_t j = 0; j < posts.size(); ++j) {
+        Send(posts[j], start + absl::Minutes(50) * static_cast<double>(j) /
+                                   static_cast<double>(posts.size()));
+      }
+      op_->AdvanceWatermark(start + absl::Hours(1), out_);
+    }
+  }
+
+  void Send(const Post& p, absl::Time t) {
+    ++line_;
+    const std::string id = absl::StrCat("p", line_);
+    Event e;
+    e.kind = FeedKind::kPost;
+    e.id = id;
+    e.created_at = t;
+    e.target = p.target;
+    e.account_id = p.account;
+    e.account_country = p.country;
+    e.source.source = kSource;
+    e.source.position = line_;
+    op_->Observe(e, out_);
+  }
+
+  Operator& op() { return *op_; }
+  const std::vector<Alert>& alerts() const { return out_.alerts; }
+  int hour() const { return hour_; }
+
+ private:
+  std::unique_ptr<Operator> op_;
+  Collector out_;
+  int hour_ = 0;
+  int64_t line_ = 0;
+};
+
+int Mod(int a, int b) { return ((a % b) + b) % b; }
+
+// `n` ordinary accounts of `target`, living at UTC `offset`: each posts a
+// few times a day between 08:00 and midnight local, weekends included.
+std::vector<Post> Humans(CountryCode target, int offset, int n, int hour) {
+  std::vector<Post> out;
+  const int local = Mod(hour + offset, 24);
+  const int day = Mod(hour + offset, 24 * 7) / 24;
+  if (local < 8) return out;
+  for (int i = 0; i < n; ++i) {
+    if ((i + local + day) % 4 == 0) {
+      out.push_back(Post{target, absl::StrCat("human", i), target});
+    }
+  }
+  return out;
+}
+
+// `n` accounts that post at `target` once an hour on weekdays 09:00-18:00
+// at UTC `offset`, plus one stray post on Saturday noon.
+std::vector<Post> Office(CountryCode target, int offset, int n, int hour,
+                         std::string prefix = "bot",
+                         CountryCode country = CountryCode()) {
+  std::vector<Post> out;
+  const int local = Mod(hour + offset, 24);
+  const int day = Mod(hour + offset, 24 * 7) / 24;  // 0 = Monday
+  const bool working = day < 5 && local >= 9 && local < 18;
+  for (int i = 0; i < n; ++i) {
+    if (working || (day == 5 && local == 12)) {
+      out.push_back(Post{target, absl::StrCat(prefix, i), country});
+    }
+  }
+  return out;
+}
+
+std::vector<Post> Concat(std::vector<Post> a, const std::vector<Post>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// A German population (UTC+1) and 20 accounts keeping office hours in
+// UTC+8, for a week.
+Schedule FarOffice(int bots = 20) {
+  return [bots](int h) {
+    return Concat(Humans(kDE, 1, 120, h), Office(kDE, 8, bots, h, "bot", kCN));
+  };
+}
+
+TEST(PostingClock, FiresOnAccountsWorkingTheDayOfAFarTimeZone) {
+  Driver d;
+  d.Run(7 * 24, FarOffice());
+  ASSERT_FALSE(d.alerts().empty());
+  const Alert& first = d.alerts().front();
+  EXPECT_EQ(first.detector, "posting_clock");
+  EXPECT_EQ(first.state, AlertState::kFiring);
+  EXPECT_EQ(first.target, kDE);
+  EXPECT_EQ(first.subject_kind, "utc_offset");
+  EXPECT_EQ(first.subject, "UTC+08:00");
+  EXPECT_EQ(first.window_end - first.window_start, absl::Hours(7 * 24));
+  EXPECT_THAT(first.summary, StartsWith("20 accounts posting at DE keep "
+                                        "office hours of UTC+08:00: "));
+  EXPECT_GE(first.score, first.threshold);
+  // It takes the accounts' third working day to classify them.
+  EXPECT_GE(first.window_end, kMonday + absl::Hours(2 * 24 + 1));
+  EXPECT_LE(first.window_end, kMonday + absl::Hours(3 * 24));
+  for (const Alert& a : d.alerts()) EXPECT_EQ(a.subject, "UTC+08:00");
+  EXPECT_EQ(d.alerts().back().severity, Severity::kCritical);
+  EXPECT_EQ(d.op().stats().firing, 1);
+}
+
+TEST(PostingClock, EvidenceListsTheAccountsTheirHoursAndTheZone) {
+  Driver d;
+  d.Run(7 * 24, FarOffice());
+  const Alert& a = d.alerts().back();
+  ASSERT_EQ(a.state, AlertState::kFiring);
+  std::map<std::string, double> b(a.evidence.baseline.begin(),
+                                  a.evidence.baseline.end());
+  EXPECT_EQ(b["inferred_utc_offset_hours"], 8);
+  EXPECT_EQ(b["target_utc_offset_hours"], 2);  // DE: UTC+1, +2 in summer
+  EXPECT_EQ(b["accounts"], 20);
+  EXPECT_GE(b["share_in_working_hours"], 0.9);
+  EXPECT_EQ(b["share_in_working_hours"],
+            b["posts_in_working_hours"] / b["posts"]);
+  EXPECT_EQ(a.observed, b["posts_in_working_hours"]);
+  EXPECT_NEAR(a.expected,
+              b["posts"] * b["rest_of_target_share_in_working_hours"], 1e-9);
+  EXPECT_LT(b["weekend_share"], 0.05);
+  EXPECT_EQ(b["weeknight_share_00_06"], 0);
+  // The combined histogram: UTC+8's 09-18 is 01-10 UTC (the Saturday
+  // posts, at 04 UTC, fall in those hours too).
+  double in_hours = 0, total = 0;
+  for (int h = 0; h < 24; ++h) {
+    const double n = b[absl::StrFormat("posts_utc_hour_%02d", h)];
+    total += n;
+    if (h >= 1 && h < 10) in_hours += n;
+  }
+  EXPECT_EQ(total, b["posts"]);
+  EXPECT_EQ(in_hours, total);
+  // Every account is listed, the most active first.
+  ASSERT_EQ(a.evidence.other_tops.size(), 2u);
+  EXPECT_EQ(a.evidence.other_tops[0].first, "accounts");
+  EXPECT_EQ(a.evidence.other_tops[0].second.size(), 20u);
+  for (const Tally& t : a.evidence.other_tops[0].second) {
+    EXPECT_THAT(t.value, StartsWith("bot"));
+  }
+  EXPECT_EQ(a.evidence.top_accounts.size(), 4u);
+  EXPECT_EQ(a.evidence.other_tops[1].first, "account_countries");
+  EXPECT_THAT(a.evidence.other_tops[1].second,
+              ElementsAre(testing::Field(&Tally::value, "CN")));
+  ASSERT_EQ(a.evidence.samples.size(), 3u);
+  for (const SampleEvent& s : a.evidence.samples) {
+    EXPECT_THAT(s.account, StartsWith("bot"));
+    EXPECT_EQ(s.source, kSource);
+    EXPECT_EQ(s.id, absl::StrCat("p", s.position));
+    EXPECT_LT(s.created_at, a.window_end);
+  }
+  EXPECT_THAT(AlertToJson(a), HasSubstr("\"subject\":\"UTC+08:00\""));
+}
+
+TEST(PostingClock, StaysQuietOnTheTargetsOwnDaytimeAndOfficePatterns) {
+  Driver d;
+  // Germans posting through their day, and German offices keeping German
+  // hours: nobody works another zone's day.
+  d.Run(7 * 24, [](int h) {
+    return Concat(Humans(kDE, 1, 120, h), Office(kDE, 1, 20, h, "office"));
+  });
+  EXPECT_TRUE(d.alerts().empty());
+}
+
+TEST(PostingClock, StaysQuietOnANeighbouringZone) {
+  Driver d;
+  // UTC+3 is one hour from DE's summer time: not far enough to tell.
+  d.Run(7 * 24, [](int h) {
+    return Concat(Humans(kDE, 1, 120, h), Office(kDE, 3, 20, h));
+  });
+  EXPECT_TRUE(d.alerts().empty());
+}
+
+TEST(PostingClock, NeedsMinAccountsAndSeveralDays) {
+  Driver few;
+  few.Run(7 * 24, FarOffice(/*bots=*/4));
+  EXPECT_TRUE(few.alerts().empty());
+  // One long working day is a burst, not a schedule: the accounts post on
+  // a single day.
+  Driver burst;
+  burst.Run(7 * 24, [](int h) {
+    std::vector<Post> posts = Humans(kDE, 1, 120, h);
+    if (h >= 24 && h < 48 && h % 24 >= 1 && h % 24 < 10) {
+      for (int i = 0; i < 20; ++i) {
+        for (int k = 0; k < 3; ++k) {
+          posts.push_back(Post{kDE, absl::StrCat("bot", i), kCN});
+        }
+      }
+    }
+    return posts;
+  });
+  EXPECT_TRUE(burst.alerts().empty());
+}
+
+TEST(PostingClock, ResolvesWithTheFiringIdOnceTheWeekNoLongerShowsThem) {
+  Driver d;
+  d.Run(7 * 24, FarOffice());
+  d.Run(8 * 24, [](int h) { return Humans(kDE, 1, 120, h); });
+  std::map<std::string, std::vector<AlertState>> by_id;
+  for (const Alert& a : d.alerts()) by_id[a.id].push_back(a.state);
+  ASSERT_FALSE(by_id.empty());
+  for (const auto& [id, states] : by_id) {
+    EXPECT_THAT(states, ElementsAre(AlertState::kFiring, AlertState::kResolved))
+        << id;
+  }
+  EXPECT_THAT(d.alerts().back().summary, StartsWith("Resolved: "));
+  EXPECT_EQ(d.op().stats().firing, 0);
+  // The silent accounts were forgotten.
+  EXPECT_EQ(d.op().stats().keys, 120);
+}
+
+TEST(PostingClock, InfersTheZoneOfATargetItHasNoMapFor) {
+  EXPECT_TRUE(TargetUtcOffsets(kBR).empty());
+  Driver d;
+  // Brazil (UTC-3) and an office in UTC+8.
+  d.Run(7 * 24, [](int h) {
+    return Concat(Humans(kBR, -3, 120, h), Office(kBR, 8, 20, h));
+  });
+  ASSERT_FALSE(d.alerts().empty());
+  std::map<std::string, double> b(d.alerts()[0].evidence.baseline.begin(),
+                                  d.alerts()[0].evidence.baseline.end());
+  EXPECT_NEAR(b["target_utc_offset_hours"], -3, 1);
+  EXPECT_EQ(d.alerts()[0].subject, "UTC+08:00");
+}
+
+TEST(PostingClock, AppliesPerTargetOverrides) {
+  // Declaring UTC+8 one of DE's own zones silences the group.
+  PostingClockOptions own;
+  own.per_target[kDE].utc_offsets = {1, 2, 8};
+  Driver a(own);
+  a.Run(7 * 24, FarOffice());
+  EXPECT_TRUE(a.alerts().empty());
+  // A stricter ladder for DE only.
+  PostingClockOptions strict;
+  strict.per_target[kDE].levels = {{Severity::kCritical, 100, 100, 1e6}};
+  Driver b(strict);
+  b.Run(7 * 24, [](int h) {
+    return Concat(FarOffice()(h),
+                  Concat(Humans(kBR, -3, 120, h), Office(kBR, 8, 20, h)));
+  });
+  ASSERT_FALSE(b.alerts().empty());
+  for (const Alert& x : b.alerts()) EXPECT_EQ(x.target, kBR);
+}
+
+TEST(PostingClock, RecyclesQuietAccountsAtTheCapAndCountsIt) {
+  PostingClockOptions options;
+  options.max_accounts = 60;
+  Driver d(options);
+  d.Run(7 * 24, FarOffice());
+  EXPECT_LE(d.op().stats().keys, 60);
+  EXPECT_GT(d.op().stats().cap_hits, 0);
+}
+
+TEST(PostingClock, RefusesPostsFarAheadOfTheWatermark) {
+  Driver d;
+  d.Run(7 * 24, FarOffice());
+  const size_t alerts = d.alerts().size();
+  const int64_t hits = d.op().stats().cap_hits;
+  // One post stamped a year ahead is refused, and does not wipe the week.
+  d.Send(Post{kDE, "clock_skew", kDE}, kMonday + absl::Hours(365 * 24));
+  EXPECT_EQ(d.op().stats().cap_hits, hits + 1);
+  d.Run(2, FarOffice());
+  EXPECT_EQ(d.alerts().size(), alerts);  // still firing, nothing resolved
+  EXPECT_EQ(d.op().stats().firing, 1);
+}
+
+TEST(PostingClock, ProducesIdenticalAlertsOnIdenticalInput) {
+  Driver one, two;
+  one.Run(7 * 24, FarOffice());
+  two.Run(7 * 24, FarOffice());
+  ASSERT_FALSE(one.alerts().empty());
+  ASSERT_EQ(one.alerts().size(), two.alerts().size());
+  for (size_t i = 0; i < one.alerts().size(); ++i) {
+    EXPECT_EQ(AlertToJson(one.alerts()[i]), AlertToJson(two.alerts()[i]));
+  }
+}
+
+TEST(PostingClock, KnowsTheUsualZones) {
+  EXPECT_THAT(TargetUtcOffsets(kDE), ElementsAre(1, 2));
+  EXPECT_THAT(TargetUtcOffsets(CountryCode::FromString("MD")),
+              ElementsAre(2, 3));
+  EXPECT_THAT(TargetUtcOffsets(CountryCode::FromString("GB")),
+              ElementsAre(0, 1));
+}
+
+}  // namespace
+}  // namespace vigia
