@@ -5,7 +5,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -15,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "pipeline/core/country.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
@@ -42,6 +45,7 @@ enum Purpose : uint64_t {
   kLate = 4,
   kIds = 5,
   kCampaignSetup = 6,
+  kKindSetup = 7,  // campaigns of the kinds ResolveKindContent sets up
 };
 
 // Id key classes: ids are Mix64 of (class, stream, sequence), a bijection,
@@ -110,6 +114,9 @@ class DailyCycle {
 
 struct Account {
   std::string id;
+  // Where the account operates from; unknown = the stream's origin (set
+  // only by trend_riding networks, which span several countries).
+  CountryCode country;
   int64_t created_ms = 0;  // Unix ms
   int64_t followers = 0;
   uint8_t platform = 0;  // index into the pool's platforms
@@ -131,7 +138,36 @@ struct Original {
   std::vector<std::string> hashtags;
 };
 
-enum class StreamType { kPairPosts, kAds, kSurge, kOrganic };
+// kSurge also renders new_account_burst campaigns: the same near-duplicate
+// content, from a network of new accounts.
+enum class StreamType {
+  kPairPosts,
+  kAds,
+  kSurge,
+  kOrganic,
+  kTrend,
+  kBursts,
+  kStateMedia,
+  kAdCampaign,
+  kClock,
+  kViral,
+};
+
+// coordinated_sharing: what one post of a burst is.
+struct Planned {
+  uint32_t account;  // index into the pool
+  uint32_t burst;    // index into Stream::bursts
+};
+
+enum class BurstType { kUrl, kText, kRepost };
+
+struct Burst {
+  BurstType type;
+  std::string subject;  // the URL, the message, or the reposted post's id
+  int64_t first_ms = 0, last_ms = 0;  // since scenario start
+  int accounts = 0;  // distinct accounts posting (reposting) the subject
+  int64_t posts = 0;
+};
 
 // One independent source of records: the background posts of a (target,
 // origin) pair, the ads aimed at a target, or a campaign.
@@ -152,6 +188,14 @@ struct Stream {
   int64_t events = 0;
   uint32_t bad_seq = 0;
   std::vector<bool> used;  // accounts of the pool that posted (campaigns)
+  // Per-kind bookkeeping for the truth.
+  std::vector<Planned> plan;              // coordinated_sharing, by seq
+  std::vector<Burst> bursts;              // coordinated_sharing
+  std::vector<Original> burst_originals;  // by burst; repost bursts only
+  std::vector<std::pair<int64_t, double>> spends;  // ads: (ms, midpoint)
+  int64_t ads_without_disclaimer = 0;
+  int64_t max_account_age_ms = 0;                    // new_account_burst
+  std::vector<std::pair<int64_t, uint32_t>> shares;  // viral: (ms, account)
 };
 
 struct Record {
@@ -161,13 +205,22 @@ struct Record {
   uint32_t seq;
 };
 
-// A campaign's content with defaults filled in.
+// A campaign's content with defaults filled in. Each kind fills the parts
+// it uses.
 struct CampaignContent {
   std::string lang;
   std::vector<std::string> messages;
-  std::vector<std::string> urls;
+  std::vector<std::string> urls;  // shared URLs, articles, or the viral link
   std::vector<std::string> hashtags;
   std::string utm_tag;
+  std::string hashtag;                // trend_riding
+  std::vector<OriginShare> origins;   // trend_riding, normalized
+  std::vector<std::string> domains;   // state_media_amplification
+  CountryCode state;                  // state_media_amplification
+  std::string payer;                  // foreign_ad_spend
+  CurrencyCode currency;              // foreign_ad_spend
+  std::vector<std::string> page_ids;  // foreign_ad_spend
+  std::vector<size_t> spend_ranges;   // foreign_ad_spend: AdSpendRanges()
 };
 
 // Every derived, read-only input of the rendering pass.
@@ -240,6 +293,19 @@ std::string ArticlePath(Rng& rng, int64_t unix_ms) {
                       "/", ToAbsl(slug1), "-", ToAbsl(slug2), "-", number);
 }
 
+// An article of a state-affiliated outlet: https://de.rt.com/world/
+// 123456-vote-debate/ (a trailing slash, as such sites write them).
+std::string StateMediaArticle(Rng& rng, std::string_view domain) {
+  const auto sections = internal::UrlSections();
+  const auto slugs = internal::UrlSlugWords();
+  const std::string_view section = sections[rng.Below(sections.size())];
+  const uint64_t number = 100000 + rng.Below(900000);
+  const std::string_view slug1 = slugs[rng.Below(slugs.size())];
+  const std::string_view slug2 = slugs[rng.Below(slugs.size())];
+  return absl::StrCat("https://", ToAbsl(domain), "/", ToAbsl(section), "/",
+                      number, "-", ToAbsl(slug1), "-", ToAbsl(slug2), "/");
+}
+
 void AddUtm(std::string* url, std::string_view source,
             std::string_view campaign) {
   absl::StrAppend(url, url->find('?') == std::string::npos ? "?" : "&",
@@ -260,6 +326,139 @@ std::string ToggleWww(const std::string& url) {
   return url.substr(0, host) + "www." + url.substr(host);
 }
 
+// Spells `url` one of the ways shares of one page differ: http or https,
+// with or without "www.", an upper-case host, a trailing slash, tracking
+// parameters. URL normalization (operators/url_normalize.h) maps every
+// spelling back to one form.
+std::string UrlSpelling(Rng& rng, const std::string& url,
+                        std::string_view source, std::string_view tag) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  const size_t host_begin = scheme_end + 3;
+  const size_t path_begin = std::min(url.find('/', host_begin), url.size());
+  std::string host = url.substr(host_begin, path_begin - host_begin);
+  const std::string rest = url.substr(path_begin);
+  const size_t q = std::min(rest.find('?'), rest.size());
+  std::string path = rest.substr(0, q);
+  const std::string query = rest.substr(q);
+  const bool http = rng.Bernoulli(0.2);
+  if (rng.Bernoulli(0.3)) {
+    host = host.starts_with("www.") ? host.substr(4) : "www." + host;
+  }
+  if (rng.Bernoulli(0.1)) {
+    for (char& ch : host) {
+      if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    }
+  }
+  if (rng.Bernoulli(0.25) && !path.ends_with('/')) path.push_back('/');
+  std::string out =
+      absl::StrCat(http ? "http://" : "https://", host, path, query);
+  if (rng.Bernoulli(0.35)) AddUtm(&out, source, tag);
+  if (rng.Bernoulli(0.1)) {
+    absl::StrAppend(&out, out.find('?') == std::string::npos ? "?" : "&",
+                    "fbclid=IwAR", Mix64(rng.Next()) % 1000000007);
+  }
+  return out;
+}
+
+// Capitals for the scripts of the built-in languages: ASCII, Latin-1,
+// Latin Extended-A, the Romanian comma letters and basic Cyrillic. Other
+// characters, and bytes that are not valid UTF-8, are kept as they are.
+std::string UpperCase(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A')
+                                         : static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // Two-byte sequences cover every letter changed here.
+    if ((c & 0xE0) != 0xC0 || i + 1 >= text.size() ||
+        (static_cast<unsigned char>(text[i + 1]) & 0xC0) != 0x80) {
+      out.push_back(text[i]);
+      ++i;
+      continue;
+    }
+    uint32_t cp =
+        ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu);
+    const bool even = cp % 2 == 0;
+    if (cp >= 0xE0 && cp <= 0xFE && cp != 0xF7) {
+      cp -= 0x20;
+    } else if (((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177) ||
+                (cp >= 0x218 && cp <= 0x21B)) &&
+               !even) {
+      cp -= 1;  // pairs with the capital first
+    } else if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E)) &&
+               even) {
+      cp -= 1;  // pairs with the capital second
+    } else if (cp >= 0x430 && cp <= 0x44F) {
+      cp -= 0x20;
+    } else if (cp >= 0x450 && cp <= 0x45F) {
+      cp -= 0x50;
+    }
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    i += 2;
+  }
+  return out;
+}
+
+// A copy-pasted `message` as it comes out of different hands: as is, behind
+// an emoji, with extra punctuation, in capitals, tagging someone, with
+// doubled spaces. Text normalization maps them all back to one text.
+std::string CopyPaste(Rng& rng, const std::string& message) {
+  std::string text = message;
+  switch (rng.Below(6)) {
+    case 0:
+      break;
+    case 1: {
+      // The non-empty prefixes are the emoji ones.
+      std::vector<std::string_view> emoji;
+      for (std::string_view p : internal::MessagePrefixes()) {
+        if (!p.empty()) emoji.push_back(p);
+      }
+      text = absl::StrCat(ToAbsl(emoji[rng.Below(emoji.size())]), text);
+      break;
+    }
+    case 2: {
+      std::vector<std::string_view> marks;
+      for (std::string_view p : internal::MessageSuffixes()) {
+        if (!p.empty()) marks.push_back(p);
+      }
+      absl::StrAppend(&text, ToAbsl(marks[rng.Below(marks.size())]));
+      break;
+    }
+    case 3:
+      text = UpperCase(text);
+      break;
+    case 4:
+      absl::StrAppend(&text, " @user", 1000 + rng.Below(9000));
+      break;
+    default: {
+      std::string spaced;
+      for (char ch : text) {
+        spaced.push_back(ch);
+        if (ch == ' ') spaced.push_back(' ');
+      }
+      text = std::move(spaced);
+      break;
+    }
+  }
+  return text;
+}
+
+// "+08:00".
+std::string FormatOffset(absl::Duration offset) {
+  const int64_t minutes = absl::ToInt64Minutes(offset);
+  const int64_t a = minutes < 0 ? -minutes : minutes;
+  auto two = [](int64_t v) { return absl::StrCat(v < 10 ? "0" : "", v); };
+  return absl::StrCat(minutes < 0 ? "-" : "+", two(a / 60), ":", two(a % 60));
+}
+
 // ---------------------------------------------------------------------------
 // Setup
 
@@ -267,7 +466,7 @@ Pool MakePool(const Model& m, uint64_t pool_index, int size,
               std::vector<std::string> platforms,
               const std::vector<double>& platform_weights, double zipf_exponent,
               double new_share, double state_share, int64_t reference_ms,
-              bool network) {
+              bool network, double new_max_days = 14) {
   Pool pool;
   pool.platforms = std::move(platforms);
   Rng rng(DeriveSeed(m.s->seed, kPool, pool_index));
@@ -285,8 +484,8 @@ Pool MakePool(const Model& m, uint64_t pool_index, int size,
     a.id = IdString(m, kAccountId, pool_index, static_cast<uint64_t>(k));
     double age_days;
     if (network) {
-      age_days =
-          k < network_new ? rng.Uniform(1, 14) : rng.LogUniform(60, 6 * 365);
+      age_days = k < network_new ? rng.Uniform(1, new_max_days)
+                                 : rng.LogUniform(60, 6 * 365);
       a.state_affiliated = k >= size - network_state;
     } else {
       age_days = rng.Bernoulli(new_share) ? rng.Uniform(1, 30)
@@ -345,6 +544,126 @@ CampaignContent ResolveContent(const Model& m, int index, const CampaignSpec& c,
     }
   }
   out.utm_tag = absl::StrCat("c", rng.Below(90000) + 10000);
+  return out;
+}
+
+// Content of the kinds other than foreign_origin_surge and
+// new_account_burst (ResolveContent) with defaults filled in.
+CampaignContent ResolveKindContent(const Model& m, int index,
+                                   const CampaignSpec& c, const TargetSpec& t) {
+  CampaignContent out;
+  // The kind is part of the stream so that campaigns of different kinds at
+  // the same index do not draw the same articles.
+  Rng rng(DeriveSeed(
+      m.s->seed, kKindSetup,
+      (static_cast<uint64_t>(c.kind) << 32) | static_cast<uint64_t>(index)));
+  const int64_t start_ms = absl::ToUnixMillis(CampaignStart(*m.s, c));
+  out.utm_tag = absl::StrCat("c", rng.Below(90000) + 10000);
+  switch (c.kind) {
+    case CampaignKind::kTrendRiding: {
+      out.hashtag =
+          c.trend.hashtag.empty() ? t.hashtags.front() : c.trend.hashtag;
+      if (!c.trend.origins.empty()) {
+        out.origins = c.trend.origins;
+      } else {
+        for (const OriginShare& o : t.origins) {
+          if (o.country != t.country) out.origins.push_back(o);
+        }
+      }
+      double sum = 0;
+      for (const OriginShare& o : out.origins) sum += o.share;
+      for (OriginShare& o : out.origins) o.share /= sum;
+      break;
+    }
+    case CampaignKind::kCoordinatedSharing: {
+      const ContentSpec& k = c.content;
+      out.lang = k.lang.empty() ? t.languages.front() : k.lang;
+      if (!k.messages.empty()) {
+        out.messages = k.messages;
+      } else {
+        if (!internal::HasCampaignMessages(out.lang)) out.lang = "en";
+        for (std::string_view msg :
+             internal::LexiconOrEnglish(out.lang).campaign_messages) {
+          out.messages.emplace_back(msg);
+        }
+      }
+      if (!k.urls.empty()) {
+        out.urls = k.urls;
+      } else {
+        // One article per URL burst, on a campaign domain of the origin.
+        const auto words = internal::CampaignOutletWords();
+        const std::string domain =
+            absl::StrCat(ToAbsl(words[rng.Below(words.size())]), "-",
+                         Lower(c.origin.str()), ".example");
+        const int n = std::max(1, c.bursts.url + c.bursts.repost);
+        for (int i = 0; i < n; ++i) {
+          out.urls.push_back(
+              absl::StrCat("https://", domain, ArticlePath(rng, start_ms)));
+        }
+      }
+      break;
+    }
+    case CampaignKind::kStateMediaAmplification: {
+      if (c.media.domains.empty()) {
+        for (std::string_view d :
+             internal::DefaultCampaignStateMediaDomains()) {
+          out.domains.emplace_back(d);
+        }
+      } else {
+        out.domains = c.media.domains;
+      }
+      out.state = c.media.state.known() ? c.media.state : ParseCountry("RU");
+      std::set<std::string> seen;
+      for (int i = 0; static_cast<int>(out.urls.size()) < c.media.articles;
+           ++i) {
+        std::string url =
+            StateMediaArticle(rng, out.domains[i % out.domains.size()]);
+        if (seen.insert(url).second) out.urls.push_back(std::move(url));
+      }
+      break;
+    }
+    case CampaignKind::kForeignAdSpend: {
+      const AdCampaignSpec& a = c.ads;
+      if (!a.payer.empty()) {
+        out.payer = a.payer;
+      } else {
+        // Background payers are exactly "<prefix> <suffix>": the suffix
+        // word keeps this one new to the target.
+        const Lexicon& en = internal::LexiconOrEnglish("en");
+        out.payer = absl::StrCat(
+            ToAbsl(en.org_prefixes[rng.Below(en.org_prefixes.size())]), " ",
+            ToAbsl(en.org_suffixes[rng.Below(en.org_suffixes.size())]),
+            " International");
+      }
+      out.currency = a.currency;
+      if (!out.currency.known()) {
+        out.currency = CurrencyCode::FromString(
+            internal::FindCountryProfile(c.origin)->currency);
+      }
+      for (int p = 0; p < a.pages; ++p) {
+        out.page_ids.push_back(
+            IdString(m, kPageId, 0x800000 | index, static_cast<uint64_t>(p)));
+      }
+      const auto ranges = internal::AdSpendRanges();
+      for (size_t i = 0; i < ranges.size(); ++i) {
+        if (ranges[i].lower >= a.spend_lower &&
+            ranges[i].upper <= a.spend_upper) {
+          out.spend_ranges.push_back(i);
+        }
+      }
+      break;
+    }
+    case CampaignKind::kViralLink:
+      if (!c.link.url.empty()) {
+        out.urls.push_back(c.link.url);
+      } else {
+        out.urls.push_back(absl::StrCat("https://", OutletDomain(c.origin, 0),
+                                        ArticlePath(rng, start_ms)));
+      }
+      break;
+    default:
+      break;
+  }
   return out;
 }
 
@@ -491,6 +810,17 @@ void CorruptBytes(const Defect& d, Rng& rng, std::string_view utf8_anchor,
   }
 }
 
+constexpr std::array<std::pair<int64_t, int64_t>, 8> kImpressions = {
+    {{0, 999},
+     {1000, 4999},
+     {5000, 9999},
+     {10000, 49999},
+     {50000, 99999},
+     {100000, 199999},
+     {200000, 499999},
+     {500000, 999999}}};
+constexpr std::string_view kAdPlatforms[] = {"facebook", "instagram", "google"};
+
 class Renderer {
  public:
   Renderer(const Model& m, std::vector<Stream>& streams)
@@ -511,6 +841,24 @@ class Renderer {
         break;
       case StreamType::kSurge:
         CampaignPost(st, id, unix_ms, line);
+        break;
+      case StreamType::kTrend:
+        TrendPost(st, id, unix_ms, line);
+        break;
+      case StreamType::kBursts:
+        BurstPost(st, r.seq, id, unix_ms, line);
+        break;
+      case StreamType::kStateMedia:
+        StateMediaPost(st, id, unix_ms, line);
+        break;
+      case StreamType::kAdCampaign:
+        CampaignAd(st, id, unix_ms, line);
+        break;
+      case StreamType::kClock:
+        ClockPost(st, id, unix_ms, line);
+        break;
+      case StreamType::kViral:
+        ViralPost(st, id, unix_ms, line);
         break;
     }
   }
@@ -558,18 +906,31 @@ class Renderer {
     return std::string(internal::LexiconOrEnglish(lang).lang);
   }
 
-  std::string Text(Rng& rng, const Lexicon& lex) {
+  // One to three statements and maybe a closer. A lone statement gets a
+  // second one picked by the post's id: with ten statements per language,
+  // lone ones repeat so often that five accounts would post the same
+  // sentence within a minute now and then, which reads as coordination.
+  // The id, not the stream, picks it, so that no other field changes.
+  std::string Text(Rng& rng, const Lexicon& lex, std::string_view id) {
     std::string text;
     int n = 1;
     n += rng.Bernoulli(0.6);
     n += rng.Bernoulli(0.25);
-    size_t last = lex.statements.size();
+    const size_t size = lex.statements.size();
+    size_t last = size;
     for (int i = 0; i < n; ++i) {
-      size_t k = rng.Below(lex.statements.size());
-      if (k == last) k = (k + 1) % lex.statements.size();
+      size_t k = rng.Below(size);
+      if (k == last) k = (k + 1) % size;
       last = k;
       if (!text.empty()) text.push_back(' ');
       absl::StrAppend(&text, ToAbsl(lex.statements[k]), ".");
+    }
+    if (n == 1 && size > 1) {
+      uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+      for (char ch : id)
+        h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
+      const size_t k = (last + 1 + Mix64(h) % (size - 1)) % size;
+      absl::StrAppend(&text, " ", ToAbsl(lex.statements[k]), ".");
     }
     if (rng.Bernoulli(0.7)) {
       absl::StrAppend(&text, " ",
@@ -609,6 +970,66 @@ class Renderer {
     return &st.ring[(newest + st.ring.size() - back) % st.ring.size()];
   }
 
+  // A background-style article URL: mostly on one of the origin's outlets,
+  // sometimes the target's, with a unique dated path, sometimes "www." and
+  // tracking parameters; or, with posts.state_media_share, an article of
+  // one of the origin's state-affiliated outlets.
+  std::string NewsUrl(Rng& rng, CountryCode origin, const TargetSpec& t,
+                      int64_t unix_ms, std::string_view platform) {
+    // Drawn only when enabled, so that the standard background's draws (and
+    // bytes) do not change.
+    if (s_.posts.state_media_share > 0) {
+      const auto media = internal::StateMediaDomains(origin);
+      if (!media.empty() && rng.Bernoulli(s_.posts.state_media_share)) {
+        std::string url =
+            StateMediaArticle(rng, media[rng.Below(media.size())]);
+        if (rng.Bernoulli(0.2)) AddUtm(&url, platform, "");
+        return url;
+      }
+    }
+    // Mostly the origin's outlets, sometimes the target's.
+    const CountryCode outlet_country = rng.Bernoulli(0.75) ? origin : t.country;
+    // Bigger outlets are shared more: weights 1, 1/2, ... 1/6.
+    static const WeightedTable kOutletPick(
+        {1.0, 1 / 2.0, 1 / 3.0, 1 / 4.0, 1 / 5.0, 1 / 6.0});
+    const int j = static_cast<int>(kOutletPick.Sample(rng));
+    const bool www = rng.Bernoulli(0.3);
+    std::string url = absl::StrCat("https://", www ? "www." : "",
+                                   OutletDomain(outlet_country, j));
+    url += ArticlePath(rng, unix_ms);
+    if (rng.Bernoulli(0.2)) {
+      AddUtm(&url, platform, rng.Bernoulli(0.5) ? "share" : "");
+    }
+    return url;
+  }
+
+  // Zero to three of the target's hashtags, as background posts have.
+  void BackgroundHashtags(Rng& rng, const TargetSpec& t,
+                          std::vector<std::string>* out) {
+    const double u = rng.Uniform();
+    const int tags = u < 0.4 ? 0 : u < 0.75 ? 1 : u < 0.93 ? 2 : 3;
+    PickHashtags(rng, t.hashtags, tags, out);
+  }
+
+  // An original post with background-style content: text in a language of
+  // the target (or the origin's), maybe an article URL, maybe hashtags.
+  void OrdinaryContent(Rng& rng, const TargetSpec& t, CountryCode origin,
+                       int64_t unix_ms, std::string_view platform,
+                       double url_share, Original* out) {
+    out->lang = PickLanguage(rng, t, origin);
+    out->text = Text(rng, internal::LexiconOrEnglish(out->lang), out->id);
+    if (rng.Bernoulli(url_share)) {
+      out->urls.push_back(NewsUrl(rng, origin, t, unix_ms, platform));
+    }
+    BackgroundHashtags(rng, t, &out->hashtags);
+  }
+
+  void Write(const PostView& p, std::string* line) {
+    writer_.Clear();
+    WritePost(p, Defect{}, writer_);
+    *line = writer_.Release();
+  }
+
   void BackgroundPost(Stream& st, const std::string& id, int64_t unix_ms,
                       const Defect& d, std::string* line) {
     Rng& rng = st.content;
@@ -630,30 +1051,14 @@ class Renderer {
     if (content == nullptr) {
       fresh.id = id;
       fresh.lang = PickLanguage(rng, t, origin);
-      fresh.text = Text(rng, internal::LexiconOrEnglish(fresh.lang));
+      fresh.text = Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
       if (rng.Bernoulli(s_.posts.url_share)) {
         const int urls = rng.Bernoulli(0.1) ? 2 : 1;
         for (int i = 0; i < urls; ++i) {
-          // Mostly the origin's outlets, sometimes the target's.
-          const CountryCode outlet_country =
-              rng.Bernoulli(0.75) ? origin : t.country;
-          // Bigger outlets are shared more: weights 1, 1/2, ... 1/6.
-          static const WeightedTable kOutletPick(
-              {1.0, 1 / 2.0, 1 / 3.0, 1 / 4.0, 1 / 5.0, 1 / 6.0});
-          const int j = static_cast<int>(kOutletPick.Sample(rng));
-          const bool www = rng.Bernoulli(0.3);
-          std::string url = absl::StrCat("https://", www ? "www." : "",
-                                         OutletDomain(outlet_country, j));
-          url += ArticlePath(rng, unix_ms);
-          if (rng.Bernoulli(0.2)) {
-            AddUtm(&url, platform, rng.Bernoulli(0.5) ? "share" : "");
-          }
-          fresh.urls.push_back(std::move(url));
+          fresh.urls.push_back(NewsUrl(rng, origin, t, unix_ms, platform));
         }
       }
-      const double u = rng.Uniform();
-      const int tags = u < 0.4 ? 0 : u < 0.75 ? 1 : u < 0.93 ? 2 : 3;
-      PickHashtags(rng, t.hashtags, tags, &fresh.hashtags);
+      BackgroundHashtags(rng, t, &fresh.hashtags);
       content = &fresh;
     }
 
@@ -676,6 +1081,8 @@ class Renderer {
     const size_t k = pool.pick.Sample(rng);
     const Account& account = pool.accounts[k];
     st.used[k] = true;
+    st.max_account_age_ms =
+        std::max(st.max_account_age_ms, unix_ms - account.created_ms);
     const std::string& platform = pool.platforms[account.platform];
 
     Original fresh;
@@ -738,6 +1145,188 @@ class Renderer {
     if (content == &fresh) Remember(st, fresh);
   }
 
+  // trend_riding: ordinary-looking posts that all carry the trend's
+  // hashtag, from accounts in several foreign countries.
+  void TrendPost(Stream& st, const std::string& id, int64_t unix_ms,
+                 std::string* line) {
+    Rng& rng = st.content;
+    const CampaignSpec& c = s_.campaigns[st.campaign];
+    const CampaignContent& cc = m_.campaign_content[st.campaign];
+    const TargetSpec& t = Target(st);
+    const Pool& pool = m_.pools[st.pool];
+    const size_t k = pool.pick.Sample(rng);
+    const Account& account = pool.accounts[k];
+    st.used[k] = true;
+    const std::string& platform = pool.platforms[account.platform];
+    Original fresh;
+    fresh.id = id;
+    fresh.lang = PickLanguage(rng, t, account.country);
+    fresh.text = Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+    if (rng.Bernoulli(c.trend.url_share)) {
+      fresh.urls.push_back(NewsUrl(rng, account.country, t, unix_ms, platform));
+    }
+    fresh.hashtags.push_back(cc.hashtag);
+    if (rng.Bernoulli(0.35)) PickHashtags(rng, t.hashtags, 2, &fresh.hashtags);
+    Write(PostView{id, platform, unix_ms, &account, account.country.str(),
+                   t.country.str(), &fresh, ""},
+          line);
+  }
+
+  // coordinated_sharing: one post of a planned burst.
+  void BurstPost(Stream& st, uint32_t seq, const std::string& id,
+                 int64_t unix_ms, std::string* line) {
+    Rng& rng = st.content;
+    const CampaignSpec& c = s_.campaigns[st.campaign];
+    const CampaignContent& cc = m_.campaign_content[st.campaign];
+    const TargetSpec& t = Target(st);
+    const Pool& pool = m_.pools[st.pool];
+    const Planned& plan = st.plan[seq];
+    Burst& burst = st.bursts[plan.burst];
+    const Account& account = pool.accounts[plan.account];
+    st.used[plan.account] = true;
+    const std::string& platform = pool.platforms[account.platform];
+    Original fresh;
+    const Original* content = &fresh;
+    std::string_view repost_of;
+    fresh.id = id;
+    fresh.lang = cc.lang;
+    switch (burst.type) {
+      case BurstType::kUrl:
+        // Every account words it differently; the link is the same page
+        // however it is spelled.
+        fresh.text = Text(rng, internal::LexiconOrEnglish(cc.lang), id);
+        fresh.urls.push_back(
+            UrlSpelling(rng, burst.subject, platform, cc.utm_tag));
+        BackgroundHashtags(rng, t, &fresh.hashtags);
+        break;
+      case BurstType::kText:
+        fresh.text = CopyPaste(rng, burst.subject);
+        BackgroundHashtags(rng, t, &fresh.hashtags);
+        break;
+      case BurstType::kRepost:
+        content = &st.burst_originals[plan.burst];
+        if (content->id != id) repost_of = content->id;
+        break;
+    }
+    Write(PostView{id, platform, unix_ms, &account, c.origin.str(),
+                   t.country.str(), content, repost_of},
+          line);
+  }
+
+  // state_media_amplification: shares of the campaign's state-media
+  // articles, with ordinary comments, and reposts of them.
+  void StateMediaPost(Stream& st, const std::string& id, int64_t unix_ms,
+                      std::string* line) {
+    Rng& rng = st.content;
+    const CampaignSpec& c = s_.campaigns[st.campaign];
+    const CampaignContent& cc = m_.campaign_content[st.campaign];
+    const TargetSpec& t = Target(st);
+    const Pool& pool = m_.pools[st.pool];
+    const size_t k = pool.pick.Sample(rng);
+    const Account& account = pool.accounts[k];
+    st.used[k] = true;
+    const std::string& platform = pool.platforms[account.platform];
+    Original fresh;
+    const Original* content = nullptr;
+    std::string_view repost_of;
+    if (rng.Bernoulli(c.media.repost_share)) {
+      content = Recent(st, 16);
+      if (content != nullptr) repost_of = content->id;
+    }
+    if (content == nullptr) {
+      fresh.id = id;
+      fresh.lang = PickLanguage(rng, t, c.origin);
+      fresh.text = Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+      std::string url = cc.urls[rng.Below(cc.urls.size())];
+      if (rng.Bernoulli(0.25)) AddUtm(&url, platform, "");
+      fresh.urls.push_back(std::move(url));
+      BackgroundHashtags(rng, t, &fresh.hashtags);
+      content = &fresh;
+    }
+    Write(PostView{id, platform, unix_ms, &account, c.origin.str(),
+                   t.country.str(), content, repost_of},
+          line);
+    if (content == &fresh) Remember(st, fresh);
+  }
+
+  // foreign_ad_spend: one ad of the foreign payer.
+  void CampaignAd(Stream& st, const std::string& id, int64_t unix_ms,
+                  std::string* line) {
+    Rng& rng = st.content;
+    const CampaignSpec& c = s_.campaigns[st.campaign];
+    const CampaignContent& cc = m_.campaign_content[st.campaign];
+    const TargetSpec& t = Target(st);
+    const size_t page = rng.Below(cc.page_ids.size());
+    st.used[page] = true;
+    // Lower ranges are more common: weights 1, 1/2, 1/3, ...
+    std::vector<double> weights;
+    for (size_t i = 0; i < cc.spend_ranges.size(); ++i) {
+      weights.push_back(1.0 / static_cast<double>(i + 1));
+    }
+    const size_t spend = cc.spend_ranges[WeightedTable(weights).Sample(rng)];
+    const size_t impressions =
+        std::min<size_t>(spend + rng.Below(3), kImpressions.size() - 1);
+    static const WeightedTable kPlatformPick({0.8, 0.2});
+    const std::string_view platform = kAdPlatforms[kPlatformPick.Sample(rng)];
+    const bool disclaimer = !rng.Bernoulli(c.ads.missing_disclaimer_share);
+    const internal::SpendRange range = internal::AdSpendRanges()[spend];
+    st.spends.emplace_back(unix_ms - m_.start_ms,
+                           static_cast<double>(range.lower + range.upper) / 2);
+    if (!disclaimer) ++st.ads_without_disclaimer;
+    WriteAd(AdView{id, platform, unix_ms, cc.page_ids[page], cc.payer,
+                   c.origin.str(), t.country.str(), cc.currency.str(), range,
+                   kImpressions[impressions], &t.languages,
+                   /*all_languages=*/true, disclaimer},
+            Defect{}, line);
+  }
+
+  // posting_clock: ordinary posts, at office hours of a distant zone.
+  void ClockPost(Stream& st, const std::string& id, int64_t unix_ms,
+                 std::string* line) {
+    Rng& rng = st.content;
+    const CampaignSpec& c = s_.campaigns[st.campaign];
+    const TargetSpec& t = Target(st);
+    const Pool& pool = m_.pools[st.pool];
+    const size_t k = pool.pick.Sample(rng);
+    const Account& account = pool.accounts[k];
+    st.used[k] = true;
+    const std::string& platform = pool.platforms[account.platform];
+    Original fresh;
+    fresh.id = id;
+    OrdinaryContent(rng, t, c.origin, unix_ms, platform, s_.posts.url_share,
+                    &fresh);
+    Write(PostView{id, platform, unix_ms, &account, c.origin.str(),
+                   t.country.str(), &fresh, ""},
+          line);
+  }
+
+  // viral_link: one of the pair's usual accounts shares the popular link.
+  void ViralPost(Stream& st, const std::string& id, int64_t unix_ms,
+                 std::string* line) {
+    Rng& rng = st.content;
+    const CampaignSpec& c = s_.campaigns[st.campaign];
+    const CampaignContent& cc = m_.campaign_content[st.campaign];
+    const TargetSpec& t = Target(st);
+    const Pool& pool = m_.pools[st.pool];
+    const size_t k = pool.pick.Sample(rng);
+    const Account& account = pool.accounts[k];
+    st.used[k] = true;
+    st.shares.emplace_back(unix_ms - m_.start_ms, static_cast<uint32_t>(k));
+    const std::string& platform = pool.platforms[account.platform];
+    Original fresh;
+    fresh.id = id;
+    fresh.lang = PickLanguage(rng, t, c.origin);
+    fresh.text = Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+    std::string url = cc.urls.front();
+    if (rng.Bernoulli(0.3)) url = ToggleWww(url);
+    if (rng.Bernoulli(0.2)) AddUtm(&url, platform, "share");
+    fresh.urls.push_back(std::move(url));
+    BackgroundHashtags(rng, t, &fresh.hashtags);
+    Write(PostView{id, platform, unix_ms, &account, c.origin.str(),
+                   t.country.str(), &fresh, ""},
+          line);
+  }
+
   void Ad(Stream& st, const std::string& id, int64_t unix_ms, const Defect& d,
           std::string* line) {
     Rng& rng = st.content;
@@ -786,68 +1375,73 @@ class Renderer {
         currency = CurrencyCode::FromString(p->currency);
       }
     }
-    static constexpr std::array<std::pair<int64_t, int64_t>, 6> kSpend = {
-        {{0, 99},
-         {100, 499},
-         {500, 999},
-         {1000, 4999},
-         {5000, 9999},
-         {10000, 49999}}};
-    static constexpr std::array<std::pair<int64_t, int64_t>, 8> kImpressions = {
-        {{0, 999},
-         {1000, 4999},
-         {5000, 9999},
-         {10000, 49999},
-         {50000, 99999},
-         {100000, 199999},
-         {200000, 499999},
-         {500000, 999999}}};
     static const WeightedTable kSpendPick({0.35, 0.30, 0.15, 0.12, 0.05, 0.03});
     const size_t spend = kSpendPick.Sample(rng);
     const size_t impressions =
         std::min<size_t>(spend + rng.Below(3), kImpressions.size() - 1);
     static const WeightedTable kPlatformPick({0.7, 0.2, 0.1});
-    static constexpr std::string_view kPlatforms[] = {"facebook", "instagram",
-                                                      "google"};
-    const std::string_view platform = kPlatforms[kPlatformPick.Sample(rng)];
+    const std::string_view platform = kAdPlatforms[kPlatformPick.Sample(rng)];
     const bool all_languages = t.languages.size() > 1 && rng.Bernoulli(0.2);
     const bool disclaimer = !rng.Bernoulli(s_.ads.missing_disclaimer_share);
+    WriteAd(AdView{id, platform, unix_ms, page_id, name, payer.str(),
+                   t.country.str(), currency.str(),
+                   internal::AdSpendRanges()[spend], kImpressions[impressions],
+                   &t.languages, all_languages, disclaimer},
+            d, line);
+  }
 
+  struct AdView {
+    std::string_view id;
+    std::string_view platform;
+    int64_t created_ms;
+    std::string_view page_id;
+    std::string_view payer_name;
+    std::string payer_country;
+    std::string target;
+    std::string currency;
+    internal::SpendRange spend;
+    std::pair<int64_t, int64_t> impressions;
+    const std::vector<std::string>* languages;
+    bool all_languages;  // else only the first
+    bool disclaimer;
+  };
+
+  void WriteAd(const AdView& a, const Defect& d, std::string* line) {
     JsonWriter& w = writer_;
     w.Clear();
     w.BeginObject();
-    if (!Omit(d, 0)) w.Field("id", id);
-    w.Field("platform", platform);
-    if (!Omit(d, 1)) TimeField(w, "created_at", unix_ms, d, true);
-    w.Field("page_id", page_id);
+    if (!Omit(d, 0)) w.Field("id", a.id);
+    w.Field("platform", a.platform);
+    if (!Omit(d, 1)) TimeField(w, "created_at", a.created_ms, d, true);
+    w.Field("page_id", a.page_id);
     w.Key("payer");
     w.BeginObject();
-    w.Field("name", name);
-    w.Field("country", CountryOrBad(d, 1, payer.str()));
+    w.Field("name", a.payer_name);
+    w.Field("country", CountryOrBad(d, 1, a.payer_country));
     w.EndObject();
-    if (!Omit(d, 2)) w.Field("target", CountryOrBad(d, 0, t.country.str()));
-    w.Field("currency", currency.str());
+    if (!Omit(d, 2)) w.Field("target", CountryOrBad(d, 0, a.target));
+    w.Field("currency", a.currency);
     w.Key("spend");
     w.BeginObject();
-    w.Field("lower", kSpend[spend].first);
-    w.Field("upper", kSpend[spend].second);
+    w.Field("lower", a.spend.lower);
+    w.Field("upper", a.spend.upper);
     w.EndObject();
     w.Key("impressions");
     w.BeginObject();
-    w.Field("lower", kImpressions[impressions].first);
-    w.Field("upper", kImpressions[impressions].second);
+    w.Field("lower", a.impressions.first);
+    w.Field("upper", a.impressions.second);
     w.EndObject();
     w.Key("languages");
     w.BeginArray();
-    if (all_languages) {
-      for (const std::string& l : t.languages) w.String(l);
+    if (a.all_languages) {
+      for (const std::string& l : *a.languages) w.String(l);
     } else {
-      w.String(t.languages.front());
+      w.String(a.languages->front());
     }
     w.EndArray();
     w.Key("disclaimer");
-    if (disclaimer) {
-      w.String(absl::StrCat("Paid for by ", name));
+    if (a.disclaimer) {
+      w.String(absl::StrCat("Paid for by ", ToAbsl(a.payer_name)));
     } else {
       w.Null();
     }
@@ -886,6 +1480,369 @@ void Arrivals(Stream& st, uint32_t stream_index, int64_t from_ms, int64_t to_ms,
   st.events = seq;
 }
 
+// Whether `unix_ms` falls in the office's working hours on a weekday of its
+// zone.
+bool IsWorkingTime(int64_t unix_ms, int64_t office_offset_ms,
+                   const ClockSpec& k) {
+  const int64_t local = unix_ms + office_offset_ms;
+  const int64_t day = local >= 0 ? local / kDayMs : (local + 1) / kDayMs - 1;
+  // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays.
+  const int64_t weekday = ((day + 3) % 7 + 7) % 7;
+  const int64_t hour = (local - day * kDayMs) / 3600000;
+  return weekday < 5 && hour >= k.work_start && hour < k.work_end;
+}
+
+// viral_link: keeps at most kViralMaxPerMinute of the stream's records
+// (those from `first` on, in time order) in any minute and a second, so
+// that no five accounts share the link within coordinated_sharing's Δt.
+void CapViralShares(Stream& st, size_t first, std::vector<Record>* records) {
+  constexpr size_t kViralMaxPerMinute = 4;
+  std::deque<int64_t> kept;
+  size_t w = first;
+  uint32_t seq = 0;
+  for (size_t i = first; i < records->size(); ++i) {
+    Record r = (*records)[i];
+    while (!kept.empty() && kept.front() <= r.event_ms - 61000) {
+      kept.pop_front();
+    }
+    if (kept.size() >= kViralMaxPerMinute) continue;
+    kept.push_back(r.event_ms);
+    r.seq = seq++;
+    (*records)[w++] = r;
+  }
+  records->resize(w);
+  st.events = seq;
+}
+
+// coordinated_sharing: lays out the bursts, shuffled by type, one per equal
+// slot of [from, to), and appends their records. Each burst draws its
+// distinct accounts and its posts' times within `spread`; repost bursts
+// start with the network post that the others repost.
+void PlanBursts(const Model& m, Stream& st, uint32_t stream_index, int64_t from,
+                int64_t to, int64_t jitter_ms, std::vector<Record>* out) {
+  const CampaignSpec& c = m.s->campaigns[st.campaign];
+  const CampaignContent& cc = m.campaign_content[st.campaign];
+  const BurstSpec& b = c.bursts;
+  Rng& rng = st.arrival;
+  std::vector<BurstType> types;
+  types.insert(types.end(), b.url, BurstType::kUrl);
+  types.insert(types.end(), b.text, BurstType::kText);
+  types.insert(types.end(), b.repost, BurstType::kRepost);
+  for (size_t i = types.size(); i > 1; --i) {
+    std::swap(types[i - 1], types[rng.Below(i)]);
+  }
+  const int64_t spread = absl::ToInt64Milliseconds(b.spread);
+  const int64_t slot = (to - from) / static_cast<int64_t>(types.size());
+  const size_t pool_size = m.pools[st.pool].accounts.size();
+  std::vector<uint32_t> order(pool_size);
+  for (size_t i = 0; i < pool_size; ++i) order[i] = static_cast<uint32_t>(i);
+  uint32_t seq = 0;
+  int urls = 0, texts = 0, reposts = 0;
+  st.burst_originals.resize(types.size());
+  for (size_t bi = 0; bi < types.size(); ++bi) {
+    const BurstType type = types[bi];
+    const int64_t t0 = from + static_cast<int64_t>(bi) * slot +
+                       static_cast<int64_t>(rng.Uniform() *
+                                            static_cast<double>(slot - spread));
+    const int size =
+        b.min_accounts +
+        static_cast<int>(rng.Below(b.max_accounts - b.min_accounts + 1));
+    const int posters = size + (type == BurstType::kRepost ? 1 : 0);
+    // Partial Fisher-Yates: `posters` distinct accounts.
+    for (int i = 0; i < posters; ++i) {
+      const size_t j = i + rng.Below(pool_size - i);
+      std::swap(order[i], order[j]);
+    }
+    std::vector<int64_t> times;
+    for (int i = 0; i < size; ++i) {
+      // Strictly after t0, where a repost burst's original sits.
+      times.push_back(t0 + 1 +
+                      static_cast<int64_t>(rng.Uniform() *
+                                           static_cast<double>(spread - 1)));
+    }
+    std::sort(times.begin(), times.end());
+    Burst burst;
+    burst.type = type;
+    burst.accounts = size;
+    burst.posts = size;
+    if (type == BurstType::kUrl) {
+      burst.subject = cc.urls[urls++ % cc.urls.size()];
+    } else if (type == BurstType::kText) {
+      burst.subject = cc.messages[texts++ % cc.messages.size()];
+    } else {
+      // The original: a campaign message with a campaign link, posted by
+      // one more account at t0. Message and link follow those of the text
+      // and URL bursts, so that (given enough of them) the original never
+      // joins another burst's cluster.
+      Original& o = st.burst_originals[bi];
+      o.id = IdString(m, kEventId, stream_index, seq);
+      o.lang = cc.lang;
+      o.text = cc.messages[(b.text + reposts) % cc.messages.size()];
+      o.urls.push_back(cc.urls[(b.url + reposts) % cc.urls.size()]);
+      ++reposts;
+      burst.subject = o.id;
+      times.insert(times.begin(), t0);
+      ++burst.posts;
+    }
+    burst.first_ms = times.front();
+    burst.last_ms = times.back();
+    // A repost burst's original comes first, by the extra account.
+    for (size_t i = 0; i < times.size(); ++i) {
+      const uint32_t account =
+          type == BurstType::kRepost
+              ? order[i == 0 ? static_cast<size_t>(size) : i - 1]
+              : order[i];
+      st.plan.push_back(Planned{account, static_cast<uint32_t>(bi)});
+      const int64_t delay =
+          static_cast<int64_t>(rng.Uniform() * static_cast<double>(jitter_ms));
+      out->push_back(Record{times[i], times[i] + delay, stream_index, seq++});
+    }
+    st.bursts.push_back(std::move(burst));
+  }
+  st.events = seq;
+}
+
+std::string TruthTime(const Model& m, int64_t ms) {
+  return FormatRfc3339(absl::FromUnixMillis(m.start_ms + ms));
+}
+
+// The accounts of the stream's pool that posted, sorted.
+std::vector<std::string> UsedAccountIds(const Model& m, const Stream& st) {
+  std::vector<std::string> ids;
+  if (st.pool < 0) return ids;
+  const Pool& pool = m.pools[st.pool];
+  for (size_t k = 0; k < st.used.size(); ++k) {
+    if (st.used[k]) ids.push_back(pool.accounts[k].id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void StringArray(JsonWriter& w, std::string_view key,
+                 const std::vector<std::string>& values) {
+  w.Key(key);
+  w.BeginArray();
+  for (const std::string& v : values) w.String(v);
+  w.EndArray();
+}
+
+// foreign_origin_surge and organic_rise, in the original field order.
+void WriteSurgeTruth(const Model& m, const Stream& st, JsonWriter& w) {
+  const Scenario& s = *m.s;
+  const CampaignSpec& c = s.campaigns[st.campaign];
+  const bool surge = c.kind == CampaignKind::kForeignOriginSurge;
+  const absl::Time start = CampaignStart(s, c);
+  w.BeginObject();
+  w.Field("name", c.name);
+  w.Field("kind", CampaignKindName(c.kind));
+  w.Key("detector");
+  if (surge) {
+    w.String("foreign_origin_surge");
+  } else {
+    w.Null();
+  }
+  w.Field("interference", surge);
+  w.Field("target", c.target.str());
+  w.Field("origin", c.origin.str());
+  w.Field("start", FormatRfc3339(start));
+  w.Field("end", FormatRfc3339(start + c.duration));
+  if (c.rate_multiplier > 0) {
+    w.Field("rate_multiplier", c.rate_multiplier);
+  } else {
+    w.Field("rate_per_min", c.rate_per_min);
+  }
+  w.Field("events", st.events);
+  const Pool& pool = m.pools[st.pool];
+  std::vector<std::string> ids;
+  for (size_t k = 0; k < st.used.size(); ++k) {
+    if (st.used[k]) ids.push_back(pool.accounts[k].id);
+  }
+  w.Field("accounts", static_cast<int64_t>(ids.size()));
+  if (surge) {
+    std::sort(ids.begin(), ids.end());
+    StringArray(w, "account_ids", ids);
+    const CampaignContent& cc = m.campaign_content[st.campaign];
+    StringArray(w, "urls", cc.urls);
+    StringArray(w, "hashtags", cc.hashtags);
+  }
+  w.EndObject();
+}
+
+// The kinds added after the first two: the common fields, then each
+// kind's own (docs/scenarios.md lists them).
+void WriteKindTruth(const Model& m, const Stream& st, JsonWriter& w) {
+  const Scenario& s = *m.s;
+  const CampaignSpec& c = s.campaigns[st.campaign];
+  const CampaignContent& cc = m.campaign_content[st.campaign];
+  const absl::Time start = CampaignStart(s, c);
+  const std::string_view detector = ExpectedDetector(c.kind);
+  const std::vector<std::string> ids = UsedAccountIds(m, st);
+  w.BeginObject();
+  w.Field("name", c.name);
+  w.Field("kind", CampaignKindName(c.kind));
+  w.Key("detector");
+  if (detector.empty()) {
+    w.Null();
+  } else {
+    w.String(detector);
+  }
+  w.Field("interference", !detector.empty());
+  w.Field("target", c.target.str());
+  w.Key("origin");
+  if (c.origin.known()) {
+    w.String(c.origin.str());
+  } else {
+    w.Null();
+  }
+  w.Field("start", FormatRfc3339(start));
+  w.Field("end", FormatRfc3339(start + c.duration));
+  if (c.rate_per_min > 0) w.Field("rate_per_min", c.rate_per_min);
+  w.Field("events", st.events);
+  if (c.kind == CampaignKind::kForeignAdSpend) {
+    // An ad account is a page.
+    int64_t pages = 0;
+    for (bool used : st.used) pages += used ? 1 : 0;
+    w.Field("accounts", pages);
+  } else {
+    w.Field("accounts", static_cast<int64_t>(ids.size()));
+    StringArray(w, "account_ids", ids);
+  }
+  switch (c.kind) {
+    case CampaignKind::kTrendRiding: {
+      w.Field("hashtag", cc.hashtag);
+      w.Key("origins");
+      w.BeginObject();
+      for (const OriginShare& o : cc.origins) {
+        w.Field(o.country.str(), o.share);
+      }
+      w.EndObject();
+      break;
+    }
+    case CampaignKind::kCoordinatedSharing: {
+      w.Field("spread_seconds", absl::ToDoubleSeconds(c.bursts.spread));
+      w.Key("bursts");
+      w.BeginArray();
+      for (const Burst& b : st.bursts) {
+        w.BeginObject();
+        w.Field("type", b.type == BurstType::kUrl    ? "url"
+                        : b.type == BurstType::kText ? "text"
+                                                     : "repost");
+        w.Field("subject", b.subject);
+        w.Field("first", TruthTime(m, b.first_ms));
+        w.Field("last", TruthTime(m, b.last_ms));
+        w.Field("accounts", static_cast<int64_t>(b.accounts));
+        w.Field("posts", b.posts);
+        w.EndObject();
+      }
+      w.EndArray();
+      StringArray(w, "urls", cc.urls);
+      StringArray(w, "messages", cc.messages);
+      break;
+    }
+    case CampaignKind::kNewAccountBurst: {
+      int64_t oldest = INT64_MAX, newest = INT64_MIN;
+      const Pool& pool = m.pools[st.pool];
+      for (size_t k = 0; k < st.used.size(); ++k) {
+        if (!st.used[k]) continue;
+        oldest = std::min(oldest, pool.accounts[k].created_ms);
+        newest = std::max(newest, pool.accounts[k].created_ms);
+      }
+      w.Key("accounts_created_from");
+      if (ids.empty()) {
+        w.Null();
+      } else {
+        w.String(FormatRfc3339(absl::FromUnixMillis(oldest)));
+      }
+      w.Key("accounts_created_to");
+      if (ids.empty()) {
+        w.Null();
+      } else {
+        w.String(FormatRfc3339(absl::FromUnixMillis(newest)));
+      }
+      w.Field("max_account_age_days",
+              static_cast<double>(st.max_account_age_ms) / kMsPerDay);
+      StringArray(w, "urls", cc.urls);
+      StringArray(w, "hashtags", cc.hashtags);
+      break;
+    }
+    case CampaignKind::kStateMediaAmplification: {
+      w.Field("state", cc.state.str());
+      StringArray(w, "domains", cc.domains);
+      StringArray(w, "urls", cc.urls);
+      int64_t state_accounts = 0;
+      const Pool& pool = m.pools[st.pool];
+      for (size_t k = 0; k < st.used.size(); ++k) {
+        if (st.used[k] && pool.accounts[k].state_affiliated) ++state_accounts;
+      }
+      w.Field("state_affiliated_accounts", state_accounts);
+      break;
+    }
+    case CampaignKind::kForeignAdSpend: {
+      w.Field("ads_per_hour", c.ads.per_hour);
+      w.Field("payer", cc.payer);
+      w.Field("payer_country", c.origin.str());
+      w.Field("currency", cc.currency.str());
+      StringArray(w, "page_ids", cc.page_ids);
+      std::vector<std::pair<int64_t, double>> spends = st.spends;
+      std::sort(spends.begin(), spends.end());
+      constexpr double kFirstSeen = 1000;  // foreign_ad_spend's default
+      double total = 0;
+      std::optional<int64_t> crossed;
+      for (const auto& [ms, mid] : spends) {
+        total += mid;
+        if (!crossed && total >= kFirstSeen) crossed = ms;
+      }
+      w.Field("spend_midpoint_total", total);
+      w.Field("first_seen_threshold", kFirstSeen);
+      w.Key("first_seen_threshold_at");
+      if (crossed) {
+        w.String(TruthTime(m, *crossed));
+      } else {
+        w.Null();
+      }
+      w.Field("ads_without_disclaimer", st.ads_without_disclaimer);
+      break;
+    }
+    case CampaignKind::kPostingClock: {
+      const ClockSpec& k = c.clock;
+      w.Field("utc_offset", FormatOffset(k.utc_offset));
+      w.Key("work_hours");
+      w.BeginArray();
+      w.Int(k.work_start);
+      w.Int(k.work_end);
+      w.EndArray();
+      w.Field("posts_per_day", k.posts_per_day);
+      const TargetSpec* t = nullptr;
+      for (const TargetSpec& x : s.targets) {
+        if (x.country == c.target) t = &x;
+      }
+      double distance = std::fmod(
+          std::fabs(absl::ToDoubleHours(k.utc_offset - t->utc_offset)), 24.0);
+      distance = std::min(distance, 24 - distance);
+      w.Field("zone_distance_hours", distance);
+      break;
+    }
+    case CampaignKind::kViralLink: {
+      w.Field("url", cc.urls.front());
+      // The most distinct accounts sharing it within 60 s.
+      int64_t most = 0;
+      for (size_t i = 0; i < st.shares.size(); ++i) {
+        std::set<uint32_t> accounts;
+        for (size_t j = 0; j < st.shares.size(); ++j) {
+          const int64_t d = st.shares[j].first - st.shares[i].first;
+          if (d >= 0 && d <= 60000) accounts.insert(st.shares[j].second);
+        }
+        most = std::max<int64_t>(most, static_cast<int64_t>(accounts.size()));
+      }
+      w.Field("max_accounts_within_60s", most);
+      break;
+    }
+    default:
+      break;
+  }
+  w.EndObject();
+}
+
 void WriteTruth(const Model& m, const std::vector<Stream>& streams,
                 const GenerateResult& r,
                 const std::array<int64_t, kNumBadLineKinds>& bad,
@@ -919,51 +1876,12 @@ void WriteTruth(const Model& m, const std::vector<Stream>& streams,
   for (const Stream& st : streams) {
     if (st.campaign < 0) continue;
     const CampaignSpec& c = s.campaigns[st.campaign];
-    const bool surge = c.kind == CampaignKind::kForeignOriginSurge;
-    const absl::Time start = CampaignStart(s, c);
-    w.BeginObject();
-    w.Field("name", c.name);
-    w.Field("kind", CampaignKindName(c.kind));
-    w.Key("detector");
-    if (surge) {
-      w.String("foreign_origin_surge");
+    if (c.kind == CampaignKind::kForeignOriginSurge ||
+        c.kind == CampaignKind::kOrganicRise) {
+      WriteSurgeTruth(m, st, w);
     } else {
-      w.Null();
+      WriteKindTruth(m, st, w);
     }
-    w.Field("interference", surge);
-    w.Field("target", c.target.str());
-    w.Field("origin", c.origin.str());
-    w.Field("start", FormatRfc3339(start));
-    w.Field("end", FormatRfc3339(start + c.duration));
-    if (c.rate_multiplier > 0) {
-      w.Field("rate_multiplier", c.rate_multiplier);
-    } else {
-      w.Field("rate_per_min", c.rate_per_min);
-    }
-    w.Field("events", st.events);
-    const Pool& pool = m.pools[st.pool];
-    std::vector<std::string> ids;
-    for (size_t k = 0; k < st.used.size(); ++k) {
-      if (st.used[k]) ids.push_back(pool.accounts[k].id);
-    }
-    w.Field("accounts", static_cast<int64_t>(ids.size()));
-    if (surge) {
-      std::sort(ids.begin(), ids.end());
-      w.Key("account_ids");
-      w.BeginArray();
-      for (const std::string& id : ids) w.String(id);
-      w.EndArray();
-      const CampaignContent& cc = m.campaign_content[st.campaign];
-      w.Key("urls");
-      w.BeginArray();
-      for (const std::string& u : cc.urls) w.String(u);
-      w.EndArray();
-      w.Key("hashtags");
-      w.BeginArray();
-      for (const std::string& h : cc.hashtags) w.String(h);
-      w.EndArray();
-    }
-    w.EndObject();
   }
   w.EndArray();
   w.EndObject();
@@ -1009,7 +1927,8 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
     std::vector<double> shares;
     for (const OriginShare& o : t.origins) shares.push_back(o.share / total);
     for (size_t oi = 0; oi < t.origins.size(); ++oi) {
-      const double per_day = t.posts_per_hour * shares[oi] * 24;
+      const double per_day =
+          t.posts_per_hour * s.background_scale * shares[oi] * 24;
       const int size = static_cast<int>(std::clamp(
           std::ceil(per_day / s.accounts.mean_posts_per_day), 5.0, 1e7));
       const uint64_t pool_index = m.pools.size();
@@ -1044,11 +1963,29 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
     for (size_t oi = 0; oi < t.origins.size(); ++oi) {
       if (t.origins[oi].country == c.origin) st.origin = static_cast<int>(oi);
     }
-    if (c.kind == CampaignKind::kOrganicRise) {
-      st.type = StreamType::kOrganic;
+    if (c.kind == CampaignKind::kOrganicRise ||
+        c.kind == CampaignKind::kViralLink) {
+      st.type = c.kind == CampaignKind::kOrganicRise ? StreamType::kOrganic
+                                                     : StreamType::kViral;
       st.pool = pair_pool[ti][st.origin];
-    } else {
-      st.type = StreamType::kSurge;
+    } else if (c.kind != CampaignKind::kForeignAdSpend) {
+      switch (c.kind) {
+        case CampaignKind::kTrendRiding:
+          st.type = StreamType::kTrend;
+          break;
+        case CampaignKind::kCoordinatedSharing:
+          st.type = StreamType::kBursts;
+          break;
+        case CampaignKind::kStateMediaAmplification:
+          st.type = StreamType::kStateMedia;
+          break;
+        case CampaignKind::kPostingClock:
+          st.type = StreamType::kClock;
+          break;
+        default:  // foreign_origin_surge, new_account_burst
+          st.type = StreamType::kSurge;
+          break;
+      }
       std::vector<std::string> names;
       std::vector<double> weights;
       if (c.network.platforms.empty()) {
@@ -1060,25 +1997,63 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
           weights.push_back(p.share);
         }
       }
+      const bool all_new = c.kind == CampaignKind::kNewAccountBurst;
       const uint64_t pool_index = m.pools.size();
       m.pools.push_back(MakePool(
           m, pool_index, c.network.accounts, names, weights, 0,
-          c.network.new_account_share, c.network.state_affiliated_share,
-          absl::ToUnixMillis(CampaignStart(s, c)), true));
+          all_new ? 1.0 : c.network.new_account_share,
+          c.network.state_affiliated_share,
+          absl::ToUnixMillis(CampaignStart(s, c)), true,
+          all_new ? absl::ToDoubleHours(c.network.created_within) / 24 : 14));
       st.pool = static_cast<int>(pool_index);
+    } else {
+      st.type = StreamType::kAdCampaign;
     }
-    st.used.assign(m.pools[st.pool].accounts.size(), false);
+    st.used.assign(st.pool >= 0 ? m.pools[st.pool].accounts.size()
+                                : static_cast<size_t>(c.ads.pages),
+                   false);
     streams.push_back(std::move(st));
   }
   m.campaign_content.resize(s.campaigns.size());
   for (size_t ci = 0; ci < s.campaigns.size(); ++ci) {
-    if (s.campaigns[ci].kind != CampaignKind::kForeignOriginSurge) continue;
+    const CampaignSpec& c = s.campaigns[ci];
     const TargetSpec* t = nullptr;
     for (const TargetSpec& x : s.targets) {
-      if (x.country == s.campaigns[ci].target) t = &x;
+      if (x.country == c.target) t = &x;
     }
-    m.campaign_content[ci] =
-        ResolveContent(m, static_cast<int>(ci), s.campaigns[ci], *t);
+    const int index = static_cast<int>(ci);
+    switch (c.kind) {
+      case CampaignKind::kForeignOriginSurge:
+      case CampaignKind::kNewAccountBurst:
+        m.campaign_content[ci] = ResolveContent(m, index, c, *t);
+        break;
+      case CampaignKind::kOrganicRise:
+      case CampaignKind::kPostingClock:
+        break;
+      default:
+        m.campaign_content[ci] = ResolveKindContent(m, index, c, *t);
+        break;
+    }
+  }
+  // trend_riding networks span several countries: account k operates from
+  // the origin whose cumulative share covers k / size.
+  for (Stream& st : streams) {
+    if (st.type != StreamType::kTrend) continue;
+    const std::vector<OriginShare>& origins =
+        m.campaign_content[st.campaign].origins;
+    std::vector<Account>& accounts = m.pools[st.pool].accounts;
+    double cumulative = 0;
+    size_t k = 0;
+    for (const OriginShare& o : origins) {
+      cumulative += o.share;
+      const size_t until = static_cast<size_t>(
+          std::lround(cumulative * static_cast<double>(accounts.size())));
+      for (; k < std::min(until, accounts.size()); ++k) {
+        accounts[k].country = o.country;
+      }
+    }
+    for (; k < accounts.size(); ++k)
+      accounts[k].country = origins.back().country;
   }
 
   // Arrivals.
@@ -1094,13 +2069,13 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
     };
     const uint32_t index = static_cast<uint32_t>(si);
     if (st.type == StreamType::kPairPosts) {
-      const double base =
-          t.posts_per_hour * m.origin_share[st.target][st.origin] / kMsPerHour;
+      const double base = t.posts_per_hour * s.background_scale *
+                          m.origin_share[st.target][st.origin] / kMsPerHour;
       Arrivals(
           st, index, 0, m.duration_ms, base * cycle_max, jitter_ms,
           [&](int64_t ms) { return base * cycle(ms); }, &records);
     } else if (st.type == StreamType::kAds) {
-      const double base = t.ads_per_day / kMsPerDay;
+      const double base = t.ads_per_day * s.background_scale / kMsPerDay;
       Arrivals(
           st, index, 0, m.duration_ms, base * cycle_max, jitter_ms,
           [&](int64_t ms) { return base * cycle(ms); }, &records);
@@ -1113,6 +2088,7 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
       if (c.rate_multiplier > 0) {
         // On top of the background, so the pair totals m x its usual rate.
         const double extra = (c.rate_multiplier - 1) * t.posts_per_hour *
+                             s.background_scale *
                              m.origin_share[st.target][st.origin] / kMsPerHour;
         Arrivals(
             st, index, from, to, extra * cycle_max, jitter_ms,
@@ -1120,14 +2096,34 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
               return extra * cycle(ms) * RampFactor(ms, from, to, in, rout);
             },
             &records);
+      } else if (st.type == StreamType::kBursts) {
+        PlanBursts(m, st, index, from, to, jitter_ms, &records);
+      } else if (st.type == StreamType::kAdCampaign) {
+        const double rate = c.ads.per_hour / kMsPerHour;
+        Arrivals(
+            st, index, from, to, rate, jitter_ms, [&](int64_t) { return rate; },
+            &records);
+      } else if (st.type == StreamType::kClock) {
+        const ClockSpec& k = c.clock;
+        const double rate = c.network.accounts * k.posts_per_day /
+                            ((k.work_end - k.work_start) * kMsPerHour);
+        const int64_t office_ms = absl::ToInt64Milliseconds(k.utc_offset);
+        Arrivals(
+            st, index, from, to, rate, jitter_ms,
+            [&](int64_t ms) {
+              return IsWorkingTime(m.start_ms + ms, office_ms, k) ? rate : 0.0;
+            },
+            &records);
       } else {
         const double rate = c.rate_per_min / 60000.0;
+        const size_t first = records.size();
         Arrivals(
             st, index, from, to, rate, jitter_ms,
             [&](int64_t ms) {
               return rate * RampFactor(ms, from, to, in, rout);
             },
             &records);
+        if (st.type == StreamType::kViral) CapViralShares(st, first, &records);
       }
     }
   }
@@ -1174,7 +2170,8 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
     line.push_back('\n');
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
     ++result.events;
-    if (streams[r.stream].type == StreamType::kAds) {
+    if (streams[r.stream].type == StreamType::kAds ||
+        streams[r.stream].type == StreamType::kAdCampaign) {
       ++result.ads;
     } else {
       ++result.posts;

@@ -323,6 +323,22 @@ constexpr SV kUrlSlugWords[] = {
 constexpr SV kMessagePrefixes[] = {"", "", "", "🔴 ", "⚡ ", "‼️ ", "👉 "};
 constexpr SV kMessageSuffixes[] = {"", "", ".", "!", "!!!", " 👇", " 🔥", "?!"};
 
+// Outlets that platforms label state-affiliated or the EU has sanctioned as
+// state media (the same kind of entries as deploy/state_media_domains.txt).
+constexpr SV kRuStateMedia[] = {"rt.com",          "de.rt.com",
+                                "francais.rt.com", "sputnikglobe.com",
+                                "ria.ru",          "tass.com"};
+constexpr SV kByStateMedia[] = {"belta.by", "sb.by"};
+constexpr SV kCnStateMedia[] = {"cgtn.com", "globaltimes.cn", "news.cn"};
+constexpr SV kTrStateMedia[] = {"trtworld.com", "aa.com.tr"};
+constexpr SV kIrStateMedia[] = {"presstv.ir"};
+constexpr SV kCampaignStateMedia[] = {"rt.com", "de.rt.com",
+                                      "sputnikglobe.com"};
+
+constexpr SpendRange kSpendRanges[] = {
+    {0, 99},      {100, 499},     {500, 999},     {1000, 4999},
+    {5000, 9999}, {10000, 49999}, {50000, 99999}, {100000, 499999}};
+
 }  // namespace
 
 const CountryProfile* FindCountryProfile(CountryCode country) {
@@ -359,5 +375,19 @@ std::span<const std::string_view> UrlSections() { return kUrlSections; }
 std::span<const std::string_view> UrlSlugWords() { return kUrlSlugWords; }
 std::span<const std::string_view> MessagePrefixes() { return kMessagePrefixes; }
 std::span<const std::string_view> MessageSuffixes() { return kMessageSuffixes; }
+
+std::span<const std::string_view> StateMediaDomains(CountryCode country) {
+  const std::string code = country.str();
+  if (code == "RU") return kRuStateMedia;
+  if (code == "BY") return kByStateMedia;
+  if (code == "CN") return kCnStateMedia;
+  if (code == "TR") return kTrStateMedia;
+  if (code == "IR") return kIrStateMedia;
+  return {};
+}
+std::span<const std::string_view> DefaultCampaignStateMediaDomains() {
+  return kCampaignStateMedia;
+}
+std::span<const SpendRange> AdSpendRanges() { return kSpendRanges; }
 
 }  // namespace vigia::gen::internal

@@ -5,6 +5,7 @@
 #ifndef VIGIA_PIPELINE_GEN_LEXICON_H_
 #define VIGIA_PIPELINE_GEN_LEXICON_H_
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -51,6 +52,20 @@ std::span<const std::string_view> UrlSlugWords();
 // Prefixes and suffixes that turn a campaign message into a near duplicate.
 std::span<const std::string_view> MessagePrefixes();
 std::span<const std::string_view> MessageSuffixes();
+
+// Real state-affiliated media domains of `country` (RU, BY, CN, TR, IR),
+// for the background's rare links to them; empty for other countries.
+std::span<const std::string_view> StateMediaDomains(CountryCode country);
+// The default domains of a state_media_amplification campaign.
+std::span<const std::string_view> DefaultCampaignStateMediaDomains();
+
+// Ad-library spend ranges, in currency units, ascending; the background
+// draws from the first six.
+struct SpendRange {
+  int64_t lower;
+  int64_t upper;
+};
+std::span<const SpendRange> AdSpendRanges();
 
 }  // namespace vigia::gen::internal
 

@@ -157,6 +157,313 @@ double PairShare(const TargetSpec& t, CountryCode origin) {
   return total > 0 ? pair / total : 0;
 }
 
+bool HasOwnNetwork(CampaignKind k) {
+  return k != CampaignKind::kOrganicRise &&
+         k != CampaignKind::kForeignAdSpend && k != CampaignKind::kViralLink;
+}
+
+// Kinds whose intensity is rate_per_min alone.
+bool TakesRatePerMin(CampaignKind k) {
+  return k == CampaignKind::kTrendRiding ||
+         k == CampaignKind::kNewAccountBurst ||
+         k == CampaignKind::kStateMediaAmplification ||
+         k == CampaignKind::kViralLink;
+}
+
+std::optional<Problem> CheckHttpUrls(const std::vector<std::string>& urls,
+                                     const std::string& path) {
+  for (const std::string& url : urls) {
+    if (!url.starts_with("https://") && !url.starts_with("http://")) {
+      return Problem{path, absl::StrCat("\"", url, "\" is not an http(s) URL")};
+    }
+  }
+  return std::nullopt;
+}
+
+// A lower-case DNS name with at least two labels: "de.rt.com".
+bool IsDomainName(std::string_view d) {
+  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' ||
+      d.find('.') == std::string_view::npos ||
+      d.find("..") != std::string_view::npos) {
+    return false;
+  }
+  for (char ch : d) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+          ch == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int CountWords(std::string_view text) {
+  int words = 0;
+  bool in_word = false;
+  for (char ch : text) {
+    const bool space = ch == ' ' || ch == '\t' || ch == '\n';
+    if (!space && !in_word) ++words;
+    in_word = !space;
+  }
+  return words;
+}
+
+std::optional<Problem> CheckNetwork(const CampaignSpec& c,
+                                    const std::string& path) {
+  const NetworkSpec& n = c.network;
+  if (n.accounts < 1 || n.accounts > 1000000) {
+    return Problem{path + ".network.accounts", "must be in [1, 1000000]"};
+  }
+  if (auto p = CheckShare(n.new_account_share,
+                          path + ".network.new_account_share")) {
+    return p;
+  }
+  if (auto p = CheckShare(n.state_affiliated_share,
+                          path + ".network.state_affiliated_share")) {
+    return p;
+  }
+  if (auto p = CheckMix(n.platforms, path + ".network.platforms", true)) {
+    return p;
+  }
+  if (c.kind == CampaignKind::kNewAccountBurst &&
+      (n.created_within < absl::Hours(24) ||
+       n.created_within + c.duration >= absl::Hours(30 * 24))) {
+    return Problem{path + ".network.created_within",
+                   "must be at least 1d, and with the campaign duration less "
+                   "than 30d, so that every post is by an account younger "
+                   "than 30 days"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Problem> CheckContent(const ContentSpec& k,
+                                    const std::string& path) {
+  if (!k.lang.empty() && !IsValidUtf8(k.lang)) {
+    return Problem{path + ".content.lang", "must be valid UTF-8"};
+  }
+  if (auto p = CheckStrings(k.messages, path + ".content.messages")) return p;
+  if (auto p = CheckStrings(k.hashtags, path + ".content.hashtags")) return p;
+  if (auto p = CheckStrings(k.urls, path + ".content.urls")) return p;
+  if (auto p = CheckHttpUrls(k.urls, path + ".content.urls")) return p;
+  if (auto p = CheckShare(k.repost_share, path + ".content.repost_share")) {
+    return p;
+  }
+  if (auto p = CheckShare(k.url_share, path + ".content.url_share")) return p;
+  return std::nullopt;
+}
+
+// Hours between two UTC offsets around the clock: +12 and -12 are 0 apart.
+double ZoneDistanceHours(absl::Duration a, absl::Duration b) {
+  double d = std::fabs(absl::ToDoubleHours(a - b));
+  d = std::fmod(d, 24.0);
+  return std::min(d, 24.0 - d);
+}
+
+// Weekdays (in the office's zone) whose working hours overlap the campaign.
+int WorkingDays(const Scenario& s, const CampaignSpec& c) {
+  const int64_t offset_ms = absl::ToInt64Milliseconds(c.clock.utc_offset);
+  const int64_t from = absl::ToUnixMillis(CampaignStart(s, c)) + offset_ms;
+  const int64_t to = from + absl::ToInt64Milliseconds(c.duration);
+  constexpr int64_t kDay = 86400000, kHour = 3600000;
+  int days = 0;
+  for (int64_t day = from / kDay - 1; day * kDay < to; ++day) {
+    // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
+    const int64_t weekday = ((day + 3) % 7 + 7) % 7;
+    if (weekday >= 5) continue;
+    const int64_t open = day * kDay + c.clock.work_start * kHour;
+    const int64_t close = day * kDay + c.clock.work_end * kHour;
+    if (open < to && close > from) ++days;
+  }
+  return days;
+}
+
+std::optional<Problem> CheckKindParts(const Scenario& s, const CampaignSpec& c,
+                                      const TargetSpec& target,
+                                      const std::string& path) {
+  switch (c.kind) {
+    case CampaignKind::kForeignOriginSurge:
+    case CampaignKind::kNewAccountBurst:
+      return CheckContent(c.content, path);
+    case CampaignKind::kOrganicRise:
+      return std::nullopt;
+    case CampaignKind::kTrendRiding: {
+      const TrendSpec& t = c.trend;
+      if (!t.hashtag.empty() &&
+          std::find(target.hashtags.begin(), target.hashtags.end(),
+                    t.hashtag) == target.hashtags.end()) {
+        return Problem{
+            path + ".trend.hashtag",
+            absl::StrCat("\"", t.hashtag, "\" is not one of ", c.target.str(),
+                         "'s hashtags (a trend to ride must "
+                         "already exist): ",
+                         absl::StrJoin(target.hashtags, ", "))};
+      }
+      std::set<CountryCode> seen;
+      for (const OriginShare& o : t.origins) {
+        const std::string op =
+            absl::StrCat(path, ".trend.origins.", o.country.str());
+        if (!o.country.known()) {
+          return Problem{path + ".trend.origins", "has an unknown country"};
+        }
+        if (o.country == c.target) {
+          return Problem{op, "must differ from the target"};
+        }
+        if (!seen.insert(o.country).second) {
+          return Problem{op, "is listed twice"};
+        }
+        if (!(o.share > 0 && std::isfinite(o.share))) {
+          return Problem{op, "share must be > 0"};
+        }
+      }
+      if (t.origins.empty() && PairShare(target, c.target) >= 1) {
+        return Problem{path + ".trend.origins",
+                       absl::StrCat(c.target.str(),
+                                    " has no foreign origins to default to; "
+                                    "list the network's countries")};
+      }
+      return CheckShare(t.url_share, path + ".trend.url_share");
+    }
+    case CampaignKind::kCoordinatedSharing: {
+      const BurstSpec& b = c.bursts;
+      if (b.url < 0 || b.text < 0 || b.repost < 0 ||
+          b.url + b.text + b.repost < 1 || b.url + b.text + b.repost > 10000) {
+        return Problem{path + ".bursts",
+                       "url, text and repost must be >= 0 and add up to "
+                       "[1, 10000] bursts"};
+      }
+      if (b.min_accounts < 2 || b.max_accounts < b.min_accounts) {
+        return Problem{path + ".bursts.accounts",
+                       "must be [min, max] with 2 <= min <= max"};
+      }
+      // A repost burst also needs the account that posts the original.
+      const int needed = b.max_accounts + (b.repost > 0 ? 1 : 0);
+      if (needed > c.network.accounts) {
+        return Problem{path + ".bursts.accounts",
+                       absl::StrCat("needs ", needed,
+                                    " distinct accounts but the network has ",
+                                    c.network.accounts)};
+      }
+      if (b.spread <= absl::ZeroDuration() || b.spread > absl::Minutes(10)) {
+        return Problem{path + ".bursts.spread", "must be in (0, 10m]"};
+      }
+      if (c.duration < b.spread * (b.url + b.text + b.repost)) {
+        return Problem{path + ".bursts",
+                       "the bursts do not fit in the duration (each needs "
+                       "`spread`)"};
+      }
+      const ContentSpec& k = c.content;
+      if (!k.lang.empty() && !IsValidUtf8(k.lang)) {
+        return Problem{path + ".content.lang", "must be valid UTF-8"};
+      }
+      if (auto p = CheckStrings(k.urls, path + ".content.urls")) return p;
+      if (auto p = CheckHttpUrls(k.urls, path + ".content.urls")) return p;
+      if (auto p = CheckStrings(k.messages, path + ".content.messages")) {
+        return p;
+      }
+      for (const std::string& m : k.messages) {
+        if (CountWords(m) < 5) {
+          return Problem{path + ".content.messages",
+                         absl::StrCat("\"", m,
+                                      "\" has fewer than 5 words; shorter "
+                                      "texts are not fingerprinted")};
+        }
+      }
+      return std::nullopt;
+    }
+    case CampaignKind::kStateMediaAmplification: {
+      const MediaSpec& m = c.media;
+      for (const std::string& d : m.domains) {
+        if (!IsDomainName(d)) {
+          return Problem{path + ".media.domains",
+                         absl::StrCat("\"", d,
+                                      "\" is not a lower-case domain name "
+                                      "like de.rt.com")};
+        }
+      }
+      if (m.articles < 1 || m.articles > 10000) {
+        return Problem{path + ".media.articles", "must be in [1, 10000]"};
+      }
+      return CheckShare(m.repost_share, path + ".media.repost_share");
+    }
+    case CampaignKind::kForeignAdSpend: {
+      const AdCampaignSpec& a = c.ads;
+      if (!(a.per_hour > 0 && a.per_hour <= 10000)) {
+        return Problem{path + ".ads.per_hour",
+                       "is required and must be in (0, 10000]"};
+      }
+      if (!IsValidUtf8(a.payer)) {
+        return Problem{path + ".ads.payer", "must be valid UTF-8"};
+      }
+      if (a.pages < 1 || a.pages > 1000) {
+        return Problem{path + ".ads.pages", "must be in [1, 1000]"};
+      }
+      bool any = false;
+      for (const internal::SpendRange& r : internal::AdSpendRanges()) {
+        any = any || (r.lower >= a.spend_lower && r.upper <= a.spend_upper);
+      }
+      if (!any) {
+        return Problem{path + ".ads.spend",
+                       "contains none of the standard spend ranges (0-99, "
+                       "100-499, 500-999, 1000-4999, 5000-9999, 10000-49999, "
+                       "50000-99999, 100000-499999)"};
+      }
+      if (!a.currency.known() &&
+          internal::FindCountryProfile(c.origin) == nullptr) {
+        return Problem{path + ".ads.currency",
+                       absl::StrCat("is required: ", c.origin.str(),
+                                    " has no built-in country profile")};
+      }
+      return CheckShare(a.missing_disclaimer_share,
+                        path + ".ads.missing_disclaimer_share");
+    }
+    case CampaignKind::kPostingClock: {
+      const ClockSpec& k = c.clock;
+      if (!k.has_utc_offset) {
+        return Problem{path + ".clock.utc_offset", "is required"};
+      }
+      if (k.utc_offset < absl::Hours(-14) || k.utc_offset > absl::Hours(14)) {
+        return Problem{path + ".clock.utc_offset", "must be within +-14:00"};
+      }
+      if (ZoneDistanceHours(k.utc_offset, target.utc_offset) < 3) {
+        return Problem{
+            path + ".clock.utc_offset",
+            absl::StrCat("must be at least 3 hours from ", c.target.str(),
+                         "'s own offset; office hours of the "
+                         "electorate's own zone are not "
+                         "interference")};
+      }
+      if (k.work_start < 0 || k.work_end > 24 || k.work_start >= k.work_end) {
+        return Problem{path + ".clock.work_hours",
+                       "must be [start, end) hours with 0 <= start < end <= "
+                       "24"};
+      }
+      if (!(k.posts_per_day > 0 && k.posts_per_day <= 1000)) {
+        return Problem{path + ".clock.posts_per_day", "must be in (0, 1000]"};
+      }
+      if (WorkingDays(s, c) < 3) {
+        return Problem{path + ".duration",
+                       "must cover at least 3 weekdays of the office's "
+                       "working hours (the detector needs posts on 3 days)"};
+      }
+      return std::nullopt;
+    }
+    case CampaignKind::kViralLink: {
+      if (PairShare(target, c.origin) <= 0) {
+        return Problem{
+            path + ".origin",
+            absl::StrCat(c.origin.str(), " is not one of ", c.target.str(),
+                         "'s origins; a viral link spreads "
+                         "through the pair's usual accounts")};
+      }
+      if (!c.link.url.empty()) {
+        if (auto p = CheckStrings({c.link.url}, path + ".link.url")) return p;
+        if (auto p = CheckHttpUrls({c.link.url}, path + ".link.url")) return p;
+      }
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
                                      const std::string& path) {
   const std::string kind(CampaignKindName(c.kind));
@@ -169,8 +476,17 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
     return Problem{path + ".target",
                    absl::StrCat(c.target.str(), " is not one of the targets")};
   }
-  if (!c.origin.known()) return Problem{path + ".origin", "is required"};
-  if (c.kind == CampaignKind::kForeignOriginSurge && c.origin == c.target) {
+  if (c.kind == CampaignKind::kTrendRiding) {
+    if (c.origin.known()) {
+      return Problem{path + ".origin",
+                     "trend_riding takes trend.origins instead"};
+    }
+  } else if (!c.origin.known()) {
+    return Problem{path + ".origin", "is required"};
+  }
+  if ((c.kind == CampaignKind::kForeignOriginSurge ||
+       c.kind == CampaignKind::kForeignAdSpend) &&
+      c.origin == c.target) {
     return Problem{path + ".origin",
                    absl::StrCat("must differ from target ", c.target.str(),
                                 " for ", kind)};
@@ -199,63 +515,48 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
   }
   const bool has_mult = c.rate_multiplier != 0;
   const bool has_rate = c.rate_per_min != 0;
-  if (has_mult == has_rate) {
-    return Problem{path, "needs exactly one of rate_multiplier, rate_per_min"};
-  }
-  if (has_rate && c.kind == CampaignKind::kOrganicRise) {
-    return Problem{path + ".rate_per_min",
-                   "organic_rise takes rate_multiplier only"};
-  }
-  if (has_mult) {
-    if (!(c.rate_multiplier > 1 && c.rate_multiplier <= 1000)) {
-      return Problem{path + ".rate_multiplier", "must be in (1, 1000]"};
+  if (c.kind == CampaignKind::kForeignOriginSurge ||
+      c.kind == CampaignKind::kOrganicRise) {
+    if (has_mult == has_rate) {
+      return Problem{path,
+                     "needs exactly one of rate_multiplier, rate_per_min"};
     }
-    if (PairShare(*target, c.origin) <= 0) {
-      return Problem{
-          path + ".rate_multiplier",
-          absl::StrCat("the pair ", c.target.str(), "/", c.origin.str(),
-                       " has no background traffic to multiply; add the "
-                       "origin to the target or use rate_per_min")};
+    if (has_rate && c.kind == CampaignKind::kOrganicRise) {
+      return Problem{path + ".rate_per_min",
+                     "organic_rise takes rate_multiplier only"};
     }
+    if (has_mult) {
+      if (!(c.rate_multiplier > 1 && c.rate_multiplier <= 1000)) {
+        return Problem{path + ".rate_multiplier", "must be in (1, 1000]"};
+      }
+      if (PairShare(*target, c.origin) <= 0) {
+        return Problem{
+            path + ".rate_multiplier",
+            absl::StrCat("the pair ", c.target.str(), "/", c.origin.str(),
+                         " has no background traffic to multiply; add the "
+                         "origin to the target or use rate_per_min")};
+      }
+    }
+  } else if (TakesRatePerMin(c.kind)) {
+    if (has_mult) {
+      return Problem{path + ".rate_multiplier",
+                     absl::StrCat(kind, " takes rate_per_min only")};
+    }
+  } else if (has_mult || has_rate) {
+    return Problem{path, absl::StrCat(kind,
+                                      " takes neither rate_multiplier nor "
+                                      "rate_per_min")};
   }
   if (has_rate && !(c.rate_per_min > 0 && c.rate_per_min <= 1e5)) {
     return Problem{path + ".rate_per_min", "must be in (0, 100000]"};
   }
-  if (c.kind != CampaignKind::kForeignOriginSurge) return std::nullopt;
-
-  const NetworkSpec& n = c.network;
-  if (n.accounts < 1 || n.accounts > 1000000) {
-    return Problem{path + ".network.accounts", "must be in [1, 1000000]"};
+  if (TakesRatePerMin(c.kind) && !has_rate) {
+    return Problem{path + ".rate_per_min", "is required"};
   }
-  if (auto p = CheckShare(n.new_account_share,
-                          path + ".network.new_account_share")) {
-    return p;
+  if (HasOwnNetwork(c.kind)) {
+    if (auto p = CheckNetwork(c, path)) return p;
   }
-  if (auto p = CheckShare(n.state_affiliated_share,
-                          path + ".network.state_affiliated_share")) {
-    return p;
-  }
-  if (auto p = CheckMix(n.platforms, path + ".network.platforms", true)) {
-    return p;
-  }
-  const ContentSpec& k = c.content;
-  if (!k.lang.empty() && !IsValidUtf8(k.lang)) {
-    return Problem{path + ".content.lang", "must be valid UTF-8"};
-  }
-  if (auto p = CheckStrings(k.messages, path + ".content.messages")) return p;
-  if (auto p = CheckStrings(k.hashtags, path + ".content.hashtags")) return p;
-  if (auto p = CheckStrings(k.urls, path + ".content.urls")) return p;
-  for (const std::string& url : k.urls) {
-    if (!url.starts_with("https://") && !url.starts_with("http://")) {
-      return Problem{path + ".content.urls",
-                     absl::StrCat("\"", url, "\" is not an http(s) URL")};
-    }
-  }
-  if (auto p = CheckShare(k.repost_share, path + ".content.repost_share")) {
-    return p;
-  }
-  if (auto p = CheckShare(k.url_share, path + ".content.url_share")) return p;
-  return std::nullopt;
+  return CheckKindParts(s, c, *target, path);
 }
 
 std::optional<Problem> FindProblem(const Scenario& s) {
@@ -268,6 +569,9 @@ std::optional<Problem> FindProblem(const Scenario& s) {
   if (s.duration <= absl::ZeroDuration() ||
       s.duration > absl::Hours(24 * 366)) {
     return Problem{"duration", "must be in (0, 366d]"};
+  }
+  if (!(s.background_scale > 0 && s.background_scale <= 100)) {
+    return Problem{"background_scale", "must be in (0, 100]"};
   }
   if (s.daily_profile.size() != 24) {
     return Problem{"daily_profile", absl::StrCat("needs 24 hourly values, not ",
@@ -293,6 +597,7 @@ std::optional<Problem> FindProblem(const Scenario& s) {
         std::pair{s.posts.repost_share, "posts.repost_share"},
         std::pair{s.posts.url_share, "posts.url_share"},
         std::pair{s.posts.target_language_share, "posts.target_language_share"},
+        std::pair{s.posts.state_media_share, "posts.state_media_share"},
         std::pair{s.ads.foreign_payer_share, "ads.foreign_payer_share"},
         std::pair{s.ads.missing_disclaimer_share,
                   "ads.missing_disclaimer_share"}}) {
@@ -371,7 +676,8 @@ std::optional<Problem> FindProblem(const Scenario& s) {
         return Problem{op, "share must be > 0"};
       }
     }
-    events += t.posts_per_hour * hours + t.ads_per_day * hours / 24;
+    events += (t.posts_per_hour * hours + t.ads_per_day * hours / 24) *
+              s.background_scale;
   }
 
   if (s.campaigns.size() > 1000) {
@@ -389,10 +695,17 @@ std::optional<Problem> FindProblem(const Scenario& s) {
     const double minutes = absl::ToDoubleMinutes(c.duration);
     if (c.rate_per_min > 0) {
       events += c.rate_per_min * minutes;
-    } else {
+    } else if (c.rate_multiplier > 0) {
       const TargetSpec* t = FindTarget(s, c.target);
       events += (c.rate_multiplier - 1) * t->posts_per_hour *
-                PairShare(*t, c.origin) * minutes / 60 * 2;
+                s.background_scale * PairShare(*t, c.origin) * minutes / 60 * 2;
+    } else if (c.kind == CampaignKind::kCoordinatedSharing) {
+      events += (c.bursts.url + c.bursts.text + c.bursts.repost) *
+                (c.bursts.max_accounts + 1.0);
+    } else if (c.kind == CampaignKind::kForeignAdSpend) {
+      events += c.ads.per_hour * minutes / 60;
+    } else if (c.kind == CampaignKind::kPostingClock) {
+      events += c.network.accounts * c.clock.posts_per_day * minutes / 1440;
     }
   }
   if (events > kMaxEvents) {
@@ -402,6 +715,56 @@ std::optional<Problem> FindProblem(const Scenario& s) {
                                 " events; the limit is 50000000")};
   }
   return std::nullopt;
+}
+
+// The keys a campaign of `kind` may have, in the order error messages list
+// them.
+std::vector<std::string_view> CampaignKeys(CampaignKind kind) {
+  std::vector<std::string_view> keys = {"name", "kind", "target"};
+  if (kind != CampaignKind::kTrendRiding) keys.push_back("origin");
+  keys.insert(keys.end(), {"start", "duration"});
+  switch (kind) {
+    case CampaignKind::kForeignOriginSurge:
+      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_multiplier",
+                               "rate_per_min", "network", "content"});
+      break;
+    case CampaignKind::kOrganicRise:
+      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_multiplier"});
+      break;
+    case CampaignKind::kTrendRiding:
+      keys.insert(keys.end(),
+                  {"ramp_in", "ramp_out", "rate_per_min", "network", "trend"});
+      break;
+    case CampaignKind::kCoordinatedSharing:
+      keys.insert(keys.end(), {"network", "bursts", "content"});
+      break;
+    case CampaignKind::kNewAccountBurst:
+      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_per_min", "network",
+                               "content"});
+      break;
+    case CampaignKind::kStateMediaAmplification:
+      keys.insert(keys.end(),
+                  {"ramp_in", "ramp_out", "rate_per_min", "network", "media"});
+      break;
+    case CampaignKind::kForeignAdSpend:
+      keys.push_back("ads");
+      break;
+    case CampaignKind::kPostingClock:
+      keys.insert(keys.end(), {"network", "clock"});
+      break;
+    case CampaignKind::kViralLink:
+      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_per_min", "link"});
+      break;
+  }
+  return keys;
+}
+
+std::string KnownKinds() {
+  std::vector<std::string> names;
+  for (int k = 0; k < kNumCampaignKinds; ++k) {
+    names.emplace_back(CampaignKindName(static_cast<CampaignKind>(k)));
+  }
+  return absl::StrJoin(names, ", ");
 }
 
 // ---------------------------------------------------------------------------
@@ -486,7 +849,7 @@ class Reader {
  private:
   template <typename F>
   absl::Status Map(const YAML::Node& node, const std::string& path,
-                   std::initializer_list<std::string_view> allowed, F&& fn) {
+                   const std::vector<std::string_view>& allowed, F&& fn) {
     // A section present but empty (`disorder:`) keeps its defaults.
     if (node.IsNull()) return absl::OkStatus();
     if (!node.IsMap()) return Error(node, path, "must be a mapping");
@@ -519,8 +882,8 @@ class Reader {
     return Map(
         root, "",
         {"version", "name", "description", "seed", "start", "duration",
-         "daily_profile", "platforms", "accounts", "posts", "ads", "disorder",
-         "bad_lines", "targets", "campaigns"},
+         "background_scale", "daily_profile", "platforms", "accounts", "posts",
+         "ads", "disorder", "bad_lines", "targets", "campaigns"},
         [&](const std::string& key, const YAML::Node& v,
             const std::string& path) -> absl::Status {
           if (key == "version") {
@@ -540,6 +903,9 @@ class Reader {
           }
           if (key == "start") return Time(v, path, &s->start);
           if (key == "duration") return Duration(v, path, &s->duration);
+          if (key == "background_scale") {
+            return Number(v, path, &s->background_scale);
+          }
           if (key == "daily_profile") {
             return NumberList(v, path, &s->daily_profile);
           }
@@ -566,7 +932,8 @@ class Reader {
           if (key == "posts") {
             PostSpec& ps = s->posts;
             return Map(v, path,
-                       {"repost_share", "url_share", "target_language_share"},
+                       {"repost_share", "url_share", "target_language_share",
+                        "state_media_share"},
                        [&](const std::string& k, const YAML::Node& x,
                            const std::string& p) {
                          if (k == "repost_share") {
@@ -574,6 +941,9 @@ class Reader {
                          }
                          if (k == "url_share") {
                            return Number(x, p, &ps.url_share);
+                         }
+                         if (k == "state_media_share") {
+                           return Number(x, p, &ps.state_media_share);
                          }
                          return Number(x, p, &ps.target_language_share);
                        });
@@ -753,18 +1123,11 @@ class Reader {
       if (!kind.has_value()) {
         return Error(kind_node, cp + ".kind",
                      absl::StrCat("unknown campaign kind \"", kind_name,
-                                  "\" (known: foreign_origin_surge, "
-                                  "organic_rise)"));
+                                  "\" (known: ", KnownKinds(), ")"));
       }
-      CampaignSpec c;
-      c.kind = *kind;
-      if (c.kind == CampaignKind::kOrganicRise) {
-        c.ramp_in = c.ramp_out = absl::Hours(1);
-      } else {
-        c.ramp_in = c.ramp_out = absl::Minutes(5);
-      }
+      CampaignSpec c = DefaultCampaign(*kind);
       std::set<std::string> present;
-      auto common = [&](const std::string& k, const YAML::Node& x,
+      auto fields = [&](const std::string& k, const YAML::Node& x,
                         const std::string& p) -> absl::Status {
         present.insert(k);
         if (k == "kind") return absl::OkStatus();
@@ -777,31 +1140,37 @@ class Reader {
         if (k == "ramp_out") return Duration(x, p, &c.ramp_out);
         if (k == "rate_multiplier") return Number(x, p, &c.rate_multiplier);
         if (k == "rate_per_min") return Number(x, p, &c.rate_per_min);
-        if (k == "network") return Network(x, p, &c.network);
-        return Content(x, p, &c.content);
+        if (k == "network") return Network(x, p, c.kind, &c.network);
+        if (k == "content") return Content(x, p, c.kind, &c.content);
+        if (k == "trend") return Trend(x, p, &c.trend);
+        if (k == "bursts") return Bursts(x, p, &c.bursts);
+        if (k == "media") return Media(x, p, &c.media);
+        if (k == "ads") return AdCampaign(x, p, &c.ads, &present);
+        if (k == "clock") return Clock(x, p, &c.clock);
+        return Link(x, p, &c.link);
       };
-      absl::Status st;
-      if (c.kind == CampaignKind::kOrganicRise) {
-        st = Map(node, cp,
-                 {"name", "kind", "target", "origin", "start", "duration",
-                  "ramp_in", "ramp_out", "rate_multiplier"},
-                 common);
-      } else {
-        st = Map(node, cp,
-                 {"name", "kind", "target", "origin", "start", "duration",
-                  "ramp_in", "ramp_out", "rate_multiplier", "rate_per_min",
-                  "network", "content"},
-                 common);
+      if (absl::Status st = Map(node, cp, CampaignKeys(c.kind), fields);
+          !st.ok()) {
+        return st;
       }
-      if (!st.ok()) return st;
-      for (const char* required :
-           {"name", "target", "origin", "start", "duration"}) {
-        if (!present.contains(required)) {
-          return Error(node, cp,
-                       absl::StrCat("missing required key ", required));
+      std::vector<std::string> required = {"name", "target"};
+      if (c.kind != CampaignKind::kTrendRiding) required.push_back("origin");
+      required.push_back("start");
+      required.push_back("duration");
+      if (TakesRatePerMin(c.kind)) required.push_back("rate_per_min");
+      if (c.kind == CampaignKind::kForeignAdSpend) {
+        required.push_back("ads");
+        required.push_back("ads.per_hour");
+      }
+      if (c.kind == CampaignKind::kPostingClock) required.push_back("clock");
+      for (const std::string& key : required) {
+        if (!present.contains(key)) {
+          return Error(node, cp, absl::StrCat("missing required key ", key));
         }
       }
-      if (!present.contains("rate_multiplier") &&
+      if ((c.kind == CampaignKind::kForeignOriginSurge ||
+           c.kind == CampaignKind::kOrganicRise) &&
+          !present.contains("rate_multiplier") &&
           !present.contains("rate_per_min")) {
         return Error(node, cp,
                      c.kind == CampaignKind::kOrganicRise
@@ -835,10 +1204,15 @@ class Reader {
   }
 
   absl::Status Network(const YAML::Node& v, const std::string& path,
-                       NetworkSpec* n) {
-    return Map(v, path,
-               {"accounts", "new_account_share", "state_affiliated_share",
-                "platforms"},
+                       CampaignKind kind, NetworkSpec* n) {
+    // Every account of a new_account_burst network is new; when they were
+    // created is the knob instead.
+    std::vector<std::string_view> keys = {"accounts", "state_affiliated_share",
+                                          "platforms"};
+    keys.push_back(kind == CampaignKind::kNewAccountBurst
+                       ? "created_within"
+                       : "new_account_share");
+    return Map(v, path, keys,
                [&](const std::string& k, const YAML::Node& x,
                    const std::string& p) -> absl::Status {
                  if (k == "accounts") {
@@ -856,24 +1230,171 @@ class Reader {
                  if (k == "state_affiliated_share") {
                    return Number(x, p, &n->state_affiliated_share);
                  }
+                 if (k == "created_within") {
+                   return Duration(x, p, &n->created_within);
+                 }
                  return Shares(x, p, &n->platforms);
                });
   }
 
   absl::Status Content(const YAML::Node& v, const std::string& path,
-                       ContentSpec* c) {
-    return Map(
-        v, path,
-        {"lang", "messages", "urls", "hashtags", "repost_share", "url_share"},
-        [&](const std::string& k, const YAML::Node& x,
-            const std::string& p) -> absl::Status {
-          if (k == "lang") return String(x, p, &c->lang);
-          if (k == "messages") return StringList(x, p, &c->messages);
-          if (k == "urls") return StringList(x, p, &c->urls);
-          if (k == "hashtags") return StringList(x, p, &c->hashtags);
-          if (k == "repost_share") return Number(x, p, &c->repost_share);
-          return Number(x, p, &c->url_share);
-        });
+                       CampaignKind kind, ContentSpec* c) {
+    std::vector<std::string_view> keys = {"lang", "messages", "urls"};
+    if (kind != CampaignKind::kCoordinatedSharing) {
+      keys.insert(keys.end(), {"hashtags", "repost_share", "url_share"});
+    }
+    return Map(v, path, keys,
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "lang") return String(x, p, &c->lang);
+                 if (k == "messages") return StringList(x, p, &c->messages);
+                 if (k == "urls") return StringList(x, p, &c->urls);
+                 if (k == "hashtags") return StringList(x, p, &c->hashtags);
+                 if (k == "repost_share") {
+                   return Number(x, p, &c->repost_share);
+                 }
+                 return Number(x, p, &c->url_share);
+               });
+  }
+
+  absl::Status Trend(const YAML::Node& v, const std::string& path,
+                     TrendSpec* t) {
+    return Map(v, path, {"hashtag", "origins", "url_share"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "hashtag") return String(x, p, &t->hashtag);
+                 if (k == "origins") return OriginMix(x, p, &t->origins);
+                 return Number(x, p, &t->url_share);
+               });
+  }
+
+  absl::Status Bursts(const YAML::Node& v, const std::string& path,
+                      BurstSpec* b) {
+    return Map(v, path, {"url", "text", "repost", "accounts", "spread"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "spread") return Duration(x, p, &b->spread);
+                 if (k == "accounts") {
+                   int64_t lo, hi;
+                   if (auto e = IntPair(x, p, &lo, &hi); !e.ok()) return e;
+                   if (lo < 2 || hi < lo || hi > 1000000) {
+                     return Error(x, p,
+                                  "must be [min, max] with 2 <= min <= max");
+                   }
+                   b->min_accounts = static_cast<int>(lo);
+                   b->max_accounts = static_cast<int>(hi);
+                   return absl::OkStatus();
+                 }
+                 int64_t n;
+                 if (auto e = Int(x, p, &n); !e.ok()) return e;
+                 if (n < 0 || n > 10000) {
+                   return Error(x, p, "must be in [0, 10000]");
+                 }
+                 (k == "url"    ? b->url
+                  : k == "text" ? b->text
+                                : b->repost) = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+  }
+
+  absl::Status Media(const YAML::Node& v, const std::string& path,
+                     MediaSpec* m) {
+    return Map(v, path, {"domains", "state", "articles", "repost_share"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "domains") return StringList(x, p, &m->domains);
+                 if (k == "state") return Country(x, p, &m->state);
+                 if (k == "repost_share") {
+                   return Number(x, p, &m->repost_share);
+                 }
+                 int64_t n;
+                 if (auto e = Int(x, p, &n); !e.ok()) return e;
+                 if (n < 1 || n > 10000) {
+                   return Error(x, p, "must be in [1, 10000]");
+                 }
+                 m->articles = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+  }
+
+  absl::Status AdCampaign(const YAML::Node& v, const std::string& path,
+                          AdCampaignSpec* a, std::set<std::string>* present) {
+    return Map(v, path,
+               {"per_hour", "payer", "pages", "spend", "currency",
+                "missing_disclaimer_share"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 present->insert("ads." + k);
+                 if (k == "per_hour") return Number(x, p, &a->per_hour);
+                 if (k == "payer") return String(x, p, &a->payer);
+                 if (k == "missing_disclaimer_share") {
+                   return Number(x, p, &a->missing_disclaimer_share);
+                 }
+                 if (k == "spend") {
+                   int64_t lo, hi;
+                   if (auto e = IntPair(x, p, &lo, &hi); !e.ok()) return e;
+                   if (lo < 0 || hi < lo) {
+                     return Error(x, p,
+                                  "must be [lower, upper] with 0 <= lower "
+                                  "<= upper");
+                   }
+                   a->spend_lower = lo;
+                   a->spend_upper = hi;
+                   return absl::OkStatus();
+                 }
+                 if (k == "currency") {
+                   std::string text;
+                   if (auto e = String(x, p, &text); !e.ok()) return e;
+                   a->currency = CurrencyCode::FromString(text);
+                   if (!a->currency.known()) {
+                     return Error(x, p, "is not a three-letter ISO 4217 code");
+                   }
+                   return absl::OkStatus();
+                 }
+                 int64_t n;
+                 if (auto e = Int(x, p, &n); !e.ok()) return e;
+                 if (n < 1 || n > 1000) {
+                   return Error(x, p, "must be in [1, 1000]");
+                 }
+                 a->pages = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+  }
+
+  absl::Status Clock(const YAML::Node& v, const std::string& path,
+                     ClockSpec* c) {
+    return Map(v, path, {"utc_offset", "work_hours", "posts_per_day"},
+               [&](const std::string& k, const YAML::Node& x,
+                   const std::string& p) -> absl::Status {
+                 if (k == "utc_offset") {
+                   std::string text;
+                   if (auto e = String(x, p, &text); !e.ok()) return e;
+                   absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
+                   if (!d.ok()) return Error(x, p, d.status().message());
+                   c->utc_offset = *d;
+                   c->has_utc_offset = true;
+                   return absl::OkStatus();
+                 }
+                 if (k == "posts_per_day") {
+                   return Number(x, p, &c->posts_per_day);
+                 }
+                 int64_t lo, hi;
+                 if (auto e = IntPair(x, p, &lo, &hi); !e.ok()) return e;
+                 if (lo < 0 || hi > 24 || lo >= hi) {
+                   return Error(x, p,
+                                "must be [start, end) hours with 0 <= start "
+                                "< end <= 24");
+                 }
+                 c->work_start = static_cast<int>(lo);
+                 c->work_end = static_cast<int>(hi);
+                 return absl::OkStatus();
+               });
+  }
+
+  absl::Status Link(const YAML::Node& v, const std::string& path, LinkSpec* l) {
+    return Map(v, path, {"url"},
+               [&](const std::string&, const YAML::Node& x,
+                   const std::string& p) { return String(x, p, &l->url); });
   }
 
   // Scalars.
@@ -903,6 +1424,16 @@ class Reader {
     if (!i.ok()) return Error(v, path, i.status().message());
     *out = *i;
     return absl::OkStatus();
+  }
+
+  // A list of exactly two integers: [8, 15].
+  absl::Status IntPair(const YAML::Node& v, const std::string& path,
+                       int64_t* first, int64_t* second) {
+    if (!v.IsSequence() || v.size() != 2) {
+      return Error(v, path, "must be a list of two integers");
+    }
+    if (auto e = Int(v[0], path + "[0]", first); !e.ok()) return e;
+    return Int(v[1], path + "[1]", second);
   }
 
   absl::Status Duration(const YAML::Node& v, const std::string& path,
@@ -1029,16 +1560,95 @@ std::string_view CampaignKindName(CampaignKind kind) {
       return "foreign_origin_surge";
     case CampaignKind::kOrganicRise:
       return "organic_rise";
+    case CampaignKind::kTrendRiding:
+      return "trend_riding";
+    case CampaignKind::kCoordinatedSharing:
+      return "coordinated_sharing";
+    case CampaignKind::kNewAccountBurst:
+      return "new_account_burst";
+    case CampaignKind::kStateMediaAmplification:
+      return "state_media_amplification";
+    case CampaignKind::kForeignAdSpend:
+      return "foreign_ad_spend";
+    case CampaignKind::kPostingClock:
+      return "posting_clock";
+    case CampaignKind::kViralLink:
+      return "viral_link";
   }
   return "unknown";
 }
 
 std::optional<CampaignKind> ParseCampaignKind(std::string_view name) {
-  for (CampaignKind k :
-       {CampaignKind::kForeignOriginSurge, CampaignKind::kOrganicRise}) {
+  for (int i = 0; i < kNumCampaignKinds; ++i) {
+    const CampaignKind k = static_cast<CampaignKind>(i);
     if (CampaignKindName(k) == name) return k;
   }
   return std::nullopt;
+}
+
+std::string_view ExpectedDetector(CampaignKind kind) {
+  switch (kind) {
+    case CampaignKind::kForeignOriginSurge:
+      return "foreign_origin_surge";
+    case CampaignKind::kTrendRiding:
+      return "foreign_share";
+    case CampaignKind::kCoordinatedSharing:
+      return "coordinated_sharing";
+    case CampaignKind::kNewAccountBurst:
+      return "new_account_burst";
+    case CampaignKind::kStateMediaAmplification:
+      return "state_media_amplification";
+    case CampaignKind::kForeignAdSpend:
+      return "foreign_ad_spend";
+    case CampaignKind::kPostingClock:
+      return "posting_clock";
+    case CampaignKind::kOrganicRise:
+    case CampaignKind::kViralLink:
+      return "";
+  }
+  return "";
+}
+
+CampaignSpec DefaultCampaign(CampaignKind kind) {
+  CampaignSpec c;
+  c.kind = kind;
+  auto network = [&](int accounts, double new_share, double state_share) {
+    c.network.accounts = accounts;
+    c.network.new_account_share = new_share;
+    c.network.state_affiliated_share = state_share;
+  };
+  switch (kind) {
+    case CampaignKind::kForeignOriginSurge:
+      c.ramp_in = c.ramp_out = absl::Minutes(5);
+      break;
+    case CampaignKind::kOrganicRise:
+      c.ramp_in = c.ramp_out = absl::Hours(1);
+      break;
+    case CampaignKind::kTrendRiding:
+      c.ramp_in = c.ramp_out = absl::Minutes(10);
+      network(60, 0.1, 0);
+      break;
+    case CampaignKind::kCoordinatedSharing:
+      network(40, 0.3, 0);
+      break;
+    case CampaignKind::kNewAccountBurst:
+      c.ramp_in = c.ramp_out = absl::Minutes(5);
+      network(40, 1, 0);
+      break;
+    case CampaignKind::kStateMediaAmplification:
+      c.ramp_in = c.ramp_out = absl::Minutes(5);
+      network(50, 0.2, 0.2);
+      break;
+    case CampaignKind::kForeignAdSpend:
+      break;
+    case CampaignKind::kPostingClock:
+      network(30, 0.1, 0);
+      break;
+    case CampaignKind::kViralLink:
+      c.ramp_in = c.ramp_out = absl::Minutes(20);
+      break;
+  }
+  return c;
 }
 
 std::string_view BadLineKindName(BadLineKind kind) {

@@ -62,10 +62,43 @@ enum class CampaignKind : uint8_t {
   // A genuine, gradual rise of the (target, origin) pair's normal traffic
   // (e.g. foreign news covering the election): not interference.
   kOrganicRise = 1,
+  // Foreign accounts pile onto one of the target's existing hashtags: the
+  // foreign share of the hashtag's posts jumps while the target's total
+  // barely moves. Interference, for `foreign_share`.
+  kTrendRiding = 2,
+  // Bursts in which many accounts of a network post the same URL, the same
+  // copy-pasted text or repost the same post within seconds. Interference,
+  // for `coordinated_sharing`.
+  kCoordinatedSharing = 3,
+  // A network of accounts all created days before the campaign posts at the
+  // target. Interference, for `new_account_burst`.
+  kNewAccountBurst = 4,
+  // Accounts (some labelled state-affiliated) share articles of
+  // state-affiliated media domains at the target. Interference, for
+  // `state_media_amplification`.
+  kStateMediaAmplification = 5,
+  // A foreign payer new to the target buys political ads aimed at it, in a
+  // foreign currency, some without a disclaimer. Interference, for
+  // `foreign_ad_spend`.
+  kForeignAdSpend = 6,
+  // A set of accounts aimed at the target posts only in the working hours
+  // of a distant time zone's weekdays. Interference, for `posting_clock`.
+  kPostingClock = 7,
+  // Many of the pair's usual accounts share one popular link over an hour
+  // or two, never five of them within a minute: not interference (the
+  // organic lookalike of coordinated sharing).
+  kViralLink = 8,
 };
-// "foreign_origin_surge", "organic_rise".
+inline constexpr int kNumCampaignKinds = 9;
+// "foreign_origin_surge", "organic_rise", "trend_riding",
+// "coordinated_sharing", "new_account_burst", "state_media_amplification",
+// "foreign_ad_spend", "posting_clock", "viral_link".
 std::string_view CampaignKindName(CampaignKind kind);
 std::optional<CampaignKind> ParseCampaignKind(std::string_view name);
+// The detector a campaign of this kind must trip, or empty for the organic
+// kinds (organic_rise, viral_link), which must trip nothing at warning or
+// above.
+std::string_view ExpectedDetector(CampaignKind kind);
 
 // The accounts a campaign posts from (kinds with their own network).
 struct NetworkSpec {
@@ -78,6 +111,9 @@ struct NetworkSpec {
   // Platforms of the network's accounts; empty = {x: 0.4, telegram: 0.35,
   // facebook: 0.25}.
   std::vector<NamedShare> platforms;
+  // New accounts were created 1 day to this long before the campaign
+  // starts (new_account_burst: every account is new).
+  absl::Duration created_within = absl::Hours(14 * 24);
 };
 
 // What a campaign's posts say. Empty lists and an empty `lang` are filled
@@ -91,25 +127,111 @@ struct ContentSpec {
   double url_share = 0.8;             // original posts carrying a shared URL
 };
 
+// trend_riding: which trend is ridden, and from where.
+struct TrendSpec {
+  // One of the target's hashtags (without '#'); empty = its first one.
+  std::string hashtag;
+  // Countries the network's accounts operate from (relative weights), each
+  // different from the target; empty = the target's foreign origins with
+  // their background weights. Spreading the push keeps every single
+  // (target, origin) pair's count unremarkable.
+  std::vector<OriginShare> origins;
+  // Posts carrying a (unique, background-like) article URL.
+  double url_share = 0.3;
+};
+
+// coordinated_sharing: the bursts. Each burst is one subject (a URL, a text
+// or a post to repost) posted by `min_accounts`..`max_accounts` distinct
+// network accounts within `spread`; bursts are spread evenly over the
+// campaign, in a shuffled order of their types.
+struct BurstSpec {
+  int url = 4;     // bursts sharing one URL (spelled differently each time)
+  int text = 1;    // copy-paste storms of one message
+  int repost = 0;  // repost storms of one network post
+  int min_accounts = 8;
+  int max_accounts = 15;
+  absl::Duration spread = absl::Seconds(30);
+};
+
+// state_media_amplification: what is shared.
+struct MediaSpec {
+  // State-affiliated media domains the shared articles are on; empty =
+  // {rt.com, de.rt.com, sputnikglobe.com}.
+  std::vector<std::string> domains;
+  // The state behind the domains (echoed in the truth); unknown = RU.
+  CountryCode state;
+  // Distinct articles shared, spread over the domains.
+  int articles = 12;
+  double repost_share = 0.2;
+};
+
+// foreign_ad_spend: the payer and its ads.
+struct AdCampaignSpec {
+  double per_hour = 0;  // mean ads per hour; required
+  // Payer name; empty = a generated one, distinct from every background
+  // payer.
+  std::string payer;
+  int pages = 2;  // pages (ad accounts) the ads run from
+  // Each ad reports one of the standard spend ranges inside
+  // [spend_lower, spend_upper] (see docs/scenarios.md).
+  int64_t spend_lower = 1000;
+  int64_t spend_upper = 9999;
+  // Currency of the ads; unknown = the payer country's.
+  CurrencyCode currency;
+  double missing_disclaimer_share = 0.5;
+};
+
+// posting_clock: the office the accounts are run from.
+struct ClockSpec {
+  // The office's UTC offset; required (has_utc_offset).
+  absl::Duration utc_offset;
+  bool has_utc_offset = false;
+  // Working hours, local to the office, Monday to Friday: [start, end).
+  int work_start = 9;
+  int work_end = 18;
+  // Mean posts per account per working day.
+  double posts_per_day = 8;
+};
+
+// viral_link: the link.
+struct LinkSpec {
+  // The shared URL; empty = an article on one of the origin's outlets.
+  std::string url;
+};
+
 struct CampaignSpec {
   std::string name;
   CampaignKind kind = CampaignKind::kForeignOriginSurge;
   CountryCode target;
+  // Where the accounts operate from (the payer's country for
+  // foreign_ad_spend); unused by trend_riding (TrendSpec::origins).
   CountryCode origin;
   // Start: `start_at` if set, else the scenario start plus `start_offset`.
   absl::Duration start_offset;
   std::optional<absl::Time> start_at;
   absl::Duration duration;
-  // Smooth ramps inside [start, start + duration).
+  // Smooth ramps inside [start, start + duration) (kinds with a rate).
   absl::Duration ramp_in;
   absl::Duration ramp_out;
-  // Exactly one intensity is set (> 0). rate_multiplier m: while at full
-  // strength, the pair's total rate is m times its background rate.
-  // rate_per_min r: r campaign posts per minute on top of the background.
+  // The intensity. foreign_origin_surge: exactly one of the two is set
+  // (> 0); organic_rise: rate_multiplier; trend_riding, new_account_burst,
+  // state_media_amplification, viral_link: rate_per_min; the other kinds
+  // have their own (bursts, ads.per_hour, clock.posts_per_day) and neither.
+  // rate_multiplier m: while at full strength, the pair's total rate is m
+  // times its background rate. rate_per_min r: r campaign posts per minute
+  // on top of the background.
   double rate_multiplier = 0;
   double rate_per_min = 0;
-  NetworkSpec network;  // kForeignOriginSurge only
-  ContentSpec content;  // kForeignOriginSurge only
+  // Kind-specific parts; each kind reads only its own (docs/scenarios.md).
+  NetworkSpec network;  // every kind with its own accounts
+  ContentSpec content;  // surge, new_account_burst; coordinated_sharing's
+                        // lang, urls and messages
+  TrendSpec trend;      // kTrendRiding
+  BurstSpec bursts;     // kCoordinatedSharing
+  MediaSpec media;      // kStateMediaAmplification
+  AdCampaignSpec ads;   // kForeignAdSpend
+  ClockSpec clock;      // kPostingClock
+  LinkSpec link;        // kViralLink
 };
 
 // How background accounts are drawn.
@@ -131,6 +253,11 @@ struct PostSpec {
   // Share of foreign-origin posts written in the target's language (the
   // rest use the origin's language).
   double target_language_share = 0.6;
+  // Share of URL-carrying posts from an origin with built-in
+  // state-affiliated media (RU, BY, CN, TR, IR) that link one of those
+  // outlets instead of a fictitious one. 0 (the standard background) draws
+  // nothing, so the background stays byte-identical.
+  double state_media_share = 0;
 };
 
 struct AdSpec {
@@ -175,6 +302,9 @@ struct Scenario {
   uint64_t seed = 20260509;  // at most 2^63 - 1
   absl::Time start;          // DefaultScenario(): 2026-05-09T00:00:00Z
   absl::Duration duration = absl::Hours(48);
+  // Multiplies every target's posts_per_hour and ads_per_day (and so the
+  // account pools): long scenarios use it to stay a manageable size.
+  double background_scale = 1.0;
   // 24 hourly factors of the local daily cycle (hour 0 = midnight), smoothly
   // interpolated and normalized to mean 1. Default: trough ~0.2 at 04:00,
   // peak ~1.6 at 20:00.
@@ -195,6 +325,11 @@ struct Scenario {
 // The standard background: MD, RO, DE, FR, PL over two days from
 // 2026-05-09T00:00:00Z, about 210k posts and 640 ads, no campaigns.
 Scenario DefaultScenario();
+
+// A campaign of `kind` with that kind's defaults (ramps, network), as the
+// YAML loader starts from; name, target, origin, start, duration and the
+// intensity are left for the caller.
+CampaignSpec DefaultCampaign(CampaignKind kind);
 
 // Returns the campaign's start time within `scenario`.
 absl::Time CampaignStart(const Scenario& scenario, const CampaignSpec& c);

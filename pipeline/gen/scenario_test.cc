@@ -2,8 +2,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -30,15 +33,70 @@ std::string Msg(const absl::Status& status) {
 
 TEST(Scenario, BundledScenariosAreListedAndAllLoad) {
   EXPECT_THAT(BundledScenarioNames(),
-              ElementsAre("control", "diaspora", "organic"));
+              ElementsAre("ad_spend", "control", "coordinated", "diaspora",
+                          "new_accounts", "organic", "posting_clock",
+                          "state_media", "trend_riding", "viral_link"));
   for (const std::string& name : BundledScenarioNames()) {
     const absl::StatusOr<Scenario> s = LoadScenario(name);
     ASSERT_TRUE(s.ok()) << name << ": " << s.status();
     EXPECT_EQ(s->name, name);
     EXPECT_TRUE(ValidateScenario(*s).ok()) << name;
-    EXPECT_EQ(s->duration, absl::Hours(48)) << name;
     EXPECT_EQ(s->targets.size(), 5u) << name;
+    // Every bundled scenario stays near the 2-day standard background's
+    // ~215,000 events (about 105 MB): posting_clock runs six days at a
+    // quarter of the rate.
+    double events = 0;
+    for (const TargetSpec& t : s->targets) {
+      events += (t.posts_per_hour + t.ads_per_day / 24) *
+                absl::ToDoubleHours(s->duration) * s->background_scale;
+    }
+    EXPECT_LT(events, 230000) << name;
+    if (name == "posting_clock") {
+      EXPECT_EQ(s->duration, absl::Hours(6 * 24));
+    } else {
+      EXPECT_EQ(s->duration, absl::Hours(48)) << name;
+      EXPECT_DOUBLE_EQ(s->background_scale, 1) << name;
+    }
   }
+}
+
+// Each detector's scenario injects one campaign of the kind made for it
+// (viral_link: two organic ones), at a target of the standard background.
+TEST(Scenario, EachDetectorHasABundledScenarioOfItsKind) {
+  const std::map<std::string, std::pair<CampaignKind, size_t>> expected = {
+      {"trend_riding", {CampaignKind::kTrendRiding, 1}},
+      {"coordinated", {CampaignKind::kCoordinatedSharing, 1}},
+      {"new_accounts", {CampaignKind::kNewAccountBurst, 1}},
+      {"state_media", {CampaignKind::kStateMediaAmplification, 1}},
+      {"ad_spend", {CampaignKind::kForeignAdSpend, 1}},
+      {"posting_clock", {CampaignKind::kPostingClock, 1}},
+      {"viral_link", {CampaignKind::kViralLink, 2}}};
+  for (const auto& [name, kind_count] : expected) {
+    const absl::StatusOr<Scenario> s = LoadScenario(name);
+    ASSERT_TRUE(s.ok()) << name << ": " << s.status();
+    ASSERT_EQ(s->campaigns.size(), kind_count.second) << name;
+    for (const CampaignSpec& c : s->campaigns) {
+      EXPECT_EQ(c.kind, kind_count.first) << name;
+    }
+    const bool organic = kind_count.first == CampaignKind::kViralLink;
+    EXPECT_EQ(ExpectedDetector(kind_count.first).empty(), organic) << name;
+  }
+  const absl::StatusOr<Scenario> coordinated = LoadScenario("coordinated");
+  ASSERT_TRUE(coordinated.ok());
+  const BurstSpec& b = coordinated->campaigns[0].bursts;
+  EXPECT_GE(b.url, 4);
+  EXPECT_GE(b.text, 1);
+  EXPECT_EQ(b.min_accounts, 8);
+  EXPECT_EQ(b.max_accounts, 15);
+  EXPECT_EQ(b.spread, absl::Seconds(30));
+  const absl::StatusOr<Scenario> clock = LoadScenario("posting_clock");
+  ASSERT_TRUE(clock.ok());
+  EXPECT_EQ(clock->campaigns[0].clock.utc_offset, absl::Hours(8));
+  EXPECT_EQ(clock->campaigns[0].network.accounts, 30);
+  // The scenario starts on a Monday and spans five working days.
+  EXPECT_EQ(
+      absl::GetWeekday(absl::ToCivilDay(clock->start, absl::UTCTimeZone())),
+      absl::Weekday::monday);
 }
 
 TEST(Scenario, DiasporaIsASixfoldRussianSurgeAtMoldova) {
@@ -79,7 +137,8 @@ TEST(Scenario, BundledScenariosShareOneBackground) {
   const absl::StatusOr<GenerateResult> r = Generate(*control, expected);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_GT(expected.str().size(), 100000u);
-  for (const char* name : {"diaspora", "organic"}) {
+  for (const char* name : {"diaspora", "organic", "trend_riding", "coordinated",
+                           "new_accounts", "ad_spend", "viral_link"}) {
     absl::StatusOr<Scenario> s = LoadScenario(name);
     ASSERT_TRUE(s.ok()) << s.status();
     s->campaigns.clear();
@@ -94,7 +153,7 @@ TEST(Scenario, BundledScenariosShareOneBackground) {
 TEST(Scenario, UnknownScenarioNameIsNotFound) {
   const absl::StatusOr<Scenario> s = LoadScenario("diaspra");
   EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(Msg(s.status()), HasSubstr("control, diaspora, organic"));
+  EXPECT_THAT(Msg(s.status()), HasSubstr("control, coordinated, diaspora"));
   EXPECT_EQ(LoadScenario("/no/such/file.yaml").status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -312,6 +371,251 @@ TEST(Scenario, DurationsParse) {
               absl::StatusCode::kInvalidArgument)
         << bad;
   }
+}
+
+// One campaign, written at list-entry indentation, on the standard
+// background.
+std::string OneCampaign(std::string_view campaign) {
+  return "seed: 1\ncampaigns:\n" + std::string(campaign);
+}
+
+constexpr std::string_view kEveryNewKind = R"(seed: 1
+start: 2026-05-11T00:00:00Z
+duration: 5d
+campaigns:
+  - {name: a, kind: trend_riding, target: DE, start: 1d, duration: 1h,
+     rate_per_min: 2}
+  - {name: b, kind: coordinated_sharing, target: MD, origin: RU, start: 1d,
+     duration: 1h}
+  - {name: c, kind: new_account_burst, target: RO, origin: RO, start: 1d,
+     duration: 1h, rate_per_min: 3}
+  - {name: d, kind: state_media_amplification, target: DE, origin: DE,
+     start: 1d, duration: 1h, rate_per_min: 2}
+  - {name: e, kind: foreign_ad_spend, target: MD, origin: RU, start: 1d,
+     duration: 1h, ads: {per_hour: 4}}
+  - {name: f, kind: posting_clock, target: DE, origin: DE, start: 0h,
+     duration: 5d, clock: {utc_offset: "+08:00"}}
+  - {name: g, kind: viral_link, target: MD, origin: MD, start: 1d,
+     duration: 1h, rate_per_min: 3}
+)";
+
+TEST(Scenario, ParsesEveryNewKindWithItsDefaults) {
+  const absl::StatusOr<Scenario> s = ParseScenario(kEveryNewKind, "s.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->campaigns.size(), 7u);
+  const CampaignSpec& trend = s->campaigns[0];
+  EXPECT_EQ(trend.kind, CampaignKind::kTrendRiding);
+  EXPECT_FALSE(trend.origin.known());
+  EXPECT_TRUE(trend.trend.hashtag.empty());
+  EXPECT_EQ(trend.ramp_in, absl::Minutes(10));
+  EXPECT_EQ(trend.network.accounts, 60);
+  const CampaignSpec& bursts = s->campaigns[1];
+  EXPECT_EQ(bursts.bursts.url, 4);
+  EXPECT_EQ(bursts.bursts.text, 1);
+  EXPECT_EQ(bursts.bursts.repost, 0);
+  EXPECT_EQ(bursts.bursts.min_accounts, 8);
+  EXPECT_EQ(bursts.bursts.max_accounts, 15);
+  EXPECT_EQ(bursts.bursts.spread, absl::Seconds(30));
+  EXPECT_EQ(bursts.ramp_in, absl::ZeroDuration());
+  const CampaignSpec& fresh = s->campaigns[2];
+  EXPECT_EQ(fresh.network.created_within, absl::Hours(14 * 24));
+  EXPECT_DOUBLE_EQ(fresh.network.new_account_share, 1);
+  const CampaignSpec& media = s->campaigns[3];
+  EXPECT_EQ(media.media.articles, 12);
+  EXPECT_TRUE(media.media.domains.empty());
+  EXPECT_DOUBLE_EQ(media.network.state_affiliated_share, 0.2);
+  const CampaignSpec& ads = s->campaigns[4];
+  EXPECT_DOUBLE_EQ(ads.ads.per_hour, 4);
+  EXPECT_EQ(ads.ads.pages, 2);
+  EXPECT_EQ(ads.ads.spend_lower, 1000);
+  EXPECT_EQ(ads.ads.spend_upper, 9999);
+  EXPECT_DOUBLE_EQ(ads.ads.missing_disclaimer_share, 0.5);
+  const CampaignSpec& clock = s->campaigns[5];
+  EXPECT_EQ(clock.clock.utc_offset, absl::Hours(8));
+  EXPECT_EQ(clock.clock.work_start, 9);
+  EXPECT_EQ(clock.clock.work_end, 18);
+  EXPECT_DOUBLE_EQ(clock.clock.posts_per_day, 8);
+  EXPECT_EQ(clock.network.accounts, 30);
+  EXPECT_EQ(s->campaigns[6].ramp_in, absl::Minutes(20));
+  EXPECT_EQ(ExpectedDetector(trend.kind), "foreign_share");
+  EXPECT_EQ(ExpectedDetector(CampaignKind::kViralLink), "");
+}
+
+TEST(Scenario, EachNewKindRejectsTheKeysOfOtherKinds) {
+  EXPECT_THAT(
+      Msg(ParseError(OneCampaign(R"(  - name: b
+    kind: coordinated_sharing
+    target: MD
+    origin: RU
+    start: 1d
+    duration: 1h
+    rate_per_min: 5
+)"))),
+      StartsWith("s.yaml:9: campaigns[0].rate_per_min: unknown key (expected "
+                 "one of: name, kind, target, origin, start, duration, "
+                 "network, bursts, content)"));
+  EXPECT_THAT(Msg(ParseError(OneCampaign(
+                  "  - {name: a, kind: trend_riding, target: DE, origin: RU, "
+                  "start: 1d, duration: 1h, rate_per_min: 2}\n"))),
+              HasSubstr("campaigns[0].origin: unknown key"));
+  EXPECT_THAT(
+      Msg(ParseError(OneCampaign(
+          "  - {name: c, kind: new_account_burst, target: RO, origin: RO, "
+          "start: 1d, duration: 1h, rate_per_min: 3,\n"
+          "     network: {new_account_share: 0.5}}\n"))),
+      HasSubstr("campaigns[0].network.new_account_share: unknown key "
+                "(expected one of: accounts, state_affiliated_share, "
+                "platforms, created_within)"));
+  EXPECT_THAT(Msg(ParseError(OneCampaign(
+                  "  - {name: b, kind: coordinated_sharing, target: MD, "
+                  "origin: RU, start: 1d, duration: 1h,\n"
+                  "     content: {hashtags: [x]}}\n"))),
+              HasSubstr("campaigns[0].content.hashtags: unknown key"));
+  EXPECT_THAT(Msg(ParseError(OneCampaign(
+                  "  - {name: f, kind: posting_clock, target: DE, origin: DE, "
+                  "start: 0h, duration: 5d, clock: {utc_offset: \"+08:00\"},\n"
+                  "     content: {lang: de}}\n"))),
+              HasSubstr("campaigns[0].content: unknown key"));
+  // And unknown keys inside each kind's own section.
+  for (const auto& [section, key] :
+       std::vector<std::pair<std::string, std::string>>{{"trend", "tag"},
+                                                        {"bursts", "urls"},
+                                                        {"media", "domain"},
+                                                        {"ads", "amount"},
+                                                        {"clock", "timezone"},
+                                                        {"link", "href"}}) {
+    std::string yaml(kEveryNewKind);
+    const std::string anchor = section + ": {";
+    const size_t at = yaml.find(anchor);
+    if (at == std::string::npos) {
+      // trend, bursts, media, link have no section in kEveryNewKind yet.
+      const std::map<std::string, std::string> kinds = {{"trend", "name: a,"},
+                                                        {"bursts", "name: b,"},
+                                                        {"media", "name: d,"},
+                                                        {"link", "name: g,"}};
+      const size_t entry = yaml.find(kinds.at(section));
+      ASSERT_NE(entry, std::string::npos) << section;
+      yaml.insert(entry, section + ": {" + key + ": 1}, ");
+    } else {
+      yaml.insert(at + anchor.size(), key + ": 1, ");
+    }
+    EXPECT_THAT(Msg(ParseError(yaml)),
+                HasSubstr("." + section + "." + key + ": unknown key"))
+        << section;
+  }
+}
+
+TEST(Scenario, NewKindsNameTheirMissingRequiredKeys) {
+  EXPECT_EQ(Msg(ParseError(OneCampaign(
+                "  - {name: d, kind: state_media_amplification, target: DE, "
+                "origin: DE, start: 1d, duration: 1h}\n"))),
+            "s.yaml:3: campaigns[0]: missing required key rate_per_min");
+  EXPECT_EQ(Msg(ParseError(OneCampaign(
+                "  - {name: e, kind: foreign_ad_spend, target: MD, origin: RU, "
+                "start: 1d, duration: 1h}\n"))),
+            "s.yaml:3: campaigns[0]: missing required key ads");
+  EXPECT_EQ(Msg(ParseError(OneCampaign(
+                "  - {name: e, kind: foreign_ad_spend, target: MD, origin: RU, "
+                "start: 1d, duration: 1h, ads: {pages: 2}}\n"))),
+            "s.yaml:3: campaigns[0]: missing required key ads.per_hour");
+  EXPECT_EQ(Msg(ParseError(OneCampaign(
+                "  - {name: f, kind: posting_clock, target: DE, origin: DE, "
+                "start: 0h, duration: 1d}\n"))),
+            "s.yaml:3: campaigns[0]: missing required key clock");
+  EXPECT_EQ(Msg(ParseError(OneCampaign(
+                "  - {name: f, kind: posting_clock, target: DE, origin: DE, "
+                "start: 0h, duration: 2d,\n"
+                "     clock: {posts_per_day: 5}}\n"))),
+            "s.yaml:4: campaigns[0].clock.utc_offset: is required");
+}
+
+TEST(Scenario, NewKindsRejectValuesTheirDetectorCouldNotSeeOrThatMakeNoSense) {
+  struct Case {
+    std::string_view name;
+    std::string_view from, to;  // a replacement in kEveryNewKind
+    std::string_view error;
+  };
+  const Case cases[] = {
+      {"burst accounts not a pair", "name: b,",
+       "name: b, bursts: {accounts: [8]},",
+       "campaigns[1].bursts.accounts: must be a list of two integers"},
+      {"burst accounts beyond the network", "name: b,",
+       "name: b, bursts: {accounts: [8, 50]},",
+       "campaigns[1].bursts.accounts: needs 50 distinct accounts but the "
+       "network has 40"},
+      {"short storm message", "name: b,",
+       "name: b, content: {messages: [vote for peace]},",
+       "campaigns[1].content.messages: \"vote for peace\" has fewer than 5 "
+       "words"},
+      {"old accounts", "name: c,",
+       "name: c, network: {created_within: 30d, accounts: 5},",
+       "campaigns[2].network.created_within: must be at least 1d, and with "
+       "the campaign duration less than 30d"},
+      {"not a domain", "name: d,", "name: d, media: {domains: [RT.com]},",
+       "campaigns[3].media.domains: \"RT.com\" is not a lower-case domain "
+       "name"},
+      {"domestic payer", "origin: RU, start: 1d,\n     duration: 1h, ads",
+       "origin: MD, start: 1d,\n     duration: 1h, ads",
+       "campaigns[4].origin: must differ from target MD for "
+       "foreign_ad_spend"},
+      {"no standard spend range", "{per_hour: 4}",
+       "{per_hour: 4, spend: [1, 50]}",
+       "campaigns[4].ads.spend: contains none of the standard spend ranges"},
+      {"office in the target's zone", "\"+08:00\"", "\"+03:00\"",
+       "campaigns[5].clock.utc_offset: must be at least 3 hours from DE's "
+       "own offset"},
+      {"working hours backwards", "\"+08:00\"",
+       "\"+08:00\", work_hours: [18, 9]",
+       "campaigns[5].clock.work_hours: must be [start, end) hours"},
+      {"too few working days", "start: 0h,\n     duration: 5d",
+       "start: 0h,\n     duration: 2d",
+       "campaigns[5].duration: must cover at least 3 weekdays"},
+      {"no such trend", "name: a,", "name: a, trend: {hashtag: nosuchtag},",
+       "campaigns[0].trend.hashtag: \"nosuchtag\" is not one of DE's "
+       "hashtags"},
+      {"domestic trend origin", "name: a,",
+       "name: a, trend: {origins: {DE: 1}},",
+       "campaigns[0].trend.origins.DE: must differ from the target"},
+      {"viral link from outside",
+       "name: g, kind: viral_link, target: MD, "
+       "origin: MD",
+       "name: g, kind: viral_link, target: MD, origin: CN",
+       "campaigns[6].origin: CN is not one of MD's origins"},
+      {"rate for a burst kind", "name: b,", "name: b, rate_multiplier: 2,",
+       "campaigns[1].rate_multiplier: unknown key"},
+  };
+  for (const Case& c : cases) {
+    std::string yaml(kEveryNewKind);
+    const size_t at = yaml.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.name;
+    yaml.replace(at, c.from.size(), c.to);
+    const absl::Status st = ParseError(yaml);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(Msg(st), HasSubstr(std::string(c.error))) << c.name;
+  }
+}
+
+TEST(Scenario, BackgroundScaleAndStateMediaShareAreChecked) {
+  EXPECT_THAT(Msg(ParseError("background_scale: 0\n")),
+              StartsWith("s.yaml:1: background_scale: must be in (0, 100]"));
+  EXPECT_THAT(
+      Msg(ParseError("posts:\n  state_media_share: 2\n")),
+      StartsWith("s.yaml:2: posts.state_media_share: must be in [0, 1]"));
+  const absl::StatusOr<Scenario> s = ParseScenario(
+      "background_scale: 0.25\nposts: {state_media_share: 0.02}\n", "s.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_DOUBLE_EQ(s->background_scale, 0.25);
+  EXPECT_DOUBLE_EQ(s->posts.state_media_share, 0.02);
+}
+
+TEST(Scenario, UnknownKindErrorListsEveryKind) {
+  std::string yaml(kCampaignYaml);
+  yaml.replace(yaml.find("foreign_origin_surge"), 20, "bot_swarm");
+  EXPECT_THAT(Msg(ParseError(yaml)),
+              HasSubstr("(known: foreign_origin_surge, organic_rise, "
+                        "trend_riding, coordinated_sharing, new_account_burst, "
+                        "state_media_amplification, foreign_ad_spend, "
+                        "posting_clock, viral_link)"));
 }
 
 }  // namespace
