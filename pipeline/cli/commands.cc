@@ -32,7 +32,7 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {GenCommand(), ReplayCommand(), ConfigCommand()};
+  return {GenCommand(), ReplayCommand(), ConfigCommand(), BacktestCommand()};
 }
 
 }  // namespace vigia::cli

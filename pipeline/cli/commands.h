@@ -28,6 +28,7 @@ absl::StatusOr<Config> LoadConfigFlag(const ParsedFlags& flags);
 Command ReplayCommand();
 Command GenCommand();
 Command ConfigCommand();
+Command BacktestCommand();
 
 }  // namespace vigia::cli
 
