@@ -1,0 +1,601 @@
+#include "pipeline/kafka/daemon.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/core/log.h"
+
+namespace vigia {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int ToMillis(absl::Duration d) {
+  return static_cast<int>(absl::ToInt64Milliseconds(d));
+}
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList =
+    std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+std::atomic<bool> g_stop{false};
+
+void SetStop(int) { g_stop.store(true); }
+
+}  // namespace
+
+const std::atomic<bool>& StopOnSignals() {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = &SetStop;
+  sigemptyset(&sa.sa_mask);
+  // The first signal asks for a clean stop; the handler then reverts to the
+  // default, so a second one ends the process at once.
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return g_stop;
+}
+
+Daemon::Daemon(const Config& config, const DaemonOptions& options,
+               AlertSink* extra_alert_sink)
+    : config_(config),
+      options_(options),
+      extra_alert_sink_(extra_alert_sink),
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()) {}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
+    const Config& config, const DaemonOptions& options,
+    AlertSink* extra_alert_sink) {
+  std::unique_ptr<Daemon> d(new Daemon(config, options, extra_alert_sink));
+  if (absl::Status s = d->Init(); !s.ok()) return s;
+  return d;
+}
+
+absl::Status Daemon::Init() {
+  VIGIA_LOG(INFO) << "kafka: brokers " << options_.brokers << ", group "
+                  << options_.group_id << ", topics " << options_.posts_topic
+                  << " + " << options_.ads_topic << " -> "
+                  << options_.alerts_topic << " (dead letters "
+                  << options_.dlq_topic << ")";
+  if (!options_.kafka_settings.empty()) {
+    VIGIA_LOG(INFO) << "kafka settings: "
+                    << RedactSettings(options_.kafka_settings);
+  }
+  registry_ =
+      options_.registry != nullptr ? options_.registry : NewMetricsRegistry();
+  pipeline_probe_ = std::make_unique<PipelineProbe>(*registry_);
+  kafka_probe_ = std::make_unique<KafkaProbe>(*registry_);
+  if (!options_.metrics_addr.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> server =
+        MetricsServer::Start(options_.metrics_addr, registry_);
+    if (!server.ok()) return server.status();
+    metrics_server_ = std::move(*server);
+    VIGIA_LOG(INFO) << "metrics on http://" << metrics_server_->address()
+                    << "/metrics";
+  }
+
+  ProducerOptions po;
+  po.brokers = options_.brokers;
+  po.settings = options_.kafka_settings;
+  po.idempotent = true;
+  po.client_id = "vigia-producer";
+  po.statistics_interval_ms = options_.statistics_interval_ms;
+  po.on_stats = [this](std::string_view json) { HandleStats(json); };
+  po.on_error = [this](std::string_view error, std::string_view) {
+    kafka_probe_->OnClientError("producer", error);
+  };
+  po.on_delivery_error = [this](std::string_view output) {
+    kafka_probe_->OnDeliveryError(output);
+  };
+  absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(po);
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  alert_sink_ = std::make_unique<KafkaAlertSink>(
+      producer_.get(), options_.alerts_topic, options_.checkpoint_timeout);
+  dead_letter_sink_ = std::make_unique<KafkaDeadLetterSink>(
+      producer_.get(), options_.dlq_topic,
+      KafkaDeadLetterSink::kDefaultMaxValueBytes, options_.checkpoint_timeout);
+  tee_.Add(alert_sink_.get());
+  if (extra_alert_sink_ != nullptr) tee_.Add(extra_alert_sink_);
+
+  const KafkaSettings defaults = {
+      {"client.id", "vigia-consumer"},
+      // A new group starts from the oldest retained record: nothing that is
+      // still in the topic is skipped.
+      {"auto.offset.reset", "earliest"},
+      {"statistics.interval.ms", absl::StrCat(options_.statistics_interval_ms)},
+  };
+  KafkaSettings forced = {
+      {"group.id", options_.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+  };
+  if (!options_.brokers.empty()) forced["bootstrap.servers"] = options_.brokers;
+  absl::StatusOr<KafkaConfPtr> conf =
+      MakeKafkaConf(defaults, options_.kafka_settings, forced);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_opaque(conf->get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &Daemon::OnRebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf->get(), &Daemon::OnCommit);
+  rd_kafka_conf_set_error_cb(conf->get(), &Daemon::OnError);
+  rd_kafka_conf_set_stats_cb(conf->get(), &Daemon::OnStats);
+  RouteKafkaLogs(conf->get());
+  char errstr[512];
+  consumer_ =
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
+  if (consumer_ == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot create kafka consumer: ", errstr));
+  }
+  conf->release();
+  // Error, statistics and rebalance callbacks are all served by the
+  // consumer poll on the daemon's thread.
+  rd_kafka_poll_set_consumer(consumer_);
+  return absl::OkStatus();
+}
+
+Daemon::~Daemon() {
+  if (consumer_ != nullptr) {
+    rd_kafka_destroy_flags(consumer_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+  // The pipeline's sinks go before the sinks themselves.
+  pipeline_.reset();
+}
+
+int Daemon::metrics_port() const {
+  return metrics_server_ != nullptr ? metrics_server_->port() : 0;
+}
+
+std::string_view Daemon::TopicView(const char* topic) const {
+  // SourceRef views a string that outlives the pipeline: the option's.
+  return options_.ads_topic == topic ? std::string_view(options_.ads_topic)
+                                     : std::string_view(options_.posts_topic);
+}
+
+Pipeline& Daemon::EnsurePipeline() {
+  if (pipeline_ == nullptr) {
+    pipeline_ =
+        std::make_unique<Pipeline>(config_, Pipeline::MakeOperators(config_),
+                                   &tee_, dead_letter_sink_.get(), clock_);
+  }
+  return *pipeline_;
+}
+
+void Daemon::NewPipelineForAssignment() {
+  DropPipeline();
+  rd_kafka_topic_partition_list_t* all = nullptr;
+  if (rd_kafka_assignment(consumer_, &all) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  if (all->cnt > 0) {
+    // Every assigned partition holds the watermark back from the start:
+    // otherwise the first partition to deliver would run event time ahead
+    // and make the others' records late. (With a cooperative assignor the
+    // assignment includes partitions kept from before.)
+    Pipeline& pipeline = EnsurePipeline();
+    for (int i = 0; i < all->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = all->elems[i];
+      pipeline.DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0});
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(all);
+}
+
+void Daemon::DropPipeline() {
+  if (pipeline_ == nullptr) return;
+  pipeline_probe_->Update(TakeSnapshot(*pipeline_), clock_->Now());
+  pipeline_probe_->Rebase();
+  pipeline_.reset();
+}
+
+void Daemon::OnRebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t* partitions,
+                         void* opaque) {
+  static_cast<Daemon*>(opaque)->HandleRebalance(err, partitions);
+}
+
+void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* partitions) {
+  ++generation_;
+  ++rebalances_;
+  // The protocol is only known once the group has been joined.
+  cooperative_ =
+      std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    const bool lost = rd_kafka_assignment_lost(consumer_);
+    VIGIA_LOG(INFO) << "kafka: " << partitions->cnt << " partition(s) "
+                    << (lost ? "lost" : "revoked");
+    // Hand the partitions over at a clean point: everything handled so far
+    // acknowledged and committed, so the next owner starts where we stop.
+    if (!failed_ && !lost) {
+      if (absl::Status s = Checkpoint(options_.checkpoint_timeout, true);
+          !s.ok()) {
+        VIGIA_LOG(WARNING) << "kafka: revoking without a final commit ("
+                           << s.message()
+                           << "); the next owner re-reads from the last "
+                              "commit";
+      }
+    }
+    DropPipeline();
+    progress_.clear();
+    uncommitted_ = false;
+    if (cooperative_) {
+      if (rd_kafka_error_t* e =
+              rd_kafka_incremental_unassign(consumer_, partitions)) {
+        VIGIA_LOG(ERROR) << "kafka: unassign failed: "
+                         << rd_kafka_error_string(e);
+        rd_kafka_error_destroy(e);
+      }
+      // The partitions kept go on in a fresh pipeline, like any assignment.
+      NewPipelineForAssignment();
+    } else {
+      rd_kafka_assign(consumer_, nullptr);
+    }
+  } else if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // Window state is rebuilt from scratch for the new assignment (see
+    // docs/kafka.md): a pipeline never mixes state from two assignments.
+    if (pipeline_ != nullptr && !failed_) {
+      (void)Checkpoint(options_.checkpoint_timeout, true);
+    }
+    DropPipeline();
+    if (cooperative_) {
+      if (rd_kafka_error_t* e =
+              rd_kafka_incremental_assign(consumer_, partitions)) {
+        VIGIA_LOG(ERROR) << "kafka: assign failed: "
+                         << rd_kafka_error_string(e);
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(consumer_, partitions);
+    }
+    NewPipelineForAssignment();
+    paused_ = false;
+    kafka_probe_->SetPaused(false);
+    VIGIA_LOG(INFO) << "kafka: assigned " << partitions->cnt
+                    << " partition(s); detectors start from scratch";
+  } else {
+    VIGIA_LOG(ERROR) << "kafka: rebalance error: " << rd_kafka_err2str(err);
+    DropPipeline();
+    progress_.clear();
+    rd_kafka_assign(consumer_, nullptr);
+  }
+  rd_kafka_topic_partition_list_t* current = nullptr;
+  if (rd_kafka_assignment(consumer_, &current) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    assigned_.store(current->cnt);
+    rd_kafka_topic_partition_list_destroy(current);
+  }
+}
+
+void Daemon::OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* self = static_cast<Daemon*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing to commit
+  bool ok = err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (ok && offsets != nullptr) {
+    for (int i = 0; i < offsets->cnt; ++i) {
+      if (offsets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) ok = false;
+    }
+  }
+  self->kafka_probe_->OnCommit(ok);
+  if (ok) {
+    ++self->commits_;
+  } else {
+    // The progress is still there; the next checkpoint commits it again.
+    self->uncommitted_ = true;
+    VIGIA_LOG(WARNING) << "kafka: offset commit failed: "
+                       << rd_kafka_err2str(err) << "; will retry";
+  }
+}
+
+void Daemon::OnError(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Daemon*>(opaque);
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  self->kafka_probe_->OnClientError("consumer", rd_kafka_err2name(code));
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    VIGIA_LOG(ERROR) << "kafka consumer fatal error: " << reason;
+    self->failed_ = true;
+  } else if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    VIGIA_LOG(WARNING) << "kafka: all brokers down (" << reason
+                       << "); reconnecting";
+  } else if (code != RD_KAFKA_RESP_ERR__TRANSPORT) {
+    // (Transport errors are already in librdkafka's own log lines.)
+    VIGIA_LOG(WARNING) << "kafka consumer: " << rd_kafka_err2name(code) << ": "
+                       << reason;
+  }
+}
+
+int Daemon::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  static_cast<Daemon*>(opaque)->HandleStats({json, len});
+  return 0;
+}
+
+void Daemon::HandleStats(std::string_view json) {
+  absl::StatusOr<KafkaClientStats> stats = ParseKafkaStats(json);
+  if (!stats.ok()) {
+    VIGIA_LOG(WARNING) << "kafka statistics: " << stats.status().message();
+    return;
+  }
+  kafka_probe_->OnStats(*stats);
+}
+
+absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
+                                    SteadyClock::time_point dequeued) {
+  const std::string_view topic = TopicView(rd_kafka_topic_name(m->rkt));
+  const bool is_ads = topic.data() == options_.ads_topic.data();
+  RawRecord record;
+  record.bytes = std::string_view(static_cast<const char*>(m->payload), m->len);
+  // Payloads are not padded; the pipeline copies them into its own buffer.
+  record.capacity = m->len;
+  record.source = SourceRef{topic, m->partition, m->offset};
+  record.feed_hint = is_ads ? FeedKind::kAd : FeedKind::kPost;
+  absl::Status s = EnsurePipeline().Process(record);
+  if (!s.ok()) return s;
+  pipeline_probe_->ObserveLatency(
+      std::chrono::duration<double>(SteadyClock::now() - dequeued).count());
+  progress_[{std::string(record.source.source), m->partition}] = m->offset + 1;
+  uncommitted_ = true;
+  ++records_;
+  if (options_.on_record) options_.on_record(record.source);
+  return absl::OkStatus();
+}
+
+void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
+  if (pipeline_ == nullptr) return;
+  // A partition counts as idle (and stops holding the watermark back) after
+  // watermark.idle_timeout without records. That must mean "nothing to
+  // read", not "nothing delivered yet": after an outage or a pause every
+  // partition resumes with a backlog, and the first one processed would
+  // otherwise run event time ahead and make the others' records late. So a
+  // partition with records waiting in this batch, or with a known backlog
+  // (position behind the high watermark librdkafka last saw), is marked
+  // active here.
+  for (const Fetched& f : batch) {
+    if (f.generation != generation_) continue;
+    pipeline_->DeclareSource(
+        SourceRef{TopicView(rd_kafka_topic_name(f.message->rkt)),
+                  f.message->partition, 0});
+  }
+  rd_kafka_topic_partition_list_t* assignment = nullptr;
+  if (rd_kafka_assignment(consumer_, &assignment) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  PartitionList owned(assignment);
+  if (rd_kafka_position(consumer_, assignment) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    int64_t low = 0, high = 0;
+    if (tp.offset < 0 ||
+        rd_kafka_get_watermark_offsets(consumer_, tp.topic, tp.partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0 || tp.offset >= high) {
+      continue;
+    }
+    pipeline_->DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0});
+  }
+}
+
+absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
+  if (!uncommitted_ && producer_->unacknowledged() == 0) {
+    return absl::OkStatus();
+  }
+  absl::Status flushed = producer_->Flush(timeout);
+  if (flushed.ok() && extra_alert_sink_ != nullptr) {
+    flushed = extra_alert_sink_->Flush();
+  }
+  kafka_probe_->SetUnacknowledged(producer_->unacknowledged());
+  if (!flushed.ok()) {
+    // Committing now could run ahead of an alert that is not yet durable.
+    if (++checkpoint_failures_ <= 10 || checkpoint_failures_ % 100 == 0) {
+      VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                            "committed: "
+                         << flushed.message();
+    }
+    return flushed;
+  }
+  if (!uncommitted_ || progress_.empty()) return absl::OkStatus();
+  PartitionList offsets(
+      rd_kafka_topic_partition_list_new(static_cast<int>(progress_.size())));
+  for (const auto& [tp, next] : progress_) {
+    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(),
+                                      tp.second)
+        ->offset = next;
+  }
+  // Stored as well as committed, so that a configuration that turns
+  // auto-commit back on still commits only checkpointed offsets.
+  (void)rd_kafka_offsets_store(consumer_, offsets.get());
+  uncommitted_ = false;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_commit(consumer_, offsets.get(), sync ? 0 : 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    uncommitted_ = true;
+    return absl::UnavailableError(
+        absl::StrCat("kafka offset commit failed: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::UpdateMetrics() {
+  if (pipeline_ != nullptr) {
+    pipeline_probe_->Update(TakeSnapshot(*pipeline_), clock_->Now());
+  }
+  kafka_probe_->SetUnacknowledged(producer_->unacknowledged());
+}
+
+void Daemon::ApplyBackpressure() {
+  const int64_t waiting = producer_->unacknowledged();
+  const bool pause = !paused_ && waiting > options_.max_unacknowledged;
+  const bool resume = paused_ && waiting <= options_.max_unacknowledged / 2;
+  if (!pause && !resume) return;
+  rd_kafka_topic_partition_list_t* assignment = nullptr;
+  if (rd_kafka_assignment(consumer_, &assignment) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  if (pause) {
+    rd_kafka_pause_partitions(consumer_, assignment);
+    VIGIA_LOG(WARNING) << "kafka: " << waiting
+                       << " outputs await acknowledgement; pausing "
+                          "consumption";
+  } else {
+    rd_kafka_resume_partitions(consumer_, assignment);
+    VIGIA_LOG(INFO) << "kafka: outputs acknowledged; resuming consumption";
+  }
+  rd_kafka_topic_partition_list_destroy(assignment);
+  paused_ = pause;
+  kafka_probe_->SetPaused(paused_);
+}
+
+absl::Status Daemon::Run(const std::atomic<bool>& stop) {
+  PartitionList topics(rd_kafka_topic_partition_list_new(2));
+  rd_kafka_topic_partition_list_add(topics.get(), options_.posts_topic.c_str(),
+                                    RD_KAFKA_PARTITION_UA);
+  rd_kafka_topic_partition_list_add(topics.get(), options_.ads_topic.c_str(),
+                                    RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics.get())) {
+    return absl::UnavailableError(
+        absl::StrCat("kafka subscribe failed: ", rd_kafka_err2str(err)));
+  }
+
+  absl::Status status;
+  auto last_checkpoint = SteadyClock::now();
+  auto last_metrics = SteadyClock::now();
+  const auto checkpoint_every =
+      absl::ToChronoMilliseconds(options_.checkpoint_interval);
+  const auto metrics_every =
+      absl::ToChronoMilliseconds(options_.metrics_interval);
+  std::vector<Fetched> batch;
+  batch.reserve(options_.max_batch);
+
+  while (!stop.load() && !failed_) {
+    ApplyBackpressure();
+    batch.clear();
+    int timeout_ms = ToMillis(options_.poll_timeout);
+    while (static_cast<int>(batch.size()) < options_.max_batch) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms);
+      if (m == nullptr) break;
+      timeout_ms = 0;
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          VIGIA_LOG(WARNING) << "kafka consume: " << rd_kafka_message_errstr(m);
+          kafka_probe_->OnClientError("consumer", rd_kafka_err2name(m->err));
+        }
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      batch.push_back({m, generation_, SteadyClock::now()});
+    }
+
+    KeepBackloggedSourcesActive(batch);
+    if (batch.empty()) {
+      if (pipeline_ != nullptr) status = pipeline_->Tick();
+    }
+    for (const Fetched& f : batch) {
+      // A rebalance inside this batch's polls moved the assignment on:
+      // records fetched before it belong to the old one and are left for
+      // whoever owns their partition now (from the last commit).
+      if (status.ok() && f.generation == generation_) {
+        status = ProcessMessage(f.message, f.dequeued);
+      }
+      rd_kafka_message_destroy(f.message);
+    }
+    if (!status.ok()) break;
+    producer_->Poll();
+
+    const auto now = SteadyClock::now();
+    if (now - last_checkpoint >= checkpoint_every) {
+      last_checkpoint = now;
+      absl::Status s = Checkpoint(options_.checkpoint_timeout, false);
+      // Only a dead producer is fatal; anything else is retried next time.
+      if (absl::IsInternal(s)) status = s;
+    }
+    if (now - last_metrics >= metrics_every) {
+      last_metrics = now;
+      UpdateMetrics();
+    }
+    if (!status.ok()) break;
+  }
+
+  if (!status.ok() || failed_) {
+    failed_ = true;
+    if (status.ok()) status = absl::InternalError("kafka client fatal error");
+    VIGIA_LOG(ERROR) << "kafka: stopping on error, nothing more committed: "
+                     << status.message();
+    UpdateMetrics();
+    Close();
+    return status;
+  }
+
+  VIGIA_LOG(INFO) << "kafka: stopping; flushing outputs and committing";
+  absl::Status final_checkpoint = Checkpoint(options_.shutdown_timeout, true);
+  UpdateMetrics();
+  Close();
+  if (!final_checkpoint.ok()) {
+    return absl::Status(
+        final_checkpoint.code(),
+        absl::StrCat("kafka: stopped without a final commit (",
+                     final_checkpoint.message(),
+                     "); records after the last commit will be re-read"));
+  }
+  VIGIA_LOG(INFO) << "kafka: stopped cleanly after " << records_.load()
+                  << " records";
+  return absl::OkStatus();
+}
+
+void Daemon::Close() {
+  if (consumer_ == nullptr) return;
+  // Leave the group through a queue we serve ourselves, so a dead
+  // coordinator cannot hold the shutdown past its bound.
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer_);
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(consumer_, queue)) {
+    VIGIA_LOG(WARNING) << "kafka close: " << rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+  } else {
+    const auto deadline = SteadyClock::now() +
+                          absl::ToChronoMilliseconds(options_.shutdown_timeout);
+    while (!rd_kafka_consumer_closed(consumer_) &&
+           SteadyClock::now() < deadline) {
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 100);
+      if (ev == nullptr) continue;
+      // The revocation and the final commit's result arrive here as
+      // events, not through the callbacks.
+      if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+        HandleRebalance(rd_kafka_event_error(ev),
+                        rd_kafka_event_topic_partition_list(ev));
+      } else if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+        OnCommit(consumer_, rd_kafka_event_error(ev),
+                 const_cast<rd_kafka_topic_partition_list_t*>(
+                     rd_kafka_event_topic_partition_list(ev)),
+                 this);
+      }
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy_flags(consumer_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  consumer_ = nullptr;
+  assigned_.store(0);
+  DropPipeline();
+}
+
+absl::Status RunDaemon(const Config& config, const DaemonOptions& options,
+                       const std::atomic<bool>& stop,
+                       AlertSink* extra_alert_sink) {
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon =
+      Daemon::Create(config, options, extra_alert_sink);
+  if (!daemon.ok()) return daemon.status();
+  return (*daemon)->Run(stop);
+}
+
+}  // namespace vigia

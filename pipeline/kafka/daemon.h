@@ -1,0 +1,210 @@
+// The Kafka daemon behind `vigia run`: consumes the post and ad topics in a
+// consumer group, runs them through the same Pipeline as replay, writes
+// alerts and dead letters to topics, and serves /metrics.
+//
+// Delivery is at-least-once. Consumer offsets are stored and committed only
+// at checkpoints, and a checkpoint commits only after the producer has had
+// every alert and dead letter so far acknowledged; if that fails nothing is
+// committed and the checkpoint is retried. A crash or rebalance therefore
+// re-reads, never skips. Window state is not checkpointed: on every
+// rebalance the pipeline is rebuilt from scratch (detectors warm up again).
+// docs/kafka.md has the full contract: keying, rebalances, outages.
+//
+// A Daemon runs on the thread that calls Run(); every librdkafka callback
+// runs inside its polls. The accessors marked thread-safe may be called
+// from elsewhere (tests, the CLI).
+#ifndef VIGIA_PIPELINE_KAFKA_DAEMON_H_
+#define VIGIA_PIPELINE_KAFKA_DAEMON_H_
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pipeline/config.h"
+#include "pipeline/core/time.h"
+#include "pipeline/kafka/kafka_probe.h"
+#include "pipeline/kafka/kafka_sinks.h"
+#include "pipeline/kafka/producer.h"
+#include "pipeline/kafka/settings.h"
+#include "pipeline/metrics/metrics_server.h"
+#include "pipeline/metrics/pipeline_probe.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/sinks.h"
+#include "prometheus/registry.h"
+
+namespace vigia {
+
+struct DaemonOptions {
+  // bootstrap.servers; empty leaves it to kafka_settings.
+  std::string brokers;
+  // Where /metrics is served; empty serves nothing (the registry is still
+  // kept, see Daemon::registry()). Port 0 picks a free port.
+  std::string metrics_addr = "127.0.0.1:9464";
+  std::string posts_topic = "vigia.posts";
+  std::string ads_topic = "vigia.ads";
+  std::string dlq_topic = "vigia.dlq";
+  std::string alerts_topic = "vigia.alerts";
+  std::string group_id = "vigia";
+  // Passthrough librdkafka settings for both clients (security.protocol,
+  // sasl.*, ssl.*, tuning). Settings that the delivery guarantee depends on
+  // (group.id, enable.auto.commit, enable.auto.offset.store,
+  // enable.idempotence) are fixed by vigia and override these.
+  KafkaSettings kafka_settings;
+
+  // Records taken per consume batch.
+  int max_batch = 1000;
+  // How long one poll waits for records; an empty poll ticks the pipeline.
+  absl::Duration poll_timeout = absl::Milliseconds(100);
+  // How often progress is checkpointed (flush outputs, then commit).
+  absl::Duration checkpoint_interval = absl::Seconds(1);
+  // How long a checkpoint waits for acknowledgements before giving up until
+  // the next one.
+  absl::Duration checkpoint_timeout = absl::Seconds(5);
+  // The bound on the final checkpoint after a stop.
+  absl::Duration shutdown_timeout = absl::Seconds(10);
+  // librdkafka statistics.interval.ms (consumer lag, brokers, queues).
+  int statistics_interval_ms = 5000;
+  // How often the pipeline's counters are copied into the metrics.
+  absl::Duration metrics_interval = absl::Seconds(1);
+  // Consumption pauses while more outputs than this await acknowledgement,
+  // and resumes below half of it.
+  int64_t max_unacknowledged = 50000;
+
+  // Processing time for idle-source detection; nullptr = the system clock.
+  const Clock* clock = nullptr;
+  // The registry metrics go to; nullptr = a new one per daemon.
+  std::shared_ptr<prometheus::Registry> registry;
+  // Called after each record is handled (processed, rejected or late), on
+  // the daemon's thread: for audits and tests.
+  std::function<void(const SourceRef&)> on_record;
+};
+
+class Daemon {
+ public:
+  // Creates the clients and starts the metrics server. Returns
+  // InvalidArgument for bad settings, Unavailable if the metrics address
+  // cannot be bound. `extra_alert_sink` (e.g. stdout), if given, receives
+  // every alert too and must outlive the daemon.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Create(
+      const Config& config, const DaemonOptions& options,
+      AlertSink* extra_alert_sink = nullptr);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Consumes until `stop` is set, then stops consuming, flushes alerts and
+  // dead letters, commits, and leaves the group, within about
+  // shutdown_timeout. Broker outages are waited out (librdkafka reconnects),
+  // never fatal. Returns an error if a sink fails or the producer hits a
+  // fatal error (nothing past the last checkpoint is committed then), or if
+  // the final flush times out (offsets stay at the last good checkpoint, so
+  // the rest is re-read on restart).
+  absl::Status Run(const std::atomic<bool>& stop);
+
+  // Thread-safe accessors.
+  int metrics_port() const;
+  int assigned_partitions() const { return assigned_.load(); }
+  // Rebalance events seen (assignments and revocations each count).
+  int64_t rebalances() const { return rebalances_.load(); }
+  int64_t records() const { return records_.load(); }
+  int64_t commits() const { return commits_.load(); }
+  prometheus::Registry& registry() const { return *registry_; }
+
+ private:
+  Daemon(const Config& config, const DaemonOptions& options,
+         AlertSink* extra_alert_sink);
+  absl::Status Init();
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions,
+                          void* opaque);
+  static void OnCommit(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t* offsets, void* opaque);
+  static void OnError(rd_kafka_t* rk, int err, const char* reason,
+                      void* opaque);
+  static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  void HandleRebalance(rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t* partitions);
+  void HandleStats(std::string_view json);
+  // The topic's name as a view of the option string that holds it.
+  std::string_view TopicView(const char* topic) const;
+  Pipeline& EnsurePipeline();
+  void DropPipeline();
+  // Replaces the pipeline with a fresh one that waits for every partition
+  // of the current assignment.
+  void NewPipelineForAssignment();
+  // A record taken off the consumer, with the assignment generation it was
+  // fetched under and when.
+  struct Fetched {
+    rd_kafka_message_t* message;
+    int64_t generation;
+    std::chrono::steady_clock::time_point dequeued;
+  };
+  // Marks partitions with records waiting as active watermark sources.
+  void KeepBackloggedSourcesActive(const std::vector<Fetched>& batch);
+  absl::Status ProcessMessage(const rd_kafka_message_t* m,
+                              std::chrono::steady_clock::time_point dequeued);
+  // Flushes outputs; if all are acknowledged, commits the progress made.
+  absl::Status Checkpoint(absl::Duration timeout, bool sync);
+  void UpdateMetrics();
+  void ApplyBackpressure();
+  void Close();
+
+  const Config config_;
+  const DaemonOptions options_;
+  AlertSink* extra_alert_sink_;
+  const Clock* clock_;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  std::unique_ptr<PipelineProbe> pipeline_probe_;
+  std::unique_ptr<KafkaProbe> kafka_probe_;
+
+  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<KafkaAlertSink> alert_sink_;
+  std::unique_ptr<KafkaDeadLetterSink> dead_letter_sink_;
+  TeeAlertSink tee_;
+  std::unique_ptr<Pipeline> pipeline_;
+
+  rd_kafka_t* consumer_ = nullptr;
+  bool cooperative_ = false;
+  // Next offset to commit per (topic, partition): one past the last record
+  // the pipeline has handled.
+  std::map<std::pair<std::string, int32_t>, int64_t> progress_;
+  bool uncommitted_ = false;
+  // Bumped on every rebalance, so records fetched under an old assignment
+  // are recognised and dropped (they will be re-read).
+  int64_t generation_ = 0;
+  bool paused_ = false;
+  bool failed_ = false;
+  int64_t checkpoint_failures_ = 0;
+
+  std::atomic<int> assigned_{0};
+  std::atomic<int64_t> rebalances_{0};
+  std::atomic<int64_t> records_{0};
+  std::atomic<int64_t> commits_{0};
+};
+
+// Creates a Daemon and runs it until `stop`.
+absl::Status RunDaemon(const Config& config, const DaemonOptions& options,
+                       const std::atomic<bool>& stop,
+                       AlertSink* extra_alert_sink = nullptr);
+
+// Installs SIGINT and SIGTERM handlers that set the returned process-wide
+// flag; a second signal gets the default action (immediate exit). Call once,
+// from the main thread, before starting work.
+const std::atomic<bool>& StopOnSignals();
+
+}  // namespace vigia
+
+#endif  // VIGIA_PIPELINE_KAFKA_DAEMON_H_

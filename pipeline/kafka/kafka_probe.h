@@ -1,0 +1,101 @@
+// The Kafka side of vigia's metrics: what librdkafka's statistics JSON says
+// about consumer lag, brokers, rebalances and the producer queue, plus the
+// delivery, commit and client-error counts the daemon keeps itself.
+//
+// ParseKafkaStats() turns one statistics document (statistics.interval.ms,
+// delivered to the stats callback) into plain numbers; KafkaProbe owns the
+// Prometheus families and is updated from the daemon's thread (the stats
+// callback runs inside its polls). The registry must outlive the probe.
+// KafkaProbe is not thread-safe; its metrics may be scraped at any time.
+#ifndef VIGIA_PIPELINE_KAFKA_KAFKA_PROBE_H_
+#define VIGIA_PIPELINE_KAFKA_KAFKA_PROBE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace vigia {
+
+struct KafkaPartitionLag {
+  std::string topic;
+  int32_t partition = 0;
+  // Messages between the group's committed offset and the partition's
+  // end: what a restart would (re)read.
+  int64_t lag = 0;
+};
+
+// One librdkafka statistics document, reduced to what vigia exports.
+struct KafkaClientStats {
+  std::string type;             // "producer" or "consumer"
+  int64_t queued_messages = 0;  // msg_cnt: messages waiting in the client
+  int brokers = 0;              // brokers known by id
+  int brokers_up = 0;           // of those, connected (state UP)
+  // Partitions whose consumer lag is known (librdkafka reports -1 for
+  // partitions it does not fetch).
+  std::vector<KafkaPartitionLag> lags;
+  int64_t rebalances = -1;  // cgrp.rebalance_cnt; -1 without a group
+  int64_t assigned = -1;    // cgrp.assignment_size; -1 without a group
+};
+
+// Parses a statistics document. Returns InvalidArgument when it is not
+// JSON or lacks the top-level "type".
+absl::StatusOr<KafkaClientStats> ParseKafkaStats(std::string_view json);
+
+class KafkaProbe {
+ public:
+  explicit KafkaProbe(prometheus::Registry& registry);
+  KafkaProbe(const KafkaProbe&) = delete;
+  KafkaProbe& operator=(const KafkaProbe&) = delete;
+
+  // Updates lag, broker, rebalance and queue metrics from one client's
+  // statistics.
+  void OnStats(const KafkaClientStats& stats);
+  // Counts an error librdkafka reported (error callback), by client
+  // ("consumer", "producer") and librdkafka error name.
+  void OnClientError(std::string_view client, std::string_view error);
+  // Counts an offset commit's outcome.
+  void OnCommit(bool ok);
+  // Counts failed deliveries of an output ("alerts", "dead_letters"); they
+  // are retried, never dropped.
+  void OnDeliveryError(std::string_view output);
+  // Outputs produced and not yet acknowledged (in flight or awaiting retry).
+  void SetUnacknowledged(int64_t n);
+  // Whether consumption is paused for backpressure.
+  void SetPaused(bool paused);
+
+ private:
+  prometheus::Counter& DeliveryCounter(std::string_view output);
+
+  prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Counter>& rebalances_;
+  prometheus::Family<prometheus::Gauge>& assigned_;
+  prometheus::Family<prometheus::Gauge>& brokers_up_;
+  prometheus::Family<prometheus::Gauge>& queue_;
+  prometheus::Family<prometheus::Counter>& client_errors_;
+  prometheus::Family<prometheus::Counter>& commits_;
+  prometheus::Family<prometheus::Counter>& delivery_errors_;
+  prometheus::Family<prometheus::Gauge>& unacknowledged_;
+  prometheus::Family<prometheus::Gauge>& paused_;
+
+  prometheus::Counter* rebalances_total_;
+  prometheus::Gauge* assigned_partitions_;
+  prometheus::Gauge* queue_messages_;
+  prometheus::Gauge* unacknowledged_messages_;
+  prometheus::Gauge* paused_gauge_;
+  std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> lag_gauges_;
+  std::map<std::string, prometheus::Counter*, std::less<>> delivery_counters_;
+  int64_t last_rebalances_ = 0;
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_PIPELINE_KAFKA_KAFKA_PROBE_H_

@@ -1,0 +1,102 @@
+#include "pipeline/kafka/mock_cluster.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/core/log.h"
+#include "pipeline/kafka/settings.h"
+
+namespace vigia {
+
+std::vector<std::string> DefaultTopics() {
+  return {"vigia.posts", "vigia.ads", "vigia.dlq", "vigia.alerts"};
+}
+
+absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Start(
+    int brokers, int partitions, const std::vector<std::string>& topics) {
+  if (brokers < 1 || partitions < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mock cluster needs at least 1 broker and 1 partition, got ", brokers,
+        " and ", partitions));
+  }
+  std::unique_ptr<MockCluster> mc(new MockCluster());
+  KafkaConfPtr conf(rd_kafka_conf_new());
+  RouteKafkaLogs(conf.get());
+  // The anchor handle has no bootstrap.servers by design; keep its notice
+  // about that out of the log.
+  rd_kafka_conf_set(conf.get(), "log_level", "4", nullptr, 0);
+  char errstr[512];
+  // The handle only anchors the cluster; it never produces.
+  mc->handle_ =
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr));
+  if (mc->handle_ == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot create mock cluster handle: ", errstr));
+  }
+  conf.release();
+  mc->cluster_ = rd_kafka_mock_cluster_new(mc->handle_, brokers);
+  if (mc->cluster_ == nullptr) {
+    return absl::InternalError("cannot start the mock kafka cluster");
+  }
+  mc->brokers_ = brokers;
+  mc->bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc->cluster_);
+  for (const std::string& topic : topics) {
+    if (absl::Status s = mc->CreateTopic(topic, partitions); !s.ok()) return s;
+  }
+  return mc;
+}
+
+MockCluster::~MockCluster() {
+  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
+  if (handle_ != nullptr) rd_kafka_destroy(handle_);
+}
+
+absl::Status MockCluster::CreateTopic(const std::string& topic,
+                                      int partitions) {
+  const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
+      cluster_, topic.c_str(), partitions, std::min(brokers_, 3));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("cannot create mock topic ", topic,
+                                            ": ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MockCluster::SetBrokerDown(int32_t id) {
+  const rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_down(cluster_, id);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot take mock broker ", id, " down: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MockCluster::SetBrokerUp(int32_t id) {
+  const rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_up(cluster_, id);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot bring mock broker ", id, " up: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunMockKafka(int brokers, int partitions,
+                          const std::atomic<bool>& stop, std::ostream& out) {
+  absl::StatusOr<std::unique_ptr<MockCluster>> mc =
+      MockCluster::Start(brokers, partitions, DefaultTopics());
+  if (!mc.ok()) return mc.status();
+  out << (*mc)->bootstrap() << std::endl;
+  VIGIA_LOG(INFO) << "mock kafka: " << brokers << " broker(s), topics "
+                  << "vigia.posts, vigia.ads, vigia.dlq, vigia.alerts with "
+                  << partitions << " partition(s) each, at "
+                  << (*mc)->bootstrap();
+  while (!stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  VIGIA_LOG(INFO) << "mock kafka: stopping";
+  return absl::OkStatus();
+}
+
+}  // namespace vigia

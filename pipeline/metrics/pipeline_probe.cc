@@ -1,0 +1,224 @@
+#include "pipeline/metrics/pipeline_probe.h"
+
+#include <string>
+
+#include "pipeline/core/alert.h"
+#include "pipeline/decoder.h"
+
+namespace vigia {
+namespace {
+
+std::string Str(std::string_view s) { return std::string(s); }
+
+// The amount to add to a counter that mirrors a cumulative source value.
+// A value below the last one means the source restarted without Rebase();
+// counting the new value whole keeps the exported counter monotonic.
+double Delta(int64_t now, int64_t before) {
+  return static_cast<double>(now >= before ? now - before : now);
+}
+
+void AddDelta(prometheus::Counter* counter, int64_t now, int64_t before) {
+  const double d = Delta(now, before);
+  if (d > 0) counter->Increment(d);
+}
+
+double UnixSeconds(absl::Time t) {
+  return absl::ToDoubleSeconds(t - absl::UnixEpoch());
+}
+
+// Latency buckets from 10 us to ~10 s: a record normally takes micro-
+// seconds; anything near a second means the pipeline is stalling.
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {1e-5,   2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2,
+          2.5e-2, 5e-2,   0.1,  0.25, 0.5,    1,    2.5,  5,      10};
+}
+
+}  // namespace
+
+PipelineSnapshot TakeSnapshot(const Pipeline& pipeline) {
+  PipelineSnapshot s;
+  const PipelineStats& stats = pipeline.stats();
+  for (int slot = 0; slot < kFeedSlots; ++slot) {
+    s.read[slot] = stats.read[slot].value();
+    s.processed[slot] = stats.processed[slot].value();
+    s.late[slot] = stats.late[slot].value();
+    for (int r = 0; r < kNumRejectReasons; ++r) {
+      s.rejected[slot][r] = stats.rejected[slot][r].value();
+    }
+  }
+  s.dead_letter_errors = stats.dead_letter_errors.value();
+  s.alerts = pipeline.alert_counts().Snapshot();
+  s.operators = pipeline.operator_stats();
+  s.watermark = pipeline.watermark();
+  s.max_event_time = pipeline.max_event_time();
+  return s;
+}
+
+PipelineProbe::PipelineProbe(prometheus::Registry& registry)
+    : consumed_(prometheus::BuildCounter()
+                    .Name("vigia_events_consumed_total")
+                    .Help("Records read from the feeds, by feed.")
+                    .Register(registry)),
+      processed_(prometheus::BuildCounter()
+                     .Name("vigia_events_processed_total")
+                     .Help("Events decoded and handed to the detectors.")
+                     .Register(registry)),
+      rejected_(prometheus::BuildCounter()
+                    .Name("vigia_events_rejected_total")
+                    .Help("Records rejected by the decoder, by feed and "
+                          "reason; each went to the dead-letter sink.")
+                    .Register(registry)),
+      late_(prometheus::BuildCounter()
+                .Name("vigia_events_late_total")
+                .Help("Events older than the watermark by more than the "
+                      "allowed lateness; dead-lettered.")
+                .Register(registry)),
+      dead_letter_errors_(prometheus::BuildCounter()
+                              .Name("vigia_dead_letter_errors_total")
+                              .Help("Dead letters the sink refused.")
+                              .Register(registry)),
+      alerts_fired_(prometheus::BuildCounter()
+                        .Name("vigia_alerts_fired_total")
+                        .Help("Alert records in state firing, by detector "
+                              "and severity.")
+                        .Register(registry)),
+      alerts_resolved_(prometheus::BuildCounter()
+                           .Name("vigia_alerts_resolved_total")
+                           .Help("Alert records in state resolved, by "
+                                 "detector and severity.")
+                           .Register(registry)),
+      alerts_firing_(prometheus::BuildGauge()
+                         .Name("vigia_alerts_firing")
+                         .Help("Alerts currently firing, by detector.")
+                         .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("vigia_processing_latency_seconds")
+                   .Help("Time from taking a record off the source to the "
+                         "pipeline's decision on it.")
+                   .Register(registry)),
+      lag_(prometheus::BuildGauge()
+               .Name("vigia_event_time_lag_seconds")
+               .Help("Processing time minus the newest event time seen.")
+               .Register(registry)),
+      watermark_(prometheus::BuildGauge()
+                     .Name("vigia_watermark_seconds")
+                     .Help("The pipeline's event-time watermark (minimum "
+                           "over its active sources), unix seconds.")
+                     .Register(registry)),
+      max_event_time_(prometheus::BuildGauge()
+                          .Name("vigia_max_event_time_seconds")
+                          .Help("The newest event time seen, unix seconds.")
+                          .Register(registry)),
+      keys_(prometheus::BuildGauge()
+                .Name("vigia_detector_keys")
+                .Help("Keys a detector currently tracks.")
+                .Register(registry)),
+      buckets_(prometheus::BuildGauge()
+                   .Name("vigia_detector_buckets")
+                   .Help("Time buckets a detector currently holds, over all "
+                         "keys.")
+                   .Register(registry)),
+      cap_hits_(prometheus::BuildCounter()
+                    .Name("vigia_detector_cap_hits_total")
+                    .Help("Times a detector's state cap refused or evicted "
+                          "state.")
+                    .Register(registry)) {
+  // Every feed and reason series exists from the start, so dashboards see
+  // zeros rather than gaps.
+  for (int slot = 0; slot < kFeedSlots; ++slot) {
+    const std::string feed = Str(FeedSlotName(slot));
+    consumed_by_feed_[slot] = &consumed_.Add({{"feed", feed}});
+    processed_by_feed_[slot] = &processed_.Add({{"feed", feed}});
+    late_by_feed_[slot] = &late_.Add({{"feed", feed}});
+    rejected_by_feed_[slot][0] = nullptr;
+    for (int r = 1; r < kNumRejectReasons; ++r) {
+      rejected_by_feed_[slot][r] = &rejected_.Add(
+          {{"feed", feed},
+           {"reason", Str(RejectReasonName(static_cast<RejectReason>(r)))}});
+    }
+  }
+  dead_letter_errors_total_ = &dead_letter_errors_.Add({});
+  latency_seconds_ = &latency_.Add({}, LatencyBuckets());
+  lag_seconds_ = &lag_.Add({});
+  watermark_seconds_ = &watermark_.Add({});
+  max_event_time_seconds_ = &max_event_time_.Add({});
+}
+
+prometheus::Counter& PipelineProbe::AlertCounter(const AlertCounts::Key& key) {
+  auto it = alert_counters_.find(key);
+  if (it != alert_counters_.end()) return *it->second;
+  auto& family =
+      key.state == AlertState::kFiring ? alerts_fired_ : alerts_resolved_;
+  prometheus::Counter& c =
+      family.Add({{"detector", key.detector},
+                  {"severity", Str(SeverityName(key.severity))}});
+  alert_counters_.emplace(key, &c);
+  return c;
+}
+
+PipelineProbe::DetectorMetrics& PipelineProbe::Detector(
+    const std::string& name) {
+  auto it = detectors_.find(name);
+  if (it != detectors_.end()) return it->second;
+  const prometheus::Labels labels = {{"detector", name}};
+  DetectorMetrics m{&keys_.Add(labels), &buckets_.Add(labels),
+                    &alerts_firing_.Add(labels), &cap_hits_.Add(labels)};
+  // A detector's severities are known from its first alert on; create the
+  // fired series of the usual ladder now so rate() works from zero.
+  for (int sev = 0; sev < kNumSeverities; ++sev) {
+    AlertCounter({name, static_cast<Severity>(sev), AlertState::kFiring});
+    AlertCounter({name, static_cast<Severity>(sev), AlertState::kResolved});
+  }
+  return detectors_.emplace(name, m).first->second;
+}
+
+void PipelineProbe::Update(const PipelineSnapshot& s, absl::Time now) {
+  for (int slot = 0; slot < kFeedSlots; ++slot) {
+    AddDelta(consumed_by_feed_[slot], s.read[slot], last_.read[slot]);
+    AddDelta(processed_by_feed_[slot], s.processed[slot],
+             last_.processed[slot]);
+    AddDelta(late_by_feed_[slot], s.late[slot], last_.late[slot]);
+    for (int r = 1; r < kNumRejectReasons; ++r) {
+      AddDelta(rejected_by_feed_[slot][r], s.rejected[slot][r],
+               last_.rejected[slot][r]);
+    }
+  }
+  AddDelta(dead_letter_errors_total_, s.dead_letter_errors,
+           last_.dead_letter_errors);
+
+  for (const auto& [name, stats] : s.operators) Detector(name);
+  for (const auto& [key, n] : s.alerts) {
+    Detector(key.detector);
+    auto before = last_.alerts.find(key);
+    AddDelta(&AlertCounter(key), n,
+             before == last_.alerts.end() ? 0 : before->second);
+  }
+  for (const auto& [name, stats] : s.operators) {
+    DetectorMetrics& m = detectors_.at(name);
+    m.keys->Set(static_cast<double>(stats.keys));
+    m.buckets->Set(static_cast<double>(stats.buckets));
+    m.firing->Set(static_cast<double>(stats.firing));
+    int64_t before = 0;
+    for (const auto& [last_name, last_stats] : last_.operators) {
+      if (last_name == name) before = last_stats.cap_hits;
+    }
+    AddDelta(m.cap_hits, stats.cap_hits, before);
+  }
+
+  if (s.watermark != absl::InfinitePast()) {
+    watermark_seconds_->Set(UnixSeconds(s.watermark));
+  }
+  if (s.max_event_time != absl::InfinitePast()) {
+    max_event_time_seconds_->Set(UnixSeconds(s.max_event_time));
+    lag_seconds_->Set(absl::ToDoubleSeconds(now - s.max_event_time));
+  }
+  last_ = s;
+}
+
+void PipelineProbe::Rebase() { last_ = PipelineSnapshot(); }
+
+void PipelineProbe::ObserveLatency(double seconds) {
+  latency_seconds_->Observe(seconds);
+}
+
+}  // namespace vigia

@@ -1,0 +1,175 @@
+#include "pipeline/metrics/pipeline_probe.h"
+
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/decoder.h"
+#include "pipeline/metrics/metrics_server.h"
+
+namespace vigia {
+namespace {
+
+// Returns the value of the series written exactly as `series` (name and
+// labels as serialized), or nullopt when the scrape does not have it.
+std::optional<double> Value(const std::string& text,
+                            const std::string& series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > series.size() &&
+        line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr int kPosts = 0;
+constexpr int kAds = 1;
+const absl::Time kNow = absl::FromUnixSeconds(1778400000);
+
+PipelineSnapshot Snapshot(int64_t processed_posts) {
+  PipelineSnapshot s;
+  s.read[kPosts] = processed_posts + 2;
+  s.processed[kPosts] = processed_posts;
+  s.late[kPosts] = 1;
+  s.rejected[kPosts][static_cast<int>(RejectReason::kBadCountry)] = 1;
+  s.processed[kAds] = 3;
+  s.read[kAds] = 3;
+  return s;
+}
+
+TEST(PipelineProbe, ExportsEveryFeedAndReasonSeriesAsZeroBeforeAnyUpdate) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"posts\"}"), 0);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"ads\"}"), 0);
+  EXPECT_EQ(Value(text, "vigia_events_consumed_total{feed=\"unknown\"}"), 0);
+  EXPECT_EQ(
+      Value(text,
+            "vigia_events_rejected_total{feed=\"unknown\",reason=\"" +
+                std::string(RejectReasonName(RejectReason::kMalformedJson)) +
+                "\"}"),
+      0);
+  EXPECT_EQ(Value(text, "vigia_build_info{version=\"" +
+                            std::string(VigiaVersion()) + "\"}"),
+            1);
+}
+
+TEST(PipelineProbe, CountersFollowSnapshotsByTheirDifference) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  probe.Update(Snapshot(10), kNow);
+  probe.Update(Snapshot(25), kNow);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"posts\"}"), 25);
+  EXPECT_EQ(Value(text, "vigia_events_consumed_total{feed=\"posts\"}"), 27);
+  EXPECT_EQ(Value(text, "vigia_events_late_total{feed=\"posts\"}"), 1);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"ads\"}"), 3);
+  EXPECT_EQ(
+      Value(text, "vigia_events_rejected_total{feed=\"posts\",reason=\"" +
+                      std::string(RejectReasonName(RejectReason::kBadCountry)) +
+                      "\"}"),
+      1);
+}
+
+TEST(PipelineProbe, RebaseKeepsCountersMonotonicWhenThePipelineIsReplaced) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  probe.Update(Snapshot(100), kNow);
+  probe.Rebase();
+  // The replacement pipeline starts from zero and has processed 5 so far.
+  probe.Update(Snapshot(5), kNow);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"posts\"}"), 105);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"ads\"}"), 6);
+}
+
+TEST(PipelineProbe, ACounterThatRestartsWithoutRebaseIsCountedWhole) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  probe.Update(Snapshot(100), kNow);
+  probe.Update(Snapshot(7), kNow);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"posts\"}"), 107);
+}
+
+TEST(PipelineProbe, AlertsAreCountedByDetectorSeverityAndState) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  PipelineSnapshot s;
+  s.alerts[{"foreign_origin_surge", Severity::kWarning, AlertState::kFiring}] =
+      2;
+  s.alerts[{"foreign_origin_surge", Severity::kWarning,
+            AlertState::kResolved}] = 1;
+  OperatorStats op;
+  op.keys = 42;
+  op.buckets = 420;
+  op.cap_hits = 3;
+  op.firing = 1;
+  s.operators.emplace_back("foreign_origin_surge", op);
+  probe.Update(s, kNow);
+  s.alerts[{"foreign_origin_surge", Severity::kWarning, AlertState::kFiring}] =
+      3;
+  s.operators[0].second.cap_hits = 5;
+  probe.Update(s, kNow);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_fired_total{detector=\"foreign_origin_surge\","
+                  "severity=\"warning\"}"),
+            3);
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_resolved_total{detector=\"foreign_origin_"
+                  "surge\",severity=\"warning\"}"),
+            1);
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_fired_total{detector=\"foreign_origin_surge\","
+                  "severity=\"critical\"}"),
+            0);
+  EXPECT_EQ(
+      Value(text, "vigia_alerts_firing{detector=\"foreign_origin_surge\"}"), 1);
+  EXPECT_EQ(
+      Value(text, "vigia_detector_keys{detector=\"foreign_origin_surge\"}"),
+      42);
+  EXPECT_EQ(
+      Value(text, "vigia_detector_buckets{detector=\"foreign_origin_surge\"}"),
+      420);
+  EXPECT_EQ(
+      Value(text,
+            "vigia_detector_cap_hits_total{detector=\"foreign_origin_surge\"}"),
+      5);
+}
+
+TEST(PipelineProbe, EventTimeGaugesAreUnixSecondsAndLagIsNowMinusNewestEvent) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  PipelineSnapshot s;
+  s.watermark = kNow - absl::Seconds(90);
+  s.max_event_time = kNow - absl::Seconds(60);
+  probe.Update(s, kNow);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_watermark_seconds"), 1778400000 - 90);
+  EXPECT_EQ(Value(text, "vigia_max_event_time_seconds"), 1778400000 - 60);
+  EXPECT_EQ(Value(text, "vigia_event_time_lag_seconds"), 60);
+}
+
+TEST(PipelineProbe, LatencyIsAHistogramInSeconds) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  probe.ObserveLatency(0.002);
+  probe.ObserveLatency(0.3);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_processing_latency_seconds_count"), 2);
+  EXPECT_EQ(
+      Value(text, "vigia_processing_latency_seconds_bucket{le=\"0.0025\"}"), 1);
+  EXPECT_EQ(Value(text, "vigia_processing_latency_seconds_bucket{le=\"0.5\"}"),
+            2);
+}
+
+}  // namespace
+}  // namespace vigia

@@ -1,0 +1,396 @@
+// The Kafka daemon end to end against the mock cluster: alerts equal to
+// replay's, dead letters, outages, restarts, and a two-instance group.
+#include "pipeline/kafka/daemon.h"
+
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/decoder.h"
+#include "pipeline/kafka/kafka_sinks.h"
+#include "pipeline/metrics/metrics_server.h"
+#include "tests/kafka/kafka_test_util.h"
+
+namespace vigia {
+namespace {
+
+using testing::AlertRecord;
+using testing::DaemonThread;
+using testing::FeedLine;
+using testing::Handled;
+using ::testing::HasSubstr;
+
+constexpr int kPartitions = 4;
+// Posts and ads topics, each with kPartitions.
+constexpr int kAssigned = 2 * kPartitions;
+const absl::Duration kWait = absl::Seconds(120);
+
+std::unique_ptr<MockCluster> StartCluster(int brokers = 1) {
+  auto mc = MockCluster::Start(brokers, kPartitions, DefaultTopics());
+  EXPECT_TRUE(mc.ok()) << mc.status();
+  return mc.ok() ? std::move(*mc) : nullptr;
+}
+
+std::vector<AlertRecord> AlertsInTopic(const std::string& bootstrap) {
+  auto records = testing::ReadTopic(bootstrap, "vigia.alerts", kPartitions);
+  EXPECT_TRUE(records.ok()) << records.status();
+  std::vector<AlertRecord> alerts;
+  if (!records.ok()) return alerts;
+  for (const auto& r : *records) {
+    auto a = testing::ParseAlertJson(r.value);
+    EXPECT_TRUE(a.ok()) << a.status();
+    if (!a.ok()) continue;
+    EXPECT_EQ(r.key, a->id);
+    alerts.push_back(*a);
+  }
+  return alerts;
+}
+
+std::vector<AlertRecord> Sorted(std::vector<AlertRecord> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// The alerts of the detector whose keys are partition-local by the keying
+// rule (target, origin) and whose windows are aligned to hop boundaries, so
+// its output cannot depend on how partitions interleave.
+std::vector<AlertRecord> SurgeDetector(std::vector<AlertRecord> v) {
+  std::erase_if(v, [](const AlertRecord& a) {
+    return a.detector != "foreign_origin_surge";
+  });
+  return v;
+}
+
+// Alerts whose windows both sides have certainly closed: the Kafka
+// pipeline's watermark trails the slowest partition, replay's closes all.
+absl::Time Cutoff(const std::vector<FeedLine>& feed) {
+  return feed.back().time - absl::Minutes(30);
+}
+
+bool HasSurgeAlert(const std::vector<AlertRecord>& alerts) {
+  return std::any_of(alerts.begin(), alerts.end(), [](const AlertRecord& a) {
+    return a.target == "MD" && a.origin == "RU" && a.state == "firing" &&
+           (a.severity == "warning" || a.severity == "critical");
+  });
+}
+
+// Waits until the two daemons hold half of the partitions each, and the
+// group has stayed that way for a while (a join can take several rounds).
+bool WaitForStableSplit(const Daemon& a, const Daemon& b) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int64_t rebalances = a.rebalances() + b.rebalances();
+    if (a.assigned_partitions() == kAssigned / 2 &&
+        b.assigned_partitions() == kAssigned / 2) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      if (a.rebalances() + b.rebalances() == rebalances &&
+          a.assigned_partitions() == kAssigned / 2 &&
+          b.assigned_partitions() == kAssigned / 2) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Produces the surge feed, runs one daemon over it with `settings` added,
+// and expects the alerts topic to hold exactly replay's alerts.
+void ExpectKafkaRaisesReplaysAlerts(const KafkaSettings& settings) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const Config config = testing::TestConfig();
+  const std::vector<AlertRecord> replay = Sorted(SurgeDetector(
+      testing::EndingBy(testing::ReplayAlerts(feed, config), Cutoff(feed))));
+  ASSERT_TRUE(HasSurgeAlert(replay))
+      << "the feed must raise the surge in replay";
+
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", feed, kPartitions)
+          .ok());
+  Handled handled;
+  DaemonOptions options =
+      testing::TestDaemonOptions(mc->bootstrap(), "equivalence");
+  options.kafka_settings.insert(settings.begin(), settings.end());
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
+  ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), Cutoff(feed), kWait));
+  ASSERT_TRUE(d.Stop().ok());
+
+  const std::vector<AlertRecord> kafka = Sorted(SurgeDetector(
+      testing::EndingBy(AlertsInTopic(mc->bootstrap()), Cutoff(feed))));
+  EXPECT_EQ(kafka, replay);
+  EXPECT_EQ(handled.total(), static_cast<int64_t>(feed.size()));
+}
+
+TEST(KafkaDaemon, ScenarioProducedIntoKafkaRaisesTheSameAlertsAsReplay) {
+  ExpectKafkaRaisesReplaysAlerts({});
+}
+
+TEST(KafkaDaemon, ACooperativeAssignorGivesTheSameAlertsAsReplay) {
+  ExpectKafkaRaisesReplaysAlerts(
+      {{"partition.assignment.strategy", "cooperative-sticky"}});
+}
+
+TEST(KafkaDaemon, BadMessagesLandInTheDeadLetterTopicWithReasonAndSource) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  // Partition 0 carries MD's posts; add bad records among them.
+  std::vector<std::string> values;
+  absl::Time newest = absl::InfinitePast();
+  for (const FeedLine& line : feed) {
+    if (line.target != "MD" || values.size() == 20) continue;
+    values.push_back(line.json);
+    newest = std::max(newest, line.time);
+  }
+  struct Bad {
+    std::string bytes;
+    RejectReason reason;
+    std::string detail_mentions;
+  };
+  const std::vector<Bad> bad = {
+      {"not json at all", RejectReason::kMalformedJson, ""},
+      {R"({"id":"b1","platform":"x","created_at":"2026-05-09T00:30:00Z","target":"MD"})",
+       RejectReason::kMissingField, "account.id"},
+      {R"({"id":"b2","platform":"x","created_at":"2026-05-09T00:30:00Z","account":{"id":"a"},"target":"XX"})",
+       RejectReason::kBadCountry, "target"},
+  };
+  std::map<int64_t, const Bad*> bad_at;
+  for (const Bad& b : bad) {
+    bad_at[static_cast<int64_t>(values.size())] = &b;
+    values.push_back(b.bytes);
+  }
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, values).ok());
+
+  const Config config = testing::TestConfig();
+  Handled handled;
+  DaemonOptions options =
+      testing::TestDaemonOptions(mc->bootstrap(), "dead-letters");
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(values.size()), kWait));
+  // Once every source has been idle, the watermark stands at the newest
+  // event less the disorder bound: a post two hours older is late.
+  ASSERT_TRUE(
+      testing::WaitForWatermark(d.daemon(), newest - absl::Seconds(30), kWait));
+  const std::string late =
+      R"({"id":"old","platform":"x","created_at":"2026-05-08T22:00:00Z","account":{"id":"a","country":"RU"},"target":"MD"})";
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, {late}).ok());
+  const int64_t late_offset = static_cast<int64_t>(values.size());
+  ASSERT_TRUE(handled.WaitFor(late_offset + 1, kWait));
+  ASSERT_TRUE(d.Stop().ok());
+
+  auto letters = testing::ReadTopic(mc->bootstrap(), "vigia.dlq", kPartitions);
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), bad.size() + 1);
+  std::map<int64_t, testing::TopicRecord> by_offset;
+  for (const auto& r : *letters) {
+    EXPECT_EQ(r.headers.at(kHeaderSourceTopic), "vigia.posts");
+    EXPECT_EQ(r.headers.at(kHeaderSourcePartition), "0");
+    by_offset[std::stoll(r.headers.at(kHeaderSourceOffset))] = r;
+  }
+  for (const auto& [offset, b] : bad_at) {
+    ASSERT_TRUE(by_offset.contains(offset)) << offset;
+    const auto& r = by_offset[offset];
+    EXPECT_EQ(r.value, b->bytes);
+    EXPECT_EQ(r.headers.at(kHeaderReason), RejectReasonName(b->reason));
+    EXPECT_THAT(r.headers.at(kHeaderDetail), HasSubstr(b->detail_mentions));
+    EXPECT_FALSE(r.headers.at(kHeaderDetail).empty());
+  }
+  ASSERT_TRUE(by_offset.contains(late_offset));
+  EXPECT_EQ(by_offset[late_offset].value, late);
+  EXPECT_EQ(by_offset[late_offset].headers.at(kHeaderReason), "late");
+}
+
+TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
+  auto mc = StartCluster(/*brokers=*/3);
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const std::vector<FeedLine> first(feed.begin(),
+                                    feed.begin() + feed.size() / 2);
+  const std::vector<FeedLine> second(feed.begin() + feed.size() / 2,
+                                     feed.end());
+
+  // Partitions must not count as idle across the outage: records that
+  // arrive after a partition went idle can be late (docs/kafka.md).
+  Config config = testing::TestConfig();
+  config.watermark.idle_timeout = absl::Seconds(20);
+  Handled handled;
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "outage");
+  // A session long enough to ride out the outage: the group keeps its
+  // members, so no rebalance resets the detectors.
+  options.kafka_settings["session.timeout.ms"] = "30000";
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(d.WaitForAssignment(kAssigned, kWait));
+  const int64_t rebalances = d.daemon().rebalances();
+
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", first, kPartitions)
+          .ok());
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(first.size()) / 2, kWait));
+  ASSERT_TRUE(mc->SetBrokerDown(-1).ok());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_TRUE(mc->SetBrokerUp(-1).ok());
+  // Retriable errors on produce (the daemon's alerts and dead letters, and
+  // the test's own feed), fetch and offset commit.
+  rd_kafka_mock_push_request_errors(mc->raw(), /*Produce=*/0, 3,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors(mc->raw(), /*Fetch=*/1, 2,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR__TRANSPORT);
+  rd_kafka_mock_push_request_errors(
+      mc->raw(), /*OffsetCommit=*/8, 2,
+      RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", second, kPartitions)
+          .ok());
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
+  EXPECT_EQ(d.daemon().rebalances(), rebalances) << "the outage cost the group";
+  ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), Cutoff(feed), kWait));
+  ASSERT_TRUE(d.Stop().ok());
+
+  // Every produced record handled: offsets 0..n-1 of every partition.
+  auto in_topic =
+      testing::ReadTopic(mc->bootstrap(), "vigia.posts", kPartitions);
+  ASSERT_TRUE(in_topic.ok()) << in_topic.status();
+  ASSERT_EQ(in_topic->size(), feed.size()) << "the test's producer duplicated";
+  const auto seen = handled.Snapshot();
+  for (const auto& r : *in_topic) {
+    EXPECT_TRUE(seen.contains({r.partition, r.offset}))
+        << r.partition << "/" << r.offset;
+  }
+  const std::vector<AlertRecord> alerts = AlertsInTopic(mc->bootstrap());
+  // The surge comes after the outage, so its alerts went through the
+  // recovered producer.
+  EXPECT_TRUE(HasSurgeAlert(alerts)) << ::testing::PrintToString(alerts);
+  // No record turned late: the partitions read first after the outage did
+  // not run event time ahead of the others.
+  EXPECT_THAT(SerializeMetrics(d.daemon().registry()),
+              HasSubstr("vigia_events_late_total{feed=\"posts\"} 0\n"));
+  std::map<std::pair<std::string, std::string>, int> per_state;
+  for (const AlertRecord& a : alerts) ++per_state[{a.id, a.state}];
+  for (const auto& [key, n] : per_state) {
+    EXPECT_EQ(n, 1) << key.first << " " << key.second;
+  }
+  // The outage was reported, not just survived.
+  EXPECT_THAT(SerializeMetrics(d.daemon().registry()),
+              HasSubstr("vigia_kafka_client_errors_total{client=\"consumer\""));
+}
+
+TEST(KafkaDaemon, SigtermMidStreamThenARestartResumesWithoutLoss) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(2), absl::ZeroDuration(), 0);
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", feed, kPartitions)
+          .ok());
+  const Config config = testing::TestConfig();
+
+  // First run: stopped by SIGTERM after 1000 records.
+  const std::atomic<bool>& stop = StopOnSignals();
+  Handled first;
+  DaemonOptions options =
+      testing::TestDaemonOptions(mc->bootstrap(), "restart");
+  options.on_record = [&](const SourceRef& s) {
+    first.Add(s);
+    if (first.total() == 1000) ::raise(SIGTERM);
+  };
+  {
+    auto daemon = Daemon::Create(config, options);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    ASSERT_TRUE((*daemon)->Run(stop).ok());
+    EXPECT_GT((*daemon)->commits(), 0);
+  }
+  ASSERT_TRUE(stop.load());
+  ASSERT_GE(first.distinct(), 1000);
+  ASSERT_LT(first.distinct(), static_cast<int64_t>(feed.size()));
+
+  // Second run, same group: picks up from the committed offsets.
+  Handled second;
+  options.on_record = [&](const SourceRef& s) { second.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  const int64_t rest = static_cast<int64_t>(feed.size()) - first.distinct();
+  ASSERT_TRUE(second.WaitFor(rest, kWait));
+  // Give a skipped record the chance to show up as missing rather than late.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(d.Stop().ok());
+
+  auto all = first.Snapshot();
+  const auto more = second.Snapshot();
+  all.insert(more.begin(), more.end());
+  EXPECT_EQ(all.size(), feed.size());
+  // Resuming re-reads at most what came after the last commit, never the
+  // whole stream again.
+  EXPECT_LT(second.distinct(), static_cast<int64_t>(feed.size()));
+}
+
+TEST(KafkaDaemon,
+     TwoInstancesInOneGroupSplitThePartitionsAndRaiseTheSameAlerts) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const Config config = testing::TestConfig();
+
+  Handled handled, by_a, by_b;
+  DaemonOptions a_options = testing::TestDaemonOptions(mc->bootstrap(), "pair");
+  a_options.on_record = [&](const SourceRef& s) {
+    handled.Add(s);
+    by_a.Add(s);
+  };
+  DaemonOptions b_options = a_options;
+  b_options.on_record = [&](const SourceRef& s) {
+    handled.Add(s);
+    by_b.Add(s);
+  };
+  DaemonThread a(config, a_options);
+  ASSERT_TRUE(a.create_status().ok()) << a.create_status();
+  ASSERT_TRUE(a.WaitForAssignment(kAssigned, kWait));
+  DaemonThread b(config, b_options);
+  ASSERT_TRUE(b.create_status().ok()) << b.create_status();
+  ASSERT_TRUE(WaitForStableSplit(a.daemon(), b.daemon()));
+
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", feed, kPartitions)
+          .ok());
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
+  ASSERT_TRUE(testing::WaitForWatermark(a.daemon(), Cutoff(feed), kWait));
+  ASSERT_TRUE(testing::WaitForWatermark(b.daemon(), Cutoff(feed), kWait));
+  ASSERT_TRUE(a.Stop().ok());
+  ASSERT_TRUE(b.Stop().ok());
+  EXPECT_GT(by_a.distinct(), 0);
+  EXPECT_GT(by_b.distinct(), 0);
+  EXPECT_EQ(by_a.distinct() + by_b.distinct(),
+            static_cast<int64_t>(feed.size()));
+
+  const auto kafka = Sorted(SurgeDetector(
+      testing::EndingBy(AlertsInTopic(mc->bootstrap()), Cutoff(feed))));
+  const auto replay = Sorted(SurgeDetector(
+      testing::EndingBy(testing::ReplayAlerts(feed, config), Cutoff(feed))));
+  ASSERT_TRUE(HasSurgeAlert(replay));
+  EXPECT_EQ(kafka, replay);
+}
+
+}  // namespace
+}  // namespace vigia
