@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/country.h"
@@ -288,6 +290,19 @@ class ConfigMap {
                         absl::Duration* out) {
     return Read(key, out,
                 [bound](const ConfigNode& n) { return n.Duration(bound); });
+  }
+  absl::Status Str(std::string_view key, std::string* out) {
+    return Read(key, out, [](const ConfigNode& n) { return n.String(); });
+  }
+  // Takes every key, for mappings whose keys are data (kafka.settings).
+  absl::Status ForEach(
+      const std::function<absl::Status(const std::string&, const ConfigNode&)>&
+          visit) {
+    for (Entry& e : entries_) {
+      e.taken = true;
+      if (absl::Status s = visit(e.key, e.node); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
   // Parses the mapping under `key` with `parse` (also when absent, so that
   // cross-field checks run on defaults too), then rejects unknown keys.
@@ -929,7 +944,72 @@ absl::Status ParseShareAdsAndClockDetectors(ConfigMap& m, Config* config) {
   });
 }
 
+absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
+  CONFIG_RETURN_IF_ERROR(m.Str("brokers", &out->brokers));
+  CONFIG_RETURN_IF_ERROR(m.Str("group_id", &out->group_id));
+  for (auto [key, field] :
+       {std::pair{"posts_topic", &out->posts_topic},
+        std::pair{"ads_topic", &out->ads_topic},
+        std::pair{"dlq_topic", &out->dlq_topic},
+        std::pair{"alerts_topic", &out->alerts_topic}}) {
+    CONFIG_RETURN_IF_ERROR(m.Str(key, field));
+    if (field->empty()) return m.ErrorAt(key, "must not be empty");
+  }
+  if (out->group_id.empty()) return m.ErrorAt("group_id", "must not be empty");
+  return m.Section("settings", [out](ConfigMap& s) {
+    return s.ForEach([out](const std::string& key, const ConfigNode& value) {
+      if (!value.yaml().IsScalar()) {
+        return value.TypeError("a string, number or boolean");
+      }
+      out->settings[key] = value.yaml().Scalar();
+      return absl::OkStatus();
+    });
+  });
+}
+
+absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
+  if (std::optional<ConfigNode> urls = m.Take("urls"); urls.has_value()) {
+    absl::StatusOr<std::vector<ConfigNode>> elements = urls->Elements();
+    if (!elements.ok()) return elements.status();
+    out->urls.clear();
+    for (const ConfigNode& element : *elements) {
+      absl::StatusOr<std::string> url = element.String();
+      if (!url.ok()) return url.status();
+      if (!absl::StartsWith(*url, "http://") &&
+          !absl::StartsWith(*url, "https://")) {
+        return element.Error("must start with http:// or https://");
+      }
+      out->urls.push_back(*std::move(url));
+    }
+  }
+  CONFIG_RETURN_IF_ERROR(m.Duration("resend_interval", Bound::kPositive,
+                                    &out->resend_interval));
+  CONFIG_RETURN_IF_ERROR(m.Duration("ttl", Bound::kNonNegative, &out->ttl));
+  if (out->ttl != absl::ZeroDuration() && out->ttl < out->resend_interval) {
+    return m.ErrorAt("ttl", "must be at least resend_interval (or 0)");
+  }
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("timeout", Bound::kPositive, &out->timeout));
+  CONFIG_RETURN_IF_ERROR(m.Str("runbook_base_url", &out->runbook_base_url));
+  CONFIG_RETURN_IF_ERROR(m.Str("generator_url", &out->generator_url));
+  return m.Bool("drill", &out->drill);
+}
+
 absl::Status ParseRoot(ConfigMap& root, Config* config) {
+  CONFIG_RETURN_IF_ERROR(root.Section("kafka", [config](ConfigMap& m) {
+    return ParseKafka(m, &config->kafka);
+  }));
+  CONFIG_RETURN_IF_ERROR(root.Section("alertmanager", [config](ConfigMap& m) {
+    return ParseAlertmanager(m, &config->alertmanager);
+  }));
+  CONFIG_RETURN_IF_ERROR(root.Section("metrics", [config](ConfigMap& m) {
+    CONFIG_RETURN_IF_ERROR(m.Str("addr", &config->metrics_addr));
+    if (!config->metrics_addr.empty() &&
+        config->metrics_addr.find(':') == std::string::npos) {
+      return m.ErrorAt("addr", "must be HOST:PORT (or empty for none)");
+    }
+    return absl::OkStatus();
+  }));
   CONFIG_RETURN_IF_ERROR(root.Section("decoder", [config](ConfigMap& m) {
     return m.Int("max_event_bytes", 1, int64_t{1} << 30,
                  &config->decoder.max_event_bytes);
@@ -1316,6 +1396,41 @@ std::string CanonicalConfig(const Config& c) {
   CanonicalScoring(fos("scoring"), f.scoring, w);
   CanonicalSharingAndAccountDetectors(c, w);
   CanonicalShareAdsAndClockDetectors(c, w);
+  return w.Release();
+}
+
+bool IsSecretKafkaSetting(std::string_view key) {
+  const std::string k = absl::AsciiStrToLower(ToAbsl(key));
+  for (const char* marker : {"password", "secret", "token", "key.pem",
+                             "oauthbearer.config", "sasl.jaas",
+                             "credential"}) {
+    if (absl::StrContains(k, marker)) return true;
+  }
+  return false;
+}
+
+std::string CanonicalConnections(const Config& c) {
+  CanonicalWriter w;
+  const KafkaConfig& k = c.kafka;
+  w.Add("kafka.brokers", k.brokers);
+  w.Add("kafka.group_id", k.group_id);
+  w.Add("kafka.posts_topic", k.posts_topic);
+  w.Add("kafka.ads_topic", k.ads_topic);
+  w.Add("kafka.dlq_topic", k.dlq_topic);
+  w.Add("kafka.alerts_topic", k.alerts_topic);
+  for (const auto& [key, value] : k.settings) {
+    w.Add(absl::StrCat("kafka.settings.", key),
+          IsSecretKafkaSetting(key) ? std::string("[redacted]") : value);
+  }
+  const AlertmanagerConfig& a = c.alertmanager;
+  w.Add("alertmanager.urls", absl::StrCat("[", absl::StrJoin(a.urls, ", "), "]"));
+  w.Add("alertmanager.resend_interval", a.resend_interval);
+  w.Add("alertmanager.ttl", a.ttl);
+  w.Add("alertmanager.timeout", a.timeout);
+  w.Add("alertmanager.runbook_base_url", a.runbook_base_url);
+  w.Add("alertmanager.generator_url", a.generator_url);
+  w.Add("alertmanager.drill", a.drill);
+  w.Add("metrics.addr", c.metrics_addr);
   return w.Release();
 }
 

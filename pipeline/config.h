@@ -8,7 +8,9 @@
 #ifndef VIGIA_PIPELINE_CONFIG_H_
 #define VIGIA_PIPELINE_CONFIG_H_
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +38,30 @@ struct WatermarkOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
 };
 
+// Where `vigia run` reads and writes Kafka. docs/kafka.md.
+struct KafkaConfig {
+  std::string brokers;  // bootstrap.servers; --brokers overrides
+  std::string posts_topic = "vigia.posts";
+  std::string ads_topic = "vigia.ads";
+  std::string dlq_topic = "vigia.dlq";
+  std::string alerts_topic = "vigia.alerts";
+  std::string group_id = "vigia";
+  // librdkafka properties passed through unchanged (security.protocol,
+  // sasl.*, ssl.*, tuning). Secret values never reach logs or `vigia config`.
+  std::map<std::string, std::string> settings;
+};
+
+// The Alertmanager sink. docs/alertmanager.md.
+struct AlertmanagerConfig {
+  std::vector<std::string> urls;  // empty: no Alertmanager sink
+  absl::Duration resend_interval = absl::Minutes(1);
+  absl::Duration ttl = absl::ZeroDuration();  // zero: 4 * resend_interval
+  absl::Duration timeout = absl::Seconds(10);
+  std::string runbook_base_url;
+  std::string generator_url;
+  bool drill = false;  // label every alert drill="true"
+};
+
 struct Config {
   DecoderOptions decoder;
   WatermarkOptions watermark;
@@ -48,6 +74,13 @@ struct Config {
   ForeignShareOptions foreign_share;
   ForeignAdSpendOptions foreign_ad_spend;
   PostingClockOptions posting_clock;
+
+  // Where the daemon connects and publishes. These say nothing about what
+  // is detected, so they stay out of the hash: moving a broker or adding an
+  // Alertmanager must not change alert ids.
+  KafkaConfig kafka;
+  AlertmanagerConfig alertmanager;
+  std::string metrics_addr = "127.0.0.1:9464";
 
   // Lower-case hex SHA-256 of CanonicalConfig(*this): stamped on every alert
   // so a reader knows exactly which settings produced it.
@@ -62,9 +95,16 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view name)
 // Reads and parses a file.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
-// A canonical text form of every effective setting (defaults included), in a
-// fixed order: the input to Config::hash(), and what `vigia config` prints.
+// A canonical text form of every effective detection setting (defaults
+// included), in a fixed order: the input to Config::hash().
 std::string CanonicalConfig(const Config& config);
+
+// The connection settings (kafka, alertmanager, metrics) in the same form,
+// with secret values redacted: what `vigia config` prints after the hash.
+std::string CanonicalConnections(const Config& config);
+
+// True when a librdkafka property holds a secret (passwords, keys, tokens).
+bool IsSecretKafkaSetting(std::string_view key);
 
 // Returns the context operators are built with.
 OperatorContext MakeOperatorContext(const Config& config);

@@ -14,6 +14,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The repository root, from this file's path, to find the example config.
 std::string RepoRoot() {
@@ -110,6 +111,73 @@ TEST(Config, ExampleFileSetsEveryKeyExplicitly) {
     if (key == "count") continue;  // levels.count is derived
     EXPECT_THAT(example, HasSubstr(key + ":")) << key;
   }
+}
+
+TEST(Config, ExampleFileSpellsOutTheConnectionSettings) {
+  absl::StatusOr<Config> config =
+      LoadConfigFile(RepoRoot() + "deploy/vigia.example.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(CanonicalConnections(*config),
+            CanonicalConnections(DefaultConfig()));
+}
+
+TEST(Config, ConnectionSettingsParseAndStayOutOfTheHash) {
+  const Config c = MustParse(R"(
+kafka:
+  brokers: "k1:9092,k2:9092"
+  group_id: vigia-md
+  posts_topic: md.posts
+  alerts_topic: md.alerts
+  settings:
+    security.protocol: SASL_SSL
+    sasl.password: hunter2
+    socket.keepalive.enable: true
+    fetch.max.bytes: 1048576
+alertmanager:
+  urls: ["http://am-0:9093", "https://am-1:9093"]
+  resend_interval: 30s
+  ttl: 5m
+  runbook_base_url: https://wiki.example/vigia
+  drill: true
+metrics:
+  addr: 0.0.0.0:9464
+)");
+  EXPECT_EQ(c.kafka.brokers, "k1:9092,k2:9092");
+  EXPECT_EQ(c.kafka.group_id, "vigia-md");
+  EXPECT_EQ(c.kafka.posts_topic, "md.posts");
+  EXPECT_EQ(c.kafka.ads_topic, "vigia.ads");
+  EXPECT_EQ(c.kafka.alerts_topic, "md.alerts");
+  EXPECT_EQ(c.kafka.settings.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(c.kafka.settings.at("socket.keepalive.enable"), "true");
+  EXPECT_EQ(c.kafka.settings.at("fetch.max.bytes"), "1048576");
+  EXPECT_EQ(c.alertmanager.urls,
+            (std::vector<std::string>{"http://am-0:9093", "https://am-1:9093"}));
+  EXPECT_EQ(c.alertmanager.resend_interval, absl::Seconds(30));
+  EXPECT_EQ(c.alertmanager.ttl, absl::Minutes(5));
+  EXPECT_TRUE(c.alertmanager.drill);
+  EXPECT_EQ(c.metrics_addr, "0.0.0.0:9464");
+  // Where vigia connects says nothing about what it detects.
+  EXPECT_EQ(c.hash(), DefaultConfig().hash());
+  // The password is a secret: never printed.
+  const std::string printed = CanonicalConnections(c);
+  EXPECT_THAT(printed, HasSubstr("kafka.settings.sasl.password = [redacted]"));
+  EXPECT_THAT(printed, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(printed, HasSubstr("kafka.settings.security.protocol = SASL_SSL"));
+}
+
+TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {
+  EXPECT_THAT(ErrorFor("kafka:\n  settings:\n    acks: [1, 2]\n"),
+              HasSubstr("config.yaml:3: kafka.settings.acks"));
+  EXPECT_THAT(ErrorFor("kafka:\n  posts_topic: \"\"\n"),
+              HasSubstr("kafka.posts_topic: must not be empty"));
+  EXPECT_THAT(ErrorFor("kafka:\n  brokerz: x\n"),
+              HasSubstr("config.yaml:2: kafka.brokerz: unknown key"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  urls: [am-0:9093]\n"),
+              HasSubstr("must start with http:// or https://"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  resend_interval: 1m\n  ttl: 10s\n"),
+              HasSubstr("alertmanager.ttl: must be at least resend_interval"));
+  EXPECT_THAT(ErrorFor("metrics:\n  addr: 9464\n"),
+              HasSubstr("metrics.addr: must be HOST:PORT"));
 }
 
 constexpr char kFullConfig[] = R"(# Every key, none at its default.

@@ -234,6 +234,49 @@ TEST_F(ReplayEndToEnd, CompressedArchivesGiveTheSameAlerts) {
   }
 }
 
+TEST_F(ReplayEndToEnd, ExplainPrintsTheEvidenceChainOfAnAlertWithItsSources) {
+  const ScenarioRun& r = Get("diaspora");
+  const AlertLine* critical = nullptr;
+  for (const AlertLine& l : r.alert_lines) {
+    if (l.detector == "foreign_origin_surge" && l.severity == "critical" &&
+        l.state == "firing") {
+      critical = &l;
+      break;
+    }
+  }
+  ASSERT_NE(critical, nullptr);
+  const std::string out = absl::StrCat(*dir_, "/explain.txt");
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " explain --lifecycle --input ",
+                                    r.feed, " --alert ", critical->id, " > ",
+                                    out)),
+            0);
+  const std::string text = ReadFile(out);
+  EXPECT_NE(text.find(absl::StrCat("Alert ", critical->id)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("foreign_origin_surge (firing, critical)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("expected"), std::string::npos) << text;
+  EXPECT_NE(text.find("baseline     level_per_hop="), std::string::npos)
+      << text;
+  // Each sample names its file and line, and the quoted line is the
+  // archive's own bytes: its id field matches the sample's id.
+  const size_t at = text.find(absl::StrCat("[", r.feed, ":"));
+  ASSERT_NE(at, std::string::npos) << text;
+  const size_t quote = text.find("      > {\"id\":\"", at);
+  ASSERT_NE(quote, std::string::npos) << text;
+  const size_t line_start = text.rfind('\n', at) + 3;
+  const std::string sample_id =
+      text.substr(line_start, text.find(' ', line_start) - line_start);
+  EXPECT_EQ(text.substr(quote + 15, sample_id.size()), sample_id) << text;
+  // The lifecycle ends with the resolved record of the same id.
+  EXPECT_NE(text.find("resolved critical"), std::string::npos) << text;
+
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " explain --input ", r.feed,
+                                    " --alert 0000000000000000 2> /dev/null")),
+            2);
+}
+
 TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
   const std::string dir = MakeTempDir("bad_config");
   const std::string cfg = dir + "/bad.yaml";
@@ -248,7 +291,8 @@ TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
 }
 
 TEST(ReplayCli, EveryCommandHasHelp) {
-  for (const char* cmd : {"gen", "replay", "config"}) {
+  for (const char* cmd : {"gen", "replay", "config", "explain", "run", "demo",
+                          "mock-kafka", "backtest"}) {
     EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " ", cmd, " --help > /dev/null")), 0)
         << cmd;
   }

@@ -26,13 +26,17 @@ Command ConfigCommand() {
     if (!config.ok()) return config.status();
     std::fputs(CanonicalConfig(*config).c_str(), stdout);
     std::printf("# config_hash = %s\n", config->hash().c_str());
+    std::printf("# connections (not part of config_hash; secrets redacted)\n");
+    std::fputs(CanonicalConnections(*config).c_str(), stdout);
     return absl::OkStatus();
   };
   return c;
 }
 
 std::vector<Command> AllCommands() {
-  return {GenCommand(), ReplayCommand(), ConfigCommand(), BacktestCommand()};
+  return {DemoCommand(),    RunCommand(),       ReplayCommand(),
+          ExplainCommand(), GenCommand(),       BacktestCommand(),
+          ConfigCommand(),  MockKafkaCommand()};
 }
 
 }  // namespace vigia::cli

@@ -29,6 +29,10 @@ Command ReplayCommand();
 Command GenCommand();
 Command ConfigCommand();
 Command BacktestCommand();
+Command RunCommand();
+Command DemoCommand();
+Command MockKafkaCommand();
+Command ExplainCommand();
 
 }  // namespace vigia::cli
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "pipeline/cli/alert_printer.h"
 #include "pipeline/cli/commands.h"
+#include "pipeline/cli/outputs.h"
 #include "pipeline/reader.h"
 #include "pipeline/replay.h"
 #include "pipeline/sinks.h"
@@ -45,6 +46,17 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   // Alert lines for a person go to stdout, unless NDJSON already does.
   AlertPrinter printer(stdout);
   if (alerts_path != "-" && !flags.has("quiet")) alerts.Add(&printer);
+
+  // Alertmanager compares startsAt/endsAt with its own clock, so a drill
+  // over an old archive stamps them in processing time (see the sink).
+  absl::StatusOr<std::unique_ptr<AlertmanagerSink>> alertmanager =
+      MakeAlertmanagerSink(
+          *config, flags, SystemClock::Get(),
+          alerts_path.empty() || alerts_path == "-"
+              ? absl::StrCat("vigia replay of ", input)
+              : absl::StrCat("file ", alerts_path));
+  if (!alertmanager.ok()) return alertmanager.status();
+  if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
   const std::string dead_path = flags.get("dead-letters", kDefaultDeadLetters);
   absl::StatusOr<std::unique_ptr<DeadLetterSink>> dead =
@@ -106,7 +118,9 @@ Command ReplayCommand() {
         absl::StrCat("write rejected and late records here (default ",
                      kDefaultDeadLetters, ")")},
        {"summary", "FILE", "write a JSON summary of the run here"},
-       {"quiet", "", "print no alert lines and no progress"}}};
+       {"quiet", "", "print no alert lines and no progress"},
+       AlertmanagerFlagSpec(),
+       DrillFlagSpec()}};
   c.run = RunReplay;
   return c;
 }

@@ -173,6 +173,7 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   daemon_options.metrics_addr = options.metrics_addr;
   daemon_options.group_id = "vigia-demo";
   daemon_options.statistics_interval_ms = 1000;
+  daemon_options.registry = options.registry;
   HumanAlertSink human(std::cout);
   absl::StatusOr<std::unique_ptr<Daemon>> daemon =
       Daemon::Create(config, daemon_options,
@@ -215,13 +216,15 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   // The end of the stream leaves the last windows open until every source
   // has been idle; this grace lets them close before an automatic exit.
   const auto grace = std::chrono::seconds(4);
+  const auto linger = std::chrono::microseconds(
+      absl::ToInt64Microseconds(options.linger));
   std::optional<SteadyClock::time_point> caught_up;
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!streamed.load() || !options.exit_when_done) continue;
     if ((*daemon)->records() < streamer.sent()) continue;
     if (!caught_up) caught_up = SteadyClock::now();
-    if (SteadyClock::now() - *caught_up >= grace) break;
+    if (SteadyClock::now() - *caught_up >= grace + linger) break;
   }
   streamer_stop.store(true);
   streamer_thread.join();

@@ -11,6 +11,7 @@
 #define VIGIA_PIPELINE_KAFKA_DEMO_H_
 
 #include <atomic>
+#include <memory>
 #include <ostream>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "absl/time/time.h"
 #include "pipeline/config.h"
 #include "pipeline/sinks.h"
+#include "prometheus/registry.h"
 
 namespace vigia {
 
@@ -31,6 +33,12 @@ struct DemoOptions {
   std::string metrics_addr = "127.0.0.1:9464";
   // Stop by itself once the scenario has streamed and been processed.
   bool exit_when_done = true;
+  // After that, keep serving /metrics (and any Alertmanager resends) this
+  // long, so a scraper or a person can look at the final state.
+  absl::Duration linger = absl::ZeroDuration();
+  // The registry the daemon's metrics go to; nullptr = a new one. Lets the
+  // caller add its own metrics (e.g. the Alertmanager sink's) to /metrics.
+  std::shared_ptr<prometheus::Registry> registry;
 };
 
 // Prints each alert as one line for a person:

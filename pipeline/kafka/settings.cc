@@ -1,10 +1,7 @@
 #include "pipeline/kafka/settings.h"
 
-#include <array>
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "pipeline/config.h"
 #include "pipeline/core/log.h"
 #include "pipeline/core/strings.h"
 
@@ -49,14 +46,7 @@ void RouteKafkaLogs(rd_kafka_conf_t* conf) {
 }
 
 bool IsSecretSetting(std::string_view key) {
-  const std::string k = absl::AsciiStrToLower(ToAbsl(key));
-  static constexpr std::array<const char*, 7> kMarkers = {
-      "password",           "secret",    "token",     "key.pem",
-      "oauthbearer.config", "sasl.jaas", "credential"};
-  for (const char* marker : kMarkers) {
-    if (absl::StrContains(k, marker)) return true;
-  }
-  return false;
+  return IsSecretKafkaSetting(key);
 }
 
 std::string RedactSettings(const KafkaSettings& settings) {
