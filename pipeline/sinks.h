@@ -68,6 +68,21 @@ class TeeAlertSink final : public AlertSink {
   std::vector<AlertSink*> sinks_;
 };
 
+// Prints one line per alert for a person at a terminal: the window end,
+// state, severity, detector, summary and id. Used on one thread only.
+class AlertPrinter final : public AlertSink {
+ public:
+  explicit AlertPrinter(FILE* out) : out_(out) {}
+  absl::Status Write(const Alert& alert) override;
+  absl::Status Flush() override;
+
+  // The line printed for `alert`, without newline.
+  static std::string Format(const Alert& alert);
+
+ private:
+  FILE* out_;
+};
+
 // Discards alerts; for runs that only want the summary.
 class NullAlertSink final : public AlertSink {
  public:

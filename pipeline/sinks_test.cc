@@ -331,5 +331,20 @@ TEST(TeeAlertSink, WithNoSinksAcceptsEverything) {
   EXPECT_TRUE(tee.Flush().ok());
 }
 
+TEST(AlertPrinter, PrintsOneLineAPersonCanRead) {
+  Alert a;
+  a.id = "abc123";
+  a.detector = "foreign_origin_surge";
+  a.severity = Severity::kCritical;
+  a.window_start = absl::FromUnixSeconds(1778428800);
+  a.window_end = a.window_start + absl::Minutes(10);
+  a.summary = "142 posts vs 21.3 expected";
+  EXPECT_EQ(AlertPrinter::Format(a),
+            "2026-05-10T16:10:00.000Z  FIRING   critical foreign_origin_surge "
+            "  142 posts vs 21.3 expected  id=abc123");
+  a.state = AlertState::kResolved;
+  EXPECT_EQ(AlertPrinter::Format(a).substr(26, 18), "resolved critical ");
+}
+
 }  // namespace
 }  // namespace vigia

@@ -4,7 +4,6 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "pipeline/cli/alert_printer.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/kafka/daemon.h"

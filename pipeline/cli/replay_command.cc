@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "pipeline/cli/alert_printer.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/reader.h"

@@ -112,22 +112,6 @@ class Streamer {
 
 }  // namespace
 
-absl::Status HumanAlertSink::Write(const Alert& a) {
-  out_ << (a.state == AlertState::kFiring ? "FIRING   " : "resolved ")
-       << SeverityName(a.severity) << " " << a.detector << " " << a.target.str()
-       << "<-" << (a.origin.known() ? a.origin.str() : "?") << " window "
-       << FormatRfc3339(a.window_start) << " .. " << FormatRfc3339(a.window_end)
-       << ": " << a.summary << " [" << a.id << "]" << std::endl;
-  if (!out_) return absl::UnavailableError("cannot print alerts");
-  return absl::OkStatus();
-}
-
-absl::Status HumanAlertSink::Flush() {
-  out_.flush();
-  return out_ ? absl::OkStatus()
-              : absl::UnavailableError("cannot print alerts");
-}
-
 absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
                      const std::atomic<bool>& stop, AlertSink* alert_printer) {
   if (options.speedup <= 0) {
@@ -174,7 +158,7 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   daemon_options.group_id = "vigia-demo";
   daemon_options.statistics_interval_ms = 1000;
   daemon_options.registry = options.registry;
-  HumanAlertSink human(std::cout);
+  AlertPrinter human(stdout);
   absl::StatusOr<std::unique_ptr<Daemon>> daemon =
       Daemon::Create(config, daemon_options,
                      alert_printer != nullptr ? alert_printer : &human);

@@ -41,20 +41,8 @@ struct DemoOptions {
   std::shared_ptr<prometheus::Registry> registry;
 };
 
-// Prints each alert as one line for a person:
-//   FIRING critical foreign_origin_surge MD<-RU window ...Z: <summary> [id]
-class HumanAlertSink final : public AlertSink {
- public:
-  explicit HumanAlertSink(std::ostream& out) : out_(out) {}
-  absl::Status Write(const Alert& alert) override;
-  absl::Status Flush() override;
-
- private:
-  std::ostream& out_;
-};
-
 // Runs the demo until the scenario is done (with exit_when_done) or `stop`
-// is set. Alerts go to `alert_printer`, or to a HumanAlertSink on stdout
+// is set. Alerts go to `alert_printer`, or to an AlertPrinter on stdout
 // when it is nullptr. The config's watermark idle timeout is capped at 2 s
 // of wall time, since sped-up event time makes a minute of silence mean an
 // hour of stalled windows.
