@@ -1,0 +1,721 @@
+// vigia-bench: measures, in one run on one generated feed, what the issue
+// "benchmarks" asks for and prints each figure next to its target with an
+// honest PASS/MISS. Nothing here is a test: it asserts nothing and is not
+// run by ctest. See docs/performance.md for what the figures mean.
+//
+//   vigia-bench [--events N] [--json OUT] [--quick] [--no-10m] [--no-kafka]
+//               [--no-memory] [--kafka-setting K=V]...
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "bench/feed.h"
+#include "bench/kafka_bench.h"
+#include "bench/report.h"
+#include "pipeline/config.h"
+#include "pipeline/core/strings.h"
+#include "pipeline/decoder.h"
+#include "pipeline/gen/generator.h"
+#include "pipeline/gen/scenario.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/sinks.h"
+#include "simdjson.h"
+
+namespace vigia::bench {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+// ---------------------------------------------------------------- the feed
+
+// The bundled "diaspora" scenario (five targets, their realistic origin
+// mixes, URLs, hashtags, reposts, ads, 0.1% bad lines, a campaign), scaled
+// so that its two days hold about `events` records.
+absl::StatusOr<Feed> MakeFeed(int64_t events) {
+  absl::StatusOr<gen::Scenario> scenario = gen::LoadScenario("diaspora");
+  if (!scenario.ok()) return scenario.status();
+  // The standard background is about 210k records over two days.
+  scenario->background_scale = std::max(0.05, events / 212000.0);
+  std::ostringstream out;
+  absl::StatusOr<gen::GenerateResult> result = gen::Generate(*scenario, out);
+  if (!result.ok()) return result.status();
+  Feed feed;
+  feed.buffer = std::move(out).str();
+  feed.buffer.append(Decoder::padding(), ' ');
+  const std::string_view all(feed.buffer);
+  size_t pos = 0;
+  const size_t end = all.size() - Decoder::padding();
+  while (pos < end &&
+         static_cast<int64_t>(feed.lines.size()) < events) {
+    size_t nl = all.find('\n', pos);
+    if (nl == std::string_view::npos || nl > end) nl = end;
+    if (nl > pos) {
+      FeedLine line;
+      line.offset = pos;
+      line.size = static_cast<uint32_t>(nl - pos);
+      const std::string_view text = all.substr(pos, line.size);
+      line.ad = text.find("\"page_id\"") != std::string_view::npos;
+      const size_t t = text.find("\"target\":\"");
+      if (t != std::string_view::npos && t + 12 <= text.size()) {
+        line.target = text.substr(t + 10, 2);
+      }
+      feed.lines.push_back(line);
+      feed.bytes += line.size;
+    }
+    pos = nl + 1;
+  }
+  return feed;
+}
+
+// ---------------------------------------------------------- decode ceiling
+
+namespace od = simdjson::ondemand;
+
+// What the ceiling touches, summed so the compiler cannot drop the work.
+struct Touch {
+  uint64_t sum = 0;
+  void Str(od::value v) {
+    std::string_view s;
+    if (!v.get_string().get(s)) sum += s.size();
+  }
+  void StrArray(od::value v) {
+    od::array a;
+    if (v.get_array().get(a)) return;
+    for (auto e : a) {
+      std::string_view s;
+      if (!e.get_string().get(s)) sum += s.size();
+    }
+  }
+  void Range(od::value v) {
+    od::object o;
+    if (v.get_object().get(o)) return;
+    for (auto f : o) {
+      double d;
+      if (!f.value().get_double().get(d)) sum += static_cast<uint64_t>(d);
+    }
+  }
+  void Nested(od::value v) {  // account, payer
+    od::object o;
+    if (v.get_object().get(o)) return;
+    for (auto f : o) {
+      std::string_view key;
+      if (f.unescaped_key().get(key)) return;
+      od::value fv;
+      if (f.value().get(fv)) return;
+      if (key == "state_affiliated") {
+        bool b;
+        if (!fv.get_bool().get(b)) sum += b;
+      } else if (key == "followers") {
+        int64_t n;
+        if (!fv.get_int64().get(n)) sum += static_cast<uint64_t>(n);
+      } else {
+        Str(fv);
+      }
+    }
+  }
+};
+
+// simdjson alone: parse every record and extract the fields the pipeline
+// uses as raw views and numbers, with no validation beyond what simdjson
+// does (no time or country parsing, no copies). Single thread.
+double DecodeCeiling(const Feed& feed, uint64_t* checksum, int64_t* errors) {
+  od::parser parser;
+  Touch t;
+  int64_t bad = 0;
+  const auto t0 = SteadyClock::now();
+  for (size_t i = 0; i < feed.lines.size(); ++i) {
+    const std::string_view line = feed.line(i);
+    od::document doc;
+    if (parser.iterate(line.data(), line.size(), feed.capacity(i)).get(doc)) {
+      ++bad;
+      continue;
+    }
+    od::object obj;
+    if (doc.get_object().get(obj)) {
+      ++bad;
+      continue;
+    }
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) {
+        ++bad;
+        break;
+      }
+      od::value v;
+      if (field.value().get(v)) {
+        ++bad;
+        break;
+      }
+      if (key == "account" || key == "payer") {
+        t.Nested(v);
+      } else if (key == "urls" || key == "hashtags" || key == "languages") {
+        t.StrArray(v);
+      } else if (key == "spend" || key == "impressions") {
+        t.Range(v);
+      } else {
+        t.Str(v);
+      }
+    }
+  }
+  const double s = SecondsSince(t0);
+  *checksum = t.sum;
+  *errors = bad;
+  return s;
+}
+
+// ------------------------------------------------------------------ replay
+
+class CountingAlertSink : public AlertSink {
+ public:
+  absl::Status Write(const Alert& alert) override {
+    ++alerts;
+    if (on_alert) on_alert();
+    return absl::OkStatus();
+  }
+  int64_t alerts = 0;
+  std::function<void()> on_alert;
+};
+
+class CountingDeadLetterSink : public DeadLetterSink {
+ public:
+  absl::Status Write(const DeadLetter&) override {
+    ++letters;
+    return absl::OkStatus();
+  }
+  int64_t letters = 0;
+};
+
+constexpr std::string_view kFeedName = "bench-feed";
+
+RawRecord Record(const Feed& feed, size_t i) {
+  RawRecord r;
+  r.bytes = feed.line(i);
+  r.capacity = feed.capacity(i);
+  r.source = SourceRef{kFeedName, -1, static_cast<int64_t>(i + 1)};
+  return r;
+}
+
+struct ReplayResult {
+  double seconds = 0;
+  int64_t alerts = 0;
+  int64_t rejected = 0;
+  int64_t late = 0;
+};
+
+ReplayResult ReplayOnce(const Feed& feed, const Config& config) {
+  CountingAlertSink alerts;
+  CountingDeadLetterSink dead;
+  Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
+  const auto t0 = SteadyClock::now();
+  for (size_t i = 0; i < feed.lines.size(); ++i) {
+    (void)pipeline.Process(Record(feed, i));
+  }
+  (void)pipeline.Finish();
+  ReplayResult r;
+  r.seconds = SecondsSince(t0);
+  r.alerts = alerts.alerts;
+  r.rejected = pipeline.stats().total_rejected();
+  r.late = pipeline.stats().total_late();
+  return r;
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return std::nan("");
+  const size_t k = std::min(
+      v.size() - 1, static_cast<size_t>(std::ceil(p / 100.0 * v.size())) - 1);
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+// In-process decision latency: the time Process() takes per record (decode,
+// late check, every detector's Observe, and the watermark's window
+// evaluations it triggers), and, for records that produce an alert, from
+// the start of Process() to the alert reaching the sink. Timing costs two
+// clock reads per record, so this is a separate pass from the throughput
+// one.
+struct DecisionLatency {
+  std::vector<double> per_record_us;
+  std::vector<double> to_alert_us;
+};
+
+DecisionLatency MeasureDecisionLatency(const Feed& feed, const Config& config) {
+  DecisionLatency out;
+  out.per_record_us.reserve(feed.lines.size());
+  CountingAlertSink alerts;
+  CountingDeadLetterSink dead;
+  SteadyClock::time_point started;
+  alerts.on_alert = [&] {
+    out.to_alert_us.push_back(
+        std::chrono::duration<double, std::micro>(SteadyClock::now() - started)
+            .count());
+  };
+  Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
+  for (size_t i = 0; i < feed.lines.size(); ++i) {
+    started = SteadyClock::now();
+    (void)pipeline.Process(Record(feed, i));
+    out.per_record_us.push_back(
+        std::chrono::duration<double, std::micro>(SteadyClock::now() - started)
+            .count());
+  }
+  (void)pipeline.Finish();
+  return out;
+}
+
+// ------------------------------------------------------------------ memory
+
+int64_t ProcStatusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, field) == 0) {
+      int64_t kb = 0;
+      std::string_view rest = std::string_view(line).substr(n);
+      while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) {
+        rest.remove_prefix(1);
+      }
+      rest = rest.substr(0, rest.find(' '));
+      if (absl::SimpleAtoi(ToAbsl(rest), &kb)) return kb;
+    }
+  }
+  return -1;
+}
+
+// What one key-count measurement saw (in a child process, so that each
+// starts from a clean heap and its peak RSS is its own).
+struct KeyMemory {
+  int64_t accounts = 0;
+  int64_t keys = 0;         // summed over operators
+  int64_t rss_before_kb = 0;
+  int64_t rss_after_kb = 0;
+  int64_t peak_kb = 0;
+  double seconds = 0;
+  int64_t cap_hits = 0;
+  int64_t posting_clock_keys = 0;
+};
+
+// A foreign-origin post from account `a` in a window-sized span of event
+// time: every post from a distinct account, with a per-account URL and one
+// of a few hashtags, so that every account- and URL-keyed state sees a new
+// key. Written into `buf` (with padding after it); returns the length.
+size_t SyntheticPost(int64_t a, int64_t n, char* buf, size_t cap) {
+  // Spread n accounts over one hour of event time.
+  const int64_t ms = a * 3600000 / std::max<int64_t>(n, 1);
+  const int64_t sec = ms / 1000;
+  const char* targets[] = {"MD", "RO", "DE", "FR", "PL"};
+  const char* origins[] = {"RU", "BY", "CN", "IT", "TR", "IR"};
+  const char* tags[] = {"alegeri", "vot", "wahl", "election", "wybory"};
+  return static_cast<size_t>(std::snprintf(
+      buf, cap,
+      "{\"id\":\"k-%lld\",\"platform\":\"x\","
+      "\"created_at\":\"2026-05-09T%02lld:%02lld:%02lld.%03lldZ\","
+      "\"account\":{\"id\":\"acct-%09lld\","
+      "\"created_at\":\"2024-01-01T00:00:00Z\",\"country\":\"%s\","
+      "\"state_affiliated\":false,\"followers\":%lld},"
+      "\"target\":\"%s\",\"lang\":\"ro\",\"text\":\"Un mesaj despre alegeri "
+      "numarul %lld, scris pentru acest banc de proba.\","
+      "\"urls\":[\"https://news-%lld.example/a/%lld\"],"
+      "\"hashtags\":[\"%s\"]}",
+      static_cast<long long>(a), static_cast<long long>(sec / 3600 % 24),
+      static_cast<long long>(sec / 60 % 60), static_cast<long long>(sec % 60),
+      static_cast<long long>(ms % 1000), static_cast<long long>(a),
+      origins[a % 6], static_cast<long long>(a % 5000), targets[a % 5],
+      static_cast<long long>(a), static_cast<long long>(a % 997),
+      static_cast<long long>(a), tags[a % 5]));
+}
+
+KeyMemory MeasureKeysInProcess(int64_t accounts, const Config& config) {
+  KeyMemory m;
+  m.accounts = accounts;
+  CountingAlertSink alerts;
+  CountingDeadLetterSink dead;
+  std::vector<char> buf(1024 + Decoder::padding());
+  m.rss_before_kb = ProcStatusKb("VmRSS:");
+  Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
+  const auto t0 = SteadyClock::now();
+  for (int64_t a = 0; a < accounts; ++a) {
+    const size_t n = SyntheticPost(a, accounts, buf.data(), 1024);
+    RawRecord r;
+    r.bytes = std::string_view(buf.data(), n);
+    r.capacity = buf.size();
+    r.source = SourceRef{"synthetic", -1, a + 1};
+    (void)pipeline.Process(r);
+  }
+  m.seconds = SecondsSince(t0);
+  m.rss_after_kb = ProcStatusKb("VmRSS:");
+  m.peak_kb = ProcStatusKb("VmHWM:");
+  for (const auto& [name, stats] : pipeline.operator_stats()) {
+    m.keys += stats.keys;
+    m.cap_hits += stats.cap_hits;
+    if (name == "posting_clock") m.posting_clock_keys = stats.keys;
+  }
+  return m;
+}
+
+// Runs MeasureKeysInProcess in a forked child: a fresh heap per size, so
+// the RSS growth is this size's and not a reuse of an earlier run's memory.
+absl::StatusOr<KeyMemory> MeasureKeys(int64_t accounts, const Config& config) {
+  int fds[2];
+  if (pipe(fds) != 0) return absl::InternalError("pipe failed");
+  std::cout.flush();
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    close(fds[0]);
+    KeyMemory m = MeasureKeysInProcess(accounts, config);
+    const char* p = reinterpret_cast<const char*>(&m);
+    size_t left = sizeof(m);
+    while (left > 0) {
+      const ssize_t w = write(fds[1], p, left);
+      if (w <= 0) _exit(1);
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  KeyMemory m;
+  char* p = reinterpret_cast<char*>(&m);
+  size_t got = 0;
+  while (got < sizeof(m)) {
+    const ssize_t r = read(fds[0], p + got, sizeof(m) - got);
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (got != sizeof(m)) return absl::InternalError("memory child failed");
+  return m;
+}
+
+// -------------------------------------------------------------------- main
+
+struct Flags {
+  int64_t events = 1000000;
+  std::string json;
+  bool quick = false;
+  bool keys_10m = true;
+  bool kafka = true;
+  bool memory = true;
+  // librdkafka settings for the daemons (--kafka-setting k=v, repeatable).
+  std::map<std::string, std::string> daemon_settings;
+};
+
+void Usage() {
+  std::cerr <<
+      "usage: vigia-bench [--events N] [--json OUT] [--quick] [--no-10m]\n"
+      "                   [--no-kafka] [--no-memory] [--kafka-setting K=V]...\n"
+      "  --events N   records in the generated feed (default 1000000)\n"
+      "  --json OUT   also write the results as JSON to OUT\n"
+      "  --quick      small sizes (200k events, 1M keys only): a smoke run\n"
+      "  --no-10m     skip the 10-million-key memory figure\n"
+      "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
+      "  --no-memory  skip the bytes-per-key runs\n"
+      "  --kafka-setting K=V  a librdkafka setting for the daemons (repeatable)\n";
+}
+
+bool ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto next = [&]() -> const char* {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (a == "--events") {
+      const char* v = next();
+      if (v == nullptr || !absl::SimpleAtoi(absl::string_view(v), &f->events) || f->events < 1000) {
+        std::cerr << "--events needs a number >= 1000\n";
+        return false;
+      }
+    } else if (a == "--json") {
+      const char* v = next();
+      if (v == nullptr) return false;
+      f->json = v;
+    } else if (a == "--quick") {
+      f->quick = true;
+    } else if (a == "--no-10m") {
+      f->keys_10m = false;
+    } else if (a == "--no-kafka") {
+      f->kafka = false;
+    } else if (a == "--no-memory") {
+      f->memory = false;
+    } else if (a == "--kafka-setting") {
+      const char* v = next();
+      const char* eq = v == nullptr ? nullptr : std::strchr(v, '=');
+      if (eq == nullptr) return false;
+      f->daemon_settings[std::string(v, eq)] = std::string(eq + 1);
+    } else {
+      return false;
+    }
+  }
+  if (f->quick) {
+    // A smoke run: small feed, no 10-million-key figure.
+    f->events = std::min<int64_t>(f->events, 200000);
+    f->keys_10m = false;
+  }
+  return true;
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t c = line.find(':');
+      if (c != std::string::npos) return line.substr(c + 2);
+    }
+  }
+  return "unknown";
+}
+
+void Progress(std::string_view what) {
+  std::cerr << "vigia-bench: " << what << std::endl;
+}
+
+int Main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, &flags)) {
+    Usage();
+    return 2;
+  }
+  Report report;
+  report.facts.push_back({"cpu", CpuModel()});
+  report.facts.push_back(
+      {"cores", absl::StrCat(std::thread::hardware_concurrency())});
+  report.facts.push_back({"started", absl::FormatTime(absl::Now())});
+
+  Progress(absl::StrCat("generating ~", flags.events, " records"));
+  absl::StatusOr<Feed> feed_or = MakeFeed(flags.events);
+  if (!feed_or.ok()) {
+    std::cerr << "vigia-bench: " << feed_or.status() << "\n";
+    return 1;
+  }
+  const Feed& feed = *feed_or;
+  const double n = static_cast<double>(feed.lines.size());
+  const double mean_bytes = feed.bytes / n;
+  report.facts.push_back({"feed", absl::StrFormat(
+      "diaspora scenario scaled: %d records, %.1f MB, %.0f B/record",
+      feed.lines.size(), feed.bytes / 1e6, mean_bytes)});
+  const Config config = DefaultConfig();
+
+  // Decode ceiling: best of three, as is the replay below, so both see warm
+  // caches and the same page-faulted feed.
+  Progress("decode ceiling");
+  double ceiling_s = 1e30;
+  uint64_t checksum = 0;
+  int64_t ceiling_errors = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    ceiling_s = std::min(ceiling_s, DecodeCeiling(feed, &checksum, &ceiling_errors));
+  }
+  const double ceiling_eps = n / ceiling_s;
+  report.Add("decode", "ceiling_events_per_s", ceiling_eps, "ev/s",
+             absl::StrFormat("simdjson On-Demand alone, 1 thread; %d bad "
+                             "records; checksum %d",
+                             ceiling_errors, checksum % 1000));
+  report.Add("decode", "ceiling_GB_per_s", feed.bytes / ceiling_s / 1e9, "GB/s");
+  {
+    Decoder decoder(config.decoder);
+    const auto t0 = SteadyClock::now();
+    int64_t ok = 0;
+    for (size_t i = 0; i < feed.lines.size(); ++i) {
+      ok += decoder.Decode(feed.line(i), feed.capacity(i),
+                           Record(feed, i).source) == RejectReason::kNone;
+    }
+    const double s = SecondsSince(t0);
+    report.Add("decode", "vigia_decoder_events_per_s", n / s, "ev/s",
+               absl::StrFormat("Decoder with full validation; %d accepted", ok));
+  }
+
+  Progress("replay");
+  ReplayResult replay;
+  replay.seconds = 1e30;
+  for (int rep = 0; rep < (flags.quick ? 1 : 2); ++rep) {
+    ReplayResult r = ReplayOnce(feed, config);
+    if (r.seconds < replay.seconds) replay = r;
+  }
+  const double replay_eps = n / replay.seconds;
+  report.Add("replay", "events_per_s", replay_eps, "ev/s",
+             absl::StrFormat("all detectors, 1 thread; %d alerts, %d rejected, "
+                             "%d late",
+                             replay.alerts, replay.rejected, replay.late));
+  report.AddTarget("replay", "ratio_to_decode_ceiling",
+                   100.0 * replay_eps / ceiling_eps, "%", ">= 50%",
+                   replay_eps >= 0.5 * ceiling_eps);
+
+  Progress("in-process decision latency");
+  {
+    DecisionLatency lat = MeasureDecisionLatency(feed, config);
+    std::vector<double>& v = lat.per_record_us;
+    report.Add("decision", "per_record_p50", Percentile(v, 50), "us");
+    const double p99 = Percentile(v, 99);
+    report.AddTarget("decision", "per_record_p99", p99, "us", "<= 50 us",
+                     p99 <= 50, "Process(): decode + detectors + windows");
+    report.Add("decision", "per_record_p99.9", Percentile(v, 99.9), "us");
+    report.Add("decision", "per_record_max", *std::max_element(v.begin(), v.end()),
+               "us");
+    std::vector<double>& a = lat.to_alert_us;
+    report.Add("decision", "record_to_alert_p50", Percentile(a, 50), "us",
+               absl::StrFormat("%d alerts", a.size()));
+    const double ap99 = Percentile(a, 99);
+    report.Add("decision", "record_to_alert_p99", ap99, "us",
+               "start of the triggering record's Process() to the sink");
+    report.Add("decision", "record_to_alert_p99.9", Percentile(a, 99.9), "us");
+  }
+
+  if (flags.kafka) {
+    // The mock broker answers an empty Fetch only after the full
+    // fetch.wait.max.ms (500 ms by default; a real broker answers as soon as
+    // data arrives), so the daemons poll it with a short wait.
+    std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
+    for (const auto& [k, v] : flags.daemon_settings) settings[k] = v;
+    double saturated_1 = 0;
+    for (int instances : {1, 2}) {
+      Progress(absl::StrCat("kafka throughput, ", instances, " daemon(s)"));
+      KafkaBenchOptions options;
+      options.instances = instances;
+      options.daemon_settings = settings;
+      absl::StatusOr<KafkaBenchResult> k = RunKafkaBench(feed, config, options);
+      const std::string section = absl::StrCat("kafka x", instances);
+      if (!k.ok()) {
+        report.Add(section, "failed", std::nan(""), "", k.status().ToString());
+        continue;
+      }
+      if (instances == 1) saturated_1 = k->events_per_s;
+      report.Add(section, "events_per_s", k->events_per_s, "ev/s",
+                 absl::StrFormat("%d records in %.2f s wall, saturated; "
+                                 "producer, mock broker and daemon(s) share "
+                                 "the cores%s",
+                                 k->events, k->wall_s,
+                                 k->shutdown_notes.empty()
+                                     ? ""
+                                     : "; shutdown: " + k->shutdown_notes[0]));
+      report.AddTarget(section, "events_per_consumer_core_s",
+                       k->events_per_consumer_cpu_s, "ev/s", ">= 1,000,000",
+                       k->events_per_consumer_cpu_s >= 1e6,
+                       absl::StrFormat("records / daemon threads' CPU (%.2f s)",
+                                       k->consumer_cpu_s));
+    }
+    if (saturated_1 > 0) {
+      KafkaBenchOptions options;
+      options.instances = 1;
+      options.daemon_settings = settings;
+      options.rate = std::floor(saturated_1 / 2);
+      options.limit = std::min<int64_t>(feed.lines.size(),
+                                        static_cast<int64_t>(options.rate * 8));
+      Progress(absl::StrCat("kafka latency at ", options.rate, " ev/s"));
+      absl::StatusOr<KafkaBenchResult> k = RunKafkaBench(feed, config, options);
+      const std::string section = "kafka lat";
+      if (!k.ok()) {
+        report.Add(section, "failed", std::nan(""), "", k.status().ToString());
+      } else {
+        std::vector<double>& v = k->alert_latency_ms;
+        report.Add(section, "event_to_alert_p50", Percentile(v, 50), "ms",
+                   absl::StrFormat("1 daemon paced at %.0f ev/s (half of "
+                                   "saturated), %d records; %d alerts emitted, "
+                                   "%d read back, %d attributed",
+                                   options.rate, k->events, k->alerts_emitted,
+                                   k->alerts_seen, k->alerts_attributed));
+        const double p99 = Percentile(v, 99);
+        report.AddTarget(section, "event_to_alert_p99", p99, "ms", "<= 10 ms",
+                         !v.empty() && p99 <= 10);
+        report.Add(section, "event_to_alert_p99.9", Percentile(v, 99.9), "ms");
+        report.Add(section, "produce_to_emit_p50",
+                   Percentile(k->produce_to_emit_ms, 50), "ms",
+                   "record produced -> daemon emits the alert");
+        report.Add(section, "produce_to_emit_p99",
+                   Percentile(k->produce_to_emit_ms, 99), "ms");
+        report.Add(section, "emit_to_topic_p50",
+                   Percentile(k->emit_to_topic_ms, 50), "ms",
+                   "daemon emits -> alert read back from vigia.alerts");
+        report.Add(section, "emit_to_topic_p99",
+                   Percentile(k->emit_to_topic_ms, 99), "ms");
+      }
+    }
+  }
+
+  Progress("memory per key");
+  std::vector<int64_t> sizes;
+  if (flags.memory) sizes.push_back(1000000);
+  if (flags.memory && flags.keys_10m) sizes.push_back(10000000);
+  int64_t peak_10m = -1;
+  int64_t peak_1m = -1;
+  for (int64_t accounts : sizes) {
+    Progress(absl::StrCat("memory, ", accounts, " distinct accounts"));
+    absl::StatusOr<KeyMemory> m = MeasureKeys(accounts, config);
+    const std::string section =
+        accounts >= 10000000 ? "mem 10M" : "mem 1M";
+    if (!m.ok()) {
+      report.Add(section, "failed", std::nan(""), "", m.status().ToString());
+      continue;
+    }
+    const double grown = (m->rss_after_kb - m->rss_before_kb) * 1024.0;
+    const double per_key = m->keys > 0 ? grown / m->keys : std::nan("");
+    report.Add(section, "tracked_keys", m->keys, "keys",
+               absl::StrFormat("%d distinct accounts sent; posting_clock %d; "
+                               "cap hits %d; %.0f ev/s",
+                               m->accounts, m->posting_clock_keys, m->cap_hits,
+                               m->accounts / m->seconds));
+    report.AddTarget(section, "bytes_per_tracked_key", per_key, "B",
+                     "<= 200 B", per_key <= 200,
+                     "RSS growth / keys over all operators");
+    report.Add(section, "rss_growth", grown / 1048576.0, "MiB");
+    report.Add(section, "peak_rss", m->peak_kb / 1024.0, "MiB",
+               "child's peak, counting the feed pages it shares with the "
+               "parent");
+    (accounts >= 10000000 ? peak_10m : peak_1m) = m->peak_kb;
+  }
+  if (peak_10m > 0 && peak_1m > 0) {
+    // Bounded by the caps: ten times the keys must not take ten times the
+    // memory; with every cap in force the 10M run stays within 1.5x of 1M.
+    const double ratio = static_cast<double>(peak_10m) / peak_1m;
+    report.AddTarget("mem 10M", "peak_rss_10M_over_1M", ratio, "x",
+                     "bounded by caps (<= 1.5x)", ratio <= 1.5);
+  }
+  report.Add("process", "peak_rss", ProcStatusKb("VmHWM:") / 1024.0, "MiB",
+             "driver: the feed in memory plus every run above (children apart)");
+
+  std::cout << FormatTable(report);
+  if (!flags.json.empty()) {
+    std::ofstream out(flags.json);
+    out << FormatJson(report) << "\n";
+    if (!out) {
+      std::cerr << "vigia-bench: cannot write " << flags.json << "\n";
+      return 1;
+    }
+    std::cout << "\nJSON written to " << flags.json << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace vigia::bench
+
+int main(int argc, char** argv) { return vigia::bench::Main(argc, argv); }
