@@ -20,6 +20,7 @@
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
 #include "operators/scorer.h"
+#include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 
@@ -257,6 +258,10 @@ class ForeignAdSpend final : public Operator {
     s.cap_hits = cap_hits_;
     s.firing = firing_;
     return s;
+  }
+
+  std::vector<TargetScore> LatestScores() const override {
+    return scores_.Snapshot();
   }
 
  private:
@@ -525,6 +530,7 @@ class ForeignAdSpend final : public Operator {
         ks.spend, end, window_hops_, (s.mid - s.largest) / spend_unit_);
     s.spend.level = std::min(s.spend.level, without_largest.level);
     if (s.count.observed < p.min_ads) s.spend.level = -1;
+    scores_.Record(ks.target, end, std::max(s.spend.score, s.count.score));
     const int by_spend = SeverityOf(s.spend, p.spend_levels);
     const int by_count = SeverityOf(s.count, p.count_levels);
     const int severity = std::max(by_spend, by_count);
@@ -705,6 +711,7 @@ class ForeignAdSpend final : public Operator {
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
+  TargetScores scores_;
 };
 
 struct CurrencyOf {

@@ -15,6 +15,7 @@
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
 #include "operators/scorer.h"
+#include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -148,6 +149,10 @@ class ForeignOriginSurge final : public Operator {
     return s;
   }
 
+  std::vector<TargetScore> LatestScores() const override {
+    return scores_.Snapshot();
+  }
+
  private:
   using Window = HopWindow<std::unique_ptr<BucketEvidence>>;
 
@@ -209,6 +214,10 @@ class ForeignOriginSurge final : public Operator {
     const double observed = static_cast<double>(ks.window.Sum());
     const Assessment a =
         scorer_.Assess(ks.baseline, end, window_hops_, observed);
+    const uint16_t target = static_cast<uint16_t>(ks.packed >> 16);
+    scores_.Record(CountryCode::FromChars(static_cast<char>(target >> 8),
+                                          static_cast<char>(target & 0xff)),
+                   end, a.score);
     const std::vector<SeverityLevel>& levels = options_.scoring.levels;
     if (ks.firing_level < 0) {
       if (a.reached()) {
@@ -313,6 +322,7 @@ class ForeignOriginSurge final : public Operator {
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
+  TargetScores scores_;
 };
 
 }  // namespace

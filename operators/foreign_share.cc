@@ -18,6 +18,7 @@
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
 #include "operators/scorer.h"
+#include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -282,6 +283,10 @@ class ForeignShare final : public Operator {
     return s;
   }
 
+  std::vector<TargetScore> LatestScores() const override {
+    return scores_.Snapshot();
+  }
+
  private:
   using ForeignWindow = HopWindow<std::unique_ptr<Bucket>>;
 
@@ -480,6 +485,7 @@ class ForeignShare final : public Operator {
     v.a = p.scorer.AssessAgainst(ks.foreign, end, v.total * v.baseline_share,
                                  foreign);
     if (v.total < p.min_total) v.a.level = -1;
+    scores_.Record(targets_[ks.target_slot]->target, end, v.a.score);
     const Assessment& a = v.a;
     if (ks.firing_level < 0) {
       if (a.reached()) {
@@ -635,6 +641,7 @@ class ForeignShare final : public Operator {
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
+  TargetScores scores_;
 };
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "operators/hop_window.h"
 #include "operators/operator.h"
 #include "operators/scorer.h"
+#include "operators/target_scores.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/types.h"
 
@@ -170,6 +171,9 @@ class KeyedHopCounter {
     return out;
   }
 
+  // See Operator::LatestScores.
+  std::vector<TargetScore> LatestScores() const { return scores_.Snapshot(); }
+
   OperatorStats stats() const {
     OperatorStats s;
     s.keys = static_cast<int64_t>(keys_.size());
@@ -258,6 +262,10 @@ class KeyedHopCounter {
     const double observed = static_cast<double>(key.window.Sum());
     const Assessment a =
         scorer.Assess(key.baseline, end, window_hops_, observed);
+    const uint16_t target = static_cast<uint16_t>(key.packed >> 16);
+    scores_.Record(CountryCode::FromChars(static_cast<char>(target >> 8),
+                                          static_cast<char>(target & 0xff)),
+                   end, a.score);
     const std::vector<SeverityLevel>& levels = scorer.options().levels;
     if (key.firing_level < 0) {
       if (a.reached()) {
@@ -300,6 +308,7 @@ class KeyedHopCounter {
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
+  TargetScores scores_;
 };
 
 }  // namespace vigia

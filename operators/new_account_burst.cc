@@ -132,6 +132,9 @@ class NewAccountBurst final : public Operator {
   }
 
   OperatorStats stats() const override { return counter_.stats(); }
+  std::vector<TargetScore> LatestScores() const override {
+    return counter_.LatestScores();
+  }
 
  private:
   using Key = KeyedHopCounter<Bucket>::Key;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "pipeline/core/alert.h"
@@ -34,6 +35,13 @@ struct OperatorStats {
   int64_t buckets = 0;   // time buckets currently held, over all keys
   int64_t cap_hits = 0;  // times a cap refused or evicted state (cumulative)
   int64_t firing = 0;    // alerts currently firing
+};
+
+// A detector's highest score among its keys for one target, at the latest
+// evaluation of that target (see TargetScores), for metrics.
+struct TargetScore {
+  CountryCode target;
+  double score = 0;
 };
 
 // What every operator is given at construction.
@@ -63,6 +71,12 @@ class Operator {
   virtual void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) = 0;
 
   virtual OperatorStats stats() const = 0;
+
+  // For scoring detectors: per target, the highest score among its keys at
+  // its latest evaluation (bounded by the number of country codes). Called
+  // on the pipeline thread every few hundred watermark moves, so it may
+  // copy. Detectors that do not score return nothing.
+  virtual std::vector<TargetScore> LatestScores() const { return {}; }
 };
 
 }  // namespace vigia

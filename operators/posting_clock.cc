@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operators/scorer.h"
+#include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -267,6 +268,10 @@ class PostingClock final : public Operator {
     return s;
   }
 
+  std::vector<TargetScore> LatestScores() const override {
+    return scores_.Snapshot();
+  }
+
  private:
   struct GroupState {
     int firing_level = -1;
@@ -470,6 +475,7 @@ class PostingClock final : public Operator {
       if (static_cast<int>(g.members.size()) < ts.params->min_accounts) {
         a.level = -1;
       }
+      scores_.Record(ts.target, end, a.score);
       const Verdict v{a, base, i + kMinOffset, own};
       if (state.firing_level < 0) {
         if (a.reached()) {
@@ -646,6 +652,7 @@ class PostingClock final : public Operator {
   int64_t last_boundary_ = kNever;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
+  TargetScores scores_;
 };
 
 struct OffsetsOf {

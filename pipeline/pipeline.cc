@@ -56,6 +56,77 @@ std::map<AlertCounts::Key, int64_t> AlertCounts::Snapshot() const {
   return counts_;
 }
 
+namespace {
+
+int CodeIndex(CountryCode c) {
+  return ((c.packed() >> 8) - 'A') * 26 + ((c.packed() & 0xff) - 'A');
+}
+
+CountryCode CodeFromIndex(int i) {
+  return CountryCode::FromChars(static_cast<char>('A' + i / 26),
+                                static_cast<char>('A' + i % 26));
+}
+
+}  // namespace
+
+ForeignEventCounts::ForeignEventCounts()
+    : slots_(std::make_unique<Slot[]>(kSlots)) {}
+
+void ForeignEventCounts::Add(FeedKind feed, CountryCode target,
+                             CountryCode origin) {
+  const int t = CodeIndex(target);
+  const uint32_t key =
+      1 + ((static_cast<uint32_t>(feed) * kCodes + static_cast<uint32_t>(t)) *
+               kCodes +
+           static_cast<uint32_t>(CodeIndex(origin)));
+  // Fibonacci hashing; the table is at most half full, so probes are short.
+  uint32_t i = (key * 2654435769u) >> (32 - 13);
+  static_assert(kSlots == 1 << 13);
+  while (true) {
+    Slot& slot = slots_[i];
+    const uint32_t k = slot.key.load(std::memory_order_relaxed);
+    if (k == key) {
+      slot.count.Add();
+      return;
+    }
+    if (k == 0) {
+      if (ABSL_PREDICT_FALSE(used_ >= kMaxPairs)) {
+        other_[static_cast<int>(feed)][t].Add();
+        return;
+      }
+      ++used_;
+      slot.count.Add();
+      slot.key.store(key, std::memory_order_release);
+      return;
+    }
+    i = (i + 1) & (kSlots - 1);
+  }
+}
+
+std::map<ForeignEventCounts::Key, int64_t> ForeignEventCounts::Snapshot()
+    const {
+  std::map<Key, int64_t> out;
+  for (int i = 0; i < kSlots; ++i) {
+    const uint32_t k = slots_[i].key.load(std::memory_order_acquire);
+    if (k == 0) continue;
+    const uint32_t v = k - 1;
+    const Key key{static_cast<FeedKind>(v / (kCodes * kCodes)),
+                  CodeFromIndex(static_cast<int>(v / kCodes % kCodes)),
+                  CodeFromIndex(static_cast<int>(v % kCodes))};
+    out[key] += slots_[i].count.value();
+  }
+  for (int f = 0; f < kNumFeeds; ++f) {
+    for (int t = 0; t < kCodes; ++t) {
+      const int64_t n = other_[f][t].value();
+      if (n > 0) {
+        out[Key{static_cast<FeedKind>(f), CodeFromIndex(t), CountryCode()}] +=
+            n;
+      }
+    }
+  }
+  return out;
+}
+
 // Forwards operator alerts to the sink, counting them and keeping the first
 // sink error for the pipeline to return.
 class Pipeline::Emitter final : public AlertEmitter {
@@ -90,6 +161,7 @@ Pipeline::Pipeline(const Config& config,
       emitter_(std::make_unique<Emitter>(alert_sink_, &alert_counts_)) {
   for (const auto& op : operators_) {
     op_stats_.emplace_back(std::string(op->name()), op->stats());
+    op_scores_.emplace_back(std::string(op->name()), op->LatestScores());
   }
 }
 
@@ -173,11 +245,15 @@ absl::Status Pipeline::Process(const RawRecord& record) {
   }
 
   watermark_.Observe(record.source, event.created_at,
-                     clock_ != nullptr ? clock_->Now() : event.created_at);
+                     clock_ != nullptr ? clock_->Now() : event.created_at,
+                     event.kind);
   max_event_us_.store(absl::ToUnixMicros(watermark_.max_event_time()),
                       std::memory_order_relaxed);
   for (const auto& op : operators_) op->Observe(event, *emitter_);
   stats_.processed[slot].Add();
+  if (event.is_foreign() && event.target.known()) {
+    foreign_.Add(event.kind, event.target, event.origin());
+  }
 
   absl::Status s = emitter_->TakeStatus();
   absl::Status advanced = AdvanceTo(watermark_.Advance(Now()));
@@ -185,6 +261,15 @@ absl::Status Pipeline::Process(const RawRecord& record) {
 }
 
 absl::Status Pipeline::AdvanceTo(absl::Time watermark) {
+  // Per-feed watermarks are for metrics only; they can move while the
+  // pipeline's does not.
+  for (int f = 0; f < kNumFeeds; ++f) {
+    const absl::Time w = watermark_.feed_watermark(static_cast<FeedKind>(f));
+    if (w != absl::InfinitePast()) {
+      feed_watermark_us_[f].store(absl::ToUnixMicros(w),
+                                  std::memory_order_relaxed);
+    }
+  }
   if (watermark == absl::InfinitePast()) return absl::OkStatus();
   const int64_t us = absl::ToUnixMicros(watermark);
   if (us == watermark_us_.load(std::memory_order_relaxed)) {
@@ -202,6 +287,7 @@ void Pipeline::RefreshOperatorStats() {
   absl::MutexLock lock(&op_stats_mu_);
   for (size_t i = 0; i < operators_.size(); ++i) {
     op_stats_[i].second = operators_[i]->stats();
+    op_scores_[i].second = operators_[i]->LatestScores();
   }
 }
 
@@ -223,6 +309,18 @@ absl::Status Pipeline::Finish() {
 
 absl::Time Pipeline::watermark() const {
   const int64_t us = watermark_us_.load(std::memory_order_relaxed);
+  return us == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(us);
+}
+
+std::vector<std::pair<std::string, std::vector<TargetScore>>>
+Pipeline::operator_scores() const {
+  absl::MutexLock lock(&op_stats_mu_);
+  return op_scores_;
+}
+
+absl::Time Pipeline::feed_watermark(FeedKind feed) const {
+  const int64_t us =
+      feed_watermark_us_[static_cast<int>(feed)].load(std::memory_order_relaxed);
   return us == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(us);
 }
 

@@ -86,6 +86,46 @@ class AlertCounts {
   std::map<Key, int64_t> counts_ ABSL_GUARDED_BY(mu_);
 };
 
+// Processed foreign-origin events (origin known and not the target) by
+// feed, target and origin, for metrics. The pipeline thread is the only
+// writer; any thread may take a Snapshot(). At most kMaxPairs (feed, target,
+// origin) triples are tracked, so a feed of every country pair cannot grow
+// it without bound; events of further triples count under their feed and
+// target with an unknown origin ("other" in metrics).
+//
+// Add() is one hash and a short probe into a fixed open-addressing table of
+// relaxed atomics: no lock, no allocation.
+class ForeignEventCounts {
+ public:
+  static constexpr int kMaxPairs = 4096;
+  struct Key {
+    FeedKind feed;
+    CountryCode target;
+    CountryCode origin;  // unknown: beyond the cap ("other")
+    friend auto operator<=>(const Key&, const Key&) = default;
+  };
+
+  ForeignEventCounts();
+  // REQUIRES: target and origin are known (A-Z codes) and differ.
+  void Add(FeedKind feed, CountryCode target, CountryCode origin);
+  // Every non-zero count.
+  std::map<Key, int64_t> Snapshot() const;
+
+ private:
+  // Codes as 0..675 (two letters A-Z).
+  static constexpr int kCodes = 26 * 26;
+  static constexpr int kSlots = 2 * kMaxPairs;  // a power of two
+  struct Slot {
+    // 1 + (feed, target, origin) packed; 0 while empty. Published (release)
+    // after its count, so a reader never sees a key with a foreign count.
+    std::atomic<uint32_t> key{0};
+    StatCounter count;
+  };
+  std::unique_ptr<Slot[]> slots_;
+  int used_ = 0;  // writer only
+  std::array<std::array<StatCounter, kCodes>, kNumFeeds> other_;
+};
+
 // A record as read from a source.
 struct RawRecord {
   std::string_view bytes;
@@ -136,10 +176,17 @@ class Pipeline {
 
   const PipelineStats& stats() const { return stats_; }
   const AlertCounts& alert_counts() const { return alert_counts_; }
+  const ForeignEventCounts& foreign_events() const { return foreign_; }
   absl::Time watermark() const;
+  // One feed's watermark (WatermarkTracker::feed_watermark), for metrics.
+  absl::Time feed_watermark(FeedKind feed) const;
   absl::Time max_event_time() const;
   // Snapshot of every operator's state size, by operator name.
   std::vector<std::pair<std::string, OperatorStats>> operator_stats() const;
+  // Snapshot of every scoring operator's latest per-target maximum score
+  // (Operator::LatestScores), by operator name; refreshed with the stats.
+  std::vector<std::pair<std::string, std::vector<TargetScore>>>
+  operator_scores() const;
   const std::vector<std::unique_ptr<Operator>>& operators() const {
     return operators_;
   }
@@ -163,12 +210,17 @@ class Pipeline {
   std::unique_ptr<Emitter> emitter_;
   PipelineStats stats_;
   AlertCounts alert_counts_;
+  ForeignEventCounts foreign_;
   int64_t advances_ = 0;
   std::atomic<int64_t> watermark_us_{INT64_MIN};
+  std::array<std::atomic<int64_t>, kNumFeeds> feed_watermark_us_{INT64_MIN,
+                                                                INT64_MIN};
   std::atomic<int64_t> max_event_us_{INT64_MIN};
   // Operator stats, refreshed on the pipeline thread for readers elsewhere.
   mutable absl::Mutex op_stats_mu_;
   std::vector<std::pair<std::string, OperatorStats>> op_stats_
+      ABSL_GUARDED_BY(op_stats_mu_);
+  std::vector<std::pair<std::string, std::vector<TargetScore>>> op_scores_
       ABSL_GUARDED_BY(op_stats_mu_);
 };
 

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,72 @@ TEST_F(PipelineTest, TickAdvancesPastAnIdleSourceOnTheInjectedClock) {
   ASSERT_TRUE(p.Tick().ok());
   EXPECT_EQ(p.watermark(), base + absl::Seconds(290));
   EXPECT_EQ(op_ptr->watermarks.back(), base + absl::Seconds(290));
+}
+
+std::string PostFrom(std::string_view id, int64_t seconds,
+                     std::string_view country, std::string_view target) {
+  return absl::StrFormat(
+      R"({"id":"%s","platform":"x","created_at":"%s","account":{"id":"acc","country":"%s"},"target":"%s"})",
+      std::string(id),
+      FormatRfc3339(absl::FromUnixSeconds(1'800'000'000 + seconds)),
+      std::string(country), std::string(target));
+}
+
+TEST_F(PipelineTest, ForeignEventsAreCountedByFeedTargetAndOrigin) {
+  ASSERT_TRUE(Feed(PostFrom("p1", 1, "RU", "MD")).ok());
+  ASSERT_TRUE(Feed(PostFrom("p2", 2, "RU", "MD")).ok());
+  ASSERT_TRUE(Feed(PostFrom("p3", 3, "BY", "MD")).ok());
+  ASSERT_TRUE(Feed(PostFrom("p4", 4, "MD", "MD")).ok());  // domestic
+  // Origin unknown: no account country.
+  ASSERT_TRUE(Feed(absl::StrFormat(
+                       R"({"id":"p5","platform":"x","created_at":"%s","account":{"id":"acc"},"target":"MD"})",
+                       FormatRfc3339(absl::FromUnixSeconds(1'800'000'005))))
+                  .ok());
+  const auto counts = pipeline_->foreign_events().Snapshot();
+  using Key = ForeignEventCounts::Key;
+  const CountryCode md = CountryCode::FromString("MD");
+  std::map<Key, int64_t> want = {
+      {Key{FeedKind::kPost, md, CountryCode::FromString("RU")}, 2},
+      {Key{FeedKind::kPost, md, CountryCode::FromString("BY")}, 1}};
+  EXPECT_EQ(counts, want);
+  EXPECT_EQ(pipeline_->stats().total_processed(), 5);
+}
+
+TEST(ForeignEventCounts, PairsBeyondTheCapCountAsOtherPerTarget) {
+  ForeignEventCounts counts;
+  // Every (target, origin) pair over A-Z codes is far more than the cap.
+  int added = 0;
+  for (char t0 = 'A'; t0 <= 'Z' && added < ForeignEventCounts::kMaxPairs + 100;
+       ++t0) {
+    for (char t1 = 'A'; t1 <= 'Z'; ++t1) {
+      for (char o1 = 'A'; o1 <= 'Z'; ++o1) {
+        const CountryCode target = CountryCode::FromChars(t0, t1);
+        const CountryCode origin = CountryCode::FromChars('Z', o1);
+        if (target == origin) continue;
+        counts.Add(FeedKind::kAd, target, origin);
+        counts.Add(FeedKind::kAd, target, origin);
+        ++added;
+      }
+    }
+  }
+  ASSERT_GT(added, ForeignEventCounts::kMaxPairs);
+  const auto snapshot = counts.Snapshot();
+  int64_t total = 0;
+  int named = 0;
+  int other = 0;
+  for (const auto& [key, n] : snapshot) {
+    EXPECT_EQ(key.feed, FeedKind::kAd);
+    total += n;
+    if (key.origin.known()) {
+      ++named;
+      EXPECT_EQ(n, 2);
+    } else {
+      ++other;
+    }
+  }
+  EXPECT_EQ(named, ForeignEventCounts::kMaxPairs);
+  EXPECT_GT(other, 0);
+  EXPECT_EQ(total, 2 * added);  // nothing lost
 }
 
 }  // namespace

@@ -8,7 +8,7 @@ WatermarkTracker::WatermarkTracker(const WatermarkOptions& options)
     : options_(options) {}
 
 void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
-                               absl::Time now) {
+                               absl::Time now, std::optional<FeedKind> feed) {
   // Records come in long runs from one source (a file, a Kafka batch), so
   // remembering the last lookup skips hashing the name on almost every event.
   int index;
@@ -31,17 +31,38 @@ void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
   s.max_event_time = std::max(s.max_event_time, t);
   s.last_seen = now;
   max_event_time_ = std::max(max_event_time_, t);
+  if (feed.has_value()) {
+    const int f = static_cast<int>(*feed);
+    s.feed = f;
+    feed_max_event_time_[f] = std::max(feed_max_event_time_[f], t);
+  }
 }
 
 absl::Time WatermarkTracker::Advance(absl::Time now) {
   absl::Time low = absl::InfiniteFuture();
   int active = 0;
+  // Per feed; a source whose feed is not known yet (declared, no event)
+  // may carry either, so it holds both back, as it holds back the whole.
+  std::array<absl::Time, kNumFeeds + 1> feed_low;
+  feed_low.fill(absl::InfiniteFuture());
   for (const Source& s : sources_) {
     if (now - s.last_seen >= options_.idle_timeout) continue;
     ++active;
     low = std::min(low, s.max_event_time);
+    const int f = s.feed >= 0 ? s.feed : kNumFeeds;
+    feed_low[f] = std::min(feed_low[f], s.max_event_time);
   }
   active_sources_ = active;
+  for (int f = 0; f < kNumFeeds; ++f) {
+    // As for the whole: with no active source of its own (or of unknown
+    // feed), a feed is complete up to its newest event.
+    const absl::Time own = std::min(feed_low[f], feed_low[kNumFeeds]);
+    const absl::Time l =
+        own == absl::InfiniteFuture() ? feed_max_event_time_[f] : own;
+    if (l == absl::InfinitePast() || l == absl::InfiniteFuture()) continue;
+    feed_watermark_[f] =
+        std::max(feed_watermark_[f], l - options_.max_out_of_orderness);
+  }
   // With every source idle nothing is in flight: event time is complete up
   // to the newest event seen anywhere, less the disorder bound.
   if (active == 0) low = max_event_time_;
@@ -55,6 +76,11 @@ absl::Time WatermarkTracker::Advance(absl::Time now) {
 absl::Time WatermarkTracker::Finish() {
   if (max_event_time_ != absl::InfinitePast()) {
     watermark_ = std::max(watermark_, max_event_time_);
+  }
+  for (int f = 0; f < kNumFeeds; ++f) {
+    if (feed_max_event_time_[f] != absl::InfinitePast()) {
+      feed_watermark_[f] = std::max(feed_watermark_[f], feed_max_event_time_[f]);
+    }
   }
   return watermark_;
 }

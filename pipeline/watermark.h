@@ -9,7 +9,9 @@
 #ifndef VIGIA_PIPELINE_WATERMARK_H_
 #define VIGIA_PIPELINE_WATERMARK_H_
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +33,12 @@ class WatermarkTracker {
     return t < watermark_ - options_.allowed_lateness;
   }
 
-  // Records an event at `t` from `source` at processing time `now`.
-  void Observe(const SourceRef& source, absl::Time t, absl::Time now);
+  // Records an event at `t` from `source` at processing time `now`. `feed`
+  // says which feed the source carries (known from its first event on), for
+  // the per-feed watermarks; a source declared before its first event
+  // passes nothing.
+  void Observe(const SourceRef& source, absl::Time t, absl::Time now,
+               std::optional<FeedKind> feed = std::nullopt);
 
   // Recomputes the watermark at processing time `now` and returns it.
   // Returns absl::InfinitePast() until the first event.
@@ -43,6 +49,14 @@ class WatermarkTracker {
   absl::Time Finish();
 
   absl::Time watermark() const { return watermark_; }
+  // The same rule over one feed's sources only (all of that feed's sources
+  // idle: its newest event, less the disorder bound), as of the last
+  // Advance() or Finish(). Shows a feed that lags the other; the pipeline
+  // still evaluates on watermark(). InfinitePast() until the feed's first
+  // event.
+  absl::Time feed_watermark(FeedKind feed) const {
+    return feed_watermark_[static_cast<int>(feed)];
+  }
   // Newest event time seen on any source.
   absl::Time max_event_time() const { return max_event_time_; }
   int active_sources() const { return active_sources_; }
@@ -52,6 +66,7 @@ class WatermarkTracker {
   struct Source {
     absl::Time max_event_time = absl::InfinitePast();
     absl::Time last_seen = absl::InfinitePast();
+    int feed = -1;  // FeedKind, once an event has said
   };
   struct Key {
     std::string name;
@@ -73,6 +88,10 @@ class WatermarkTracker {
   int last_index_ = -1;
   absl::Time watermark_ = absl::InfinitePast();
   absl::Time max_event_time_ = absl::InfinitePast();
+  std::array<absl::Time, kNumFeeds> feed_watermark_{absl::InfinitePast(),
+                                                    absl::InfinitePast()};
+  std::array<absl::Time, kNumFeeds> feed_max_event_time_{
+      absl::InfinitePast(), absl::InfinitePast()};
   int active_sources_ = 0;
 };
 

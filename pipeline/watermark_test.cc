@@ -97,5 +97,37 @@ TEST(WatermarkTracker, SourcesWithTheSameNameButOtherPartitionsAreDistinct) {
   EXPECT_EQ(w.Advance(T(0)), T(10));
 }
 
+TEST(WatermarkTracker, EachFeedHasItsOwnWatermarkOverItsOwnSources) {
+  WatermarkTracker w(Options(10, 0, 60));
+  const SourceRef ads{"ads", 0, 0};
+  w.Observe(kA, T(100), T(100), FeedKind::kPost);
+  w.Observe(ads, T(40), T(100), FeedKind::kAd);
+  EXPECT_EQ(w.Advance(T(100)), T(30));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(90));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(30));
+  // Once the ads source is idle, the ads feed is complete up to its newest
+  // event, less the bound; the posts feed goes on.
+  w.Observe(kA, T(200), T(161), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(161)), T(190));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(190));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(30));
+  w.Finish();
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(200));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(40));
+}
+
+TEST(WatermarkTracker, ASourceOfUnknownFeedHoldsBackEveryFeed) {
+  WatermarkTracker w(Options(0, 0, 60));
+  w.Observe(kB, absl::InfinitePast(), T(100));  // declared, no event yet
+  w.Observe(kA, T(100), T(100), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(100)), absl::InfinitePast());
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), absl::InfinitePast());
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), absl::InfinitePast());
+  w.Observe(kB, T(50), T(101), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(101)), T(50));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(50));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), absl::InfinitePast());
+}
+
 }  // namespace
 }  // namespace vigia

@@ -49,7 +49,12 @@ PipelineSnapshot TakeSnapshot(const Pipeline& pipeline) {
   s.dead_letter_errors = stats.dead_letter_errors.value();
   s.alerts = pipeline.alert_counts().Snapshot();
   s.operators = pipeline.operator_stats();
+  s.scores = pipeline.operator_scores();
+  s.foreign = pipeline.foreign_events().Snapshot();
   s.watermark = pipeline.watermark();
+  for (int f = 0; f < kNumFeeds; ++f) {
+    s.feed_watermark[f] = pipeline.feed_watermark(static_cast<FeedKind>(f));
+  }
   s.max_event_time = pipeline.max_event_time();
   return s;
 }
@@ -102,8 +107,9 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
                .Register(registry)),
       watermark_(prometheus::BuildGauge()
                      .Name("vigia_watermark_seconds")
-                     .Help("The pipeline's event-time watermark (minimum "
-                           "over its active sources), unix seconds.")
+                     .Help("Event-time watermark of one feed (minimum over "
+                           "its active sources, less the disorder bound), "
+                           "unix seconds.")
                      .Register(registry)),
       max_event_time_(prometheus::BuildGauge()
                           .Name("vigia_max_event_time_seconds")
@@ -122,7 +128,19 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
                     .Name("vigia_detector_cap_hits_total")
                     .Help("Times a detector's state cap refused or evicted "
                           "state.")
-                    .Register(registry)) {
+                    .Register(registry)),
+      foreign_events_(prometheus::BuildCounter()
+                          .Name("vigia_foreign_events_total")
+                          .Help("Processed events whose origin country is "
+                                "known and not the target, by feed, target "
+                                "and origin (origin \"other\" past the "
+                                "pair cap).")
+                          .Register(registry)),
+      detector_score_(prometheus::BuildGauge()
+                          .Name("vigia_detector_score")
+                          .Help("Highest score among a detector's keys for "
+                                "a target at its latest evaluation.")
+                          .Register(registry)) {
   // Every feed and reason series exists from the start, so dashboards see
   // zeros rather than gaps.
   for (int slot = 0; slot < kFeedSlots; ++slot) {
@@ -140,7 +158,10 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
   dead_letter_errors_total_ = &dead_letter_errors_.Add({});
   latency_seconds_ = &latency_.Add({}, LatencyBuckets());
   lag_seconds_ = &lag_.Add({});
-  watermark_seconds_ = &watermark_.Add({});
+  for (int f = 0; f < kNumFeeds; ++f) {
+    watermark_seconds_[f] = &watermark_.Add(
+        {{"feed", Str(FeedName(static_cast<FeedKind>(f)))}});
+  }
   max_event_time_seconds_ = &max_event_time_.Add({});
 }
 
@@ -153,6 +174,18 @@ prometheus::Counter& PipelineProbe::AlertCounter(const AlertCounts::Key& key) {
       family.Add({{"detector", key.detector},
                   {"severity", Str(SeverityName(key.severity))}});
   alert_counters_.emplace(key, &c);
+  return c;
+}
+
+prometheus::Counter& PipelineProbe::ForeignCounter(
+    const ForeignEventCounts::Key& key) {
+  auto it = foreign_counters_.find(key);
+  if (it != foreign_counters_.end()) return *it->second;
+  prometheus::Counter& c = foreign_events_.Add(
+      {{"feed", Str(FeedName(key.feed))},
+       {"target", key.target.str()},
+       {"origin", key.origin.known() ? key.origin.str() : "other"}});
+  foreign_counters_.emplace(key, &c);
   return c;
 }
 
@@ -205,8 +238,27 @@ void PipelineProbe::Update(const PipelineSnapshot& s, absl::Time now) {
     AddDelta(m.cap_hits, stats.cap_hits, before);
   }
 
-  if (s.watermark != absl::InfinitePast()) {
-    watermark_seconds_->Set(UnixSeconds(s.watermark));
+  // Scores are bounded by detectors x targets; a target once scored keeps
+  // its series (its last value) for the life of the process.
+  for (const auto& [name, scores] : s.scores) {
+    for (const TargetScore& ts : scores) {
+      auto [it, inserted] = score_gauges_.try_emplace({name, ts.target});
+      if (inserted) {
+        it->second = &detector_score_.Add(
+            {{"detector", name}, {"target", ts.target.str()}});
+      }
+      it->second->Set(ts.score);
+    }
+  }
+  for (const auto& [key, n] : s.foreign) {
+    auto before = last_.foreign.find(key);
+    AddDelta(&ForeignCounter(key), n,
+             before == last_.foreign.end() ? 0 : before->second);
+  }
+  for (int f = 0; f < kNumFeeds; ++f) {
+    if (s.feed_watermark[f] != absl::InfinitePast()) {
+      watermark_seconds_[f]->Set(UnixSeconds(s.feed_watermark[f]));
+    }
   }
   if (s.max_event_time != absl::InfinitePast()) {
     max_event_time_seconds_->Set(UnixSeconds(s.max_event_time));

@@ -1,5 +1,6 @@
 // PipelineProbe: the Prometheus families that describe a Pipeline (events
-// by feed and outcome, alerts, event time, detector state, latency).
+// by feed and outcome, foreign-origin events by target and origin, alerts,
+// event time per feed, detector state and scores, latency).
 //
 // The pipeline keeps plain atomic counters; the probe turns periodic
 // snapshots of them into Prometheus metrics, adding to each counter the
@@ -41,7 +42,11 @@ struct PipelineSnapshot {
   int64_t dead_letter_errors = 0;
   std::map<AlertCounts::Key, int64_t> alerts;
   std::vector<std::pair<std::string, OperatorStats>> operators;
+  std::map<ForeignEventCounts::Key, int64_t> foreign;
+  std::vector<std::pair<std::string, std::vector<TargetScore>>> scores;
   absl::Time watermark = absl::InfinitePast();
+  std::array<absl::Time, kNumFeeds> feed_watermark{absl::InfinitePast(),
+                                                   absl::InfinitePast()};
   absl::Time max_event_time = absl::InfinitePast();
 };
 
@@ -76,6 +81,7 @@ class PipelineProbe {
   };
   prometheus::Counter& AlertCounter(const AlertCounts::Key& key);
   DetectorMetrics& Detector(const std::string& name);
+  prometheus::Counter& ForeignCounter(const ForeignEventCounts::Key& key);
 
   prometheus::Family<prometheus::Counter>& consumed_;
   prometheus::Family<prometheus::Counter>& processed_;
@@ -92,6 +98,8 @@ class PipelineProbe {
   prometheus::Family<prometheus::Gauge>& keys_;
   prometheus::Family<prometheus::Gauge>& buckets_;
   prometheus::Family<prometheus::Counter>& cap_hits_;
+  prometheus::Family<prometheus::Counter>& foreign_events_;
+  prometheus::Family<prometheus::Gauge>& detector_score_;
 
   std::array<prometheus::Counter*, kFeedSlots> consumed_by_feed_{};
   std::array<prometheus::Counter*, kFeedSlots> processed_by_feed_{};
@@ -101,10 +109,13 @@ class PipelineProbe {
   prometheus::Counter* dead_letter_errors_total_;
   prometheus::Histogram* latency_seconds_;
   prometheus::Gauge* lag_seconds_;
-  prometheus::Gauge* watermark_seconds_;
+  std::array<prometheus::Gauge*, kNumFeeds> watermark_seconds_{};
   prometheus::Gauge* max_event_time_seconds_;
   std::map<AlertCounts::Key, prometheus::Counter*> alert_counters_;
   std::map<std::string, DetectorMetrics> detectors_;
+  std::map<ForeignEventCounts::Key, prometheus::Counter*> foreign_counters_;
+  std::map<std::pair<std::string, CountryCode>, prometheus::Gauge*>
+      score_gauges_;
 
   // The snapshot the counters were last brought up to.
   PipelineSnapshot last_;

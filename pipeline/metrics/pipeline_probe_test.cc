@@ -150,10 +150,16 @@ TEST(PipelineProbe, EventTimeGaugesAreUnixSecondsAndLagIsNowMinusNewestEvent) {
   PipelineProbe probe(*registry);
   PipelineSnapshot s;
   s.watermark = kNow - absl::Seconds(90);
+  s.feed_watermark[kPosts] = kNow - absl::Seconds(90);
+  s.feed_watermark[kAds] = kNow - absl::Seconds(300);
   s.max_event_time = kNow - absl::Seconds(60);
   probe.Update(s, kNow);
   const std::string text = SerializeMetrics(*registry);
-  EXPECT_EQ(Value(text, "vigia_watermark_seconds"), 1778400000 - 90);
+  EXPECT_EQ(Value(text, "vigia_watermark_seconds{feed=\"posts\"}"),
+            1778400000 - 90);
+  EXPECT_EQ(Value(text, "vigia_watermark_seconds{feed=\"ads\"}"),
+            1778400000 - 300);
+  EXPECT_EQ(Value(text, "vigia_watermark_seconds"), std::nullopt);
   EXPECT_EQ(Value(text, "vigia_max_event_time_seconds"), 1778400000 - 60);
   EXPECT_EQ(Value(text, "vigia_event_time_lag_seconds"), 60);
 }
@@ -168,6 +174,34 @@ TEST(PipelineProbe, LatencyIsAHistogramInSeconds) {
   EXPECT_EQ(
       Value(text, "vigia_processing_latency_seconds_bucket{le=\"0.0025\"}"), 1);
   EXPECT_EQ(Value(text, "vigia_processing_latency_seconds_bucket{le=\"0.5\"}"),
+            2);
+}
+
+TEST(PipelineProbe, ForeignEventsAreCountedByFeedTargetAndOriginMonotonically) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  using Key = ForeignEventCounts::Key;
+  const Key md_ru{FeedKind::kPost, CountryCode::FromString("MD"),
+                  CountryCode::FromString("RU")};
+  const Key md_other{FeedKind::kAd, CountryCode::FromString("MD"),
+                     CountryCode()};
+  PipelineSnapshot s;
+  s.foreign[md_ru] = 5;
+  s.foreign[md_other] = 2;
+  probe.Update(s, kNow);
+  s.foreign[md_ru] = 7;
+  probe.Update(s, kNow);
+  // A new pipeline (rebalance) counts from zero; the metric goes on.
+  probe.Rebase();
+  PipelineSnapshot fresh;
+  fresh.foreign[md_ru] = 1;
+  probe.Update(fresh, kNow);
+  const std::string text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_foreign_events_total{feed=\"posts\",origin="
+                        "\"RU\",target=\"MD\"}"),
+            8);
+  EXPECT_EQ(Value(text, "vigia_foreign_events_total{feed=\"ads\",origin="
+                        "\"other\",target=\"MD\"}"),
             2);
 }
 

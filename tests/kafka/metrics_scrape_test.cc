@@ -171,6 +171,8 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
         "# TYPE vigia_detector_keys gauge",
         "# TYPE vigia_detector_buckets gauge",
         "# TYPE vigia_detector_cap_hits_total counter",
+        "# TYPE vigia_detector_score gauge",
+        "# TYPE vigia_foreign_events_total counter",
         "# TYPE vigia_kafka_consumer_lag_messages gauge",
         "# TYPE vigia_kafka_rebalances_total counter",
         "# TYPE vigia_kafka_assigned_partitions gauge",

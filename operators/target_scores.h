@@ -1,0 +1,69 @@
+// TargetScores: the highest score per target at that target's latest
+// evaluation, for the vigia_detector_score gauge (a dashboard shows how
+// close each electorate is to alerting, before anything fires).
+//
+// A scoring detector owns one and calls Record() for every assessment it
+// makes; entries are keyed by the hop end evaluated, so a newer hop replaces
+// the target's value and the same hop keeps the maximum over its keys.
+// Bounded: at most one entry per two-letter country code. Single-threaded:
+// the owning operator's thread (the pipeline copies Snapshot() out for
+// metrics readers).
+#ifndef VIGIA_OPERATORS_TARGET_SCORES_H_
+#define VIGIA_OPERATORS_TARGET_SCORES_H_
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "operators/operator.h"
+#include "pipeline/core/types.h"
+
+namespace vigia {
+
+class TargetScores {
+ public:
+  // Notes `score` for a key of `target` evaluated at hop end `end`.
+  // Unknown targets and non-finite scores are ignored.
+  void Record(CountryCode target, absl::Time end, double score) {
+    if (!target.known() || !std::isfinite(score)) return;
+    auto [it, inserted] = by_target_.try_emplace(target.packed());
+    Entry& e = it->second;
+    if (inserted || end > e.end) {
+      e.end = end;
+      e.score = score;
+    } else if (end == e.end && score > e.score) {
+      e.score = score;
+    }
+  }
+
+  // Every target's latest maximum, sorted by target.
+  std::vector<TargetScore> Snapshot() const;
+
+ private:
+  struct Entry {
+    absl::Time end = absl::InfinitePast();
+    double score = 0;
+  };
+  absl::flat_hash_map<uint16_t, Entry> by_target_;
+};
+
+inline std::vector<TargetScore> TargetScores::Snapshot() const {
+  std::vector<TargetScore> out;
+  out.reserve(by_target_.size());
+  for (const auto& [packed, e] : by_target_) {
+    out.push_back({CountryCode::FromChars(static_cast<char>(packed >> 8),
+                                          static_cast<char>(packed & 0xff)),
+                   e.score});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TargetScore& a, const TargetScore& b) {
+              return a.target < b.target;
+            });
+  return out;
+}
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_TARGET_SCORES_H_
