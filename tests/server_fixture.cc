@@ -252,6 +252,15 @@ void ServerProcess::Stop() {
   pid_ = -1;
 }
 
+std::optional<int> ServerProcess::Poll() {
+  if (pid_ <= 0) return exit_code_;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  pid_ = -1;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return exit_code_;
+}
+
 std::string ServerProcess::LogTail(size_t max_bytes) const {
   std::ifstream in(options_.dir + "/server.log", std::ios::binary);
   std::stringstream text;
@@ -302,6 +311,64 @@ absl::StatusOr<std::unique_ptr<AlertmanagerServer>> AlertmanagerServer::Start(
 }
 
 std::string AlertmanagerServer::url() const {
+  return absl::StrCat("http://127.0.0.1:", port_);
+}
+
+absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(
+    const std::vector<std::string>& scrape_targets, const std::string& job) {
+  std::string targets;
+  for (const std::string& t : scrape_targets) {
+    absl::StrAppend(&targets, targets.empty() ? "" : ", ", "'", t, "'");
+  }
+  // One-second intervals so a test sees data within seconds; the lookback
+  // delta stays at its default (5 m), longer than any test.
+  const std::string config = absl::StrCat(
+      "global:\n"
+      "  scrape_interval: 1s\n"
+      "  scrape_timeout: 1s\n"
+      "  evaluation_interval: 1s\n"
+      "scrape_configs:\n"
+      "  - job_name: '",
+      job,
+      "'\n"
+      "    static_configs:\n"
+      "      - targets: [",
+      targets, "]\n");
+  // As with Alertmanager: a picked port can be taken before Prometheus
+  // binds it, so try a few.
+  absl::Status last;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<int> port = PickFreePort();
+    if (!port.ok()) return port.status();
+    absl::StatusOr<std::string> dir = MakeScratchDir("prometheus-");
+    if (!dir.ok()) return dir.status();
+    const std::string config_path = *dir + "/prometheus.yml";
+    {
+      std::ofstream out(config_path);
+      out << config;
+      if (!out) return absl::InternalError("cannot write " + config_path);
+    }
+    const std::string address = absl::StrCat("127.0.0.1:", *port);
+    ServerProcess::Options options;
+    options.argv = {"/usr/bin/prometheus",
+                    "--config.file=" + config_path,
+                    "--storage.tsdb.path=" + *dir + "/data",
+                    "--web.listen-address=" + address,
+                    "--log.level=warn"};
+    options.dir = *dir;
+    options.ready_url = absl::StrCat("http://", address, "/-/ready");
+    absl::StatusOr<std::unique_ptr<ServerProcess>> process =
+        ServerProcess::Start(std::move(options));
+    if (process.ok()) {
+      return std::unique_ptr<PrometheusServer>(
+          new PrometheusServer(*port, std::move(*process)));
+    }
+    last = process.status();
+  }
+  return last;
+}
+
+std::string PrometheusServer::url() const {
   return absl::StrCat("http://127.0.0.1:", port_);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -98,6 +99,10 @@ class ServerProcess {
   // Stops the process: SIGTERM, and SIGKILL if it has not exited after 10 s.
   // Idempotent.
   void Stop();
+  // For a program that ends by itself: returns its exit code (-1 if a
+  // signal ended it) once it has exited, reaping it; nullopt while it runs.
+  // Once it has returned a code, Stop() does nothing.
+  std::optional<int> Poll();
   // The last `max_bytes` of its log, for failure messages.
   std::string LogTail(size_t max_bytes = 4000) const;
   pid_t pid() const { return pid_; }
@@ -107,6 +112,7 @@ class ServerProcess {
   explicit ServerProcess(Options options) : options_(std::move(options)) {}
   Options options_;
   pid_t pid_ = -1;
+  std::optional<int> exit_code_;  // set by Poll() once it has exited
 };
 
 // A real Alertmanager (/usr/bin/prometheus-alertmanager) on 127.0.0.1 with
@@ -132,6 +138,28 @@ class AlertmanagerServer {
 
  private:
   AlertmanagerServer(int port, std::unique_ptr<ServerProcess> process)
+      : port_(port), process_(std::move(process)) {}
+  int port_;
+  std::unique_ptr<ServerProcess> process_;
+};
+
+// A real Prometheus (/usr/bin/prometheus) on 127.0.0.1 with its TSDB in its
+// own scratch directory, scraping and evaluating every second.
+class PrometheusServer {
+ public:
+  // Starts a Prometheus on a free port that scrapes each of
+  // `scrape_targets` ("host:port", path /metrics) under job `job`.
+  static absl::StatusOr<std::unique_ptr<PrometheusServer>> Start(
+      const std::vector<std::string>& scrape_targets,
+      const std::string& job = "vigia");
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:PORT"
+  std::string url() const;
+  ServerProcess& process() { return *process_; }
+
+ private:
+  PrometheusServer(int port, std::unique_ptr<ServerProcess> process)
       : port_(port), process_(std::move(process)) {}
   int port_;
   std::unique_ptr<ServerProcess> process_;

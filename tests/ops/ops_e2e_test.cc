@@ -1,0 +1,545 @@
+// The operations room's view, end to end, with the real servers: the real
+// `vigia demo` binary streams the diaspora scenario through its mock Kafka
+// into the daemon, pushes its alerts (drill mode) to a real Alertmanager,
+// and is scraped every second by a real Prometheus. The test then checks
+// what on-call staff and the dashboards would see:
+//  - the MD<-RU foreign_origin_surge alert reaches Alertmanager with its
+//    labels and annotations, and is resolved (not merely expired) by the end;
+//  - Prometheus scrapes vigia (up == 1);
+//  - every panel query of every dashboard in dashboards/ returns data.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <cctype>
+#include <cstdlib>
+#include <iostream>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "simdjson.h"
+#include "tests/server_fixture.h"
+
+namespace vigia {
+namespace {
+
+using test_servers::AlertmanagerServer;
+using test_servers::HttpGet;
+using test_servers::HttpResponse;
+using test_servers::PrometheusServer;
+using test_servers::ServerProcess;
+
+// One query of one panel, as Grafana would send it once its variables are
+// filled in.
+struct PanelQuery {
+  std::string dashboard;  // file name
+  std::string panel;      // panel title
+  std::string raw_expr;   // as written in the dashboard
+  std::string expr;       // with variables substituted
+};
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The string at `e`, or `fallback` when it is missing or not a string.
+std::string StringOr(simdjson::simdjson_result<simdjson::dom::element> e,
+                     std::string_view fallback = "") {
+  std::string_view s;
+  if (e.get_string().get(s) != simdjson::SUCCESS) return std::string(fallback);
+  return std::string(s);
+}
+
+// Replaces every template variable in a label value ($name, ${name},
+// ${name:format}, [[name]]) with ".+".
+std::string ReplaceTemplateVariables(const std::string& value) {
+  const auto is_name = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < value.size()) {
+    if (value[i] == '$' && i + 1 < value.size() && value[i + 1] == '{') {
+      const size_t close = value.find('}', i);
+      if (close != std::string::npos) {
+        out += ".+";
+        i = close + 1;
+        continue;
+      }
+    } else if (value[i] == '$' && i + 1 < value.size() &&
+               is_name(value[i + 1])) {
+      i += 1;
+      while (i < value.size() && is_name(value[i])) ++i;
+      out += ".+";
+      continue;
+    } else if (value.compare(i, 2, "[[") == 0) {
+      const size_t close = value.find("]]", i);
+      if (close != std::string::npos) {
+        out += ".+";
+        i = close + 2;
+        continue;
+      }
+    }
+    out.push_back(value[i++]);
+  }
+  return out;
+}
+
+// Replaces Grafana's variables so Prometheus can run the query on its own:
+// interval variables become fixed ranges, template variables (target,
+// detector, datasource, any other) match every value. A matcher that
+// compares a variable for equality (`target="$target"`) becomes a regex
+// match, as Grafana does for multi-value variables set to "All".
+std::string SubstituteGrafanaVariables(const std::string& expr) {
+  // Longest names first so $__interval does not eat $__interval_ms.
+  std::string out = absl::StrReplaceAll(
+      expr, {{"${__rate_interval}", "1m"},
+             {"$__rate_interval", "1m"},
+             {"${__interval_ms}", "60000"},
+             {"$__interval_ms", "60000"},
+             {"${__interval}", "1m"},
+             {"$__interval", "1m"},
+             {"${__range_ms}", "300000"},
+             {"$__range_ms", "300000"},
+             {"${__range_s}", "300"},
+             {"$__range_s", "300"},
+             {"${__range}", "5m"},
+             {"$__range", "5m"}});
+  // Label matchers whose value holds a variable: `op "value"`.
+  std::string result;
+  size_t i = 0;
+  while (i < out.size()) {
+    if (out[i] != '"') {
+      result.push_back(out[i++]);
+      continue;
+    }
+    size_t close = i + 1;
+    while (close < out.size() && out[close] != '"') {
+      close += out[close] == '\\' ? 2 : 1;
+    }
+    if (close >= out.size()) {  // unterminated: leave it to Prometheus
+      result.append(out, i, std::string::npos);
+      break;
+    }
+    const std::string value = out.substr(i + 1, close - i - 1);
+    const std::string replaced = ReplaceTemplateVariables(value);
+    if (replaced != value) {
+      // Make the operator a regex one: the back of `result` is the
+      // operator, perhaps followed by spaces.
+      size_t op_end = result.size();
+      while (op_end > 0 && result[op_end - 1] == ' ') --op_end;
+      if (op_end > 0 && result[op_end - 1] == '=' &&
+          (op_end < 2 || (result[op_end - 2] != '!' &&
+                          result[op_end - 2] != '=' &&
+                          result[op_end - 2] != '<' &&
+                          result[op_end - 2] != '>'))) {
+        result.insert(op_end, "~");  // = -> =~
+      } else if (op_end >= 2 && result[op_end - 2] == '!' &&
+                 result[op_end - 1] == '=') {
+        result[op_end - 1] = '~';  // != -> !~
+      }
+    }
+    absl::StrAppend(&result, "\"", replaced, "\"");
+    i = close + 1;
+  }
+  // Variables anywhere else (e.g. inside a by() clause) are left for
+  // Prometheus to reject, so the test names them.
+  return result;
+}
+
+// Adds the queries of `panels` (and of rows' nested panels) to `out`.
+void CollectPanelQueries(simdjson::dom::array panels,
+                         const std::string& dashboard,
+                         std::vector<PanelQuery>* out) {
+  for (simdjson::dom::element panel : panels) {
+    const std::string title = StringOr(panel["title"], "(untitled)");
+    simdjson::dom::array nested;
+    if (panel["panels"].get_array().get(nested) == simdjson::SUCCESS) {
+      CollectPanelQueries(nested, dashboard, out);
+    }
+    simdjson::dom::array targets;
+    if (panel["targets"].get_array().get(targets) != simdjson::SUCCESS) {
+      continue;
+    }
+    for (simdjson::dom::element target : targets) {
+      std::string_view expr;
+      if (target["expr"].get_string().get(expr) != simdjson::SUCCESS ||
+          expr.empty()) {
+        continue;
+      }
+      out->push_back({dashboard, title, std::string(expr),
+                      SubstituteGrafanaVariables(std::string(expr))});
+    }
+  }
+}
+
+// Every panel query of every *.json dashboard in `dir`; fails the test on a
+// file that does not parse.
+std::vector<PanelQuery> LoadDashboardQueries(const std::string& dir,
+                                             int* dashboards) {
+  std::vector<PanelQuery> queries;
+  *dashboards = 0;
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& path : files) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const simdjson::padded_string json(ReadWholeFile(path.string()));
+    if (parser.parse(json).get(doc) != simdjson::SUCCESS) {
+      ADD_FAILURE() << path << " is not valid JSON";
+      continue;
+    }
+    ++*dashboards;
+    // Grafana's export wraps the model in {"dashboard": ...} when saved
+    // through the API; accept both.
+    simdjson::dom::element model = doc;
+    simdjson::dom::element wrapped;
+    if (doc["dashboard"].get(wrapped) == simdjson::SUCCESS) model = wrapped;
+    simdjson::dom::array panels;
+    if (model["panels"].get_array().get(panels) != simdjson::SUCCESS) {
+      ADD_FAILURE() << path << " has no panels";
+      continue;
+    }
+    const size_t before = queries.size();
+    CollectPanelQueries(panels, path.filename().string(), &queries);
+    EXPECT_GT(queries.size(), before) << path << " has no panel queries";
+  }
+  return queries;
+}
+
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", c);
+    }
+  }
+  return out;
+}
+
+// The outcome of one instant query.
+struct QueryResult {
+  bool ok = false;      // HTTP 200 and status "success"
+  size_t series = 0;    // vector/matrix: series; scalar/string: 1
+  std::string error;    // Prometheus' error, or the transport error
+  std::string first_value;  // the first sample's value, as text
+};
+
+QueryResult InstantQuery(const std::string& prometheus_url,
+                         const std::string& expr) {
+  QueryResult r;
+  absl::StatusOr<HttpResponse> response = HttpGet(
+      absl::StrCat(prometheus_url, "/api/v1/query?query=", UrlEncode(expr)));
+  if (!response.ok()) {
+    r.error = response.status().ToString();
+    return r;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(response->body).get(doc) != simdjson::SUCCESS) {
+    r.error = absl::StrCat("HTTP ", response->status, ": ", response->body);
+    return r;
+  }
+  const std::string status = StringOr(doc["status"]);
+  if (status != "success") {
+    r.error = absl::StrCat("HTTP ", response->status, " ", status, ": ",
+                           StringOr(doc["error"]));
+    return r;
+  }
+  r.ok = true;
+  const std::string type = StringOr(doc["data"]["resultType"]);
+  simdjson::dom::array result;
+  if (doc["data"]["result"].get_array().get(result) != simdjson::SUCCESS) {
+    return r;
+  }
+  if (type == "scalar" || type == "string") {
+    r.series = 1;
+    std::string_view v;
+    if (result.at(1).get_string().get(v) == simdjson::SUCCESS) {
+      r.first_value = std::string(v);
+    }
+    return r;
+  }
+  r.series = result.size();
+  if (r.series > 0) {
+    std::string_view v;
+    if (result.at(0)["value"].at(1).get_string().get(v) ==
+        simdjson::SUCCESS) {
+      r.first_value = std::string(v);
+    }
+  }
+  return r;
+}
+
+// What Alertmanager showed of one vigia alert (one alert_id).
+struct SeenAlert {
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::string state;                       // status.state
+  absl::Time ends_at = absl::InfinitePast();  // the latest seen
+};
+
+// Returns the alerts Alertmanager currently holds, keyed by alert_id (or
+// fingerprint when there is none).
+std::map<std::string, SeenAlert> FetchAlerts(const std::string& am_url) {
+  std::map<std::string, SeenAlert> alerts;
+  absl::StatusOr<HttpResponse> response =
+      HttpGet(absl::StrCat(am_url, "/api/v2/alerts"));
+  if (!response.ok() || response->status != 200) return alerts;
+  simdjson::dom::parser parser;
+  simdjson::dom::array array;
+  if (parser.parse(response->body).get_array().get(array) !=
+      simdjson::SUCCESS) {
+    return alerts;
+  }
+  for (simdjson::dom::element a : array) {
+    SeenAlert seen;
+    simdjson::dom::object labels;
+    if (a["labels"].get_object().get(labels) == simdjson::SUCCESS) {
+      for (auto [k, v] : labels) {
+        std::string_view s;
+        if (v.get_string().get(s) == simdjson::SUCCESS) {
+          seen.labels[std::string(k)] = std::string(s);
+        }
+      }
+    }
+    simdjson::dom::object annotations;
+    if (a["annotations"].get_object().get(annotations) == simdjson::SUCCESS) {
+      for (auto [k, v] : annotations) {
+        std::string_view s;
+        if (v.get_string().get(s) == simdjson::SUCCESS) {
+          seen.annotations[std::string(k)] = std::string(s);
+        }
+      }
+    }
+    seen.state = StringOr(a["status"]["state"]);
+    std::string_view ends_at;
+    if (a["endsAt"].get_string().get(ends_at) == simdjson::SUCCESS) {
+      std::string err;
+      absl::Time t;
+      if (absl::ParseTime(absl::RFC3339_full, std::string(ends_at), &t,
+                          &err)) {
+        seen.ends_at = t;
+      }
+    }
+    const std::string id = seen.labels.count("alert_id") > 0
+                               ? seen.labels["alert_id"]
+                               : StringOr(a["fingerprint"]);
+    alerts[id] = std::move(seen);
+  }
+  return alerts;
+}
+
+bool IsMdRuSurge(const SeenAlert& a) {
+  auto label = [&](const char* name) {
+    auto it = a.labels.find(name);
+    return it == a.labels.end() ? std::string() : it->second;
+  };
+  return label("detector") == "foreign_origin_surge" &&
+         label("target") == "MD" && label("origin") == "RU";
+}
+
+TEST(OpsEndToEnd, GrafanaVariablesBecomeMatchEverythingRegexes) {
+  EXPECT_EQ(SubstituteGrafanaVariables(
+                R"(sum(rate(x{target=~"$target", detector="${detector}"}[$__rate_interval])))"),
+            R"(sum(rate(x{target=~".+", detector=~".+"}[1m])))");
+  EXPECT_EQ(SubstituteGrafanaVariables(
+                R"(x{a = "[[target]]",b!="${t:regex}",c="posts"}[$__range] > $__interval_ms)"),
+            R"(x{a =~ ".+",b!~".+",c="posts"}[5m] > 60000)");
+  EXPECT_EQ(SubstituteGrafanaVariables(R"(x{d="a$"} == 1)"),
+            R"(x{d="a$"} == 1)");
+}
+
+TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
+  // The dashboards are read first: without any, there is nothing to check
+  // and the test must say so rather than pass.
+  // $VIGIA_TEST_DASHBOARDS_DIR checks a draft set instead of the tree's.
+  const char* override_dir = std::getenv("VIGIA_TEST_DASHBOARDS_DIR");
+  const std::string dir = override_dir != nullptr && *override_dir != '\0'
+                              ? override_dir
+                              : VIGIA_DASHBOARDS_DIR;
+  int dashboards = 0;
+  const std::vector<PanelQuery> queries = LoadDashboardQueries(dir, &dashboards);
+  ASSERT_GT(dashboards, 0) << "no dashboards in " << dir;
+  ASSERT_FALSE(queries.empty());
+  for (const PanelQuery& q : queries) {
+    std::cout << "panel query: " << q.dashboard << " / " << q.panel << ": "
+              << q.expr << "\n";
+  }
+
+  absl::StatusOr<std::unique_ptr<AlertmanagerServer>> am =
+      AlertmanagerServer::Start();
+  ASSERT_TRUE(am.ok()) << am.status();
+  absl::StatusOr<int> metrics_port = test_servers::PickFreePort();
+  ASSERT_TRUE(metrics_port.ok()) << metrics_port.status();
+  const std::string metrics_addr = absl::StrCat("127.0.0.1:", *metrics_port);
+  absl::StatusOr<std::unique_ptr<PrometheusServer>> prometheus =
+      PrometheusServer::Start({metrics_addr});
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status();
+
+  absl::StatusOr<std::string> vigia_dir =
+      test_servers::MakeScratchDir("vigia-demo-");
+  ASSERT_TRUE(vigia_dir.ok()) << vigia_dir.status();
+  ServerProcess::Options options;
+  options.argv = {VIGIA_BINARY,   "demo",
+                  "--scenario",   "diaspora",
+                  "--speedup",    "3600",
+                  "--metrics-addr", metrics_addr,
+                  "--alertmanager", (*am)->url(),
+                  "--drill",      "--linger",
+                  "30"};
+  options.dir = *vigia_dir;
+  // The demo generates its scenario before it serves metrics.
+  options.ready_url = absl::StrCat("http://", metrics_addr, "/metrics");
+  options.ready_timeout = absl::Seconds(120);
+  const absl::Time started = absl::Now();
+  absl::StatusOr<std::unique_ptr<ServerProcess>> vigia =
+      ServerProcess::Start(std::move(options));
+  ASSERT_TRUE(vigia.ok()) << vigia.status();
+
+  // While the demo runs: follow Alertmanager closely (at 3600x an alert
+  // episode of two event-time hours lasts two seconds), and run the
+  // dashboards' queries every few seconds until each has returned data.
+  std::mutex mu;
+  std::map<std::string, SeenAlert> md_ru;  // every MD<-RU alert seen, by id
+  std::atomic<bool> stop_polling{false};
+  std::thread am_poller([&] {
+    while (!stop_polling.load()) {
+      for (auto& [id, alert] : FetchAlerts((*am)->url())) {
+        if (!IsMdRuSurge(alert)) continue;
+        std::lock_guard<std::mutex> lock(mu);
+        SeenAlert& seen = md_ru[id];
+        const absl::Time ends_at = std::max(seen.ends_at, alert.ends_at);
+        seen = alert;
+        seen.ends_at = ends_at;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::vector<QueryResult> last(queries.size());
+  std::vector<bool> had_data(queries.size(), false);
+  bool up_seen = false;
+  std::optional<int> exit_code;
+  absl::Time next_queries = absl::Now();
+  const absl::Time deadline = started + absl::Seconds(300);
+  while (!(exit_code = (*vigia)->Poll()).has_value()) {
+    if (absl::Now() > deadline) {
+      stop_polling.store(true);
+      am_poller.join();
+      FAIL() << "vigia demo still running after 300 s:\n"
+             << (*vigia)->LogTail();
+    }
+    if (absl::Now() >= next_queries) {
+      next_queries = absl::Now() + absl::Seconds(3);
+      const QueryResult up =
+          InstantQuery((*prometheus)->url(), "up{job=\"vigia\"}");
+      if (up.series > 0 && up.first_value == "1") up_seen = true;
+      for (size_t i = 0; i < queries.size(); ++i) {
+        if (had_data[i]) continue;
+        last[i] = InstantQuery((*prometheus)->url(), queries[i].expr);
+        if (last[i].ok && last[i].series > 0) had_data[i] = true;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  stop_polling.store(true);
+  am_poller.join();
+  const absl::Time ended = absl::Now();
+  std::cout << "vigia demo exited with " << *exit_code << " after "
+            << absl::FormatDuration(ended - started) << "; its log ends:\n"
+            << (*vigia)->LogTail(2000) << "\n";
+  EXPECT_EQ(*exit_code, 0) << (*vigia)->LogTail();
+
+  // Prometheus scraped vigia, and every dashboard panel showed data.
+  EXPECT_TRUE(up_seen) << "up{job=\"vigia\"} was never 1";
+  int failures = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (had_data[i]) continue;
+    ++failures;
+    ADD_FAILURE() << "dashboard " << queries[i].dashboard << ", panel \""
+                  << queries[i].panel << "\": " << queries[i].raw_expr
+                  << "\n  ran as: " << queries[i].expr << "\n  "
+                  << (last[i].ok ? "returned no series"
+                                 : "failed: " + last[i].error);
+  }
+  std::cout << queries.size() - static_cast<size_t>(failures) << " of "
+            << queries.size() << " panel queries in " << dashboards
+            << " dashboards returned data\n";
+
+  // Alertmanager saw the campaign's alert, labelled for routing and
+  // carrying its evidence.
+  ASSERT_FALSE(md_ru.empty())
+      << "no foreign_origin_surge MD<-RU alert reached Alertmanager";
+  bool warning_or_above = false;
+  for (const auto& [id, a] : md_ru) {
+    SCOPED_TRACE(absl::StrCat("alert ", id));
+    EXPECT_EQ(a.labels.at("alertname"), "VigiaForeignOriginSurge");
+    EXPECT_EQ(a.labels.count("alert_id"), 1u);
+    ASSERT_EQ(a.labels.count("severity"), 1u);
+    const std::string& severity = a.labels.at("severity");
+    EXPECT_TRUE(severity == "info" || severity == "warning" ||
+                severity == "critical")
+        << severity;
+    if (severity == "warning" || severity == "critical") {
+      warning_or_above = true;
+    }
+    ASSERT_EQ(a.labels.count("drill"), 1u);
+    EXPECT_EQ(a.labels.at("drill"), "true");
+    ASSERT_EQ(a.annotations.count("summary"), 1u);
+    EXPECT_FALSE(a.annotations.at("summary").empty());
+    ASSERT_EQ(a.annotations.count("description"), 1u);
+    EXPECT_NE(a.annotations.at("description").find("target MD, origin RU"),
+              std::string::npos)
+        << a.annotations.at("description");
+  }
+  EXPECT_TRUE(warning_or_above) << "MD<-RU reached Alertmanager only as info";
+
+  // By the end every MD<-RU alert is over. Alertmanager's API leaves out
+  // alerts whose endsAt has passed; a firing alert's endsAt is its last
+  // send + ttl (minutes ahead), so one gone before that endsAt was resolved
+  // by vigia, not left to expire.
+  const std::map<std::string, SeenAlert> at_end = FetchAlerts((*am)->url());
+  const absl::Time now = absl::Now();
+  for (const auto& [id, a] : md_ru) {
+    SCOPED_TRACE(absl::StrCat("alert ", id));
+    auto still = at_end.find(id);
+    if (still != at_end.end()) {
+      ADD_FAILURE() << "still in Alertmanager at the end, state "
+                    << still->second.state << ", endsAt "
+                    << absl::FormatTime(still->second.ends_at);
+      continue;
+    }
+    EXPECT_GT(a.ends_at, now)
+        << "left Alertmanager only because its endsAt passed (expired, "
+           "not resolved)";
+  }
+}
+
+}  // namespace
+}  // namespace vigia
