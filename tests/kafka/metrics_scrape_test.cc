@@ -171,7 +171,6 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
         "# TYPE vigia_detector_keys gauge",
         "# TYPE vigia_detector_buckets gauge",
         "# TYPE vigia_detector_cap_hits_total counter",
-        "# TYPE vigia_detector_score gauge",
         "# TYPE vigia_foreign_events_total counter",
         "# TYPE vigia_kafka_consumer_lag_messages gauge",
         "# TYPE vigia_kafka_rebalances_total counter",
@@ -185,6 +184,10 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
         "# TYPE vigia_build_info gauge"}) {
     EXPECT_THAT(text, HasSubstr(family));
   }
+  // vigia_detector_score has series only once a detector has scored a
+  // window past its warm-up, which this short feed does not reach. The
+  // operators' side is tested in operators/target_scores_test.cc; its
+  // export has no scrape test yet (the disabled ops_e2e_test queries it).
   ASSERT_TRUE(d.Stop().ok());
 }
 
