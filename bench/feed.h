@@ -14,14 +14,14 @@ namespace vigia::bench {
 struct FeedLine {
   uint64_t offset = 0;  // into Feed::buffer
   uint32_t size = 0;
-  bool ad = false;      // goes to the ads topic
+  bool ad = false;          // goes to the ads topic
   std::string_view target;  // the Kafka key (view into the buffer)
 };
 
 struct Feed {
   std::string buffer;  // lines separated by '\n', then simdjson padding
   std::vector<FeedLine> lines;
-  int64_t bytes = 0;   // payload bytes (no newlines, no padding)
+  int64_t bytes = 0;  // payload bytes (no newlines, no padding)
 
   std::string_view line(size_t i) const {
     return std::string_view(buffer).substr(lines[i].offset, lines[i].size);

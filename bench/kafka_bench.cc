@@ -78,8 +78,8 @@ class AttributingSink : public AlertSink {
       std::lock_guard<std::mutex> lock(shared_->mu);
       const int topic = s.source == ads_topic ? 1 : 0;
       for (auto& k : pending_) {
-        shared_->trigger.emplace(std::move(k),
-                                 std::make_tuple(topic, s.partition, s.position));
+        shared_->trigger.emplace(
+            std::move(k), std::make_tuple(topic, s.partition, s.position));
       }
       pending_.clear();
     }
@@ -113,13 +113,14 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   ctx->acked->fetch_add(1);
 }
 
-rd_kafka_t* NewClient(rd_kafka_type_t type, const std::string& bootstrap,
-                      const std::vector<std::pair<std::string, std::string>>& kv,
-                      void* opaque,
-                      void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
+rd_kafka_t* NewClient(
+    rd_kafka_type_t type, const std::string& bootstrap,
+    const std::vector<std::pair<std::string, std::string>>& kv, void* opaque,
+    void (*dr)(rd_kafka_t*, const rd_kafka_message_t*, void*)) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err,
+                    sizeof(err));
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
   for (const auto& [k, v] : kv) {
     rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
@@ -157,13 +158,15 @@ void ReadAlerts(const std::string& bootstrap, int partitions, Shared* shared,
     if (m == nullptr) continue;
     const auto now = SteadyClock::now();
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      simdjson::padded_string json(static_cast<const char*>(m->payload), m->len);
+      simdjson::padded_string json(static_cast<const char*>(m->payload),
+                                   m->len);
       simdjson::ondemand::document doc;
       std::string_view id, state;
       if (!parser.iterate(json).get(doc) && !doc["id"].get_string().get(id) &&
           !doc["state"].get_string().get(state)) {
         std::lock_guard<std::mutex> lock(shared->mu);
-        shared->seen.emplace(AlertKey(std::string(id), std::string(state)), now);
+        shared->seen.emplace(AlertKey(std::string(id), std::string(state)),
+                             now);
       }
     }
     rd_kafka_message_destroy(m);
@@ -174,9 +177,8 @@ void ReadAlerts(const std::string& bootstrap, int partitions, Shared* shared,
 
 }  // namespace
 
-absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
-                                               const Config& config,
-                                               const KafkaBenchOptions& options) {
+absl::StatusOr<KafkaBenchResult> RunKafkaBench(
+    const Feed& feed, const Config& config, const KafkaBenchOptions& options) {
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster =
       MockCluster::Start(1, options.partitions, DefaultTopics());
   if (!cluster.ok()) return cluster.status();
@@ -211,7 +213,8 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
     if (!daemon.ok()) return daemon.status();
     inst->daemon = std::move(*daemon);
     Instance* raw = inst.get();
-    inst->thread = std::thread([raw, &stop] { raw->status = raw->daemon->Run(stop); });
+    inst->thread =
+        std::thread([raw, &stop] { raw->status = raw->daemon->Run(stop); });
     instances.push_back(std::move(inst));
   }
   auto stop_all = [&] {
@@ -238,19 +241,18 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
   }
 
   std::atomic<bool> stop_reader{false};
-  std::thread reader([&] {
-    ReadAlerts(bootstrap, options.partitions, &shared, stop_reader);
-  });
+  std::thread reader(
+      [&] { ReadAlerts(bootstrap, options.partitions, &shared, stop_reader); });
 
   // Stream the feed: posts to vigia.posts, ads to vigia.ads, partitioned by
   // target, never more than max_in_flight ahead of the daemons.
   std::vector<SteadyClock::time_point> produce_time(feed.lines.size());
   std::atomic<int64_t> acked{0};
   DeliveryContext ctx{&shared, &produce_time, &acked};
-  rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap,
-                                   {{"linger.ms", "1"},
-                                    {"queue.buffering.max.messages", "100000"}},
-                                   &ctx, &OnDelivery);
+  rd_kafka_t* producer = NewClient(
+      RD_KAFKA_PRODUCER, bootstrap,
+      {{"linger.ms", "1"}, {"queue.buffering.max.messages", "100000"}}, &ctx,
+      &OnDelivery);
   if (producer == nullptr) {
     stop_all();
     stop_reader.store(true);
@@ -263,8 +265,9 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
   if (options.limit > 0) total = std::min(total, options.limit);
   for (int64_t i = 0; i < total; ++i) {
     if (options.rate > 0) {
-      const auto due = t0 + std::chrono::duration_cast<SteadyClock::duration>(
-                                std::chrono::duration<double>(i / options.rate));
+      const auto due =
+          t0 + std::chrono::duration_cast<SteadyClock::duration>(
+                   std::chrono::duration<double>(i / options.rate));
       while (SteadyClock::now() < due) {
         rd_kafka_poll(producer, 0);
         std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -284,16 +287,15 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
     int32_t partition = 0;
     if (!line.target.empty()) {
       auto [it, added] = target_partition.try_emplace(
-          line.target, static_cast<int32_t>(target_partition.size() %
-                                            options.partitions));
+          line.target,
+          static_cast<int32_t>(target_partition.size() % options.partitions));
       partition = it->second;
     }
     produce_time[i] = SteadyClock::now();
     rd_kafka_resp_err_t err;
     do {
       err = rd_kafka_producev(
-          producer,
-          RD_KAFKA_V_TOPIC(line.ad ? "vigia.ads" : "vigia.posts"),
+          producer, RD_KAFKA_V_TOPIC(line.ad ? "vigia.ads" : "vigia.posts"),
           RD_KAFKA_V_PARTITION(partition),
           RD_KAFKA_V_KEY(line.target.data(), line.target.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(bytes.data()), bytes.size()),
@@ -304,7 +306,8 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
     if ((i & 255) == 0) rd_kafka_poll(producer, 0);
   }
   // Until every record is handled.
-  while (shared.handled.load() < total && SecondsSince(t0) < options.timeout_s) {
+  while (shared.handled.load() < total &&
+         SecondsSince(t0) < options.timeout_s) {
     rd_kafka_poll(producer, 1);
   }
   const double wall = SecondsSince(t0);
@@ -353,9 +356,9 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
     }
   }
   if (r.events < total) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "only ", r.events, " of ", total, " records handled in ",
-        options.timeout_s, " s"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("only ", r.events, " of ", total, " records handled in ",
+                     options.timeout_s, " s"));
   }
   return r;
 }

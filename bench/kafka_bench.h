@@ -18,8 +18,8 @@
 namespace vigia::bench {
 
 struct KafkaBenchOptions {
-  int instances = 1;    // daemons in the group
-  int partitions = 4;   // per topic
+  int instances = 1;   // daemons in the group
+  int partitions = 4;  // per topic
   // Records produced but not yet handled by the daemons: the mock cluster
   // keeps only a few MB per partition, so the feed is streamed, never
   // preloaded.
@@ -36,8 +36,8 @@ struct KafkaBenchOptions {
 };
 
 struct KafkaBenchResult {
-  int64_t events = 0;         // records handled by the daemons
-  double wall_s = 0;          // first produce to last record handled
+  int64_t events = 0;  // records handled by the daemons
+  double wall_s = 0;   // first produce to last record handled
   double events_per_s = 0;
   // Daemon threads' CPU time, summed: events per consumer CPU second.
   double consumer_cpu_s = 0;
@@ -48,15 +48,14 @@ struct KafkaBenchResult {
   // alert is read back from the alerts topic.
   std::vector<double> produce_to_emit_ms;
   std::vector<double> emit_to_topic_ms;
-  int64_t alerts_emitted = 0;     // by the daemons
-  int64_t alerts_seen = 0;        // on the alerts topic
-  int64_t alerts_attributed = 0;  // with a known triggering record
+  int64_t alerts_emitted = 0;               // by the daemons
+  int64_t alerts_seen = 0;                  // on the alerts topic
+  int64_t alerts_attributed = 0;            // with a known triggering record
   std::vector<std::string> shutdown_notes;  // non-OK Run() results
 };
 
-absl::StatusOr<KafkaBenchResult> RunKafkaBench(const Feed& feed,
-                                               const Config& config,
-                                               const KafkaBenchOptions& options);
+absl::StatusOr<KafkaBenchResult> RunKafkaBench(
+    const Feed& feed, const Config& config, const KafkaBenchOptions& options);
 
 }  // namespace vigia::bench
 

@@ -59,8 +59,8 @@ std::string FormatTable(const Report& report) {
   absl::StrAppend(&out, header, std::string(header.size() - 1, '-'), "\n");
   for (const Row& r : report.rows) {
     const char* verdict = !r.pass.has_value() ? "" : *r.pass ? "PASS" : "MISS";
-    absl::StrAppend(&out, absl::StrFormat(
-                              "%-9s %-30s %16s %-5s %-28s %-5s %s\n", r.section,
+    absl::StrAppend(
+        &out, absl::StrFormat("%-9s %-30s %16s %-5s %-28s %-5s %s\n", r.section,
                               r.metric, FormatValue(r.value), r.unit, r.target,
                               verdict, r.note));
   }

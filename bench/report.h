@@ -15,10 +15,10 @@ struct Row {
   std::string section;  // "decode", "replay", "kafka", ...
   std::string metric;   // "events_per_s"
   double value = 0;
-  std::string unit;     // "ev/s", "us", "B", "%"
-  std::string target;   // e.g. ">= 50% of decode ceiling"; empty = none
+  std::string unit;          // "ev/s", "us", "B", "%"
+  std::string target;        // e.g. ">= 50% of decode ceiling"; empty = none
   std::optional<bool> pass;  // set only with a target
-  std::string note;     // context a reader needs (sizes, caveats)
+  std::string note;          // context a reader needs (sizes, caveats)
 };
 
 struct Report {

@@ -19,8 +19,8 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -73,8 +73,7 @@ absl::StatusOr<Feed> MakeFeed(int64_t events) {
   const std::string_view all(feed.buffer);
   size_t pos = 0;
   const size_t end = all.size() - Decoder::padding();
-  while (pos < end &&
-         static_cast<int64_t>(feed.lines.size()) < events) {
+  while (pos < end && static_cast<int64_t>(feed.lines.size()) < events) {
     size_t nl = all.find('\n', pos);
     if (nl == std::string_view::npos || nl > end) nl = end;
     if (nl > pos) {
@@ -313,7 +312,7 @@ int64_t ProcStatusKb(const char* field) {
 // starts from a clean heap and its peak RSS is its own).
 struct KeyMemory {
   int64_t accounts = 0;
-  int64_t keys = 0;         // summed over operators
+  int64_t keys = 0;  // summed over operators
   int64_t rss_before_kb = 0;
   int64_t rss_after_kb = 0;
   int64_t peak_kb = 0;
@@ -431,16 +430,18 @@ struct Flags {
 };
 
 void Usage() {
-  std::cerr <<
-      "usage: vigia-bench [--events N] [--json OUT] [--quick] [--no-10m]\n"
-      "                   [--no-kafka] [--no-memory] [--kafka-setting K=V]...\n"
-      "  --events N   records in the generated feed (default 1000000)\n"
-      "  --json OUT   also write the results as JSON to OUT\n"
-      "  --quick      small sizes (200k events, 1M keys only): a smoke run\n"
-      "  --no-10m     skip the 10-million-key memory figure\n"
-      "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
-      "  --no-memory  skip the bytes-per-key runs\n"
-      "  --kafka-setting K=V  a librdkafka setting for the daemons (repeatable)\n";
+  std::cerr
+      << "usage: vigia-bench [--events N] [--json OUT] [--quick] [--no-10m]\n"
+         "                   [--no-kafka] [--no-memory] [--kafka-setting "
+         "K=V]...\n"
+         "  --events N   records in the generated feed (default 1000000)\n"
+         "  --json OUT   also write the results as JSON to OUT\n"
+         "  --quick      small sizes (200k events, 1M keys only): a smoke run\n"
+         "  --no-10m     skip the 10-million-key memory figure\n"
+         "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
+         "  --no-memory  skip the bytes-per-key runs\n"
+         "  --kafka-setting K=V  a librdkafka setting for the daemons "
+         "(repeatable)\n";
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -451,7 +452,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     };
     if (a == "--events") {
       const char* v = next();
-      if (v == nullptr || !absl::SimpleAtoi(absl::string_view(v), &f->events) || f->events < 1000) {
+      if (v == nullptr || !absl::SimpleAtoi(absl::string_view(v), &f->events) ||
+          f->events < 1000) {
         std::cerr << "--events needs a number >= 1000\n";
         return false;
       }
@@ -521,9 +523,11 @@ int Main(int argc, char** argv) {
   const Feed& feed = *feed_or;
   const double n = static_cast<double>(feed.lines.size());
   const double mean_bytes = feed.bytes / n;
-  report.facts.push_back({"feed", absl::StrFormat(
-      "diaspora scenario scaled: %d records, %.1f MB, %.0f B/record",
-      feed.lines.size(), feed.bytes / 1e6, mean_bytes)});
+  report.facts.push_back(
+      {"feed",
+       absl::StrFormat(
+           "diaspora scenario scaled: %d records, %.1f MB, %.0f B/record",
+           feed.lines.size(), feed.bytes / 1e6, mean_bytes)});
   const Config config = DefaultConfig();
 
   // Decode ceiling: best of three, as is the replay below, so both see warm
@@ -533,14 +537,16 @@ int Main(int argc, char** argv) {
   uint64_t checksum = 0;
   int64_t ceiling_errors = 0;
   for (int rep = 0; rep < 3; ++rep) {
-    ceiling_s = std::min(ceiling_s, DecodeCeiling(feed, &checksum, &ceiling_errors));
+    ceiling_s =
+        std::min(ceiling_s, DecodeCeiling(feed, &checksum, &ceiling_errors));
   }
   const double ceiling_eps = n / ceiling_s;
   report.Add("decode", "ceiling_events_per_s", ceiling_eps, "ev/s",
              absl::StrFormat("simdjson On-Demand alone, 1 thread; %d bad "
                              "records; checksum %d",
                              ceiling_errors, checksum % 1000));
-  report.Add("decode", "ceiling_GB_per_s", feed.bytes / ceiling_s / 1e9, "GB/s");
+  report.Add("decode", "ceiling_GB_per_s", feed.bytes / ceiling_s / 1e9,
+             "GB/s");
   {
     Decoder decoder(config.decoder);
     const auto t0 = SteadyClock::now();
@@ -550,8 +556,9 @@ int Main(int argc, char** argv) {
                            Record(feed, i).source) == RejectReason::kNone;
     }
     const double s = SecondsSince(t0);
-    report.Add("decode", "vigia_decoder_events_per_s", n / s, "ev/s",
-               absl::StrFormat("Decoder with full validation; %d accepted", ok));
+    report.Add(
+        "decode", "vigia_decoder_events_per_s", n / s, "ev/s",
+        absl::StrFormat("Decoder with full validation; %d accepted", ok));
   }
 
   Progress("replay");
@@ -579,8 +586,8 @@ int Main(int argc, char** argv) {
     report.AddTarget("decision", "per_record_p99", p99, "us", "<= 50 us",
                      p99 <= 50, "Process(): decode + detectors + windows");
     report.Add("decision", "per_record_p99.9", Percentile(v, 99.9), "us");
-    report.Add("decision", "per_record_max", *std::max_element(v.begin(), v.end()),
-               "us");
+    report.Add("decision", "per_record_max",
+               *std::max_element(v.begin(), v.end()), "us");
     std::vector<double>& a = lat.to_alert_us;
     report.Add("decision", "record_to_alert_p50", Percentile(a, 50), "us",
                absl::StrFormat("%d alerts", a.size()));
@@ -670,8 +677,7 @@ int Main(int argc, char** argv) {
   for (int64_t accounts : sizes) {
     Progress(absl::StrCat("memory, ", accounts, " distinct accounts"));
     absl::StatusOr<KeyMemory> m = MeasureKeys(accounts, config);
-    const std::string section =
-        accounts >= 10000000 ? "mem 10M" : "mem 1M";
+    const std::string section = accounts >= 10000000 ? "mem 10M" : "mem 1M";
     if (!m.ok()) {
       report.Add(section, "failed", std::nan(""), "", m.status().ToString());
       continue;
@@ -683,9 +689,8 @@ int Main(int argc, char** argv) {
                                "cap hits %d; %.0f ev/s",
                                m->accounts, m->posting_clock_keys, m->cap_hits,
                                m->accounts / m->seconds));
-    report.AddTarget(section, "bytes_per_tracked_key", per_key, "B",
-                     "<= 200 B", per_key <= 200,
-                     "RSS growth / keys over all operators");
+    report.AddTarget(section, "bytes_per_tracked_key", per_key, "B", "<= 200 B",
+                     per_key <= 200, "RSS growth / keys over all operators");
     report.Add(section, "rss_growth", grown / 1048576.0, "MiB");
     report.Add(section, "peak_rss", m->peak_kb / 1024.0, "MiB",
                "child's peak, counting the feed pages it shares with the "
@@ -699,8 +704,9 @@ int Main(int argc, char** argv) {
     report.AddTarget("mem 10M", "peak_rss_10M_over_1M", ratio, "x",
                      "bounded by caps (<= 1.5x)", ratio <= 1.5);
   }
-  report.Add("process", "peak_rss", ProcStatusKb("VmHWM:") / 1024.0, "MiB",
-             "driver: the feed in memory plus every run above (children apart)");
+  report.Add(
+      "process", "peak_rss", ProcStatusKb("VmHWM:") / 1024.0, "MiB",
+      "driver: the feed in memory plus every run above (children apart)");
 
   std::cout << FormatTable(report);
   if (!flags.json.empty()) {

@@ -947,11 +947,10 @@ absl::Status ParseShareAdsAndClockDetectors(ConfigMap& m, Config* config) {
 absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
   CONFIG_RETURN_IF_ERROR(m.Str("brokers", &out->brokers));
   CONFIG_RETURN_IF_ERROR(m.Str("group_id", &out->group_id));
-  for (auto [key, field] :
-       {std::pair{"posts_topic", &out->posts_topic},
-        std::pair{"ads_topic", &out->ads_topic},
-        std::pair{"dlq_topic", &out->dlq_topic},
-        std::pair{"alerts_topic", &out->alerts_topic}}) {
+  for (auto [key, field] : {std::pair{"posts_topic", &out->posts_topic},
+                            std::pair{"ads_topic", &out->ads_topic},
+                            std::pair{"dlq_topic", &out->dlq_topic},
+                            std::pair{"alerts_topic", &out->alerts_topic}}) {
     CONFIG_RETURN_IF_ERROR(m.Str(key, field));
     if (field->empty()) return m.ErrorAt(key, "must not be empty");
   }
@@ -982,8 +981,8 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
       out->urls.push_back(*std::move(url));
     }
   }
-  CONFIG_RETURN_IF_ERROR(m.Duration("resend_interval", Bound::kPositive,
-                                    &out->resend_interval));
+  CONFIG_RETURN_IF_ERROR(
+      m.Duration("resend_interval", Bound::kPositive, &out->resend_interval));
   CONFIG_RETURN_IF_ERROR(m.Duration("ttl", Bound::kNonNegative, &out->ttl));
   if (out->ttl != absl::ZeroDuration() && out->ttl < out->resend_interval) {
     return m.ErrorAt("ttl", "must be at least resend_interval (or 0)");
@@ -1402,8 +1401,7 @@ std::string CanonicalConfig(const Config& c) {
 bool IsSecretKafkaSetting(std::string_view key) {
   const std::string k = absl::AsciiStrToLower(ToAbsl(key));
   for (const char* marker : {"password", "secret", "token", "key.pem",
-                             "oauthbearer.config", "sasl.jaas",
-                             "credential"}) {
+                             "oauthbearer.config", "sasl.jaas", "credential"}) {
     if (absl::StrContains(k, marker)) return true;
   }
   return false;
@@ -1423,7 +1421,8 @@ std::string CanonicalConnections(const Config& c) {
           IsSecretKafkaSetting(key) ? std::string("[redacted]") : value);
   }
   const AlertmanagerConfig& a = c.alertmanager;
-  w.Add("alertmanager.urls", absl::StrCat("[", absl::StrJoin(a.urls, ", "), "]"));
+  w.Add("alertmanager.urls",
+        absl::StrCat("[", absl::StrJoin(a.urls, ", "), "]"));
   w.Add("alertmanager.resend_interval", a.resend_interval);
   w.Add("alertmanager.ttl", a.ttl);
   w.Add("alertmanager.timeout", a.timeout);

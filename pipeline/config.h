@@ -91,7 +91,8 @@ struct Config {
 Config DefaultConfig();
 
 // Parses YAML text. `name` is used in error messages (usually the path).
-absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view name);
+absl::StatusOr<Config> ParseConfig(std::string_view yaml,
+                                   std::string_view name);
 // Reads and parses a file.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 

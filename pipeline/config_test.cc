@@ -150,8 +150,8 @@ metrics:
   EXPECT_EQ(c.kafka.settings.at("security.protocol"), "SASL_SSL");
   EXPECT_EQ(c.kafka.settings.at("socket.keepalive.enable"), "true");
   EXPECT_EQ(c.kafka.settings.at("fetch.max.bytes"), "1048576");
-  EXPECT_EQ(c.alertmanager.urls,
-            (std::vector<std::string>{"http://am-0:9093", "https://am-1:9093"}));
+  EXPECT_EQ(c.alertmanager.urls, (std::vector<std::string>{
+                                     "http://am-0:9093", "https://am-1:9093"}));
   EXPECT_EQ(c.alertmanager.resend_interval, absl::Seconds(30));
   EXPECT_EQ(c.alertmanager.ttl, absl::Minutes(5));
   EXPECT_TRUE(c.alertmanager.drill);
@@ -162,7 +162,8 @@ metrics:
   const std::string printed = CanonicalConnections(c);
   EXPECT_THAT(printed, HasSubstr("kafka.settings.sasl.password = [redacted]"));
   EXPECT_THAT(printed, Not(HasSubstr("hunter2")));
-  EXPECT_THAT(printed, HasSubstr("kafka.settings.security.protocol = SASL_SSL"));
+  EXPECT_THAT(printed,
+              HasSubstr("kafka.settings.security.protocol = SASL_SSL"));
 }
 
 TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {

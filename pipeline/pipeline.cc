@@ -131,7 +131,8 @@ std::map<ForeignEventCounts::Key, int64_t> ForeignEventCounts::Snapshot()
 // sink error for the pipeline to return.
 class Pipeline::Emitter final : public AlertEmitter {
  public:
-  Emitter(AlertSink* sink, AlertCounts* counts) : sink_(sink), counts_(counts) {}
+  Emitter(AlertSink* sink, AlertCounts* counts)
+      : sink_(sink), counts_(counts) {}
 
   void Emit(Alert alert) override {
     counts_->Add(alert);
@@ -209,8 +210,8 @@ absl::Status Pipeline::DeadLetterRecord(const RawRecord& record, int feed_slot,
   absl::Status s = dead_letter_sink_->Write(letter);
   if (!s.ok()) {
     stats_.dead_letter_errors.Add();
-    return absl::Status(s.code(), absl::StrCat("dead-letter sink: ",
-                                               s.message()));
+    return absl::Status(s.code(),
+                        absl::StrCat("dead-letter sink: ", s.message()));
   }
   return absl::OkStatus();
 }
@@ -319,8 +320,8 @@ Pipeline::operator_scores() const {
 }
 
 absl::Time Pipeline::feed_watermark(FeedKind feed) const {
-  const int64_t us =
-      feed_watermark_us_[static_cast<int>(feed)].load(std::memory_order_relaxed);
+  const int64_t us = feed_watermark_us_[static_cast<int>(feed)].load(
+      std::memory_order_relaxed);
   return us == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(us);
 }
 

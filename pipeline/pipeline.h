@@ -40,8 +40,7 @@ namespace vigia {
 class StatCounter {
  public:
   void Add(int64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) + n,
-             std::memory_order_relaxed);
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   int64_t value() const { return v_.load(std::memory_order_relaxed); }
 
@@ -214,7 +213,7 @@ class Pipeline {
   int64_t advances_ = 0;
   std::atomic<int64_t> watermark_us_{INT64_MIN};
   std::array<std::atomic<int64_t>, kNumFeeds> feed_watermark_us_{INT64_MIN,
-                                                                INT64_MIN};
+                                                                 INT64_MIN};
   std::atomic<int64_t> max_event_us_{INT64_MIN};
   // Operator stats, refreshed on the pipeline thread for readers elsewhere.
   mutable absl::Mutex op_stats_mu_;

@@ -78,12 +78,12 @@ class PipelineTest : public ::testing::Test {
     op_ = op.get();
     std::vector<std::unique_ptr<Operator>> ops;
     ops.push_back(std::move(op));
-    pipeline_ = std::make_unique<Pipeline>(config_, std::move(ops), &alerts_,
-                                           &dead_);
+    pipeline_ =
+        std::make_unique<Pipeline>(config_, std::move(ops), &alerts_, &dead_);
   }
 
-  absl::Status Feed(const std::string& line, std::optional<FeedKind> hint =
-                                                 std::nullopt) {
+  absl::Status Feed(const std::string& line,
+                    std::optional<FeedKind> hint = std::nullopt) {
     RawRecord r;
     r.bytes = line;
     r.capacity = line.size();  // unpadded: the decoder copies
@@ -199,10 +199,12 @@ TEST_F(PipelineTest, ForeignEventsAreCountedByFeedTargetAndOrigin) {
   ASSERT_TRUE(Feed(PostFrom("p3", 3, "BY", "MD")).ok());
   ASSERT_TRUE(Feed(PostFrom("p4", 4, "MD", "MD")).ok());  // domestic
   // Origin unknown: no account country.
-  ASSERT_TRUE(Feed(absl::StrFormat(
-                       R"({"id":"p5","platform":"x","created_at":"%s","account":{"id":"acc"},"target":"MD"})",
-                       FormatRfc3339(absl::FromUnixSeconds(1'800'000'005))))
-                  .ok());
+  ASSERT_TRUE(
+      Feed(
+          absl::StrFormat(
+              R"({"id":"p5","platform":"x","created_at":"%s","account":{"id":"acc"},"target":"MD"})",
+              FormatRfc3339(absl::FromUnixSeconds(1'800'000'005))))
+          .ok());
   const auto counts = pipeline_->foreign_events().Snapshot();
   using Key = ForeignEventCounts::Key;
   const CountryCode md = CountryCode::FromString("MD");

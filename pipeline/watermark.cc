@@ -79,7 +79,8 @@ absl::Time WatermarkTracker::Finish() {
   }
   for (int f = 0; f < kNumFeeds; ++f) {
     if (feed_max_event_time_[f] != absl::InfinitePast()) {
-      feed_watermark_[f] = std::max(feed_watermark_[f], feed_max_event_time_[f]);
+      feed_watermark_[f] =
+          std::max(feed_watermark_[f], feed_max_event_time_[f]);
     }
   }
   return watermark_;

@@ -90,8 +90,8 @@ class WatermarkTracker {
   absl::Time max_event_time_ = absl::InfinitePast();
   std::array<absl::Time, kNumFeeds> feed_watermark_{absl::InfinitePast(),
                                                     absl::InfinitePast()};
-  std::array<absl::Time, kNumFeeds> feed_max_event_time_{
-      absl::InfinitePast(), absl::InfinitePast()};
+  std::array<absl::Time, kNumFeeds> feed_max_event_time_{absl::InfinitePast(),
+                                                         absl::InfinitePast()};
   int active_sources_ = 0;
 };
 

@@ -5,7 +5,9 @@
 namespace vigia {
 namespace {
 
-absl::Time T(int64_t seconds) { return absl::FromUnixSeconds(1'800'000'000 + seconds); }
+absl::Time T(int64_t seconds) {
+  return absl::FromUnixSeconds(1'800'000'000 + seconds);
+}
 
 WatermarkOptions Options(int ooo_s, int lateness_s, int idle_s) {
   WatermarkOptions o;

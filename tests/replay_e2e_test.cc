@@ -39,13 +39,15 @@ class ReplayEndToEnd : public ::testing::Test {
       r.alerts = absl::StrCat(*dir_, "/", name, ".alerts.ndjson");
       r.summary = absl::StrCat(*dir_, "/", name, ".summary.json");
       r.dead = absl::StrCat(*dir_, "/", name, ".dead.ndjson");
-      ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " gen --scenario ", name, " --out ",
-                                 r.feed, " --truth ", r.truth_path)),
-                0);
-      ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", r.feed,
-                                 " --alerts ", r.alerts, " --summary ",
-                                 r.summary, " --dead-letters ", r.dead)),
-                0);
+      ASSERT_EQ(
+          RunCommand(absl::StrCat(kVigia, " gen --scenario ", name, " --out ",
+                                  r.feed, " --truth ", r.truth_path)),
+          0);
+      ASSERT_EQ(
+          RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", r.feed,
+                                  " --alerts ", r.alerts, " --summary ",
+                                  r.summary, " --dead-letters ", r.dead)),
+          0);
       r.truth = ReadTruth(r.truth_path);
       r.alert_lines = ReadAlerts(r.alerts);
       (*runs_)[name] = r;
@@ -108,8 +110,8 @@ TEST_F(ReplayEndToEnd, DiasporaAlertsResolveAfterTheCampaignEnds) {
           a.origin != c.origin) {
         continue;
       }
-      EXPECT_TRUE(firing.count(a.id)) << "resolved alert " << a.id
-                                      << " was never firing";
+      EXPECT_TRUE(firing.count(a.id))
+          << "resolved alert " << a.id << " was never firing";
     }
     bool resolved_in_time = false;
     for (const AlertLine& a : r.alert_lines) {
@@ -135,9 +137,9 @@ void ExpectNoUnexplainedWarnings(const ScenarioRun& r) {
         explained = true;
       }
     }
-    EXPECT_TRUE(explained) << "unexplained " << a.severity << " alert "
-                           << a.id << " " << a.detector << " " << a.target
-                           << " from " << a.origin << " at "
+    EXPECT_TRUE(explained) << "unexplained " << a.severity << " alert " << a.id
+                           << " " << a.detector << " " << a.target << " from "
+                           << a.origin << " at "
                            << absl::FormatTime(a.window_end);
   }
 }
@@ -206,8 +208,8 @@ TEST_F(ReplayEndToEnd, ASecondReplayGivesByteIdenticalAlerts) {
   const ScenarioRun& r = Get("diaspora");
   const std::string again = absl::StrCat(*dir_, "/diaspora.again.ndjson");
   ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", r.feed,
-                             " --alerts ", again, " --dead-letters ", *dir_,
-                             "/again.dead.ndjson")),
+                                    " --alerts ", again, " --dead-letters ",
+                                    *dir_, "/again.dead.ndjson")),
             0);
   const std::string first = ReadFile(r.alerts);
   EXPECT_FALSE(first.empty());
@@ -223,8 +225,8 @@ TEST_F(ReplayEndToEnd, CompressedArchivesGiveTheSameAlerts) {
   for (const std::string& in : {gz, zst}) {
     const std::string out = in + ".alerts";
     ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", in,
-                               " --alerts ", out, " --dead-letters ", in,
-                               ".dead")),
+                                      " --alerts ", out, " --dead-letters ", in,
+                                      ".dead")),
               0);
     // Sample coordinates name the input file, so compare ids and states.
     std::vector<std::string> a, b;
@@ -246,10 +248,10 @@ TEST_F(ReplayEndToEnd, ExplainPrintsTheEvidenceChainOfAnAlertWithItsSources) {
   }
   ASSERT_NE(critical, nullptr);
   const std::string out = absl::StrCat(*dir_, "/explain.txt");
-  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " explain --lifecycle --input ",
-                                    r.feed, " --alert ", critical->id, " > ",
-                                    out)),
-            0);
+  ASSERT_EQ(
+      RunCommand(absl::StrCat(kVigia, " explain --lifecycle --input ", r.feed,
+                              " --alert ", critical->id, " > ", out)),
+      0);
   const std::string text = ReadFile(out);
   EXPECT_NE(text.find(absl::StrCat("Alert ", critical->id)), std::string::npos)
       << text;
@@ -280,9 +282,14 @@ TEST_F(ReplayEndToEnd, ExplainPrintsTheEvidenceChainOfAnAlertWithItsSources) {
 TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
   const std::string dir = MakeTempDir("bad_config");
   const std::string cfg = dir + "/bad.yaml";
-  ASSERT_EQ(RunCommand("printf 'detectors:\\n  foreign_origin_surge:\\n    windw: 5m\\n' > " + cfg), 0);
+  ASSERT_EQ(RunCommand("printf 'detectors:\\n  foreign_origin_surge:\\n    "
+                       "windw: 5m\\n' > " +
+                       cfg),
+            0);
   const std::string err = dir + "/err.txt";
-  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " config --config ", cfg, " 2> ", err)), 2);
+  EXPECT_EQ(
+      RunCommand(absl::StrCat(kVigia, " config --config ", cfg, " 2> ", err)),
+      2);
   const std::string text = ReadFile(err);
   EXPECT_NE(text.find("bad.yaml:3"), std::string::npos) << text;
   EXPECT_NE(text.find("detectors.foreign_origin_surge.windw"),
@@ -293,12 +300,14 @@ TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
 TEST(ReplayCli, EveryCommandHasHelp) {
   for (const char* cmd : {"gen", "replay", "config", "explain", "run", "demo",
                           "mock-kafka", "backtest"}) {
-    EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " ", cmd, " --help > /dev/null")), 0)
+    EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " ", cmd, " --help > /dev/null")),
+              0)
         << cmd;
   }
-  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " replay --input /nonexistent/x.ndjson",
-                             " --quiet 2> /dev/null")),
-            2);
+  EXPECT_EQ(
+      RunCommand(absl::StrCat(kVigia, " replay --input /nonexistent/x.ndjson",
+                              " --quiet 2> /dev/null")),
+      2);
 }
 
 }  // namespace

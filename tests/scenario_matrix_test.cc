@@ -154,8 +154,7 @@ std::vector<std::string> MimickedDetectors(const std::string& kind) {
 
 // An alert record with the fields the matrix matches on.
 struct Alert {
-  std::string detector, state, severity, target, origin, subject_kind,
-      subject;
+  std::string detector, state, severity, target, origin, subject_kind, subject;
   absl::Time window_start, window_end;
 };
 
@@ -332,7 +331,8 @@ std::string RunDir() {
 
 // Generates `scenario` with `seed` and replays it; fails the test if either
 // command fails or the replay did not read every line the generator wrote.
-ScenarioRun GenerateAndReplay(const std::string& scenario, const std::string& seed) {
+ScenarioRun GenerateAndReplay(const std::string& scenario,
+                              const std::string& seed) {
   ScenarioRun r;
   r.scenario = scenario;
   r.seed = seed;
@@ -344,11 +344,11 @@ ScenarioRun GenerateAndReplay(const std::string& scenario, const std::string& se
   const std::string seed_flag = seed.empty() ? "" : " --seed " + seed;
   const absl::Time t0 = absl::Now();
   // The archive goes through a pipe: nothing large is written to disk.
-  const int rc = RunCommand(absl::StrCat(
-      "bash -o pipefail -c '", kVigia, " gen --scenario ", scenario, seed_flag,
-      " --out - --truth ", truth, " | ", kVigia,
-      " replay --quiet --input - --alerts ", alerts, " --summary ", summary,
-      " --dead-letters /dev/null'"));
+  const int rc = RunCommand(
+      absl::StrCat("bash -o pipefail -c '", kVigia, " gen --scenario ",
+                   scenario, seed_flag, " --out - --truth ", truth, " | ",
+                   kVigia, " replay --quiet --input - --alerts ", alerts,
+                   " --summary ", summary, " --dead-letters /dev/null'"));
   r.wall = absl::Now() - t0;
   EXPECT_EQ(rc, 0) << scenario << " seed " << seed;
   if (rc != 0) return r;
@@ -459,9 +459,8 @@ TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {
         }
         if (first == absl::InfiniteFuture()) {
           ADD_FAILURE() << spec.name << " missed " << c.base.name << " ("
-                        << c.base.target << " from " << c.base.origin
-                        << ") in " << r->scenario << " seed '" << r->seed
-                        << "'";
+                        << c.base.target << " from " << c.base.origin << ") in "
+                        << r->scenario << " seed '" << r->seed << "'";
           continue;
         }
         ++row.detected;
@@ -514,14 +513,14 @@ TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {
         row.delays.empty() ? "-" : Minutes(row.delays[row.delays.size() / 2]);
     const std::string max =
         row.delays.empty() ? "-" : Minutes(row.delays.back());
-    std::printf("| %s | %d | %d | %.2f | %s | %s | %s | %.2f | %.2f | %.2f |\n",
-                spec.name.c_str(), row.campaigns, row.detected,
-                row.campaigns ? static_cast<double>(row.detected) / row.campaigns
-                              : 0.0,
-                median.c_str(), max.c_str(), Minutes(spec.max_delay).c_str(),
-                control_days ? row.false_control / control_days : 0.0,
-                organic_days ? row.false_organic / organic_days : 0.0,
-                viral_days ? row.false_viral / viral_days : 0.0);
+    std::printf(
+        "| %s | %d | %d | %.2f | %s | %s | %s | %.2f | %.2f | %.2f |\n",
+        spec.name.c_str(), row.campaigns, row.detected,
+        row.campaigns ? static_cast<double>(row.detected) / row.campaigns : 0.0,
+        median.c_str(), max.c_str(), Minutes(spec.max_delay).c_str(),
+        control_days ? row.false_control / control_days : 0.0,
+        organic_days ? row.false_organic / organic_days : 0.0,
+        viral_days ? row.false_viral / viral_days : 0.0);
   }
   std::printf(
       "minimums: recall >= %.2f, every delay <= its limit, false warnings "
@@ -543,7 +542,8 @@ TEST_F(ScenarioMatrix, EveryWarningSizedBurstIsFlaggedWhileItHappens) {
     return 0;
   };
   const int rung = warning_rung(config.coordinated_sharing.levels);
-  const int repost_rung = warning_rung(config.coordinated_sharing.repost_levels);
+  const int repost_rung =
+      warning_rung(config.coordinated_sharing.repost_levels);
   ASSERT_GT(rung, 0);
   int sized = 0, flagged = 0;
   absl::Duration worst;
@@ -645,8 +645,8 @@ TEST_F(ScenarioMatrix, OrganicLookalikesRaiseNothingAtWarningOrAbove) {
         if (c.base.interference) continue;
         const std::vector<std::string> mimicked =
             MimickedDetectors(c.base.kind);
-        ASSERT_FALSE(mimicked.empty()) << "unknown organic kind "
-                                       << c.base.kind;
+        ASSERT_FALSE(mimicked.empty())
+            << "unknown organic kind " << c.base.kind;
         ++negatives;
         int raised = 0;
         for (const Alert& a : r->alerts) {

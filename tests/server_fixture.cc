@@ -350,11 +350,9 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(
     }
     const std::string address = absl::StrCat("127.0.0.1:", *port);
     ServerProcess::Options options;
-    options.argv = {"/usr/bin/prometheus",
-                    "--config.file=" + config_path,
+    options.argv = {"/usr/bin/prometheus", "--config.file=" + config_path,
                     "--storage.tsdb.path=" + *dir + "/data",
-                    "--web.listen-address=" + address,
-                    "--log.level=warn"};
+                    "--web.listen-address=" + address, "--log.level=warn"};
     options.dir = *dir;
     options.ready_url = absl::StrCat("http://", address, "/-/ready");
     absl::StatusOr<std::unique_ptr<ServerProcess>> process =

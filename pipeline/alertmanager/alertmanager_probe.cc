@@ -50,9 +50,11 @@ void AlertmanagerProbe::Update() {
     m.last = now;
   }
   for (UrlGauges& q : queues_) {
-    q.queue->Set(static_cast<double>(q.source->load(std::memory_order_relaxed)));
+    q.queue->Set(
+        static_cast<double>(q.source->load(std::memory_order_relaxed)));
   }
-  firing_->Set(static_cast<double>(stats_.firing.load(std::memory_order_relaxed)));
+  firing_->Set(
+      static_cast<double>(stats_.firing.load(std::memory_order_relaxed)));
 }
 
 }  // namespace vigia

@@ -34,8 +34,8 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {DemoCommand(),    RunCommand(),       ReplayCommand(),
-          ExplainCommand(), GenCommand(),       BacktestCommand(),
+  return {DemoCommand(),    RunCommand(),      ReplayCommand(),
+          ExplainCommand(), GenCommand(),      BacktestCommand(),
           ConfigCommand(),  MockKafkaCommand()};
 }
 

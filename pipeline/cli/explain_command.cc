@@ -31,7 +31,8 @@ class FindAlertSink final : public AlertSink {
   FindAlertSink(std::string id, bool lifecycle)
       : id_(std::move(id)), lifecycle_(lifecycle) {}
   absl::Status Write(const Alert& alert) override {
-    if (alert.id != id_ && !(id_.size() >= 8 && absl::StartsWith(alert.id, id_))) {
+    if (alert.id != id_ &&
+        !(id_.size() >= 8 && absl::StartsWith(alert.id, id_))) {
       return absl::OkStatus();
     }
     records_.push_back(alert);
@@ -49,10 +50,9 @@ class FindAlertSink final : public AlertSink {
 std::string Tallies(const std::vector<Tally>& tallies) {
   std::vector<std::string> parts;
   for (const Tally& t : tallies) {
-    parts.push_back(t.error > 0
-                        ? absl::StrFormat("%s (%d, at most %d over)", t.value,
-                                          t.count, t.error)
-                        : absl::StrFormat("%s (%d)", t.value, t.count));
+    parts.push_back(t.error > 0 ? absl::StrFormat("%s (%d, at most %d over)",
+                                                  t.value, t.count, t.error)
+                                : absl::StrFormat("%s (%d)", t.value, t.count));
   }
   return parts.empty() ? "(none)" : absl::StrJoin(parts, ", ");
 }
@@ -68,7 +68,8 @@ std::map<int64_t, std::string> ReadLines(const std::string& path,
   while (true) {
     absl::StatusOr<Line> line = (*reader)->Next();
     if (!line.ok() || line->number > last) break;
-    if (wanted.count(line->number) > 0) out[line->number] = std::string(line->bytes);
+    if (wanted.count(line->number) > 0)
+      out[line->number] = std::string(line->bytes);
   }
   return out;
 }
@@ -82,7 +83,8 @@ std::string Quote(const std::string& line, size_t max) {
   return absl::StrCat(line.substr(0, max), "...");
 }
 
-void Print(const Alert& a, const std::string& input, const std::string& config_arg) {
+void Print(const Alert& a, const std::string& input,
+           const std::string& config_arg) {
   const Evidence& e = a.evidence;
   std::printf("Alert %s\n", a.id.c_str());
   std::printf("  detector     %s (%s, %s)\n", a.detector.c_str(),
@@ -141,7 +143,8 @@ void Print(const Alert& a, const std::string& input, const std::string& config_a
     }
     if (!s.note.empty()) std::printf("  (%s)", s.note.c_str());
     std::printf("\n");
-    if (auto it = lines.find(s.position); it != lines.end() && s.partition < 0) {
+    if (auto it = lines.find(s.position);
+        it != lines.end() && s.partition < 0) {
       std::printf("      > %s\n", Quote(it->second, 300).c_str());
     }
   }
@@ -161,8 +164,9 @@ absl::Status RunExplain(const ParsedFlags& flags) {
   NullDeadLetterSink dead;
   absl::StatusOr<RunSummary> summary =
       Replay(*config, **reader, input, sink, dead, nullptr);
-  if (!summary.ok() && !(absl::IsCancelled(summary.status()) &&
-                         absl::StrContains(summary.status().message(), kFound))) {
+  if (!summary.ok() &&
+      !(absl::IsCancelled(summary.status()) &&
+        absl::StrContains(summary.status().message(), kFound))) {
     return summary.status();
   }
   if (sink.records().empty()) {
@@ -173,7 +177,8 @@ absl::Status RunExplain(const ParsedFlags& flags) {
         "--config)"));
   }
   const std::string config_arg =
-      flags.has("config") ? absl::StrCat(" --config ", flags.get("config")) : "";
+      flags.has("config") ? absl::StrCat(" --config ", flags.get("config"))
+                          : "";
   Print(sink.records().front(), input, config_arg);
   if (lifecycle) {
     std::printf("\nLifecycle (every record with this id)\n");

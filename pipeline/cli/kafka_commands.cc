@@ -66,9 +66,9 @@ absl::Status RunRun(const ParsedFlags& flags) {
   AlertPrinter printer(stdout);
   SeverityFilterSink printed(&printer, *min);
   if (flags.has("print-alerts")) tee.Add(&printed);
-  absl::StatusOr<AlertmanagerOutput> am = AddAlertmanager(
-      *config, flags, *o.registry,
-      absl::StrCat("kafka topic ", o.alerts_topic), tee);
+  absl::StatusOr<AlertmanagerOutput> am =
+      AddAlertmanager(*config, flags, *o.registry,
+                      absl::StrCat("kafka topic ", o.alerts_topic), tee);
   if (!am.ok()) return am.status();
   absl::Status s = RunDaemon(*config, o, stop, &tee);
   if (am->sink != nullptr) {
@@ -154,9 +154,11 @@ Command RunCommand() {
       "SIGTERM or SIGINT\n"
       "stops consuming, flushes, commits and exits 0. docs/kafka.md has the "
       "contract.",
-      {{"config", "FILE", "YAML config (kafka:, alertmanager:, metrics:, "
-                          "detectors:)"},
-       {"brokers", "HOST:PORT,...", "bootstrap servers (default kafka.brokers)"},
+      {{"config", "FILE",
+        "YAML config (kafka:, alertmanager:, metrics:, "
+        "detectors:)"},
+       {"brokers", "HOST:PORT,...",
+        "bootstrap servers (default kafka.brokers)"},
        {"metrics-addr", "ADDR:PORT",
         "serve /metrics here (default metrics.addr, 127.0.0.1:9464)"},
        {"group", "ID", "consumer group (default kafka.group_id, vigia)"},

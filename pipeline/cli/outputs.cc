@@ -48,7 +48,8 @@ absl::StatusOr<Severity> MinSeverityFlag(const ParsedFlags& flags,
                                          Severity fallback) {
   if (!flags.has("min-severity")) return fallback;
   const std::string v = flags.get("min-severity");
-  for (Severity s : {Severity::kInfo, Severity::kWarning, Severity::kCritical}) {
+  for (Severity s :
+       {Severity::kInfo, Severity::kWarning, Severity::kCritical}) {
     if (v == SeverityName(s)) return s;
   }
   return absl::InvalidArgumentError(absl::StrCat(

@@ -16,8 +16,8 @@
 #include "pipeline/cli/flags.h"
 #include "pipeline/config.h"
 #include "pipeline/core/alert.h"
-#include "pipeline/sinks.h"
 #include "pipeline/core/time.h"
+#include "pipeline/sinks.h"
 #include "prometheus/registry.h"
 
 namespace vigia::cli {

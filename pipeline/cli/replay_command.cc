@@ -49,11 +49,10 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   // Alertmanager compares startsAt/endsAt with its own clock, so a drill
   // over an old archive stamps them in processing time (see the sink).
   absl::StatusOr<std::unique_ptr<AlertmanagerSink>> alertmanager =
-      MakeAlertmanagerSink(
-          *config, flags, SystemClock::Get(),
-          alerts_path.empty() || alerts_path == "-"
-              ? absl::StrCat("vigia replay of ", input)
-              : absl::StrCat("file ", alerts_path));
+      MakeAlertmanagerSink(*config, flags, SystemClock::Get(),
+                           alerts_path.empty() || alerts_path == "-"
+                               ? absl::StrCat("vigia replay of ", input)
+                               : absl::StrCat("file ", alerts_path));
   if (!alertmanager.ok()) return alertmanager.status();
   if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
@@ -66,9 +65,8 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   ProgressFn progress;
   if (tty) {
     progress = [](const Pipeline& p, const LineReader& r) {
-      const double pct = r.total_bytes() > 0
-                             ? 100.0 * r.bytes_read() / r.total_bytes()
-                             : 0.0;
+      const double pct =
+          r.total_bytes() > 0 ? 100.0 * r.bytes_read() / r.total_bytes() : 0.0;
       std::fprintf(stderr, "\r  %5.1f%%  %lld events  %lld alerts   ", pct,
                    static_cast<long long>(p.stats().total_read()),
                    static_cast<long long>([&] {

@@ -47,8 +47,7 @@ std::string MakeAlertId(std::string_view detector, std::string_view key,
   const std::string material =
       absl::StrCat(ToAbsl(detector), "\x1f", ToAbsl(key), "\x1f",
                    absl::ToUnixMicros(episode_start), "\x1f",
-                   ToAbsl(SeverityName(severity)), "\x1f",
-                   ToAbsl(config_hash));
+                   ToAbsl(SeverityName(severity)), "\x1f", ToAbsl(config_hash));
   return Sha256Hex(material).substr(0, 20);
 }
 

@@ -200,8 +200,8 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   // The end of the stream leaves the last windows open until every source
   // has been idle; this grace lets them close before an automatic exit.
   const auto grace = std::chrono::seconds(4);
-  const auto linger = std::chrono::microseconds(
-      absl::ToInt64Microseconds(options.linger));
+  const auto linger =
+      std::chrono::microseconds(absl::ToInt64Microseconds(options.linger));
   std::optional<SteadyClock::time_point> caught_up;
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -45,9 +45,7 @@ void RouteKafkaLogs(rd_kafka_conf_t* conf) {
   rd_kafka_conf_set_log_cb(conf, &LogFromKafka);
 }
 
-bool IsSecretSetting(std::string_view key) {
-  return IsSecretKafkaSetting(key);
-}
+bool IsSecretSetting(std::string_view key) { return IsSecretKafkaSetting(key); }
 
 std::string RedactSettings(const KafkaSettings& settings) {
   std::string out;

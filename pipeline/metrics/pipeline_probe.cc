@@ -159,8 +159,8 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
   latency_seconds_ = &latency_.Add({}, LatencyBuckets());
   lag_seconds_ = &lag_.Add({});
   for (int f = 0; f < kNumFeeds; ++f) {
-    watermark_seconds_[f] = &watermark_.Add(
-        {{"feed", Str(FeedName(static_cast<FeedKind>(f)))}});
+    watermark_seconds_[f] =
+        &watermark_.Add({{"feed", Str(FeedName(static_cast<FeedKind>(f)))}});
   }
   max_event_time_seconds_ = &max_event_time_.Add({});
 }

@@ -197,11 +197,13 @@ TEST(PipelineProbe, ForeignEventsAreCountedByFeedTargetAndOriginMonotonically) {
   fresh.foreign[md_ru] = 1;
   probe.Update(fresh, kNow);
   const std::string text = SerializeMetrics(*registry);
-  EXPECT_EQ(Value(text, "vigia_foreign_events_total{feed=\"posts\",origin="
-                        "\"RU\",target=\"MD\"}"),
+  EXPECT_EQ(Value(text,
+                  "vigia_foreign_events_total{feed=\"posts\",origin="
+                  "\"RU\",target=\"MD\"}"),
             8);
-  EXPECT_EQ(Value(text, "vigia_foreign_events_total{feed=\"ads\",origin="
-                        "\"other\",target=\"MD\"}"),
+  EXPECT_EQ(Value(text,
+                  "vigia_foreign_events_total{feed=\"ads\",origin="
+                  "\"other\",target=\"MD\"}"),
             2);
 }
 

@@ -11,15 +11,15 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <mutex>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -112,19 +112,18 @@ std::string ReplaceTemplateVariables(const std::string& value) {
 // match, as Grafana does for multi-value variables set to "All".
 std::string SubstituteGrafanaVariables(const std::string& expr) {
   // Longest names first so $__interval does not eat $__interval_ms.
-  std::string out = absl::StrReplaceAll(
-      expr, {{"${__rate_interval}", "1m"},
-             {"$__rate_interval", "1m"},
-             {"${__interval_ms}", "60000"},
-             {"$__interval_ms", "60000"},
-             {"${__interval}", "1m"},
-             {"$__interval", "1m"},
-             {"${__range_ms}", "300000"},
-             {"$__range_ms", "300000"},
-             {"${__range_s}", "300"},
-             {"$__range_s", "300"},
-             {"${__range}", "5m"},
-             {"$__range", "5m"}});
+  std::string out = absl::StrReplaceAll(expr, {{"${__rate_interval}", "1m"},
+                                               {"$__rate_interval", "1m"},
+                                               {"${__interval_ms}", "60000"},
+                                               {"$__interval_ms", "60000"},
+                                               {"${__interval}", "1m"},
+                                               {"$__interval", "1m"},
+                                               {"${__range_ms}", "300000"},
+                                               {"$__range_ms", "300000"},
+                                               {"${__range_s}", "300"},
+                                               {"$__range_s", "300"},
+                                               {"${__range}", "5m"},
+                                               {"$__range", "5m"}});
   // Label matchers whose value holds a variable: `op "value"`.
   std::string result;
   size_t i = 0;
@@ -149,10 +148,9 @@ std::string SubstituteGrafanaVariables(const std::string& expr) {
       size_t op_end = result.size();
       while (op_end > 0 && result[op_end - 1] == ' ') --op_end;
       if (op_end > 0 && result[op_end - 1] == '=' &&
-          (op_end < 2 || (result[op_end - 2] != '!' &&
-                          result[op_end - 2] != '=' &&
-                          result[op_end - 2] != '<' &&
-                          result[op_end - 2] != '>'))) {
+          (op_end < 2 ||
+           (result[op_end - 2] != '!' && result[op_end - 2] != '=' &&
+            result[op_end - 2] != '<' && result[op_end - 2] != '>'))) {
         result.insert(op_end, "~");  // = -> =~
       } else if (op_end >= 2 && result[op_end - 2] == '!' &&
                  result[op_end - 1] == '=') {
@@ -245,9 +243,9 @@ std::string UrlEncode(const std::string& s) {
 
 // The outcome of one instant query.
 struct QueryResult {
-  bool ok = false;      // HTTP 200 and status "success"
-  size_t series = 0;    // vector/matrix: series; scalar/string: 1
-  std::string error;    // Prometheus' error, or the transport error
+  bool ok = false;          // HTTP 200 and status "success"
+  size_t series = 0;        // vector/matrix: series; scalar/string: 1
+  std::string error;        // Prometheus' error, or the transport error
   std::string first_value;  // the first sample's value, as text
 };
 
@@ -289,8 +287,7 @@ QueryResult InstantQuery(const std::string& prometheus_url,
   r.series = result.size();
   if (r.series > 0) {
     std::string_view v;
-    if (result.at(0)["value"].at(1).get_string().get(v) ==
-        simdjson::SUCCESS) {
+    if (result.at(0)["value"].at(1).get_string().get(v) == simdjson::SUCCESS) {
       r.first_value = std::string(v);
     }
   }
@@ -301,7 +298,7 @@ QueryResult InstantQuery(const std::string& prometheus_url,
 struct SeenAlert {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
-  std::string state;                       // status.state
+  std::string state;                          // status.state
   absl::Time ends_at = absl::InfinitePast();  // the latest seen
 };
 
@@ -343,8 +340,7 @@ std::map<std::string, SeenAlert> FetchAlerts(const std::string& am_url) {
     if (a["endsAt"].get_string().get(ends_at) == simdjson::SUCCESS) {
       std::string err;
       absl::Time t;
-      if (absl::ParseTime(absl::RFC3339_full, std::string(ends_at), &t,
-                          &err)) {
+      if (absl::ParseTime(absl::RFC3339_full, std::string(ends_at), &t, &err)) {
         seen.ends_at = t;
       }
     }
@@ -366,12 +362,14 @@ bool IsMdRuSurge(const SeenAlert& a) {
 }
 
 TEST(OpsEndToEnd, GrafanaVariablesBecomeMatchEverythingRegexes) {
-  EXPECT_EQ(SubstituteGrafanaVariables(
-                R"(sum(rate(x{target=~"$target", detector="${detector}"}[$__rate_interval])))"),
-            R"(sum(rate(x{target=~".+", detector=~".+"}[1m])))");
-  EXPECT_EQ(SubstituteGrafanaVariables(
-                R"(x{a = "[[target]]",b!="${t:regex}",c="posts"}[$__range] > $__interval_ms)"),
-            R"(x{a =~ ".+",b!~".+",c="posts"}[5m] > 60000)");
+  EXPECT_EQ(
+      SubstituteGrafanaVariables(
+          R"(sum(rate(x{target=~"$target", detector="${detector}"}[$__rate_interval])))"),
+      R"(sum(rate(x{target=~".+", detector=~".+"}[1m])))");
+  EXPECT_EQ(
+      SubstituteGrafanaVariables(
+          R"(x{a = "[[target]]",b!="${t:regex}",c="posts"}[$__range] > $__interval_ms)"),
+      R"(x{a =~ ".+",b!~".+",c="posts"}[5m] > 60000)");
   EXPECT_EQ(SubstituteGrafanaVariables(R"(x{d="a$"} == 1)"),
             R"(x{d="a$"} == 1)");
 }
@@ -385,7 +383,8 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
                               ? override_dir
                               : VIGIA_DASHBOARDS_DIR;
   int dashboards = 0;
-  const std::vector<PanelQuery> queries = LoadDashboardQueries(dir, &dashboards);
+  const std::vector<PanelQuery> queries =
+      LoadDashboardQueries(dir, &dashboards);
   ASSERT_GT(dashboards, 0) << "no dashboards in " << dir;
   ASSERT_FALSE(queries.empty());
   for (const PanelQuery& q : queries) {
@@ -407,12 +406,18 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
       test_servers::MakeScratchDir("vigia-demo-");
   ASSERT_TRUE(vigia_dir.ok()) << vigia_dir.status();
   ServerProcess::Options options;
-  options.argv = {VIGIA_BINARY,   "demo",
-                  "--scenario",   "diaspora",
-                  "--speedup",    "3600",
-                  "--metrics-addr", metrics_addr,
-                  "--alertmanager", (*am)->url(),
-                  "--drill",      "--linger",
+  options.argv = {VIGIA_BINARY,
+                  "demo",
+                  "--scenario",
+                  "diaspora",
+                  "--speedup",
+                  "3600",
+                  "--metrics-addr",
+                  metrics_addr,
+                  "--alertmanager",
+                  (*am)->url(),
+                  "--drill",
+                  "--linger",
                   "30"};
   options.dir = *vigia_dir;
   // The demo generates its scenario before it serves metrics.
