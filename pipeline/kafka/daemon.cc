@@ -207,6 +207,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* partitions) {
   ++generation_;
   ++rebalances_;
+  stalled_.clear();  // Of the old assignment; the next statistics refill it.
   // The protocol is only known once the group has been joined.
   cooperative_ =
       std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
@@ -325,6 +326,13 @@ void Daemon::HandleStats(std::string_view json) {
     return;
   }
   kafka_probe_->OnStats(*stats);
+  if (stats->type != "consumer") return;
+  if (stats->stalled.size() != stalled_.size()) {
+    VIGIA_LOG(INFO) << "kafka: " << stats->stalled.size()
+                    << " assigned partition(s) cannot be fetched (leader "
+                       "unreachable); they do not count as idle";
+  }
+  stalled_ = std::move(stats->stalled);
 }
 
 absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
@@ -357,7 +365,13 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
   // otherwise run event time ahead and make the others' records late. So a
   // partition with records waiting in this batch, or with a known backlog
   // (position behind the high watermark librdkafka last saw), is marked
-  // active here.
+  // active here. So is one the consumer cannot fetch (its leader is down, as
+  // of the last statistics): during an outage the cached high watermark is
+  // stale, and records produced meanwhile are invisible until it recovers.
+  for (const auto& [topic, partition] : stalled_) {
+    if (topic != options_.posts_topic && topic != options_.ads_topic) continue;
+    pipeline_->DeclareSource(SourceRef{TopicView(topic.c_str()), partition, 0});
+  }
   for (const Fetched& f : batch) {
     if (f.generation != generation_) continue;
     pipeline_->DeclareSource(

@@ -181,6 +181,9 @@ class Daemon {
   // Next offset to commit per (topic, partition): one past the last record
   // the pipeline has handled.
   std::map<std::pair<std::string, int32_t>, int64_t> progress_;
+  // Assigned partitions the consumer could not fetch at its last statistics
+  // (leader down): they are kept from counting as idle.
+  std::vector<std::pair<std::string, int32_t>> stalled_;
   bool uncommitted_ = false;
   // Bumped on every rebalance, so records fetched under an old assignment
   // are recognised and dropped (they will be re-read).

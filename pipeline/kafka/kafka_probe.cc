@@ -35,11 +35,11 @@ absl::StatusOr<KafkaClientStats> ParseKafkaStats(std::string_view json) {
   stats.type = std::string(type);
   stats.queued_messages = IntOr(doc, "msg_cnt", 0);
 
+  // Bootstrap and internal entries have no node id; a broker can appear
+  // twice (its own entry and the group coordinator's), so count ids.
+  std::set<int64_t> known, up;
   simdjson::dom::object brokers;
   if (doc["brokers"].get_object().get(brokers) == simdjson::SUCCESS) {
-    // Bootstrap and internal entries have no node id; a broker can appear
-    // twice (its own entry and the group coordinator's), so count ids.
-    std::set<int64_t> known, up;
     for (auto [name, broker] : brokers) {
       const int64_t id = IntOr(broker, "nodeid", -1);
       if (id < 0) continue;
@@ -64,9 +64,24 @@ absl::StatusOr<KafkaClientStats> ParseKafkaStats(std::string_view json) {
       }
       for (auto [partition_name, partition] : partitions) {
         const int64_t id = IntOr(partition, "partition", -1);
-        const int64_t lag = IntOr(partition, "consumer_lag", -1);
         // Partition -1 is librdkafka's holder for unassigned messages.
-        if (id < 0 || lag < 0) continue;
+        if (id < 0) continue;
+        bool desired = false;
+        if (partition["desired"].get_bool().get(desired) == simdjson::SUCCESS &&
+            desired) {
+          const int64_t leader = IntOr(partition, "leader", -1);
+          std::string_view fetch_state;
+          if (partition["fetch_state"].get_string().get(fetch_state) !=
+              simdjson::SUCCESS) {
+            fetch_state = "";
+          }
+          if (leader < 0 || !up.contains(leader) || fetch_state != "active") {
+            stats.stalled.emplace_back(std::string(topic_name),
+                                       static_cast<int32_t>(id));
+          }
+        }
+        const int64_t lag = IntOr(partition, "consumer_lag", -1);
+        if (lag < 0) continue;
         stats.lags.push_back(KafkaPartitionLag{std::string(topic_name),
                                                static_cast<int32_t>(id), lag});
       }

@@ -42,6 +42,10 @@ struct KafkaClientStats {
   // Partitions whose consumer lag is known (librdkafka reports -1 for
   // partitions it does not fetch).
   std::vector<KafkaPartitionLag> lags;
+  // Partitions the client wants to fetch (assigned) but cannot: their
+  // leader is unknown or not connected, or their fetcher is not active.
+  // Their silence says nothing about what waits in them.
+  std::vector<std::pair<std::string, int32_t>> stalled;
   int64_t rebalances = -1;  // cgrp.rebalance_cnt; -1 without a group
   int64_t assigned = -1;    // cgrp.assignment_size; -1 without a group
 };

@@ -16,8 +16,10 @@ using ::testing::Not;
 
 // A consumer statistics document trimmed from librdkafka's format
 // (STATISTICS.md): two brokers by id plus a bootstrap entry and the group
-// coordinator's second entry for broker 1, one topic with
-// an assigned partition, an unassigned one and the internal -1 partition.
+// coordinator's second entry for broker 1, one topic with an assigned
+// partition being fetched, an unassigned one, two assigned ones that cannot
+// be fetched (leader down; offset still being looked up) and the internal
+// -1 partition.
 constexpr char kConsumerStats[] = R"json({
   "name": "vigia-consumer#consumer-1", "client_id": "vigia-consumer",
   "type": "consumer", "ts": 1, "time": 2, "msg_cnt": 0,
@@ -33,8 +35,14 @@ constexpr char kConsumerStats[] = R"json({
   },
   "topics": {
     "vigia.posts": {"topic": "vigia.posts", "partitions": {
-      "0": {"partition": 0, "consumer_lag": 42, "hi_offset": 100},
-      "1": {"partition": 1, "consumer_lag": -1, "hi_offset": 7},
+      "0": {"partition": 0, "consumer_lag": 42, "hi_offset": 100,
+            "desired": true, "leader": 1, "fetch_state": "active"},
+      "1": {"partition": 1, "consumer_lag": -1, "hi_offset": 7,
+            "desired": false, "leader": 2, "fetch_state": "none"},
+      "2": {"partition": 2, "consumer_lag": -1, "desired": true,
+            "leader": 2, "fetch_state": "active"},
+      "3": {"partition": 3, "consumer_lag": -1, "desired": true,
+            "leader": 1, "fetch_state": "offset-query"},
       "-1": {"partition": -1, "consumer_lag": -1}
     }}
   },
@@ -67,6 +75,10 @@ TEST(ParseKafkaStats, ReadsBrokersLagsAndGroupState) {
   EXPECT_EQ(stats->lags[0].topic, "vigia.posts");
   EXPECT_EQ(stats->lags[0].partition, 0);
   EXPECT_EQ(stats->lags[0].lag, 42);
+  using Stalled = std::pair<std::string, int32_t>;
+  EXPECT_THAT(stats->stalled,
+              ::testing::ElementsAre(Stalled{"vigia.posts", 2},
+                                     Stalled{"vigia.posts", 3}));
   EXPECT_EQ(stats->rebalances, 3);
   EXPECT_EQ(stats->assigned, 1);
 }

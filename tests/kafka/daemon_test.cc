@@ -229,12 +229,15 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   // Partitions must not count as idle across the outage: records that
   // arrive after a partition went idle can be late (docs/kafka.md).
   Config config = testing::TestConfig();
-  config.watermark.idle_timeout = absl::Seconds(20);
   Handled handled;
   DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "outage");
   // A session long enough to ride out the outage: the group keeps its
   // members, so no rebalance resets the detectors.
   options.kafka_settings["session.timeout.ms"] = "30000";
+  // Back within a second of a broker's return (the default backoff grows to
+  // 10 s), so the recovered brokers' partitions stream well before the last
+  // broker returns.
+  options.kafka_settings["reconnect.backoff.max.ms"] = "1000";
   options.on_record = [&](const SourceRef& s) { handled.Add(s); };
   DaemonThread d(config, options);
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
@@ -246,10 +249,8 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
           .ok());
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(first.size()) / 2, kWait));
   ASSERT_TRUE(mc->SetBrokerDown(-1).ok());
-  std::this_thread::sleep_for(std::chrono::seconds(3));
-  ASSERT_TRUE(mc->SetBrokerUp(-1).ok());
   // Retriable errors on produce (the daemon's alerts and dead letters, and
-  // the test's own feed), fetch and offset commit.
+  // the test's own feed), fetch and offset commit, once the brokers return.
   rd_kafka_mock_push_request_errors(mc->raw(), /*Produce=*/0, 3,
                                     RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                     RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
@@ -261,9 +262,25 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
       mc->raw(), /*OffsetCommit=*/8, 2,
       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
-  ASSERT_TRUE(
-      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", second, kPartitions)
-          .ok());
+  // The second half is produced during the outage: the feed's producer
+  // holds it until each partition's leader is back.
+  absl::Status produced;
+  std::thread producer([&] {
+    produced = testing::ProduceFeed(mc->bootstrap(), "vigia.posts", second,
+                                    kPartitions);
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // Two brokers recover first and the second half streams through them,
+  // while the third broker's partitions stay silent for longer than the
+  // idle timeout (5 s): only the daemon's knowledge that their leader is
+  // unreachable keeps them from counting as idle, and the watermark from
+  // running ahead of the records that wait behind it.
+  EXPECT_TRUE(mc->SetBrokerUp(1).ok());  // (EXPECT: the thread must be joined)
+  EXPECT_TRUE(mc->SetBrokerUp(2).ok());
+  std::this_thread::sleep_for(std::chrono::seconds(9));
+  EXPECT_TRUE(mc->SetBrokerUp(3).ok());
+  producer.join();
+  ASSERT_TRUE(produced.ok()) << produced;
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
   EXPECT_EQ(d.daemon().rebalances(), rebalances) << "the outage cost the group";
   ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), Cutoff(feed), kWait));
@@ -287,6 +304,14 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   // not run event time ahead of the others.
   EXPECT_THAT(SerializeMetrics(d.daemon().registry()),
               HasSubstr("vigia_events_late_total{feed=\"posts\"} 0\n"));
+  auto letters = testing::ReadTopic(mc->bootstrap(), "vigia.dlq", kPartitions);
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  for (const auto& r : *letters) {
+    ADD_FAILURE() << "dead letter (" << r.headers.at(kHeaderReason)
+                  << ") from partition " << r.headers.at(kHeaderSourcePartition)
+                  << " offset " << r.headers.at(kHeaderSourceOffset) << ": "
+                  << r.value;
+  }
   std::map<std::pair<std::string, std::string>, int> per_state;
   for (const AlertRecord& a : alerts) ++per_state[{a.id, a.state}];
   for (const auto& [key, n] : per_state) {
