@@ -5,6 +5,7 @@
 //
 //   vigia-bench [--events N] [--json OUT] [--quick] [--no-10m] [--no-kafka]
 //               [--no-memory] [--kafka-setting K=V]...
+//               [--kafka-latency-rate R]
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -425,6 +426,9 @@ struct Flags {
   bool keys_10m = true;
   bool kafka = true;
   bool memory = true;
+  // Only the Kafka latency run, paced at this many records/s (0: the
+  // saturated runs first, then half their rate).
+  double latency_rate = 0;
   // librdkafka settings for the daemons (--kafka-setting k=v, repeatable).
   std::map<std::string, std::string> daemon_settings;
 };
@@ -434,6 +438,7 @@ void Usage() {
       << "usage: vigia-bench [--events N] [--json OUT] [--quick] [--no-10m]\n"
          "                   [--no-kafka] [--no-memory] [--kafka-setting "
          "K=V]...\n"
+         "                   [--kafka-latency-rate R]\n"
          "  --events N   records in the generated feed (default 1000000)\n"
          "  --json OUT   also write the results as JSON to OUT\n"
          "  --quick      small sizes (200k events, 1M keys only): a smoke run\n"
@@ -441,7 +446,9 @@ void Usage() {
          "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
          "  --no-memory  skip the bytes-per-key runs\n"
          "  --kafka-setting K=V  a librdkafka setting for the daemons "
-         "(repeatable)\n";
+         "(repeatable)\n"
+         "  --kafka-latency-rate R  skip the saturated Kafka runs; measure\n"
+         "               event-to-alert latency paced at R records/s\n";
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -469,6 +476,14 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->kafka = false;
     } else if (a == "--no-memory") {
       f->memory = false;
+    } else if (a == "--kafka-latency-rate") {
+      const char* v = next();
+      if (v == nullptr ||
+          !absl::SimpleAtod(absl::string_view(v), &f->latency_rate) ||
+          f->latency_rate <= 0) {
+        std::cerr << "--kafka-latency-rate needs a positive number\n";
+        return false;
+      }
     } else if (a == "--kafka-setting") {
       const char* v = next();
       const char* eq = v == nullptr ? nullptr : std::strchr(v, '=');
@@ -604,7 +619,10 @@ int Main(int argc, char** argv) {
     std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
     for (const auto& [k, v] : flags.daemon_settings) settings[k] = v;
     double saturated_1 = 0;
+    // --kafka-latency-rate R skips the saturated runs and paces at R.
+    if (flags.latency_rate > 0) saturated_1 = 2 * flags.latency_rate;
     for (int instances : {1, 2}) {
+      if (flags.latency_rate > 0) break;
       Progress(absl::StrCat("kafka throughput, ", instances, " daemon(s)"));
       KafkaBenchOptions options;
       options.instances = instances;
@@ -624,11 +642,24 @@ int Main(int argc, char** argv) {
                                  k->shutdown_notes.empty()
                                      ? ""
                                      : "; shutdown: " + k->shutdown_notes[0]));
+      // Two bounds on "per core": the daemon threads' own CPU leaves out
+      // librdkafka's threads (fetching, decompressing, the daemon's alert
+      // producer), so it overstates; the whole process's CPU also counts
+      // the feed producer, the mock broker and the alert reader, so it
+      // understates. The target is judged on the upper bound.
       report.AddTarget(section, "events_per_consumer_core_s",
                        k->events_per_consumer_cpu_s, "ev/s", ">= 1,000,000",
                        k->events_per_consumer_cpu_s >= 1e6,
-                       absl::StrFormat("records / daemon threads' CPU (%.2f s)",
+                       absl::StrFormat("upper bound: records / daemon "
+                                       "threads' CPU (%.2f s), librdkafka "
+                                       "threads not counted",
                                        k->consumer_cpu_s));
+      report.Add(section, "events_per_process_core_s",
+                 k->events / k->process_cpu_s, "ev/s",
+                 absl::StrFormat("lower bound: records / whole process CPU "
+                                 "(%.2f s): daemons, librdkafka, feed "
+                                 "producer, mock broker, reader",
+                                 k->process_cpu_s));
     }
     if (saturated_1 > 0) {
       KafkaBenchOptions options;
@@ -644,12 +675,16 @@ int Main(int argc, char** argv) {
         report.Add(section, "failed", std::nan(""), "", k.status().ToString());
       } else {
         std::vector<double>& v = k->alert_latency_ms;
-        report.Add(section, "event_to_alert_p50", Percentile(v, 50), "ms",
-                   absl::StrFormat("1 daemon paced at %.0f ev/s (half of "
-                                   "saturated), %d records; %d alerts emitted, "
-                                   "%d read back, %d attributed",
-                                   options.rate, k->events, k->alerts_emitted,
-                                   k->alerts_seen, k->alerts_attributed));
+        report.Add(
+            section, "event_to_alert_p50", Percentile(v, 50), "ms",
+            absl::StrFormat("1 daemon paced at %.0f ev/s (%s), %d "
+                            "records; %d alerts emitted, %d read back, "
+                            "%d attributed",
+                            options.rate,
+                            flags.latency_rate > 0 ? "--kafka-latency-rate"
+                                                   : "half of saturated",
+                            k->events, k->alerts_emitted, k->alerts_seen,
+                            k->alerts_attributed));
         const double p99 = Percentile(v, 99);
         report.AddTarget(section, "event_to_alert_p99", p99, "ms", "<= 10 ms",
                          !v.empty() && p99 <= 10);
