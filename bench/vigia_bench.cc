@@ -319,7 +319,11 @@ struct KeyMemory {
   int64_t peak_kb = 0;
   double seconds = 0;
   int64_t cap_hits = 0;
-  int64_t posting_clock_keys = 0;
+  // Keys per operator, for the breakdown (plain bytes: this crosses a pipe).
+  static constexpr int kMaxOperators = 12;
+  int operators = 0;
+  char operator_names[kMaxOperators][32] = {};
+  int64_t operator_keys[kMaxOperators] = {};
 };
 
 // A foreign-origin post from account `a` in a window-sized span of event
@@ -375,7 +379,11 @@ KeyMemory MeasureKeysInProcess(int64_t accounts, const Config& config) {
   for (const auto& [name, stats] : pipeline.operator_stats()) {
     m.keys += stats.keys;
     m.cap_hits += stats.cap_hits;
-    if (name == "posting_clock") m.posting_clock_keys = stats.keys;
+    if (m.operators < KeyMemory::kMaxOperators) {
+      std::snprintf(m.operator_names[m.operators], sizeof(m.operator_names[0]),
+                    "%.*s", static_cast<int>(name.size()), name.data());
+      m.operator_keys[m.operators++] = stats.keys;
+    }
   }
   return m;
 }
@@ -707,8 +715,8 @@ int Main(int argc, char** argv) {
   std::vector<int64_t> sizes;
   if (flags.memory) sizes.push_back(1000000);
   if (flags.memory && flags.keys_10m) sizes.push_back(10000000);
-  int64_t peak_10m = -1;
-  int64_t peak_1m = -1;
+  KeyMemory mem_10m;
+  KeyMemory mem_1m;
   for (int64_t accounts : sizes) {
     Progress(absl::StrCat("memory, ", accounts, " distinct accounts"));
     absl::StatusOr<KeyMemory> m = MeasureKeys(accounts, config);
@@ -719,25 +727,44 @@ int Main(int argc, char** argv) {
     }
     const double grown = (m->rss_after_kb - m->rss_before_kb) * 1024.0;
     const double per_key = m->keys > 0 ? grown / m->keys : std::nan("");
+    std::string by_operator;
+    for (int i = 0; i < m->operators; ++i) {
+      if (m->operator_keys[i] == 0) continue;
+      absl::StrAppend(&by_operator, by_operator.empty() ? "" : ", ",
+                      m->operator_names[i], " ", m->operator_keys[i]);
+    }
     report.Add(section, "tracked_keys", m->keys, "keys",
-               absl::StrFormat("%d distinct accounts sent; posting_clock %d; "
-                               "cap hits %d; %.0f ev/s",
-                               m->accounts, m->posting_clock_keys, m->cap_hits,
+               absl::StrFormat("%d distinct accounts sent; %s; cap hits %d; "
+                               "%.0f ev/s",
+                               m->accounts, by_operator, m->cap_hits,
                                m->accounts / m->seconds));
     report.AddTarget(section, "bytes_per_tracked_key", per_key, "B", "<= 200 B",
-                     per_key <= 200, "RSS growth / keys over all operators");
+                     per_key <= 200,
+                     "RSS growth (all pipeline state, not only per-key "
+                     "records) / keys summed over operators");
     report.Add(section, "rss_growth", grown / 1048576.0, "MiB");
     report.Add(section, "peak_rss", m->peak_kb / 1024.0, "MiB",
                "child's peak, counting the feed pages it shares with the "
                "parent");
-    (accounts >= 10000000 ? peak_10m : peak_1m) = m->peak_kb;
+    (accounts >= 10000000 ? mem_10m : mem_1m) = *m;
   }
-  if (peak_10m > 0 && peak_1m > 0) {
-    // Bounded by the caps: ten times the keys must not take ten times the
-    // memory; with every cap in force the 10M run stays within 1.5x of 1M.
-    const double ratio = static_cast<double>(peak_10m) / peak_1m;
-    report.AddTarget("mem 10M", "peak_rss_10M_over_1M", ratio, "x",
-                     "bounded by caps (<= 1.5x)", ratio <= 1.5);
+  if (mem_10m.keys > 0 && mem_1m.keys > 0) {
+    // Bounded by the caps: the operators refuse keys beyond their caps
+    // (cap hits above), so what must hold is that memory grows no faster
+    // than the keys held, i.e. nothing outside the capped keys grows with
+    // the number of distinct accounts. Compared on RSS growth: peak RSS
+    // includes the feed pages inherited from the driver, which made the
+    // earlier peak-over-peak ratio close to 1 whatever the operators did.
+    const double growth =
+        static_cast<double>(mem_10m.rss_after_kb - mem_10m.rss_before_kb) /
+        (mem_1m.rss_after_kb - mem_1m.rss_before_kb);
+    const double keys = static_cast<double>(mem_10m.keys) / mem_1m.keys;
+    report.AddTarget(
+        "mem 10M", "rss_growth_10M_over_1M", growth, "x", "<= 1.2 x key ratio",
+        growth <= 1.2 * keys,
+        absl::StrFormat("10x the accounts; keys held %.2fx (capped: %d cap "
+                        "hits at 10M)",
+                        keys, mem_10m.cap_hits));
   }
   report.Add(
       "process", "peak_rss", ProcStatusKb("VmHWM:") / 1024.0, "MiB",
