@@ -34,6 +34,12 @@ double SecondsSince(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
 }
 
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 double ThreadCpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -259,8 +265,24 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     reader.join();
     return absl::InternalError("cannot create the feed producer");
   }
+  // Look both input topics up before the clock starts: librdkafka would
+  // otherwise find a topic's partitions only on its one-second metadata
+  // timer after the first record to it, and the first records (the first
+  // ads come about 0.5 s in) would wait in the feed producer for up to a
+  // second and count as daemon latency.
+  std::vector<rd_kafka_topic_t*> input_topics;
+  for (const char* name : {"vigia.posts", "vigia.ads"}) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, name, nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rkt != nullptr && rd_kafka_metadata(producer, 0, rkt, &md, 5000) ==
+                              RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(md);
+    }
+    if (rkt != nullptr) input_topics.push_back(rkt);
+  }
   std::map<std::string_view, int32_t> target_partition;
   const auto t0 = SteadyClock::now();
+  const double process_cpu0 = ProcessCpuSeconds();
   int64_t total = static_cast<int64_t>(feed.lines.size());
   if (options.limit > 0) total = std::min(total, options.limit);
   for (int64_t i = 0; i < total; ++i) {
@@ -311,17 +333,20 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     rd_kafka_poll(producer, 1);
   }
   const double wall = SecondsSince(t0);
+  const double process_cpu = ProcessCpuSeconds() - process_cpu0;
   rd_kafka_flush(producer, 5000);
   // Give the last alerts time to reach the topic and the reader.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop_all();
   stop_reader.store(true);
   reader.join();
+  for (rd_kafka_topic_t* rkt : input_topics) rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(producer);
 
   KafkaBenchResult r;
   r.events = shared.handled.load();
   r.wall_s = wall;
+  r.process_cpu_s = process_cpu;
   r.events_per_s = r.events / wall;
   for (auto& inst : instances) {
     if (inst->sink->cpu_start >= 0) {

@@ -42,6 +42,9 @@ struct KafkaBenchResult {
   // Daemon threads' CPU time, summed: events per consumer CPU second.
   double consumer_cpu_s = 0;
   double events_per_consumer_cpu_s = 0;
+  // CPU time of the whole process over the same span (every thread: the
+  // daemons, librdkafka's, the feed producer, the mock broker, the reader).
+  double process_cpu_s = 0;
   // Event produce time -> alert read back from the alerts topic, ms.
   std::vector<double> alert_latency_ms;
   // Its two parts: produce -> the daemon emits the alert, and emit -> the

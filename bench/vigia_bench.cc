@@ -5,7 +5,9 @@
 //
 //   vigia-bench [--events N] [--json OUT] [--quick] [--no-10m] [--no-kafka]
 //               [--no-memory] [--kafka-setting K=V]...
+//               [--kafka-latency-rate R]
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -314,11 +316,18 @@ struct KeyMemory {
   int64_t accounts = 0;
   int64_t keys = 0;  // summed over operators
   int64_t rss_before_kb = 0;
+  // malloc's bytes in use (mallinfo2: arena + mmapped) before and after.
+  int64_t heap_before = 0;
+  int64_t heap_after = 0;
   int64_t rss_after_kb = 0;
   int64_t peak_kb = 0;
   double seconds = 0;
   int64_t cap_hits = 0;
-  int64_t posting_clock_keys = 0;
+  // Keys per operator, for the breakdown (plain bytes: this crosses a pipe).
+  static constexpr int kMaxOperators = 12;
+  int operators = 0;
+  char operator_names[kMaxOperators][32] = {};
+  int64_t operator_keys[kMaxOperators] = {};
 };
 
 // A foreign-origin post from account `a` in a window-sized span of event
@@ -351,6 +360,12 @@ size_t SyntheticPost(int64_t a, int64_t n, char* buf, size_t cap) {
       static_cast<long long>(a), tags[a % 5]));
 }
 
+// Bytes malloc has handed out and not had back, whatever their residency.
+int64_t HeapInUse() {
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+}
+
 KeyMemory MeasureKeysInProcess(int64_t accounts, const Config& config) {
   KeyMemory m;
   m.accounts = accounts;
@@ -358,6 +373,7 @@ KeyMemory MeasureKeysInProcess(int64_t accounts, const Config& config) {
   CountingDeadLetterSink dead;
   std::vector<char> buf(1024 + Decoder::padding());
   m.rss_before_kb = ProcStatusKb("VmRSS:");
+  m.heap_before = HeapInUse();
   Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
   const auto t0 = SteadyClock::now();
   for (int64_t a = 0; a < accounts; ++a) {
@@ -370,11 +386,16 @@ KeyMemory MeasureKeysInProcess(int64_t accounts, const Config& config) {
   }
   m.seconds = SecondsSince(t0);
   m.rss_after_kb = ProcStatusKb("VmRSS:");
+  m.heap_after = HeapInUse();
   m.peak_kb = ProcStatusKb("VmHWM:");
   for (const auto& [name, stats] : pipeline.operator_stats()) {
     m.keys += stats.keys;
     m.cap_hits += stats.cap_hits;
-    if (name == "posting_clock") m.posting_clock_keys = stats.keys;
+    if (m.operators < KeyMemory::kMaxOperators) {
+      std::snprintf(m.operator_names[m.operators], sizeof(m.operator_names[0]),
+                    "%.*s", static_cast<int>(name.size()), name.data());
+      m.operator_keys[m.operators++] = stats.keys;
+    }
   }
   return m;
 }
@@ -425,6 +446,9 @@ struct Flags {
   bool keys_10m = true;
   bool kafka = true;
   bool memory = true;
+  // Only the Kafka latency run, paced at this many records/s (0: the
+  // saturated runs first, then half their rate).
+  double latency_rate = 0;
   // librdkafka settings for the daemons (--kafka-setting k=v, repeatable).
   std::map<std::string, std::string> daemon_settings;
 };
@@ -434,6 +458,7 @@ void Usage() {
       << "usage: vigia-bench [--events N] [--json OUT] [--quick] [--no-10m]\n"
          "                   [--no-kafka] [--no-memory] [--kafka-setting "
          "K=V]...\n"
+         "                   [--kafka-latency-rate R]\n"
          "  --events N   records in the generated feed (default 1000000)\n"
          "  --json OUT   also write the results as JSON to OUT\n"
          "  --quick      small sizes (200k events, 1M keys only): a smoke run\n"
@@ -441,7 +466,9 @@ void Usage() {
          "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
          "  --no-memory  skip the bytes-per-key runs\n"
          "  --kafka-setting K=V  a librdkafka setting for the daemons "
-         "(repeatable)\n";
+         "(repeatable)\n"
+         "  --kafka-latency-rate R  skip the saturated Kafka runs; measure\n"
+         "               event-to-alert latency paced at R records/s\n";
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -469,6 +496,14 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->kafka = false;
     } else if (a == "--no-memory") {
       f->memory = false;
+    } else if (a == "--kafka-latency-rate") {
+      const char* v = next();
+      if (v == nullptr ||
+          !absl::SimpleAtod(absl::string_view(v), &f->latency_rate) ||
+          f->latency_rate <= 0) {
+        std::cerr << "--kafka-latency-rate needs a positive number\n";
+        return false;
+      }
     } else if (a == "--kafka-setting") {
       const char* v = next();
       const char* eq = v == nullptr ? nullptr : std::strchr(v, '=');
@@ -604,7 +639,10 @@ int Main(int argc, char** argv) {
     std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
     for (const auto& [k, v] : flags.daemon_settings) settings[k] = v;
     double saturated_1 = 0;
+    // --kafka-latency-rate R skips the saturated runs and paces at R.
+    if (flags.latency_rate > 0) saturated_1 = 2 * flags.latency_rate;
     for (int instances : {1, 2}) {
+      if (flags.latency_rate > 0) break;
       Progress(absl::StrCat("kafka throughput, ", instances, " daemon(s)"));
       KafkaBenchOptions options;
       options.instances = instances;
@@ -624,11 +662,24 @@ int Main(int argc, char** argv) {
                                  k->shutdown_notes.empty()
                                      ? ""
                                      : "; shutdown: " + k->shutdown_notes[0]));
+      // Two bounds on "per core": the daemon threads' own CPU leaves out
+      // librdkafka's threads (fetching, decompressing, the daemon's alert
+      // producer), so it overstates; the whole process's CPU also counts
+      // the feed producer, the mock broker and the alert reader, so it
+      // understates. The target is judged on the upper bound.
       report.AddTarget(section, "events_per_consumer_core_s",
                        k->events_per_consumer_cpu_s, "ev/s", ">= 1,000,000",
                        k->events_per_consumer_cpu_s >= 1e6,
-                       absl::StrFormat("records / daemon threads' CPU (%.2f s)",
+                       absl::StrFormat("upper bound: records / daemon "
+                                       "threads' CPU (%.2f s), librdkafka "
+                                       "threads not counted",
                                        k->consumer_cpu_s));
+      report.Add(section, "events_per_process_core_s",
+                 k->events / k->process_cpu_s, "ev/s",
+                 absl::StrFormat("lower bound: records / whole process CPU "
+                                 "(%.2f s): daemons, librdkafka, feed "
+                                 "producer, mock broker, reader",
+                                 k->process_cpu_s));
     }
     if (saturated_1 > 0) {
       KafkaBenchOptions options;
@@ -644,12 +695,16 @@ int Main(int argc, char** argv) {
         report.Add(section, "failed", std::nan(""), "", k.status().ToString());
       } else {
         std::vector<double>& v = k->alert_latency_ms;
-        report.Add(section, "event_to_alert_p50", Percentile(v, 50), "ms",
-                   absl::StrFormat("1 daemon paced at %.0f ev/s (half of "
-                                   "saturated), %d records; %d alerts emitted, "
-                                   "%d read back, %d attributed",
-                                   options.rate, k->events, k->alerts_emitted,
-                                   k->alerts_seen, k->alerts_attributed));
+        report.Add(
+            section, "event_to_alert_p50", Percentile(v, 50), "ms",
+            absl::StrFormat("1 daemon paced at %.0f ev/s (%s), %d "
+                            "records; %d alerts emitted, %d read back, "
+                            "%d attributed",
+                            options.rate,
+                            flags.latency_rate > 0 ? "--kafka-latency-rate"
+                                                   : "half of saturated",
+                            k->events, k->alerts_emitted, k->alerts_seen,
+                            k->alerts_attributed));
         const double p99 = Percentile(v, 99);
         report.AddTarget(section, "event_to_alert_p99", p99, "ms", "<= 10 ms",
                          !v.empty() && p99 <= 10);
@@ -672,8 +727,8 @@ int Main(int argc, char** argv) {
   std::vector<int64_t> sizes;
   if (flags.memory) sizes.push_back(1000000);
   if (flags.memory && flags.keys_10m) sizes.push_back(10000000);
-  int64_t peak_10m = -1;
-  int64_t peak_1m = -1;
+  KeyMemory mem_10m;
+  KeyMemory mem_1m;
   for (int64_t accounts : sizes) {
     Progress(absl::StrCat("memory, ", accounts, " distinct accounts"));
     absl::StatusOr<KeyMemory> m = MeasureKeys(accounts, config);
@@ -683,26 +738,57 @@ int Main(int argc, char** argv) {
       continue;
     }
     const double grown = (m->rss_after_kb - m->rss_before_kb) * 1024.0;
-    const double per_key = m->keys > 0 ? grown / m->keys : std::nan("");
+    // Per key on the heap bytes in use, not on RSS: the forked child
+    // inherits the driver's heap with its freed but resident pages (the
+    // generator's buffers, the replays' pipelines) and reuses them without
+    // RSS growing, so RSS growth understated the state by a varying amount
+    // (230-251 B/key with a 200k-record feed, 131 B/key with a 1M one, same
+    // code). Heap bytes count what the pipeline allocated, malloc's
+    // per-chunk overhead included.
+    const double heap = static_cast<double>(m->heap_after - m->heap_before);
+    const double per_key = m->keys > 0 ? heap / m->keys : std::nan("");
+    std::string by_operator;
+    for (int i = 0; i < m->operators; ++i) {
+      if (m->operator_keys[i] == 0) continue;
+      absl::StrAppend(&by_operator, by_operator.empty() ? "" : ", ",
+                      m->operator_names[i], " ", m->operator_keys[i]);
+    }
     report.Add(section, "tracked_keys", m->keys, "keys",
-               absl::StrFormat("%d distinct accounts sent; posting_clock %d; "
-                               "cap hits %d; %.0f ev/s",
-                               m->accounts, m->posting_clock_keys, m->cap_hits,
+               absl::StrFormat("%d distinct accounts sent; %s; cap hits %d; "
+                               "%.0f ev/s",
+                               m->accounts, by_operator, m->cap_hits,
                                m->accounts / m->seconds));
     report.AddTarget(section, "bytes_per_tracked_key", per_key, "B", "<= 200 B",
-                     per_key <= 200, "RSS growth / keys over all operators");
-    report.Add(section, "rss_growth", grown / 1048576.0, "MiB");
+                     per_key <= 200,
+                     "heap bytes in use after - before (all pipeline state, "
+                     "not only per-key records) / keys summed over operators");
+    report.Add(section, "heap_growth", heap / 1048576.0, "MiB");
+    report.Add(section, "rss_growth", grown / 1048576.0, "MiB",
+               absl::StrFormat("%.0f B/key; understates: the child reuses "
+                               "the driver's freed resident pages",
+                               m->keys > 0 ? grown / m->keys : 0.0));
     report.Add(section, "peak_rss", m->peak_kb / 1024.0, "MiB",
                "child's peak, counting the feed pages it shares with the "
                "parent");
-    (accounts >= 10000000 ? peak_10m : peak_1m) = m->peak_kb;
+    (accounts >= 10000000 ? mem_10m : mem_1m) = *m;
   }
-  if (peak_10m > 0 && peak_1m > 0) {
-    // Bounded by the caps: ten times the keys must not take ten times the
-    // memory; with every cap in force the 10M run stays within 1.5x of 1M.
-    const double ratio = static_cast<double>(peak_10m) / peak_1m;
-    report.AddTarget("mem 10M", "peak_rss_10M_over_1M", ratio, "x",
-                     "bounded by caps (<= 1.5x)", ratio <= 1.5);
+  if (mem_10m.keys > 0 && mem_1m.keys > 0) {
+    // Bounded by the caps: the operators refuse keys beyond their caps
+    // (cap hits above), so what must hold is that memory grows no faster
+    // than the keys held, i.e. nothing outside the capped keys grows with
+    // the number of distinct accounts. Compared on heap growth: peak RSS
+    // includes the feed pages inherited from the driver, which made the
+    // earlier peak-over-peak ratio close to 1 whatever the operators did.
+    const double growth =
+        static_cast<double>(mem_10m.heap_after - mem_10m.heap_before) /
+        static_cast<double>(mem_1m.heap_after - mem_1m.heap_before);
+    const double keys = static_cast<double>(mem_10m.keys) / mem_1m.keys;
+    report.AddTarget(
+        "mem 10M", "heap_growth_10M_over_1M", growth, "x", "<= 1.2 x key ratio",
+        growth <= 1.2 * keys,
+        absl::StrFormat("10x the accounts; keys held %.2fx (capped: %d cap "
+                        "hits at 10M)",
+                        keys, mem_10m.cap_hits));
   }
   report.Add(
       "process", "peak_rss", ProcStatusKb("VmHWM:") / 1024.0, "MiB",

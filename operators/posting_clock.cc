@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operators/scorer.h"
@@ -149,12 +150,114 @@ std::array<int64_t, kOffsets> WorkingSums(const std::array<T, kWeekHours>& b) {
   return out;
 }
 
+// An account's week: the same counts and semantics as WeekHistogram<uint8_t>
+// (saturating one-byte counts, the same Total() upper bound), stored as up
+// to kInlineHours (hour, count) pairs while the account posted in few
+// distinct hours of the week, and as the 168 bins on the heap beyond that.
+// Most tracked accounts post a handful of times, so most never allocate:
+// the inline form is 48 bytes against 184. Hours are absolute hours since
+// the epoch; int32 holds every hour of years 0000-9999.
+class AccountWeek {
+ public:
+  static constexpr int kInlineHours = 6;
+  static constexpr int32_t kNoHour = std::numeric_limits<int32_t>::min();
+
+  AccountWeek() = default;
+  AccountWeek(AccountWeek&&) = default;
+  AccountWeek& operator=(AccountWeek&&) = default;
+
+  void Clear() { *this = AccountWeek(); }
+
+  // As WeekHistogram::AdvanceTo.
+  void AdvanceTo(int64_t hour) {
+    if (last_ != kNoHour && hour <= last_) return;
+    if (last_ == kNoHour || hour - last_ >= kWeekHours) {
+      if (dense_ != nullptr) dense_->fill(0);
+      n_ = 0;
+      total_ = 0;
+    } else if (dense_ != nullptr) {
+      for (int64_t h = last_ + 1; h <= hour; ++h) {
+        uint8_t& b = (*dense_)[BinOf(h)];
+        total_ -= b;
+        b = 0;
+      }
+    } else {
+      // The hours h in (last, hour] clear bin BinOf(e) of a held hour e
+      // exactly when e + 168 <= hour.
+      int kept = 0;
+      for (int i = 0; i < n_; ++i) {
+        if (hours_[i] <= hour - kWeekHours) {
+          total_ -= counts_[i];
+        } else {
+          hours_[kept] = hours_[i];
+          counts_[kept] = counts_[i];
+          ++kept;
+        }
+      }
+      n_ = static_cast<uint8_t>(kept);
+    }
+    last_ = static_cast<int32_t>(hour);
+  }
+
+  // As WeekHistogram::Add.
+  bool Add(int64_t hour) {
+    AdvanceTo(hour);
+    if (hour <= static_cast<int64_t>(last_) - kWeekHours) return false;
+    uint8_t* count = nullptr;
+    if (dense_ != nullptr) {
+      count = &(*dense_)[BinOf(hour)];
+    } else {
+      for (int i = 0; i < n_; ++i) {
+        if (hours_[i] == hour) count = &counts_[i];
+      }
+      if (count == nullptr && n_ < kInlineHours) {
+        hours_[n_] = static_cast<int32_t>(hour);
+        counts_[n_] = 0;
+        count = &counts_[n_++];
+      }
+      if (count == nullptr) {
+        // A seventh distinct hour: move to the full week.
+        auto dense = std::make_unique<std::array<uint8_t, kWeekHours>>();
+        Bins(dense.get());  // from the inline pairs: dense_ is still null
+        dense_ = std::move(dense);
+        n_ = 0;
+        count = &(*dense_)[BinOf(hour)];
+      }
+    }
+    if (*count < std::numeric_limits<uint8_t>::max()) {
+      ++*count;
+      ++total_;
+    }
+    return true;
+  }
+
+  int64_t Total() const { return total_; }
+
+  // Writes the week as WeekHistogram<uint8_t>::bins would hold it.
+  void Bins(std::array<uint8_t, kWeekHours>* out) const {
+    if (dense_ != nullptr) {
+      if (out != dense_.get()) *out = *dense_;
+      return;
+    }
+    out->fill(0);
+    for (int i = 0; i < n_; ++i) (*out)[BinOf(hours_[i])] = counts_[i];
+  }
+
+ private:
+  std::unique_ptr<std::array<uint8_t, kWeekHours>> dense_;
+  int32_t last_ = kNoHour;
+  int32_t total_ = 0;  // at most 168 * 255
+  std::array<int32_t, kInlineHours> hours_;
+  std::array<uint8_t, kInlineHours> counts_;
+  uint8_t n_ = 0;  // inline pairs in use (0 when dense)
+};
+
 struct Account {
   std::string id;
-  int target_slot = -1;  // -1: a free slot
+  int16_t target_slot = -1;  // -1: a free slot
   CountryCode country;
-  WeekHistogram<uint8_t> week;
-  int64_t last_post = kNever;  // hour of the latest post
+  int32_t last_post = AccountWeek::kNoHour;  // hour of the latest post
+  AccountWeek week;
   // The latest post, quoted as a sample.
   std::string post_id;
   absl::Time post_time;
@@ -215,7 +318,7 @@ class PostingClock final : public Operator {
     auto it = ts.accounts.find(ToAbsl(event.account_id));
     uint32_t index;
     if (it != ts.accounts.end()) {
-      index = it->second;
+      index = *it;
     } else {
       const int32_t slot = FreeSlot();
       if (slot < 0) {
@@ -225,15 +328,16 @@ class PostingClock final : public Operator {
       index = static_cast<uint32_t>(slot);
       Account& a = accounts_[index];
       a.id.assign(event.account_id.data(), event.account_id.size());
-      a.target_slot = ts.slot;
-      a.week = WeekHistogram<uint8_t>();
-      a.last_post = kNever;
-      ts.accounts.emplace(a.id, index);
+      a.target_slot = static_cast<int16_t>(ts.slot);
+      a.week.Clear();
+      a.last_post = AccountWeek::kNoHour;
+      ts.accounts.insert(index);
       ++live_accounts_;
     }
     Account& a = accounts_[index];
     if (!a.week.Add(hour)) return;
-    a.last_post = std::max(a.last_post, hour);
+    a.last_post =
+        static_cast<int32_t>(std::max(static_cast<int64_t>(a.last_post), hour));
     a.country = event.account_country;
     if (event.created_at >= a.post_time || a.post_id.empty()) {
       a.post_id.assign(event.id.data(), event.id.size());
@@ -278,7 +382,33 @@ class PostingClock final : public Operator {
     absl::Time episode_start;
   };
 
+  // Hash and equality of account indices by the account's id, so a
+  // target's index set is searched by id without holding a second copy.
+  struct AccountIdHash {
+    using is_transparent = void;
+    const std::vector<Account>* accounts;
+    size_t operator()(uint32_t i) const {
+      return absl::Hash<absl::string_view>()((*accounts)[i].id);
+    }
+    size_t operator()(absl::string_view id) const {
+      return absl::Hash<absl::string_view>()(id);
+    }
+  };
+  struct AccountIdEq {
+    using is_transparent = void;
+    const std::vector<Account>* accounts;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, absl::string_view id) const {
+      return (*accounts)[a].id == id;
+    }
+    bool operator()(absl::string_view id, uint32_t a) const {
+      return (*accounts)[a].id == id;
+    }
+  };
+
   struct TargetState {
+    explicit TargetState(const std::vector<Account>* all)
+        : accounts(0, AccountIdHash{all}, AccountIdEq{all}) {}
     CountryCode target;
     int slot = 0;
     const Params* params = nullptr;
@@ -286,7 +416,8 @@ class PostingClock final : public Operator {
     // Posts of accounts declaring the target's country: what its own time
     // zone is inferred from when the map does not know it.
     WeekHistogram<uint32_t> domestic;
-    absl::flat_hash_map<std::string, uint32_t> accounts;
+    // The target's accounts as indices into accounts_, found by id.
+    absl::flat_hash_set<uint32_t, AccountIdHash, AccountIdEq> accounts;
     std::array<GroupState, kOffsets> groups;
   };
 
@@ -302,7 +433,7 @@ class PostingClock final : public Operator {
     int16_t& slot = target_slot_[CountryIndex(target)];
     if (slot < 0) {
       slot = static_cast<int16_t>(targets_.size());
-      auto ts = std::make_unique<TargetState>();
+      auto ts = std::make_unique<TargetState>(&accounts_);
       ts->target = target;
       ts->slot = slot;
       auto it = options_.per_target.find(target);
@@ -350,10 +481,11 @@ class PostingClock final : public Operator {
 
   void Release(size_t s) {
     Account& a = accounts_[s];
-    targets_[a.target_slot]->accounts.erase(a.id);
+    targets_[a.target_slot]->accounts.erase(static_cast<uint32_t>(s));
     a.target_slot = -1;
     a.id.clear();
     a.post_id.clear();
+    a.week.Clear();
     free_.push_back(static_cast<int32_t>(s));
     --live_accounts_;
   }
@@ -419,7 +551,8 @@ class PostingClock final : public Operator {
     std::array<Group, kOffsets> groups;
     for (uint32_t s : members) {
       const Account& a = accounts_[s];
-      const std::array<uint8_t, kWeekHours>& b = a.week.bins;
+      std::array<uint8_t, kWeekHours> b;
+      a.week.Bins(&b);
       int64_t total = 0;
       int days = 0;
       for (int d = 0; d < 7; ++d) {
@@ -580,9 +713,9 @@ class PostingClock final : public Operator {
     std::vector<SampleEvent> samples;
     for (const Tally& t : top) {
       if (static_cast<int>(samples.size()) >= context_.max_samples) break;
-      auto it = ts.accounts.find(t.value);
+      auto it = ts.accounts.find(absl::string_view(t.value));
       if (it == ts.accounts.end()) continue;
-      const Account& acc = accounts_[it->second];
+      const Account& acc = accounts_[*it];
       samples.push_back(SampleEvent{
           acc.post_id, acc.id, acc.post_time, std::string(acc.source.source),
           acc.source.partition, acc.source.position, ""});

@@ -14,6 +14,10 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// The longest a start waits for the output topics' metadata: librdkafka's
+// own lookup would come within a second anyway.
+constexpr absl::Duration kPrepareTopicsTimeout = absl::Seconds(1);
+
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
 }
@@ -480,6 +484,16 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics.get())) {
     return absl::UnavailableError(
         absl::StrCat("kafka subscribe failed: ", rd_kafka_err2str(err)));
+  }
+
+  // Look the output topics up before the first alert needs them (see
+  // Producer::PrepareTopics); bounded, and only a warning if the brokers are
+  // not reachable yet.
+  if (absl::Status s = producer_->PrepareTopics(
+          {options_.alerts_topic, options_.dlq_topic}, kPrepareTopicsTimeout);
+      !s.ok()) {
+    VIGIA_LOG(WARNING) << "kafka: " << s.message()
+                       << "; looked up again on the first output";
   }
 
   absl::Status status;

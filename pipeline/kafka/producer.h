@@ -80,6 +80,16 @@ class Producer {
   // messages that failed or waited.
   void Poll();
 
+  // Fetches the metadata (partitions, leaders) of `topics` now, waiting at
+  // most `timeout` in all. librdkafka otherwise looks a topic up only on its
+  // one-second metadata timer after the first message to it, so the first
+  // alerts after a start waited up to a second before being sent. Returns
+  // Unavailable (naming the topic) when the cluster did not answer in time;
+  // that is not fatal: the lookup then happens on the first produce as
+  // before.
+  absl::Status PrepareTopics(const std::vector<std::string>& topics,
+                             absl::Duration timeout);
+
   // Waits up to `timeout` for every message produced so far to be
   // acknowledged. Returns OK when none is outstanding, DeadlineExceeded
   // (naming how many are) when the time is up, and Internal when the
@@ -115,6 +125,9 @@ class Producer {
 
   ProducerOptions options_;
   rd_kafka_t* rk_ = nullptr;
+  // Handles of the topics PrepareTopics() looked up, kept so their metadata
+  // stays in the client's cache; released before the client.
+  std::vector<rd_kafka_topic_t*> topics_;
   uint64_t next_id_ = 1;
   // Every message not yet acknowledged, by id; librdkafka carries the id as
   // its message opaque and points into `message.value` until delivery.
