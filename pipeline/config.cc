@@ -988,6 +988,8 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
     return m.ErrorAt("ttl", "must be at least resend_interval (or 0)");
   }
   CONFIG_RETURN_IF_ERROR(
+      m.Duration("min_hold", Bound::kNonNegative, &out->min_hold));
+  CONFIG_RETURN_IF_ERROR(
       m.Duration("timeout", Bound::kPositive, &out->timeout));
   CONFIG_RETURN_IF_ERROR(m.Str("runbook_base_url", &out->runbook_base_url));
   CONFIG_RETURN_IF_ERROR(m.Str("generator_url", &out->generator_url));
@@ -1425,6 +1427,7 @@ std::string CanonicalConnections(const Config& c) {
         absl::StrCat("[", absl::StrJoin(a.urls, ", "), "]"));
   w.Add("alertmanager.resend_interval", a.resend_interval);
   w.Add("alertmanager.ttl", a.ttl);
+  w.Add("alertmanager.min_hold", a.min_hold);
   w.Add("alertmanager.timeout", a.timeout);
   w.Add("alertmanager.runbook_base_url", a.runbook_base_url);
   w.Add("alertmanager.generator_url", a.generator_url);

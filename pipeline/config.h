@@ -55,7 +55,8 @@ struct KafkaConfig {
 struct AlertmanagerConfig {
   std::vector<std::string> urls;  // empty: no Alertmanager sink
   absl::Duration resend_interval = absl::Minutes(1);
-  absl::Duration ttl = absl::ZeroDuration();  // zero: 4 * resend_interval
+  absl::Duration ttl = absl::ZeroDuration();   // zero: 4 * resend_interval
+  absl::Duration min_hold = absl::Minutes(2);  // shortest life of an alert
   absl::Duration timeout = absl::Seconds(10);
   std::string runbook_base_url;
   std::string generator_url;

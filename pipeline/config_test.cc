@@ -137,6 +137,7 @@ alertmanager:
   urls: ["http://am-0:9093", "https://am-1:9093"]
   resend_interval: 30s
   ttl: 5m
+  min_hold: 45s
   runbook_base_url: https://wiki.example/vigia
   drill: true
 metrics:
@@ -154,6 +155,8 @@ metrics:
                                      "http://am-0:9093", "https://am-1:9093"}));
   EXPECT_EQ(c.alertmanager.resend_interval, absl::Seconds(30));
   EXPECT_EQ(c.alertmanager.ttl, absl::Minutes(5));
+  EXPECT_EQ(c.alertmanager.min_hold, absl::Seconds(45));
+  EXPECT_EQ(DefaultConfig().alertmanager.min_hold, absl::Minutes(2));
   EXPECT_TRUE(c.alertmanager.drill);
   EXPECT_EQ(c.metrics_addr, "0.0.0.0:9464");
   // Where vigia connects says nothing about what it detects.
@@ -177,6 +180,8 @@ TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {
               HasSubstr("must start with http:// or https://"));
   EXPECT_THAT(ErrorFor("alertmanager:\n  resend_interval: 1m\n  ttl: 10s\n"),
               HasSubstr("alertmanager.ttl: must be at least resend_interval"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  min_hold: -1s\n"),
+              HasSubstr("alertmanager.min_hold"));
   EXPECT_THAT(ErrorFor("metrics:\n  addr: 9464\n"),
               HasSubstr("metrics.addr: must be HOST:PORT"));
 }

@@ -186,6 +186,11 @@ absl::Status ValidateAlertmanagerOptions(const AlertmanagerOptions& o) {
     return absl::InvalidArgumentError(
         "alertmanager: timeout must be positive and finite");
   }
+  if (o.min_hold < absl::ZeroDuration() ||
+      o.min_hold == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "alertmanager: min_hold must be non-negative and finite");
+  }
   if (o.max_attempts < 1) {
     return absl::InvalidArgumentError(
         "alertmanager: max_attempts must be at least 1");
@@ -300,7 +305,7 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
     } else {
       posting->starts_at = now;
     }
-    posting->ends_at = std::max(now, posting->starts_at);
+    posting->ends_at = std::max(now, posting->starts_at + options_.min_hold);
   }
   stats_.firing.store(static_cast<int64_t>(firing_.size()),
                       std::memory_order_relaxed);

@@ -8,8 +8,11 @@
 // dead Alertmanager never stalls the pipeline. Firing alerts are re-sent
 // every `resend_interval` with endsAt = now + `ttl`, so they stay active
 // while vigia runs and expire on their own if it dies; a resolved record
-// is sent with endsAt = the time it was written. Every alert goes to every
-// URL; each URL has its own queue, retries and counters.
+// is sent with endsAt = the time it was written, but never earlier than
+// startsAt + `min_hold`, so an alert that fired and resolved within seconds
+// (a catch-up after an outage, a drill at full speed) is still active long
+// enough for Alertmanager to notify. Every alert goes to every URL; each
+// URL has its own queue, retries and counters.
 //
 // startsAt and endsAt are processing time from the injected Clock, never
 // event time: Alertmanager compares them with its own wall clock, and in a
@@ -51,6 +54,11 @@ struct AlertmanagerOptions {
   // long after the last resend if vigia stops. Zero means 4 *
   // resend_interval. Must be at least resend_interval.
   absl::Duration ttl = absl::ZeroDuration();
+  // A resolved alert stays active in Alertmanager until at least startsAt +
+  // min_hold: its endsAt is max(resolve time, startsAt + min_hold). Longer
+  // than the routes' group_wait, so that even the shortest alert is notified
+  // rather than arriving already over. Zero sends the resolve time as is.
+  absl::Duration min_hold = absl::Minutes(2);
   // Limit for one HTTP request, connection included.
   absl::Duration timeout = absl::Seconds(10);
   // Attempts per batch before a URL is parked: its alerts stay queued and

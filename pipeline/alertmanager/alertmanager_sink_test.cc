@@ -130,6 +130,8 @@ AlertmanagerOptions FastOptions(std::vector<std::string> urls) {
   o.backoff_initial = absl::Milliseconds(10);
   o.backoff_max = absl::Milliseconds(40);
   o.flush_timeout = absl::Seconds(60);
+  // Resolves end at once, as written; the hold has tests of its own.
+  o.min_hold = absl::ZeroDuration();
   return o;
 }
 
@@ -241,6 +243,60 @@ TEST_F(AlertmanagerSinkTest, ResolvedRecordEndsTheAlert) {
   EXPECT_EQ(ListAlerts(*am_).count(firing.id), 0u);
   EXPECT_EQ(sink->stats().urls[0].alerts_sent.load(), 2);
   EXPECT_EQ(sink->stats().firing.load(), 0);
+}
+
+TEST_F(AlertmanagerSinkTest, AnAlertResolvedWithinSecondsIsHeldActive) {
+  // At 3600x (a drill, a catch-up) an alert can fire and resolve before the
+  // sender posts either: only the resolve goes out. Held until startsAt +
+  // min_hold, Alertmanager still lists it active and can notify it.
+  AlertmanagerOptions o = FastOptions({am_->url()});
+  o.min_hold = absl::Minutes(2);
+  std::unique_ptr<AlertmanagerSink> sink = MakeSink(o, &clock_);
+  ASSERT_NE(sink, nullptr);
+  const Alert firing = MakeAlert("aaaa00000000000000b1");
+  const absl::Time started = clock_.Now();
+  ASSERT_TRUE(sink->Write(firing).ok());
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_TRUE(sink->Write(Resolved(firing)).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+
+  std::map<std::string, ListedAlert> listed = ListAlerts(*am_);
+  ASSERT_EQ(listed.count(firing.id), 1u);
+  EXPECT_EQ(listed[firing.id].state, "active");
+  EXPECT_EQ(Canonical(listed[firing.id].starts_at), FormatRfc3339(started));
+  EXPECT_EQ(Canonical(listed[firing.id].ends_at),
+            FormatRfc3339(started + absl::Minutes(2)));
+  EXPECT_EQ(sink->stats().firing.load(), 0) << "a hold is not a resend";
+}
+
+TEST_F(AlertmanagerSinkTest, TheHoldDoesNotDelayTheResolveOfALongAlert) {
+  // Alertmanager keeps an alert until its endsAt passes on its own clock:
+  // this clock runs behind the real one (less than the firing alert's 4
+  // minutes of ttl), so a resolve at its "now" is over, while a resolve held
+  // to "now" + anything would still be listed.
+  ManualClock clock(absl::Now() - absl::Minutes(3));
+  AlertmanagerOptions o = FastOptions({am_->url()});
+  o.min_hold = absl::Minutes(2);
+  std::unique_ptr<AlertmanagerSink> sink = MakeSink(o, &clock);
+  ASSERT_NE(sink, nullptr);
+  const Alert firing = MakeAlert("aaaa00000000000000b2");
+  ASSERT_TRUE(sink->Write(firing).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  ASSERT_EQ(ListAlerts(*am_).count(firing.id), 1u);
+  // Firing for longer than the hold: it ends when resolved.
+  clock.Advance(absl::Seconds(150));
+  ASSERT_TRUE(sink->Write(Resolved(firing)).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  EXPECT_EQ(ListAlerts(*am_).count(firing.id), 0u);
+}
+
+TEST(AlertmanagerOptions, MinHoldMustBeFiniteAndNotNegative) {
+  AlertmanagerOptions o = FastOptions({"http://127.0.0.1:1"});
+  EXPECT_TRUE(ValidateAlertmanagerOptions(o).ok());
+  o.min_hold = -absl::Seconds(1);
+  EXPECT_FALSE(ValidateAlertmanagerOptions(o).ok());
+  o.min_hold = absl::InfiniteDuration();
+  EXPECT_FALSE(ValidateAlertmanagerOptions(o).ok());
 }
 
 TEST_F(AlertmanagerSinkTest,

@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<AlertmanagerSink>> MakeAlertmanagerSink(
   if (o.urls.empty()) return std::unique_ptr<AlertmanagerSink>();
   o.resend_interval = c.resend_interval;
   o.ttl = c.ttl;
+  o.min_hold = c.min_hold;
   o.timeout = c.timeout;
   o.drill = c.drill || flags.has(kDrillFlag);
   o.runbook_base_url = c.runbook_base_url;
