@@ -482,8 +482,11 @@ class ForeignShare final : public Operator {
     const double ef = p.scorer.Expected(ks.foreign, end, window_hops_);
     const double et = p.scorer.Expected(ks.total, end, window_hops_);
     v.baseline_share = et > 0 ? std::clamp(ef / et, 0.0, 1.0) : 0.0;
-    v.a = p.scorer.AssessAgainst(ks.foreign, end, v.total * v.baseline_share,
-                                 foreign);
+    // Given the window's posts, its foreign count is binomial: scored as a
+    // part of that whole, which small keys need (a Poisson score overstates
+    // their variance by 1 / (1 - share)).
+    v.a = p.scorer.AssessShare(ks.foreign, end, v.total, v.baseline_share,
+                               foreign);
     if (v.total < p.min_total) v.a.level = -1;
     scores_.Record(targets_[ks.target_slot]->target, end, v.a.score);
     const Assessment& a = v.a;

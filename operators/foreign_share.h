@@ -8,12 +8,15 @@
 // foreign posts per hop and posts of known origin per hop. The window's
 // expected foreign count is its total times the baseline share (the ratio of
 // the two expectations), and the foreign count is scored against that with
-// Scorer::AssessAgainst, so warm-up, floors, overdispersion, effect size and
-// recovery are the shared ones; the ratio reads as window share / baseline
-// share. The total is never clipped as an anomaly of its own (it is context,
-// and must follow organic swings at once); while the share is anomalous,
-// foreign posts above anomaly_clip_ratio x the usual share are learned
-// neither as foreign nor as part of the total.
+// Scorer::AssessShare: given the window's posts the foreign count is
+// binomial, so the score is the binomial form of the shared score (a Poisson
+// score would overstate its variance by 1 / (1 - share), which on a small
+// hashtag holds a doubled share below the warning rung). Warm-up, floors,
+// overdispersion, effect size and recovery are the shared ones; the ratio
+// reads as window share / baseline share. The total is never clipped as an
+// anomaly of its own (it is context, and must follow organic swings at once);
+// while the share is anomalous, foreign posts above anomaly_clip_ratio x the
+// usual share are learned neither as foreign nor as part of the total.
 //
 // Hashtags are high-cardinality: per target a Space-Saving sketch of
 // 4 x max_hashtags counts (decayed with a 6 h half-life) finds the heavy

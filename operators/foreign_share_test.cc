@@ -1,5 +1,7 @@
 #include "operators/foreign_share.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -280,6 +283,44 @@ TEST(ForeignShare, EvidenceRecomputesTheExpectationAndNamesTheCampaign) {
   EXPECT_THAT(json, HasSubstr("\"subject_kind\":\"hashtag\","
                               "\"subject\":\"alegeri\""));
   EXPECT_THAT(json, HasSubstr("\"top_origins\":[{\"value\":\"RU\""));
+}
+
+// Regression (scenario matrix, trend_riding seed 202): on a small hashtag
+// whose foreign share doubles, the window's foreign posts are a part of its
+// few posts, a binomial count. Scored as a Poisson count the score rung held
+// the warning back for a whole window after the ratio had passed it.
+TEST(ForeignShare, WarnsWhenTheShareOfASmallHashtagDoubles) {
+  Driver d;
+  // MD: 180 posts a minute, one in six foreign, on #news; #mic carries 3 a
+  // minute, one of them foreign (90 a window, 30 foreign).
+  for (int m = 0; m < 4 * 60; ++m) {
+    d.Minute(Concat(Mix(kMD, 150, 30, {"news"}), Mix(kMD, 2, 1, {"mic"})));
+  }
+  // The same 3 posts a minute on #mic, now 2 of them foreign.
+  const absl::Time start = d.now();
+  for (int m = 0; m < 30; ++m) {
+    d.Minute(
+        Concat(Mix(kMD, 150, 30, {"news"}), Mix(kMD, 1, 2, {"mic"}, "sock")));
+  }
+  const std::vector<Alert> tag = About(d.alerts(), "mic");
+  const auto warning = std::find_if(tag.begin(), tag.end(), [](const Alert& a) {
+    return a.state == AlertState::kFiring && a.severity >= Severity::kWarning;
+  });
+  ASSERT_NE(warning, tag.end());
+  EXPECT_LE(warning->window_end - start, absl::Minutes(30));
+  EXPECT_EQ(warning->window_end - warning->window_start, absl::Minutes(30));
+  // Not for its volume: the window holds its usual 90 posts.
+  std::map<std::string, double> b(warning->evidence.baseline.begin(),
+                                  warning->evidence.baseline.end());
+  EXPECT_EQ(b["window_posts"], 90);
+  // The Poisson score of the same window would have stayed below the
+  // warning's 5: the rung this pins.
+  EXPECT_LT(2 * (std::sqrt(warning->observed + 0.375) -
+                 std::sqrt(warning->expected + 0.375)),
+            5.0);
+  EXPECT_GE(warning->score, 5.0);
+  // The target as a whole barely moves.
+  EXPECT_TRUE(About(d.alerts(), "").empty());
 }
 
 TEST(ForeignShare, IgnoresHashtagsTooSmallToJudge) {

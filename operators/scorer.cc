@@ -125,19 +125,50 @@ Assessment Scorer::AssessAgainst(const BaselineState& state, absl::Time end,
   return Judge(expected, observed, Dispersion(state), warm);
 }
 
+Assessment Scorer::AssessShare(const BaselineState& state, absl::Time end,
+                               double trials, double share,
+                               double observed) const {
+  const bool warm = state.has_history() && absl::ToInt64Microseconds(History(
+                                               state, end)) >= warmup_us_;
+  const double n = std::max(trials, 0.0);
+  return Verdict(n * std::clamp(share, 0.0, 1.0), observed, n,
+                 Dispersion(state), warm);
+}
+
+double Scorer::Deviation(double observed, double mu, double trials) const {
+  const double x = std::max(observed, 0.0);
+  if (!(trials > 0)) {
+    return 2 *
+           (std::sqrt(x + offset_) - std::sqrt(std::max(mu, 0.0) + offset_));
+  }
+  // Anscombe's arcsine transform: the variance-stabilised binomial count,
+  // with unit variance like the square root's for a Poisson count. Both
+  // values are clamped to the whole, so the arcsine stays defined.
+  const double n = trials + 2 * offset_;
+  const auto stretch = [&](double v) {
+    return std::asin(std::sqrt(std::clamp((v + offset_) / n, 0.0, 1.0)));
+  };
+  return 2 * std::sqrt(n) *
+         (stretch(std::min(x, trials)) - stretch(std::clamp(mu, 0.0, trials)));
+}
+
 Assessment Scorer::Judge(double expected, double observed, double dispersion,
                          bool warm) const {
+  return Verdict(expected, observed, 0, dispersion, warm);
+}
+
+Assessment Scorer::Verdict(double expected, double observed, double trials,
+                           double dispersion, bool warm) const {
   Assessment a;
   a.observed = observed;
   a.expected = expected;
+  a.trials = trials;
   a.ratio = (observed + 1) / (a.expected + 1);
   // The floor keeps a key whose history is nearly all zeros from turning
   // one or two events into a large score.
   const double mu = std::max({a.expected, options_.min_expected, 0.0});
-  a.score =
-      2 *
-      (std::sqrt(std::max(observed, 0.0) + offset_) - std::sqrt(mu + offset_)) /
-      std::sqrt(std::max(dispersion, min_dispersion_));
+  a.score = Deviation(observed, mu, trials) /
+            std::sqrt(std::max(dispersion, min_dispersion_));
   a.warm = warm;
   const std::vector<SeverityLevel>& levels = options_.levels;
   if (!levels.empty()) {
@@ -185,8 +216,9 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
   if (window.expected > 0 || window.observed > 0) {
     double w = std::max(window.observed, 0.0);
     if (window.anomalous) w = std::min(w, window.expected * clip);
-    const double z = 2 * (std::sqrt(w + offset_) -
-                          std::sqrt(std::max(window.expected, 0.0) + offset_));
+    // Unfloored: the residual of what the window held against what it was
+    // expected to hold, on the scale it was scored on.
+    const double z = Deviation(w, window.expected, window.trials);
     const int64_t prior = options_.counts ? warmup_us_ : 0;
     const double a = Alpha(dt, dispersion_half_life_us_, history + prior,
                            dispersion_alpha_step_);

@@ -14,10 +14,25 @@
 // with c = 3/8 for counts (Anscombe) and 0 for measurements; for a Poisson
 // count z is close to a normal deviate, and the learned overdispersion (the
 // mean squared z of past windows, never below 1 for counts) keeps naturally
-// bursty streams from paging. While a window is anomalous the level and the
-// overdispersion learn from values clipped at anomaly_clip_ratio times the
-// expectation, and the hour factors do not learn, so a surge neither poisons
-// the baseline nor masks the next one.
+// bursty streams from paging.
+//
+// A count that is a part of a known whole (the foreign posts among a
+// window's n posts, scored against n times a learned share: AssessShare) is
+// binomial, not Poisson: its variance is n p (1 - p), not n p, so the
+// Poisson z understates a rise by a factor sqrt(1 - p), which matters on
+// small keys with a sizeable share. Such a count is scored with Anscombe's
+// arcsine transform, the binomial counterpart of the square root:
+//   z = 2 * sqrt(N) * (asin(sqrt((observed + c) / N))
+//                      - asin(sqrt((max(expected, min_expected) + c) / N)))
+//       / sqrt(overdispersion),   N = n + 2c,
+// i.e. each sqrt(v) above becomes sqrt(N) * asin(sqrt(v / N)). For shares
+// far below 1 the two agree; the overdispersion is then learned in the same
+// binomial units.
+//
+// While a window is anomalous the level and the overdispersion learn from
+// values clipped at anomaly_clip_ratio times the expectation, and the hour
+// factors do not learn, so a surge neither poisons the baseline nor masks the
+// next one.
 //
 // Ownership and threads: a Scorer holds only options and is immutable after
 // construction, so one instance may be shared by all keys of a detector (and
@@ -77,6 +92,9 @@ struct Assessment {
   double threshold = 0;
   // Index into ScoringOptions::levels of the highest rung reached; -1 none.
   int level = -1;
+  // For a share (AssessShare): the whole the observed count is a part of,
+  // and the score is binomial. 0 for a plain (Poisson) count.
+  double trials = 0;
   // The key has at least `warmup` of history; no rung is reached before.
   bool warm = false;
   // Warm, and significance and effect size of the lowest rung are met
@@ -114,6 +132,18 @@ class Scorer {
   Assessment AssessAgainst(const BaselineState& state, absl::Time end,
                            double expected, double observed) const;
 
+  // Scores `observed`, a part of `trials` (e.g. the foreign posts among a
+  // window's posts of known origin), against `share` of them: the expected
+  // count is trials * share and the score is the binomial one (see above),
+  // which a count bounded by its whole warrants. The state supplies the
+  // warm-up and the learned overdispersion; passing the result to Learn()
+  // makes the overdispersion learn binomial residuals, so a state should be
+  // assessed this way every time. With `counts` off the offset c is 0 and
+  // the overdispersion has no floor, as for Assess(). Does not change the
+  // state.
+  Assessment AssessShare(const BaselineState& state, absl::Time end,
+                         double trials, double share, double observed) const;
+
   // The verdict on `observed` against `expected`, with the given
   // overdispersion (floored as a state's is) and warm-up status: the same
   // score, ratio and ladder as Assess(), for a detector whose expectation
@@ -150,6 +180,12 @@ class Scorer {
   double SumExpected(const BaselineState& state, int64_t end_us, int steps,
                      double* factor_sum, int* counted) const;
   double Dispersion(const BaselineState& state) const;
+  // The unscaled score of `observed` against a mean of `mu` (already
+  // floored by the caller): Poisson for trials <= 0, else binomial.
+  double Deviation(double observed, double mu, double trials) const;
+  // Judge() for a count out of `trials` (0: a plain count).
+  Assessment Verdict(double expected, double observed, double trials,
+                     double dispersion, bool warm) const;
 
   ScoringOptions options_;
   int64_t step_us_;

@@ -349,6 +349,66 @@ TEST(Scorer, JudgeAppliesTheLadderToAnyExpectation) {
   EXPECT_EQ(scorer.Judge(40, 210, 0.01, true).score, hot.score);
 }
 
+TEST(Scorer, AssessShareScoresAPartOfAWholeAsABinomialCount) {
+  // A ladder on shares, as foreign_share's: a ratio of shares is bounded.
+  ScoringOptions options;
+  options.levels = {{Severity::kInfo, 3.0, 1.3, 10},
+                    {Severity::kWarning, 5.0, 1.6, 20},
+                    {Severity::kCritical, 8.0, 2.0, 40}};
+  const Scorer scorer(options, kHop);
+  BaselineState state;
+  const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+  scorer.Learn(state, t0 + kHop, 4, Assessment{});
+  const absl::Time end = t0 + absl::Hours(2);
+  // 68 foreign posts among 180 where 19% are usual: Anscombe's arcsine
+  // transform of a binomial count, with the Poisson score's offset.
+  const Assessment a = scorer.AssessShare(state, end, 180, 0.19, 68);
+  EXPECT_DOUBLE_EQ(a.expected, 180 * 0.19);
+  EXPECT_EQ(a.trials, 180);
+  EXPECT_DOUBLE_EQ(a.ratio, 69 / (180 * 0.19 + 1));
+  const double n = 180.75;
+  EXPECT_NEAR(a.score,
+              2 * std::sqrt(n) *
+                  (std::asin(std::sqrt(68.375 / n)) -
+                   std::asin(std::sqrt((180 * 0.19 + 0.375) / n))),
+              1e-9);
+  // The Poisson score of the same counts overstates the variance by
+  // 1 / (1 - share) and would not reach the warning rung; this does.
+  const Assessment poisson = scorer.AssessAgainst(state, end, 180 * 0.19, 68);
+  EXPECT_LT(poisson.score, 5);
+  EXPECT_GE(a.score, 5);
+  EXPECT_EQ(a.level, kWarning);
+  EXPECT_EQ(poisson.level, kInfo);
+  // For a share far below 1 of a large whole the two agree.
+  const Assessment rare = scorer.AssessShare(state, end, 1e7, 2e-6, 40);
+  EXPECT_NEAR(rare.score, scorer.AssessAgainst(state, end, 20, 40).score, 1e-3);
+  // The floor on the expectation holds as for counts, and the count is
+  // clamped to its whole.
+  EXPECT_DOUBLE_EQ(scorer.AssessShare(state, end, 100, 0, 0).score,
+                   scorer.AssessShare(state, end, 100, 0.01, 0).score);
+  EXPECT_TRUE(std::isfinite(scorer.AssessShare(state, end, 10, 0.5, 12).score));
+  EXPECT_EQ(scorer.AssessShare(state, end, 0, 0.5, 0).level, -1);
+}
+
+// Under a binomial null the learned overdispersion of shares comes out
+// near 1 (the scale the score is on); scored as Poisson counts the same
+// windows would read as underdispersed by the factor 1 - share.
+TEST(Scorer, LearnsTheOverdispersionOfSharesOnTheBinomialScale) {
+  const Scorer scorer(ScoringOptions(), kHop);
+  std::mt19937_64 rng(29);
+  std::binomial_distribution<int> draw(200, 0.5);
+  BaselineState share, count;
+  absl::Time t = absl::FromUnixSeconds(1'700'438'400);
+  for (int i = 0; i < 5 * kHopsPerDay; ++i) {
+    t += kHop;
+    const int x = draw(rng);
+    scorer.Learn(share, t, x, scorer.AssessShare(share, t, 200, 0.5, x));
+    scorer.Learn(count, t, x, scorer.AssessAgainst(count, t, 100, x));
+  }
+  EXPECT_NEAR(share.dispersion, 1.0, 0.15);
+  EXPECT_NEAR(count.dispersion, 0.5, 0.1);
+}
+
 TEST(ScoreToUnit, MapsScoresMonotonicallyIntoTheUnitInterval) {
   EXPECT_EQ(ScoreToUnit(-4), 0);
   EXPECT_EQ(ScoreToUnit(0), 0);
