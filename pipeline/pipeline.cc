@@ -228,6 +228,7 @@ absl::Status Pipeline::Process(const RawRecord& record) {
   if (ABSL_PREDICT_FALSE(reason != RejectReason::kNone)) {
     stats_.read[hint_slot].Add();
     stats_.rejected[hint_slot][static_cast<int>(reason)].Add();
+    watermark_.ObserveUntimed(record.source, Now());
     return DeadLetterRecord(record, hint_slot, RejectReasonName(reason),
                             decoder_.detail());
   }

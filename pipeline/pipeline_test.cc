@@ -184,6 +184,39 @@ TEST_F(PipelineTest, TickAdvancesPastAnIdleSourceOnTheInjectedClock) {
   EXPECT_EQ(op_ptr->watermarks.back(), base + absl::Seconds(290));
 }
 
+TEST_F(PipelineTest, APartitionOfOnlyMalformedRecordsDoesNotFreezeEventTime) {
+  // Kafka declares every assigned partition, and again while it has a
+  // backlog. One that receives only malformed records is always busy and
+  // never yields an event time; before ObserveUntimed it held the watermark
+  // at "no event yet", and every detector's windows froze (vigia demo's
+  // bad lines all hash to one partition).
+  ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
+  auto op = std::make_unique<RecordingOperator>();
+  RecordingOperator* op_ptr = op.get();
+  std::vector<std::unique_ptr<Operator>> ops;
+  ops.push_back(std::move(op));
+  Pipeline p(config_, std::move(ops), &alerts_, &dead_, &clock);
+  const SourceRef bad_partition{"posts", 1, 0};
+  p.DeclareSource(bad_partition);
+  const absl::Time base = absl::FromUnixSeconds(1'800'000'000);
+  const std::string junk = "{not json";
+  for (int i = 0; i < 5; ++i) {
+    clock.Advance(absl::Milliseconds(100));
+    const std::string a = Post(absl::StrCat("a", i), 100 * (i + 1));
+    ASSERT_TRUE(
+        p.Process({a, a.size(), SourceRef{"posts", 0, i}, FeedKind::kPost})
+            .ok());
+    ASSERT_TRUE(p.Process({junk, junk.size(), SourceRef{"posts", 1, i},
+                           FeedKind::kPost})
+                    .ok());
+    p.DeclareSource(bad_partition);  // its backlog keeps it declared
+  }
+  EXPECT_EQ(dead_.reasons.size(), 5u);
+  EXPECT_EQ(p.watermark(), base + absl::Seconds(490));
+  ASSERT_FALSE(op_ptr->watermarks.empty());
+  EXPECT_EQ(op_ptr->watermarks.back(), base + absl::Seconds(490));
+}
+
 std::string PostFrom(std::string_view id, int64_t seconds,
                      std::string_view country, std::string_view target) {
   return absl::StrFormat(

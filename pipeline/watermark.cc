@@ -7,29 +7,38 @@ namespace vigia {
 WatermarkTracker::WatermarkTracker(const WatermarkOptions& options)
     : options_(options) {}
 
-void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
-                               absl::Time now, std::optional<FeedKind> feed) {
+int WatermarkTracker::IndexOf(const SourceRef& source) {
   // Records come in long runs from one source (a file, a Kafka batch), so
   // remembering the last lookup skips hashing the name on almost every event.
-  int index;
   if (source.source.data() == last_name_data_ &&
       source.source.size() == last_name_size_ &&
       source.partition == last_partition_) {
-    index = last_index_;
-  } else {
-    Key key{std::string(source.source), source.partition};
-    auto [it, inserted] =
-        index_.try_emplace(std::move(key), static_cast<int>(sources_.size()));
-    if (inserted) sources_.emplace_back();
-    index = it->second;
-    last_name_data_ = source.source.data();
-    last_name_size_ = source.source.size();
-    last_partition_ = source.partition;
-    last_index_ = index;
+    return last_index_;
   }
+  Key key{std::string(source.source), source.partition};
+  auto [it, inserted] =
+      index_.try_emplace(std::move(key), static_cast<int>(sources_.size()));
+  if (inserted) sources_.emplace_back();
+  last_name_data_ = source.source.data();
+  last_name_size_ = source.source.size();
+  last_partition_ = source.partition;
+  last_index_ = it->second;
+  return last_index_;
+}
+
+void WatermarkTracker::ObserveUntimed(const SourceRef& source, absl::Time now) {
+  Source& s = sources_[IndexOf(source)];
+  s.last_seen = now;
+  s.delivered = true;
+}
+
+void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
+                               absl::Time now, std::optional<FeedKind> feed) {
+  const int index = IndexOf(source);
   Source& s = sources_[index];
   s.max_event_time = std::max(s.max_event_time, t);
   s.last_seen = now;
+  s.delivered = s.delivered || t != absl::InfinitePast();
   max_event_time_ = std::max(max_event_time_, t);
   if (feed.has_value()) {
     const int f = static_cast<int>(*feed);
@@ -46,6 +55,7 @@ absl::Time WatermarkTracker::Advance(absl::Time now) {
   std::array<absl::Time, kNumFeeds + 1> feed_low;
   feed_low.fill(absl::InfiniteFuture());
   for (const Source& s : sources_) {
+    if (s.delivered && s.max_event_time == absl::InfinitePast()) continue;
     if (now - s.last_seen >= options_.idle_timeout) continue;
     ++active;
     low = std::min(low, s.max_event_time);

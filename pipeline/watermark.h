@@ -40,6 +40,14 @@ class WatermarkTracker {
   void Observe(const SourceRef& source, absl::Time t, absl::Time now,
                std::optional<FeedKind> feed = std::nullopt);
 
+  // Records a record from `source` that carried no usable event time (it
+  // was rejected). A source declared ahead of its first record holds the
+  // watermark back until it delivers; one that has delivered only such
+  // records says nothing about event time and no longer holds it, however
+  // busy it is (a partition that receives only malformed records would
+  // otherwise freeze every window).
+  void ObserveUntimed(const SourceRef& source, absl::Time now);
+
   // Recomputes the watermark at processing time `now` and returns it.
   // Returns absl::InfinitePast() until the first event.
   absl::Time Advance(absl::Time now);
@@ -63,10 +71,14 @@ class WatermarkTracker {
   int sources() const { return static_cast<int>(sources_.size()); }
 
  private:
+  // The source's slot, created on first sight.
+  int IndexOf(const SourceRef& source);
+
   struct Source {
     absl::Time max_event_time = absl::InfinitePast();
     absl::Time last_seen = absl::InfinitePast();
-    int feed = -1;  // FeedKind, once an event has said
+    int feed = -1;           // FeedKind, once an event has said
+    bool delivered = false;  // some record, timed or not, came from it
   };
   struct Key {
     std::string name;

@@ -131,5 +131,27 @@ TEST(WatermarkTracker, ASourceOfUnknownFeedHoldsBackEveryFeed) {
   EXPECT_EQ(w.feed_watermark(FeedKind::kAd), absl::InfinitePast());
 }
 
+TEST(WatermarkTracker, ASourceOfOnlyRejectedRecordsDoesNotHoldItBack) {
+  // A partition that receives only malformed records keeps being busy (and,
+  // in Kafka, keeps being declared for its backlog) but never yields an
+  // event time: it must not freeze the watermark of the others.
+  WatermarkTracker w(Options(0, 0, 60));
+  w.Observe(kB, absl::InfinitePast(), T(100));  // declared at assignment
+  w.Observe(kA, T(100), T(100), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(100)), absl::InfinitePast()) << "B has said nothing";
+  w.ObserveUntimed(kB, T(101));
+  w.Observe(kB, absl::InfinitePast(), T(102));  // declared again: backlog
+  w.Observe(kA, T(200), T(102), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(102)), T(200));
+  EXPECT_EQ(w.active_sources(), 1);
+  // Its first good record makes it count like any other.
+  w.Observe(kB, T(150), T(103), FeedKind::kPost);
+  w.Observe(kA, T(300), T(103), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(103)), T(200)) << "never backwards";
+  w.Observe(kB, T(250), T(104), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(104)), T(250));
+  EXPECT_EQ(w.active_sources(), 2);
+}
+
 }  // namespace
 }  // namespace vigia
