@@ -989,6 +989,13 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
   }
   CONFIG_RETURN_IF_ERROR(
       m.Duration("min_hold", Bound::kNonNegative, &out->min_hold));
+  const absl::Duration ttl =
+      out->ttl == absl::ZeroDuration() ? 4 * out->resend_interval : out->ttl;
+  if (out->min_hold > ttl) {
+    return m.ErrorAt("min_hold",
+                     "must not exceed ttl (4 * resend_interval "
+                     "when ttl is 0)");
+  }
   CONFIG_RETURN_IF_ERROR(
       m.Duration("timeout", Bound::kPositive, &out->timeout));
   CONFIG_RETURN_IF_ERROR(m.Str("runbook_base_url", &out->runbook_base_url));

@@ -182,6 +182,9 @@ TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {
               HasSubstr("alertmanager.ttl: must be at least resend_interval"));
   EXPECT_THAT(ErrorFor("alertmanager:\n  min_hold: -1s\n"),
               HasSubstr("alertmanager.min_hold"));
+  EXPECT_THAT(
+      ErrorFor("alertmanager:\n  resend_interval: 10s\n  min_hold: 1m\n"),
+      HasSubstr("alertmanager.min_hold: must not exceed ttl"));
   EXPECT_THAT(ErrorFor("metrics:\n  addr: 9464\n"),
               HasSubstr("metrics.addr: must be HOST:PORT"));
 }

@@ -191,6 +191,14 @@ absl::Status ValidateAlertmanagerOptions(const AlertmanagerOptions& o) {
     return absl::InvalidArgumentError(
         "alertmanager: min_hold must be non-negative and finite");
   }
+  const absl::Duration ttl =
+      o.ttl == absl::ZeroDuration() ? 4 * o.resend_interval : o.ttl;
+  if (o.min_hold > ttl) {
+    // A held alert is not re-sent: its last firing post must outlive it.
+    return absl::InvalidArgumentError(
+        "alertmanager: min_hold must not exceed ttl (4 resend intervals when "
+        "ttl is 0)");
+  }
   if (o.max_attempts < 1) {
     return absl::InvalidArgumentError(
         "alertmanager: max_attempts must be at least 1");
@@ -281,6 +289,22 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
   const absl::Time now = clock_->Now();
 
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto held = held_.find(alert.id); held != held_.end()) {
+    // Newer news of an alert whose resolve is held: a repeated firing
+    // record (a re-read partition) takes it back into the firing set, with
+    // its first startsAt; a repeated resolve changes nothing.
+    if (posting->resolved) return absl::OkStatus();
+    auto& restored = firing_[alert.id];
+    restored = posting;
+    restored->labels_json = held->second->labels_json;
+    restored->starts_at = held->second->starts_at;
+    held_.erase(held);
+    stats_.held.store(static_cast<int64_t>(held_.size()),
+                      std::memory_order_relaxed);
+    stats_.firing.store(static_cast<int64_t>(firing_.size()),
+                        std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
   auto firing = firing_.find(alert.id);
   if (!posting->resolved) {
     posting->starts_at = now;
@@ -302,10 +326,24 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
       posting->labels_json = firing->second->labels_json;
       posting->starts_at = firing->second->starts_at;
       firing_.erase(firing);
+      const absl::Time hold_end = posting->starts_at + options_.min_hold;
+      if (now < hold_end) {
+        // The firing post (queued or sent) keeps the alert active; the
+        // resolve follows when the hold is over.
+        posting->ends_at = hold_end;
+        held_[alert.id] = posting;
+        stats_.held.store(static_cast<int64_t>(held_.size()),
+                          std::memory_order_relaxed);
+        stats_.firing.store(static_cast<int64_t>(firing_.size()),
+                            std::memory_order_relaxed);
+        stats_.alerts_written.fetch_add(1, std::memory_order_relaxed);
+        wake_.notify_all();  // a sender must wake for the hold's end
+        return absl::OkStatus();
+      }
     } else {
       posting->starts_at = now;
     }
-    posting->ends_at = std::max(now, posting->starts_at + options_.min_hold);
+    posting->ends_at = now;
   }
   stats_.firing.store(static_cast<int64_t>(firing_.size()),
                       std::memory_order_relaxed);
@@ -342,8 +380,30 @@ void AlertmanagerSink::EnqueueLocked(Target* t,
                               std::memory_order_relaxed);
 }
 
+absl::Time AlertmanagerSink::NextWakeLocked() const {
+  absl::Time next = next_resend_;
+  for (const auto& [id, posting] : held_) {
+    next = std::min(next, posting->ends_at);
+  }
+  return next;
+}
+
 void AlertmanagerSink::MaybeResendLocked() {
   const absl::Time now = clock_->Now();
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second->ends_at > now) {
+      ++it;
+      continue;
+    }
+    for (const std::unique_ptr<Target>& t : targets_) {
+      EnqueueLocked(t.get(), it->second);
+      UnparkLocked(t.get());
+    }
+    held_.erase(it++);
+    stats_.held.store(static_cast<int64_t>(held_.size()),
+                      std::memory_order_relaxed);
+    wake_.notify_all();
+  }
   if (now < next_resend_) return;
   next_resend_ = now + options_.resend_interval;
   for (const std::unique_ptr<Target>& t : targets_) {
@@ -404,8 +464,8 @@ void AlertmanagerSink::Run(Target* t) {
     MaybeResendLocked();
     // With a ManualClock this may be far off; Write() and Flush() wake us.
     const std::chrono::milliseconds until_resend =
-        ToChrono(std::clamp(next_resend_ - clock_->Now(), absl::ZeroDuration(),
-                            absl::Hours(1)) +
+        ToChrono(std::clamp(NextWakeLocked() - clock_->Now(),
+                            absl::ZeroDuration(), absl::Hours(1)) +
                  absl::Milliseconds(1));
     if (t->queue.empty() || t->parked) {
       wake_.wait_for(lock, until_resend);

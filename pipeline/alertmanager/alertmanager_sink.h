@@ -8,11 +8,14 @@
 // dead Alertmanager never stalls the pipeline. Firing alerts are re-sent
 // every `resend_interval` with endsAt = now + `ttl`, so they stay active
 // while vigia runs and expire on their own if it dies; a resolved record
-// is sent with endsAt = the time it was written, but never earlier than
-// startsAt + `min_hold`, so an alert that fired and resolved within seconds
-// (a catch-up after an outage, a drill at full speed) is still active long
-// enough for Alertmanager to notify. Every alert goes to every URL; each
-// URL has its own queue, retries and counters.
+// is sent with endsAt = the time it was written. A resolve that comes
+// sooner than `min_hold` after the alert fired is held back until startsAt +
+// min_hold (and then sent with that endsAt), so an alert that fired and
+// resolved within seconds (a catch-up after an outage, a drill at full
+// speed) is active long enough for Alertmanager to notify. It is held, not
+// sent early with a future endsAt: Alertmanager never lets an update that
+// is not yet resolved shorten an alert's endsAt. Every alert goes to every
+// URL; each URL has its own queue, retries and counters.
 //
 // startsAt and endsAt are processing time from the injected Clock, never
 // event time: Alertmanager compares them with its own wall clock, and in a
@@ -55,9 +58,11 @@ struct AlertmanagerOptions {
   // resend_interval. Must be at least resend_interval.
   absl::Duration ttl = absl::ZeroDuration();
   // A resolved alert stays active in Alertmanager until at least startsAt +
-  // min_hold: its endsAt is max(resolve time, startsAt + min_hold). Longer
-  // than the routes' group_wait, so that even the shortest alert is notified
-  // rather than arriving already over. Zero sends the resolve time as is.
+  // min_hold: a sooner resolve is held back until then. Longer than the
+  // routes' group_wait, so that even the shortest alert is notified rather
+  // than arriving already over; at most the ttl. Zero sends every resolve
+  // at once. Held resolves still waiting when the sink is destroyed are not
+  // sent: those alerts end when their ttl runs out.
   absl::Duration min_hold = absl::Minutes(2);
   // Limit for one HTTP request, connection included.
   absl::Duration timeout = absl::Seconds(10);
@@ -105,6 +110,7 @@ struct AlertmanagerStats {
   std::atomic<int64_t> alerts_written{0};  // Write() calls accepted
   std::atomic<int64_t> resends{0};         // firing alerts queued again
   std::atomic<int64_t> firing{0};          // firing alerts being re-sent
+  std::atomic<int64_t> held{0};  // resolves waiting for their min_hold
   // Firing alerts not kept for resending because max_queue were firing.
   std::atomic<int64_t> untracked{0};
   std::vector<AlertmanagerUrlStats> urls;  // in the order of options.urls
@@ -147,8 +153,12 @@ class AlertmanagerSink final : public AlertSink {
 
   AlertmanagerSink(AlertmanagerOptions options, const Clock* clock);
   void Run(Target* target);
-  // Queues every firing alert again when the resend time has come.
+  // Queues every firing alert again when the resend time has come, and
+  // every held resolve whose hold is over.
   void MaybeResendLocked();
+  // When a sender must wake next without being told: the next resend or
+  // the end of the earliest hold.
+  absl::Time NextWakeLocked() const;
   void EnqueueLocked(Target* target, const std::shared_ptr<Posting>& posting);
   // Gives a parked URL a new round of attempts (new alert, or a resend).
   void UnparkLocked(Target* target);
@@ -172,6 +182,9 @@ class AlertmanagerSink final : public AlertSink {
   // Firing alerts by vigia id, for resends and to give a resolve the
   // labels and startsAt of its firing. Guarded by mu_.
   absl::flat_hash_map<std::string, std::shared_ptr<Posting>> firing_;
+  // Resolves held back until their endsAt (startsAt + min_hold), by vigia
+  // id. Guarded by mu_.
+  absl::flat_hash_map<std::string, std::shared_ptr<Posting>> held_;
   std::vector<std::unique_ptr<Target>> targets_;
 };
 

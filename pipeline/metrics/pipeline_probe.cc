@@ -1,5 +1,6 @@
 #include "pipeline/metrics/pipeline_probe.h"
 
+#include <algorithm>
 #include <string>
 
 #include "pipeline/core/alert.h"
@@ -94,7 +95,8 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
                            .Register(registry)),
       alerts_firing_(prometheus::BuildGauge()
                          .Name("vigia_alerts_firing")
-                         .Help("Alerts currently firing, by detector.")
+                         .Help("Alerts currently firing, by detector and "
+                               "severity.")
                          .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("vigia_processing_latency_seconds")
@@ -194,8 +196,13 @@ PipelineProbe::DetectorMetrics& PipelineProbe::Detector(
   auto it = detectors_.find(name);
   if (it != detectors_.end()) return it->second;
   const prometheus::Labels labels = {{"detector", name}};
-  DetectorMetrics m{&keys_.Add(labels), &buckets_.Add(labels),
-                    &alerts_firing_.Add(labels), &cap_hits_.Add(labels)};
+  DetectorMetrics m{
+      &keys_.Add(labels), &buckets_.Add(labels), {}, &cap_hits_.Add(labels)};
+  for (int sev = 0; sev < kNumSeverities; ++sev) {
+    m.firing[sev] = &alerts_firing_.Add(
+        {{"detector", name},
+         {"severity", Str(SeverityName(static_cast<Severity>(sev)))}});
+  }
   // A detector's severities are known from its first alert on; create the
   // fired series of the usual ladder now so rate() works from zero.
   for (int sev = 0; sev < kNumSeverities; ++sev) {
@@ -230,7 +237,14 @@ void PipelineProbe::Update(const PipelineSnapshot& s, absl::Time now) {
     DetectorMetrics& m = detectors_.at(name);
     m.keys->Set(static_cast<double>(stats.keys));
     m.buckets->Set(static_cast<double>(stats.buckets));
-    m.firing->Set(static_cast<double>(stats.firing));
+    for (int sev = 0; sev < kNumSeverities; ++sev) {
+      const auto count = [&](AlertState state) -> int64_t {
+        auto it = s.alerts.find({name, static_cast<Severity>(sev), state});
+        return it == s.alerts.end() ? 0 : it->second;
+      };
+      m.firing[sev]->Set(static_cast<double>(std::max<int64_t>(
+          0, count(AlertState::kFiring) - count(AlertState::kResolved))));
+    }
     int64_t before = 0;
     for (const auto& [last_name, last_stats] : last_.operators) {
       if (last_name == name) before = last_stats.cap_hits;

@@ -76,7 +76,9 @@ class PipelineProbe {
   struct DetectorMetrics {
     prometheus::Gauge* keys;
     prometheus::Gauge* buckets;
-    prometheus::Gauge* firing;
+    // By severity: firing records less resolved ones of this pipeline
+    // instance (a rebuilt pipeline starts with nothing firing).
+    std::array<prometheus::Gauge*, kNumSeverities> firing;
     prometheus::Counter* cap_hits;
   };
   prometheus::Counter& AlertCounter(const AlertCounts::Key& key);

@@ -131,8 +131,15 @@ TEST(PipelineProbe, AlertsAreCountedByDetectorSeverityAndState) {
                   "vigia_alerts_fired_total{detector=\"foreign_origin_surge\","
                   "severity=\"critical\"}"),
             0);
-  EXPECT_EQ(
-      Value(text, "vigia_alerts_firing{detector=\"foreign_origin_surge\"}"), 1);
+  // Three warnings fired, one resolved: two firing now, by severity.
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_firing{detector=\"foreign_origin_surge\","
+                  "severity=\"warning\"}"),
+            2);
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_firing{detector=\"foreign_origin_surge\","
+                  "severity=\"critical\"}"),
+            0);
   EXPECT_EQ(
       Value(text, "vigia_detector_keys{detector=\"foreign_origin_surge\"}"),
       42);

@@ -119,8 +119,10 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
   EXPECT_EQ(Value(text, "vigia_build_info{version=\"" +
                             std::string(VigiaVersion()) + "\"}"),
             1);
-  EXPECT_EQ(
-      Value(text, "vigia_alerts_firing{detector=\"foreign_origin_surge\"}"), 0);
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_firing{detector=\"foreign_origin_surge\","
+                  "severity=\"warning\"}"),
+            0);
   EXPECT_EQ(Value(text,
                   "vigia_alerts_fired_total{detector=\"foreign_origin_surge\","
                   "severity=\"critical\"}"),
