@@ -92,6 +92,18 @@ class PipelineTest : public ::testing::Test {
     return pipeline_->Process(r);
   }
 
+  // A pipeline of its own on the injected `clock` (processing time, as in
+  // Kafka), recording into *op.
+  std::unique_ptr<Pipeline> ClockedPipeline(const Clock* clock,
+                                            RecordingOperator** op) {
+    auto recording = std::make_unique<RecordingOperator>();
+    *op = recording.get();
+    std::vector<std::unique_ptr<Operator>> ops;
+    ops.push_back(std::move(recording));
+    return std::make_unique<Pipeline>(config_, std::move(ops), &alerts_, &dead_,
+                                      clock);
+  }
+
   Config config_;
   RecordingOperator* op_;
   RecordingAlerts alerts_;
@@ -166,11 +178,9 @@ TEST_F(PipelineTest, AlertSinkFailureIsReturnedNotSwallowed) {
 
 TEST_F(PipelineTest, TickAdvancesPastAnIdleSourceOnTheInjectedClock) {
   ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
-  auto op = std::make_unique<RecordingOperator>();
-  RecordingOperator* op_ptr = op.get();
-  std::vector<std::unique_ptr<Operator>> ops;
-  ops.push_back(std::move(op));
-  Pipeline p(config_, std::move(ops), &alerts_, &dead_, &clock);
+  RecordingOperator* op_ptr;
+  std::unique_ptr<Pipeline> pipeline = ClockedPipeline(&clock, &op_ptr);
+  Pipeline& p = *pipeline;
   std::string a = Post("a", 100), b = Post("b", 300);
   RawRecord ra{a, a.size(), SourceRef{"posts", 0, 1}, FeedKind::kPost};
   RawRecord rb{b, b.size(), SourceRef{"posts", 1, 1}, FeedKind::kPost};
@@ -191,11 +201,9 @@ TEST_F(PipelineTest, APartitionOfOnlyMalformedRecordsDoesNotFreezeEventTime) {
   // at "no event yet", and every detector's windows froze (vigia demo's
   // bad lines all hash to one partition).
   ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
-  auto op = std::make_unique<RecordingOperator>();
-  RecordingOperator* op_ptr = op.get();
-  std::vector<std::unique_ptr<Operator>> ops;
-  ops.push_back(std::move(op));
-  Pipeline p(config_, std::move(ops), &alerts_, &dead_, &clock);
+  RecordingOperator* op_ptr;
+  std::unique_ptr<Pipeline> pipeline = ClockedPipeline(&clock, &op_ptr);
+  Pipeline& p = *pipeline;
   const SourceRef bad_partition{"posts", 1, 0};
   p.DeclareSource(bad_partition);
   const absl::Time base = absl::FromUnixSeconds(1'800'000'000);
