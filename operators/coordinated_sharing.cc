@@ -266,12 +266,8 @@ struct Member {
     return std::string_view(text).substr(id_len + account_len);
   }
   StoredSample Sample() const {
-    return StoredSample{std::string(id()),
-                        std::string(account()),
-                        absl::FromUnixMicros(t_us),
-                        source,
-                        partition,
-                        position};
+    return StoredSample(id(), account(), absl::FromUnixMicros(t_us), source,
+                        partition, position);
   }
 };
 
@@ -814,13 +810,13 @@ class CoordinatedSharing final : public Operator {
     std::vector<StoredSample> samples = ep.samples;
     std::sort(samples.begin(), samples.end(),
               [](const StoredSample& a, const StoredSample& b) {
-                return std::tie(a.created_at, a.id, a.position) <
-                       std::tie(b.created_at, b.id, b.position);
+                return std::make_tuple(a.created_at, a.id(), a.position) <
+                       std::make_tuple(b.created_at, b.id(), b.position);
               });
     for (const StoredSample& s : samples) {
       SampleEvent e;
-      e.id = s.id;
-      e.account = s.account;
+      e.id = std::string(s.id());
+      e.account = std::string(s.account());
       e.created_at = s.created_at;
       e.source = std::string(s.source);
       e.partition = s.partition;

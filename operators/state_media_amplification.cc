@@ -231,7 +231,7 @@ class StateMediaAmplification final : public Operator {
       const std::vector<StoredSample>& samples = b->evidence.samples();
       for (size_t i = 0; i < samples.size() && i < b->sample_notes.size();
            ++i) {
-        notes.emplace(samples[i].id, b->sample_notes[i]);
+        notes.emplace(samples[i].id(), b->sample_notes[i]);
       }
     }
     alert.evidence =
