@@ -199,7 +199,7 @@ class StateMediaAmplification final : public Operator {
   // The outlet whose domain is the URL's host or a parent domain of it (the
   // most specific listed one), or -1.
   int Match(std::string_view url) {
-    host_ = UrlHost(url);
+    UrlHostTo(url, host_);
     std::string_view h = host_;
     while (!h.empty()) {
       auto it = domains_.find(ToAbsl(h));
