@@ -95,7 +95,7 @@ char* WriteUtf8(char32_t cp, char* w) {
 // Simple lower-casing for the scripts of the electorates vigia watches
 // (Latin with its European extensions, Greek, Cyrillic); other code points
 // are returned unchanged.
-char32_t Lower(char32_t c) {
+constexpr char32_t Lower(char32_t c) {
   if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
   if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
   if (c >= 0x100 && c <= 0x137) return c | 1;
@@ -133,6 +133,17 @@ bool IsBreak(char32_t c) {
          c == 0xfeff || (c >= 0x1f000 && c <= 0x1faff) ||
          (c >= 0xe0000 && c <= 0xe007f);
 }
+
+// Lower() of every code point below kLowerTableSize (all of Latin, Greek
+// and Cyrillic), looked up instead of walking its chain of ranges.
+constexpr size_t kLowerTableSize = 0x530;
+constexpr std::array<char16_t, kLowerTableSize> kLowerTable = [] {
+  std::array<char16_t, kLowerTableSize> t = {};
+  for (size_t c = 0; c < kLowerTableSize; ++c) {
+    t[c] = static_cast<char16_t>(Lower(static_cast<char32_t>(c)));
+  }
+  return t;
+}();
 
 // ASCII as Lower(), IsBreak() and IsAsciiSpace() treat it, in one lookup
 // for the fast path of NormalizePostTextTo: the lower-cased byte of a letter
@@ -978,7 +989,19 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
     }
     token_start = false;  // no link or mention starts with a non-ASCII byte
     char32_t cp;
-    const int len = DecodeUtf8(text, i, &cp);
+    int len;
+    if ((c & 0xe0) == 0xc0 && i + 1 < n &&
+        (static_cast<unsigned char>(text[i + 1]) & 0xc0) == 0x80 &&
+        ((c & 0x1f) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3f)) >=
+            0x80) {
+      // A valid two-byte sequence (Latin diacritics, Greek, Cyrillic),
+      // decoded as DecodeUtf8() would.
+      cp = static_cast<char32_t>(
+          (c & 0x1f) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3f));
+      len = 2;
+    } else {
+      len = DecodeUtf8(text, i, &cp);
+    }
     if (len == 0) {
       ++i;
       continue;
@@ -990,7 +1013,7 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
     }
     if (!word_open && w != begin) *w++ = ' ';
     word_open = true;
-    w = WriteUtf8(Lower(cp), w);
+    w = WriteUtf8(cp < kLowerTableSize ? kLowerTable[cp] : Lower(cp), w);
   }
   out.resize(static_cast<size_t>(w - begin));
 }
