@@ -223,6 +223,19 @@ std::string HumanDuration(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Milliseconds(d), " ms");
 }
 
+// CountWords(normalized) >= k, reading only as far as the k-th word: a
+// post's text is a few hundred bytes and k is a handful.
+bool HasWords(std::string_view normalized, int k) {
+  if (k <= 0) return true;
+  if (normalized.empty()) return false;
+  int words = 1;
+  for (size_t at = normalized.find(' '); words < k && at != normalized.npos;
+       at = normalized.find(' ', at + 1)) {
+    ++words;
+  }
+  return words >= k;
+}
+
 int CountryIndex(CountryCode c) {
   const int a = (c.packed() >> 8) - 'A';
   const int b = (c.packed() & 0xff) - 'A';
@@ -402,7 +415,7 @@ class CoordinatedSharing final : public Operator {
     }
     if (!event.text.empty()) {
       NormalizePostTextTo(event.text, buffer_);
-      if (CountWords(buffer_) >= options_.min_text_words) {
+      if (HasWords(buffer_, options_.min_text_words)) {
         AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
                 std::string_view(), t, account, event.text);
       }
