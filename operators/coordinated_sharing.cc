@@ -977,9 +977,12 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
         // Links and mentions differ between copies of one message
         // (shorteners, tagged friends) and are matched by other means.
         const std::string_view rest = text.substr(i);
-        if (c == '@' || StartsWithIgnoreCase(rest, "http://") ||
-            StartsWithIgnoreCase(rest, "https://") ||
-            StartsWithIgnoreCase(rest, "www.")) {
+        // The first byte (folded) rules out most tokens before any prefix
+        // test.
+        if (c == '@' ||
+            (folded == 'h' && (StartsWithIgnoreCase(rest, "http://") ||
+                               StartsWithIgnoreCase(rest, "https://"))) ||
+            (folded == 'w' && StartsWithIgnoreCase(rest, "www."))) {
           while (i < n && !IsAsciiSpace(text[i])) ++i;
           continue;
         }
