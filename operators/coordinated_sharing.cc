@@ -95,7 +95,7 @@ char* WriteUtf8(char32_t cp, char* w) {
 // Simple lower-casing for the scripts of the electorates vigia watches
 // (Latin with its European extensions, Greek, Cyrillic); other code points
 // are returned unchanged.
-char32_t Lower(char32_t c) {
+constexpr char32_t Lower(char32_t c) {
   if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
   if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
   if (c >= 0x100 && c <= 0x137) return c | 1;
@@ -133,6 +133,37 @@ bool IsBreak(char32_t c) {
          c == 0xfeff || (c >= 0x1f000 && c <= 0x1faff) ||
          (c >= 0xe0000 && c <= 0xe007f);
 }
+
+// Lower() of every code point below kLowerTableSize (all of Latin, Greek
+// and Cyrillic), looked up instead of walking its chain of ranges.
+constexpr size_t kLowerTableSize = 0x530;
+constexpr std::array<char16_t, kLowerTableSize> kLowerTable = [] {
+  std::array<char16_t, kLowerTableSize> t = {};
+  for (size_t c = 0; c < kLowerTableSize; ++c) {
+    t[c] = static_cast<char16_t>(Lower(static_cast<char32_t>(c)));
+  }
+  return t;
+}();
+
+// ASCII as Lower(), IsBreak() and IsAsciiSpace() treat it, in one lookup
+// for the fast path of NormalizePostTextTo: the lower-cased byte of a letter
+// or digit, kFoldSpace for a space (which ends a token), 0 for any other
+// word break.
+constexpr char kFoldSpace = 1;
+constexpr std::array<char, 128> kAsciiFold = [] {
+  std::array<char, 128> t = {};
+  for (int c = 0; c < 128; ++c) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      t[c] = static_cast<char>(c);
+    } else if (c >= 'A' && c <= 'Z') {
+      t[c] = static_cast<char>(c + 32);
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+               c == '\v') {
+      t[c] = kFoldSpace;
+    }
+  }
+  return t;
+}();
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -192,6 +223,19 @@ std::string HumanDuration(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Milliseconds(d), " ms");
 }
 
+// CountWords(normalized) >= k, reading only as far as the k-th word: a
+// post's text is a few hundred bytes and k is a handful.
+bool HasWords(std::string_view normalized, int k) {
+  if (k <= 0) return true;
+  if (normalized.empty()) return false;
+  int words = 1;
+  for (size_t at = normalized.find(' '); words < k && at != normalized.npos;
+       at = normalized.find(' ', at + 1)) {
+    ++words;
+  }
+  return words >= k;
+}
+
 int CountryIndex(CountryCode c) {
   const int a = (c.packed() >> 8) - 'A';
   const int b = (c.packed() & 0xff) - 'A';
@@ -246,12 +290,8 @@ struct Member {
     return std::string_view(text).substr(id_len + account_len);
   }
   StoredSample Sample() const {
-    return StoredSample{std::string(id()),
-                        std::string(account()),
-                        absl::FromUnixMicros(t_us),
-                        source,
-                        partition,
-                        position};
+    return StoredSample(id(), account(), absl::FromUnixMicros(t_us), source,
+                        partition, position);
   }
 };
 
@@ -375,7 +415,7 @@ class CoordinatedSharing final : public Operator {
     }
     if (!event.text.empty()) {
       NormalizePostTextTo(event.text, buffer_);
-      if (CountWords(buffer_) >= options_.min_text_words) {
+      if (HasWords(buffer_, options_.min_text_words)) {
         AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
                 std::string_view(), t, account, event.text);
       }
@@ -794,13 +834,13 @@ class CoordinatedSharing final : public Operator {
     std::vector<StoredSample> samples = ep.samples;
     std::sort(samples.begin(), samples.end(),
               [](const StoredSample& a, const StoredSample& b) {
-                return std::tie(a.created_at, a.id, a.position) <
-                       std::tie(b.created_at, b.id, b.position);
+                return std::make_tuple(a.created_at, a.id(), a.position) <
+                       std::make_tuple(b.created_at, b.id(), b.position);
               });
     for (const StoredSample& s : samples) {
       SampleEvent e;
-      e.id = s.id;
-      e.account = s.account;
+      e.id = std::string(s.id());
+      e.account = std::string(s.account());
       e.created_at = s.created_at;
       e.source = std::string(s.source);
       e.partition = s.partition;
@@ -914,56 +954,82 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
   out.resize(text.size());
   char* const begin = out.data();
   char* w = begin;
-  bool word_open = false;  // a word has characters and no break after them
+  const size_t n = text.size();
+  bool word_open = false;   // a word has characters and no break after them
+  bool token_start = true;  // text[i] follows a space (or starts the text)
   size_t i = 0;
-  while (i < text.size()) {
-    if (IsAsciiSpace(text[i])) {
-      word_open = false;
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < text.size() && !IsAsciiSpace(text[end])) ++end;
-    const std::string_view token = text.substr(i, end - i);
-    i = end;
-    // Links and mentions differ between copies of one message (shorteners,
-    // tagged friends) and are matched by other means.
-    if (token[0] == '@' || StartsWithIgnoreCase(token, "http://") ||
-        StartsWithIgnoreCase(token, "https://") ||
-        StartsWithIgnoreCase(token, "www.")) {
-      word_open = false;
-      continue;
-    }
-    word_open = false;
-    size_t k = 0;
-    while (k < token.size()) {
-      const unsigned char c = static_cast<unsigned char>(token[k]);
-      if (c < 0x80) {  // ASCII: same rules as below, without decoding
-        ++k;
-        if (IsBreak(c)) {
-          word_open = false;
+  // One pass over the bytes; tokens are the runs between ASCII spaces. A
+  // multi-byte sequence never holds an ASCII byte, so decoding it in the
+  // rest of the text reads as in its token, and so does matching a link
+  // prefix (which holds no space).
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {  // ASCII: same rules as below, in one table lookup
+      char folded = kAsciiFold[c];
+      if (folded == kFoldSpace) {
+        word_open = false;
+        token_start = true;
+        ++i;
+        continue;
+      }
+      if (token_start) {
+        token_start = false;
+        // Links and mentions differ between copies of one message
+        // (shorteners, tagged friends) and are matched by other means.
+        const std::string_view rest = text.substr(i);
+        // The first byte (folded) rules out most tokens before any prefix
+        // test.
+        if (c == '@' ||
+            (folded == 'h' && (StartsWithIgnoreCase(rest, "http://") ||
+                               StartsWithIgnoreCase(rest, "https://"))) ||
+            (folded == 'w' && StartsWithIgnoreCase(rest, "www."))) {
+          while (i < n && !IsAsciiSpace(text[i])) ++i;
           continue;
         }
-        if (!word_open && w != begin) *w++ = ' ';
-        word_open = true;
-        *w++ = static_cast<char>(Lower(c));
-        continue;
       }
-      char32_t cp;
-      const int len = DecodeUtf8(token, k, &cp);
-      if (len == 0) {
-        ++k;
-        continue;
-      }
-      k += len;
-      if (IsBreak(cp)) {
+      if (folded == 0) {
         word_open = false;
+        ++i;
         continue;
       }
       if (!word_open && w != begin) *w++ = ' ';
       word_open = true;
-      w = WriteUtf8(Lower(cp), w);
+      // The rest of the run of ASCII letters and digits, in a tight loop.
+      do {
+        *w++ = folded;
+        ++i;
+      } while (i < n && static_cast<unsigned char>(text[i]) < 0x80 &&
+               (folded = kAsciiFold[static_cast<unsigned char>(text[i])]) >
+                   kFoldSpace);
+      continue;
     }
+    token_start = false;  // no link or mention starts with a non-ASCII byte
+    char32_t cp;
+    int len;
+    if ((c & 0xe0) == 0xc0 && i + 1 < n &&
+        (static_cast<unsigned char>(text[i + 1]) & 0xc0) == 0x80 &&
+        ((c & 0x1f) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3f)) >=
+            0x80) {
+      // A valid two-byte sequence (Latin diacritics, Greek, Cyrillic),
+      // decoded as DecodeUtf8() would.
+      cp = static_cast<char32_t>(
+          (c & 0x1f) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3f));
+      len = 2;
+    } else {
+      len = DecodeUtf8(text, i, &cp);
+    }
+    if (len == 0) {
+      ++i;
+      continue;
+    }
+    i += static_cast<size_t>(len);
+    if (IsBreak(cp)) {
+      word_open = false;
+      continue;
+    }
+    if (!word_open && w != begin) *w++ = ' ';
+    word_open = true;
+    w = WriteUtf8(cp < kLowerTableSize ? kLowerTable[cp] : Lower(cp), w);
   }
   out.resize(static_cast<size_t>(w - begin));
 }

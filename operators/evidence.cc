@@ -26,13 +26,22 @@ void TopK::Add(std::string_view value, uint32_t weight) {
     return c > UINT32_MAX - weight ? UINT32_MAX : c + weight;
   };
   for (Entry& e : entries_) {
-    if (e.hash == h && e.value == value) {
+    if (e.hash == h && this->value(e) == value) {
       e.count = plus(e.count);
       return;
     }
   }
   if (!full()) {
-    entries_.push_back(Entry{std::string(value), h, weight, 0});
+    // Grown to at most the capacity (a vector doubling from one would
+    // reallocate five times on the way to 20 and overshoot to 32).
+    if (entries_.size() == entries_.capacity()) {
+      entries_.reserve(std::min<size_t>(
+          capacity_, std::max<size_t>(4, 2 * entries_.capacity())));
+    }
+    Entry& e = entries_.emplace_back();
+    e.hash = h;
+    e.count = weight;
+    Store(e, value);
     return;
   }
   // Space-Saving: the newcomer takes over the smallest entry and inherits
@@ -42,10 +51,36 @@ void TopK::Add(std::string_view value, uint32_t weight) {
   for (Entry& e : entries_) {
     if (e.count < victim->count) victim = &e;
   }
-  victim->value.assign(value.data(), value.size());
+  garbage_ += victim->size;
+  victim->size = 0;
+  Store(*victim, value);
   victim->hash = h;
   victim->error = victim->count;
   victim->count = plus(victim->count);
+}
+
+void TopK::Store(Entry& e, std::string_view value) {
+  constexpr uint32_t kMinGarbage = 256;
+  if (garbage_ > kMinGarbage && garbage_ > chars_.size() - garbage_) {
+    // Keep only the live values, in entry order.
+    std::string live;
+    live.reserve(chars_.size() - garbage_ + value.size());
+    for (Entry& x : entries_) {
+      if (&x == &e) continue;
+      const uint32_t at = static_cast<uint32_t>(live.size());
+      live.append(chars_, x.offset, x.size);
+      x.offset = at;
+    }
+    chars_.swap(live);
+    garbage_ = 0;
+  }
+  const size_t needed = chars_.size() + value.size();
+  if (needed > chars_.capacity()) {
+    chars_.reserve(std::max<size_t>({64, needed, 2 * chars_.capacity()}));
+  }
+  e.offset = static_cast<uint32_t>(chars_.size());
+  e.size = static_cast<uint32_t>(value.size());
+  chars_.append(value);
 }
 
 uint32_t TopK::min_count() const {
@@ -76,7 +111,7 @@ std::vector<Tally> MergeTop(std::span<const TopK* const> parts, int n) {
     const int64_t full_min = p->full() ? p->min_count() : 0;
     full_min_total += full_min;
     for (const TopK::Entry& e : p->entries()) {
-      Acc& a = acc[e.value];
+      Acc& a = acc[p->value(e)];
       a.count += e.count;
       a.error += e.error;
       a.full_min_present += full_min;
@@ -110,9 +145,14 @@ void BucketEvidence::Add(const Event& event) {
   for (std::string_view u : event.urls) urls_.Add(u);
   for (std::string_view h : event.hashtags) hashtags_.Add(h);
   if (samples_.size() < max_samples_) {
-    samples_.push_back(StoredSample{
-        std::string(event.id), std::string(account), event.created_at,
-        event.source.source, event.source.partition, event.source.position});
+    // Grown in two steps (a few, then all) instead of doubling from one.
+    if (samples_.size() == samples_.capacity()) {
+      samples_.reserve(samples_.empty() ? std::min<uint32_t>(4, max_samples_)
+                                        : max_samples_);
+    }
+    samples_.emplace_back(event.id, account, event.created_at,
+                          event.source.source, event.source.partition,
+                          event.source.position);
   }
 }
 
@@ -139,11 +179,12 @@ Evidence MergeEvidence(std::span<const BucketEvidence* const> buckets,
     rank.emplace(ev.top_accounts[i].value, i);
   }
   auto rank_of = [&](const StoredSample* s) {
-    auto it = rank.find(s->account);
+    auto it = rank.find(s->account());
     return it == rank.end() ? rank.size() : it->second;
   };
   auto key = [](const StoredSample* s) {
-    return std::tie(s->created_at, s->id, s->source, s->partition, s->position);
+    return std::make_tuple(s->created_at, s->id(), s->source, s->partition,
+                           s->position);
   };
   std::sort(samples.begin(), samples.end(),
             [&](const StoredSample* a, const StoredSample* b) {
@@ -160,9 +201,9 @@ Evidence MergeEvidence(std::span<const BucketEvidence* const> buckets,
               return key(a) < key(b);
             });
   for (const StoredSample* s : samples) {
-    ev.samples.push_back(SampleEvent{s->id, s->account, s->created_at,
-                                     std::string(s->source), s->partition,
-                                     s->position, std::string()});
+    ev.samples.push_back(SampleEvent{
+        std::string(s->id()), std::string(s->account()), s->created_at,
+        std::string(s->source), s->partition, s->position, std::string()});
   }
   return ev;
 }

@@ -31,9 +31,12 @@ namespace vigia {
 
 class TopK {
  public:
+  // A kept value and its counts; the value's bytes are in the sketch (see
+  // value()).
   struct Entry {
-    std::string value;
     uint64_t hash = 0;
+    uint32_t offset = 0;  // the value's bytes: chars_[offset, offset + size)
+    uint32_t size = 0;
     uint32_t count = 0;  // upper bound of the true count
     uint32_t error = 0;  // count - error <= true count
   };
@@ -54,11 +57,26 @@ class TopK {
   uint32_t min_count() const;
   // Kept entries, in no particular order.
   const std::vector<Entry>& entries() const { return entries_; }
+  // The value of one of entries(); valid until the next Add().
+  std::string_view value(const Entry& e) const {
+    return std::string_view(chars_.data() + e.offset, e.size);
+  }
   // Up to `n` entries, highest count first, ties by value.
   std::vector<Tally> Top(int n) const;
 
  private:
+  // Stores `value`'s bytes for entry `e` (new, or taking over a victim's
+  // place), compacting chars_ when replaced values' bytes outweigh the
+  // live ones.
+  void Store(Entry& e, std::string_view value);
+
   std::vector<Entry> entries_;
+  // Every entry's value, back to back, in one allocation rather than one
+  // string each: buckets are created and dropped at the rate of events.
+  // Bytes of values replaced by Space-Saving stay until compaction, so the
+  // size stays below twice the live bytes plus a constant.
+  std::string chars_;
+  uint32_t garbage_ = 0;  // bytes of chars_ no entry refers to
   uint32_t capacity_;
 };
 
@@ -69,14 +87,38 @@ struct EvidenceLimits {
 };
 
 // A sample event as kept in a bucket; `source` views the reader's string,
-// which outlives the pipeline (see SourceRef).
-struct StoredSample {
-  std::string id;
-  std::string account;
+// which outlives the pipeline (see SourceRef). The id and account share one
+// allocation: buckets take samples at the rate of events.
+class StoredSample {
+ public:
+  StoredSample(std::string_view id, std::string_view account,
+               absl::Time created_at, std::string_view source,
+               int32_t partition, int64_t position)
+      : created_at(created_at),
+        source(source),
+        partition(partition),
+        position(position),
+        id_size_(static_cast<uint32_t>(id.size())) {
+    bytes_.reserve(id.size() + account.size());
+    bytes_.append(id);
+    bytes_.append(account);
+  }
+
+  std::string_view id() const {
+    return std::string_view(bytes_).substr(0, id_size_);
+  }
+  std::string_view account() const {
+    return std::string_view(bytes_).substr(id_size_);
+  }
+
   absl::Time created_at;
   std::string_view source;
   int32_t partition = -1;
   int64_t position = 0;
+
+ private:
+  std::string bytes_;  // the id, then the account
+  uint32_t id_size_ = 0;
 };
 
 class BucketEvidence {

@@ -636,9 +636,7 @@ class ForeignAdSpend final : public Operator {
       currencies.push_back(&b.currencies);
       for (size_t j = 0; j < b.notes.size(); ++j) {
         const StoredSample& sample = b.evidence.samples()[j];
-        notes.emplace(
-            std::make_pair(sample.position, std::string_view(sample.id)),
-            b.notes[j]);
+        notes.emplace(std::make_pair(sample.position, sample.id()), b.notes[j]);
       }
     });
     alert.evidence =

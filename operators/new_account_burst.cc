@@ -173,7 +173,7 @@ class NewAccountBurst final : public Operator {
       const std::vector<StoredSample>& samples = b->evidence.samples();
       for (size_t i = 0; i < samples.size() && i < b->sample_created.size();
            ++i) {
-        created.emplace(samples[i].id, b->sample_created[i]);
+        created.emplace(samples[i].id(), b->sample_created[i]);
       }
     }
     alert.evidence =

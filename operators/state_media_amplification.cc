@@ -199,7 +199,7 @@ class StateMediaAmplification final : public Operator {
   // The outlet whose domain is the URL's host or a parent domain of it (the
   // most specific listed one), or -1.
   int Match(std::string_view url) {
-    host_ = UrlHost(url);
+    UrlHostTo(url, host_);
     std::string_view h = host_;
     while (!h.empty()) {
       auto it = domains_.find(ToAbsl(h));
@@ -231,7 +231,7 @@ class StateMediaAmplification final : public Operator {
       const std::vector<StoredSample>& samples = b->evidence.samples();
       for (size_t i = 0; i < samples.size() && i < b->sample_notes.size();
            ++i) {
-        notes.emplace(samples[i].id, b->sample_notes[i]);
+        notes.emplace(samples[i].id(), b->sample_notes[i]);
       }
     }
     alert.evidence =

@@ -150,8 +150,13 @@ bool IsTrackingParameter(std::string_view name) {
 
 std::string UrlHost(std::string_view url) {
   std::string out;
-  AppendCanonicalHost(Split(url).host, out);
+  UrlHostTo(url, out);
   return out;
+}
+
+void UrlHostTo(std::string_view url, std::string& out) {
+  out.clear();
+  AppendCanonicalHost(Split(url).host, out);
 }
 
 std::string NormalizeUrl(std::string_view url) {

@@ -35,6 +35,9 @@ void NormalizeUrlTo(std::string_view url, std::string& out);
 // "www.", port, user info or trailing dot; empty when there is none.
 // "https://de.RT.com:443/x" gives "de.rt.com".
 std::string UrlHost(std::string_view url);
+// The same into `out` (replacing its contents), reusing its capacity: for
+// hot paths.
+void UrlHostTo(std::string_view url, std::string& out);
 
 // Whether a query parameter (by name, case-insensitive) only tracks the
 // click and never selects content: utm_* and the click ids of the big ad
