@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
+#include "operators/operator_util.h"
 #include "operators/url_normalize.h"
 #include "pipeline/core/strings.h"
 
@@ -214,15 +215,6 @@ std::string FingerprintHex(uint64_t fp) {
   return out;
 }
 
-// "10 min", "1 h", "90 s": how a person says a duration.
-std::string HumanDuration(absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
-  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
-  if (s > 0) return absl::StrCat(s, " s");
-  return absl::StrCat(absl::ToInt64Milliseconds(d), " ms");
-}
-
 // CountWords(normalized) >= k, reading only as far as the k-th word: a
 // post's text is a few hundred bytes and k is a handful.
 bool HasWords(std::string_view normalized, int k) {
@@ -234,12 +226,6 @@ bool HasWords(std::string_view normalized, int k) {
     ++words;
   }
   return words >= k;
-}
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
 }
 
 // ---------------------------------------------------------------------------
@@ -910,8 +896,8 @@ class CoordinatedSharing final : public Operator {
   const std::string quiet_text_;
   Rules default_rules_;
   std::vector<std::unique_ptr<Rules>> target_rules_;
-  std::array<const Rules*, 26 * 26> rules_by_target_{};
-  std::array<bool, 26 * 26> watched_{};
+  std::array<const Rules*, kCountrySlots> rules_by_target_{};
+  std::array<bool, kCountrySlots> watched_{};
   bool any_watched_ = false;
 
   // Keys live in stable slots (queued posts refer to them by slot and

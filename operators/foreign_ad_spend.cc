@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
@@ -58,25 +59,6 @@ std::string ReasonText(uint8_t reasons) {
     out.append(name);
   }
   return out;
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
-}
-
-std::string HumanDuration(absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
-  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
-  return absl::StrCat(s, " s");
 }
 
 // A spend amount as a TopK weight: whole currency units, at least 1.
@@ -691,11 +673,11 @@ class ForeignAdSpend final : public Operator {
   const double spend_unit_;
   const EvidenceLimits limits_;
   const std::string window_text_;
-  std::bitset<26 * 26> targets_filter_;
+  std::bitset<kCountrySlots> targets_filter_;
   std::vector<std::unique_ptr<Params>> params_;
-  std::array<const Params*, 26 * 26> params_of_ = {};
+  std::array<const Params*, kCountrySlots> params_of_ = {};
 
-  std::array<int32_t, 26 * 26> key_of_;
+  std::array<int32_t, kCountrySlots> key_of_;
   // Target keys in insertion order (evictions move the last into the hole).
   std::vector<KeyState> keys_;
   // Foreign payers, never evicted (bounded by max_payers) so that each

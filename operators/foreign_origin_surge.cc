@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
@@ -29,26 +30,6 @@ constexpr absl::Duration kIdleEviction = absl::Hours(24);
 // How far past the oldest hop of its window a key may hold events (from a
 // source running ahead of the watermark); beyond that they are refused.
 constexpr absl::Duration kMaxLookahead = absl::Hours(6);
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
-}
-
-// "10 min", "1 h", "90 s": how a person says a window length.
-std::string HumanDuration(absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
-  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
-  return absl::StrCat(s, " s");
-}
 
 class ForeignOriginSurge final : public Operator {
  public:
@@ -311,7 +292,7 @@ class ForeignOriginSurge final : public Operator {
   const Scorer scorer_;
   const EvidenceLimits limits_;
   const std::string window_text_;
-  std::bitset<26 * 26> targets_;
+  std::bitset<kCountrySlots> targets_;
 
   absl::flat_hash_map<uint32_t, uint32_t> index_;
   // Keys in insertion order (evictions move the last key into the hole):

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
@@ -36,25 +37,6 @@ constexpr absl::Duration kMaxLookahead = absl::Hours(6);
 constexpr double kHashtagHalfLifeHours = 6.0;
 // Origins kept per bucket for the evidence's top_origins.
 constexpr int kOriginCapacity = 16;
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
-}
-
-std::string HumanDuration(absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
-  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
-  return absl::StrCat(s, " s");
-}
 
 void NormalizeInto(std::string_view tag, std::string* out) {
   out->clear();
@@ -629,11 +611,11 @@ class ForeignShare final : public Operator {
   const std::string window_text_;
   // Windows' worth of traffic a decayed hashtag count holds.
   const double decay_windows_;
-  std::bitset<26 * 26> targets_filter_;
+  std::bitset<kCountrySlots> targets_filter_;
   std::vector<std::unique_ptr<Params>> params_;
-  std::array<const Params*, 26 * 26> params_of_;
+  std::array<const Params*, kCountrySlots> params_of_;
 
-  std::array<int16_t, 26 * 26> target_slot_;
+  std::array<int16_t, kCountrySlots> target_slot_;
   std::vector<std::unique_ptr<TargetState>> targets_;
   // Keys in insertion order (evictions move the last key into the hole).
   std::vector<KeyState> keys_;

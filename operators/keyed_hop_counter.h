@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "operators/hop_window.h"
 #include "operators/operator.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/alert.h"
@@ -213,12 +214,6 @@ class KeyedHopCounter {
   static constexpr absl::Duration kIdleEviction = absl::Hours(24);
   // How far ahead of its window a key may hold events.
   static constexpr absl::Duration kMaxLookahead = absl::Hours(6);
-
-  static int64_t FloorDiv(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-    return q;
-  }
 
   Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer) {
     if (static_cast<int64_t>(keys_.size()) >= max_keys_) {

@@ -14,6 +14,7 @@
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/keyed_hop_counter.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "pipeline/core/strings.h"
 
@@ -21,23 +22,6 @@ namespace vigia {
 namespace {
 
 constexpr std::string_view kName = "new_account_burst";
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
-}
-
-// "10 min", "1 h", "90 s": how a person says a window length.
-std::string HumanDuration(absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  if (s > 0 && s % 86400 == 0) {
-    return absl::StrCat(s / 86400, s == 86400 ? " day" : " days");
-  }
-  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
-  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
-  return absl::StrCat(s, " s");
-}
 
 // What one hop of one target keeps.
 struct Bucket {
@@ -237,8 +221,8 @@ class NewAccountBurst final : public Operator {
   const std::string window_text_;
   Rules default_rules_;
   std::vector<std::unique_ptr<Rules>> target_rules_;
-  std::array<const Rules*, 26 * 26> rules_by_target_{};
-  std::array<bool, 26 * 26> watched_{};
+  std::array<const Rules*, kCountrySlots> rules_by_target_{};
+  std::array<bool, kCountrySlots> watched_{};
   bool any_watched_ = false;
   int64_t cached_day_ = INT64_MIN;
   std::string cached_date_;

@@ -17,6 +17,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
@@ -48,20 +49,8 @@ constexpr int kMaxListedAccounts = 200;
 // real posts.
 constexpr int64_t kMaxLookaheadHours = 6;
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 int FloorMod(int64_t a, int b) {
   return static_cast<int>(a - FloorDiv(a, b) * b);
-}
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
 }
 
 // The bin of absolute hour `hour` (hours since the epoch).
@@ -854,9 +843,9 @@ class PostingClock final : public Operator {
   const PostingClockOptions options_;
   const OperatorContext context_;
   const int64_t hop_us_;
-  std::bitset<26 * 26> targets_filter_;
+  std::bitset<kCountrySlots> targets_filter_;
   std::vector<std::unique_ptr<Params>> params_;
-  std::array<int16_t, 26 * 26> target_slot_;
+  std::array<int16_t, kCountrySlots> target_slot_;
   std::vector<std::unique_ptr<TargetState>> targets_;
   // Account slots (free ones have target_slot -1), reused through free_.
   std::vector<Account> accounts_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "operators/operator_util.h"
+
 namespace vigia {
 namespace {
 
@@ -21,12 +23,6 @@ constexpr double kTinyLevel = 1e-9;
 // Caps on one window's squared score when learning the overdispersion.
 constexpr double kMaxCountZ2 = 36;
 constexpr double kMaxRelativeZ2 = 9;
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
 
 int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 

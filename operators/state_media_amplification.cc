@@ -17,6 +17,7 @@
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/keyed_hop_counter.h"
+#include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/url_normalize.h"
 #include "pipeline/core/country.h"
@@ -29,19 +30,6 @@ namespace {
 
 constexpr std::string_view kName = "state_media_amplification";
 constexpr std::string_view kAccountLabel = "state-affiliated account";
-
-int CountryIndex(CountryCode c) {
-  const int a = (c.packed() >> 8) - 'A';
-  const int b = (c.packed() & 0xff) - 'A';
-  return a * 26 + b;
-}
-
-std::string HumanDuration(absl::Duration d) {
-  const int64_t s = absl::ToInt64Seconds(d);
-  if (s > 0 && s % 3600 == 0) return absl::StrCat(s / 3600, " h");
-  if (s > 0 && s % 60 == 0) return absl::StrCat(s / 60, " min");
-  return absl::StrCat(s, " s");
-}
 
 // ---------------------------------------------------------------------------
 // The list file.
@@ -286,8 +274,8 @@ class StateMediaAmplification final : public Operator {
   absl::flat_hash_map<std::string, uint32_t> domains_;
   std::vector<std::string> labels_;  // per outlet, for evidence
   std::vector<std::unique_ptr<Scorer>> target_scorers_;
-  std::array<const Scorer*, 26 * 26> scorers_{};
-  std::array<bool, 26 * 26> watched_{};
+  std::array<const Scorer*, kCountrySlots> scorers_{};
+  std::array<bool, kCountrySlots> watched_{};
   bool any_watched_ = false;
   std::string host_;  // scratch
 };
