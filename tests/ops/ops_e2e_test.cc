@@ -420,6 +420,21 @@ struct SeenAlert {
   absl::Time ends_at = absl::InfinitePast();
 };
 
+// The string-valued fields of a JSON object (labels, annotations).
+std::map<std::string, std::string> StringFields(
+    simdjson::simdjson_result<simdjson::dom::element> element) {
+  std::map<std::string, std::string> out;
+  simdjson::dom::object object;
+  if (element.get_object().get(object) != simdjson::SUCCESS) return out;
+  for (auto [k, v] : object) {
+    std::string_view s;
+    if (v.get_string().get(s) == simdjson::SUCCESS) {
+      out[std::string(k)] = std::string(s);
+    }
+  }
+  return out;
+}
+
 // Returns the alerts Alertmanager currently holds, keyed by alert_id (or
 // fingerprint when there is none).
 std::map<std::string, SeenAlert> FetchAlerts(const std::string& am_url) {
@@ -435,24 +450,8 @@ std::map<std::string, SeenAlert> FetchAlerts(const std::string& am_url) {
   }
   for (simdjson::dom::element a : array) {
     SeenAlert seen;
-    simdjson::dom::object labels;
-    if (a["labels"].get_object().get(labels) == simdjson::SUCCESS) {
-      for (auto [k, v] : labels) {
-        std::string_view s;
-        if (v.get_string().get(s) == simdjson::SUCCESS) {
-          seen.labels[std::string(k)] = std::string(s);
-        }
-      }
-    }
-    simdjson::dom::object annotations;
-    if (a["annotations"].get_object().get(annotations) == simdjson::SUCCESS) {
-      for (auto [k, v] : annotations) {
-        std::string_view s;
-        if (v.get_string().get(s) == simdjson::SUCCESS) {
-          seen.annotations[std::string(k)] = std::string(s);
-        }
-      }
-    }
+    seen.labels = StringFields(a["labels"]);
+    seen.annotations = StringFields(a["annotations"]);
     seen.state = StringOr(a["status"]["state"]);
     seen.seen_active = seen.state == "active";
     for (auto [field, out] : {std::pair{"startsAt", &seen.starts_at},
