@@ -232,6 +232,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     }
     DropPipeline();
     progress_.clear();
+    checkpoint_.reset();
     uncommitted_ = false;
     if (cooperative_) {
       if (rd_kafka_error_t* e =
@@ -271,6 +272,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     VIGIA_LOG(ERROR) << "kafka: rebalance error: " << rd_kafka_err2str(err);
     DropPipeline();
     progress_.clear();
+    checkpoint_.reset();
     rd_kafka_assign(consumer_, nullptr);
   }
   rd_kafka_topic_partition_list_t* current = nullptr;
@@ -405,6 +407,7 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
 }
 
 absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
+  checkpoint_.reset();  // Superseded: this one covers everything so far.
   if (!uncommitted_ && producer_->unacknowledged() == 0) {
     return absl::OkStatus();
   }
@@ -423,19 +426,70 @@ absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
     return flushed;
   }
   if (!uncommitted_ || progress_.empty()) return absl::OkStatus();
-  PartitionList offsets(
-      rd_kafka_topic_partition_list_new(static_cast<int>(progress_.size())));
-  for (const auto& [tp, next] : progress_) {
-    rd_kafka_topic_partition_list_add(offsets.get(), tp.first.c_str(),
-                                      tp.second)
+  uncommitted_ = false;
+  return CommitOffsets(progress_, sync);
+}
+
+void Daemon::BeginCheckpoint() {
+  if (checkpoint_.has_value()) {
+    if (SteadyClock::now() - checkpoint_->begun <
+        absl::ToChronoMilliseconds(options_.checkpoint_timeout)) {
+      return;  // Still waiting for its acknowledgements.
+    }
+    // As the blocking checkpoint does on a timeout: commit nothing, and
+    // start over with everything handled since.
+    if (++checkpoint_failures_ <= 10 || checkpoint_failures_ % 100 == 0) {
+      VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                            "committed: outputs not acknowledged after "
+                         << absl::FormatDuration(options_.checkpoint_timeout)
+                         << " (" << producer_->unacknowledged()
+                         << " unacknowledged)";
+    }
+    checkpoint_.reset();
+    uncommitted_ = true;
+  }
+  if (!uncommitted_ || progress_.empty()) return;
+  // The extra sinks (stdout, a notification queue) only flush locally.
+  if (extra_alert_sink_ != nullptr) {
+    if (absl::Status s = extra_alert_sink_->Flush(); !s.ok()) {
+      VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                            "committed: "
+                         << s.message();
+      return;
+    }
+  }
+  checkpoint_ =
+      PendingCheckpoint{progress_, producer_->Mark(), SteadyClock::now()};
+  uncommitted_ = false;
+}
+
+absl::Status Daemon::FinishCheckpoint() {
+  if (!checkpoint_.has_value()) return absl::OkStatus();
+  if (absl::Status s = producer_->FatalStatus(); !s.ok()) return s;
+  if (!producer_->AcknowledgedBefore(checkpoint_->mark)) {
+    return absl::OkStatus();
+  }
+  const PendingCheckpoint done = std::move(*checkpoint_);
+  checkpoint_.reset();
+  absl::Status s = CommitOffsets(done.offsets, false);
+  if (!s.ok()) uncommitted_ = true;
+  return s;
+}
+
+absl::Status Daemon::CommitOffsets(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
+    bool sync) {
+  PartitionList list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, next] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)
         ->offset = next;
   }
   // Stored as well as committed, so that a configuration that turns
   // auto-commit back on still commits only checkpointed offsets.
-  (void)rd_kafka_offsets_store(consumer_, offsets.get());
-  uncommitted_ = false;
+  (void)rd_kafka_offsets_store(consumer_, list.get());
   const rd_kafka_resp_err_t err =
-      rd_kafka_commit(consumer_, offsets.get(), sync ? 0 : 1);
+      rd_kafka_commit(consumer_, list.get(), sync ? 0 : 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     uncommitted_ = true;
     return absl::UnavailableError(
@@ -544,10 +598,10 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
     const auto now = SteadyClock::now();
     if (now - last_checkpoint >= checkpoint_every) {
       last_checkpoint = now;
-      absl::Status s = Checkpoint(options_.checkpoint_timeout, false);
-      // Only a dead producer is fatal; anything else is retried next time.
-      if (absl::IsInternal(s)) status = s;
+      BeginCheckpoint();
     }
+    // Only a dead producer is fatal; anything else is retried next time.
+    if (absl::Status s = FinishCheckpoint(); absl::IsInternal(s)) status = s;
     if (now - last_metrics >= metrics_every) {
       last_metrics = now;
       UpdateMetrics();

@@ -96,6 +96,21 @@ class Producer {
   // producer hit a fatal error and can deliver nothing more.
   absl::Status Flush(absl::Duration timeout);
 
+  // Internal once the producer hit a fatal error and can deliver nothing
+  // more; OK otherwise.
+  absl::Status FatalStatus();
+
+  // A mark for a checkpoint: every message produced before this call
+  // precedes it. See AcknowledgedBefore().
+  uint64_t Mark() const { return next_id_; }
+  // True when every message produced before `mark` was taken has been
+  // acknowledged; never waits (delivery reports are served by Poll()). Lets
+  // a checkpoint commit once the outputs it covers are durable without
+  // stopping to wait for them.
+  bool AcknowledgedBefore(uint64_t mark) const {
+    return pending_.empty() || pending_.begin()->first >= mark;
+  }
+
   // Produced and not yet acknowledged (in flight, waiting, or to retry).
   int64_t unacknowledged() const { return unacknowledged_.load(); }
   int64_t acknowledged() const { return acknowledged_.load(); }
@@ -121,7 +136,6 @@ class Producer {
   // Hands one message to librdkafka; returns its error (headers freed).
   rd_kafka_resp_err_t Submit(uint64_t id, Pending& p);
   void CountFailure(Pending& p, rd_kafka_resp_err_t err);
-  absl::Status FatalStatus();
 
   ProducerOptions options_;
   rd_kafka_t* rk_ = nullptr;

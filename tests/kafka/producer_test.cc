@@ -1,5 +1,6 @@
 #include "pipeline/kafka/producer.h"
 
+#include <chrono>
 #include <set>
 #include <string>
 #include <thread>
@@ -95,6 +96,44 @@ TEST(Producer, RetriesDeliveriesThatFailedWhileTheBrokerWasDownAndCountsThem) {
   for (const auto& r : *records) values.insert(r.value);
   for (int i = 0; i < 20; ++i)
     EXPECT_TRUE(values.contains(absl::StrCat("value-", i))) << i;
+}
+
+// The daemon's periodic checkpoint commits once the outputs produced before
+// its mark are acknowledged, without waiting for later ones.
+TEST(Producer, AMarkIsAcknowledgedOnceEverythingProducedBeforeItIs) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  ProducerOptions po;
+  po.brokers = mc->bootstrap();
+  auto producer = Producer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  Producer& p = **producer;
+  const uint64_t at_start = p.Mark();
+  EXPECT_TRUE(p.AcknowledgedBefore(at_start));
+  p.Produce(Message(0));
+  const uint64_t after_first = p.Mark();
+  EXPECT_FALSE(p.AcknowledgedBefore(after_first));
+  EXPECT_TRUE(p.AcknowledgedBefore(at_start));
+  ASSERT_TRUE(p.Flush(absl::Seconds(30)).ok());
+  EXPECT_TRUE(p.AcknowledgedBefore(after_first));
+
+  // A message stuck behind a down broker holds back only the marks taken
+  // after it.
+  ASSERT_TRUE(mc->SetBrokerDown(-1).ok());
+  p.Produce(Message(1));
+  const uint64_t after_second = p.Mark();
+  for (int i = 0; i < 20; ++i) {
+    p.Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(p.unacknowledged(), 1);
+  EXPECT_TRUE(p.AcknowledgedBefore(after_first));
+  EXPECT_FALSE(p.AcknowledgedBefore(after_second));
+
+  ASSERT_TRUE(mc->SetBrokerUp(-1).ok());
+  ASSERT_TRUE(p.Flush(absl::Seconds(60)).ok());
+  EXPECT_TRUE(p.AcknowledgedBefore(after_second));
+  EXPECT_TRUE(p.AcknowledgedBefore(p.Mark()));
 }
 
 TEST(Producer, RejectsAnInvalidSettingAtCreation) {
