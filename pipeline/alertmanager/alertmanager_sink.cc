@@ -293,6 +293,7 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
     // Newer news of an alert whose resolve is held: a repeated firing
     // record (a re-read partition) takes it back into the firing set, with
     // its first startsAt; a repeated resolve changes nothing.
+    stats_.alerts_written.fetch_add(1, std::memory_order_relaxed);
     if (posting->resolved) return absl::OkStatus();
     auto& restored = firing_[alert.id];
     restored = posting;
