@@ -40,7 +40,8 @@ absl::Time ParseTime(std::string_view s) {
   return t.ok() ? *t : absl::InfinitePast();
 }
 
-std::string StringOrEmpty(simdjson::dom::element e) {
+// Missing fields and nulls read as "".
+std::string StringOrEmpty(simdjson::simdjson_result<simdjson::dom::element> e) {
   std::string_view s;
   if (e.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
   return std::string();
@@ -68,10 +69,15 @@ std::vector<AlertLine> ReadAlerts(const std::string& path) {
     a.severity = StringOrEmpty(doc["severity"]);
     a.target = StringOrEmpty(doc["target"]);
     a.origin = StringOrEmpty(doc["origin"]);
+    a.subject_kind = StringOrEmpty(doc["subject_kind"]);
+    a.subject = StringOrEmpty(doc["subject"]);
+    a.window_start = ParseTime(StringOrEmpty(doc["window_start"]));
     a.window_end = ParseTime(StringOrEmpty(doc["window_end"]));
     double d;
-    if (doc["observed"].get_double().get(d) == simdjson::SUCCESS) a.observed = d;
-    if (doc["expected"].get_double().get(d) == simdjson::SUCCESS) a.expected = d;
+    if (doc["observed"].get_double().get(d) == simdjson::SUCCESS)
+      a.observed = d;
+    if (doc["expected"].get_double().get(d) == simdjson::SUCCESS)
+      a.expected = d;
     simdjson::dom::array samples;
     if (doc["evidence"]["samples"].get_array().get(samples) ==
         simdjson::SUCCESS) {

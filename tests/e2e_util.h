@@ -26,7 +26,10 @@ struct AlertLine {
   std::string state;
   std::string severity;
   std::string target;
-  std::string origin;  // empty when null
+  std::string origin;        // empty when null
+  std::string subject_kind;  // empty when null
+  std::string subject;       // empty when null
+  absl::Time window_start;
   absl::Time window_end;
   double observed = 0;
   double expected = 0;

@@ -152,12 +152,6 @@ std::vector<std::string> MimickedDetectors(const std::string& kind) {
   return {};
 }
 
-// An alert record with the fields the matrix matches on.
-struct Alert {
-  std::string detector, state, severity, target, origin, subject_kind, subject;
-  absl::Time window_start, window_end;
-};
-
 // One coordinated_sharing burst of the truth.
 struct Burst {
   std::string type;
@@ -183,7 +177,7 @@ struct ScenarioRun {
   std::string scenario, seed;
   absl::Time start, end;
   std::vector<TruthCampaign> campaigns;
-  std::vector<Alert> alerts;
+  std::vector<AlertLine> alerts;
   absl::Duration wall;
 };
 
@@ -199,37 +193,6 @@ absl::Time Time(simdjson::simdjson_result<simdjson::dom::element> e) {
   absl::StatusOr<absl::Time> t = ParseRfc3339(s);
   EXPECT_TRUE(t.ok()) << "bad time '" << s << "'";
   return t.ok() ? *t : absl::InfinitePast();
-}
-
-std::vector<Alert> ParseAlerts(const std::string& path) {
-  std::vector<Alert> out;
-  simdjson::dom::parser parser;
-  const std::string text = ReadFile(path);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    const std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty()) continue;
-    simdjson::dom::element d;
-    if (parser.parse(line).get(d) != simdjson::SUCCESS) {
-      ADD_FAILURE() << path << ": not JSON: " << line;
-      continue;
-    }
-    Alert a;
-    a.detector = Str(d["detector"]);
-    a.state = Str(d["state"]);
-    a.severity = Str(d["severity"]);
-    a.target = Str(d["target"]);
-    a.origin = Str(d["origin"]);
-    a.subject_kind = Str(d["subject_kind"]);
-    a.subject = Str(d["subject"]);
-    a.window_start = Time(d["window_start"]);
-    a.window_end = Time(d["window_end"]);
-    out.push_back(a);
-  }
-  return out;
 }
 
 // ReadTruth gives the common campaign fields; the kind-specific ones are
@@ -285,11 +248,11 @@ std::vector<TruthCampaign> ParseCampaigns(const std::string& path,
   return out;
 }
 
-bool Pages(const Alert& a) {
+bool Pages(const AlertLine& a) {
   return a.state == "firing" && AtLeastWarning(a.severity);
 }
 
-bool Overlaps(const Alert& a, absl::Time start, absl::Time end) {
+bool Overlaps(const AlertLine& a, absl::Time start, absl::Time end) {
   return a.window_start < end && a.window_end > start;
 }
 
@@ -301,7 +264,7 @@ bool Overlaps(const Alert& a, absl::Time start, absl::Time end) {
 // have no origin (the riders span five countries) but may name the ridden
 // hashtag; foreign_ad_spend surge alerts are per target (the payer is in
 // their evidence).
-bool IsAbout(const Alert& a, const TruthCampaign& c) {
+bool IsAbout(const AlertLine& a, const TruthCampaign& c) {
   const Campaign& k = c.base;
   if (a.detector != k.detector || !Pages(a) || a.target != k.target ||
       !Overlaps(a, k.start, k.end)) {
@@ -353,7 +316,7 @@ ScenarioRun GenerateAndReplay(const std::string& scenario,
   EXPECT_EQ(rc, 0) << scenario << " seed " << seed;
   if (rc != 0) return r;
   r.campaigns = ParseCampaigns(truth, &r.start, &r.end);
-  r.alerts = ParseAlerts(alerts);
+  r.alerts = ReadAlerts(alerts);
   // Every line the generator wrote reached the pipeline.
   const std::string s = ReadFile(summary);
   const std::string truth_text = ReadFile(truth);
@@ -430,7 +393,7 @@ double FalsePerDay(const std::vector<const ScenarioRun*>& runs,
   *count = 0;
   for (const ScenarioRun* r : runs) {
     days += absl::ToDoubleHours(r->end - r->start) / 24;
-    for (const Alert& a : r->alerts) {
+    for (const AlertLine& a : r->alerts) {
       if (a.detector == detector && Pages(a)) {
         ++*count;
         std::printf("  false alarm on %s seed %s: %s %s %s|%s %s..%s\n",
@@ -454,7 +417,7 @@ TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {
         if (!c.base.interference || c.base.detector != spec.name) continue;
         ++row.campaigns;
         absl::Time first = absl::InfiniteFuture();
-        for (const Alert& a : r->alerts) {
+        for (const AlertLine& a : r->alerts) {
           if (IsAbout(a, c)) first = std::min(first, a.window_end);
         }
         if (first == absl::InfiniteFuture()) {
@@ -554,7 +517,7 @@ TEST_F(ScenarioMatrix, EveryWarningSizedBurstIsFlaggedWhileItHappens) {
         if (b.accounts < needed) continue;
         ++sized;
         absl::Time first = absl::InfiniteFuture();
-        for (const Alert& a : r->alerts) {
+        for (const AlertLine& a : r->alerts) {
           if (a.detector == "coordinated_sharing" && Pages(a) &&
               a.target == c.base.target && a.subject_kind == b.type &&
               Overlaps(a, b.first, b.last + kMaxBurstDelay)) {
@@ -602,8 +565,8 @@ TEST_F(ScenarioMatrix, FirstSeenAlertNamesTheNewPayerWithinAHopOfTheCrossing) {
       ASSERT_NE(c.first_seen_at, absl::InfiniteFuture())
           << c.payer << " never reaches the first-seen threshold";
       ++payers;
-      std::vector<const Alert*> found;
-      for (const Alert& a : r->alerts) {
+      std::vector<const AlertLine*> found;
+      for (const AlertLine& a : r->alerts) {
         if (a.detector == "foreign_ad_spend" && a.state == "firing" &&
             a.subject_kind == "payer" && a.subject == c.payer) {
           found.push_back(&a);
@@ -611,7 +574,7 @@ TEST_F(ScenarioMatrix, FirstSeenAlertNamesTheNewPayerWithinAHopOfTheCrossing) {
       }
       ASSERT_EQ(found.size(), 1u)
           << c.payer << " seed '" << r->seed << "': one first-seen alert";
-      const Alert& a = *found[0];
+      const AlertLine& a = *found[0];
       EXPECT_EQ(a.severity, severity);
       EXPECT_EQ(a.target, c.base.target);
       EXPECT_EQ(a.origin, c.payer_country);
@@ -649,7 +612,7 @@ TEST_F(ScenarioMatrix, OrganicLookalikesRaiseNothingAtWarningOrAbove) {
             << "unknown organic kind " << c.base.kind;
         ++negatives;
         int raised = 0;
-        for (const Alert& a : r->alerts) {
+        for (const AlertLine& a : r->alerts) {
           if (Pages(a) && a.target == c.base.target &&
               Overlaps(a, c.base.start, c.base.end) &&
               std::count(mimicked.begin(), mimicked.end(), a.detector)) {
