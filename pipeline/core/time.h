@@ -58,6 +58,23 @@ class ManualClock final : public Clock {
   std::atomic<int64_t> now_us_;
 };
 
+// A clock read once per batch: Now() returns the time of the last Refresh()
+// of the clock it wraps. The Kafka daemon refreshes it before each consume
+// batch, so the pipeline's processing time (idle detection, in seconds)
+// costs one clock read per batch instead of two per record: on a
+// virtualised host a read took 250-500 ns, a tenth of a record's processing.
+// Refresh() and Now() on one thread only.
+class BatchClock final : public Clock {
+ public:
+  explicit BatchClock(const Clock* inner) : inner_(inner), now_(inner->Now()) {}
+  absl::Time Now() const override { return now_; }
+  void Refresh() { now_ = inner_->Now(); }
+
+ private:
+  const Clock* inner_;
+  absl::Time now_;
+};
+
 }  // namespace vigia
 
 #endif  // VIGIA_PIPELINE_CORE_TIME_H_

@@ -179,5 +179,15 @@ TEST(ManualClock, MovesOnlyWhenTold) {
   EXPECT_EQ(clock.Now(), absl::UnixEpoch());
 }
 
+TEST(BatchClock, ShowsTheInnerClockAsOfItsLastRefresh) {
+  ManualClock inner(Utc(2026, 11, 23, 0, 0, 0));
+  BatchClock clock(&inner);
+  EXPECT_EQ(clock.Now(), Utc(2026, 11, 23, 0, 0, 0));
+  inner.Advance(absl::Seconds(5));
+  EXPECT_EQ(clock.Now(), Utc(2026, 11, 23, 0, 0, 0));
+  clock.Refresh();
+  EXPECT_EQ(clock.Now(), Utc(2026, 11, 23, 0, 0, 5));
+}
+
 }  // namespace
 }  // namespace vigia

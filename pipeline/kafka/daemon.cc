@@ -54,7 +54,8 @@ Daemon::Daemon(const Config& config, const DaemonOptions& options,
     : config_(config),
       options_(options),
       extra_alert_sink_(extra_alert_sink),
-      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()) {}
+      clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
+      batch_clock_(clock_) {}
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
     const Config& config, const DaemonOptions& options,
@@ -167,9 +168,9 @@ std::string_view Daemon::TopicView(const char* topic) const {
 
 Pipeline& Daemon::EnsurePipeline() {
   if (pipeline_ == nullptr) {
-    pipeline_ =
-        std::make_unique<Pipeline>(config_, Pipeline::MakeOperators(config_),
-                                   &tee_, dead_letter_sink_.get(), clock_);
+    pipeline_ = std::make_unique<Pipeline>(
+        config_, Pipeline::MakeOperators(config_), &tee_,
+        dead_letter_sink_.get(), &batch_clock_);
   }
   return *pipeline_;
 }
@@ -564,10 +565,14 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
     ApplyBackpressure();
     batch.clear();
     int timeout_ms = ToMillis(options_.poll_timeout);
+    SteadyClock::time_point dequeued;
     while (static_cast<int>(batch.size()) < options_.max_batch) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, timeout_ms);
       if (m == nullptr) break;
       timeout_ms = 0;
+      // The batch's records are taken within microseconds of the first: one
+      // clock read stands for all of them.
+      if (batch.empty()) dequeued = SteadyClock::now();
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           VIGIA_LOG(WARNING) << "kafka consume: " << rd_kafka_message_errstr(m);
@@ -576,8 +581,9 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
         rd_kafka_message_destroy(m);
         continue;
       }
-      batch.push_back({m, generation_, SteadyClock::now()});
+      batch.push_back({m, generation_, dequeued});
     }
+    batch_clock_.Refresh();
 
     KeepBackloggedSourcesActive(batch);
     if (batch.empty()) {

@@ -179,6 +179,8 @@ class Daemon {
   const DaemonOptions options_;
   AlertSink* extra_alert_sink_;
   const Clock* clock_;
+  // The pipeline's processing time, refreshed from clock_ once per batch.
+  BatchClock batch_clock_;
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<MetricsServer> metrics_server_;
