@@ -17,6 +17,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/compact_storage.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
@@ -251,35 +252,32 @@ struct Rules {
   std::vector<ClusterLevel> repost_levels;
 };
 
-// One post held by a key, copied out of its Event. Its strings share one
-// allocation: most keys hold a single post and are dropped a minute later.
+// One post held by a key, copied out of its Event: 40 bytes and one heap
+// block for its strings. Most keys hold a single post and are dropped a
+// minute later.
 struct Member {
   int64_t t_us = 0;
   uint64_t account_hash = 0;
+  int64_t position = 0;
+  PackedStrings text;   // id, account, then the URL as posted ("url" keys)
+  uint32_t source = 0;  // source and partition, in the detector's table
   CountryCode country;
   bool in_episode = false;
   bool queued = false;  // a judgement of the window ending here is pending
-  int32_t partition = -1;
-  uint32_t id_len = 0;
-  uint32_t account_len = 0;
-  int64_t position = 0;
-  std::string_view source;  // the reader's string (outlives the pipeline)
-  std::string text;         // id, account, then the URL as posted ("url")
 
-  std::string_view id() const {
-    return std::string_view(text).substr(0, id_len);
-  }
-  std::string_view account() const {
-    return std::string_view(text).substr(id_len, account_len);
-  }
+  std::string_view id() const { return text[0]; }
+  std::string_view account() const { return text[1]; }
+  // Empty but for the members of "url" keys.
   std::string_view raw_url() const {
-    return std::string_view(text).substr(id_len + account_len);
+    return text.count() > 2 ? text[2] : std::string_view();
   }
-  StoredSample Sample() const {
-    return StoredSample(id(), account(), absl::FromUnixMicros(t_us), source,
-                        partition, position);
+  StoredSample Sample(const SourceTable& sources) const {
+    const SourceRef s = sources.Get(source, position);
+    return StoredSample(id(), account(), absl::FromUnixMicros(t_us), s.source,
+                        s.partition, s.position);
   }
 };
+static_assert(sizeof(Member) == 40);
 
 struct AccountStat {
   uint32_t posts = 0;
@@ -305,25 +303,28 @@ struct Episode {
   absl::flat_hash_map<std::string, bool> sampled;
 };
 
+// 104 bytes while it holds one post, plus the post's strings.
 struct Key {
   uint64_t id = 0;
-  uint32_t gen = 0;
-  bool live = false;
-  Kind kind = Kind::kUrl;
-  CountryCode target;
-  std::string subject;       // "url" and "repost" keys
-  uint64_t fingerprint = 0;  // "text" keys
-  std::string example;       // "text" keys: the first text seen, cut
-  const std::vector<ClusterLevel>* levels = nullptr;
-  // Posts of the last Δt (and any ahead of the watermark), by time, then
-  // arrival.
-  absl::InlinedVector<Member, 1> members;
+  uint64_t fingerprint = 0;   // "text" keys
   int64_t last_us = kNoTime;  // newest post time
+  uint32_t gen = 0;
   // Least-recently-used list of idle (non-firing) keys.
   uint32_t prev = kNone;
   uint32_t next = kNone;
+  CountryCode target;
+  Kind kind = Kind::kUrl;
+  bool live = false;
+  // What alerts quote, empty until the key's second post: the normalised
+  // URL or the reposted id ("url", "repost" keys), or the first text seen,
+  // cut ("text" keys).
+  PackedStrings quote;
+  // Posts of the last Δt (and any ahead of the watermark), by time, then
+  // arrival.
+  absl::InlinedVector<Member, 1> members;
   std::unique_ptr<Episode> episode;
 };
+static_assert(sizeof(Key) == 104);
 
 // A post waiting for the watermark to pass it.
 struct Pending {
@@ -467,7 +468,8 @@ class CoordinatedSharing final : public Operator {
       // merged into a stranger's cluster, when it can be told apart.
       const Key& key = slots_[slot];
       if (key.fingerprint != fingerprint ||
-          (!key.subject.empty() && key.subject != subject)) {
+          (key.kind != Kind::kText && !key.quote.empty() &&
+           key.quote[0] != subject)) {
         return;
       }
     } else {
@@ -478,11 +480,13 @@ class CoordinatedSharing final : public Operator {
     // What alerts quote is kept from a key's second post on (or its first,
     // should one post reach a rung): most keys never get a second post, and
     // the second post's URL or text normalises to the same subject.
-    if (!key.members.empty() || (*key.levels)[0].min_accounts <= 1) {
+    if (key.quote.empty() &&
+        (!key.members.empty() || Levels(key)[0].min_accounts <= 1)) {
       if (kind == Kind::kText) {
-        if (key.example.empty()) key.example = Excerpt(text, kExampleBytes);
-      } else if (key.subject.empty()) {
-        key.subject.assign(subject.data(), subject.size());
+        const std::string example = Excerpt(text, kExampleBytes);
+        if (!example.empty()) key.quote = PackedStrings({example});
+      } else {
+        key.quote = PackedStrings({subject});
       }
     }
     // Insert in time order, after posts of the same time; posts arrive
@@ -499,16 +503,11 @@ class CoordinatedSharing final : public Operator {
     Member m;
     m.t_us = t;
     m.account_hash = account;
-    m.partition = event.source.partition;
     m.position = event.source.position;
-    m.source = event.source.source;
-    m.id_len = static_cast<uint32_t>(event.id.size());
-    m.account_len = static_cast<uint32_t>(event.account_id.size());
-    m.text.reserve(event.id.size() + event.account_id.size() +
-                   (kind == Kind::kUrl ? raw_url.size() : 0));
-    m.text.append(event.id);
-    m.text.append(event.account_id);
-    if (kind == Kind::kUrl) m.text.append(raw_url);
+    m.source = sources_.Intern(event.source);
+    m.text = kind == Kind::kUrl
+                 ? PackedStrings({event.id, event.account_id, raw_url})
+                 : PackedStrings({event.id, event.account_id});
     m.country = event.account_country;
 
     key.members.insert(key.members.begin() + static_cast<ptrdiff_t>(pos),
@@ -519,7 +518,7 @@ class CoordinatedSharing final : public Operator {
     // Only windows that can hold two posts are judged: a key's first post
     // (most keys' only one) queues nothing. A post inserted before others
     // changes their windows too, so those not yet queued (nor judged) are.
-    if (key.members.size() < 2 && (*key.levels)[0].min_accounts > 1) return;
+    if (key.members.size() < 2 && Levels(key)[0].min_accounts > 1) return;
     for (size_t i = pos; i < key.members.size(); ++i) {
       Member& x = key.members[i];
       if (x.queued || (i != pos && x.t_us < wm_us_)) continue;
@@ -551,8 +550,6 @@ class CoordinatedSharing final : public Operator {
     key.kind = kind;
     key.target = target;
     key.fingerprint = fingerprint;
-    const Rules* rules = rules_by_target_[CountryIndex(target)];
-    key.levels = kind == Kind::kRepost ? &rules->repost_levels : &rules->levels;
     key.last_us = kNoTime;
     index_.emplace(id, slot);
     ++live_;
@@ -566,8 +563,7 @@ class CoordinatedSharing final : public Operator {
     posts_held_ -= static_cast<int64_t>(key.members.size());
     key.members.clear();
     key.members.shrink_to_fit();
-    key.subject = std::string();
-    key.example = std::string();
+    key.quote = PackedStrings();
     key.episode.reset();
     key.live = false;
     ++key.gen;  // posts of the old key still queued are ignored
@@ -631,7 +627,7 @@ class CoordinatedSharing final : public Operator {
     }
     size_t n = 0;  // members[0, n) lie in [t - Δt, t]
     while (n < members.size() && members[n].t_us <= p.t_us) ++n;
-    const std::vector<ClusterLevel>& levels = *key.levels;
+    const std::vector<ClusterLevel>& levels = Levels(key);
     Episode* ep = key.episode.get();
     // Fewer posts than the lowest rung (or than the peak, when firing)
     // cannot change anything but the episode's membership.
@@ -712,7 +708,7 @@ class CoordinatedSharing final : public Operator {
       // cluster's breadth, not one account's repeats.
       if (ep.samples.size() < static_cast<size_t>(context_.max_samples) &&
           ep.sampled.emplace(std::string(account), true).second) {
-        ep.samples.push_back(m.Sample());
+        ep.samples.push_back(m.Sample(sources_));
       }
     }
   }
@@ -742,16 +738,27 @@ class CoordinatedSharing final : public Operator {
 
   enum class Record { kFiring, kResolved, kSuperseded };
 
+  // The ladder of a key's target and kind.
+  const std::vector<ClusterLevel>& Levels(const Key& key) const {
+    const Rules& rules = *rules_by_target_[CountryIndex(key.target)];
+    return key.kind == Kind::kRepost ? rules.repost_levels : rules.levels;
+  }
+
+  // What the key quotes (empty before its second post).
+  static std::string_view Quote(const Key& key) {
+    return key.quote.empty() ? std::string_view() : key.quote[0];
+  }
+
   // What alerts name: the URL, the text's fingerprint, the reposted id.
   static std::string Subject(const Key& key) {
     return key.kind == Kind::kText ? FingerprintHex(key.fingerprint)
-                                   : key.subject;
+                                   : std::string(Quote(key));
   }
 
   Alert MakeAlert(const Key& key, Record record, int level,
                   Severity successor = Severity::kInfo) const {
     const Episode& ep = *key.episode;
-    const ClusterLevel& rung = (*key.levels)[level];
+    const ClusterLevel& rung = Levels(key)[level];
     Alert alert;
     alert.detector = std::string(kName);
     alert.state =
@@ -852,13 +859,14 @@ class CoordinatedSharing final : public Operator {
     std::string what;
     switch (key.kind) {
       case Kind::kUrl:
-        what = absl::StrCat("sharing of ", key.subject);
+        what = absl::StrCat("sharing of ", ToAbsl(Quote(key)));
         break;
       case Kind::kText:
-        what = absl::StrCat("posting of the same text \"", key.example, "\"");
+        what = absl::StrCat("posting of the same text \"", ToAbsl(Quote(key)),
+                            "\"");
         break;
       case Kind::kRepost:
-        what = absl::StrCat("reposting of post ", key.subject);
+        what = absl::StrCat("reposting of post ", ToAbsl(Quote(key)));
         break;
     }
     std::string prefix;
@@ -903,7 +911,9 @@ class CoordinatedSharing final : public Operator {
   // Keys live in stable slots (queued posts refer to them by slot and
   // generation); the hash map only indexes them. Nothing iterates the map.
   absl::flat_hash_map<uint64_t, uint32_t> index_;
-  std::vector<Key> slots_;
+  // In chunks: at most one chunk of slots beyond the peak number of keys.
+  ChunkedVector<Key> slots_;
+  SourceTable sources_;
   std::vector<uint32_t> free_;
   uint32_t lru_head_ = kNone;
   uint32_t lru_tail_ = kNone;
