@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -326,6 +328,33 @@ struct Key {
 };
 static_assert(sizeof(Key) == 104);
 
+// A key's id, looked up in the index of slots.
+struct KeyId {
+  uint64_t id;
+};
+
+// Hash and equality of live slots by their key's id, so that the index
+// finds a slot by id without holding a copy of it.
+struct SlotIdHash {
+  using is_transparent = void;
+  const ChunkedVector<Key>* slots;
+  size_t operator()(uint32_t slot) const {
+    return absl::Hash<uint64_t>()((*slots)[slot].id);
+  }
+  size_t operator()(KeyId k) const { return absl::Hash<uint64_t>()(k.id); }
+};
+struct SlotIdEq {
+  using is_transparent = void;
+  const ChunkedVector<Key>* slots;
+  bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+  bool operator()(uint32_t slot, KeyId k) const {
+    return (*slots)[slot].id == k.id;
+  }
+  bool operator()(KeyId k, uint32_t slot) const {
+    return (*slots)[slot].id == k.id;
+  }
+};
+
 // A post waiting for the watermark to pass it.
 struct Pending {
   int64_t t_us;
@@ -353,7 +382,8 @@ class CoordinatedSharing final : public Operator {
         max_posts_(static_cast<size_t>(std::max(options.max_posts_per_key, 2))),
         top_capacity_(std::max(4 * context.top_n, 8)),
         window_text_(HumanDuration(options.window)),
-        quiet_text_(HumanDuration(options.resolve_after)) {
+        quiet_text_(HumanDuration(options.resolve_after)),
+        index_(0, SlotIdHash{&slots_}, SlotIdEq{&slots_}) {
     default_rules_ = Rules{options.levels, options.repost_levels};
     rules_by_target_.fill(&default_rules_);
     target_rules_.reserve(options.per_target.size());
@@ -460,9 +490,9 @@ class CoordinatedSharing final : public Operator {
     const uint64_t id = StableHash64(
         kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
     uint32_t slot;
-    auto it = index_.find(id);
+    auto it = index_.find(KeyId{id});
     if (it != index_.end()) {
-      slot = it->second;
+      slot = *it;
       // Two subjects with one 64-bit hash (with 100000 keys held, about one
       // chance in 10^14 per post): the newcomer is not tracked rather than
       // merged into a stranger's cluster, when it can be told apart.
@@ -551,7 +581,7 @@ class CoordinatedSharing final : public Operator {
     key.target = target;
     key.fingerprint = fingerprint;
     key.last_us = kNoTime;
-    index_.emplace(id, slot);
+    index_.insert(slot);  // after key.id is set: the index hashes it
     ++live_;
     return slot;
   }
@@ -559,7 +589,7 @@ class CoordinatedSharing final : public Operator {
   void Free(uint32_t slot) {
     Key& key = slots_[slot];
     Unlink(slot);
-    index_.erase(key.id);
+    index_.erase(KeyId{key.id});
     posts_held_ -= static_cast<int64_t>(key.members.size());
     key.members.clear();
     key.members.shrink_to_fit();
@@ -909,10 +939,12 @@ class CoordinatedSharing final : public Operator {
   bool any_watched_ = false;
 
   // Keys live in stable slots (queued posts refer to them by slot and
-  // generation); the hash map only indexes them. Nothing iterates the map.
-  absl::flat_hash_map<uint64_t, uint32_t> index_;
-  // In chunks: at most one chunk of slots beyond the peak number of keys.
+  // generation), in chunks: at most one chunk beyond the peak number of
+  // keys.
   ChunkedVector<Key> slots_;
+  // Live slots by their key's id: the index holds only slot numbers (4 bytes
+  // a slot instead of 16 for id and slot). Nothing iterates it.
+  absl::flat_hash_set<uint32_t, SlotIdHash, SlotIdEq> index_;
   SourceTable sources_;
   std::vector<uint32_t> free_;
   uint32_t lru_head_ = kNone;
