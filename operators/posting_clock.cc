@@ -176,8 +176,8 @@ class ShortString {
 };
 static_assert(sizeof(ShortString) == 24);
 
-// One tracked account: 112 bytes, and a heap block only for an id of more
-// than 23 bytes or a week of more than eight distinct hours.
+// One tracked account: 112 bytes, plus a heap block only for an account or
+// post id of more than 23 bytes or a week of more than eight distinct hours.
 struct Account {
   ShortString id;
   AccountWeek week;
