@@ -14,9 +14,12 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/compact_storage.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
@@ -251,35 +254,32 @@ struct Rules {
   std::vector<ClusterLevel> repost_levels;
 };
 
-// One post held by a key, copied out of its Event. Its strings share one
-// allocation: most keys hold a single post and are dropped a minute later.
+// One post held by a key, copied out of its Event: 40 bytes and one heap
+// block for its strings. Most keys hold a single post and are dropped a
+// minute later.
 struct Member {
   int64_t t_us = 0;
   uint64_t account_hash = 0;
+  int64_t position = 0;
+  PackedStrings text;   // id, account, then the URL as posted ("url" keys)
+  uint32_t source = 0;  // source and partition, in the detector's table
   CountryCode country;
   bool in_episode = false;
   bool queued = false;  // a judgement of the window ending here is pending
-  int32_t partition = -1;
-  uint32_t id_len = 0;
-  uint32_t account_len = 0;
-  int64_t position = 0;
-  std::string_view source;  // the reader's string (outlives the pipeline)
-  std::string text;         // id, account, then the URL as posted ("url")
 
-  std::string_view id() const {
-    return std::string_view(text).substr(0, id_len);
-  }
-  std::string_view account() const {
-    return std::string_view(text).substr(id_len, account_len);
-  }
+  std::string_view id() const { return text[0]; }
+  std::string_view account() const { return text[1]; }
+  // Empty but for the members of "url" keys.
   std::string_view raw_url() const {
-    return std::string_view(text).substr(id_len + account_len);
+    return text.count() > 2 ? text[2] : std::string_view();
   }
-  StoredSample Sample() const {
-    return StoredSample(id(), account(), absl::FromUnixMicros(t_us), source,
-                        partition, position);
+  StoredSample Sample(const SourceTable& sources) const {
+    const SourceRef s = sources.Get(source, position);
+    return StoredSample(id(), account(), absl::FromUnixMicros(t_us), s.source,
+                        s.partition, s.position);
   }
 };
+static_assert(sizeof(Member) == 40);
 
 struct AccountStat {
   uint32_t posts = 0;
@@ -305,24 +305,54 @@ struct Episode {
   absl::flat_hash_map<std::string, bool> sampled;
 };
 
+// 104 bytes while it holds one post, plus the post's strings.
 struct Key {
   uint64_t id = 0;
-  uint32_t gen = 0;
-  bool live = false;
-  Kind kind = Kind::kUrl;
-  CountryCode target;
-  std::string subject;       // "url" and "repost" keys
-  uint64_t fingerprint = 0;  // "text" keys
-  std::string example;       // "text" keys: the first text seen, cut
-  const std::vector<ClusterLevel>* levels = nullptr;
-  // Posts of the last Δt (and any ahead of the watermark), by time, then
-  // arrival.
-  absl::InlinedVector<Member, 1> members;
+  uint64_t fingerprint = 0;   // "text" keys
   int64_t last_us = kNoTime;  // newest post time
+  uint32_t gen = 0;
   // Least-recently-used list of idle (non-firing) keys.
   uint32_t prev = kNone;
   uint32_t next = kNone;
+  CountryCode target;
+  Kind kind = Kind::kUrl;
+  bool live = false;
+  // What alerts quote, empty until the key's second post: the normalised
+  // URL or the reposted id ("url", "repost" keys), or the first text seen,
+  // cut ("text" keys).
+  PackedStrings quote;
+  // Posts of the last Δt (and any ahead of the watermark), by time, then
+  // arrival.
+  absl::InlinedVector<Member, 1> members;
   std::unique_ptr<Episode> episode;
+};
+static_assert(sizeof(Key) == 104);
+
+// A key's id, looked up in the index of slots.
+struct KeyId {
+  uint64_t id;
+};
+
+// Hash and equality of live slots by their key's id, so that the index
+// finds a slot by id without holding a copy of it.
+struct SlotIdHash {
+  using is_transparent = void;
+  const ChunkedVector<Key>* slots;
+  size_t operator()(uint32_t slot) const {
+    return absl::Hash<uint64_t>()((*slots)[slot].id);
+  }
+  size_t operator()(KeyId k) const { return absl::Hash<uint64_t>()(k.id); }
+};
+struct SlotIdEq {
+  using is_transparent = void;
+  const ChunkedVector<Key>* slots;
+  bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+  bool operator()(uint32_t slot, KeyId k) const {
+    return (*slots)[slot].id == k.id;
+  }
+  bool operator()(KeyId k, uint32_t slot) const {
+    return (*slots)[slot].id == k.id;
+  }
 };
 
 // A post waiting for the watermark to pass it.
@@ -352,7 +382,8 @@ class CoordinatedSharing final : public Operator {
         max_posts_(static_cast<size_t>(std::max(options.max_posts_per_key, 2))),
         top_capacity_(std::max(4 * context.top_n, 8)),
         window_text_(HumanDuration(options.window)),
-        quiet_text_(HumanDuration(options.resolve_after)) {
+        quiet_text_(HumanDuration(options.resolve_after)),
+        index_(0, SlotIdHash{&slots_}, SlotIdEq{&slots_}) {
     default_rules_ = Rules{options.levels, options.repost_levels};
     rules_by_target_.fill(&default_rules_);
     target_rules_.reserve(options.per_target.size());
@@ -459,15 +490,16 @@ class CoordinatedSharing final : public Operator {
     const uint64_t id = StableHash64(
         kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
     uint32_t slot;
-    auto it = index_.find(id);
+    auto it = index_.find(KeyId{id});
     if (it != index_.end()) {
-      slot = it->second;
+      slot = *it;
       // Two subjects with one 64-bit hash (with 100000 keys held, about one
       // chance in 10^14 per post): the newcomer is not tracked rather than
       // merged into a stranger's cluster, when it can be told apart.
       const Key& key = slots_[slot];
       if (key.fingerprint != fingerprint ||
-          (!key.subject.empty() && key.subject != subject)) {
+          (key.kind != Kind::kText && !key.quote.empty() &&
+           key.quote[0] != subject)) {
         return;
       }
     } else {
@@ -478,11 +510,13 @@ class CoordinatedSharing final : public Operator {
     // What alerts quote is kept from a key's second post on (or its first,
     // should one post reach a rung): most keys never get a second post, and
     // the second post's URL or text normalises to the same subject.
-    if (!key.members.empty() || (*key.levels)[0].min_accounts <= 1) {
+    if (key.quote.empty() &&
+        (!key.members.empty() || Levels(key)[0].min_accounts <= 1)) {
       if (kind == Kind::kText) {
-        if (key.example.empty()) key.example = Excerpt(text, kExampleBytes);
-      } else if (key.subject.empty()) {
-        key.subject.assign(subject.data(), subject.size());
+        const std::string example = Excerpt(text, kExampleBytes);
+        if (!example.empty()) key.quote = PackedStrings({example});
+      } else {
+        key.quote = PackedStrings({subject});
       }
     }
     // Insert in time order, after posts of the same time; posts arrive
@@ -499,16 +533,11 @@ class CoordinatedSharing final : public Operator {
     Member m;
     m.t_us = t;
     m.account_hash = account;
-    m.partition = event.source.partition;
     m.position = event.source.position;
-    m.source = event.source.source;
-    m.id_len = static_cast<uint32_t>(event.id.size());
-    m.account_len = static_cast<uint32_t>(event.account_id.size());
-    m.text.reserve(event.id.size() + event.account_id.size() +
-                   (kind == Kind::kUrl ? raw_url.size() : 0));
-    m.text.append(event.id);
-    m.text.append(event.account_id);
-    if (kind == Kind::kUrl) m.text.append(raw_url);
+    m.source = sources_.Intern(event.source);
+    m.text = kind == Kind::kUrl
+                 ? PackedStrings({event.id, event.account_id, raw_url})
+                 : PackedStrings({event.id, event.account_id});
     m.country = event.account_country;
 
     key.members.insert(key.members.begin() + static_cast<ptrdiff_t>(pos),
@@ -519,7 +548,7 @@ class CoordinatedSharing final : public Operator {
     // Only windows that can hold two posts are judged: a key's first post
     // (most keys' only one) queues nothing. A post inserted before others
     // changes their windows too, so those not yet queued (nor judged) are.
-    if (key.members.size() < 2 && (*key.levels)[0].min_accounts > 1) return;
+    if (key.members.size() < 2 && Levels(key)[0].min_accounts > 1) return;
     for (size_t i = pos; i < key.members.size(); ++i) {
       Member& x = key.members[i];
       if (x.queued || (i != pos && x.t_us < wm_us_)) continue;
@@ -551,10 +580,8 @@ class CoordinatedSharing final : public Operator {
     key.kind = kind;
     key.target = target;
     key.fingerprint = fingerprint;
-    const Rules* rules = rules_by_target_[CountryIndex(target)];
-    key.levels = kind == Kind::kRepost ? &rules->repost_levels : &rules->levels;
     key.last_us = kNoTime;
-    index_.emplace(id, slot);
+    index_.insert(slot);  // after key.id is set: the index hashes it
     ++live_;
     return slot;
   }
@@ -562,12 +589,11 @@ class CoordinatedSharing final : public Operator {
   void Free(uint32_t slot) {
     Key& key = slots_[slot];
     Unlink(slot);
-    index_.erase(key.id);
+    index_.erase(KeyId{key.id});
     posts_held_ -= static_cast<int64_t>(key.members.size());
     key.members.clear();
     key.members.shrink_to_fit();
-    key.subject = std::string();
-    key.example = std::string();
+    key.quote = PackedStrings();
     key.episode.reset();
     key.live = false;
     ++key.gen;  // posts of the old key still queued are ignored
@@ -631,7 +657,7 @@ class CoordinatedSharing final : public Operator {
     }
     size_t n = 0;  // members[0, n) lie in [t - Δt, t]
     while (n < members.size() && members[n].t_us <= p.t_us) ++n;
-    const std::vector<ClusterLevel>& levels = *key.levels;
+    const std::vector<ClusterLevel>& levels = Levels(key);
     Episode* ep = key.episode.get();
     // Fewer posts than the lowest rung (or than the peak, when firing)
     // cannot change anything but the episode's membership.
@@ -712,7 +738,7 @@ class CoordinatedSharing final : public Operator {
       // cluster's breadth, not one account's repeats.
       if (ep.samples.size() < static_cast<size_t>(context_.max_samples) &&
           ep.sampled.emplace(std::string(account), true).second) {
-        ep.samples.push_back(m.Sample());
+        ep.samples.push_back(m.Sample(sources_));
       }
     }
   }
@@ -742,16 +768,27 @@ class CoordinatedSharing final : public Operator {
 
   enum class Record { kFiring, kResolved, kSuperseded };
 
+  // The ladder of a key's target and kind.
+  const std::vector<ClusterLevel>& Levels(const Key& key) const {
+    const Rules& rules = *rules_by_target_[CountryIndex(key.target)];
+    return key.kind == Kind::kRepost ? rules.repost_levels : rules.levels;
+  }
+
+  // What the key quotes (empty before its second post).
+  static std::string_view Quote(const Key& key) {
+    return key.quote.empty() ? std::string_view() : key.quote[0];
+  }
+
   // What alerts name: the URL, the text's fingerprint, the reposted id.
   static std::string Subject(const Key& key) {
     return key.kind == Kind::kText ? FingerprintHex(key.fingerprint)
-                                   : key.subject;
+                                   : std::string(Quote(key));
   }
 
   Alert MakeAlert(const Key& key, Record record, int level,
                   Severity successor = Severity::kInfo) const {
     const Episode& ep = *key.episode;
-    const ClusterLevel& rung = (*key.levels)[level];
+    const ClusterLevel& rung = Levels(key)[level];
     Alert alert;
     alert.detector = std::string(kName);
     alert.state =
@@ -852,13 +889,14 @@ class CoordinatedSharing final : public Operator {
     std::string what;
     switch (key.kind) {
       case Kind::kUrl:
-        what = absl::StrCat("sharing of ", key.subject);
+        what = absl::StrCat("sharing of ", ToAbsl(Quote(key)));
         break;
       case Kind::kText:
-        what = absl::StrCat("posting of the same text \"", key.example, "\"");
+        what = absl::StrCat("posting of the same text \"", ToAbsl(Quote(key)),
+                            "\"");
         break;
       case Kind::kRepost:
-        what = absl::StrCat("reposting of post ", key.subject);
+        what = absl::StrCat("reposting of post ", ToAbsl(Quote(key)));
         break;
     }
     std::string prefix;
@@ -901,9 +939,13 @@ class CoordinatedSharing final : public Operator {
   bool any_watched_ = false;
 
   // Keys live in stable slots (queued posts refer to them by slot and
-  // generation); the hash map only indexes them. Nothing iterates the map.
-  absl::flat_hash_map<uint64_t, uint32_t> index_;
-  std::vector<Key> slots_;
+  // generation), in chunks: at most one chunk beyond the peak number of
+  // keys.
+  ChunkedVector<Key> slots_;
+  // Live slots by their key's id: the index holds only slot numbers (4 bytes
+  // a slot instead of 16 for id and slot). Nothing iterates it.
+  absl::flat_hash_set<uint32_t, SlotIdHash, SlotIdEq> index_;
+  SourceTable sources_;
   std::vector<uint32_t> free_;
   uint32_t lru_head_ = kNone;
   uint32_t lru_tail_ = kNone;

@@ -17,7 +17,9 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/compact_storage.h"
 #include "operators/operator_util.h"
+#include "operators/posting_clock_week.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/strings.h"
@@ -25,13 +27,15 @@
 namespace vigia {
 namespace {
 
+using posting_clock_internal::AccountWeek;
+using posting_clock_internal::BinOf;
+using posting_clock_internal::FloorMod;
+using posting_clock_internal::kNever;
+using posting_clock_internal::kWeekHours;
+using posting_clock_internal::WeekHistogram;
+
 constexpr std::string_view kName = "posting_clock";
-constexpr int64_t kNever = std::numeric_limits<int64_t>::min() / 2;
 constexpr int64_t kHourUs = int64_t{3600} * 1000000;
-constexpr int kWeekHours = 168;
-// 1970-01-01 was a Thursday: hour 0 of the epoch is hour 72 of its week
-// (weeks start on Monday 00:00).
-constexpr int kEpochHourOfWeek = 72;
 // UTC offsets considered, in whole hours.
 constexpr int kMinOffset = -12;
 constexpr int kMaxOffset = 14;
@@ -49,15 +53,6 @@ constexpr int kMaxListedAccounts = 200;
 // real posts.
 constexpr int64_t kMaxLookaheadHours = 6;
 
-int FloorMod(int64_t a, int b) {
-  return static_cast<int>(a - FloorDiv(a, b) * b);
-}
-
-// The bin of absolute hour `hour` (hours since the epoch).
-int BinOf(int64_t hour) {
-  return FloorMod(hour + kEpochHourOfWeek, kWeekHours);
-}
-
 // Hours between two UTC offsets, on the 24-hour clock.
 int OffsetDistance(int a, int b) {
   const int d = std::abs(a - b) % 24;
@@ -68,45 +63,6 @@ std::string OffsetText(int offset) {
   return absl::StrFormat("UTC%c%02d:00", offset < 0 ? '-' : '+',
                          std::abs(offset));
 }
-
-// A week of hourly counts ending at `last` (an absolute hour): bin
-// BinOf(h) holds hour h for h in (last - 168, last].
-template <typename T>
-struct WeekHistogram {
-  std::array<T, kWeekHours> bins = {};
-  int64_t last = kNever;
-  int64_t total = 0;  // the sum of the bins
-
-  // Moves the end of the week to `hour`, clearing the hours that left it.
-  void AdvanceTo(int64_t hour) {
-    if (hour <= last) return;
-    if (last == kNever || hour - last >= kWeekHours) {
-      bins.fill(0);
-      total = 0;
-    } else {
-      for (int64_t h = last + 1; h <= hour; ++h) {
-        T& b = bins[BinOf(h)];
-        total -= b;
-        b = 0;
-      }
-    }
-    last = hour;
-  }
-  // Counts one post in hour `hour`; false when it is older than the week.
-  bool Add(int64_t hour) {
-    AdvanceTo(hour);
-    if (hour <= last - kWeekHours) return false;
-    T& b = bins[BinOf(hour)];
-    if (b < std::numeric_limits<T>::max()) {
-      ++b;
-      ++total;
-    }
-    return true;
-  }
-  // Total() as of the latest hour added, which may still hold hours that
-  // have since left the week: an upper bound until AdvanceTo(now).
-  int64_t Total() const { return total; }
-};
 
 // The weekday working-hours mask of offset `o`, as bins of the UTC week:
 // five runs of nine hours. Calls f(bin) for each.
@@ -139,108 +95,6 @@ std::array<int64_t, kOffsets> WorkingSums(const std::array<T, kWeekHours>& b) {
   }
   return out;
 }
-
-// An account's week: the same counts and semantics as WeekHistogram<uint8_t>
-// (saturating one-byte counts, the same Total() upper bound), stored as up
-// to kInlineHours (hour, count) pairs while the account posted in few
-// distinct hours of the week, and as the 168 bins on the heap beyond that.
-// Most tracked accounts post a handful of times, so most never allocate:
-// the inline form is 48 bytes against 184. Hours are absolute hours since
-// the epoch; int32 holds every hour of years 0000-9999.
-class AccountWeek {
- public:
-  static constexpr int kInlineHours = 6;
-  static constexpr int32_t kNoHour = std::numeric_limits<int32_t>::min();
-
-  AccountWeek() = default;
-  AccountWeek(AccountWeek&&) = default;
-  AccountWeek& operator=(AccountWeek&&) = default;
-
-  void Clear() { *this = AccountWeek(); }
-
-  // As WeekHistogram::AdvanceTo.
-  void AdvanceTo(int64_t hour) {
-    if (last_ != kNoHour && hour <= last_) return;
-    if (last_ == kNoHour || hour - last_ >= kWeekHours) {
-      if (dense_ != nullptr) dense_->fill(0);
-      n_ = 0;
-      total_ = 0;
-    } else if (dense_ != nullptr) {
-      for (int64_t h = last_ + 1; h <= hour; ++h) {
-        uint8_t& b = (*dense_)[BinOf(h)];
-        total_ -= b;
-        b = 0;
-      }
-    } else {
-      // The hours h in (last, hour] clear bin BinOf(e) of a held hour e
-      // exactly when e + 168 <= hour.
-      int kept = 0;
-      for (int i = 0; i < n_; ++i) {
-        if (hours_[i] <= hour - kWeekHours) {
-          total_ -= counts_[i];
-        } else {
-          hours_[kept] = hours_[i];
-          counts_[kept] = counts_[i];
-          ++kept;
-        }
-      }
-      n_ = static_cast<uint8_t>(kept);
-    }
-    last_ = static_cast<int32_t>(hour);
-  }
-
-  // As WeekHistogram::Add.
-  bool Add(int64_t hour) {
-    AdvanceTo(hour);
-    if (hour <= static_cast<int64_t>(last_) - kWeekHours) return false;
-    uint8_t* count = nullptr;
-    if (dense_ != nullptr) {
-      count = &(*dense_)[BinOf(hour)];
-    } else {
-      for (int i = 0; i < n_; ++i) {
-        if (hours_[i] == hour) count = &counts_[i];
-      }
-      if (count == nullptr && n_ < kInlineHours) {
-        hours_[n_] = static_cast<int32_t>(hour);
-        counts_[n_] = 0;
-        count = &counts_[n_++];
-      }
-      if (count == nullptr) {
-        // A seventh distinct hour: move to the full week.
-        auto dense = std::make_unique<std::array<uint8_t, kWeekHours>>();
-        Bins(dense.get());  // from the inline pairs: dense_ is still null
-        dense_ = std::move(dense);
-        n_ = 0;
-        count = &(*dense_)[BinOf(hour)];
-      }
-    }
-    if (*count < std::numeric_limits<uint8_t>::max()) {
-      ++*count;
-      ++total_;
-    }
-    return true;
-  }
-
-  int64_t Total() const { return total_; }
-
-  // Writes the week as WeekHistogram<uint8_t>::bins would hold it.
-  void Bins(std::array<uint8_t, kWeekHours>* out) const {
-    if (dense_ != nullptr) {
-      if (out != dense_.get()) *out = *dense_;
-      return;
-    }
-    out->fill(0);
-    for (int i = 0; i < n_; ++i) (*out)[BinOf(hours_[i])] = counts_[i];
-  }
-
- private:
-  std::unique_ptr<std::array<uint8_t, kWeekHours>> dense_;
-  int32_t last_ = kNoHour;
-  int32_t total_ = 0;  // at most 168 * 255
-  std::array<int32_t, kInlineHours> hours_;
-  std::array<uint8_t, kInlineHours> counts_;
-  uint8_t n_ = 0;  // inline pairs in use (0 when dense)
-};
 
 // An id string of up to kInline bytes kept inline (account and post ids
 // are about 20 bytes), a longer one on the heap. 24 bytes, against
@@ -322,17 +176,23 @@ class ShortString {
 };
 static_assert(sizeof(ShortString) == 24);
 
+// One tracked account: 112 bytes, plus a heap block only for an account or
+// post id of more than 23 bytes or a week of more than eight distinct hours.
 struct Account {
   ShortString id;
-  int16_t target_slot = -1;  // -1: a free slot
-  CountryCode country;
-  int32_t last_post = AccountWeek::kNoHour;  // hour of the latest post
   AccountWeek week;
-  // The latest post, quoted as a sample.
+  // The latest post, quoted as a sample: its id, created_at in microseconds
+  // (the decoder's resolution) and coordinates (source in PostingClock's
+  // SourceTable).
   ShortString post_id;
-  absl::Time post_time;
-  SourceRef source;
+  int64_t post_us = 0;
+  int64_t post_position = 0;
+  uint32_t post_source = 0;
+  int32_t last_post = AccountWeek::kNoHour;  // hour of the latest post
+  int16_t target_slot = -1;                  // -1: a free slot
+  CountryCode country;
 };
+static_assert(sizeof(Account) == 112);
 
 struct Params {
   Params(const PostingClockTargetOptions& o)
@@ -351,6 +211,10 @@ struct Params {
   std::vector<SeverityLevel> levels;
   Scorer scorer;
 };
+
+// Accounts by slot: in chunks, so that the slots for max_accounts cost
+// max_accounts records, not up to twice that as a std::vector's would.
+using AccountSlots = ChunkedVector<Account>;
 
 class PostingClock final : public Operator {
  public:
@@ -409,10 +273,12 @@ class PostingClock final : public Operator {
     a.last_post =
         static_cast<int32_t>(std::max(static_cast<int64_t>(a.last_post), hour));
     a.country = event.account_country;
-    if (event.created_at >= a.post_time || a.post_id.empty()) {
+    const int64_t post_us = absl::ToUnixMicros(event.created_at);
+    if (post_us >= a.post_us || a.post_id.empty()) {
       a.post_id.assign(event.id);
-      a.post_time = event.created_at;
-      a.source = event.source;
+      a.post_us = post_us;
+      a.post_position = event.source.position;
+      a.post_source = sources_.Intern(event.source);
     }
   }
 
@@ -456,7 +322,7 @@ class PostingClock final : public Operator {
   // target's index set is searched by id without holding a second copy.
   struct AccountIdHash {
     using is_transparent = void;
-    const std::vector<Account>* accounts;
+    const AccountSlots* accounts;
     size_t operator()(uint32_t i) const {
       return absl::Hash<absl::string_view>()(ToAbsl((*accounts)[i].id.view()));
     }
@@ -466,7 +332,7 @@ class PostingClock final : public Operator {
   };
   struct AccountIdEq {
     using is_transparent = void;
-    const std::vector<Account>* accounts;
+    const AccountSlots* accounts;
     bool operator()(uint32_t a, uint32_t b) const { return a == b; }
     bool operator()(uint32_t a, absl::string_view id) const {
       return ToAbsl((*accounts)[a].id.view()) == id;
@@ -477,7 +343,7 @@ class PostingClock final : public Operator {
   };
 
   struct TargetState {
-    explicit TargetState(const std::vector<Account>* all)
+    explicit TargetState(const AccountSlots* all)
         : accounts(0, AccountIdHash{all}, AccountIdEq{all}) {}
     CountryCode target;
     int slot = 0;
@@ -786,10 +652,10 @@ class PostingClock final : public Operator {
       auto it = ts.accounts.find(absl::string_view(t.value));
       if (it == ts.accounts.end()) continue;
       const Account& acc = accounts_[*it];
-      samples.push_back(
-          SampleEvent{acc.post_id.str(), acc.id.str(), acc.post_time,
-                      std::string(acc.source.source), acc.source.partition,
-                      acc.source.position, ""});
+      const SourceRef source = sources_.Get(acc.post_source, acc.post_position);
+      samples.push_back(SampleEvent{
+          acc.post_id.str(), acc.id.str(), absl::FromUnixMicros(acc.post_us),
+          std::string(source.source), source.partition, source.position, ""});
     }
     std::sort(samples.begin(), samples.end(),
               [](const SampleEvent& x, const SampleEvent& y) {
@@ -848,7 +714,8 @@ class PostingClock final : public Operator {
   std::array<int16_t, kCountrySlots> target_slot_;
   std::vector<std::unique_ptr<TargetState>> targets_;
   // Account slots (free ones have target_slot -1), reused through free_.
-  std::vector<Account> accounts_;
+  AccountSlots accounts_;
+  SourceTable sources_;
   std::vector<int32_t> free_;
   size_t hand_ = 0;
   int64_t live_accounts_ = 0;

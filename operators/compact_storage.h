@@ -1,0 +1,196 @@
+// compact_storage: containers for the per-key records detectors hold by the
+// hundred thousand, where a record's size, not its speed, is what bounds the
+// state (docs/performance.md).
+//
+// - ChunkedVector<T> is a growable array of records in fixed-size chunks:
+//   indices are stable, growing never moves a record, and at most one chunk
+//   is allocated beyond what is used (a std::vector holds up to twice its
+//   size, and briefly three times while it grows).
+// - SourceTable interns the (source, partition) of a SourceRef into a 32-bit
+//   number, so a record keeps 4 bytes instead of a 24-byte view and
+//   partition; there are as many entries as sources (files and Kafka topic
+//   partitions), not records.
+// - PackedStrings holds a few strings in one heap block behind one pointer:
+//   8 bytes, against 32 per std::string plus their lengths.
+//
+// Values of one thread; not thread-safe.
+#ifndef VIGIA_OPERATORS_COMPACT_STORAGE_H_
+#define VIGIA_OPERATORS_COMPACT_STORAGE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "pipeline/core/types.h"
+
+namespace vigia {
+
+// A vector of default-constructed records, grown one record at a time, in
+// chunks of kChunkSize (a power of two) records.
+//
+// Example:
+//   ChunkedVector<Account> accounts;
+//   Account& a = accounts.emplace_back();  // index accounts.size() - 1
+//   accounts[i].id = ...;                  // references stay valid
+template <typename T, size_t kChunkSize = 1024>
+class ChunkedVector {
+  static_assert(kChunkSize > 0 && (kChunkSize & (kChunkSize - 1)) == 0,
+                "kChunkSize must be a power of two");
+
+ public:
+  ChunkedVector() = default;
+  ChunkedVector(ChunkedVector&&) = default;
+  ChunkedVector& operator=(ChunkedVector&&) = default;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Records allocated, used or not: size() rounded up to a whole chunk.
+  size_t capacity() const { return chunks_.size() * kChunkSize; }
+
+  // REQUIRES: i < size().
+  T& operator[](size_t i) { return chunks_[i / kChunkSize][i % kChunkSize]; }
+  const T& operator[](size_t i) const {
+    return chunks_[i / kChunkSize][i % kChunkSize];
+  }
+
+  // Appends a default-constructed record and returns it. Records of a new
+  // chunk are constructed with it, so this never moves or copies one.
+  T& emplace_back() {
+    if (size_ == capacity()) {
+      chunks_.push_back(std::make_unique<T[]>(kChunkSize));
+    }
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  size_t size_ = 0;
+};
+
+// Interned (source, partition) pairs of SourceRef.
+//
+// Example:
+//   const uint32_t s = table.Intern(event.source);  // stored in a record
+//   SourceRef r = table.Get(s, position);           // when quoting it
+class SourceTable {
+ public:
+  // Returns the number of (source.source, source.partition), equal for equal
+  // text and partition. REQUIRES: source.source outlives the table (as
+  // SourceRef promises: it views a string of the reader).
+  uint32_t Intern(const SourceRef& source) {
+    // Records come from a handful of sources, mostly the same as the last.
+    if (last_ < entries_.size() &&
+        entries_[last_].first.data() == source.source.data() &&
+        entries_[last_].first.size() == source.source.size() &&
+        entries_[last_].second == source.partition) {
+      return last_;
+    }
+    auto [it, added] =
+        index_.try_emplace(Entry(source.source, source.partition),
+                           static_cast<uint32_t>(entries_.size()));
+    if (added) entries_.emplace_back(source.source, source.partition);
+    last_ = it->second;
+    return last_;
+  }
+
+  // The SourceRef of an interned number, at `position`. REQUIRES: `index`
+  // was returned by Intern().
+  SourceRef Get(uint32_t index, int64_t position) const {
+    const Entry& e = entries_[index];
+    return SourceRef{e.first, e.second, position};
+  }
+
+  size_t size() const { return entries_.size(); }
+
+ private:
+  using Entry = std::pair<std::string_view, int32_t>;
+  std::vector<Entry> entries_;
+  absl::flat_hash_map<Entry, uint32_t> index_;
+  uint32_t last_ = ~uint32_t{0};
+};
+
+// A few strings (fixed at construction) in one heap block: the number of
+// strings and their lengths as base-128 varints, then their bytes. Empty
+// (no block) when default-constructed. Move-only.
+//
+// Example:
+//   PackedStrings p({post_id, account_id, url});
+//   std::string_view account = p[1];
+class PackedStrings {
+ public:
+  PackedStrings() = default;
+  explicit PackedStrings(std::initializer_list<std::string_view> parts) {
+    size_t bytes = VarintSize(parts.size());
+    for (std::string_view s : parts) bytes += VarintSize(s.size()) + s.size();
+    data_ = std::make_unique_for_overwrite<char[]>(bytes);
+    char* w = PutVarint(data_.get(), parts.size());
+    for (std::string_view s : parts) w = PutVarint(w, s.size());
+    for (std::string_view s : parts) {
+      if (!s.empty()) std::memcpy(w, s.data(), s.size());
+      w += s.size();
+    }
+  }
+  PackedStrings(PackedStrings&&) = default;
+  PackedStrings& operator=(PackedStrings&&) = default;
+
+  // True when default-constructed (or moved from): no strings, no block.
+  bool empty() const { return data_ == nullptr; }
+  size_t count() const {
+    if (data_ == nullptr) return 0;
+    const char* r = data_.get();
+    return GetVarint(&r);
+  }
+  // The i-th string. REQUIRES: i < count().
+  std::string_view operator[](size_t i) const {
+    const char* r = data_.get();
+    const size_t n = GetVarint(&r);
+    size_t offset = 0;
+    size_t size = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const size_t len = GetVarint(&r);
+      if (k < i) offset += len;
+      if (k == i) size = len;
+    }
+    return std::string_view(r + offset, size);
+  }
+
+ private:
+  static size_t VarintSize(size_t v) {
+    size_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+  static char* PutVarint(char* w, size_t v) {
+    while (v >= 0x80) {
+      *w++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *w++ = static_cast<char>(v);
+    return w;
+  }
+  static size_t GetVarint(const char** r) {
+    size_t v = 0;
+    int shift = 0;
+    for (;;) {
+      const auto b = static_cast<unsigned char>(*(*r)++);
+      v |= static_cast<size_t>(b & 0x7f) << shift;
+      if (b < 0x80) return v;
+      shift += 7;
+    }
+  }
+
+  std::unique_ptr<char[]> data_;
+};
+
+}  // namespace vigia
+
+#endif  // VIGIA_OPERATORS_COMPACT_STORAGE_H_
