@@ -195,6 +195,8 @@ class Daemon {
 
   rd_kafka_t* consumer_ = nullptr;
   bool cooperative_ = false;
+  // Set once Close() has begun leaving the group.
+  bool closing_ = false;
   // Next offset to commit per (topic, partition): one past the last record
   // the pipeline has handled.
   std::map<std::pair<std::string, int32_t>, int64_t> progress_;
