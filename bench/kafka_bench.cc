@@ -216,6 +216,11 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     // record is handled.
     double cpu_start = 0;
     double cpu_end = 0;
+    // Paced runs: when each record was handled, by (topic, partition,
+    // offset); written by the daemon's thread only, read after it ends.
+    std::vector<
+        std::pair<TopicPartition, std::pair<int64_t, SteadyClock::time_point>>>
+        handled_at;
   };
   std::atomic<bool> stop{false};
   std::vector<std::unique_ptr<Instance>> instances;
@@ -229,15 +234,20 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     for (const auto& [k, v] : options.daemon_settings) d.kafka_settings[k] = v;
     AttributingSink* sink = inst->sink.get();
     const std::string ads_topic = d.ads_topic;
-    d.on_record = [sink, ads_topic, &shared](const SourceRef& s) {
+    Instance* raw = inst.get();
+    const bool paced = options.rate > 0;
+    d.on_record = [sink, ads_topic, &shared, raw, paced](const SourceRef& s) {
       sink->OnRecord(s, ads_topic);
+      if (paced) {
+        raw->handled_at.push_back({{s.source == ads_topic ? 1 : 0, s.partition},
+                                   {s.position, SteadyClock::now()}});
+      }
       shared.handled.fetch_add(1, std::memory_order_relaxed);
     };
     absl::StatusOr<std::unique_ptr<Daemon>> daemon =
         Daemon::Create(config, d, sink);
     if (!daemon.ok()) return daemon.status();
     inst->daemon = std::move(*daemon);
-    Instance* raw = inst.get();
     inst->thread =
         std::thread([raw, &stop] { raw->status = raw->daemon->Run(stop); });
     instances.push_back(std::move(inst));
@@ -386,6 +396,15 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
   }
   r.events_per_consumer_cpu_s =
       r.consumer_cpu_s > 0 ? r.events / r.consumer_cpu_s : 0;
+  for (auto& inst : instances) {
+    for (const auto& [tp, at] : inst->handled_at) {
+      auto p = shared.produced.find({tp.first, tp.second, at.first});
+      if (p == shared.produced.end()) continue;
+      r.record_transit_ms.push_back(
+          std::chrono::duration<double, std::milli>(at.second - p->second)
+              .count());
+    }
+  }
   r.alerts_seen = static_cast<int64_t>(shared.seen.size());
   r.alerts_emitted = static_cast<int64_t>(shared.trigger.size());
   for (const auto& [key, when] : shared.seen) {
@@ -405,10 +424,10 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
               .count());
       r.emit_to_topic_ms.push_back(
           std::chrono::duration<double, std::milli>(when - e->second).count());
-        fprintf(stderr, "LAT t=%.3f p2e=%.2f e2t=%.2f %s\n",
-                std::chrono::duration<double>(p->second - t0).count(),
-                r.produce_to_emit_ms.back(), r.emit_to_topic_ms.back(),
-                key.first.c_str());
+      fprintf(stderr, "LAT t=%.3f p2e=%.2f e2t=%.2f %s\n",
+              std::chrono::duration<double>(p->second - t0).count(),
+              r.produce_to_emit_ms.back(), r.emit_to_topic_ms.back(),
+              key.first.c_str());
     }
   }
   if (r.events < total) {

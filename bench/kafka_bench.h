@@ -51,6 +51,9 @@ struct KafkaBenchResult {
   // alert is read back from the alerts topic.
   std::vector<double> produce_to_emit_ms;
   std::vector<double> emit_to_topic_ms;
+  // Paced runs: every record's produce time -> the daemon has handled it,
+  // ms. Many more samples than there are alerts.
+  std::vector<double> record_transit_ms;
   int64_t alerts_emitted = 0;               // by the daemons
   int64_t alerts_seen = 0;                  // on the alerts topic
   int64_t alerts_attributed = 0;            // with a known triggering record

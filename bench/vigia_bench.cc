@@ -725,6 +725,13 @@ int Main(int argc, char** argv) {
                    "daemon emits -> alert read back from vigia.alerts");
         report.Add(section, "emit_to_topic_p99",
                    Percentile(k->emit_to_topic_ms, 99), "ms");
+        std::vector<double>& t = k->record_transit_ms;
+        report.Add(section, "record_transit_p50", Percentile(t, 50), "ms",
+                   absl::StrFormat("every record: produced -> handled by the "
+                                   "daemon (%d records)",
+                                   t.size()));
+        report.Add(section, "record_transit_p99", Percentile(t, 99), "ms");
+        report.Add(section, "record_transit_p99.9", Percentile(t, 99.9), "ms");
       }
     }
   }
