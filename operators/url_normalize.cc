@@ -120,17 +120,30 @@ void AppendCanonicalHost(std::string_view host, std::string& out) {
       host.find('.', 4) != std::string_view::npos) {
     host.remove_prefix(4);
   }
-  for (char c : host) out.push_back(AsciiLower(c));
+  // Appended whole, then lower-cased in place: a push_back per byte cost
+  // a capacity check each.
+  const size_t start = out.size();
+  out.append(host);
+  for (size_t i = start; i < out.size(); ++i) out[i] = AsciiLower(out[i]);
 }
 
 // Appends `s` with its percent escapes' hex digits upper-cased, so that
 // "%2f" and "%2F" match.
 void AppendEscaped(std::string_view s, std::string& out) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    out.push_back(s[i]);
-    if (s[i] == '%' && i + 2 < s.size() && IsHex(s[i + 1]) && IsHex(s[i + 2])) {
-      out.push_back(AsciiUpper(s[i + 1]));
-      out.push_back(AsciiUpper(s[i + 2]));
+  // Most paths and parameters have no escape: the bytes between escapes are
+  // appended in one piece.
+  size_t i = 0;
+  while (true) {
+    const size_t pct = s.find('%', i);
+    if (pct == std::string_view::npos) {
+      out.append(s.substr(i));
+      return;
+    }
+    out.append(s.substr(i, pct + 1 - i));
+    i = pct + 1;
+    if (pct + 2 < s.size() && IsHex(s[pct + 1]) && IsHex(s[pct + 2])) {
+      out.push_back(AsciiUpper(s[pct + 1]));
+      out.push_back(AsciiUpper(s[pct + 2]));
       i += 2;
     }
   }
