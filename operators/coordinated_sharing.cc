@@ -20,10 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operators/compact_storage.h"
+#include "operators/event_urls.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
-#include "operators/url_normalize.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -418,16 +418,17 @@ class CoordinatedSharing final : public Operator {
       return;
     }
     seen_urls_.clear();
-    for (std::string_view url : event.urls) {
-      NormalizeUrlTo(url, buffer_);
-      if (buffer_.empty()) continue;
-      const uint64_t h = StableHash64(buffer_);
+    EventUrls& urls = UrlsOf(event, own_urls_);
+    for (size_t i = 0; i < urls.size(); ++i) {
+      const std::string_view normalized = urls.Normalized(i);
+      if (normalized.empty()) continue;
+      const uint64_t h = StableHash64(normalized);
       if (std::find(seen_urls_.begin(), seen_urls_.end(), h) !=
           seen_urls_.end()) {
         continue;  // a post naming one URL twice is one share of it
       }
       seen_urls_.push_back(h);
-      AddPost(Kind::kUrl, event, buffer_, 0, url, t, account,
+      AddPost(Kind::kUrl, event, normalized, 0, urls.raw(i), t, account,
               std::string_view());
     }
     if (!event.text.empty()) {
@@ -961,6 +962,7 @@ class CoordinatedSharing final : public Operator {
   std::vector<uint64_t> scratch_;
   // Scratch for Observe, reused so that normalising allocates nothing.
   std::string buffer_;
+  EventUrls own_urls_;  // for events the pipeline attached no cache to
   std::vector<uint64_t> seen_urls_;
 };
 

@@ -14,12 +14,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/event_urls.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
-#include "operators/url_normalize.h"
 #include "pipeline/core/country.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/log.h"
@@ -139,8 +139,9 @@ class StateMediaAmplification final : public Operator {
     const int index = CountryIndex(event.target);
     if (any_watched_ && !watched_[index]) return;
     int outlet = -1;
-    for (std::string_view url : event.urls) {
-      outlet = Match(url);
+    EventUrls& urls = UrlsOf(event, own_urls_);
+    for (size_t i = 0; i < urls.size(); ++i) {
+      outlet = Match(urls.Host(i));
       if (outlet >= 0) break;
     }
     CountryCode origin;
@@ -184,11 +185,10 @@ class StateMediaAmplification final : public Operator {
  private:
   using Key = KeyedHopCounter<Bucket>::Key;
 
-  // The outlet whose domain is the URL's host or a parent domain of it (the
-  // most specific listed one), or -1.
-  int Match(std::string_view url) {
-    UrlHostTo(url, host_);
-    std::string_view h = host_;
+  // The outlet whose domain is `host` (a URL's, as UrlHost() gives it) or a
+  // parent domain of it (the most specific listed one), or -1.
+  int Match(std::string_view host) const {
+    std::string_view h = host;
     while (!h.empty()) {
       auto it = domains_.find(ToAbsl(h));
       if (it != domains_.end()) return static_cast<int>(it->second);
@@ -277,7 +277,7 @@ class StateMediaAmplification final : public Operator {
   std::array<const Scorer*, kCountrySlots> scorers_{};
   std::array<bool, kCountrySlots> watched_{};
   bool any_watched_ = false;
-  std::string host_;  // scratch
+  EventUrls own_urls_;  // for events the pipeline attached no cache to
 };
 
 }  // namespace

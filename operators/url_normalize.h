@@ -19,6 +19,7 @@
 #ifndef VIGIA_OPERATORS_URL_NORMALIZE_H_
 #define VIGIA_OPERATORS_URL_NORMALIZE_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,10 @@ std::string NormalizeUrl(std::string_view url);
 // The same into `out` (replacing its contents), reusing its capacity: for
 // hot paths.
 void NormalizeUrlTo(std::string_view url, std::string& out);
+// The same, and sets `*host_size` (when not null) to the length of the
+// normal form's leading host, which is UrlHost(url): the normal form starts
+// with exactly that host. For callers that need both from one parse.
+void NormalizeUrlTo(std::string_view url, std::string& out, size_t* host_size);
 
 // Returns the host of `url` as in the normal form: lower-case, without
 // "www.", port, user info or trailing dot; empty when there is none.

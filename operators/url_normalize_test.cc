@@ -51,6 +51,15 @@ TEST(NormalizeUrl, SortsTheRemainingParametersAndDropsEmptyOnes) {
             "example.com/p");
 }
 
+TEST(NormalizeUrl, KeepsMalformedPercentEscapesAsWritten) {
+  EXPECT_EQ(NormalizeUrl("https://example.com/a%"), "example.com/a%");
+  EXPECT_EQ(NormalizeUrl("https://example.com/a%2"), "example.com/a%2");
+  EXPECT_EQ(NormalizeUrl("https://example.com/%zz%2f%%3a"),
+            "example.com/%zz%2F%%3A");
+  EXPECT_EQ(NormalizeUrl("https://example.com/p?x=%e2%82%ac&y=%"),
+            "example.com/p?x=%E2%82%AC&y=%");
+}
+
 TEST(NormalizeUrl, KeepsNonDefaultPortsAndUpperCasesPercentEscapes) {
   EXPECT_EQ(NormalizeUrl("http://example.com:8080/x"), "example.com:8080/x");
   EXPECT_EQ(NormalizeUrl("https://example.com/a%2fb?q=%c3%a9"),

@@ -233,7 +233,10 @@ absl::Status Pipeline::Process(const RawRecord& record) {
                             decoder_.detail());
   }
 
-  const Event& event = decoder_.event();
+  Event& decoded = decoder_.mutable_event();
+  urls_.Reset(decoded.urls);
+  decoded.url_cache = &urls_;
+  const Event& event = decoded;
   const int slot = static_cast<int>(event.kind);
   stats_.read[slot].Add();
   if (ABSL_PREDICT_FALSE(watermark_.IsLate(event.created_at))) {

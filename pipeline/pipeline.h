@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "operators/event_urls.h"
 #include "operators/operator.h"
 #include "pipeline/config.h"
 #include "pipeline/core/time.h"
@@ -205,6 +206,9 @@ class Pipeline {
   DeadLetterSink* dead_letter_sink_;
   const Clock* clock_;
   Decoder decoder_;
+  // The current event's URLs, parsed once for every operator (attached to
+  // the event as Event::url_cache during Observe()).
+  EventUrls urls_;
   WatermarkTracker watermark_;
   std::unique_ptr<Emitter> emitter_;
   PipelineStats stats_;

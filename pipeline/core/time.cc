@@ -48,9 +48,47 @@ absl::Status Bad(std::string_view text, std::string_view why) {
                    text.size() > kMaxShown ? "...\"" : "\""));
 }
 
+// The feeds' own shape, "YYYY-MM-DDTHH:MM:SS.fffZ", checked and converted
+// with fixed offsets: two of these per post made the general parser 3% of
+// replay's instructions. Returns false, having set nothing, for anything
+// else (other shapes, and values out of range, which the general parser
+// then reports).
+bool ParseMillisZ(std::string_view s, absl::Time* out) {
+  if (s.size() != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+      s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z') {
+    return false;
+  }
+  static constexpr int kDigitAt[] = {0,  1,  2,  3,  5,  6,  8,  9, 11,
+                                     12, 14, 15, 17, 18, 20, 21, 22};
+  int d[17];
+  for (int k = 0; k < 17; ++k) {
+    const unsigned v = static_cast<unsigned char>(s[kDigitAt[k]]) - '0';
+    if (v > 9) return false;
+    d[k] = static_cast<int>(v);
+  }
+  const int year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+  const int month = d[4] * 10 + d[5];
+  const int day = d[6] * 10 + d[7];
+  const int hour = d[8] * 10 + d[9];
+  const int minute = d[10] * 10 + d[11];
+  const int second = d[12] * 10 + d[13];
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
+      hour > 23 || minute > 59 || second > 60) {
+    return false;
+  }
+  const int64_t micros = d[14] * 100000 + d[15] * 10000 + d[16] * 1000;
+  const int64_t secs = DaysFromCivil(year, static_cast<unsigned>(month),
+                                     static_cast<unsigned>(day)) *
+                           86400 +
+                       hour * 3600 + minute * 60 + second;
+  *out = absl::FromUnixMicros(secs * 1000000 + micros);
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
+  if (absl::Time t; ParseMillisZ(s, &t)) return t;
   int year, month, day, hour, minute, second;
   if (s.size() < 20) return Bad(s, "too short");
   if (!ReadDigits(s, 0, 4, &year) || s[4] != '-' ||
@@ -110,8 +148,8 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return Bad(s, "trailing characters");
 
   const int64_t days = DaysFromCivil(year, month, day);
-  const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second -
-                       offset_minutes * 60;
+  const int64_t secs =
+      days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   return absl::FromUnixMicros(secs * 1000000 + micros);
 }
 

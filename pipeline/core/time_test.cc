@@ -97,6 +97,42 @@ TEST(ParseRfc3339, RejectsOutOfRangeFields) {
               HasSubstr("zone is not +hh:mm"));
 }
 
+// The feeds' "YYYY-MM-DDTHH:MM:SS.fffZ" takes a fast path; the same instant
+// written with an offset or six fraction digits takes the general one.
+TEST(ParseRfc3339, MillisecondUtcShapeAgreesWithTheGeneralParser) {
+  absl::Time t = Utc(1969, 12, 28, 23, 59, 58) + absl::Milliseconds(7);
+  const absl::Time end = Utc(2101, 3, 2, 0, 0, 0);
+  int checked = 0;
+  while (t < end) {
+    const std::string text = FormatRfc3339(t);  // "...SS.fffZ"
+    ASSERT_EQ(text.size(), 24u) << text;
+    const std::string offset = text.substr(0, 23) + "+00:00";
+    const std::string micros = text.substr(0, 23) + "000Z";
+    ASSERT_EQ(MustParse(text), t) << text;
+    ASSERT_EQ(MustParse(text), MustParse(offset)) << text;
+    ASSERT_EQ(MustParse(text), MustParse(micros)) << text;
+    t += absl::Hours(7) + absl::Minutes(13) + absl::Seconds(17) +
+         absl::Milliseconds(389);
+    ++checked;
+  }
+  EXPECT_GT(checked, 100000);
+}
+
+TEST(ParseRfc3339, MillisecondUtcShapeStillRejectsOutOfRangeFields) {
+  EXPECT_THAT(Rejection("2026-13-01T00:00:00.000Z"),
+              HasSubstr("month out of range"));
+  EXPECT_THAT(Rejection("2026-02-29T00:00:00.000Z"),
+              HasSubstr("day out of range"));
+  EXPECT_EQ(MustParse("2028-02-29T00:00:00.000Z"), Utc(2028, 2, 29, 0, 0, 0));
+  EXPECT_THAT(Rejection("2026-04-30T24:00:00.000Z"),
+              HasSubstr("time of day out of range"));
+  EXPECT_THAT(Rejection("2026-04-30T23:59:00.0a0Z"), HasSubstr("no zone"));
+  EXPECT_THAT(Rejection("2026-04-3xT23:59:00.000Z"),
+              HasSubstr("date is not YYYY-MM-DD"));
+  EXPECT_EQ(MustParse("2026-04-30T23:59:60.500Z"),
+            Utc(2026, 5, 1, 0, 0, 0) + absl::Milliseconds(500));
+}
+
 TEST(ParseRfc3339, FoldsALeapSecondIntoTheNextMinute) {
   EXPECT_EQ(MustParse("2016-12-31T23:59:60Z"), Utc(2017, 1, 1, 0, 0, 0));
 }
