@@ -424,10 +424,6 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
               .count());
       r.emit_to_topic_ms.push_back(
           std::chrono::duration<double, std::milli>(when - e->second).count());
-      fprintf(stderr, "LAT t=%.3f p2e=%.2f e2t=%.2f %s\n",
-              std::chrono::duration<double>(p->second - t0).count(),
-              r.produce_to_emit_ms.back(), r.emit_to_topic_ms.back(),
-              key.first.c_str());
     }
   }
   if (r.events < total) {
