@@ -421,7 +421,12 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
 }
 
 absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
-  checkpoint_.reset();  // Superseded: this one covers everything so far.
+  if (checkpoint_.has_value()) {
+    // Superseded: this one commits everything so far, the pending one's
+    // offsets included (they are a prefix of progress_).
+    checkpoint_.reset();
+    uncommitted_ = true;
+  }
   if (!uncommitted_ && producer_->unacknowledged() == 0) {
     return absl::OkStatus();
   }

@@ -163,8 +163,7 @@ class Daemon {
   // progress made so far and the producer's mark; FinishCheckpoint(),
   // called after every batch, commits that progress once every output
   // produced before the mark is acknowledged. Waiting for the acks instead
-  // stalled processing for 10-40 ms about once a second, which is what
-  // event-to-alert latency's tail was made of.
+  // stalled processing for 10-40 ms about once a second.
   void BeginCheckpoint();
   absl::Status FinishCheckpoint();
   // Stores and commits `offsets` (asynchronously unless `sync`).
