@@ -31,15 +31,15 @@ namespace vigia {
 // and as metric label values, so they are stable and few.
 enum class RejectReason : uint8_t {
   kNone = 0,
-  kMalformedJson,   // not JSON, truncated, trailing content, not an object
-  kInvalidUtf8,     // bytes that are not UTF-8
-  kMissingField,    // a required field is absent
-  kWrongType,       // a field has the wrong JSON type
-  kBadTime,         // a time is not RFC 3339 with a zone
-  kBadCountry,      // a country code is not ISO 3166-1 alpha-2
-  kBadValue,        // a value is out of its domain (empty id, bad currency,
-                    // negative or inverted range, ...)
-  kOversize,        // larger than DecoderOptions::max_event_bytes
+  kMalformedJson,  // not JSON, truncated, trailing content, not an object
+  kInvalidUtf8,    // bytes that are not UTF-8
+  kMissingField,   // a required field is absent
+  kWrongType,      // a field has the wrong JSON type
+  kBadTime,        // a time is not RFC 3339 with a zone
+  kBadCountry,     // a country code is not ISO 3166-1 alpha-2
+  kBadValue,       // a value is out of its domain (empty id, bad currency,
+                   // negative or inverted range, ...)
+  kOversize,       // larger than DecoderOptions::max_event_bytes
 };
 inline constexpr int kNumRejectReasons = 9;  // including kNone
 std::string_view RejectReasonName(RejectReason reason);
