@@ -24,6 +24,16 @@ std::unique_ptr<MockCluster> StartCluster(int partitions = 1) {
   return mc.ok() ? std::move(*mc) : nullptr;
 }
 
+// A producer with default settings on `mc`; null (and a failed test) when
+// it cannot be created.
+std::unique_ptr<Producer> DefaultProducer(const MockCluster& mc) {
+  ProducerOptions po;
+  po.brokers = mc.bootstrap();
+  absl::StatusOr<std::unique_ptr<Producer>> p = Producer::Create(po);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? std::move(*p) : nullptr;
+}
+
 OutMessage Message(int i) {
   OutMessage m;
   m.topic = "out";
@@ -37,16 +47,14 @@ OutMessage Message(int i) {
 TEST(Producer, DeliversEveryMessageAndFlushSaysWhenAllAreAcknowledged) {
   auto mc = StartCluster();
   ASSERT_NE(mc, nullptr);
-  ProducerOptions po;
-  po.brokers = mc->bootstrap();
-  auto producer = Producer::Create(po);
-  ASSERT_TRUE(producer.ok()) << producer.status();
-  for (int i = 0; i < 200; ++i) (*producer)->Produce(Message(i));
-  EXPECT_EQ((*producer)->unacknowledged(), 200);
-  ASSERT_TRUE((*producer)->Flush(absl::Seconds(30)).ok());
-  EXPECT_EQ((*producer)->unacknowledged(), 0);
-  EXPECT_EQ((*producer)->acknowledged(), 200);
-  EXPECT_EQ((*producer)->delivery_errors(), 0);
+  std::unique_ptr<Producer> producer = DefaultProducer(*mc);
+  ASSERT_NE(producer, nullptr);
+  for (int i = 0; i < 200; ++i) producer->Produce(Message(i));
+  EXPECT_EQ(producer->unacknowledged(), 200);
+  ASSERT_TRUE(producer->Flush(absl::Seconds(30)).ok());
+  EXPECT_EQ(producer->unacknowledged(), 0);
+  EXPECT_EQ(producer->acknowledged(), 200);
+  EXPECT_EQ(producer->delivery_errors(), 0);
 
   auto records = ReadTopic(mc->bootstrap(), "out", 1);
   ASSERT_TRUE(records.ok()) << records.status();
@@ -103,11 +111,9 @@ TEST(Producer, RetriesDeliveriesThatFailedWhileTheBrokerWasDownAndCountsThem) {
 TEST(Producer, AMarkIsAcknowledgedOnceEverythingProducedBeforeItIs) {
   auto mc = StartCluster();
   ASSERT_NE(mc, nullptr);
-  ProducerOptions po;
-  po.brokers = mc->bootstrap();
-  auto producer = Producer::Create(po);
-  ASSERT_TRUE(producer.ok()) << producer.status();
-  Producer& p = **producer;
+  std::unique_ptr<Producer> producer = DefaultProducer(*mc);
+  ASSERT_NE(producer, nullptr);
+  Producer& p = *producer;
   const uint64_t at_start = p.Mark();
   EXPECT_TRUE(p.AcknowledgedBefore(at_start));
   p.Produce(Message(0));
@@ -148,11 +154,9 @@ TEST(KafkaDeadLetterSink,
      WritesTheOriginalBytesWithReasonDetailAndSourceHeaders) {
   auto mc = StartCluster();
   ASSERT_NE(mc, nullptr);
-  ProducerOptions po;
-  po.brokers = mc->bootstrap();
-  auto producer = Producer::Create(po);
-  ASSERT_TRUE(producer.ok()) << producer.status();
-  KafkaDeadLetterSink sink(producer->get(), "out");
+  std::unique_ptr<Producer> producer = DefaultProducer(*mc);
+  ASSERT_NE(producer, nullptr);
+  KafkaDeadLetterSink sink(producer.get(), "out");
   const std::string bad = "{\"id\": \"x\", \xff";
   ASSERT_TRUE(sink.Write({"invalid_utf8", "bad byte at 12", bad,
                           SourceRef{"vigia.posts", 3, 1234}})
@@ -184,11 +188,9 @@ TEST(KafkaDeadLetterSink,
 TEST(KafkaDeadLetterSink, CutsAValueTooLargeForKafkaAndRecordsTheOriginalSize) {
   auto mc = StartCluster();
   ASSERT_NE(mc, nullptr);
-  ProducerOptions po;
-  po.brokers = mc->bootstrap();
-  auto producer = Producer::Create(po);
-  ASSERT_TRUE(producer.ok()) << producer.status();
-  KafkaDeadLetterSink sink(producer->get(), "out", /*max_value_bytes=*/10);
+  std::unique_ptr<Producer> producer = DefaultProducer(*mc);
+  ASSERT_NE(producer, nullptr);
+  KafkaDeadLetterSink sink(producer.get(), "out", /*max_value_bytes=*/10);
   ASSERT_TRUE(sink.Write({"oversize", "too big", "0123456789abcdef",
                           SourceRef{"vigia.posts", 0, 1}})
                   .ok());
@@ -203,11 +205,9 @@ TEST(KafkaDeadLetterSink, CutsAValueTooLargeForKafkaAndRecordsTheOriginalSize) {
 TEST(KafkaAlertSink, KeysEachAlertByItsIdWithItsJsonAsValue) {
   auto mc = StartCluster();
   ASSERT_NE(mc, nullptr);
-  ProducerOptions po;
-  po.brokers = mc->bootstrap();
-  auto producer = Producer::Create(po);
-  ASSERT_TRUE(producer.ok()) << producer.status();
-  KafkaAlertSink sink(producer->get(), "out");
+  std::unique_ptr<Producer> producer = DefaultProducer(*mc);
+  ASSERT_NE(producer, nullptr);
+  KafkaAlertSink sink(producer.get(), "out");
   Alert alert;
   alert.id = "0123456789abcdef0123";
   alert.detector = "foreign_origin_surge";
