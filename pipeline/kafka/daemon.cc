@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -22,14 +21,6 @@ constexpr absl::Duration kPrepareTopicsTimeout = absl::Seconds(1);
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
 }
-
-struct PartitionListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const {
-    rd_kafka_topic_partition_list_destroy(l);
-  }
-};
-using PartitionList =
-    std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 
 std::atomic<bool> g_stop{false};
 
@@ -178,10 +169,7 @@ Pipeline& Daemon::EnsurePipeline() {
 
 void Daemon::NewPipelineForAssignment() {
   DropPipeline();
-  rd_kafka_topic_partition_list_t* all = nullptr;
-  if (rd_kafka_assignment(consumer_, &all) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return;
-  }
+  const rd_kafka_topic_partition_list_t* all = assignment_.get();
   if (all->cnt > 0) {
     // Every assigned partition holds the watermark back from the start:
     // otherwise the first partition to deliver would run event time ahead
@@ -193,7 +181,33 @@ void Daemon::NewPipelineForAssignment() {
       pipeline.DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0});
     }
   }
-  rd_kafka_topic_partition_list_destroy(all);
+}
+
+void Daemon::TrackAssignment(rd_kafka_resp_err_t err,
+                             const rd_kafka_topic_partition_list_t* changed) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (!cooperative_) {
+      assignment_.reset(rd_kafka_topic_partition_list_copy(changed));
+    } else {
+      for (int i = 0; i < changed->cnt; ++i) {
+        const rd_kafka_topic_partition_t& tp = changed->elems[i];
+        if (rd_kafka_topic_partition_list_find(assignment_.get(), tp.topic,
+                                               tp.partition) == nullptr) {
+          rd_kafka_topic_partition_list_add(assignment_.get(), tp.topic,
+                                            tp.partition);
+        }
+      }
+    }
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && cooperative_) {
+    for (int i = 0; i < changed->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = changed->elems[i];
+      rd_kafka_topic_partition_list_del(assignment_.get(), tp.topic,
+                                        tp.partition);
+    }
+  } else {
+    assignment_.reset(rd_kafka_topic_partition_list_new(0));
+  }
+  assigned_.store(assignment_->cnt);
 }
 
 void Daemon::DropPipeline() {
@@ -222,6 +236,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     cooperative_ =
         std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
   }
+  TrackAssignment(err, partitions);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     const bool lost = rd_kafka_assignment_lost(consumer_);
     VIGIA_LOG(INFO) << "kafka: " << partitions->cnt << " partition(s) "
@@ -281,18 +296,6 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     progress_.clear();
     checkpoint_.reset();
     rd_kafka_assign(consumer_, nullptr);
-  }
-  // Counted here rather than asked of the client: rd_kafka_assignment()
-  // waits for an answer without a timeout, and during Close() that answer
-  // never came (the same librdkafka issue): a daemon hung at shutdown in
-  // vigia-bench, in this call.
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    assigned_.store(cooperative_ ? assigned_.load() + partitions->cnt
-                                 : partitions->cnt);
-  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && cooperative_) {
-    assigned_.store(std::max(0, assigned_.load() - partitions->cnt));
-  } else {
-    assigned_.store(0);
   }
 }
 
@@ -398,12 +401,9 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
         SourceRef{TopicView(rd_kafka_topic_name(f.message->rkt)),
                   f.message->partition, 0});
   }
-  rd_kafka_topic_partition_list_t* assignment = nullptr;
-  if (rd_kafka_assignment(consumer_, &assignment) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return;
-  }
-  PartitionList owned(assignment);
+  // rd_kafka_position() reads the client's local state, and fills the
+  // offsets into our copy of the assignment.
+  rd_kafka_topic_partition_list_t* assignment = assignment_.get();
   if (rd_kafka_position(consumer_, assignment) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return;
   }
@@ -529,11 +529,7 @@ void Daemon::ApplyBackpressure() {
   const bool pause = !paused_ && waiting > options_.max_unacknowledged;
   const bool resume = paused_ && waiting <= options_.max_unacknowledged / 2;
   if (!pause && !resume) return;
-  rd_kafka_topic_partition_list_t* assignment = nullptr;
-  if (rd_kafka_assignment(consumer_, &assignment) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return;
-  }
+  rd_kafka_topic_partition_list_t* assignment = assignment_.get();
   if (pause) {
     rd_kafka_pause_partitions(consumer_, assignment);
     VIGIA_LOG(WARNING) << "kafka: " << waiting
@@ -543,7 +539,6 @@ void Daemon::ApplyBackpressure() {
     rd_kafka_resume_partitions(consumer_, assignment);
     VIGIA_LOG(INFO) << "kafka: outputs acknowledged; resuming consumption";
   }
-  rd_kafka_topic_partition_list_destroy(assignment);
   paused_ = pause;
   kafka_probe_->SetPaused(paused_);
 }

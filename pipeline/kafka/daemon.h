@@ -91,6 +91,15 @@ struct DaemonOptions {
   std::function<void(const SourceRef&)> on_record;
 };
 
+// Owns a librdkafka partition list.
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList =
+    std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
 class Daemon {
  public:
   // Creates the clients and starts the metrics server. Returns
@@ -144,6 +153,9 @@ class Daemon {
   // Replaces the pipeline with a fresh one that waits for every partition
   // of the current assignment.
   void NewPipelineForAssignment();
+  // Applies a rebalance event to assignment_ and assigned_.
+  void TrackAssignment(rd_kafka_resp_err_t err,
+                       const rd_kafka_topic_partition_list_t* changed);
   // A record taken off the consumer, with the assignment generation it was
   // fetched under and when.
   struct Fetched {
@@ -193,6 +205,11 @@ class Daemon {
   std::unique_ptr<Pipeline> pipeline_;
 
   rd_kafka_t* consumer_ = nullptr;
+  // The current assignment, kept from the rebalance events. Asking the
+  // client (rd_kafka_assignment) is a round trip to its main thread, which
+  // was made once per batch, and can go unanswered while the consumer
+  // closes (librdkafka issue #4041): a daemon hung at shutdown in it.
+  PartitionList assignment_{rd_kafka_topic_partition_list_new(0)};
   bool cooperative_ = false;
   // Set once Close() has begun leaving the group.
   bool closing_ = false;
