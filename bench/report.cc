@@ -1,5 +1,6 @@
 #include "bench/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -53,16 +54,21 @@ std::string FormatTable(const Report& report) {
     absl::StrAppend(&out, absl::StrFormat("%-14s %s\n", k, v));
   }
   absl::StrAppend(&out, "\n");
+  // The section column is as wide as its longest name.
+  int width = 9;
+  for (const Row& r : report.rows) {
+    width = std::max(width, static_cast<int>(r.section.size()));
+  }
   const std::string header =
-      absl::StrFormat("%-9s %-30s %16s %-5s %-28s %-5s %s\n", "section",
+      absl::StrFormat("%-*s %-30s %16s %-5s %-28s %-5s %s\n", width, "section",
                       "metric", "value", "unit", "target", "", "note");
   absl::StrAppend(&out, header, std::string(header.size() - 1, '-'), "\n");
   for (const Row& r : report.rows) {
     const char* verdict = !r.pass.has_value() ? "" : *r.pass ? "PASS" : "MISS";
     absl::StrAppend(
-        &out, absl::StrFormat("%-9s %-30s %16s %-5s %-28s %-5s %s\n", r.section,
-                              r.metric, FormatValue(r.value), r.unit, r.target,
-                              verdict, r.note));
+        &out, absl::StrFormat("%-*s %-30s %16s %-5s %-28s %-5s %s\n", width,
+                              r.section, r.metric, FormatValue(r.value), r.unit,
+                              r.target, verdict, r.note));
   }
   return out;
 }
