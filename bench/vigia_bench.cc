@@ -542,8 +542,8 @@ void Progress(std::string_view what) {
 constexpr double kLowLatencyRate = 10000;
 
 // One daemon fed at `rate` records/s: event-to-alert latency and its parts,
-// and every record's transit. The judged run's section is "kafka lat";
-// another rate's is "kafka lat <rate>".
+// and every record's transit. The judged run's section is "kafka lat",
+// another one's names its rate ("kafka lat 10k").
 void RunKafkaLatency(const Feed& feed, const Config& config, const Flags& flags,
                      double rate, bool judged, Report& report) {
   KafkaBenchOptions options;
