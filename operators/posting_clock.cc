@@ -283,8 +283,9 @@ class PostingClock final : public Operator {
   }
 
   // The account's probe in its target's index is a cache miss among a
-  // hundred thousand accounts (about a sixth of replay's time when taken
-  // in Observe); started here, it overlaps the other detectors' work.
+  // hundred thousand accounts (with the account's record, most of
+  // Observe()'s time, itself a sixth of replay's); started here, it
+  // overlaps the other detectors' work.
   void Prefetch(const Event& event) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
       return;
