@@ -133,6 +133,23 @@ TEST(NormalizePostText, LowerCasesAndStripsUrlsMentionsAndPunctuation) {
   EXPECT_EQ(NormalizePostText(""), "");
 }
 
+// Runs of ASCII letters and digits are folded eight bytes at a time; words
+// that end inside, at and past such a block, and texts whose last bytes
+// are shorter than a block, read as when folded a byte at a time.
+TEST(NormalizePostText, FoldsLongAsciiRunsLikeShortOnes) {
+  EXPECT_EQ(NormalizePostText("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+            "abcdefghijklmnopqrstuvwxyz0123456789");
+  EXPECT_EQ(NormalizePostText("ABCDEFGH!ijklmnop@q RSTUVWX{YZ`09[az]"),
+            "abcdefgh ijklmnop q rstuvwx yz 09 az");
+  EXPECT_EQ(NormalizePostText("VoteToday\xC8\x98TIRI now12345678"),
+            "votetoday\xC8\x99tiri now12345678");
+  EXPECT_EQ(NormalizePostText("abcdefg"), "abcdefg");
+  EXPECT_EQ(NormalizePostText("abcdefgh"), "abcdefgh");
+  EXPECT_EQ(NormalizePostText("abcdefghi"), "abcdefghi");
+  EXPECT_EQ(NormalizePostText("@abcdefghijkl ABCDEFGHIJKL\x7F\xFFmn"),
+            "abcdefghijkl mn");
+}
+
 TEST(NormalizePostText, CopiesThatDifferOnlyInFormNormalizeTogether) {
   const std::string a =
       NormalizePostText("The election is RIGGED, share before they delete!");

@@ -3,10 +3,10 @@
 // and emits alerts.
 //
 // Lifecycle: the pipeline constructs operators through their factories,
-// calls Observe() for every accepted event and AdvanceWatermark() whenever
-// the watermark moves forward, all on one thread. Operators hold no locks
-// and never read the wall clock: event time arrives with each event and the
-// watermark says how far event time is complete.
+// calls Prefetch() and then Observe() for every accepted event and
+// AdvanceWatermark() whenever the watermark moves forward, all on one thread.
+// Operators hold no locks and never read the wall clock: event time arrives
+// with each event and the watermark says how far event time is complete.
 #ifndef VIGIA_OPERATORS_OPERATOR_H_
 #define VIGIA_OPERATORS_OPERATOR_H_
 
@@ -64,6 +64,13 @@ class Operator {
   // event.created_at >= (last watermark passed) - allowed lateness. The event
   // and its strings are valid only during the call.
   virtual void Observe(const Event& event, AlertEmitter& out) = 0;
+
+  // Called for an event before any operator observes it: an operator whose
+  // Observe() looks the event up among very many keys may start loading
+  // that memory here, so that the cache misses overlap the other operators'
+  // work. Changes nothing Observe() or the outputs depend on; the default
+  // does nothing. The event and its strings are valid only during the call.
+  virtual void Prefetch(const Event& event) { (void)event; }
 
   // Event time is complete up to `watermark`: evaluates every window that
   // ends at or before it and emits the alerts that crossing or falling back

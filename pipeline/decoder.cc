@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/country.h"
@@ -771,19 +772,27 @@ bool Decoder::Impl::ReadRange(od::value& v, const Path& path,
 bool Decoder::Impl::ReadString(od::value& v, const Path& path,
                                std::string_view want, std::string_view* out,
                                bool* present_out) {
+  // Nearly every value read here is a string, so it is read first and its
+  // token classified only when that fails: get_string() refuses any other
+  // token with INCORRECT_TYPE, leaving the value unread, and fails on a
+  // string only for a bad escape. The unescaped string lives in the
+  // parser's string buffer until the next iterate(), which is exactly the
+  // Event's lifetime.
+  std::string_view s;
+  const simdjson::error_code error = v.get_string().get(s);
+  if (ABSL_PREDICT_TRUE(error == simdjson::SUCCESS)) {
+    *out = s;
+    *present_out = true;
+    return true;
+  }
+  if (error != simdjson::INCORRECT_TYPE) return FailJson(error, path);
   const Token token = Classify(v.raw_json_token());
   if (token == Token::kNull) {
     *present_out = false;
     return true;
   }
   if (token != Token::kString) return WrongType(token, path, want);
-  // The unescaped string lives in the parser's string buffer until the next
-  // iterate(), which is exactly the Event's lifetime.
-  if (const auto error = v.get_string().get(*out); error) {
-    return FailJson(error, path);
-  }
-  *present_out = true;
-  return true;
+  return FailJson(error, path);
 }
 
 bool Decoder::Impl::ReadNonEmpty(od::value& v, const Path& path,
@@ -847,7 +856,10 @@ bool Decoder::Impl::ReadCount(od::value& v, const Path& path, int64_t* out) {
   const Token kind = Classify(token);
   if (kind == Token::kNull) return true;
   if (kind != Token::kNumber) return WrongType(kind, path, "integer");
-  if (token.find_first_of(".eE") != std::string_view::npos) {
+  // A loop rather than find_first_of(), which calls memchr on ".eE" for
+  // every byte of the token.
+  if (std::any_of(token.begin(), token.end(),
+                  [](char c) { return c == '.' || c == 'e' || c == 'E'; })) {
     return Fail(RejectReason::kWrongType, "wrong type for ", path,
                 ": expected integer, got number ", Quoted{token});
   }
@@ -902,17 +914,21 @@ bool Decoder::Impl::ReadStringArray(od::value& v, const Path& path,
     const Path element{path.parent, path.name, index++};
     if (result.error()) return FailJson(result.error(), element);
     od::value& value = result.value_unsafe();
+    // Read first, classified on failure, as in ReadString().
+    std::string_view s;
+    const simdjson::error_code error = value.get_string().get(s);
+    if (ABSL_PREDICT_TRUE(error == simdjson::SUCCESS)) {
+      out->push_back(s);
+      continue;
+    }
+    if (error != simdjson::INCORRECT_TYPE) return FailJson(error, element);
     const Token kind = Classify(value.raw_json_token());
     if (kind == Token::kInvalid) return WrongType(kind, element, "string");
     if (kind != Token::kString) {
       return Fail(RejectReason::kBadValue, "bad value for ", element,
                   ": expected string, got ", TokenName(kind));
     }
-    std::string_view s;
-    if (const auto error = value.get_string().get(s); error) {
-      return FailJson(error, element);
-    }
-    out->push_back(s);
+    return FailJson(error, element);
   }
   return true;
 }

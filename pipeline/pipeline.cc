@@ -254,6 +254,9 @@ absl::Status Pipeline::Process(const RawRecord& record) {
                      event.kind);
   max_event_us_.store(absl::ToUnixMicros(watermark_.max_event_time()),
                       std::memory_order_relaxed);
+  // Every operator's prefetch first: posting_clock, observing last, finds
+  // its account among a hundred thousand.
+  for (const auto& op : operators_) op->Prefetch(event);
   for (const auto& op : operators_) op->Observe(event, *emitter_);
   stats_.processed[slot].Add();
   if (event.is_foreign() && event.target.known()) {
