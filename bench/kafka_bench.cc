@@ -416,6 +416,7 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
         std::chrono::duration<double, std::milli>(when - p->second).count();
     if (ms < 0) continue;
     ++r.alerts_attributed;
+    if (std::get<0>(t->second) == 1) ++r.alerts_attributed_to_ads;
     r.alert_latency_ms.push_back(ms);
     auto e = shared.emitted.find(key);
     if (e != shared.emitted.end()) {

@@ -57,6 +57,7 @@ struct KafkaBenchResult {
   int64_t alerts_emitted = 0;               // by the daemons
   int64_t alerts_seen = 0;                  // on the alerts topic
   int64_t alerts_attributed = 0;            // with a known triggering record
+  int64_t alerts_attributed_to_ads = 0;     // of those, triggered by an ad
   std::vector<std::string> shutdown_notes;  // non-OK Run() results
 };
 

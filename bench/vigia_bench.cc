@@ -571,12 +571,13 @@ void RunKafkaLatency(const Feed& feed, const Config& config, const Flags& flags,
   const char* why = !judged ? "a low rate: the transport's own delays"
                     : flags.latency_rate > 0 ? "--kafka-latency-rate"
                                              : "half of saturated";
-  report.Add(section, "event_to_alert_p50", Percentile(v, 50), "ms",
-             absl::StrFormat("1 daemon paced at %.0f ev/s (%s), %d "
-                             "records; %d alerts emitted, %d read back, "
-                             "%d attributed",
-                             rate, why, k->events, k->alerts_emitted,
-                             k->alerts_seen, k->alerts_attributed));
+  report.Add(
+      section, "event_to_alert_p50", Percentile(v, 50), "ms",
+      absl::StrFormat("1 daemon paced at %.0f ev/s (%s), %d "
+                      "records; %d alerts emitted, %d read back, "
+                      "%d attributed, %d of them to an ad",
+                      rate, why, k->events, k->alerts_emitted, k->alerts_seen,
+                      k->alerts_attributed, k->alerts_attributed_to_ads));
   const double p99 = Percentile(v, 99);
   if (judged) {
     report.AddTarget(section, "event_to_alert_p99", p99, "ms", "<= 10 ms",
