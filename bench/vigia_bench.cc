@@ -537,8 +537,8 @@ void Progress(std::string_view what) {
   std::cerr << "vigia-bench: " << what << std::endl;
 }
 
-// The low rate of the second latency run: a busy national feed, well below
-// what the machine can take, so that the cores are mostly idle.
+// The low rate of the second latency run: well below what one daemon takes
+// saturated here (about 200k records/s), so that the cores are mostly idle.
 constexpr double kLowLatencyRate = 10000;
 
 // One daemon fed at `rate` records/s: event-to-alert latency and its parts,
