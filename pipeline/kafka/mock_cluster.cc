@@ -1,17 +1,79 @@
 #include "pipeline/kafka/mock_cluster.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "pipeline/core/log.h"
+#include "pipeline/core/strings.h"
 #include "pipeline/kafka/settings.h"
 
 namespace vigia {
 
 std::vector<std::string> DefaultTopics() {
   return {"vigia.posts", "vigia.ads", "vigia.dlq", "vigia.alerts"};
+}
+
+namespace {
+
+// The local port of a bound IPv4 or IPv6 socket, or -1.
+int LocalPort(int fd) {
+  sockaddr_storage addr;
+  socklen_t len = sizeof(addr);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return -1;
+  }
+  if (addr.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
+  }
+  if (addr.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
+  }
+  return -1;
+}
+
+}  // namespace
+
+int DisableNagleOnListeners(std::string_view bootstrap) {
+  absl::flat_hash_set<int> ports;
+  for (absl::string_view server : absl::StrSplit(ToAbsl(bootstrap), ',')) {
+    int port;
+    const size_t colon = server.rfind(':');
+    if (colon != absl::string_view::npos &&
+        absl::SimpleAtoi(server.substr(colon + 1), &port)) {
+      ports.insert(port);
+    }
+  }
+  // The mock offers no hook on its sockets, so they are found among this
+  // process's descriptors: listening TCP sockets on the brokers' ports.
+  int set = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  while (const dirent* entry = readdir(dir)) {
+    int fd;
+    if (!absl::SimpleAtoi(entry->d_name, &fd) || fd == dirfd(dir)) continue;
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+        listening == 0 || !ports.contains(LocalPort(fd))) {
+      continue;
+    }
+    const int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0) {
+      ++set;
+    }
+  }
+  closedir(dir);
+  return set;
 }
 
 absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Start(
@@ -42,10 +104,20 @@ absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Start(
   }
   mc->brokers_ = brokers;
   mc->bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc->cluster_);
+  mc->DisableNagle();
   for (const std::string& topic : topics) {
     if (absl::Status s = mc->CreateTopic(topic, partitions); !s.ok()) return s;
   }
   return mc;
+}
+
+void MockCluster::DisableNagle() {
+  const int set = DisableNagleOnListeners(bootstrap_);
+  if (set < brokers_) {
+    VIGIA_LOG(WARNING) << "mock kafka: TCP_NODELAY set on " << set << " of "
+                       << brokers_ << " broker listeners; the others answer "
+                       << "with Nagle's delays";
+  }
 }
 
 MockCluster::~MockCluster() {
@@ -79,6 +151,8 @@ absl::Status MockCluster::SetBrokerUp(int32_t id) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot bring mock broker ", id, " up: ", rd_kafka_err2str(err)));
   }
+  // In case the broker listens anew.
+  DisableNagle();
   return absl::OkStatus();
 }
 
