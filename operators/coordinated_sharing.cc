@@ -459,6 +459,7 @@ class CoordinatedSharing final : public Operator {
   }
 
   std::string_view name() const override { return kName; }
+  FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
   void Observe(const Event& event, AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {

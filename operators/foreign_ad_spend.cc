@@ -135,6 +135,7 @@ class ForeignAdSpend final : public Operator {
   }
 
   std::string_view name() const override { return kName; }
+  FeedSet feeds() const override { return FeedBit(FeedKind::kAd); }
 
   void Observe(const Event& event, AlertEmitter&) override {
     if (!event.is_ad() || !event.target.known()) return;

@@ -192,6 +192,7 @@ class ForeignShare final : public Operator {
   }
 
   std::string_view name() const override { return kName; }
+  FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
   void Observe(const Event& event, AlertEmitter&) override {
     // Posts of unknown origin can be neither foreign nor domestic: they are

@@ -75,6 +75,7 @@ class NewAccountBurst final : public Operator {
   }
 
   std::string_view name() const override { return kName; }
+  FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
   void Observe(const Event& event, AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known()) return;

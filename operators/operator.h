@@ -1,6 +1,6 @@
-// The operator interface: a detector observes events in event-time order
-// (up to the pipeline's bounded disorder), is told when the watermark moves,
-// and emits alerts.
+// The operator interface: a detector observes the events of the feeds it
+// reads in event-time order (up to the pipeline's bounded disorder), is told
+// when their watermark moves, and emits alerts.
 //
 // Lifecycle: the pipeline constructs operators through their factories,
 // calls Prefetch() and then Observe() for every accepted event and
@@ -72,10 +72,16 @@ class Operator {
   // does nothing. The event and its strings are valid only during the call.
   virtual void Prefetch(const Event& event) { (void)event; }
 
-  // Event time is complete up to `watermark`: evaluates every window that
-  // ends at or before it and emits the alerts that crossing or falling back
-  // produce. REQUIRES: watermarks passed are non-decreasing.
+  // Event time of the operator's feeds is complete up to `watermark`:
+  // evaluates every window that ends at or before it and emits the alerts
+  // that crossing or falling back produce. REQUIRES: watermarks passed are
+  // non-decreasing.
   virtual void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) = 0;
+
+  // The feeds whose events the operator reads. The pipeline shows it only
+  // their events and evaluates it on their watermark, so a sparse feed it
+  // does not read never holds its windows open. The default reads both.
+  virtual FeedSet feeds() const { return kAllFeeds; }
 
   virtual OperatorStats stats() const = 0;
 

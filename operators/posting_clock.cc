@@ -230,6 +230,7 @@ class PostingClock final : public Operator {
   }
 
   std::string_view name() const override { return kName; }
+  FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
   void Observe(const Event& event, AlertEmitter&) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {

@@ -133,6 +133,7 @@ class StateMediaAmplification final : public Operator {
   }
 
   std::string_view name() const override { return kName; }
+  FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
   void Observe(const Event& event, AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known()) return;

@@ -11,6 +11,7 @@
 #include "operators/posting_clock.h"
 #include "operators/state_media_amplification.h"
 #include "pipeline/core/log.h"
+#include "pipeline/core/strings.h"
 
 namespace vigia {
 
@@ -163,7 +164,14 @@ Pipeline::Pipeline(const Config& config,
   for (const auto& op : operators_) {
     op_stats_.emplace_back(std::string(op->name()), op->stats());
     op_scores_.emplace_back(std::string(op->name()), op->LatestScores());
+    op_feeds_.push_back(op->feeds());
+    for (int f = 0; f < kNumFeeds; ++f) {
+      if (op_feeds_.back() & FeedBit(static_cast<FeedKind>(f))) {
+        readers_[f].push_back(op.get());
+      }
+    }
   }
+  op_watermark_.assign(operators_.size(), absl::InfinitePast());
 }
 
 Pipeline::~Pipeline() = default;
@@ -239,13 +247,13 @@ absl::Status Pipeline::Process(const RawRecord& record) {
   const Event& event = decoded;
   const int slot = static_cast<int>(event.kind);
   stats_.read[slot].Add();
-  if (ABSL_PREDICT_FALSE(watermark_.IsLate(event.created_at))) {
+  if (ABSL_PREDICT_FALSE(watermark_.IsLate(event.created_at, event.kind))) {
     stats_.late[slot].Add();
-    const std::string detail =
-        absl::StrCat("event time ", FormatRfc3339(event.created_at),
-                     " is behind the watermark ",
-                     FormatRfc3339(watermark_.watermark()), " by more than ",
-                     absl::FormatDuration(config_.watermark.allowed_lateness));
+    const std::string detail = absl::StrCat(
+        "event time ", FormatRfc3339(event.created_at), " is behind the ",
+        ToAbsl(FeedName(event.kind)), " watermark ",
+        FormatRfc3339(watermark_.feed_watermark(event.kind)), " by more than ",
+        absl::FormatDuration(config_.watermark.allowed_lateness));
     return DeadLetterRecord(record, slot, "late", detail);
   }
 
@@ -256,8 +264,9 @@ absl::Status Pipeline::Process(const RawRecord& record) {
                       std::memory_order_relaxed);
   // Every operator's prefetch first: posting_clock, observing last, finds
   // its account among a hundred thousand.
-  for (const auto& op : operators_) op->Prefetch(event);
-  for (const auto& op : operators_) op->Observe(event, *emitter_);
+  const std::vector<Operator*>& readers = readers_[slot];
+  for (Operator* op : readers) op->Prefetch(event);
+  for (Operator* op : readers) op->Observe(event, *emitter_);
   stats_.processed[slot].Add();
   if (event.is_foreign() && event.target.known()) {
     foreign_.Add(event.kind, event.target, event.origin());
@@ -269,22 +278,36 @@ absl::Status Pipeline::Process(const RawRecord& record) {
 }
 
 absl::Status Pipeline::AdvanceTo(absl::Time watermark) {
-  // Per-feed watermarks are for metrics only; they can move while the
-  // pipeline's does not.
+  if (watermark != absl::InfinitePast()) {
+    watermark_us_.store(absl::ToUnixMicros(watermark),
+                        std::memory_order_relaxed);
+  }
+  std::array<absl::Time, kNumFeeds> feed;
   for (int f = 0; f < kNumFeeds; ++f) {
-    const absl::Time w = watermark_.feed_watermark(static_cast<FeedKind>(f));
-    if (w != absl::InfinitePast()) {
-      feed_watermark_us_[f].store(absl::ToUnixMicros(w),
+    feed[f] = watermark_.feed_watermark(static_cast<FeedKind>(f));
+    if (feed[f] != absl::InfinitePast()) {
+      feed_watermark_us_[f].store(absl::ToUnixMicros(feed[f]),
                                   std::memory_order_relaxed);
     }
   }
-  if (watermark == absl::InfinitePast()) return absl::OkStatus();
-  const int64_t us = absl::ToUnixMicros(watermark);
-  if (us == watermark_us_.load(std::memory_order_relaxed)) {
-    return absl::OkStatus();
+  if (feed == last_feed_watermark_) return absl::OkStatus();
+  last_feed_watermark_ = feed;
+  // Each operator moves on the slowest of the feeds it reads, and only
+  // forward.
+  for (size_t i = 0; i < operators_.size(); ++i) {
+    absl::Time w = absl::InfiniteFuture();
+    for (int f = 0; f < kNumFeeds; ++f) {
+      if (op_feeds_[i] & FeedBit(static_cast<FeedKind>(f))) {
+        w = std::min(w, feed[f]);
+      }
+    }
+    if (w == absl::InfinitePast() || w == absl::InfiniteFuture() ||
+        w <= op_watermark_[i]) {
+      continue;
+    }
+    op_watermark_[i] = w;
+    operators_[i]->AdvanceWatermark(w, *emitter_);
   }
-  watermark_us_.store(us, std::memory_order_relaxed);
-  for (const auto& op : operators_) op->AdvanceWatermark(watermark, *emitter_);
   // The watermark moves on nearly every event; readers of state sizes (metrics)
   // are content with a snapshot every few hundred moves.
   if (++advances_ % 256 == 0) RefreshOperatorStats();

@@ -4,6 +4,9 @@
 //                      |              |                           |
 //                 dead letter     dead letter                  alerts
 //
+// An event is shown to the operators that read its feed, and each operator
+// is evaluated on its feeds' watermark (WatermarkTracker::feed_watermark).
+//
 // One Pipeline runs on one thread and owns its decoder, watermark and
 // operators. Replay feeds it NDJSON lines; the Kafka consumer feeds it
 // message payloads; the code path is the same. Every record read ends up
@@ -166,8 +169,11 @@ class Pipeline {
   // Registers a source (e.g. a newly assigned Kafka partition) before its
   // first record, so the watermark waits for it until it produces or goes
   // idle (WatermarkOptions::idle_timeout) instead of running ahead of it.
-  void DeclareSource(const SourceRef& source) {
-    watermark_.Observe(source, absl::InfinitePast(), Now());
+  // `feed`, when the source is known to carry one (the topic says so),
+  // limits the wait to that feed's detectors.
+  void DeclareSource(const SourceRef& source,
+                     std::optional<FeedKind> feed = std::nullopt) {
+    watermark_.Observe(source, absl::InfinitePast(), Now(), feed);
   }
 
   // End of input: closes every window up to the newest event time and
@@ -202,6 +208,16 @@ class Pipeline {
 
   Config config_;
   std::vector<std::unique_ptr<Operator>> operators_;
+  // The operators that read each feed, in operators_' order: an event is
+  // shown only to those.
+  std::array<std::vector<Operator*>, kNumFeeds> readers_;
+  // Per operator (as operators_): the feeds it reads, and the watermark it
+  // was last given (the minimum over those feeds').
+  std::vector<FeedSet> op_feeds_;
+  std::vector<absl::Time> op_watermark_;
+  // The feed watermarks at the last AdvanceTo().
+  std::array<absl::Time, kNumFeeds> last_feed_watermark_{absl::InfinitePast(),
+                                                         absl::InfinitePast()};
   AlertSink* alert_sink_;
   DeadLetterSink* dead_letter_sink_;
   const Clock* clock_;

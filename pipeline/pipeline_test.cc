@@ -32,7 +32,9 @@ class RecordingOperator final : public Operator {
     watermarks.push_back(wm);
   }
   OperatorStats stats() const override { return {}; }
+  FeedSet feeds() const override { return reads; }
 
+  FeedSet reads = kAllFeeds;
   std::vector<std::string> ids;
   std::vector<absl::Time> watermarks;
 };
@@ -223,6 +225,71 @@ TEST_F(PipelineTest, APartitionOfOnlyMalformedRecordsDoesNotFreezeEventTime) {
   EXPECT_EQ(p.watermark(), base + absl::Seconds(490));
   ASSERT_FALSE(op_ptr->watermarks.empty());
   EXPECT_EQ(op_ptr->watermarks.back(), base + absl::Seconds(490));
+}
+
+std::string Ad(std::string_view id, int64_t seconds) {
+  return absl::StrFormat(
+      R"({"id":"%s","platform":"meta","created_at":"%s","page_id":"pg","payer":{"name":"P","country":"RU"},"target":"MD"})",
+      std::string(id),
+      FormatRfc3339(absl::FromUnixSeconds(1'800'000'000 + seconds)));
+}
+
+TEST_F(PipelineTest, ASparseAdsPartitionHoldsBackOnlyTheAdsDetectors) {
+  // Ads are rare next to posts: an ads partition can go minutes without a
+  // record. It must not keep the posts detectors' windows open until it
+  // idles out (60 s by default), and ads must reach only ads detectors.
+  ManualClock clock(absl::FromUnixSeconds(1'800'000'000));
+  auto posts_op = std::make_unique<RecordingOperator>();
+  auto ads_op = std::make_unique<RecordingOperator>();
+  auto both_op = std::make_unique<RecordingOperator>();
+  posts_op->reads = FeedBit(FeedKind::kPost);
+  ads_op->reads = FeedBit(FeedKind::kAd);
+  RecordingOperator* posts = posts_op.get();
+  RecordingOperator* ads = ads_op.get();
+  RecordingOperator* both = both_op.get();
+  std::vector<std::unique_ptr<Operator>> ops;
+  ops.push_back(std::move(posts_op));
+  ops.push_back(std::move(ads_op));
+  ops.push_back(std::move(both_op));
+  Pipeline p(config_, std::move(ops), &alerts_, &dead_, &clock);
+  const SourceRef ads_partition{"ads", 0, 0};
+  p.DeclareSource(ads_partition, FeedKind::kAd);
+  p.DeclareSource(SourceRef{"posts", 0, 0}, FeedKind::kPost);
+  const absl::Time base = absl::FromUnixSeconds(1'800'000'000);
+  const std::string ad = Ad("ad", 20);
+  ASSERT_TRUE(
+      p.Process({ad, ad.size(), SourceRef{"ads", 0, 1}, FeedKind::kAd}).ok());
+  for (int i = 1; i <= 3; ++i) {
+    clock.Advance(absl::Seconds(1));
+    const std::string post = Post(absl::StrCat("p", i), 100 * i);
+    ASSERT_TRUE(p.Process({post, post.size(), SourceRef{"posts", 0, i},
+                           FeedKind::kPost})
+                    .ok());
+  }
+  // The posts detector is at the posts' 300 s, less the 10 s bound; the ads
+  // detector and one reading both feeds wait for the ads partition.
+  ASSERT_FALSE(posts->watermarks.empty());
+  EXPECT_EQ(posts->watermarks.back(), base + absl::Seconds(290));
+  ASSERT_FALSE(ads->watermarks.empty());
+  EXPECT_EQ(ads->watermarks.back(), base + absl::Seconds(10));
+  ASSERT_FALSE(both->watermarks.empty());
+  EXPECT_EQ(both->watermarks.back(), base + absl::Seconds(10));
+  EXPECT_EQ(p.watermark(), base + absl::Seconds(10));
+  EXPECT_THAT(posts->ids, ElementsAre("p1", "p2", "p3"));
+  EXPECT_THAT(ads->ids, ElementsAre("ad"));
+  EXPECT_THAT(both->ids, ElementsAre("ad", "p1", "p2", "p3"));
+  // A post behind the posts watermark is late even though the whole (held
+  // by the ads) is further back; an ad behind it is not.
+  const std::string old_post = Post("old", 200);
+  const std::string old_ad = Ad("ad2", 200);
+  ASSERT_TRUE(p.Process({old_post, old_post.size(), SourceRef{"posts", 0, 4},
+                         FeedKind::kPost})
+                  .ok());
+  ASSERT_TRUE(
+      p.Process({old_ad, old_ad.size(), SourceRef{"ads", 0, 2}, FeedKind::kAd})
+          .ok());
+  EXPECT_THAT(dead_.reasons, ElementsAre("late"));
+  EXPECT_THAT(ads->ids, ElementsAre("ad", "ad2"));
 }
 
 std::string PostFrom(std::string_view id, int64_t seconds,

@@ -40,46 +40,45 @@ void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
   s.last_seen = now;
   s.delivered = s.delivered || t != absl::InfinitePast();
   max_event_time_ = std::max(max_event_time_, t);
-  if (feed.has_value()) {
-    const int f = static_cast<int>(*feed);
-    s.feed = f;
-    feed_max_event_time_[f] = std::max(feed_max_event_time_[f], t);
-  }
+  if (feed.has_value()) s.feeds |= FeedBit(*feed);
 }
 
 absl::Time WatermarkTracker::Advance(absl::Time now) {
   absl::Time low = absl::InfiniteFuture();
   int active = 0;
-  // Per feed; a source whose feed is not known yet (declared, no event)
-  // may carry either, so it holds both back, as it holds back the whole.
-  std::array<absl::Time, kNumFeeds + 1> feed_low;
+  // Per feed, over the sources carrying it; a source that has said no feed
+  // yet (declared, no event) may carry either, so it holds both back, as it
+  // holds back the whole.
+  std::array<absl::Time, kNumFeeds> feed_low;
   feed_low.fill(absl::InfiniteFuture());
   for (const Source& s : sources_) {
     if (s.delivered && s.max_event_time == absl::InfinitePast()) continue;
     if (now - s.last_seen >= options_.idle_timeout) continue;
     ++active;
     low = std::min(low, s.max_event_time);
-    const int f = s.feed >= 0 ? s.feed : kNumFeeds;
-    feed_low[f] = std::min(feed_low[f], s.max_event_time);
+    for (int f = 0; f < kNumFeeds; ++f) {
+      if (s.feeds == 0 || (s.feeds & FeedBit(static_cast<FeedKind>(f)))) {
+        feed_low[f] = std::min(feed_low[f], s.max_event_time);
+      }
+    }
   }
   active_sources_ = active;
-  for (int f = 0; f < kNumFeeds; ++f) {
-    // As for the whole: with no active source of its own (or of unknown
-    // feed), a feed is complete up to its newest event.
-    const absl::Time own = std::min(feed_low[f], feed_low[kNumFeeds]);
-    const absl::Time l =
-        own == absl::InfiniteFuture() ? feed_max_event_time_[f] : own;
-    if (l == absl::InfinitePast() || l == absl::InfiniteFuture()) continue;
-    feed_watermark_[f] =
-        std::max(feed_watermark_[f], l - options_.max_out_of_orderness);
-  }
   // With every source idle nothing is in flight: event time is complete up
   // to the newest event seen anywhere, less the disorder bound.
   if (active == 0) low = max_event_time_;
-  if (low == absl::InfinitePast() || low == absl::InfiniteFuture()) {
-    return watermark_;
+  if (low != absl::InfinitePast() && low != absl::InfiniteFuture()) {
+    watermark_ = std::max(watermark_, low - options_.max_out_of_orderness);
   }
-  watermark_ = std::max(watermark_, low - options_.max_out_of_orderness);
+  for (int f = 0; f < kNumFeeds; ++f) {
+    // A feed with no active source of its own has nothing in flight: it is
+    // as complete as the whole. One held by a source yet to deliver waits.
+    if (feed_low[f] == absl::InfinitePast()) continue;
+    absl::Time w = watermark_;
+    if (feed_low[f] != absl::InfiniteFuture()) {
+      w = std::max(w, feed_low[f] - options_.max_out_of_orderness);
+    }
+    feed_watermark_[f] = std::max(feed_watermark_[f], w);
+  }
   return watermark_;
 }
 
@@ -87,12 +86,8 @@ absl::Time WatermarkTracker::Finish() {
   if (max_event_time_ != absl::InfinitePast()) {
     watermark_ = std::max(watermark_, max_event_time_);
   }
-  for (int f = 0; f < kNumFeeds; ++f) {
-    if (feed_max_event_time_[f] != absl::InfinitePast()) {
-      feed_watermark_[f] =
-          std::max(feed_watermark_[f], feed_max_event_time_[f]);
-    }
-  }
+  // Every source is complete, so is every feed.
+  for (absl::Time& w : feed_watermark_) w = std::max(w, watermark_);
   return watermark_;
 }
 

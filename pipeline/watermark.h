@@ -1,11 +1,17 @@
 // Event-time progress across several sources (files, Kafka partitions).
 //
 // Each source's watermark trails the newest event time it has produced by
-// the bounded out-of-orderness; the pipeline's watermark is the minimum over
-// active sources, so a slow partition holds it back. A source that has been
-// silent for the idle timeout (on the injected processing-time clock) stops
+// the bounded out-of-orderness; the watermark is the minimum over active
+// sources, so a slow partition holds it back. A source that has been silent
+// for the idle timeout (on the injected processing-time clock) stops
 // counting, so one idle feed cannot stall every window forever. The
-// watermark never moves backwards. Used on the pipeline thread only.
+// watermark never moves backwards.
+//
+// Each feed (posts, ads) also has a watermark over the sources that carry
+// it; a detector is evaluated on the watermark of the feed it reads, so
+// sparse ads partitions (an ad every few minutes is common) do not hold the
+// posts detectors' windows open until they idle out. A source carrying both
+// feeds (an archive file) holds both. Used on the pipeline thread only.
 #ifndef VIGIA_PIPELINE_WATERMARK_H_
 #define VIGIA_PIPELINE_WATERMARK_H_
 
@@ -27,16 +33,17 @@ class WatermarkTracker {
  public:
   explicit WatermarkTracker(const WatermarkOptions& options);
 
-  // Returns true if an event at `t` is late: older than the current
-  // watermark by more than the allowed lateness.
-  bool IsLate(absl::Time t) const {
-    return t < watermark_ - options_.allowed_lateness;
+  // Returns true if an event of `feed` at `t` is late: older than that
+  // feed's watermark by more than the allowed lateness.
+  bool IsLate(absl::Time t, FeedKind feed) const {
+    return t < feed_watermark(feed) - options_.allowed_lateness;
   }
 
   // Records an event at `t` from `source` at processing time `now`. `feed`
-  // says which feed the source carries (known from its first event on), for
-  // the per-feed watermarks; a source declared before its first event
-  // passes nothing.
+  // adds a feed the source carries (known from its first event of that feed
+  // on, or declared with the source); a source that has said no feed holds
+  // every feed back. A source declared before its first event passes
+  // absl::InfinitePast() as `t`.
   void Observe(const SourceRef& source, absl::Time t, absl::Time now,
                std::optional<FeedKind> feed = std::nullopt);
 
@@ -57,11 +64,11 @@ class WatermarkTracker {
   absl::Time Finish();
 
   absl::Time watermark() const { return watermark_; }
-  // The same rule over one feed's sources only (all of that feed's sources
-  // idle: its newest event, less the disorder bound), as of the last
-  // Advance() or Finish(). Shows a feed that lags the other; the pipeline
-  // still evaluates on watermark(). InfinitePast() until the feed's first
-  // event.
+  // The same rule over the active sources that carry `feed` (or have said
+  // no feed), as of the last Advance() or Finish(); never behind
+  // watermark(). With no such source active, nothing of the feed is in
+  // flight and it follows watermark(). What the feed's detectors are
+  // evaluated on. InfinitePast() until then.
   absl::Time feed_watermark(FeedKind feed) const {
     return feed_watermark_[static_cast<int>(feed)];
   }
@@ -77,7 +84,7 @@ class WatermarkTracker {
   struct Source {
     absl::Time max_event_time = absl::InfinitePast();
     absl::Time last_seen = absl::InfinitePast();
-    int feed = -1;           // FeedKind, once an event has said
+    FeedSet feeds = 0;       // the feeds it has carried or was declared with
     bool delivered = false;  // some record, timed or not, came from it
   };
   struct Key {
@@ -102,8 +109,6 @@ class WatermarkTracker {
   absl::Time max_event_time_ = absl::InfinitePast();
   std::array<absl::Time, kNumFeeds> feed_watermark_{absl::InfinitePast(),
                                                     absl::InfinitePast()};
-  std::array<absl::Time, kNumFeeds> feed_max_event_time_{absl::InfinitePast(),
-                                                         absl::InfinitePast()};
   int active_sources_ = 0;
 };
 

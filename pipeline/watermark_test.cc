@@ -23,7 +23,7 @@ const SourceRef kB{"posts", 1, 0};
 TEST(WatermarkTracker, StartsInThePastAndIsNotLateForAnything) {
   WatermarkTracker w(Options(30, 0, 60));
   EXPECT_EQ(w.Advance(T(0)), absl::InfinitePast());
-  EXPECT_FALSE(w.IsLate(T(-1'000'000)));
+  EXPECT_FALSE(w.IsLate(T(-1'000'000), FeedKind::kPost));
 }
 
 TEST(WatermarkTracker, TrailsTheNewestEventByTheDisorderBound) {
@@ -33,18 +33,18 @@ TEST(WatermarkTracker, TrailsTheNewestEventByTheDisorderBound) {
   // An older event within the bound does not move it back.
   w.Observe(kA, T(80), T(101));
   EXPECT_EQ(w.Advance(T(101)), T(70));
-  EXPECT_FALSE(w.IsLate(T(71)));
-  EXPECT_FALSE(w.IsLate(T(70)));
-  EXPECT_TRUE(w.IsLate(T(69)));
+  EXPECT_FALSE(w.IsLate(T(71), FeedKind::kPost));
+  EXPECT_FALSE(w.IsLate(T(70), FeedKind::kPost));
+  EXPECT_TRUE(w.IsLate(T(69), FeedKind::kPost));
 }
 
 TEST(WatermarkTracker, AllowedLatenessWidensWhatIsAccepted) {
   WatermarkTracker w(Options(30, 20, 60));
   w.Observe(kA, T(100), T(100));
   w.Advance(T(100));  // watermark 70
-  EXPECT_FALSE(w.IsLate(T(51)));
-  EXPECT_FALSE(w.IsLate(T(50)));
-  EXPECT_TRUE(w.IsLate(T(49)));
+  EXPECT_FALSE(w.IsLate(T(51), FeedKind::kPost));
+  EXPECT_FALSE(w.IsLate(T(50), FeedKind::kPost));
+  EXPECT_TRUE(w.IsLate(T(49), FeedKind::kPost));
 }
 
 TEST(WatermarkTracker, SlowestActiveSourceHoldsItBack) {
@@ -105,17 +105,56 @@ TEST(WatermarkTracker, EachFeedHasItsOwnWatermarkOverItsOwnSources) {
   w.Observe(kA, T(100), T(100), FeedKind::kPost);
   w.Observe(ads, T(40), T(100), FeedKind::kAd);
   EXPECT_EQ(w.Advance(T(100)), T(30));
+  // The sparse ads source holds the whole and its own feed back, not posts.
   EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(90));
   EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(30));
-  // Once the ads source is idle, the ads feed is complete up to its newest
-  // event, less the bound; the posts feed goes on.
+  // So each feed's events are late against their own feed's watermark.
+  EXPECT_TRUE(w.IsLate(T(89), FeedKind::kPost));
+  EXPECT_FALSE(w.IsLate(T(89), FeedKind::kAd));
+  EXPECT_TRUE(w.IsLate(T(29), FeedKind::kAd));
+  // Once the ads source is idle, nothing of the ads feed is in flight: it is
+  // as complete as the whole.
   w.Observe(kA, T(200), T(161), FeedKind::kPost);
   EXPECT_EQ(w.Advance(T(161)), T(190));
   EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(190));
-  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(30));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(190));
   w.Finish();
   EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(200));
-  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(40));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(200));
+}
+
+TEST(WatermarkTracker, AFeedWithNoSourceFollowsTheWhole) {
+  WatermarkTracker w(Options(10, 0, 60));
+  w.Observe(kA, T(100), T(100), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(100)), T(90));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(90));
+}
+
+TEST(WatermarkTracker, ASourceDeclaredWithAFeedHoldsBackOnlyThatFeed) {
+  WatermarkTracker w(Options(10, 0, 60));
+  const SourceRef ads{"ads", 0, 0};
+  w.Observe(ads, absl::InfinitePast(), T(100), FeedKind::kAd);
+  w.Observe(kA, T(100), T(100), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(100)), absl::InfinitePast());
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(90));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), absl::InfinitePast());
+  w.Observe(ads, T(95), T(101), FeedKind::kAd);
+  EXPECT_EQ(w.Advance(T(101)), T(85));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(85));
+}
+
+TEST(WatermarkTracker, ASourceCarryingBothFeedsHoldsBackBoth) {
+  // An archive file: posts and ads in one source.
+  WatermarkTracker w(Options(10, 0, 60));
+  const SourceRef file{"archive.ndjson", -1, 0};
+  w.Observe(file, T(50), T(50), FeedKind::kPost);
+  w.Observe(file, T(60), T(60), FeedKind::kAd);
+  w.Observe(kA, T(100), T(100), FeedKind::kPost);
+  const SourceRef ads{"ads", 0, 0};
+  w.Observe(ads, T(100), T(100), FeedKind::kAd);
+  EXPECT_EQ(w.Advance(T(100)), T(50));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(50));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(50));
 }
 
 TEST(WatermarkTracker, ASourceOfUnknownFeedHoldsBackEveryFeed) {
@@ -128,7 +167,8 @@ TEST(WatermarkTracker, ASourceOfUnknownFeedHoldsBackEveryFeed) {
   w.Observe(kB, T(50), T(101), FeedKind::kPost);
   EXPECT_EQ(w.Advance(T(101)), T(50));
   EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(50));
-  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), absl::InfinitePast());
+  // Both sources turned out to carry posts: no ads are in flight.
+  EXPECT_EQ(w.feed_watermark(FeedKind::kAd), T(50));
 }
 
 TEST(WatermarkTracker, ASourceOfOnlyRejectedRecordsDoesNotHoldItBack) {

@@ -89,6 +89,12 @@ inline constexpr int kNumFeeds = 2;
 constexpr std::string_view FeedName(FeedKind f) {
   return f == FeedKind::kPost ? "posts" : "ads";
 }
+// A set of feeds, one bit per FeedKind.
+using FeedSet = uint8_t;
+constexpr FeedSet FeedBit(FeedKind f) {
+  return static_cast<FeedSet>(1u << static_cast<int>(f));
+}
+inline constexpr FeedSet kAllFeeds = (1u << kNumFeeds) - 1;
 
 // Where an event's bytes came from, so that evidence can point back at them:
 // a file and line in replay, a topic, partition and offset from Kafka.

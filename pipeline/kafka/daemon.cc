@@ -158,6 +158,10 @@ std::string_view Daemon::TopicView(const char* topic) const {
                                      : std::string_view(options_.posts_topic);
 }
 
+FeedKind Daemon::FeedOf(const char* topic) const {
+  return options_.ads_topic == topic ? FeedKind::kAd : FeedKind::kPost;
+}
+
 Pipeline& Daemon::EnsurePipeline() {
   if (pipeline_ == nullptr) {
     pipeline_ = std::make_unique<Pipeline>(
@@ -178,7 +182,8 @@ void Daemon::NewPipelineForAssignment() {
     Pipeline& pipeline = EnsurePipeline();
     for (int i = 0; i < all->cnt; ++i) {
       const rd_kafka_topic_partition_t& tp = all->elems[i];
-      pipeline.DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0});
+      pipeline.DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0},
+                             FeedOf(tp.topic));
     }
   }
 }
@@ -393,13 +398,14 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
   // stale, and records produced meanwhile are invisible until it recovers.
   for (const auto& [topic, partition] : stalled_) {
     if (topic != options_.posts_topic && topic != options_.ads_topic) continue;
-    pipeline_->DeclareSource(SourceRef{TopicView(topic.c_str()), partition, 0});
+    pipeline_->DeclareSource(SourceRef{TopicView(topic.c_str()), partition, 0},
+                             FeedOf(topic.c_str()));
   }
   for (const Fetched& f : batch) {
     if (f.generation != generation_) continue;
+    const char* topic = rd_kafka_topic_name(f.message->rkt);
     pipeline_->DeclareSource(
-        SourceRef{TopicView(rd_kafka_topic_name(f.message->rkt)),
-                  f.message->partition, 0});
+        SourceRef{TopicView(topic), f.message->partition, 0}, FeedOf(topic));
   }
   // rd_kafka_position() reads the client's local state, and fills the
   // offsets into our copy of the assignment.
@@ -416,7 +422,8 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
         high < 0 || tp.offset >= high) {
       continue;
     }
-    pipeline_->DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0});
+    pipeline_->DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0},
+                             FeedOf(tp.topic));
   }
 }
 

@@ -148,6 +148,8 @@ class Daemon {
   void HandleStats(std::string_view json);
   // The topic's name as a view of the option string that holds it.
   std::string_view TopicView(const char* topic) const;
+  // The feed a topic carries: the ads topic ads, any other posts.
+  FeedKind FeedOf(const char* topic) const;
   Pipeline& EnsurePipeline();
   void DropPipeline();
   // Replaces the pipeline with a fresh one that waits for every partition

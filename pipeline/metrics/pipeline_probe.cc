@@ -111,7 +111,8 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
                      .Name("vigia_watermark_seconds")
                      .Help("Event-time watermark of one feed (minimum over "
                            "its active sources, less the disorder bound), "
-                           "unix seconds.")
+                           "which its detectors are evaluated on, unix "
+                           "seconds.")
                      .Register(registry)),
       max_event_time_(prometheus::BuildGauge()
                           .Name("vigia_max_event_time_seconds")
