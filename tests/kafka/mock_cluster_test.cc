@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "gmock/gmock.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/kafka/kafka_test_util.h"
 
