@@ -158,8 +158,14 @@ std::string_view Daemon::TopicView(const char* topic) const {
                                      : std::string_view(options_.posts_topic);
 }
 
-FeedKind Daemon::FeedOf(const char* topic) const {
-  return options_.ads_topic == topic ? FeedKind::kAd : FeedKind::kPost;
+FeedKind Daemon::FeedOf(std::string_view topic_view) const {
+  return topic_view.data() == options_.ads_topic.data() ? FeedKind::kAd
+                                                        : FeedKind::kPost;
+}
+
+void Daemon::DeclarePartition(const char* topic, int32_t partition) {
+  const std::string_view view = TopicView(topic);
+  pipeline_->DeclareSource(SourceRef{view, partition, 0}, FeedOf(view));
 }
 
 Pipeline& Daemon::EnsurePipeline() {
@@ -179,11 +185,9 @@ void Daemon::NewPipelineForAssignment() {
     // otherwise the first partition to deliver would run event time ahead
     // and make the others' records late. (With a cooperative assignor the
     // assignment includes partitions kept from before.)
-    Pipeline& pipeline = EnsurePipeline();
+    EnsurePipeline();
     for (int i = 0; i < all->cnt; ++i) {
-      const rd_kafka_topic_partition_t& tp = all->elems[i];
-      pipeline.DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0},
-                             FeedOf(tp.topic));
+      DeclarePartition(all->elems[i].topic, all->elems[i].partition);
     }
   }
 }
@@ -366,13 +370,12 @@ void Daemon::HandleStats(std::string_view json) {
 absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
                                     SteadyClock::time_point dequeued) {
   const std::string_view topic = TopicView(rd_kafka_topic_name(m->rkt));
-  const bool is_ads = topic.data() == options_.ads_topic.data();
   RawRecord record;
   record.bytes = std::string_view(static_cast<const char*>(m->payload), m->len);
   // Payloads are not padded; the pipeline copies them into its own buffer.
   record.capacity = m->len;
   record.source = SourceRef{topic, m->partition, m->offset};
-  record.feed_hint = is_ads ? FeedKind::kAd : FeedKind::kPost;
+  record.feed_hint = FeedOf(topic);
   absl::Status s = EnsurePipeline().Process(record);
   if (!s.ok()) return s;
   pipeline_probe_->ObserveLatency(
@@ -398,14 +401,11 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
   // stale, and records produced meanwhile are invisible until it recovers.
   for (const auto& [topic, partition] : stalled_) {
     if (topic != options_.posts_topic && topic != options_.ads_topic) continue;
-    pipeline_->DeclareSource(SourceRef{TopicView(topic.c_str()), partition, 0},
-                             FeedOf(topic.c_str()));
+    DeclarePartition(topic.c_str(), partition);
   }
   for (const Fetched& f : batch) {
     if (f.generation != generation_) continue;
-    const char* topic = rd_kafka_topic_name(f.message->rkt);
-    pipeline_->DeclareSource(
-        SourceRef{TopicView(topic), f.message->partition, 0}, FeedOf(topic));
+    DeclarePartition(rd_kafka_topic_name(f.message->rkt), f.message->partition);
   }
   // rd_kafka_position() reads the client's local state, and fills the
   // offsets into our copy of the assignment.
@@ -422,8 +422,7 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
         high < 0 || tp.offset >= high) {
       continue;
     }
-    pipeline_->DeclareSource(SourceRef{TopicView(tp.topic), tp.partition, 0},
-                             FeedOf(tp.topic));
+    DeclarePartition(tp.topic, tp.partition);
   }
 }
 

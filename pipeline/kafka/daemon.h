@@ -148,8 +148,12 @@ class Daemon {
   void HandleStats(std::string_view json);
   // The topic's name as a view of the option string that holds it.
   std::string_view TopicView(const char* topic) const;
-  // The feed a topic carries: the ads topic ads, any other posts.
-  FeedKind FeedOf(const char* topic) const;
+  // The feed a topic carries, by a view TopicView() returned: the ads
+  // topic ads, any other posts.
+  FeedKind FeedOf(std::string_view topic_view) const;
+  // Declares a partition to the pipeline (which must exist) for its
+  // topic's feed (Pipeline::DeclareSource).
+  void DeclarePartition(const char* topic, int32_t partition);
   Pipeline& EnsurePipeline();
   void DropPipeline();
   // Replaces the pipeline with a fresh one that waits for every partition
