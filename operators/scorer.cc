@@ -23,6 +23,20 @@ constexpr double kTinyLevel = 1e-9;
 // Caps on one window's squared score when learning the overdispersion.
 constexpr double kMaxCountZ2 = 36;
 constexpr double kMaxRelativeZ2 = 9;
+// Calibration (scorer.h): the share of windows above tail_u, the weight of
+// the normal-tail prior in exceedances, how fast tail_u follows its quantile
+// (per window, in units of the mean excess) and the moments their excesses
+// (per exceedance, so about the last 50 exceedances count), and the cap on
+// one excess in mean excesses, so one freak window cannot fatten the tail
+// for good.
+constexpr double kTailShare = 0.02;
+constexpr double kTailPrior = 20;
+constexpr double kTailQuantileRate = 0.002;
+constexpr double kTailMomentRate = 0.02;
+constexpr double kMaxExcess = 10;
+constexpr double kMaxShape = 0.5;
+// Beyond this a probability is reported as this (surprise 300).
+constexpr double kMinProbability = 1e-300;
 
 int64_t FloorMod(int64_t a, int64_t b) { return a - FloorDiv(a, b) * b; }
 
@@ -57,6 +71,7 @@ Scorer::Scorer(const ScoringOptions& options, absl::Duration step)
       dispersion_half_life_us_(
           absl::ToInt64Microseconds(options.dispersion_half_life)),
       warmup_us_(absl::ToInt64Microseconds(options.warmup)),
+      hold_us_(std::max<int64_t>(0, absl::ToInt64Microseconds(options.hold))),
       level_alpha_step_(StepAlpha(step_us_, level_half_life_us_)),
       factor_alpha_step_(StepAlpha(step_us_, factor_half_life_us_)),
       dispersion_alpha_step_(StepAlpha(step_us_, dispersion_half_life_us_)),
@@ -118,7 +133,8 @@ Assessment Scorer::AssessAgainst(const BaselineState& state, absl::Time end,
                                  double expected, double observed) const {
   const bool warm = state.has_history() && absl::ToInt64Microseconds(History(
                                                state, end)) >= warmup_us_;
-  return Judge(expected, observed, Dispersion(state), warm);
+  return Verdict(expected, observed, 0, Dispersion(state), warm, &state,
+                 absl::ToUnixMicros(end));
 }
 
 Assessment Scorer::AssessShare(const BaselineState& state, absl::Time end,
@@ -128,7 +144,7 @@ Assessment Scorer::AssessShare(const BaselineState& state, absl::Time end,
                                                state, end)) >= warmup_us_;
   const double n = std::max(trials, 0.0);
   return Verdict(n * std::clamp(share, 0.0, 1.0), observed, n,
-                 Dispersion(state), warm);
+                 Dispersion(state), warm, &state, absl::ToUnixMicros(end));
 }
 
 double Scorer::Deviation(double observed, double mu, double trials) const {
@@ -150,11 +166,59 @@ double Scorer::Deviation(double observed, double mu, double trials) const {
 
 Assessment Scorer::Judge(double expected, double observed, double dispersion,
                          bool warm) const {
-  return Verdict(expected, observed, 0, dispersion, warm);
+  return Verdict(expected, observed, 0, dispersion, warm, nullptr,
+                 step_us_ > 0 ? 0 : 1);
+}
+
+double Scorer::TailProbability(const BaselineState* state, double z) const {
+  if (!(z > 0)) return 1;
+  // The prior: the standard normal tail, which a Poisson count's
+  // variance-stabilised score follows when the model is right.
+  const double normal = 0.5 * std::erfc(z / std::sqrt(2.0));
+  if (state == nullptr || state->tail_n <= 0) return normal;
+  const double u = state->tail_u;
+  double learned = kTailShare;
+  if (z > u) {
+    const double m1 = std::max(static_cast<double>(state->tail_m1), 1e-6);
+    const double var = static_cast<double>(state->tail_m2) - m1 * m1;
+    double shape = 0;
+    double scale = m1;
+    if (var > 1e-12) {
+      // Method of moments for the generalised Pareto distribution.
+      const double r = m1 * m1 / var;
+      shape = std::clamp(0.5 * (1 - r), -kMaxShape, kMaxShape);
+      scale = m1 * (1 - shape);
+    }
+    const double x = (z - u) / scale;
+    if (std::abs(shape) < 1e-6) {
+      learned *= std::exp(-x);
+    } else {
+      const double base = 1 + shape * x;
+      learned = base <= 0 ? 0 : learned * std::pow(base, -1 / shape);
+    }
+  } else {
+    // Below the threshold only the share above it is known; interpolate
+    // on the log scale towards the normal tail at 0 so the surprise stays
+    // monotone in z.
+    const double at_u = 0.5 * std::erfc(u / std::sqrt(2.0));
+    learned = u > 0 ? std::exp(std::log(kTailShare / at_u) * (z / u)) * normal
+                    : kTailShare;
+  }
+  const double w = state->tail_n / (state->tail_n + kTailPrior);
+  return w * learned + (1 - w) * normal;
+}
+
+int64_t Scorer::StepAt(const BaselineState* state, int64_t end_us) const {
+  if (step_us_ > 0) return step_us_;
+  if (state != nullptr && state->has_history() && end_us > state->last_us) {
+    return end_us - state->last_us;
+  }
+  return 0;
 }
 
 Assessment Scorer::Verdict(double expected, double observed, double trials,
-                           double dispersion, bool warm) const {
+                           double dispersion, bool warm,
+                           const BaselineState* state, int64_t end_us) const {
   Assessment a;
   a.observed = observed;
   a.expected = expected;
@@ -166,19 +230,40 @@ Assessment Scorer::Verdict(double expected, double observed, double trials,
   a.score = Deviation(observed, mu, trials) /
             std::sqrt(std::max(dispersion, min_dispersion_));
   a.warm = warm;
+  // Two-sided (backtest only): a drop is as unusual as a rise of the same
+  // size, on the same calibrated tail.
+  const double z = options_.two_sided ? std::abs(a.score) : a.score;
+  if (z > 0) {
+    const double p = std::max(TailProbability(state, z), kMinProbability);
+    a.surprise = -std::log10(p);
+    const int64_t step = StepAt(state, end_us);
+    a.interval = absl::Microseconds(step) / p;
+  }
+  const auto meets = [&](const SeverityLevel& l) {
+    return z >= l.min_score && a.ratio >= l.min_ratio &&
+           (l.min_interval <= absl::ZeroDuration() ||
+            a.interval >= l.min_interval);
+  };
   const std::vector<SeverityLevel>& levels = options_.levels;
   if (!levels.empty()) {
     a.threshold = levels[0].min_score;
-    a.anomalous = a.warm && a.score >= levels[0].min_score &&
-                  a.ratio >= levels[0].min_ratio;
+    a.anomalous = a.warm && meets(levels[0]);
   }
   if (!a.warm) return a;
   for (int i = 0; i < static_cast<int>(levels.size()); ++i) {
     const SeverityLevel& l = levels[i];
-    if (a.score >= l.min_score && a.ratio >= l.min_ratio &&
-        observed >= l.min_observed) {
+    if (meets(l) && observed >= l.min_observed) {
       a.level = i;
       a.threshold = l.min_score;
+    }
+  }
+  if (a.level < 0 && !levels.empty() && hold_us_ > 0 && state != nullptr &&
+      state->reached_s >= 0 && state->has_history()) {
+    const double since_s =
+        static_cast<double>(end_us - state->first_us) / 1e6 - state->reached_s;
+    if (since_s <= static_cast<double>(hold_us_) / 1e6) {
+      a.level = 0;
+      a.held = true;
     }
   }
   return a;
@@ -230,6 +315,18 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
     state.dispersion += static_cast<float>(a * (z2 - state.dispersion));
   }
 
+  // The score tail learns every warm window's score, anomalous or not: a
+  // key whose surges are routine must find them routine. One window moves
+  // the moments by at most kMaxExcess mean excesses.
+  if (window.warm && (window.expected > 0 || window.observed > 0)) {
+    LearnTail(state, options_.two_sided ? std::abs(window.score)
+                                        : window.score);
+  }
+  if (window.reached() && !window.held) {
+    state.reached_s =
+        static_cast<float>(static_cast<double>(end_us - state.first_us) / 1e6);
+  }
+
   const double level_alpha =
       Alpha(dt, level_half_life_us_, history, level_alpha_step_);
   const double deseasonalised =
@@ -268,6 +365,23 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
   state.last_us = end_us;
 }
 
+void Scorer::LearnTail(BaselineState& state, double z) const {
+  if (!std::isfinite(z)) return;
+  const double u = state.tail_u;
+  const double m1 = std::max(static_cast<double>(state.tail_m1), 0.05);
+  const bool above = z > u;
+  // Robbins-Monro: tail_u settles where kTailShare of windows exceed it.
+  state.tail_u = static_cast<float>(
+      u + kTailQuantileRate * m1 * ((above ? 1.0 : 0.0) - kTailShare) /
+              kTailShare);
+  if (!above) return;
+  const double excess = std::min(z - u, kMaxExcess * m1);
+  state.tail_m1 += static_cast<float>(kTailMomentRate * (excess - state.tail_m1));
+  state.tail_m2 +=
+      static_cast<float>(kTailMomentRate * (excess * excess - state.tail_m2));
+  state.tail_n = std::min(state.tail_n + 1, 1e6f);
+}
+
 std::vector<std::pair<std::string, double>> Scorer::Explain(
     const BaselineState& state, absl::Time end, int steps) const {
   double factor_sum;
@@ -295,11 +409,16 @@ ScoringOptions SeriesScorer::MeasurementOptions() {
   ScoringOptions o;
   o.counts = false;
   o.min_expected = 0;
+  o.levels = {
+      {Severity::kInfo, 0, 0, 0, absl::Hours(24)},
+      {Severity::kWarning, 0, 0, 0, absl::Hours(24 * 7)},
+      {Severity::kCritical, 0, 0, 0, absl::Hours(24 * 30)},
+  };
   return o;
 }
 
-SeriesScorer::SeriesScorer(const ScoringOptions& options, bool two_sided)
-    : scorer_(options, absl::ZeroDuration()), two_sided_(two_sided) {}
+SeriesScorer::SeriesScorer(const ScoringOptions& options)
+    : scorer_(options, absl::ZeroDuration()) {}
 
 SeriesPoint SeriesScorer::Next(absl::Time t, double value) {
   if (std::isnan(value)) return SeriesPoint{};
@@ -316,9 +435,24 @@ SeriesPoint SeriesScorer::Next(absl::Time t, double value) {
   SeriesPoint p;
   p.expected = state_.has_history() ? a.expected - shift_ : 0;
   p.score = a.score;
+  p.surprise = a.surprise;
+  p.level = a.level;
   p.warm = a.warm;
-  if (a.warm)
-    p.unit_score = ScoreToUnit(two_sided_ ? std::abs(a.score) : a.score);
+  if (a.warm) p.row_unit_score = ScoreToUnit(a.surprise);
+  // The detectors' episode rule (keyed_hop_counter.h): fire on the first
+  // rung reached, escalate on a higher one, end when none is reached.
+  if (firing_level_ < 0) {
+    if (a.reached()) {
+      firing_level_ = a.level;
+      p.record = SeriesRecord::kFiring;
+    }
+  } else if (!a.reached()) {
+    firing_level_ = -1;
+  } else if (a.level > firing_level_) {
+    firing_level_ = a.level;
+    p.record = SeriesRecord::kEscalation;
+  }
+  if (p.record != SeriesRecord::kNone) p.unit_score = p.row_unit_score;
   scorer_.Learn(state_, t, v, a);
   return p;
 }

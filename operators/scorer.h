@@ -29,6 +29,19 @@
 // far below 1 the two agree; the overdispersion is then learned in the same
 // binomial units.
 //
+// Calibration. Real streams are heavier-tailed than any fixed model says
+// (cascades, news shocks), so a z of 5 is a daily event on one key and a
+// yearly one on another. Each key therefore also learns the tail of its own
+// window scores, peaks over a threshold: `tail_u` tracks the score that
+// kTailShare (2%) of its windows exceed, and the excesses over it are fitted
+// with a generalised Pareto distribution by the method of moments (its
+// shape kept within [-0.5, 0.5]). The probability p that an ordinary window
+// scores at least z is read from that fit, blended with the standard normal
+// tail as a prior worth kTailPrior exceedances while the key is young. The
+// `surprise` is -log10(p) and the `interval` is step / p: how often chance
+// alone would give a window this unusual on this key. Severity rungs state
+// their false-alarm rate as a min_interval (ScoringOptions::levels).
+//
 // While a window is anomalous the level and the overdispersion learn from
 // values clipped at anomaly_clip_ratio times the expectation, and the hour
 // factors do not learn, so a surge neither poisons the baseline nor masks the
@@ -37,7 +50,7 @@
 // Ownership and threads: a Scorer holds only options and is immutable after
 // construction, so one instance may be shared by all keys of a detector (and
 // across threads). The per-key state is a BaselineState value (120 bytes)
-// owned by the caller; Learn() mutates it, so each state is used by one
+// owned by the caller (144 bytes); Learn() mutates it, so each state is used by one
 // thread at a time.
 //
 // Typical use, once per hop and key, when the watermark passes the hop:
@@ -76,6 +89,17 @@ struct BaselineState {
   // Multiplicative time-of-day factors by UTC hour.
   std::array<float, 24> hour_factor = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
                                        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  // The tail of the key's window scores (see Calibration above): the score
+  // exceeded by kTailShare of windows, the mean and mean square of the
+  // excesses over it, and how many excesses were learned (the prior's weight
+  // fades as they accumulate). Starts at the standard normal's values.
+  float tail_u = 2.0537f;
+  float tail_m1 = 0.4f;
+  float tail_m2 = 0.32f;
+  float tail_n = 0;
+  // Seconds from first_us to the end of the last window that reached a rung
+  // on its own (not by the hold); negative for none.
+  float reached_s = -1;
 
   bool has_history() const { return first_us != kNoHistory; }
 };
@@ -92,13 +116,24 @@ struct Assessment {
   double threshold = 0;
   // Index into ScoringOptions::levels of the highest rung reached; -1 none.
   int level = -1;
+  // -log10 of the calibrated probability that an ordinary window of this key
+  // scores at least `score` (0 when the score is not above 0).
+  double surprise = 0;
+  // How often chance alone gives a window this unusual on this key: the step
+  // divided by that probability (InfiniteDuration for a surprise beyond
+  // what a double holds; zero when not above 0).
+  absl::Duration interval = absl::ZeroDuration();
+  // The lowest rung is kept only by ScoringOptions::hold: no rung is
+  // reached by this window itself, but one was within the hold.
+  bool held = false;
   // For a share (AssessShare): the whole the observed count is a part of,
   // and the score is binomial. 0 for a plain (Poisson) count.
   double trials = 0;
   // The key has at least `warmup` of history; no rung is reached before.
   bool warm = false;
-  // Warm, and significance and effect size of the lowest rung are met
-  // (min_observed aside): the baseline learns from clipped values.
+  // Warm, and significance (score and interval) and effect size of the
+  // lowest rung are met (min_observed aside): the baseline learns from
+  // clipped values.
   bool anomalous = false;
 
   bool reached() const { return level >= 0; }
@@ -154,7 +189,8 @@ class Scorer {
 
   // Learns the value of the step ending at `step_end` (for a detector: the
   // count of the hop just evaluated; `window` is that hop's window verdict
-  // from Assess(), used for clipping and to learn the overdispersion).
+  // from Assess(), used for clipping, to learn the overdispersion and the
+  // score tail, and to start the hold when it reached a rung).
   // Steps must be learned in time order; a step ending at or before the last
   // one learned is ignored. Negative values are treated as 0.
   void Learn(BaselineState& state, absl::Time step_end, double value,
@@ -183,9 +219,19 @@ class Scorer {
   // The unscaled score of `observed` against a mean of `mu` (already
   // floored by the caller): Poisson for trials <= 0, else binomial.
   double Deviation(double observed, double mu, double trials) const;
-  // Judge() for a count out of `trials` (0: a plain count).
+  // Judge() for a count out of `trials` (0: a plain count). `state` (may be
+  // null: the normal tail alone) supplies the calibrated tail and the hold;
+  // `end` is the window's end.
   Assessment Verdict(double expected, double observed, double trials,
-                     double dispersion, bool warm) const;
+                     double dispersion, bool warm, const BaselineState* state,
+                     int64_t end_us) const;
+  // The calibrated probability that an ordinary window scores >= z.
+  double TailProbability(const BaselineState* state, double z) const;
+  // Moves the state's score tail by one window's score.
+  void LearnTail(BaselineState& state, double z) const;
+  // The time one assessment covers, for the interval: the step, or for point
+  // measurements the time since the state's last value.
+  int64_t StepAt(const BaselineState* state, int64_t end_us) const;
 
   ScoringOptions options_;
   int64_t step_us_;
@@ -193,6 +239,7 @@ class Scorer {
   int64_t factor_half_life_us_;
   int64_t dispersion_half_life_us_;
   int64_t warmup_us_;
+  int64_t hold_us_;
   // The rates for the usual gap of one step, computed once.
   double level_alpha_step_;
   double factor_alpha_step_;
@@ -203,31 +250,49 @@ class Scorer {
 
 // Maps a score to [0, 1] for backtest: 1 - 2^(-max(0, score) / half_score),
 // so a score of `half_score` maps to 0.5 and the mapping is monotone (any
-// threshold on the score is a threshold on the unit value).
+// threshold on the score is a threshold on the unit value). Backtest maps
+// the surprise with it: 0.5 is a chance of one in 1,000 rows.
 double ScoreToUnit(double score, double half_score = 3.0);
+
+// What a row of a series would have sent to on-call, had the series been a
+// detector's key: nothing, the firing record that starts an episode, or the
+// firing record of an escalation to a higher rung.
+enum class SeriesRecord { kNone, kFiring, kEscalation };
 
 // One scored row of a series.
 struct SeriesPoint {
   double expected = 0;
-  double score = 0;
-  double unit_score = 0;  // ScoreToUnit(score), 0 during warm-up
+  double score = 0;     // the raw variance-stabilised z
+  double surprise = 0;  // -log10 of its calibrated probability
+  int level = -1;       // the rung reached (held included); -1 none
+  SeriesRecord record = SeriesRecord::kNone;
+  // ScoreToUnit(surprise) on a row that starts or escalates an episode, 0
+  // on every other row: the alerts, as `vigia backtest` reports them.
+  double unit_score = 0;
+  // ScoreToUnit(surprise) on every warm row (`--per-row`).
+  double row_unit_score = 0;
   bool warm = false;
 };
 
 // Scores an arbitrary univariate series (timestamp, value), possibly
 // irregularly sampled, causally: each row is scored against the past only,
-// then learned. This is what `vigia backtest` runs. Values may be any real
+// then learned, exactly as a detector scores one key's windows (a row is a
+// window of one step, the step being the time since the previous row), and
+// it follows the detector's episodes: an episode starts when a row reaches
+// the lowest rung, escalates when a row reaches a higher one, and ends when
+// a row no longer reaches a rung after the hold. Values may be any real
 // measurement: once a negative value v appears, the series is shifted up by
 // -2v (so v maps to |v|, away from zero), and the shift only grows. Not
 // thread-safe.
 class SeriesScorer {
  public:
-  // Options suited to measurements: counts = false, min_expected = 0.
+  // Options suited to measurements: counts = false, min_expected = 0, and a
+  // ladder on the calibrated rate alone (info once a day, warning once a
+  // week, critical once a month of ordinary rows), since a measurement has
+  // no natural effect size or event count.
   static ScoringOptions MeasurementOptions();
 
-  // `two_sided` also scores drops (|z|), not only rises.
-  explicit SeriesScorer(const ScoringOptions& options = MeasurementOptions(),
-                        bool two_sided = false);
+  explicit SeriesScorer(const ScoringOptions& options = MeasurementOptions());
 
   // Scores `value` at `t`, then learns it. Rows out of time order are scored
   // but not learned.
@@ -239,7 +304,7 @@ class SeriesScorer {
   Scorer scorer_;
   BaselineState state_;
   double shift_ = 0;
-  bool two_sided_;
+  int firing_level_ = -1;
 };
 
 }  // namespace vigia

@@ -11,17 +11,23 @@
 
 namespace vigia {
 
-// One rung of a severity ladder. A window reaches the rung only if all three
+// One rung of a severity ladder. A window reaches the rung only if all four
 // hold: the score (statistical significance, in standard deviations of the
-// expected count) is at least `min_score`, the effect size
-// (observed + 1) / (expected + 1) is at least `min_ratio`, and at least
+// expected count) is at least `min_score`; the window is at least as rare as
+// once per `min_interval` of the key's own ordinary traffic (the calibrated
+// false-alarm rate, see Assessment::interval); the effect size
+// (observed + 1) / (expected + 1) is at least `min_ratio`; and at least
 // `min_observed` events were seen. Needing both significance and effect size
-// keeps an organic 1.5x rise from paging anyone while a 5x push does.
+// keeps an organic 1.5x rise from paging anyone while a 5x push does; the
+// interval makes a severity mean the same rate on a calm key and on a bursty
+// one.
 struct SeverityLevel {
   Severity severity = Severity::kInfo;
   double min_score = 0;
   double min_ratio = 0;
   double min_observed = 0;
+  // Zero: no rate gate (the rung is judged on the score alone).
+  absl::Duration min_interval = absl::ZeroDuration();
 };
 
 struct ScoringOptions {
@@ -52,12 +58,24 @@ struct ScoringOptions {
   // than a Poisson count would). Longer than the level's: burstiness is a
   // property of the stream, not of the hour.
   absl::Duration dispersion_half_life = absl::Hours(24);
+  // After the last window that reached a rung, the key keeps the lowest rung
+  // for this long even if its windows fall back, so a surge that pauses and
+  // resumes is one episode (one page, escalations aside) instead of a
+  // firing/resolved flap per pause. Zero resolves at the first window that
+  // no longer reaches a rung.
+  absl::Duration hold = absl::Hours(1);
+  // Also treat drops as anomalies (|score|), on the same calibrated tail.
+  // Only `vigia backtest --two-sided` sets it: the detectors watch surges.
+  bool two_sided = false;
   // The ladder, ordered from the lowest severity up. An alert resolves when
   // the window no longer meets the lowest rung.
+  // The intervals state the false-alarm rate each severity may have on the
+  // key's own ordinary traffic: info about once a day, warning once a week,
+  // critical once a month (docs/detectors.md, "Severities as rates").
   std::vector<SeverityLevel> levels = {
-      {Severity::kInfo, 3.0, 1.5, 10},
-      {Severity::kWarning, 5.0, 3.0, 20},
-      {Severity::kCritical, 8.0, 5.0, 40},
+      {Severity::kInfo, 3.0, 1.5, 10, absl::Hours(24)},
+      {Severity::kWarning, 5.0, 3.0, 20, absl::Hours(24 * 7)},
+      {Severity::kCritical, 8.0, 5.0, 40, absl::Hours(24 * 30)},
   };
 };
 

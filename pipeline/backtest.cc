@@ -120,9 +120,10 @@ absl::StatusOr<absl::Time> ParseBacktestTimestamp(std::string_view text) {
 
 absl::StatusOr<BacktestSummary> RunBacktest(std::istream& in, std::ostream& out,
                                             const BacktestOptions& options) {
-  SeriesScorer scorer(options.scoring, options.two_sided);
+  SeriesScorer scorer(options.scoring);
+  const std::vector<SeverityLevel>& levels = options.scoring.levels;
   BacktestSummary summary;
-  out << "timestamp,value,anomaly_score\n";
+  out << "timestamp,value,anomaly_score,severity\n";
   std::string line;
   int64_t number = 0;
   bool first = true;
@@ -166,14 +167,22 @@ absl::StatusOr<BacktestSummary> RunBacktest(std::istream& in, std::ostream& out,
     const SeriesPoint p = scorer.Next(*t, *value);
     ++summary.rows;
     if (p.warm) ++summary.warm_rows;
-    if (p.unit_score >= 0.5) ++summary.high_rows;
-    if (p.unit_score > summary.max_score) {
-      summary.max_score = p.unit_score;
+    if (p.record == SeriesRecord::kFiring) ++summary.episodes;
+    if (p.record != SeriesRecord::kNone) ++summary.alert_rows;
+    const double unit = options.per_row ? p.row_unit_score : p.unit_score;
+    if (unit >= 0.5) ++summary.high_rows;
+    if (unit > summary.max_score) {
+      summary.max_score = unit;
       summary.max_timestamp = fields->first;
       summary.max_line = number;
     }
+    std::string_view severity;
+    if (p.level >= 0 && p.level < static_cast<int>(levels.size()) &&
+        (options.per_row || p.record != SeriesRecord::kNone)) {
+      severity = SeverityName(levels[p.level].severity);
+    }
     out << CsvField(fields->first) << ',' << CsvField(fields->second) << ','
-        << absl::StrFormat("%.6f", p.unit_score) << '\n';
+        << absl::StrFormat("%.6f", unit) << ',' << severity << '\n';
     if (!out) {
       return absl::UnavailableError("backtest: writing the scores failed");
     }

@@ -11,10 +11,15 @@
 // skipped; blank lines are skipped. Fields may be quoted ("..."); lines may
 // end in CRLF; columns after the second are ignored (labels, say).
 //
-// Output: `timestamp,value,anomaly_score`, one row per input data row, in
-// input order, timestamp and value echoed as written, the score in [0, 1]
-// with six decimals (0 during warm-up). Scoring is causal: a row's score
-// depends only on it and the rows before it.
+// Output: `timestamp,value,anomaly_score,severity`, one row per input data
+// row, in input order, timestamp and value echoed as written. By default the
+// score is what a detector would have sent on-call (SeriesScorer): non-zero
+// only on a row that starts an episode or escalates it, where it is
+// ScoreToUnit of the row's calibrated surprise, and `severity` names the
+// rung (empty on other rows). With `per_row`, every warm row carries its
+// own unit surprise and `severity` the rung it reaches. Six decimals, 0
+// during warm-up. Scoring is causal: a row's score depends only on it and
+// the rows before it.
 //
 // Bad rows: by default the first bad row stops the run with
 // INVALID_ARGUMENT naming its line ("line 7: ..."), and nothing after it is
@@ -40,8 +45,8 @@ namespace vigia {
 struct BacktestOptions {
   // The scorer's options; the default is SeriesScorer's measurement mode.
   ScoringOptions scoring = SeriesScorer::MeasurementOptions();
-  // Also score drops (|z|), not only rises.
-  bool two_sided = false;
+  // Score every row by its rarity instead of only the alerts' rows.
+  bool per_row = false;
   // Skip (and count) bad rows instead of failing on the first one.
   bool skip_bad_rows = false;
 };
@@ -51,6 +56,8 @@ struct BacktestSummary {
   int64_t skipped = 0;        // bad rows skipped (skip_bad_rows)
   int64_t warm_rows = 0;      // rows scored past the warm-up
   int64_t high_rows = 0;      // rows with anomaly_score >= 0.5
+  int64_t episodes = 0;       // episodes started (firing records)
+  int64_t alert_rows = 0;     // rows with a firing or escalation record
   bool header = false;        // the first line was a header
   double max_score = 0;       // the highest anomaly_score
   std::string max_timestamp;  // the row it was reached on (as written)

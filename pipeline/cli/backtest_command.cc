@@ -34,7 +34,8 @@ absl::Status DurationFlag(const ParsedFlags& flags, std::string_view name,
 
 absl::Status RunBacktestCommand(const ParsedFlags& flags) {
   BacktestOptions options;
-  options.two_sided = flags.has("two-sided");
+  options.scoring.two_sided = flags.has("two-sided");
+  options.per_row = flags.has("per-row");
   options.skip_bad_rows = flags.has("skip-bad-rows");
   options.scoring.daily_cycle = !flags.has("no-daily-cycle");
   if (absl::Status s = DurationFlag(flags, "warmup", &options.scoring.warmup);
@@ -50,6 +51,17 @@ absl::Status RunBacktestCommand(const ParsedFlags& flags) {
                                     &options.scoring.dispersion_half_life);
       !s.ok()) {
     return s;
+  }
+  if (flags.has("hold")) {
+    // Zero is allowed here: episodes end at the first quiet row.
+    absl::Duration hold;
+    const std::string text = flags.get("hold");
+    if (!absl::ParseDuration(text, &hold) || hold < absl::ZeroDuration() ||
+        hold == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--hold: expected a duration such as 0s or 1h, got \"", text, "\""));
+    }
+    options.scoring.hold = hold;
   }
 
   const std::string series = flags.get("series");
@@ -94,10 +106,13 @@ absl::Status RunBacktestCommand(const ParsedFlags& flags) {
   }
   std::fprintf(stderr,
                "vigia backtest: %lld rows scored (%lld past warm-up, %lld "
-               "with anomaly_score >= 0.5), %lld bad rows skipped%s -> %s\n",
+               "with anomaly_score >= 0.5, %lld episodes, %lld alert records), "
+               "%lld bad rows skipped%s -> %s\n",
                static_cast<long long>(summary->rows),
                static_cast<long long>(summary->warm_rows),
                static_cast<long long>(summary->high_rows),
+               static_cast<long long>(summary->episodes),
+               static_cast<long long>(summary->alert_rows),
                static_cast<long long>(summary->skipped),
                summary->header ? ", header skipped" : "", output.c_str());
   if (summary->max_score > 0) {
@@ -116,16 +131,24 @@ Command BacktestCommand() {
       "backtest",
       "score a univariate CSV series with the detectors' shared scorer",
       "Reads timestamp,value rows (RFC 3339 or YYYY-MM-DD HH:MM:SS UTC, an "
-      "optional header,\nirregular sampling allowed) and writes "
-      "timestamp,value,anomaly_score with one\nscore in [0, 1] per row, in "
-      "input order, computed causally (each row against\nthe rows before it "
-      "only). Use it on labelled public series (e.g. the Numenta\nAnomaly "
-      "Benchmark) to see how the scoring behaves. A bad row stops the run "
-      "with\nits line number unless --skip-bad-rows. See docs/backtest.md.",
+      "optional header,\nirregular sampling allowed) and judges them as a "
+      "detector judges one key's\nwindows, causally (each row against the "
+      "rows before it only). Writes\ntimestamp,value,anomaly_score,severity: "
+      "the score in [0, 1] is non-zero only on\nthe rows where a detector "
+      "would have sent on-call a firing record (an episode\nstarts or "
+      "escalates), and grows with how rare the row is on the series' own\n"
+      "calibrated history; --per-row scores every row instead. Use it on "
+      "labelled\npublic series (e.g. the Numenta Anomaly Benchmark). A bad row "
+      "stops the run\nwith its line number unless --skip-bad-rows. See "
+      "docs/backtest.md.",
       {{"series", "FILE", "the input CSV ('-' for stdin)", true},
        {"output", "FILE",
         "where to write the scored CSV (default '-', stdout)"},
        {"two-sided", "", "score drops as well as rises"},
+       {"per-row", "",
+        "score every row by its rarity, not only the alerts' rows"},
+       {"hold", "DUR",
+        "how long an episode outlasts its last unusual row (default 1h)"},
        {"skip-bad-rows", "", "skip (and count) bad rows instead of failing"},
        {"warmup", "DUR", "history before any row is scored (default 1h)"},
        {"level-half-life", "DUR",
