@@ -220,7 +220,8 @@ TEST(ForeignOriginSurge, IgnoresDomesticPostsAndAds) {
 
 TEST(ForeignOriginSurge, ResolvesWhenTheSurgeEndsWithTheFiringId) {
   Driver d;
-  RunScenario(d, 4, 10, 20, /*after_minutes=*/30);
+  // Long enough after the surge for the hold (an hour by default) to pass.
+  RunScenario(d, 4, 10, 20, /*after_minutes=*/100);
   const std::vector<Alert>& alerts = d.alerts();
   ASSERT_GE(alerts.size(), 2u);
   // Every firing record is ended by exactly one resolved record with its id,
@@ -236,16 +237,18 @@ TEST(ForeignOriginSurge, ResolvesWhenTheSurgeEndsWithTheFiringId) {
   EXPECT_THAT(last.summary,
               StartsWith("Resolved: foreign-origin posts aimed at MD from RU: "
                          "back to "));
-  // Resolution came once the surge had left the window, not much later.
-  const absl::Time surge_end = d.now() - absl::Minutes(30);
-  EXPECT_GT(last.window_end, surge_end);
-  EXPECT_LE(last.window_end, surge_end + absl::Minutes(10));
+  // Resolution came once the surge had left the window and the hold had
+  // passed, not much later.
+  const absl::Time surge_end = d.now() - absl::Minutes(100);
+  const absl::Duration hold = ScoringOptions().hold;
+  EXPECT_GT(last.window_end, surge_end + hold);
+  EXPECT_LE(last.window_end, surge_end + hold + absl::Minutes(10));
   EXPECT_EQ(d.op().stats().firing, 0);
 }
 
 TEST(ForeignOriginSurge, EscalatesByResolvingTheLowerAlertAndFiringTheHigher) {
   Driver d;
-  RunScenario(d, 4, 10, /*surge_per_minute=*/30, 30);
+  RunScenario(d, 4, 10, /*surge_per_minute=*/30, 100);
   const std::vector<Alert>& a = d.alerts();
   // The window fills hop by hop, so the ladder is climbed rung by rung.
   ASSERT_EQ(a.size(), 6u);
@@ -362,7 +365,8 @@ TEST(ForeignOriginSurge, EvaluatesQuietKeysAsZerosAndResolvesThem) {
   ASSERT_FALSE(For(d.alerts(), kMD, kRU).empty());
   // MD|RU goes completely silent; only RO|BY keeps the clock moving.
   const absl::Time silence = d.now();
-  for (int i = 0; i < 30; ++i, ++minute)
+  // Silent for longer than the hold (an hour by default).
+  for (int i = 0; i < 90; ++i, ++minute)
     d.Minute(BackgroundMinute(kRO, kBY, minute));
   const std::vector<Alert> md = For(d.alerts(), kMD, kRU);
   EXPECT_EQ(md.back().state, AlertState::kResolved);

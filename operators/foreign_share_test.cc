@@ -188,7 +188,8 @@ TEST(ForeignShare, ResolvesWithTheFiringIdOnceTheShareIsBack) {
   Driver d;
   for (int m = 0; m < 4 * 60; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
   for (int m = 0; m < 30; ++m) d.Minute(Mix(kMD, 12, 12));
-  for (int m = 0; m < 60; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
+  // Back to normal for longer than the hold (an hour by default).
+  for (int m = 0; m < 100; ++m) d.Minute(Mix(kMD, 20 + m % 3, 4));
   std::map<std::string, std::vector<AlertState>> by_id;
   for (const Alert& a : d.alerts()) by_id[a.id].push_back(a.state);
   ASSERT_FALSE(by_id.empty());

@@ -205,7 +205,8 @@ TEST(NewAccountBurst, StaysQuietOnAModestRiseOfNewcomers) {
 
 TEST(NewAccountBurst, ResolvesAfterTheBurstWithTheFiringId) {
   Driver d;
-  RunScenario(d, 3, 10, 20, 3 * kDay, 30);
+  // 100 minutes after the burst: past the hold (an hour by default).
+  RunScenario(d, 3, 10, 20, 3 * kDay, 100);
   std::map<std::string, std::vector<AlertState>> by_id;
   for (const Alert& a : d.alerts()) by_id[a.id].push_back(a.state);
   ASSERT_FALSE(by_id.empty());

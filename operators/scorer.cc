@@ -246,8 +246,14 @@ Assessment Scorer::Verdict(double expected, double observed, double trials,
   };
   const std::vector<SeverityLevel>& levels = options_.levels;
   if (!levels.empty()) {
-    a.threshold = levels[0].min_score;
-    a.anomalous = a.warm && meets(levels[0]);
+    // The baseline stops learning from a window at the lowest rung's score
+    // and ratio, or, for a ladder on the rate alone (min_score 0, as for a
+    // measurement series), at its interval.
+    const SeverityLevel& low = levels[0];
+    a.threshold = low.min_score;
+    a.anomalous = a.warm && z >= low.min_score && a.ratio >= low.min_ratio &&
+                  (low.min_score > 0 || low.min_interval <= absl::ZeroDuration() ||
+                   a.interval >= low.min_interval);
   }
   if (!a.warm) return a;
   for (int i = 0; i < static_cast<int>(levels.size()); ++i) {
@@ -315,16 +321,25 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
     state.dispersion += static_cast<float>(a * (z2 - state.dispersion));
   }
 
-  // The score tail learns every warm window's score, anomalous or not: a
-  // key whose surges are routine must find them routine. One window moves
-  // the moments by at most kMaxExcess mean excesses.
-  if (window.warm && (window.expected > 0 || window.observed > 0)) {
+  // The score tail counts events, not windows: an anomalous run of windows
+  // (one surge, or one spike seen by every window it lies in) teaches it
+  // once, at its first window, so a key whose bursts are routine learns that
+  // they are, while one sustained surge cannot make the next one look
+  // ordinary. Every other warm window is learned as it is.
+  const double now_s = static_cast<double>(end_us - state.first_us) / 1e6;
+  const double previous_s =
+      static_cast<double>(state.last_us - state.first_us) / 1e6;
+  const bool run_goes_on =
+      window.anomalous && state.anomalous_s >= 0 &&
+      state.anomalous_s >= static_cast<float>(previous_s);
+  if (window.warm && !run_goes_on &&
+      (window.expected > 0 || window.observed > 0)) {
     LearnTail(state, options_.two_sided ? std::abs(window.score)
                                         : window.score);
   }
+  if (window.anomalous) state.anomalous_s = static_cast<float>(now_s);
   if (window.reached() && !window.held) {
-    state.reached_s =
-        static_cast<float>(static_cast<double>(end_us - state.first_us) / 1e6);
+    state.reached_s = static_cast<float>(now_s);
   }
 
   const double level_alpha =

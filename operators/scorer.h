@@ -98,8 +98,10 @@ struct BaselineState {
   float tail_m2 = 0.32f;
   float tail_n = 0;
   // Seconds from first_us to the end of the last window that reached a rung
-  // on its own (not by the hold); negative for none.
+  // on its own (not by the hold), and of the last anomalous window; negative
+  // for none.
   float reached_s = -1;
+  float anomalous_s = -1;
 
   bool has_history() const { return first_us != kNoHistory; }
 };

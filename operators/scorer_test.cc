@@ -203,11 +203,13 @@ TEST(Scorer, RecoversAfterASurgeAndCatchesTheNextOne) {
   const auto surge = Constant(36);
   EXPECT_GE(sim.Run(30, surge), kWarning);
 
-  // Within two windows of the surge ending the score is back below info.
+  // Within two windows of the surge ending the score is back below info;
+  // the key keeps the lowest rung only by the hold.
   sim.Run(2 * kWindowHops, base);
   const Assessment after = sim.Step(6);
   EXPECT_LT(after.score, 3.0);
-  EXPECT_EQ(after.level, -1);
+  EXPECT_EQ(after.level, 0);
+  EXPECT_TRUE(after.held);
   // The baseline barely moved: half an hour at six times the level, learned
   // as is, would have raised it by half; clipped, it moves a few percent.
   const absl::Time next = sim.now() + kHop;
@@ -216,8 +218,11 @@ TEST(Scorer, RecoversAfterASurgeAndCatchesTheNextOne) {
                   scorer.Expected(before, next, kWindowHops),
               1.0, 0.15);
 
-  // An hour later an identical surge is caught just the same.
-  EXPECT_EQ(sim.Run(60, base), -1);
+  // Once the hold has passed the key is quiet, and an identical surge is
+  // caught just the same: the first one did not teach the tail that surges
+  // are routine.
+  sim.Run(60, base);
+  EXPECT_EQ(sim.Run(30, base), -1);
   EXPECT_GE(sim.Run(30, surge), kWarning);
 }
 
@@ -309,7 +314,9 @@ TEST(Scorer, IgnoresStepsAtOrBeforeTheLastOneLearned) {
   EXPECT_EQ(s.last_us, before.last_us);
 }
 
-TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 128u); }
+// 144 bytes: the calibrated tail and the hold took 20 bytes past 120; a key
+// of a counting detector holds one or two states.
+TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 144u); }
 
 TEST(Scorer, AssessAgainstACallersExpectationUsesTheStatesDispersion) {
   Simulation sim(17);
@@ -429,20 +436,25 @@ TEST(SeriesScorer, ScoresAnIrregularMeasurementSeriesCausally) {
   for (int i = 0; i < 2000; ++i) {
     t += absl::Seconds(gap_s(rng));
     const SeriesPoint p = scorer.Next(t, 80 + noise(rng));
-    EXPECT_GE(p.unit_score, 0);
-    EXPECT_LE(p.unit_score, 1);
-    if (i > 300) quiet_max = std::max(quiet_max, p.unit_score);
+    EXPECT_GE(p.row_unit_score, 0);
+    EXPECT_LE(p.row_unit_score, 1);
+    if (i > 300) quiet_max = std::max(quiet_max, p.row_unit_score);
   }
   t += absl::Seconds(300);
   const SeriesPoint spike = scorer.Next(t, 90);
   EXPECT_TRUE(spike.warm);
   EXPECT_NEAR(spike.expected, 80, 1.0);
-  EXPECT_GT(spike.unit_score, 0.9);
-  EXPECT_LT(quiet_max, spike.unit_score);
+  EXPECT_GT(spike.row_unit_score, 0.9);
+  EXPECT_LT(quiet_max, spike.row_unit_score);
+  // A detector would have paged: the spike starts an episode.
+  EXPECT_EQ(spike.record, SeriesRecord::kFiring);
+  EXPECT_EQ(spike.unit_score, spike.row_unit_score);
 }
 
 TEST(SeriesScorer, HandlesNegativeValuesAndScoresDropsWhenTwoSided) {
-  SeriesScorer scorer(SeriesScorer::MeasurementOptions(), /*two_sided=*/true);
+  ScoringOptions options = SeriesScorer::MeasurementOptions();
+  options.two_sided = true;
+  SeriesScorer scorer(options);
   std::mt19937_64 rng(9);
   std::normal_distribution<double> noise(0, 1);
   absl::Time t = absl::FromUnixSeconds(1'700'000'000);
@@ -455,6 +467,191 @@ TEST(SeriesScorer, HandlesNegativeValuesAndScoresDropsWhenTwoSided) {
   EXPECT_NEAR(drop.expected, -20, 1.5);
   EXPECT_LT(drop.score, -5);
   EXPECT_GT(drop.unit_score, 0.6);
+}
+
+}  // namespace
+}  // namespace vigia
+
+namespace vigia {
+namespace {
+
+// Ordinary traffic of a real, bursty stream every five minutes: a daily
+// cycle, log-normal noise and, now and then, a cascade that multiplies a row
+// by a Pareto-distributed factor of tail index `alpha` (heavy-tailed: most
+// small, a few large; below 2 its variance is infinite).
+class BurstySeries {
+ public:
+  explicit BurstySeries(uint64_t seed, double alpha = 1.5)
+      : rng_(seed), alpha_(alpha) {}
+  double Next(absl::Time t) {
+    const double hour = absl::ToDoubleHours(t - absl::UnixEpoch());
+    const double daily = 1 + 0.5 * std::sin(hour / 24 * 2 * M_PI);
+    double v = 50 * daily * std::exp(noise_(rng_));
+    if (unit_(rng_) < 0.01) v *= std::pow(1 - unit_(rng_), -1 / alpha_);
+    return std::round(v);
+  }
+
+ private:
+  std::mt19937_64 rng_;
+  double alpha_;
+  std::normal_distribution<double> noise_{0, 0.25};
+  std::uniform_real_distribution<double> unit_{0, 1};
+};
+
+// Counts the episodes each severity would have paged for (firing and
+// escalation records) on `days` of a series after `skip_days` of learning.
+std::array<int, 3> PagesOver(SeriesScorer& scorer, BurstySeries& series,
+                             int skip_days, int days) {
+  std::array<int, 3> pages = {0, 0, 0};
+  absl::Time t = absl::FromUnixSeconds(1'700'000'000);
+  for (int i = 0; i < (skip_days + days) * 288; ++i) {
+    t += absl::Minutes(5);
+    const SeriesPoint p = scorer.Next(t, series.Next(t));
+    if (i >= skip_days * 288 && p.record != SeriesRecord::kNone) {
+      ++pages[p.level];
+    }
+  }
+  return pages;
+}
+
+TEST(Scorer, SeveritiesKeepTheirStatedRateOnABurstyKey) {
+  for (uint64_t seed : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    SeriesScorer scorer;
+    BurstySeries series(seed, /*alpha=*/2.5);
+    const std::array<int, 3> pages = PagesOver(scorer, series, 14, 60);
+    // The ladder states info once a day, warning once a week, critical once
+    // a month of ordinary rows. Info and warning hold within twice that;
+    // critical, three decades out on the fitted tail, was measured at 3-4 a
+    // month here (docs/detectors.md), so this pins it at 5x.
+    EXPECT_LE(pages[0], 2 * 60) << pages[0] << " info";
+    EXPECT_LE(pages[1], 2 * 60 / 7) << pages[1] << " warning";
+    EXPECT_LE(pages[2], 5 * 2) << pages[2] << " critical";
+  }
+}
+
+TEST(Scorer, SeveritiesStayNearTheirRateOnInfiniteVarianceCascades) {
+  for (uint64_t seed : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    SeriesScorer scorer;
+    BurstySeries series(seed, /*alpha=*/1.5);
+    const std::array<int, 3> pages = PagesOver(scorer, series, 14, 60);
+    // Cascades this heavy exceed what the tail model extrapolates (its
+    // shape is capped at 0.5): measured 4-6 criticals a month instead of
+    // one. Without the calibration the same series gave about 150.
+    EXPECT_LE(pages[1], 2 * 60 / 7) << pages[1] << " warning";
+    EXPECT_LE(pages[2], 8 * 2) << pages[2] << " critical";
+  }
+}
+
+TEST(Scorer, TheSameScoreIsRarerOnACalmKeyThanOnABurstyOne) {
+  SeriesScorer calm_scorer, bursty_scorer;
+  BurstySeries bursty(7);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0, 0.25);
+  absl::Time t = absl::FromUnixSeconds(1'700'000'000);
+  for (int i = 0; i < 20 * 288; ++i) {
+    t += absl::Minutes(5);
+    calm_scorer.Next(t, std::round(50 * std::exp(noise(rng))));
+    bursty_scorer.Next(t, bursty.Next(t));
+  }
+  // Score 5 on each key's own scale, without touching either state.
+  const Scorer scorer(SeriesScorer::MeasurementOptions(), absl::ZeroDuration());
+  const absl::Time end = t + absl::Minutes(5);
+  const auto at = [&](const BaselineState& s, double z) {
+    // The observed value that gives score z on this state: search upwards.
+    const double mu = scorer.Expected(s, end, 1);
+    double lo = mu, hi = mu * 100 + 100;
+    for (int k = 0; k < 100; ++k) {
+      const double mid = (lo + hi) / 2;
+      (scorer.Assess(s, end, 1, mid).score < z ? lo : hi) = mid;
+    }
+    return scorer.Assess(s, end, 1, hi);
+  };
+  const Assessment calm = at(calm_scorer.state(), 5);
+  const Assessment busy = at(bursty_scorer.state(), 5);
+  EXPECT_NEAR(calm.score, 5, 0.01);
+  EXPECT_NEAR(busy.score, 5, 0.01);
+  EXPECT_GT(calm.surprise, busy.surprise + 1)
+      << calm.surprise << " vs " << busy.surprise;
+  EXPECT_GT(calm.interval, 10 * busy.interval);
+}
+
+TEST(Scorer, ARungNeedsItsIntervalAsWellAsItsScore) {
+  ScoringOptions options;
+  options.levels = {{Severity::kInfo, 3.0, 1.5, 10, absl::Hours(24)}};
+  Simulation sim(23, options);
+  sim.Run(3 * kHopsPerDay, Constant(6));
+  const absl::Time end = sim.now() + kHop;
+  const Scorer& scorer = sim.scorer();
+  const double expected = scorer.Expected(sim.state(), end, kWindowHops);
+  // Search for a window whose score clears 3 but whose interval is under a
+  // day on this key: it reaches no rung.
+  for (double observed = expected; observed < expected * 3; observed += 1) {
+    const Assessment a =
+        scorer.Assess(sim.state(), end, kWindowHops, observed);
+    if (a.score >= 3 && a.ratio >= 1.5 && observed >= 10) {
+      if (a.interval < absl::Hours(24)) {
+        EXPECT_EQ(a.level, -1) << observed;
+      } else {
+        EXPECT_EQ(a.level, 0) << observed;
+      }
+    }
+  }
+  // The interval is the hop over the probability: a surprise of s is
+  // 10^s hops.
+  const Assessment big =
+      scorer.Assess(sim.state(), end, kWindowHops, expected * 1.8);
+  ASSERT_GT(big.surprise, 2);
+  ASSERT_LT(big.surprise, 12);
+  EXPECT_NEAR(absl::ToDoubleMinutes(big.interval),
+              std::pow(10, big.surprise), std::pow(10, big.surprise) * 1e-6);
+}
+
+TEST(Scorer, TheHoldKeepsAnEpisodeThroughAPauseAndEndsAfterIt) {
+  ScoringOptions options;
+  options.hold = absl::Minutes(30);
+  Simulation sim(29, options);
+  sim.Run(3 * kHopsPerDay, Constant(6));
+  EXPECT_GE(sim.Run(20, Constant(40)), 0);
+  // A pause: the windows fall back but the key keeps the lowest rung...
+  int held = 0;
+  for (int i = 0; i < 25; ++i) {
+    const Assessment a = sim.Step(6);
+    if (i >= kWindowHops + 2) {
+      EXPECT_EQ(a.level, 0) << i;
+      held += a.held;
+    }
+  }
+  EXPECT_GT(held, 0);
+  // ...until the hold has passed since the last window that reached it.
+  sim.Run(30, Constant(6));
+  EXPECT_EQ(sim.Step(6).level, -1);
+}
+
+TEST(SeriesScorer, ReportsOnlyTheRowsThatStartOrEscalateAnEpisode) {
+  SeriesScorer scorer;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0, 1);
+  absl::Time t = absl::FromUnixSeconds(1'700'000'000);
+  for (int i = 0; i < 2000; ++i) {
+    t += absl::Minutes(5);
+    scorer.Next(t, 100 + noise(rng));
+  }
+  std::vector<SeriesPoint> surge;
+  for (int i = 0; i < 6; ++i) {
+    t += absl::Minutes(5);
+    surge.push_back(scorer.Next(t, 130));
+  }
+  EXPECT_EQ(surge[0].record, SeriesRecord::kFiring);
+  EXPECT_GT(surge[0].unit_score, 0.5);
+  for (size_t i = 1; i < surge.size(); ++i) {
+    // The same rung: the episode goes on, nothing new is sent.
+    EXPECT_EQ(surge[i].level, surge[0].level);
+    EXPECT_EQ(surge[i].record, SeriesRecord::kNone) << i;
+    EXPECT_EQ(surge[i].unit_score, 0) << i;
+    EXPECT_GT(surge[i].row_unit_score, 0.5) << i;
+  }
 }
 
 }  // namespace

@@ -384,7 +384,8 @@ TEST(StateMediaAmplification, CountsPostsOfStateAffiliatedAccounts) {
 
 TEST(StateMediaAmplification, ResolvesAfterTheSurgeWithTheFiringId) {
   Driver d;
-  RunScenario(d, 3, 10, Surge("https://rt.com/narrative", 25), 30);
+  // 100 minutes after the surge: past the hold (an hour by default).
+  RunScenario(d, 3, 10, Surge("https://rt.com/narrative", 25), 100);
   std::map<std::string, std::vector<AlertState>> by_id;
   for (const Alert& a : d.alerts()) by_id[a.id].push_back(a.state);
   ASSERT_FALSE(by_id.empty());

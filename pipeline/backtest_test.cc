@@ -23,6 +23,7 @@ struct Row {
   std::string timestamp;
   std::string value;
   double score = -1;
+  std::string severity;
 };
 
 // Runs the backtest on `csv`, failing the test unless it succeeds, and
@@ -39,14 +40,14 @@ std::vector<Row> Score(const std::string& csv, BacktestOptions options = {},
   for (absl::string_view line :
        absl::StrSplit(out.str(), '\n', absl::SkipEmpty())) {
     if (header) {
-      EXPECT_EQ(line, "timestamp,value,anomaly_score");
+      EXPECT_EQ(line, "timestamp,value,anomaly_score,severity");
       header = false;
       continue;
     }
     std::vector<std::string> f = absl::StrSplit(line, ',');
-    EXPECT_EQ(f.size(), 3u) << line;
-    if (f.size() != 3) continue;
-    Row r{f[0], f[1], -1};
+    EXPECT_EQ(f.size(), 4u) << line;
+    if (f.size() != 4) continue;
+    Row r{f[0], f[1], -1, f[3]};
     EXPECT_TRUE(absl::SimpleAtod(f[2], &r.score)) << line;
     rows.push_back(r);
   }
@@ -225,7 +226,7 @@ TEST(Backtest, ScoresDropsOnlyWhenTwoSided) {
   }
   const std::vector<Row> one = Score(csv);
   BacktestOptions options;
-  options.two_sided = true;
+  options.scoring.two_sided = true;
   const std::vector<Row> two = Score(csv, options);
   EXPECT_EQ(one[280].score, 0);
   EXPECT_GT(two[280].score, 0.9);
