@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "operators/scoring_options.h"
 #include "tests/e2e_util.h"
 
 namespace vigia::e2e {
@@ -17,7 +18,11 @@ namespace {
 // for its (target, origin) whose window ends within this long of its start.
 constexpr absl::Duration kMaxDetectionDelay = absl::Minutes(15);
 // After a campaign ends its alert must resolve within this long.
-constexpr absl::Duration kMaxResolveDelay = absl::Minutes(30);
+// Half an hour for the window to clear and the watermark to pass, plus the
+// scorer's hold, which keeps an episode open that long after its last
+// anomalous window.
+const absl::Duration kMaxResolveDelay =
+    absl::Minutes(30) + ScoringOptions().hold;
 
 const std::string kVigia = VIGIA_BINARY;
 
