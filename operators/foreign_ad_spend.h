@@ -38,9 +38,9 @@ inline ScoringOptions ForeignAdSpendDefaultScoring() {
   s.warmup = absl::Hours(12);
   s.level_half_life = absl::Hours(24);
   s.levels = {
-      {Severity::kInfo, 3.0, 2.0, 10},
-      {Severity::kWarning, 5.0, 3.0, 20},
-      {Severity::kCritical, 8.0, 5.0, 50},
+      {Severity::kInfo, 3.0, 2.0, 10, absl::Hours(24)},
+      {Severity::kWarning, 5.0, 3.0, 20, absl::Hours(24 * 7)},
+      {Severity::kCritical, 8.0, 5.0, 50, absl::Hours(24 * 30)},
   };
   return s;
 }
@@ -49,9 +49,9 @@ inline ScoringOptions ForeignAdSpendDefaultScoring() {
 inline ScoringOptions ForeignAdCountDefaultScoring() {
   ScoringOptions s = ForeignAdSpendDefaultScoring();
   s.levels = {
-      {Severity::kInfo, 3.0, 2.0, 5},
-      {Severity::kWarning, 5.0, 3.0, 10},
-      {Severity::kCritical, 8.0, 5.0, 20},
+      {Severity::kInfo, 3.0, 2.0, 5, absl::Hours(24)},
+      {Severity::kWarning, 5.0, 3.0, 10, absl::Hours(24 * 7)},
+      {Severity::kCritical, 8.0, 5.0, 20, absl::Hours(24 * 30)},
   };
   return s;
 }

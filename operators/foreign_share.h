@@ -59,9 +59,9 @@ inline ScoringOptions ForeignShareDefaultScoring() {
   s.warmup = absl::Hours(2);
   s.daily_cycle = false;
   s.levels = {
-      {Severity::kInfo, 3.0, 1.3, 10},
-      {Severity::kWarning, 5.0, 1.6, 20},
-      {Severity::kCritical, 8.0, 2.0, 40},
+      {Severity::kInfo, 3.0, 1.3, 10, absl::Hours(24)},
+      {Severity::kWarning, 5.0, 1.6, 20, absl::Hours(24 * 7)},
+      {Severity::kCritical, 8.0, 2.0, 40, absl::Hours(24 * 30)},
   };
   return s;
 }

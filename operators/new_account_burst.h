@@ -44,9 +44,9 @@ namespace vigia {
 inline ScoringOptions NewAccountBurstDefaultScoring() {
   ScoringOptions s;
   s.levels = {
-      {Severity::kInfo, 3.0, 2.0, 10},
-      {Severity::kWarning, 5.0, 3.0, 20},
-      {Severity::kCritical, 8.0, 5.0, 40},
+      {Severity::kInfo, 3.0, 2.0, 10, absl::Hours(24)},
+      {Severity::kWarning, 5.0, 3.0, 20, absl::Hours(24 * 7)},
+      {Severity::kCritical, 8.0, 5.0, 40, absl::Hours(24 * 30)},
   };
   return s;
 }

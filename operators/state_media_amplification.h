@@ -74,9 +74,9 @@ std::shared_ptr<const StateMediaList> DefaultStateMediaList();
 inline ScoringOptions StateMediaAmplificationDefaultScoring() {
   ScoringOptions s;
   s.levels = {
-      {Severity::kInfo, 3.0, 2.0, 10},
-      {Severity::kWarning, 5.0, 3.0, 20},
-      {Severity::kCritical, 8.0, 5.0, 40},
+      {Severity::kInfo, 3.0, 2.0, 10, absl::Hours(24)},
+      {Severity::kWarning, 5.0, 3.0, 20, absl::Hours(24 * 7)},
+      {Severity::kCritical, 8.0, 5.0, 40, absl::Hours(24 * 30)},
   };
   return s;
 }

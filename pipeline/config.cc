@@ -366,8 +366,10 @@ absl::StatusOr<Severity> ParseSeverity(const ConfigNode& node) {
                                  "\" (expected info, warning or critical)"));
 }
 
-// The severity ladder: every rung needs all four keys, since a partly
-// specified rung (say, a missing min_ratio of 0) would page on noise.
+// The severity ladder: every rung needs its four thresholds, since a partly
+// specified rung (say, a missing min_ratio of 0) would page on noise. The
+// rate gate, min_interval, is optional: without it (0s) a rung is judged on
+// its thresholds alone, as before the gate existed, which is never laxer.
 absl::Status ParseLevels(const ConfigNode& node,
                          std::vector<SeverityLevel>* out) {
   absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
@@ -399,6 +401,8 @@ absl::Status ParseLevels(const ConfigNode& node,
         m->Double("min_ratio", Bound::kNonNegative, &level.min_ratio));
     CONFIG_RETURN_IF_ERROR(
         m->Double("min_observed", Bound::kNonNegative, &level.min_observed));
+    CONFIG_RETURN_IF_ERROR(m->Duration("min_interval", Bound::kNonNegative,
+                                       &level.min_interval));
     CONFIG_RETURN_IF_ERROR(m->CheckNoUnknownKeys());
 
     // A ladder must climb: each rung more severe than the one below and at
@@ -419,6 +423,7 @@ absl::Status ParseLevels(const ConfigNode& node,
           {"min_score", level.min_score < prev.min_score},
           {"min_ratio", level.min_ratio < prev.min_ratio},
           {"min_observed", level.min_observed < prev.min_observed},
+          {"min_interval", level.min_interval < prev.min_interval},
       };
       for (const auto& [key, lower] : checks) {
         if (lower) {
@@ -451,6 +456,7 @@ absl::Status ParseScoring(ConfigMap& m, ScoringOptions* out) {
   CONFIG_RETURN_IF_ERROR(m.Bool("counts", &out->counts));
   CONFIG_RETURN_IF_ERROR(m.Duration("dispersion_half_life", Bound::kPositive,
                                     &out->dispersion_half_life));
+  CONFIG_RETURN_IF_ERROR(m.Duration("hold", Bound::kNonNegative, &out->hold));
   if (std::optional<ConfigNode> levels = m.Take("levels")) {
     CONFIG_RETURN_IF_ERROR(ParseLevels(*levels, &out->levels));
   }
@@ -1117,6 +1123,7 @@ void CanonicalScoring(std::string_view prefix, const ScoringOptions& s,
   w.Add(path("anomaly_clip_ratio"), s.anomaly_clip_ratio);
   w.Add(path("counts"), s.counts);
   w.Add(path("dispersion_half_life"), s.dispersion_half_life);
+  w.Add(path("hold"), s.hold);
   w.Add(path("levels.count"), static_cast<int64_t>(s.levels.size()));
   for (size_t i = 0; i < s.levels.size(); ++i) {
     const SeverityLevel& l = s.levels[i];
@@ -1125,6 +1132,7 @@ void CanonicalScoring(std::string_view prefix, const ScoringOptions& s,
     w.Add(absl::StrCat(level, ".min_score"), l.min_score);
     w.Add(absl::StrCat(level, ".min_ratio"), l.min_ratio);
     w.Add(absl::StrCat(level, ".min_observed"), l.min_observed);
+    w.Add(absl::StrCat(level, ".min_interval"), l.min_interval);
   }
 }
 
@@ -1253,6 +1261,7 @@ void CanonicalLevels(std::string_view path,
     w.Add(absl::StrCat(level, ".min_score"), l.min_score);
     w.Add(absl::StrCat(level, ".min_ratio"), l.min_ratio);
     w.Add(absl::StrCat(level, ".min_observed"), l.min_observed);
+    w.Add(absl::StrCat(level, ".min_interval"), l.min_interval);
   }
 }
 

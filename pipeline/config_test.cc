@@ -490,6 +490,37 @@ TEST(ConfigErrors, LevelThresholdsMustNotDecreaseUpTheLadder) {
       "min_ratio: must not be below levels[0]'s min_ratio");
 }
 
+TEST(ConfigErrors, LevelIntervalsMustNotDecreaseUpTheLadder) {
+  EXPECT_EQ(
+      ErrorFor(absl::StrCat(
+          kLevelsHeader,
+          R"(        - {severity: info, min_score: 3, min_ratio: 1.5, min_observed: 10, min_interval: 168h}
+        - severity: critical
+          min_score: 8
+          min_ratio: 5
+          min_observed: 40
+          min_interval: 24h
+)")),
+      "config.yaml:10: detectors.foreign_origin_surge.scoring.levels[1]."
+      "min_interval: must not be below levels[0]'s min_interval");
+}
+
+TEST(Config, ReadsTheRateGateAndTheHold) {
+  const Config c = MustParse(absl::StrCat(kLevelsHeader,
+                                          R"(        - {severity: info, min_score: 3, min_ratio: 1.5, min_observed: 10}
+        - {severity: warning, min_score: 5, min_ratio: 3, min_observed: 20, min_interval: 48h}
+)"));
+  const ScoringOptions& s = c.foreign_origin_surge.scoring;
+  // Optional: a rung without it has no rate gate.
+  EXPECT_EQ(s.levels[0].min_interval, absl::ZeroDuration());
+  EXPECT_EQ(s.levels[1].min_interval, absl::Hours(48));
+  EXPECT_EQ(DefaultConfig().foreign_origin_surge.scoring.hold, absl::Hours(1));
+  EXPECT_EQ(MustParse("detectors:\n  foreign_origin_surge:\n    scoring:\n"
+                      "      hold: 0s\n")
+                .foreign_origin_surge.scoring.hold,
+            absl::ZeroDuration());
+}
+
 TEST(ConfigErrors, UnknownSeverity) {
   EXPECT_EQ(
       ErrorFor(absl::StrCat(
@@ -604,19 +635,23 @@ std::string SharingAndAccountDetectorsCanonicalDefaults() {
              "anomaly_clip_ratio = 1.5",
              "counts = true",
              "dispersion_half_life = 24h",
+             "hold = 1h",
              "levels.count = 3",
              "levels[0].severity = info",
              "levels[0].min_score = 3",
              "levels[0].min_ratio = 2",
              "levels[0].min_observed = 10",
+             "levels[0].min_interval = 24h",
              "levels[1].severity = warning",
              "levels[1].min_score = 5",
              "levels[1].min_ratio = 3",
              "levels[1].min_observed = 20",
+             "levels[1].min_interval = 168h",
              "levels[2].severity = critical",
              "levels[2].min_score = 8",
              "levels[2].min_ratio = 5",
              "levels[2].min_observed = 40",
+             "levels[2].min_interval = 720h",
          }) {
       absl::StrAppend(&out, p, ".scoring.", line, "\n");
     }
@@ -686,19 +721,23 @@ detectors.foreign_share.scoring.min_expected = 1
 detectors.foreign_share.scoring.anomaly_clip_ratio = 1.5
 detectors.foreign_share.scoring.counts = true
 detectors.foreign_share.scoring.dispersion_half_life = 24h
+detectors.foreign_share.scoring.hold = 1h
 detectors.foreign_share.scoring.levels.count = 3
 detectors.foreign_share.scoring.levels[0].severity = info
 detectors.foreign_share.scoring.levels[0].min_score = 3
 detectors.foreign_share.scoring.levels[0].min_ratio = 1.3
 detectors.foreign_share.scoring.levels[0].min_observed = 10
+detectors.foreign_share.scoring.levels[0].min_interval = 24h
 detectors.foreign_share.scoring.levels[1].severity = warning
 detectors.foreign_share.scoring.levels[1].min_score = 5
 detectors.foreign_share.scoring.levels[1].min_ratio = 1.6
 detectors.foreign_share.scoring.levels[1].min_observed = 20
+detectors.foreign_share.scoring.levels[1].min_interval = 168h
 detectors.foreign_share.scoring.levels[2].severity = critical
 detectors.foreign_share.scoring.levels[2].min_score = 8
 detectors.foreign_share.scoring.levels[2].min_ratio = 2
 detectors.foreign_share.scoring.levels[2].min_observed = 40
+detectors.foreign_share.scoring.levels[2].min_interval = 720h
 detectors.foreign_share.per_target = {}
 detectors.foreign_ad_spend.enabled = true
 detectors.foreign_ad_spend.window = 2h
@@ -718,19 +757,23 @@ detectors.foreign_ad_spend.scoring.min_expected = 1
 detectors.foreign_ad_spend.scoring.anomaly_clip_ratio = 1.5
 detectors.foreign_ad_spend.scoring.counts = true
 detectors.foreign_ad_spend.scoring.dispersion_half_life = 24h
+detectors.foreign_ad_spend.scoring.hold = 1h
 detectors.foreign_ad_spend.scoring.levels.count = 3
 detectors.foreign_ad_spend.scoring.levels[0].severity = info
 detectors.foreign_ad_spend.scoring.levels[0].min_score = 3
 detectors.foreign_ad_spend.scoring.levels[0].min_ratio = 2
 detectors.foreign_ad_spend.scoring.levels[0].min_observed = 10
+detectors.foreign_ad_spend.scoring.levels[0].min_interval = 24h
 detectors.foreign_ad_spend.scoring.levels[1].severity = warning
 detectors.foreign_ad_spend.scoring.levels[1].min_score = 5
 detectors.foreign_ad_spend.scoring.levels[1].min_ratio = 3
 detectors.foreign_ad_spend.scoring.levels[1].min_observed = 20
+detectors.foreign_ad_spend.scoring.levels[1].min_interval = 168h
 detectors.foreign_ad_spend.scoring.levels[2].severity = critical
 detectors.foreign_ad_spend.scoring.levels[2].min_score = 8
 detectors.foreign_ad_spend.scoring.levels[2].min_ratio = 5
 detectors.foreign_ad_spend.scoring.levels[2].min_observed = 50
+detectors.foreign_ad_spend.scoring.levels[2].min_interval = 720h
 detectors.foreign_ad_spend.count_scoring.warmup = 12h
 detectors.foreign_ad_spend.count_scoring.level_half_life = 24h
 detectors.foreign_ad_spend.count_scoring.daily_cycle = true
@@ -739,19 +782,23 @@ detectors.foreign_ad_spend.count_scoring.min_expected = 1
 detectors.foreign_ad_spend.count_scoring.anomaly_clip_ratio = 1.5
 detectors.foreign_ad_spend.count_scoring.counts = true
 detectors.foreign_ad_spend.count_scoring.dispersion_half_life = 24h
+detectors.foreign_ad_spend.count_scoring.hold = 1h
 detectors.foreign_ad_spend.count_scoring.levels.count = 3
 detectors.foreign_ad_spend.count_scoring.levels[0].severity = info
 detectors.foreign_ad_spend.count_scoring.levels[0].min_score = 3
 detectors.foreign_ad_spend.count_scoring.levels[0].min_ratio = 2
 detectors.foreign_ad_spend.count_scoring.levels[0].min_observed = 5
+detectors.foreign_ad_spend.count_scoring.levels[0].min_interval = 24h
 detectors.foreign_ad_spend.count_scoring.levels[1].severity = warning
 detectors.foreign_ad_spend.count_scoring.levels[1].min_score = 5
 detectors.foreign_ad_spend.count_scoring.levels[1].min_ratio = 3
 detectors.foreign_ad_spend.count_scoring.levels[1].min_observed = 10
+detectors.foreign_ad_spend.count_scoring.levels[1].min_interval = 168h
 detectors.foreign_ad_spend.count_scoring.levels[2].severity = critical
 detectors.foreign_ad_spend.count_scoring.levels[2].min_score = 8
 detectors.foreign_ad_spend.count_scoring.levels[2].min_ratio = 5
 detectors.foreign_ad_spend.count_scoring.levels[2].min_observed = 20
+detectors.foreign_ad_spend.count_scoring.levels[2].min_interval = 720h
 detectors.foreign_ad_spend.per_target = {}
 detectors.posting_clock.enabled = true
 detectors.posting_clock.hop = 1h
@@ -767,14 +814,17 @@ detectors.posting_clock.levels[0].severity = info
 detectors.posting_clock.levels[0].min_score = 3
 detectors.posting_clock.levels[0].min_ratio = 1.5
 detectors.posting_clock.levels[0].min_observed = 100
+detectors.posting_clock.levels[0].min_interval = 0
 detectors.posting_clock.levels[1].severity = warning
 detectors.posting_clock.levels[1].min_score = 5
 detectors.posting_clock.levels[1].min_ratio = 2
 detectors.posting_clock.levels[1].min_observed = 200
+detectors.posting_clock.levels[1].min_interval = 0
 detectors.posting_clock.levels[2].severity = critical
 detectors.posting_clock.levels[2].min_score = 8
 detectors.posting_clock.levels[2].min_ratio = 3
 detectors.posting_clock.levels[2].min_observed = 500
+detectors.posting_clock.levels[2].min_interval = 0
 detectors.posting_clock.per_target = {}
 )";
 }
@@ -800,19 +850,23 @@ detectors.foreign_origin_surge.scoring.min_expected = 1
 detectors.foreign_origin_surge.scoring.anomaly_clip_ratio = 1.5
 detectors.foreign_origin_surge.scoring.counts = true
 detectors.foreign_origin_surge.scoring.dispersion_half_life = 24h
+detectors.foreign_origin_surge.scoring.hold = 1h
 detectors.foreign_origin_surge.scoring.levels.count = 3
 detectors.foreign_origin_surge.scoring.levels[0].severity = info
 detectors.foreign_origin_surge.scoring.levels[0].min_score = 3
 detectors.foreign_origin_surge.scoring.levels[0].min_ratio = 1.5
 detectors.foreign_origin_surge.scoring.levels[0].min_observed = 10
+detectors.foreign_origin_surge.scoring.levels[0].min_interval = 24h
 detectors.foreign_origin_surge.scoring.levels[1].severity = warning
 detectors.foreign_origin_surge.scoring.levels[1].min_score = 5
 detectors.foreign_origin_surge.scoring.levels[1].min_ratio = 3
 detectors.foreign_origin_surge.scoring.levels[1].min_observed = 20
+detectors.foreign_origin_surge.scoring.levels[1].min_interval = 168h
 detectors.foreign_origin_surge.scoring.levels[2].severity = critical
 detectors.foreign_origin_surge.scoring.levels[2].min_score = 8
 detectors.foreign_origin_surge.scoring.levels[2].min_ratio = 5
 detectors.foreign_origin_surge.scoring.levels[2].min_observed = 40
+detectors.foreign_origin_surge.scoring.levels[2].min_interval = 720h
 )" + SharingAndAccountDetectorsCanonicalDefaults() +
                 ShareAdsAndClockCanonicalDefaults());
 }
