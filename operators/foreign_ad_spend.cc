@@ -661,6 +661,12 @@ class ForeignAdSpend final : public Operator {
       if (name == "history_hours" || name == "warmup_hours") continue;
       b.emplace_back(absl::StrCat("ads_", name), value);
     }
+    for (auto& entry : Scorer::ExplainVerdict(s.spend, "spend_")) {
+      b.push_back(std::move(entry));
+    }
+    for (auto& entry : Scorer::ExplainVerdict(s.count, "ads_")) {
+      b.push_back(std::move(entry));
+    }
     alert.config_hash = context_.config_hash;
     return alert;
   }

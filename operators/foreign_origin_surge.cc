@@ -280,6 +280,9 @@ class ForeignOriginSurge final : public Operator {
     alert.evidence =
         MergeEvidence(buckets, context_.top_n, context_.max_samples);
     alert.evidence.baseline = scorer_.Explain(ks.baseline, end, window_hops_);
+    for (auto& entry : Scorer::ExplainVerdict(a)) {
+      alert.evidence.baseline.push_back(std::move(entry));
+    }
     alert.config_hash = context_.config_hash;
     return alert;
   }

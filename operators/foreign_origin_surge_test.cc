@@ -347,6 +347,13 @@ TEST(ForeignOriginSurge, EvidenceNamesTheSurgeAndPointsAtItsBytes) {
               0.3);
   EXPECT_EQ(baseline["window_hops"], 10);
   EXPECT_GT(baseline["history_hours"], 4.0);
+  // The calibrated rate behind the severity: the firing window is rarer
+  // than the rung's interval (a day for info) on this pair's own history.
+  ASSERT_TRUE(baseline.count("surprise"));
+  ASSERT_TRUE(baseline.count("chance_interval_hours"));
+  EXPECT_GT(baseline["surprise"], 0);
+  EXPECT_GE(baseline["chance_interval_hours"], 24);
+  EXPECT_EQ(baseline["held_by_hold"], 0);
   // The whole alert serialises.
   EXPECT_THAT(AlertToJson(a), HasSubstr("\"file\":\"feed.ndjson\""));
 }

@@ -599,6 +599,7 @@ class ForeignShare final : public Operator {
         b.emplace_back(std::move(name), value);
       }
     }
+    for (auto& entry : Scorer::ExplainVerdict(a)) b.push_back(std::move(entry));
     alert.config_hash = context_.config_hash;
     return alert;
   }

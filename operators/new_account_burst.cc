@@ -185,6 +185,9 @@ class NewAccountBurst final : public Operator {
     const Rules& rules = *rules_by_target_[CountryIndex(key.target())];
     alert.evidence.baseline =
         key.scorer->Explain(key.baseline, end, counter_.window_hops());
+    for (auto& entry : Scorer::ExplainVerdict(a)) {
+      alert.evidence.baseline.push_back(std::move(entry));
+    }
     const double distinct_estimate = std::round(distinct.Estimate());
     alert.evidence.baseline.insert(
         alert.evidence.baseline.end(),

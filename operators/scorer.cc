@@ -415,6 +415,17 @@ std::vector<std::pair<std::string, double>> Scorer::Explain(
   };
 }
 
+std::vector<std::pair<std::string, double>> Scorer::ExplainVerdict(
+    const Assessment& a, std::string_view prefix) {
+  const double hours = std::min(absl::ToDoubleHours(a.interval), 1e9);
+  const std::string p(prefix);
+  return {
+      {p + "surprise", a.surprise},
+      {p + "chance_interval_hours", hours},
+      {p + "held_by_hold", a.held ? 1.0 : 0.0},
+  };
+}
+
 double ScoreToUnit(double score, double half_score) {
   if (!(score > 0) || !(half_score > 0)) return 0;
   return 1 - std::exp2(-score / half_score);

@@ -65,6 +65,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -204,6 +205,15 @@ class Scorer {
   // which is divided by sqrt(overdispersion).
   std::vector<std::pair<std::string, double>> Explain(
       const BaselineState& state, absl::Time end, int steps) const;
+
+  // The calibration behind a verdict, as named numbers for
+  // Evidence::baseline: its surprise (-log10 of the chance that an ordinary
+  // window of the key is this unusual), the interval in hours at which
+  // chance alone would give such a window (capped at 1e9), and whether the
+  // rung was kept only by the hold (1) or not (0). `prefix` goes before each
+  // name.
+  static std::vector<std::pair<std::string, double>> ExplainVerdict(
+      const Assessment& a, std::string_view prefix = "");
 
   // Event-time history of the state at `end` (zero without history).
   absl::Duration History(const BaselineState& state, absl::Time end) const;

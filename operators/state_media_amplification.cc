@@ -233,6 +233,9 @@ class StateMediaAmplification final : public Operator {
     }
     alert.evidence.baseline =
         key.scorer->Explain(key.baseline, end, counter_.window_hops());
+    for (auto& entry : Scorer::ExplainVerdict(a)) {
+      alert.evidence.baseline.push_back(std::move(entry));
+    }
     const double distinct = std::round(accounts.Estimate());
     alert.evidence.baseline.insert(
         alert.evidence.baseline.end(),
