@@ -166,8 +166,8 @@ double Scorer::Deviation(double observed, double mu, double trials) const {
 
 Assessment Scorer::Judge(double expected, double observed, double dispersion,
                          bool warm) const {
-  return Verdict(expected, observed, 0, dispersion, warm, nullptr,
-                 step_us_ > 0 ? 0 : 1);
+  // No state: the normal tail alone, no hold; the step is the scorer's.
+  return Verdict(expected, observed, 0, dispersion, warm, nullptr, 0);
 }
 
 double Scorer::TailProbability(const BaselineState* state, double z) const {
@@ -251,9 +251,10 @@ Assessment Scorer::Verdict(double expected, double observed, double trials,
     // measurement series), at its interval.
     const SeverityLevel& low = levels[0];
     a.threshold = low.min_score;
-    a.anomalous = a.warm && z >= low.min_score && a.ratio >= low.min_ratio &&
-                  (low.min_score > 0 || low.min_interval <= absl::ZeroDuration() ||
-                   a.interval >= low.min_interval);
+    a.anomalous =
+        a.warm && z >= low.min_score && a.ratio >= low.min_ratio &&
+        (low.min_score > 0 || low.min_interval <= absl::ZeroDuration() ||
+         a.interval >= low.min_interval);
   }
   if (!a.warm) return a;
   for (int i = 0; i < static_cast<int>(levels.size()); ++i) {
@@ -329,13 +330,12 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
   const double now_s = static_cast<double>(end_us - state.first_us) / 1e6;
   const double previous_s =
       static_cast<double>(state.last_us - state.first_us) / 1e6;
-  const bool run_goes_on =
-      window.anomalous && state.anomalous_s >= 0 &&
-      state.anomalous_s >= static_cast<float>(previous_s);
+  const bool run_goes_on = window.anomalous && state.anomalous_s >= 0 &&
+                           state.anomalous_s >= static_cast<float>(previous_s);
   if (window.warm && !run_goes_on &&
       (window.expected > 0 || window.observed > 0)) {
-    LearnTail(state, options_.two_sided ? std::abs(window.score)
-                                        : window.score);
+    LearnTail(state,
+              options_.two_sided ? std::abs(window.score) : window.score);
   }
   if (window.anomalous) state.anomalous_s = static_cast<float>(now_s);
   if (window.reached() && !window.held) {
@@ -386,12 +386,13 @@ void Scorer::LearnTail(BaselineState& state, double z) const {
   const double m1 = std::max(static_cast<double>(state.tail_m1), 0.05);
   const bool above = z > u;
   // Robbins-Monro: tail_u settles where kTailShare of windows exceed it.
-  state.tail_u = static_cast<float>(
-      u + kTailQuantileRate * m1 * ((above ? 1.0 : 0.0) - kTailShare) /
-              kTailShare);
+  state.tail_u = static_cast<float>(u + kTailQuantileRate * m1 *
+                                            ((above ? 1.0 : 0.0) - kTailShare) /
+                                            kTailShare);
   if (!above) return;
   const double excess = std::min(z - u, kMaxExcess * m1);
-  state.tail_m1 += static_cast<float>(kTailMomentRate * (excess - state.tail_m1));
+  state.tail_m1 +=
+      static_cast<float>(kTailMomentRate * (excess - state.tail_m1));
   state.tail_m2 +=
       static_cast<float>(kTailMomentRate * (excess * excess - state.tail_m2));
   state.tail_n = std::min(state.tail_n + 1, 1e6f);

@@ -49,8 +49,8 @@
 //
 // Ownership and threads: a Scorer holds only options and is immutable after
 // construction, so one instance may be shared by all keys of a detector (and
-// across threads). The per-key state is a BaselineState value (120 bytes)
-// owned by the caller (144 bytes); Learn() mutates it, so each state is used by one
+// across threads). The per-key state is a BaselineState value (144 bytes)
+// owned by the caller; Learn() mutates it, so each state is used by one
 // thread at a time.
 //
 // Typical use, once per hop and key, when the watermark passes the hop:

@@ -588,8 +588,7 @@ TEST(Scorer, ARungNeedsItsIntervalAsWellAsItsScore) {
   // Search for a window whose score clears 3 but whose interval is under a
   // day on this key: it reaches no rung.
   for (double observed = expected; observed < expected * 3; observed += 1) {
-    const Assessment a =
-        scorer.Assess(sim.state(), end, kWindowHops, observed);
+    const Assessment a = scorer.Assess(sim.state(), end, kWindowHops, observed);
     if (a.score >= 3 && a.ratio >= 1.5 && observed >= 10) {
       if (a.interval < absl::Hours(24)) {
         EXPECT_EQ(a.level, -1) << observed;
@@ -604,8 +603,8 @@ TEST(Scorer, ARungNeedsItsIntervalAsWellAsItsScore) {
       scorer.Assess(sim.state(), end, kWindowHops, expected * 1.8);
   ASSERT_GT(big.surprise, 2);
   ASSERT_LT(big.surprise, 12);
-  EXPECT_NEAR(absl::ToDoubleMinutes(big.interval),
-              std::pow(10, big.surprise), std::pow(10, big.surprise) * 1e-6);
+  EXPECT_NEAR(absl::ToDoubleMinutes(big.interval), std::pow(10, big.surprise),
+              std::pow(10, big.surprise) * 1e-6);
 }
 
 TEST(Scorer, TheHoldKeepsAnEpisodeThroughAPauseAndEndsAfterIt) {

@@ -401,8 +401,8 @@ absl::Status ParseLevels(const ConfigNode& node,
         m->Double("min_ratio", Bound::kNonNegative, &level.min_ratio));
     CONFIG_RETURN_IF_ERROR(
         m->Double("min_observed", Bound::kNonNegative, &level.min_observed));
-    CONFIG_RETURN_IF_ERROR(m->Duration("min_interval", Bound::kNonNegative,
-                                       &level.min_interval));
+    CONFIG_RETURN_IF_ERROR(
+        m->Duration("min_interval", Bound::kNonNegative, &level.min_interval));
     CONFIG_RETURN_IF_ERROR(m->CheckNoUnknownKeys());
 
     // A ladder must climb: each rung more severe than the one below and at

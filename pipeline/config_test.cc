@@ -506,8 +506,9 @@ TEST(ConfigErrors, LevelIntervalsMustNotDecreaseUpTheLadder) {
 }
 
 TEST(Config, ReadsTheRateGateAndTheHold) {
-  const Config c = MustParse(absl::StrCat(kLevelsHeader,
-                                          R"(        - {severity: info, min_score: 3, min_ratio: 1.5, min_observed: 10}
+  const Config c = MustParse(absl::StrCat(
+      kLevelsHeader,
+      R"(        - {severity: info, min_score: 3, min_ratio: 1.5, min_observed: 10}
         - {severity: warning, min_score: 5, min_ratio: 3, min_observed: 20, min_interval: 48h}
 )"));
   const ScoringOptions& s = c.foreign_origin_surge.scoring;
