@@ -546,6 +546,7 @@ TEST(CoordinatedSharing, EvictsLeastRecentlyUsedKeysBeyondTheCapAndCountsIt) {
   SendAll(d, Sharers(5, "https://x.test/cluster", 10, 1));
   d.Watermark(At(20));
   ASSERT_EQ(d.alerts().size(), 1u);
+  const Alert first = d.alerts()[0];
   // A firing key is never evicted: new keys push out the idle ones only.
   for (int i = 0; i < 10; ++i) {
     Post p{absl::StrCat("b", i),
@@ -555,9 +556,23 @@ TEST(CoordinatedSharing, EvictsLeastRecentlyUsedKeysBeyondTheCapAndCountsIt) {
            ""};
     d.Send(p);
   }
+  EXPECT_EQ(d.op().stats().keys, 3);
   SendAll(d, Sharers(20, "https://x.test/cluster", 30, 1, "late"));
   d.Watermark(At(60));
   EXPECT_EQ(d.alerts().back().severity, Severity::kCritical);
+  // The critical alert escalates the same episode: the first alert is
+  // closed as superseded, under its own id, and only one alert fires. An
+  // evicted key would have dropped the first alert without a record and
+  // started a new episode.
+  bool superseded = false;
+  for (const Alert& a : d.alerts()) {
+    if (a.id == first.id && a.state == AlertState::kResolved) {
+      superseded = true;
+      EXPECT_THAT(a.summary, StartsWith("Superseded by "));
+    }
+  }
+  EXPECT_TRUE(superseded) << "the firing key was evicted";
+  EXPECT_EQ(d.op().stats().firing, 1);
 }
 
 TEST(CoordinatedSharing, CapsThePostsHeldPerKeyAndCountsIt) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/core/hash.h"
 
 namespace vigia {
 namespace {
@@ -876,6 +877,9 @@ TEST(ConfigHash, IsSha256HexOfTheCanonicalForm) {
   const std::string hash = DefaultConfig().hash();
   EXPECT_EQ(hash.size(), 64u);
   EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos);
+  // All 64 digits of the digest of exactly the canonical text (Sha256Hex
+  // itself is checked against the standard's vectors in alert_test).
+  EXPECT_EQ(hash, Sha256Hex(CanonicalConfig(DefaultConfig())));
   Config other = DefaultConfig();
   other.evidence_top_n = 6;
   EXPECT_NE(other.hash(), hash);

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/core/hash.h"
 #include "simdjson.h"
 
 namespace vigia {
@@ -243,6 +244,26 @@ TEST(MakeAlertId, IsTwentyLowerCaseHexDigits) {
 }
 
 TEST(MakeAlertId, IsDeterministic) { EXPECT_EQ(Id(), Id()); }
+
+// The id is a contract with every consumer of vigia.alerts (docs/alerts.md):
+// the first 20 hex digits of SHA-256 over the fields joined by 0x1f. The
+// expected values were computed outside vigia, with Python's hashlib:
+//   hashlib.sha256(b"foreign_origin_surge\x1fDE/RU\x1f1795000000000000"
+//                  b"\x1fwarning\x1fcfg").hexdigest()[:20]
+TEST(MakeAlertId, IsTheFirstTwentyHexDigitsOfSha256OfTheDocumentedFields) {
+  EXPECT_EQ(Id(), "22694533047ebca44d49");
+}
+
+// FIPS 180-2's test vectors, so that the digest itself is SHA-256.
+TEST(Sha256Hex, MatchesTheStandardsTestVectors) {
+  EXPECT_EQ(Sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(
+      Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
 
 TEST(MakeAlertId, ChangesWithEachInput) {
   const std::string base = Id();
