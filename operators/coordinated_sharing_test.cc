@@ -575,6 +575,30 @@ TEST(CoordinatedSharing, EvictsLeastRecentlyUsedKeysBeyondTheCapAndCountsIt) {
   EXPECT_EQ(d.op().stats().firing, 1);
 }
 
+TEST(CoordinatedSharing, AnEpisodeListsAtMost4096AccountsButCountsThemAll) {
+  Driver d;
+  // 5,000 accounts share one URL within 50 s: one episode. The watermark
+  // follows the posts, as a live feed's does, so each is judged before the
+  // key's post cap (128) drops it.
+  const std::vector<Post> posts =
+      Sharers(5000, "https://x.test/flood", 0, 0.01);
+  for (size_t i = 0; i < posts.size(); ++i) {
+    d.Send(posts[i]);
+    if (i % 50 == 49) d.Watermark(posts[i].at);
+  }
+  d.Watermark(At(50 + 601));
+  ASSERT_FALSE(d.alerts().empty());
+  const Alert& resolved = d.alerts().back();
+  ASSERT_EQ(resolved.state, AlertState::kResolved);
+  std::map<std::string, double> numbers(resolved.evidence.baseline.begin(),
+                                        resolved.evidence.baseline.end());
+  // The size counts every account (docs/detectors.md)...
+  EXPECT_EQ(numbers["episode_accounts"], 5000);
+  EXPECT_EQ(numbers["episode_posts"], 5000);
+  // ...while the per-account list behind the origin counts holds 4096.
+  EXPECT_EQ(numbers["accounts_known_origin"], kMaxEpisodeAccounts);
+}
+
 TEST(CoordinatedSharing, CapsThePostsHeldPerKeyAndCountsIt) {
   CoordinatedSharingOptions options;
   options.max_posts_per_key = 8;
