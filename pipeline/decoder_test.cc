@@ -613,6 +613,29 @@ TEST(Decoder, RejectsMissingFieldsNamingThePath) {
   });
 }
 
+// docs/feeds.md: a field of the other kind is checked like any other and
+// then dropped, so a malformed one still rejects the record, while a
+// well-formed one leaves it valid.
+TEST(Decoder, ChecksFieldsOfTheOtherKindAndThenDropsThem) {
+  Decoder decoder(DecoderOptions{});
+  EXPECT_EQ(decoder.DecodeUnpadded(PostWith(R"("currency":"EUR")"), kSource),
+            RejectReason::kNone)
+      << decoder.detail();
+  EXPECT_EQ(decoder.DecodeUnpadded(
+                AdWith(R"("account":{"id":"a1","country":"RU"})"), kSource),
+            RejectReason::kNone)
+      << decoder.detail();
+  ExpectRejects({
+      {PostWith(R"("currency":7)"), RejectReason::kWrongType,
+       "wrong type for currency"},
+      {PostWith(R"("spend":{"lower":-1})"), RejectReason::kBadValue, "spend"},
+      {AdWith(R"("account":"a1")"), RejectReason::kWrongType,
+       "wrong type for account: expected object"},
+      {AdWith(R"("urls":"https://a.example/1")"), RejectReason::kWrongType,
+       "wrong type for urls"},
+  });
+}
+
 TEST(Decoder, RejectsWrongTypesNamingFieldAndExpectedType) {
   ExpectRejects({
       {R"({"id":17,"platform":"x","created_at":"2026-11-01T12:00:00Z",)"
