@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Burstiness figures of count series: the yardstick of `vigia gen`'s background.
 
-    bench/background_stats.py --csv A.csv [B.csv ...]
+    bench/background_stats.py --csv A.csv [B.csv ...] [--labels LABELS.json]
     bench/background_stats.py --feed FEED.ndjson [--series foreign-pairs|targets]
                               [--min-mean 2]
 
@@ -12,13 +12,18 @@ input): it is counted into 5-minute series, one per (target, origin) pair
 with a foreign origin (`foreign-pairs`, what foreign_origin_surge counts)
 or one per target with every post (`targets`). Series whose mean is below
 --min-mean posts per 5 minutes are skipped (too thin to say anything).
+With --labels (NAB's labels JSON: {"dir/file.csv": [[from, to], ...]}), the
+bins inside a CSV series' labelled anomaly windows are left out of every
+figure (whole hours for vmr_hour; the trailing median still sees them), so
+that the figures describe the series' ordinary traffic.
 
 Per series it prints, and then the median over the series:
 
-  vmr_hour   index of dispersion (sample variance / mean) of the twelve 5-minute
-             counts of each hour, median over the hours: 1 for a Poisson
-             count, more for an over-dispersed one; the daily cycle hardly
-             moves within an hour, so this is dispersion, not seasonality.
+  vmr_hour   index of dispersion (sample variance / mean) of the twelve
+             5-minute counts of each hour, median over the hours: about
+             0.95 for a Poisson count (the median of a chi-square over 11),
+             more for an over-dispersed one; the daily cycle hardly moves
+             within an hour, so this is dispersion, not seasonality.
   vmr_prof   variance / mean of the residuals from a daily profile scaled
              by each day's level (x - P[slot] * D[day] / G): dispersion
              left after the daily cycle and day-to-day level changes.
@@ -117,9 +122,11 @@ def read_feed(path, mode):
     return series, gaps
 
 
-def hourly_vmr(x):
+def hourly_vmr(x, mask):
     vmrs = []
     for i in range(0, len(x) - 11, 12):
+        if any(mask[i:i + 12]):
+            continue
         h = x[i:i + 12]
         mean = sum(h) / 12
         if mean > 0:
@@ -151,20 +158,25 @@ def profile_residuals(start, x):
     return res, exp
 
 
-def acf1(r):
-    m = sum(r) / len(r)
-    num = sum((a - m) * (b - m) for a, b in zip(r, r[1:]))
-    den = sum((a - m) ** 2 for a in r)
+def acf1(r, mask):
+    kept = [v for v, m in zip(r, mask) if not m]
+    mean = sum(kept) / len(kept)
+    num = sum((r[i] - mean) * (r[i + 1] - mean) for i in range(len(r) - 1)
+              if not mask[i] and not mask[i + 1])
+    den = sum((v - mean) ** 2 for v in kept)
     return num / den if den else float("nan")
 
 
-def trailing_median_exceedances(x):
+def trailing_median_exceedances(x, mask):
     """Shares above 3x / 5x and the bursts (runs above 3x) after day one."""
     window = []  # sorted last DAY_BINS values
     above3 = above5 = judged = 0
     runs, run = [], 0
     for i, v in enumerate(x):
-        if i >= DAY_BINS:
+        if mask[i] and run:
+            runs.append(run)
+            run = 0
+        if i >= DAY_BINS and not mask[i]:
             med = max(1.0, window[len(window) // 2])
             judged += 1
             above5 += v > 5 * med
@@ -182,9 +194,11 @@ def trailing_median_exceedances(x):
     return above3, above5, judged, runs
 
 
-def weekly_ratio(start, x):
+def weekly_ratio(start, x, mask):
     wk, we = [], []
     for i, v in enumerate(x):
+        if mask[i]:
+            continue
         day = datetime.datetime.fromtimestamp(start + i * BIN,
                                               datetime.timezone.utc)
         (we if day.weekday() >= 5 else wk).append(v)
@@ -193,22 +207,25 @@ def weekly_ratio(start, x):
     return (sum(wk) / len(wk)) / (sum(we) / len(we))
 
 
-def figures(start, x):
+def figures(start, x, mask=None):
+    mask = mask or [False] * len(x)
     res, exp = profile_residuals(start, x)
-    var_ratio = [r * r / e for r, e in zip(res, exp) if e > 0]
-    a3, a5, judged, runs = trailing_median_exceedances(x)
+    var_ratio = [r * r / e for r, e, m in zip(res, exp, mask) if e > 0 and
+                 not m]
+    a3, a5, judged, runs = trailing_median_exceedances(x, mask)
     days = judged / DAY_BINS
+    kept = [v for v, m in zip(x, mask) if not m]
     return {
-        "mean": sum(x) / len(x),
-        "vmr_hour": hourly_vmr(x),
+        "mean": sum(kept) / len(kept),
+        "vmr_hour": hourly_vmr(x, mask),
         "vmr_prof": sum(var_ratio) / len(var_ratio),
-        "acf1": acf1(res),
+        "acf1": acf1(res, mask),
         "gt3": a3 / judged if judged else float("nan"),
         "gt5": a5 / judged if judged else float("nan"),
         "bursts/d": len(runs) / days if days else float("nan"),
         "burst_med_min": statistics.median(runs) * 5 if runs else 0,
         "burst_max_min": max(runs) * 5 if runs else 0,
-        "wk/we": weekly_ratio(start, x),
+        "wk/we": weekly_ratio(start, x, mask),
     }
 
 
@@ -231,12 +248,25 @@ def main():
     ap.add_argument("--series", choices=["foreign-pairs", "targets"],
                     default="foreign-pairs")
     ap.add_argument("--min-mean", type=float, default=2.0)
+    ap.add_argument("--labels")
     args = ap.parse_args()
+    labels = {}
+    if args.labels:
+        with open(args.labels, encoding="utf-8") as f:
+            for name, windows in json.load(f).items():
+                labels[name.rsplit("/", 1)[-1]] = [
+                    tuple(datetime.datetime.strptime(
+                        w[:19], "%Y-%m-%d %H:%M:%S").replace(
+                            tzinfo=datetime.timezone.utc).timestamp()
+                          for w in window) for window in windows]
     rows = []
     gaps_note = []
     for path in args.csv:
         start, x, missing = read_csv(path)
-        rows.append((path.rsplit("/", 1)[-1], figures(start, x)))
+        name = path.rsplit("/", 1)[-1]
+        mask = [any(a <= start + i * BIN <= b for a, b in labels.get(name, []))
+                for i in range(len(x))]
+        rows.append((name, figures(start, x, mask)))
         gaps_note.append(missing)
     if args.feed:
         series, gaps = read_feed(args.feed, args.series)
