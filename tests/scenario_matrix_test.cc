@@ -10,9 +10,10 @@
 //     campaign;
 //   - detection delay: campaign start to the first such alert's window_end;
 //   - false alerts: firing records at warning or above per simulated day on
-//     `control` (the background alone), `organic` (a genuine 1.5x rise)
-//     and `viral_link` (popular links shared over hours), where nothing is
-//     interference;
+//     `control` (the background alone), `organic` (a genuine 1.5x rise),
+//     `viral_link` (popular links shared over hours) and `debate_night` (a
+//     televised debate: domestic posts at 5x, the diaspora at up to 2x),
+//     where nothing is interference;
 // and checks that every warning-sized coordinated burst is flagged while it
 // happens, that foreign_ad_spend's first-seen alert names the new payer
 // within a hop of its spend crossing the threshold, and that the organic
@@ -101,12 +102,12 @@ constexpr absl::Duration kMaxDelayPostingClock = absl::Hours(3 * 24 + 11);
 
 // Firing records at warning or above per simulated day, per detector, on
 // traffic with no interference at all (control, the organic 1.5x rise, the
-// viral links). Under each ladder a warning needs a score of 5 (a chance of
-// about 3e-7 per window under the scorer's model) and 3x the expectation
-// together, or (coordinated_sharing) ten unrelated accounts on one subject
-// within a minute: over the ~10^4-10^5 windows a detector judges per day the
-// expected number in the few simulated days run here is far below one. So
-// the minimum is none at all, which is also what the scenarios promise
+// viral links, the debate night). Under each ladder a warning needs a score of
+// 5 (a chance of about 3e-7 per window under the scorer's model) and 3x the
+// expectation together, or (coordinated_sharing) ten unrelated accounts on one
+// subject within a minute: over the ~10^4-10^5 windows a detector judges per
+// day the expected number in the few simulated days run here is far below one.
+// So the minimum is none at all, which is also what the scenarios promise
 // (docs/scenarios.md: control "raises nothing at warning or above", organic
 // "must not page anyone") and what tests/replay_e2e_test.cc holds the
 // bundled control to. The runs are deterministic (fixed seeds), so this
@@ -339,6 +340,7 @@ struct Row {
   int false_control = 0;
   int false_organic = 0;
   int false_viral = 0;
+  int false_debate = 0;
 };
 
 std::string Minutes(absl::Duration d) {
@@ -356,7 +358,8 @@ class ScenarioMatrix : public ::testing::Test {
     for (const DetectorSpec& d : Detectors()) {
       plan.push_back({d.scenario, kCampaignSeeds});
     }
-    for (const char* quiet : {"control", "organic", "viral_link"}) {
+    for (const char* quiet :
+         {"control", "organic", "viral_link", "debate_night"}) {
       plan.push_back({quiet, kQuietSeeds});
     }
     for (const auto& [scenario, seeds] : plan) {
@@ -447,6 +450,10 @@ TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {
     const double viral = FalsePerDay(RunsOf("viral_link"), spec.name, &n);
     row.false_viral = n;
     EXPECT_LE(viral, kMaxFalseWarningsPerDay) << spec.name << " on viral_link";
+    const double debate = FalsePerDay(RunsOf("debate_night"), spec.name, &n);
+    row.false_debate = n;
+    EXPECT_LE(debate, kMaxFalseWarningsPerDay)
+        << spec.name << " on debate_night";
     if (row.campaigns > 0) {
       EXPECT_GE(static_cast<double>(row.detected) / row.campaigns, kMinRecall)
           << spec.name;
@@ -464,11 +471,13 @@ TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {
   const double control_days = days_of(RunsOf("control"));
   const double organic_days = days_of(RunsOf("organic"));
   const double viral_days = days_of(RunsOf("viral_link"));
+  const double debate_days = days_of(RunsOf("debate_night"));
   std::printf(
       "\n| detector | campaigns | detected | recall | median delay | max delay "
       "| delay limit | false warnings/day control (%.0f d) | organic (%.0f d) "
-      "| viral_link (%.0f d) |\n|---|---|---|---|---|---|---|---|---|---|\n",
-      control_days, organic_days, viral_days);
+      "| viral_link (%.0f d) | debate_night (%.0f d) |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n",
+      control_days, organic_days, viral_days, debate_days);
   for (const DetectorSpec& spec : Detectors()) {
     Row& row = rows[spec.name];
     std::sort(row.delays.begin(), row.delays.end());
@@ -477,13 +486,15 @@ TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {
     const std::string max =
         row.delays.empty() ? "-" : Minutes(row.delays.back());
     std::printf(
-        "| %s | %d | %d | %.2f | %s | %s | %s | %.2f | %.2f | %.2f |\n",
+        "| %s | %d | %d | %.2f | %s | %s | %s | %.2f | %.2f | %.2f | %.2f "
+        "|\n",
         spec.name.c_str(), row.campaigns, row.detected,
         row.campaigns ? static_cast<double>(row.detected) / row.campaigns : 0.0,
         median.c_str(), max.c_str(), Minutes(spec.max_delay).c_str(),
         control_days ? row.false_control / control_days : 0.0,
         organic_days ? row.false_organic / organic_days : 0.0,
-        viral_days ? row.false_viral / viral_days : 0.0);
+        viral_days ? row.false_viral / viral_days : 0.0,
+        debate_days ? row.false_debate / debate_days : 0.0);
   }
   std::printf(
       "minimums: recall >= %.2f, every delay <= its limit, false warnings "
@@ -596,13 +607,13 @@ TEST_F(ScenarioMatrix, FirstSeenAlertNamesTheNewPayerWithinAHopOfTheCrossing) {
   EXPECT_EQ(payers, static_cast<int>(kCampaignSeeds.size()));
 }
 
-// The organic lookalikes: a genuine 1.5x rise and viral links are not
-// interference, and the detectors they resemble must not page on them (any
-// warning-or-above record for the target during the campaign, whatever its
-// origin).
+// The organic lookalikes: a genuine 1.5x rise, viral links and a debate
+// night's rises and live blogs are not interference, and the detectors they
+// resemble must not page on them (any warning-or-above record for the target
+// during the campaign, whatever its origin).
 TEST_F(ScenarioMatrix, OrganicLookalikesRaiseNothingAtWarningOrAbove) {
   int negatives = 0;
-  for (const char* scenario : {"organic", "viral_link"}) {
+  for (const char* scenario : {"organic", "viral_link", "debate_night"}) {
     for (const ScenarioRun* r : RunsOf(scenario)) {
       for (const TruthCampaign& c : r->campaigns) {
         if (c.base.interference) continue;
@@ -630,8 +641,9 @@ TEST_F(ScenarioMatrix, OrganicLookalikesRaiseNothingAtWarningOrAbove) {
       }
     }
   }
-  // organic: one rise per seed; viral_link: two links per seed.
-  EXPECT_EQ(negatives, static_cast<int>(3 * kQuietSeeds.size()));
+  // organic: one rise per seed; viral_link: two links per seed;
+  // debate_night: four rises and two live blogs per seed.
+  EXPECT_EQ(negatives, static_cast<int>(9 * kQuietSeeds.size()));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -46,7 +47,15 @@ enum Purpose : uint64_t {
   kIds = 5,
   kCampaignSetup = 6,
   kKindSetup = 7,  // campaigns of the kinds ResolveKindContent sets up
+  kNoise = 8,      // a pair's over-dispersion
+  kNews = 9,       // a target's news events
+  kCascade = 10,   // a pair's repost cascades
 };
+
+// The step of the over-dispersion process.
+constexpr int64_t kNoiseStepMs = 300000;
+// Record::root of a record that is not a cascade's repost.
+constexpr uint32_t kNoRoot = UINT32_MAX;
 
 // Id key classes: ids are Mix64 of (class, stream, sequence), a bijection,
 // so no two records share an id.
@@ -196,6 +205,13 @@ struct Stream {
   int64_t ads_without_disclaimer = 0;
   int64_t max_account_age_ms = 0;                    // new_account_burst
   std::vector<std::pair<int64_t, uint32_t>> shares;  // viral: (ms, account)
+  // Background pairs with cascades: per cascade original (by seq), its
+  // reposts not yet rendered and, once it is rendered, its content.
+  struct Cascade {
+    uint32_t left = 0;
+    Original original;
+  };
+  std::map<uint32_t, Cascade> cascades;
 };
 
 struct Record {
@@ -203,6 +219,9 @@ struct Record {
   int64_t arrive_ms;  // position in the file: event time plus delay
   uint32_t stream;
   uint32_t seq;
+  // A cascade's repost: the seq of the original it reposts (whose record
+  // is delivered no later than this one); kNoRoot otherwise.
+  uint32_t root = kNoRoot;
 };
 
 // A campaign's content with defaults filled in. Each kind fills the parts
@@ -231,6 +250,10 @@ struct Model {
   int64_t duration_ms = 0;
   DailyCycle cycle{std::vector<double>(24, 1.0)};
   std::vector<std::vector<double>> origin_share;  // normalized, per target
+  // Per target: the pool of each origin, and a draw of an origin by share
+  // (a cascade's reposters are the target's whole audience).
+  std::vector<std::vector<int>> pair_pool;
+  std::vector<WeightedTable> origin_pick;
   std::vector<Pool> pools;
   std::vector<CampaignContent> campaign_content;
   WeightedTable bad_kinds;
@@ -833,6 +856,8 @@ class Renderer {
     const std::string id = IdString(m_, kEventId, r.stream, r.seq);
     switch (st.type) {
       case StreamType::kPairPosts:
+        PairPost(st, r, id, unix_ms, line);
+        break;
       case StreamType::kOrganic:
         BackgroundPost(st, id, unix_ms, Defect{}, line);
         break;
@@ -1030,13 +1055,54 @@ class Renderer {
     *line = writer_.Release();
   }
 
+  // A background post of a pair: an original, which may start a cascade,
+  // or one of a cascade's reposts of its original.
+  void PairPost(Stream& st, const Record& r, const std::string& id,
+                int64_t unix_ms, std::string* line) {
+    if (r.root == kNoRoot) {
+      auto it = st.cascades.find(r.seq);
+      BackgroundPost(st, id, unix_ms, Defect{}, line,
+                     it == st.cascades.end() ? nullptr : &it->second.original);
+      return;
+    }
+    auto it = st.cascades.find(r.root);
+    Stream::Cascade& cascade = it->second;
+    Rng& rng = st.content;
+    const TargetSpec& t = Target(st);
+    // Reposters come from the target's whole audience, mostly domestic: a
+    // diaspora post's cascade is carried mainly by the target's own
+    // accounts, as on the platforms.
+    const size_t oi = m_.origin_pick[st.target].Sample(rng);
+    const Pool& pool = m_.pools[m_.pair_pool[st.target][oi]];
+    const Account& account = pool.accounts[pool.pick.Sample(rng)];
+    PostView p{id,
+               pool.platforms[account.platform],
+               unix_ms,
+               &account,
+               t.origins[oi].country.str(),
+               t.country.str(),
+               &cascade.original,
+               cascade.original.id};
+    writer_.Clear();
+    WritePost(p, Defect{}, writer_);
+    *line = writer_.Release();
+    if (--cascade.left == 0) st.cascades.erase(it);
+  }
+
+  // `keep`, if set, receives the post's content when it is an original.
   void BackgroundPost(Stream& st, const std::string& id, int64_t unix_ms,
-                      const Defect& d, std::string* line) {
+                      const Defect& d, std::string* line,
+                      Original* keep = nullptr) {
     Rng& rng = st.content;
     const TargetSpec& t = Target(st);
     const CountryCode origin = t.origins[st.origin].country;
     const Pool& pool = m_.pools[st.pool];
-    const size_t k = pool.pick.Sample(rng);
+    // An organic rise brings out the pair's occasional posters rather than
+    // multiplying its loudest accounts' output (a top account already posts
+    // every few minutes): its extra posts pick the pool's accounts evenly.
+    const size_t k = st.type == StreamType::kOrganic
+                         ? static_cast<size_t>(rng.Below(pool.accounts.size()))
+                         : pool.pick.Sample(rng);
     const Account& account = pool.accounts[k];
     if (!d.kind && st.type == StreamType::kOrganic) st.used[k] = true;
     const std::string& platform = pool.platforms[account.platform];
@@ -1044,7 +1110,10 @@ class Renderer {
     Original fresh;
     const Original* content = nullptr;
     std::string_view repost_of;
-    if (rng.Bernoulli(s_.posts.repost_share)) {
+    // With cascades, a pair's reposts are records of their own (PairPost).
+    const bool cascades = st.type == StreamType::kPairPosts &&
+                          s_.background.cascade_max_reposts > 0;
+    if (!cascades && rng.Bernoulli(s_.posts.repost_share)) {
       content = Recent(st, 32);
       if (content != nullptr) repost_of = content->id;
     }
@@ -1068,7 +1137,10 @@ class Renderer {
     WritePost(p, d, writer_);
     *line = writer_.Release();
     // Only records that exist in the feed may be reposted later.
-    if (!d.kind && content == &fresh) Remember(st, fresh);
+    if (!d.kind && content == &fresh) {
+      if (!cascades) Remember(st, fresh);
+      if (keep != nullptr) *keep = fresh;
+    }
   }
 
   void CampaignPost(Stream& st, const std::string& id, int64_t unix_ms,
@@ -1514,6 +1586,139 @@ void CapViralShares(Stream& st, size_t first, std::vector<Record>* records) {
   st.events = seq;
 }
 
+// ---------------------------------------------------------------------------
+// The background's burstiness (BackgroundSpec)
+
+// Per 5-minute step, rate factors of mean 1 and coefficient of variation
+// `cv`: a log-normal AR(1) process whose correlation time is `memory`, so
+// that a busy spell lasts a while, as in real series.
+std::vector<float> NoiseFactors(Rng& rng, int64_t duration_ms, double cv,
+                                absl::Duration memory, float* max) {
+  const size_t steps = static_cast<size_t>(duration_ms / kNoiseStepMs) + 1;
+  std::vector<float> out(steps, 1.0f);
+  *max = 1.0f;
+  if (cv <= 0) return out;
+  const double sigma = std::sqrt(std::log1p(cv * cv));
+  const double phi =
+      std::exp(-static_cast<double>(kNoiseStepMs) /
+               static_cast<double>(absl::ToInt64Milliseconds(memory)));
+  const double innovation = std::sqrt(1 - phi * phi);
+  double x = rng.Normal();
+  for (float& f : out) {
+    f = static_cast<float>(std::exp(sigma * x - sigma * sigma / 2));
+    *max = std::max(*max, f);
+    x = phi * x + innovation * rng.Normal();
+  }
+  return out;
+}
+
+// Per minute, the factors by which a target's news events multiply its
+// domestic and its foreign rates. Events arrive as a Poisson process that
+// follows the daily cycle; each peaks at a heavy-tailed multiple of the
+// domestic rate after `news_rise` and decays exponentially.
+void NewsFactors(Rng& rng, const BackgroundSpec& b, const DailyCycle& cycle,
+                 int64_t start_ms, int64_t offset_ms, int64_t duration_ms,
+                 std::vector<float>* domestic, std::vector<float>* foreign) {
+  const size_t minutes = static_cast<size_t>(duration_ms / 60000) + 2;
+  std::vector<double> excess(minutes, 0.0);
+  if (b.news_per_day > 0) {
+    const double max_rate = b.news_per_day / kMsPerDay * cycle.max() * 1.001;
+    const double rise = absl::ToDoubleMilliseconds(b.news_rise);
+    const double decay = absl::ToDoubleMilliseconds(b.news_decay);
+    double t = 0;
+    while (true) {
+      t += rng.Exponential(max_rate);
+      if (t >= static_cast<double>(duration_ms)) break;
+      const double accept = rng.Uniform() * max_rate;
+      const double peak =
+          std::min(b.news_peak_max, rng.Pareto(b.news_peak_min - 1, 1.5) + 1);
+      const int64_t ms = static_cast<int64_t>(t);
+      if (accept >=
+          b.news_per_day / kMsPerDay * cycle.Factor(start_ms + ms, offset_ms)) {
+        continue;
+      }
+      for (size_t j = static_cast<size_t>(ms / 60000) + 1; j < minutes; ++j) {
+        const double dt = static_cast<double>(j) * 60000 - t;
+        const double k =
+            dt < rise ? Ramp(dt / rise) : std::exp(-(dt - rise) / decay);
+        if (dt >= rise && k < 1e-3) break;
+        excess[j] += (peak - 1) * k;
+      }
+    }
+  }
+  domestic->resize(minutes);
+  foreign->resize(minutes);
+  for (size_t j = 0; j < minutes; ++j) {
+    (*domestic)[j] = static_cast<float>(1 + excess[j]);
+    (*foreign)[j] = static_cast<float>(1 + b.news_foreign_response * excess[j]);
+  }
+}
+
+// The weekly cycle at `unix_ms` for a place at `offset_ms` from UTC: the
+// factors of the local days joined linearly between their middays.
+// `weekly` is normalized to mean 1, Monday first.
+double WeeklyFactor(const std::vector<double>& weekly, int64_t unix_ms,
+                    int64_t offset_ms) {
+  const double days =
+      static_cast<double>(unix_ms + offset_ms) / kMsPerDay - 0.5;
+  const double floor = std::floor(days);
+  const double frac = days - floor;
+  // 1970-01-01 was a Thursday: day 0 is index 3 (Monday = 0).
+  const int64_t d = ((static_cast<int64_t>(floor) + 3) % 7 + 7) % 7;
+  return weekly[d] * (1 - frac) + weekly[(d + 1) % 7] * frac;
+}
+
+// The scale of the Pareto (shape `tail`, capped at `cap`) whose mean is
+// `mean`: the expected reposts of one post. Bisection on the capped mean,
+// which grows with the scale.
+double CascadeScale(double mean, double tail, double cap) {
+  auto capped_mean = [&](double xm) {
+    if (xm >= cap) return cap;
+    return xm * tail / (tail - 1) -
+           std::pow(xm, tail) * std::pow(cap, 1 - tail) / (tail - 1);
+  };
+  if (mean <= 0) return 0;
+  if (mean >= cap) return cap;
+  double lo = 0, hi = cap;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = (lo + hi) / 2;
+    (capped_mean(mid) < mean ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+// Appends the cascades that the records [first, end) of a background pair
+// spawn: each post (original or repost) gets Poisson(nu) reposts, nu
+// heavy-tailed with mean posts.repost_share, each an exponential delay
+// after it; all repost the cascade's original. A repost is delivered no
+// earlier than its parent, so its original is rendered before it.
+void Cascades(const BackgroundSpec& b, double mean_reposts, Rng& rng,
+              Stream& st, int64_t to_ms, int64_t jitter_ms, size_t first,
+              std::vector<Record>* out) {
+  const double scale =
+      CascadeScale(mean_reposts, b.cascade_tail, b.cascade_max_reposts);
+  const double rate = 1.0 / absl::ToDoubleMilliseconds(b.cascade_delay);
+  uint32_t seq = static_cast<uint32_t>(st.events);
+  for (size_t i = first; i < out->size(); ++i) {
+    const Record parent = (*out)[i];
+    const double nu =
+        std::min(b.cascade_max_reposts, rng.Pareto(scale, b.cascade_tail));
+    const int64_t n = rng.Poisson(nu);
+    for (int64_t c = 0; c < n; ++c) {
+      const int64_t ms =
+          parent.event_ms + 1 + static_cast<int64_t>(rng.Exponential(rate));
+      const int64_t delay =
+          static_cast<int64_t>(rng.Uniform() * static_cast<double>(jitter_ms));
+      if (ms >= to_ms) continue;
+      Record child{ms, std::max(ms + delay, parent.arrive_ms), parent.stream,
+                   seq++, parent.root == kNoRoot ? parent.seq : parent.root};
+      ++st.cascades[child.root].left;
+      out->push_back(child);
+    }
+  }
+  st.events = seq;
+}
+
 // coordinated_sharing: lays out the bursts, shuffled by type, one per equal
 // slot of [from, to), and appends their records. Each burst draws its
 // distinct accounts and its posts' times within `spread`; repost bursts
@@ -1944,8 +2149,10 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
       st.pool = static_cast<int>(pool_index);
       streams.push_back(std::move(st));
     }
+    m.origin_pick.emplace_back(shares);
     m.origin_share.push_back(std::move(shares));
   }
+  m.pair_pool = pair_pool;
   for (size_t ti = 0; ti < s.targets.size(); ++ti) {
     Stream st(s.seed, streams.size());
     st.type = StreamType::kAds;
@@ -2056,6 +2263,30 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
       accounts[k].country = origins.back().country;
   }
 
+  // The background's burstiness: the normalized weekly cycle, each
+  // target's news (per minute, domestic and foreign) and each pair's
+  // over-dispersion (per 5 minutes), each from its own random stream.
+  const BackgroundSpec& bg = s.background;
+  std::vector<double> weekly = bg.weekly_profile;
+  {
+    double sum = 0;
+    for (double w : weekly) sum += w;
+    for (double& w : weekly) w *= 7 / sum;
+  }
+  const double weekly_max = *std::max_element(weekly.begin(), weekly.end());
+  std::vector<std::vector<float>> news_domestic(s.targets.size());
+  std::vector<std::vector<float>> news_foreign(s.targets.size());
+  for (size_t ti = 0; ti < s.targets.size(); ++ti) {
+    Rng rng(DeriveSeed(s.seed, kNews, ti));
+    NewsFactors(rng, bg, m.cycle, m.start_ms,
+                absl::ToInt64Milliseconds(s.targets[ti].utc_offset),
+                m.duration_ms, &news_domestic[ti], &news_foreign[ti]);
+  }
+  const bool cascades = bg.cascade_max_reposts > 0;
+  // With cascades, originals arrive at (1 - repost_share) of the rate and
+  // the cascades make up the rest.
+  const double original_share = cascades ? 1 - s.posts.repost_share : 1.0;
+
   // Arrivals.
   std::vector<Record> records;
   const int64_t jitter_ms = absl::ToInt64Milliseconds(s.disorder.jitter);
@@ -2070,15 +2301,41 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
     const uint32_t index = static_cast<uint32_t>(si);
     if (st.type == StreamType::kPairPosts) {
       const double base = t.posts_per_hour * s.background_scale *
-                          m.origin_share[st.target][st.origin] / kMsPerHour;
+                          m.origin_share[st.target][st.origin] / kMsPerHour *
+                          original_share;
+      Rng noise_rng(DeriveSeed(s.seed, kNoise, si));
+      float noise_max = 1;
+      const std::vector<float> noise = NoiseFactors(
+          noise_rng, m.duration_ms, bg.noise_cv, bg.noise_memory, &noise_max);
+      const std::vector<float>& news = t.origins[st.origin].country == t.country
+                                           ? news_domestic[st.target]
+                                           : news_foreign[st.target];
+      const double news_max = *std::max_element(news.begin(), news.end());
+      const size_t first = records.size();
       Arrivals(
-          st, index, 0, m.duration_ms, base * cycle_max, jitter_ms,
-          [&](int64_t ms) { return base * cycle(ms); }, &records);
+          st, index, 0, m.duration_ms,
+          base * cycle_max * weekly_max * noise_max * news_max * 1.001,
+          jitter_ms,
+          [&](int64_t ms) {
+            return base * cycle(ms) *
+                   WeeklyFactor(weekly, m.start_ms + ms, offset_ms) *
+                   noise[ms / kNoiseStepMs] * news[ms / 60000];
+          },
+          &records);
+      if (cascades) {
+        Rng cascade_rng(DeriveSeed(s.seed, kCascade, si));
+        Cascades(bg, s.posts.repost_share, cascade_rng, st, m.duration_ms,
+                 jitter_ms, first, &records);
+      }
     } else if (st.type == StreamType::kAds) {
       const double base = t.ads_per_day * s.background_scale / kMsPerDay;
       Arrivals(
-          st, index, 0, m.duration_ms, base * cycle_max, jitter_ms,
-          [&](int64_t ms) { return base * cycle(ms); }, &records);
+          st, index, 0, m.duration_ms, base * cycle_max * weekly_max, jitter_ms,
+          [&](int64_t ms) {
+            return base * cycle(ms) *
+                   WeeklyFactor(weekly, m.start_ms + ms, offset_ms);
+          },
+          &records);
     } else {
       const CampaignSpec& c = s.campaigns[st.campaign];
       const int64_t from = absl::ToUnixMillis(CampaignStart(s, c)) - m.start_ms;
@@ -2131,12 +2388,26 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
   // Very late events: background posts delivered `late_by` after their
   // event time, chosen only among background posts so that the choice does
   // not depend on the campaigns.
+  // The feed outage cuts the background (posts and ads) only. Its records
+  // are still rendered, unwritten, so that a cascade original lost in it
+  // can be reposted after it.
+  const int64_t outage_from = absl::ToInt64Milliseconds(bg.outage_start);
+  const int64_t outage_to =
+      outage_from + absl::ToInt64Milliseconds(bg.outage_duration);
+  auto lost = [&](const Record& r) {
+    const StreamType type = streams[r.stream].type;
+    return (type == StreamType::kPairPosts || type == StreamType::kAds) &&
+           r.event_ms >= outage_from && r.event_ms < outage_to;
+  };
+  // A cascade's original is never late: its reposts must come after it.
   const int64_t late_by_ms = absl::ToInt64Milliseconds(s.disorder.late_by);
   std::vector<size_t> candidates;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
-    if (streams[r.stream].type == StreamType::kPairPosts &&
-        r.event_ms + late_by_ms + 60000 <= m.duration_ms) {
+    const Stream& st = streams[r.stream];
+    if (st.type == StreamType::kPairPosts &&
+        r.event_ms + late_by_ms + 60000 <= m.duration_ms && !lost(r) &&
+        !(r.root == kNoRoot && st.cascades.contains(r.seq))) {
       candidates.push_back(i);
     }
   }
@@ -2167,6 +2438,7 @@ absl::StatusOr<GenerateResult> Generate(const Scenario& scenario,
   std::string line;
   for (const Record& r : records) {
     renderer.Render(r, &line);
+    if (lost(r)) continue;
     line.push_back('\n');
     out.write(line.data(), static_cast<std::streamsize>(line.size()));
     ++result.events;

@@ -9,7 +9,8 @@
 // the campaigns, so a scenario with and without its campaigns differs only
 // by the campaigns' lines.
 //
-// Generate() keeps one small record per event in memory (~24 bytes) and
+// Generate() keeps one small record per event in memory (32 bytes), the
+// content of each cascade original until its last repost is written, and
 // renders lines as it writes them. It is thread-safe in the sense that
 // concurrent calls share nothing.
 //

@@ -1,6 +1,7 @@
 #include "pipeline/gen/generator.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -108,6 +109,7 @@ struct Line {
   std::string text;
   std::vector<std::string> urls;
   std::vector<std::string> hashtags;
+  std::string repost_of;  // empty for an original
 };
 
 class Classifier {
@@ -225,6 +227,9 @@ class Classifier {
     if (obj["repost_of"].get(repost) ||
         !(repost.is_null() || repost.is_string())) {
       return Other(line, "repost_of");
+    }
+    if (repost.is_string()) {
+      line.repost_of = std::string(repost.get_string().value());
     }
     line.kind = Kind::kPost;
     return line;
@@ -624,12 +629,14 @@ TEST(Generator, OrganicRiseLiftsThePairGentlyAndIsNotInterference) {
 
 TEST(Generator, RateFollowsEachTargetsLocalDailyCycle) {
   // Two targets twelve hours apart, a full day: each must be busy in its
-  // own evening and quiet in its own night.
+  // own evening and quiet in its own night. Without news bursts and
+  // cascades, one of which may outdo the evening on a single day.
   const Scenario s = MustParse(R"(
 start: 2026-05-09T00:00:00Z
 duration: 1d
 disorder: {late_events: 0}
 bad_lines: {rate: 0}
+background: {news: {per_day: 0}, cascades: {max_reposts: 0}}
 targets:
   - {country: DE, posts_per_hour: 150, ads_per_day: 0, origins: {DE: 1}}
   - {country: US, posts_per_hour: 150, ads_per_day: 0, utc_offset: "-10:00",
@@ -713,6 +720,134 @@ TEST(Generator, GenerateToFilesWritesTheFeedAndTheTruth) {
   const absl::StatusOr<GenerateResult> bad =
       GenerateToFiles(s, dir + "/no/such/dir/feed.ndjson", truth);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// The realistic background (BackgroundSpec): one target over two days.
+constexpr std::string_view kBackgroundYaml = R"(
+name: background
+seed: 11
+start: 2026-05-09T00:00:00Z
+duration: 2d
+disorder: {late_events: 0}
+bad_lines: {rate: 0}
+targets:
+  - country: MD
+    posts_per_hour: 700
+    ads_per_day: 50
+    origins: {MD: 0.54, RU: 0.14, RO: 0.10, IT: 0.08, DE: 0.05, UA: 0.04,
+              US: 0.03, FR: 0.02}
+)";
+
+// The median over the hours of the variance / mean of the hour's twelve
+// 5-minute counts of the pair's posts: 1 for a Poisson count.
+double HourlyDispersion(const std::vector<Line>& lines, const Scenario& s,
+                        const std::string& origin) {
+  std::map<int64_t, int64_t> bins;
+  for (const Line& l : lines) {
+    if (l.kind == Kind::kPost && l.origin == origin) {
+      ++bins[(l.created_at - s.start) / absl::Minutes(5)];
+    }
+  }
+  std::vector<double> vmrs;
+  const int64_t hours = s.duration / absl::Hours(1);
+  for (int64_t h = 0; h < hours; ++h) {
+    double sum = 0, sum2 = 0;
+    for (int64_t b = h * 12; b < h * 12 + 12; ++b) {
+      const double x = bins.contains(b) ? static_cast<double>(bins[b]) : 0.0;
+      sum += x;
+      sum2 += x * x;
+    }
+    const double mean = sum / 12;
+    if (mean > 0) vmrs.push_back((sum2 / 12 - mean * mean) / mean);
+  }
+  std::sort(vmrs.begin(), vmrs.end());
+  return vmrs.empty() ? 0 : vmrs[vmrs.size() / 2];
+}
+
+Scenario PlainPoissonBackground() {
+  Scenario s = MustParse(kBackgroundYaml);
+  s.background.noise_cv = 0;
+  s.background.cascade_max_reposts = 0;
+  s.background.news_per_day = 0;
+  s.background.outage_duration = absl::ZeroDuration();
+  return s;
+}
+
+TEST(Background, CountsAreOverDispersedUnlikeAPoissonProcess) {
+  const Scenario s = MustParse(kBackgroundYaml);
+  const double real =
+      HourlyDispersion(ClassifyAll(GenerateToString(s).feed), s, "MD");
+  const Scenario plain = PlainPoissonBackground();
+  const double poisson =
+      HourlyDispersion(ClassifyAll(GenerateToString(plain).feed), plain, "MD");
+  std::printf("MD|MD hourly variance/mean: %.2f (plain Poisson %.2f)\n", real,
+              poisson);
+  EXPECT_GT(real, 1.5);
+  EXPECT_LT(poisson, 1.3);
+}
+
+TEST(Background, CascadeRepostsFollowTheirOriginalAndShareItsContent) {
+  Scenario s = MustParse(kBackgroundYaml);
+  s.background.outage_duration = absl::ZeroDuration();
+  const std::vector<Line> lines = ClassifyAll(GenerateToString(s).feed);
+  std::map<std::string, const Line*> seen;
+  std::map<std::string, int> reposts;
+  int64_t posts = 0, reposted = 0;
+  for (const Line& l : lines) {
+    if (l.kind != Kind::kPost) continue;
+    ++posts;
+    if (!l.repost_of.empty()) {
+      ++reposted;
+      auto it = seen.find(l.repost_of);
+      ASSERT_NE(it, seen.end()) << l.id << " reposts an unseen post";
+      EXPECT_EQ(l.text, it->second->text);
+      EXPECT_EQ(l.target, it->second->target);
+      ++reposts[l.repost_of];
+    }
+    seen[l.id] = &l;
+  }
+  // posts.repost_share (0.15) of the posts are reposts, within the noise
+  // of a few heavy cascades.
+  EXPECT_NEAR(static_cast<double>(reposted) / posts, 0.15, 0.04);
+  // Cascades are heavy-tailed: most originals get none, a few get many.
+  int big = 0;
+  for (const auto& [id, n] : reposts) big += n >= 10;
+  EXPECT_GT(big, 5);
+}
+
+TEST(Background, FeedOutageLeavesAGapThenResumes) {
+  Scenario s = MustParse(kBackgroundYaml);
+  // 13:00-15:00 in Chisinau.
+  s.background.outage_start = absl::Hours(10);
+  s.background.outage_duration = absl::Hours(2);
+  int64_t before = 0, during = 0, after = 0;
+  for (const Line& l : ClassifyAll(GenerateToString(s).feed)) {
+    if (l.kind != Kind::kPost && l.kind != Kind::kAd) continue;
+    const absl::Duration t = l.created_at - s.start;
+    if (t >= absl::Hours(9) && t < absl::Hours(10)) ++before;
+    if (t >= absl::Hours(10) && t < absl::Hours(12)) ++during;
+    if (t >= absl::Hours(12) && t < absl::Hours(13)) ++after;
+  }
+  EXPECT_GT(before, 300);
+  EXPECT_EQ(during, 0);
+  EXPECT_GT(after, 300);
+}
+
+TEST(Background, WeekdaysAreBusierThanTheWeekend) {
+  Scenario s = MustParse(kBackgroundYaml);
+  s.duration = absl::Hours(14 * 24);  // from a Saturday
+  s.background_scale = 0.1;
+  s.background.outage_duration = absl::ZeroDuration();
+  std::array<int64_t, 7> by_day{};  // days since the start, mod 7
+  for (const Line& l : ClassifyAll(GenerateToString(s).feed)) {
+    if (l.kind != Kind::kPost) continue;
+    ++by_day[((l.created_at - s.start) / absl::Hours(24)) % 7];
+  }
+  const double weekend = (by_day[0] + by_day[1]) / 2.0;  // Sat, Sun
+  const double weekday =
+      (by_day[2] + by_day[3] + by_day[4] + by_day[5] + by_day[6]) / 5.0;
+  EXPECT_GT(weekday / weekend, 1.1);
+  EXPECT_LT(weekday / weekend, 1.5);
 }
 
 }  // namespace

@@ -57,6 +57,29 @@ class Rng {
   double Pareto(double xm, double alpha) {
     return xm / std::pow(1.0 - Uniform(), 1.0 / alpha);
   }
+  // Standard normal (Box-Muller, one of the pair).
+  double Normal() {
+    const double u = 1.0 - Uniform();  // (0, 1]
+    return std::sqrt(-2.0 * std::log(u)) *
+           std::cos(6.283185307179586 * Uniform());
+  }
+  // Poisson with the given mean (>= 0): Knuth's product of uniforms below
+  // 30, a rounded normal above (the counts drawn here are small).
+  int64_t Poisson(double mean) {
+    if (mean <= 0) return 0;
+    if (mean >= 30) {
+      return std::max<int64_t>(0,
+                               std::llround(mean + std::sqrt(mean) * Normal()));
+    }
+    const double limit = std::exp(-mean);
+    int64_t k = 0;
+    double p = Uniform();
+    while (p > limit) {
+      ++k;
+      p *= Uniform();
+    }
+    return k;
+  }
   // exp(uniform(log lo, log hi)): every order of magnitude equally likely.
   double LogUniform(double lo, double hi) {
     return std::exp(Uniform(std::log(lo), std::log(hi)));

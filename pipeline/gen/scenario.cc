@@ -37,6 +37,14 @@ const std::vector<double>& DefaultDailyProfile() {
   return kProfile;
 }
 
+// Monday first: political talk is a little quieter at the weekend (about
+// 0.8 of a weekday), far less so than talk about companies (docs/scenarios.md).
+const std::vector<double>& DefaultWeeklyProfile() {
+  static const std::vector<double> kProfile = {1.05, 1.07, 1.07, 1.06,
+                                               1.02, 0.87, 0.86};
+  return kProfile;
+}
+
 std::vector<OriginShare> Origins(
     std::initializer_list<std::pair<const char*, double>> shares) {
   std::vector<OriginShare> out;
@@ -559,6 +567,60 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
   return CheckKindParts(s, c, *target, path);
 }
 
+std::optional<Problem> CheckBackground(const BackgroundSpec& b) {
+  if (!(b.noise_cv >= 0 && b.noise_cv <= 3)) {
+    return Problem{"background.noise.cv", "must be in [0, 3]"};
+  }
+  if (b.noise_memory < absl::Minutes(5) || b.noise_memory > absl::Hours(24)) {
+    return Problem{"background.noise.memory", "must be in [5m, 1d]"};
+  }
+  if (b.weekly_profile.size() != 7) {
+    return Problem{"background.weekly_profile",
+                   absl::StrCat("needs 7 daily values (Monday first), not ",
+                                b.weekly_profile.size())};
+  }
+  for (double v : b.weekly_profile) {
+    if (!(v > 0 && v <= 1000)) {
+      return Problem{"background.weekly_profile",
+                     "values must be in (0, 1000]"};
+    }
+  }
+  if (!(b.cascade_max_reposts >= 0 && b.cascade_max_reposts <= 10000)) {
+    return Problem{"background.cascades.max_reposts", "must be in [0, 10000]"};
+  }
+  if (!(b.cascade_tail > 1 && b.cascade_tail <= 10)) {
+    return Problem{"background.cascades.tail", "must be in (1, 10]"};
+  }
+  if (b.cascade_delay < absl::Seconds(10) ||
+      b.cascade_delay > absl::Hours(24)) {
+    return Problem{"background.cascades.delay", "must be in [10s, 1d]"};
+  }
+  if (!(b.news_per_day >= 0 && b.news_per_day <= 1000)) {
+    return Problem{"background.news.per_day", "must be in [0, 1000]"};
+  }
+  if (!(b.news_peak_min > 1 && b.news_peak_min <= b.news_peak_max &&
+        b.news_peak_max <= 1000)) {
+    return Problem{"background.news.peak",
+                   "must be [min, max] with 1 < min <= max <= 1000"};
+  }
+  if (b.news_rise < absl::ZeroDuration() || b.news_rise > absl::Hours(24)) {
+    return Problem{"background.news.rise", "must be in [0, 1d]"};
+  }
+  if (b.news_decay < absl::Minutes(1) || b.news_decay > absl::Hours(24 * 7)) {
+    return Problem{"background.news.decay", "must be in [1m, 7d]"};
+  }
+  if (!(b.news_foreign_response >= 0 && b.news_foreign_response <= 1)) {
+    return Problem{"background.news.foreign_response", "must be in [0, 1]"};
+  }
+  if (b.outage_start < absl::ZeroDuration() ||
+      b.outage_duration < absl::ZeroDuration() ||
+      b.outage_duration > absl::Hours(24 * 7)) {
+    return Problem{"background.outage",
+                   "start must be >= 0 and duration in [0, 7d]"};
+  }
+  return std::nullopt;
+}
+
 std::optional<Problem> FindProblem(const Scenario& s) {
   if (s.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return Problem{"seed", "must be at most 2^63 - 1"};
@@ -582,6 +644,7 @@ std::optional<Problem> FindProblem(const Scenario& s) {
       return Problem{"daily_profile", "values must be in (0, 1000]"};
     }
   }
+  if (auto p = CheckBackground(s.background)) return p;
   if (auto p = CheckMix(s.platforms, "platforms", false)) return p;
   if (!(s.accounts.mean_posts_per_day > 0 &&
         s.accounts.mean_posts_per_day <= 1e6)) {
@@ -883,7 +946,7 @@ class Reader {
         root, "",
         {"version", "name", "description", "seed", "start", "duration",
          "background_scale", "daily_profile", "platforms", "accounts", "posts",
-         "ads", "disorder", "bad_lines", "targets", "campaigns"},
+         "ads", "disorder", "bad_lines", "background", "targets", "campaigns"},
         [&](const std::string& key, const YAML::Node& v,
             const std::string& path) -> absl::Status {
           if (key == "version") {
@@ -977,8 +1040,73 @@ class Reader {
                        });
           }
           if (key == "bad_lines") return BadLines(v, path, &s->bad_lines);
+          if (key == "background") {
+            return Background(v, path, &s->background);
+          }
           if (key == "targets") return Targets(v, path, &s->targets);
           return Campaigns(v, path, &s->campaigns);
+        });
+  }
+
+  absl::Status Background(const YAML::Node& v, const std::string& path,
+                          BackgroundSpec* b) {
+    return Map(
+        v, path, {"noise", "weekly_profile", "cascades", "news", "outage"},
+        [&](const std::string& k, const YAML::Node& x,
+            const std::string& p) -> absl::Status {
+          if (k == "weekly_profile") {
+            return NumberList(x, p, &b->weekly_profile);
+          }
+          if (k == "noise") {
+            return Map(x, p, {"cv", "memory"},
+                       [&](const std::string& kk, const YAML::Node& y,
+                           const std::string& pp) {
+                         if (kk == "cv") return Number(y, pp, &b->noise_cv);
+                         return Duration(y, pp, &b->noise_memory);
+                       });
+          }
+          if (k == "cascades") {
+            return Map(x, p, {"max_reposts", "tail", "delay"},
+                       [&](const std::string& kk, const YAML::Node& y,
+                           const std::string& pp) {
+                         if (kk == "max_reposts") {
+                           return Number(y, pp, &b->cascade_max_reposts);
+                         }
+                         if (kk == "tail") {
+                           return Number(y, pp, &b->cascade_tail);
+                         }
+                         return Duration(y, pp, &b->cascade_delay);
+                       });
+          }
+          if (k == "news") {
+            return Map(
+                x, p, {"per_day", "peak", "rise", "decay", "foreign_response"},
+                [&](const std::string& kk, const YAML::Node& y,
+                    const std::string& pp) -> absl::Status {
+                  if (kk == "per_day") return Number(y, pp, &b->news_per_day);
+                  if (kk == "rise") return Duration(y, pp, &b->news_rise);
+                  if (kk == "decay") return Duration(y, pp, &b->news_decay);
+                  if (kk == "foreign_response") {
+                    return Number(y, pp, &b->news_foreign_response);
+                  }
+                  if (!y.IsSequence() || y.size() != 2) {
+                    return Error(y, pp, "must be a list of two numbers");
+                  }
+                  if (auto e = Number(y[0], pp + "[0]", &b->news_peak_min);
+                      !e.ok()) {
+                    return e;
+                  }
+                  return Number(y[1], pp + "[1]", &b->news_peak_max);
+                });
+          }
+          return Map(x, p, {"start", "duration"},
+                     [&](const std::string& kk, const YAML::Node& y,
+                         const std::string& pp) {
+                       if (kk == "start") {
+                         return Duration(y, pp, &b->outage_start);
+                       }
+                       return Duration(y, pp, &b->outage_duration);
+                     });
         });
   }
 
@@ -1676,6 +1804,7 @@ Scenario DefaultScenario() {
   s.start = absl::FromUnixSeconds(1778284800);  // 2026-05-09T00:00:00Z
   s.duration = absl::Hours(48);
   s.daily_profile = DefaultDailyProfile();
+  s.background.weekly_profile = DefaultWeeklyProfile();
   s.platforms = {
       {"facebook", 0.35}, {"telegram", 0.2}, {"tiktok", 0.15}, {"x", 0.3}};
   // Moldova's electorate has a large diaspora: many posts aimed at MD come

@@ -276,6 +276,53 @@ struct DisorderSpec {
   absl::Duration late_by = absl::Hours(2);
 };
 
+// What makes the background behave like real traffic rather than a
+// smooth Poisson process (docs/scenarios.md, "The standard background" and
+// "How realistic the background is"). Each part switches off on its own.
+struct BackgroundSpec {
+  // Over-dispersion: each (target, origin) pair's rate is multiplied by a
+  // log-normal factor of mean 1 and this coefficient of variation, redrawn
+  // every 5 minutes as an AR(1) process whose correlation time is
+  // `noise_memory`. Counts become gamma-Poisson-like: variance
+  // mean + (cv * mean)^2. 0 = none.
+  double noise_cv = 0.25;
+  absl::Duration noise_memory = absl::Minutes(20);
+  // The weekly cycle: 7 factors for the target's local days, Monday first,
+  // joined linearly between midday points and normalized to mean 1.
+  // Default: weekdays ~1.06, Saturday and Sunday ~0.86.
+  std::vector<double> weekly_profile;
+  // Self-exciting cascades (a Hawkes process): every background post
+  // spawns Poisson(nu) reposts of its cascade's original by other accounts
+  // of the pair, each `cascade_delay` (exponential mean) after its parent,
+  // and reposts spawn reposts in turn. nu is heavy-tailed (Pareto with shape
+  // `cascade_tail`, at most `cascade_max_reposts`) with a mean equal to
+  // posts.repost_share, which is therefore the share of posts that are
+  // reposts. cascade_max_reposts = 0 turns cascades off: reposts then copy a
+  // recent post of the pair, as plain independent arrivals.
+  double cascade_max_reposts = 30;
+  double cascade_tail = 1.5;
+  absl::Duration cascade_delay = absl::Minutes(12);
+  // News-driven bursts on domestic topics: per target, a Poisson number of
+  // news events (`news_per_day` on average, more in the daytime). Each lifts
+  // the target's domestic posts to `peak` times their rate (heavy-tailed
+  // between news_peak_min and news_peak_max) over `news_rise`, then decays
+  // exponentially with mean `news_decay`; the target's foreign origins (the
+  // diaspora, foreign media) rise by `news_foreign_response` of that excess.
+  // news_per_day = 0 = none.
+  double news_per_day = 3;
+  double news_peak_min = 1.5;
+  double news_peak_max = 4;
+  absl::Duration news_rise = absl::Minutes(10);
+  absl::Duration news_decay = absl::Minutes(40);
+  double news_foreign_response = 0.3;
+  // A feed outage: no background post or ad with an event time in
+  // [start + outage_start, start + outage_start + outage_duration) is in
+  // the archive (campaigns are not cut, so the truth stays exact). An
+  // outage beyond the scenario's end is simply not in it. 0 = none.
+  absl::Duration outage_start = absl::Hours(31);
+  absl::Duration outage_duration = absl::Hours(2);
+};
+
 enum class BadLineKind : uint8_t {
   kMalformedJson = 0,  // broken syntax, still ends in '}'
   kTruncated = 1,      // cut off mid-record
@@ -316,6 +363,7 @@ struct Scenario {
   AdSpec ads;
   DisorderSpec disorder;
   BadLineSpec bad_lines;
+  BackgroundSpec background;
   std::vector<TargetSpec> targets;
   std::vector<CampaignSpec> campaigns;
 

@@ -32,10 +32,11 @@ std::string Msg(const absl::Status& status) {
 }
 
 TEST(Scenario, BundledScenariosAreListedAndAllLoad) {
-  EXPECT_THAT(BundledScenarioNames(),
-              ElementsAre("ad_spend", "control", "coordinated", "diaspora",
-                          "new_accounts", "organic", "posting_clock",
-                          "state_media", "trend_riding", "viral_link"));
+  EXPECT_THAT(
+      BundledScenarioNames(),
+      ElementsAre("ad_spend", "control", "coordinated", "debate_night",
+                  "diaspora", "new_accounts", "organic", "posting_clock",
+                  "state_media", "trend_riding", "viral_link"));
   for (const std::string& name : BundledScenarioNames()) {
     const absl::StatusOr<Scenario> s = LoadScenario(name);
     ASSERT_TRUE(s.ok()) << name << ": " << s.status();
@@ -153,7 +154,8 @@ TEST(Scenario, BundledScenariosShareOneBackground) {
 TEST(Scenario, UnknownScenarioNameIsNotFound) {
   const absl::StatusOr<Scenario> s = LoadScenario("diaspra");
   EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(Msg(s.status()), HasSubstr("control, coordinated, diaspora"));
+  EXPECT_THAT(Msg(s.status()),
+              HasSubstr("control, coordinated, debate_night, diaspora"));
   EXPECT_EQ(LoadScenario("/no/such/file.yaml").status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -186,6 +188,52 @@ TEST(Scenario, EmptyDocumentIsTheDefaultBackground) {
   EXPECT_EQ(s->targets[0].currency.str(), "MDL");
   EXPECT_THAT(s->targets[0].languages, ElementsAre("ro", "ru"));
   EXPECT_TRUE(s->campaigns.empty());
+}
+
+TEST(Scenario, BackgroundKeysParseAndKeepTheirDefaultsWhenLeftOut) {
+  const absl::StatusOr<Scenario> s = ParseScenario(R"(background:
+  noise: {cv: 0.4, memory: 30m}
+  weekly_profile: [1, 1, 1, 1, 1, 0.5, 0.5]
+  cascades: {max_reposts: 10, tail: 2, delay: 5m}
+  news: {per_day: 6, peak: [2, 8], rise: 5m, decay: 1h,
+         foreign_response: 0.5}
+  outage: {start: 1d2h, duration: 30m}
+)",
+                                                   "b.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  const BackgroundSpec& b = s->background;
+  EXPECT_EQ(b.noise_cv, 0.4);
+  EXPECT_EQ(b.noise_memory, absl::Minutes(30));
+  EXPECT_THAT(b.weekly_profile, ElementsAre(1, 1, 1, 1, 1, 0.5, 0.5));
+  EXPECT_EQ(b.cascade_max_reposts, 10);
+  EXPECT_EQ(b.cascade_tail, 2);
+  EXPECT_EQ(b.cascade_delay, absl::Minutes(5));
+  EXPECT_EQ(b.news_per_day, 6);
+  EXPECT_EQ(b.news_peak_min, 2);
+  EXPECT_EQ(b.news_peak_max, 8);
+  EXPECT_EQ(b.news_rise, absl::Minutes(5));
+  EXPECT_EQ(b.news_decay, absl::Hours(1));
+  EXPECT_EQ(b.news_foreign_response, 0.5);
+  EXPECT_EQ(b.outage_start, absl::Hours(26));
+  EXPECT_EQ(b.outage_duration, absl::Minutes(30));
+
+  const absl::StatusOr<Scenario> d = ParseScenario("background:\n", "d.yaml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  const BackgroundSpec defaults = DefaultScenario().background;
+  EXPECT_EQ(d->background.noise_cv, defaults.noise_cv);
+  EXPECT_EQ(d->background.weekly_profile.size(), 7u);
+  EXPECT_EQ(d->background.outage_duration, defaults.outage_duration);
+}
+
+TEST(Scenario, BadBackgroundValuesNameTheKeyAndLine) {
+  EXPECT_EQ(Msg(ParseError("background:\n  noise: {cv: 5}\n")),
+            "s.yaml:2: background.noise.cv: must be in [0, 3]");
+  EXPECT_THAT(Msg(ParseError("background:\n  weekly_profile: [1, 2]\n")),
+              StartsWith("s.yaml:2: background.weekly_profile: needs 7"));
+  EXPECT_THAT(Msg(ParseError("background:\n  news:\n    peak: [3, 2]\n")),
+              StartsWith("s.yaml:3: background.news.peak: must be"));
+  EXPECT_THAT(Msg(ParseError("background:\n  outage: {begin: 1h}\n")),
+              StartsWith("s.yaml:2: background.outage.begin: unknown key"));
 }
 
 TEST(Scenario, UnknownKeyIsAnErrorNamingTheKeyAndLine) {
