@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -309,11 +310,23 @@ TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
 }
 
 TEST(ReplayCli, EveryCommandHasHelp) {
-  for (const char* cmd : {"gen", "replay", "config", "explain", "run", "demo",
-                          "mock-kafka", "backtest"}) {
-    EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " ", cmd, " --help > /dev/null")),
-              0)
+  // Each command's help names it and a flag only it has, so a help that
+  // printed another command's text (or nothing) fails.
+  const std::pair<const char*, const char*> commands[] = {
+      {"gen", "--truth"},          {"replay", "--dead-letters"},
+      {"config", "--config"},      {"explain", "--alert"},
+      {"run", "--brokers"},        {"demo", "--speedup"},
+      {"mock-kafka", "--brokers"}, {"backtest", "--per-row"},
+  };
+  const std::string dir = ::testing::TempDir();
+  for (const auto& [cmd, flag] : commands) {
+    const std::string out = absl::StrCat(dir, "/help_", cmd, ".txt");
+    EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " ", cmd, " --help > ", out)), 0)
         << cmd;
+    const std::string text = ReadFile(out);
+    EXPECT_EQ(text.rfind(absl::StrCat("usage: vigia ", cmd, " "), 0), 0u)
+        << text;
+    EXPECT_NE(text.find(flag), std::string::npos) << cmd << ": " << text;
   }
   EXPECT_EQ(
       RunCommand(absl::StrCat(kVigia, " replay --input /nonexistent/x.ndjson",

@@ -129,7 +129,7 @@ Command BacktestCommand() {
   Command c;
   c.spec = {
       "backtest",
-      "score a univariate CSV series with the detectors' shared scorer",
+      "judge a univariate CSV series as a detector judges one key",
       "Reads timestamp,value rows (RFC 3339 or YYYY-MM-DD HH:MM:SS UTC, an "
       "optional header,\nirregular sampling allowed) and judges them as a "
       "detector judges one key's\nwindows, causally (each row against the "
