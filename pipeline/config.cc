@@ -24,6 +24,7 @@
 #include "pipeline/core/country.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/watermark.h"
 
 namespace vigia {
 namespace {
@@ -1028,7 +1029,21 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
         "max_out_of_orderness", Bound::kNonNegative, &w.max_out_of_orderness));
     CONFIG_RETURN_IF_ERROR(m.Duration("allowed_lateness", Bound::kNonNegative,
                                       &w.allowed_lateness));
-    return m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout);
+    CONFIG_RETURN_IF_ERROR(
+        m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout));
+    CONFIG_RETURN_IF_ERROR(
+        m.Duration("max_clock_lead", Bound::kPositive, &w.max_clock_lead));
+    CONFIG_RETURN_IF_ERROR(
+        m.Duration("max_lead", Bound::kPositive, &w.max_lead));
+    CONFIG_RETURN_IF_ERROR(
+        m.Int("quorum", 1, WatermarkTracker::kRecentWindow, &w.quorum));
+    CONFIG_RETURN_IF_ERROR(m.Int("gap_quorum", 1, 100000, &w.gap_quorum));
+    if (w.gap_quorum < w.quorum) {
+      return m.ErrorAt("gap_quorum",
+                       absl::StrCat("must be at least quorum (", w.quorum,
+                                    "): a gap is taken on that many records"));
+    }
+    return absl::OkStatus();
   }));
   CONFIG_RETURN_IF_ERROR(root.Section("evidence", [config](ConfigMap& m) {
     CONFIG_RETURN_IF_ERROR(
@@ -1385,6 +1400,10 @@ std::string CanonicalConfig(const Config& c) {
   w.Add("watermark.max_out_of_orderness", c.watermark.max_out_of_orderness);
   w.Add("watermark.allowed_lateness", c.watermark.allowed_lateness);
   w.Add("watermark.idle_timeout", c.watermark.idle_timeout);
+  w.Add("watermark.max_clock_lead", c.watermark.max_clock_lead);
+  w.Add("watermark.max_lead", c.watermark.max_lead);
+  w.Add("watermark.quorum", c.watermark.quorum);
+  w.Add("watermark.gap_quorum", c.watermark.gap_quorum);
   w.Add("evidence.max_samples", c.evidence_max_samples);
   w.Add("evidence.top_n", c.evidence_top_n);
 

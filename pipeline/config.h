@@ -36,6 +36,19 @@ struct WatermarkOptions {
   // A source with no events for this long (processing time) stops holding
   // the watermark back.
   absl::Duration idle_timeout = absl::Seconds(60);
+  // How far an event may lead, beyond which it is dead-lettered as
+  // `future`. With a processing-time clock (the daemon), event time may
+  // lead that clock by at most max_clock_lead. Without one (replay), it may
+  // lead its source's own progress by at most max_lead, unless gap_quorum
+  // consecutive records of the source agree on the jump (a gap in the feed).
+  absl::Duration max_clock_lead = absl::Minutes(5);
+  absl::Duration max_lead = absl::Hours(1);
+  int gap_quorum = 16;
+  // A source's progress is the quorum-th newest of its last
+  // WatermarkTracker::kRecentWindow accepted event times, so fewer than
+  // `quorum` records among them (bad clocks) cannot move the watermark. 1
+  // makes it the newest event time seen.
+  int quorum = 4;
 };
 
 // Where `vigia run` reads and writes Kafka. docs/kafka.md.

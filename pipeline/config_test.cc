@@ -551,6 +551,15 @@ TEST(ConfigErrors, NegativeOrOutOfRangeNumbers) {
             "config.yaml:2: watermark.allowed_lateness: must not be negative");
   EXPECT_EQ(ErrorFor("watermark:\n  idle_timeout: 0s\n"),
             "config.yaml:2: watermark.idle_timeout: must be positive");
+  EXPECT_EQ(ErrorFor("watermark:\n  max_lead: 0s\n"),
+            "config.yaml:2: watermark.max_lead: must be positive");
+  EXPECT_EQ(ErrorFor("watermark:\n  max_clock_lead: 0s\n"),
+            "config.yaml:2: watermark.max_clock_lead: must be positive");
+  EXPECT_EQ(ErrorFor("watermark:\n  quorum: 65\n"),
+            "config.yaml:2: watermark.quorum: must be between 1 and 64");
+  EXPECT_EQ(ErrorFor("watermark:\n  quorum: 8\n  gap_quorum: 4\n"),
+            "config.yaml:3: watermark.gap_quorum: must be at least quorum "
+            "(8): a gap is taken on that many records");
   EXPECT_EQ(
       ErrorFor("detectors:\n  foreign_origin_surge:\n    scoring:\n"
                "      min_expected: 0\n"),
@@ -785,6 +794,10 @@ TEST(CanonicalConfig, ListsEveryEffectiveSettingInAFixedOrder) {
 watermark.max_out_of_orderness = 30s
 watermark.allowed_lateness = 0
 watermark.idle_timeout = 1m
+watermark.max_clock_lead = 5m
+watermark.max_lead = 1h
+watermark.quorum = 4
+watermark.gap_quorum = 16
 evidence.max_samples = 10
 evidence.top_n = 5
 detectors.foreign_origin_surge.enabled = true

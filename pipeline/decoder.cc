@@ -361,6 +361,8 @@ std::string_view RejectReasonName(RejectReason reason) {
       return "bad_value";
     case RejectReason::kOversize:
       return "oversize";
+    case RejectReason::kFuture:
+      return "future";
   }
   return "unknown";
 }
