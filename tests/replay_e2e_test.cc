@@ -1,6 +1,7 @@
 // End to end: `vigia gen` writes each bundled scenario, `vigia replay` runs
 // it, and the alerts are checked against the scenario's ground truth.
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -295,6 +296,67 @@ TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
   EXPECT_NE(text.find("detectors.foreign_origin_surge.windw"),
             std::string::npos)
       << text;
+}
+
+// A small archive of `lines` copies of one valid post.
+std::string SmallArchive(const std::string& dir, int lines) {
+  const std::string path = dir + "/feed.ndjson";
+  std::string text;
+  for (int i = 0; i < lines; ++i) {
+    absl::StrAppend(
+        &text, R"({"id":"p)", i,
+        R"(","platform":"x","created_at":"2026-05-09T00:00:00Z","account":{"id":"a","country":"RU"},"target":"MD"})",
+        "\n");
+  }
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(ReplayCli, AnOutputThatIsTheInputIsRefusedAndTheInputKept) {
+  // Regression: `--alerts f.ndjson --input f.ndjson` truncated a 25.7 MB
+  // archive to 0 bytes and exited 0.
+  const std::string dir = MakeTempDir("output_is_input");
+  const std::string feed = SmallArchive(dir, 100);
+  const std::string before = ReadFile(feed);
+  ASSERT_EQ(RunCommand("ln " + feed + " " + dir + "/hard.ndjson"), 0);
+  ASSERT_EQ(RunCommand("ln -s " + feed + " " + dir + "/soft.ndjson"), 0);
+  const std::string err = dir + "/err.txt";
+  for (const char* flag : {"--alerts", "--dead-letters", "--summary"}) {
+    for (const std::string& out :
+         {feed, dir + "/hard.ndjson", dir + "/soft.ndjson"}) {
+      EXPECT_EQ(
+          RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed, " ",
+                                  flag, " ", out, " 2> ", err)),
+          2)
+          << flag << " " << out;
+      EXPECT_NE(ReadFile(err).find("refusing to overwrite an input"),
+                std::string::npos)
+          << ReadFile(err);
+      EXPECT_EQ(ReadFile(feed), before) << flag << " " << out;
+    }
+  }
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " gen --scenario control --out ",
+                                    feed, " --truth ", feed, " 2> ", err)),
+            2);
+  EXPECT_EQ(ReadFile(feed), before);
+}
+
+TEST(ReplayCli, OutputsAppearUnderTheirNamesOnlyWhenComplete) {
+  const std::string dir = MakeTempDir("partial_outputs");
+  const std::string feed = SmallArchive(dir, 100);
+  const std::string alerts = dir + "/alerts.ndjson";
+  const std::string dead = dir + "/dead.ndjson";
+  const std::string summary = dir + "/summary.json";
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --alerts ", alerts, " --dead-letters ",
+                                    dead, " --summary ", summary)),
+            0);
+  EXPECT_NE(ReadFile(summary).find("\"events_read\":100"), std::string::npos)
+      << ReadFile(summary);
+  for (const std::string& path : {alerts, dead, summary}) {
+    EXPECT_EQ(RunCommand("test -f " + path), 0) << path;
+    EXPECT_NE(RunCommand("test -e " + path + ".partial"), 0) << path;
+  }
 }
 
 TEST(ReplayCli, EveryCommandHasHelp) {

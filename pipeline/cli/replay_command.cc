@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
+#include "pipeline/core/files.h"
 #include "pipeline/reader.h"
 #include "pipeline/replay.h"
 #include "pipeline/sinks.h"
@@ -25,19 +26,39 @@ absl::Status WriteFile(const std::string& path, const std::string& text) {
   return absl::OkStatus();
 }
 
+// Where a file output is written while the replay runs: its partial name
+// (stdout stays stdout).
+std::string Staged(const std::string& path) {
+  return path == "-" ? path : PartialPath(path);
+}
+
 absl::Status RunReplay(const ParsedFlags& flags) {
   absl::StatusOr<Config> config = LoadConfigFlag(flags);
   if (!config.ok()) return config.status();
   const std::string input = flags.get("input");
+  const std::string alerts_path = flags.get("alerts");
+  const std::string dead_path = flags.get("dead-letters", kDefaultDeadLetters);
+  const std::string summary_path = flags.get("summary");
+  // Before anything is opened for writing: `--alerts f --input f` once
+  // truncated the archive it was about to read.
+  if (absl::Status s = CheckOutputsAreNotInputs(
+          {{"--input", input},
+           {"--config", flags.get("config")},
+           {"domains_file", config->state_media_amplification.domains_file}},
+          {{"--alerts", alerts_path},
+           {"--dead-letters", dead_path},
+           {"--summary", summary_path}});
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
   if (!reader.ok()) return reader.status();
 
   TeeAlertSink alerts;
   std::unique_ptr<AlertSink> ndjson;
-  const std::string alerts_path = flags.get("alerts");
   if (!alerts_path.empty()) {
     absl::StatusOr<std::unique_ptr<AlertSink>> sink =
-        OpenNdjsonAlertSink(alerts_path);
+        OpenNdjsonAlertSink(Staged(alerts_path));
     if (!sink.ok()) return sink.status();
     ndjson = std::move(*sink);
     alerts.Add(ndjson.get());
@@ -56,9 +77,8 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!alertmanager.ok()) return alertmanager.status();
   if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
-  const std::string dead_path = flags.get("dead-letters", kDefaultDeadLetters);
   absl::StatusOr<std::unique_ptr<DeadLetterSink>> dead =
-      OpenNdjsonDeadLetterSink(dead_path);
+      OpenNdjsonDeadLetterSink(Staged(dead_path));
   if (!dead.ok()) return dead.status();
 
   const bool tty = isatty(STDERR_FILENO) && !flags.has("quiet");
@@ -81,15 +101,33 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   absl::StatusOr<RunSummary> summary =
       Replay(*config, **reader, input, alerts, **dead, progress);
   if (tty) std::fputs("\r\033[K", stderr);
-  if (!summary.ok()) return summary.status();
+  if (!summary.ok()) {
+    // The files written so far stay under their partial names; the names a
+    // reader expects keep what a previous, complete run left there.
+    return absl::Status(
+        summary.status().code(),
+        absl::StrCat(summary.status().message(),
+                     " (outputs so far are left as *.partial)"));
+  }
 
   std::fflush(stdout);
   std::fputs(SummaryToText(*summary).c_str(), stderr);
   if (summary->rejected + summary->late > 0) {
     std::fprintf(stderr, "  dead letters     %s\n", dead_path.c_str());
   }
-  if (flags.has("summary")) {
-    return WriteFile(flags.get("summary"), SummaryToJson(*summary) + "\n");
+  if (!summary_path.empty()) {
+    if (absl::Status s =
+            WriteFile(Staged(summary_path), SummaryToJson(*summary) + "\n");
+        !s.ok()) {
+      return s;
+    }
+  }
+  // Closed (flushed) before they are renamed into place.
+  ndjson.reset();
+  dead->reset();
+  for (const std::string& path : {alerts_path, dead_path, summary_path}) {
+    if (path.empty() || path == "-") continue;
+    if (absl::Status s = CommitPartial(path); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
