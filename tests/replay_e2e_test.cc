@@ -357,6 +357,12 @@ TEST(ReplayCli, OutputsAppearUnderTheirNamesOnlyWhenComplete) {
     EXPECT_EQ(RunCommand("test -f " + path), 0) << path;
     EXPECT_NE(RunCommand("test -e " + path + ".partial"), 0) << path;
   }
+  // A device is written in place, never renamed over.
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --dead-letters /dev/null")),
+            0);
+  EXPECT_EQ(RunCommand("test -c /dev/null"), 0);
+  EXPECT_NE(RunCommand("test -e /dev/null.partial"), 0);
 }
 
 TEST(ReplayCli, EveryCommandHasHelp) {

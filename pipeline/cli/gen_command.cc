@@ -70,14 +70,12 @@ absl::Status RunGen(const ParsedFlags& flags) {
     }
   } else {
     // Written under partial names and renamed once complete.
-    const std::string truth = flags.get("truth");
-    result =
-        gen::GenerateToFiles(*scenario, PartialPath(out),
-                             truth.empty() ? "/dev/null" : PartialPath(truth));
+    const StagedOutput feed = StageOutput(out);
+    const StagedOutput truth = StageOutput(flags.get("truth", "/dev/null"));
+    result = gen::GenerateToFiles(*scenario, feed.write_path, truth.write_path);
     if (result.ok()) {
-      for (const std::string& path : {out, truth}) {
-        if (path.empty()) continue;
-        if (absl::Status s = CommitPartial(path); !s.ok()) return s;
+      for (const StagedOutput* staged : {&feed, &truth}) {
+        if (absl::Status s = Commit(*staged); !s.ok()) return s;
       }
     }
   }

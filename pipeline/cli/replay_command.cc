@@ -26,12 +26,6 @@ absl::Status WriteFile(const std::string& path, const std::string& text) {
   return absl::OkStatus();
 }
 
-// Where a file output is written while the replay runs: its partial name
-// (stdout stays stdout).
-std::string Staged(const std::string& path) {
-  return path == "-" ? path : PartialPath(path);
-}
-
 absl::Status RunReplay(const ParsedFlags& flags) {
   absl::StatusOr<Config> config = LoadConfigFlag(flags);
   if (!config.ok()) return config.status();
@@ -53,12 +47,15 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
   if (!reader.ok()) return reader.status();
+  const StagedOutput alerts_out = StageOutput(alerts_path);
+  const StagedOutput dead_out = StageOutput(dead_path);
+  const StagedOutput summary_out = StageOutput(summary_path);
 
   TeeAlertSink alerts;
   std::unique_ptr<AlertSink> ndjson;
   if (!alerts_path.empty()) {
     absl::StatusOr<std::unique_ptr<AlertSink>> sink =
-        OpenNdjsonAlertSink(Staged(alerts_path));
+        OpenNdjsonAlertSink(alerts_out.write_path);
     if (!sink.ok()) return sink.status();
     ndjson = std::move(*sink);
     alerts.Add(ndjson.get());
@@ -78,7 +75,7 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
   absl::StatusOr<std::unique_ptr<DeadLetterSink>> dead =
-      OpenNdjsonDeadLetterSink(Staged(dead_path));
+      OpenNdjsonDeadLetterSink(dead_out.write_path);
   if (!dead.ok()) return dead.status();
 
   const bool tty = isatty(STDERR_FILENO) && !flags.has("quiet");
@@ -117,7 +114,7 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   }
   if (!summary_path.empty()) {
     if (absl::Status s =
-            WriteFile(Staged(summary_path), SummaryToJson(*summary) + "\n");
+            WriteFile(summary_out.write_path, SummaryToJson(*summary) + "\n");
         !s.ok()) {
       return s;
     }
@@ -125,9 +122,8 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   // Closed (flushed) before they are renamed into place.
   ndjson.reset();
   dead->reset();
-  for (const std::string& path : {alerts_path, dead_path, summary_path}) {
-    if (path.empty() || path == "-") continue;
-    if (absl::Status s = CommitPartial(path); !s.ok()) return s;
+  for (const StagedOutput* out : {&alerts_out, &dead_out, &summary_out}) {
+    if (absl::Status s = Commit(*out); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -100,4 +100,18 @@ absl::Status CommitPartial(const std::string& path) {
   return absl::OkStatus();
 }
 
+StagedOutput StageOutput(const std::string& path) {
+  StagedOutput out{path, path};
+  if (IsStream(path)) return out;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return out;
+  out.write_path = PartialPath(path);
+  return out;
+}
+
+absl::Status Commit(const StagedOutput& output) {
+  if (output.write_path == output.path) return absl::OkStatus();
+  return CommitPartial(output.path);
+}
+
 }  // namespace vigia

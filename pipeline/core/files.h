@@ -5,15 +5,17 @@
 // input under another name (the same path, a hard link, or a symlink to it)
 // or another output is refused, since opening it for writing would truncate
 // the archive it is about to read. Outputs are then written under
-// PartialPath() and renamed into place by CommitPartial() once complete, so
+// PartialPath() and renamed into place by CommitPartial() once complete
+// (StageOutput() and Commit() leave devices such as /dev/null alone), so
 // a failed run never leaves a truncated file under the name a reader
 // expects. Stateless; safe from any thread.
 //
 // Example:
 //   RETURN_IF_ERROR(CheckOutputsAreNotInputs({{"--input", in}},
 //                                            {{"--alerts", out}}));
-//   Write(PartialPath(out));
-//   RETURN_IF_ERROR(CommitPartial(out));
+//   const StagedOutput staged = StageOutput(out);
+//   Write(staged.write_path);
+//   RETURN_IF_ERROR(Commit(staged));
 #ifndef VIGIA_PIPELINE_CORE_FILES_H_
 #define VIGIA_PIPELINE_CORE_FILES_H_
 
@@ -45,6 +47,22 @@ std::string PartialPath(const std::string& path);
 // Renames PartialPath(path) to `path`, replacing any file there (a symlink
 // at `path` is replaced, not followed). Errors name both paths.
 absl::Status CommitPartial(const std::string& path);
+
+// An output and where it is written while the command runs.
+struct StagedOutput {
+  std::string path;        // the name it ends up under
+  std::string write_path;  // PartialPath(path), or `path` itself
+};
+
+// Stages a regular file (existing or not) under PartialPath(). "-" (stdout),
+// an empty path and anything that exists but is not a regular file
+// (/dev/null, a FIFO, a terminal) are written in place: a rename would
+// replace the device or pipe with a regular file.
+StagedOutput StageOutput(const std::string& path);
+
+// Moves a staged output into place (CommitPartial); nothing for one written
+// in place.
+absl::Status Commit(const StagedOutput& output);
 
 }  // namespace vigia
 

@@ -91,5 +91,19 @@ TEST_F(FilesTest, CommitPartialRenamesIntoPlace) {
   EXPECT_THAT(s.message(), HasSubstr("never-written.partial"));
 }
 
+TEST_F(FilesTest, DevicesAndStdoutAreWrittenInPlaceNeverRenamedOver) {
+  // A rename onto /dev/null would replace the device with a regular file.
+  for (const std::string& path : {std::string("/dev/null"), std::string("-")}) {
+    const StagedOutput out = StageOutput(path);
+    EXPECT_EQ(out.write_path, path);
+    EXPECT_TRUE(Commit(out).ok());
+  }
+  const StagedOutput file = StageOutput(Path("alerts.ndjson"));
+  EXPECT_EQ(file.write_path, PartialPath(Path("alerts.ndjson")));
+  std::ofstream(file.write_path) << "x\n";
+  ASSERT_TRUE(Commit(file).ok());
+  EXPECT_TRUE(std::ifstream(Path("alerts.ndjson")).good());
+}
+
 }  // namespace
 }  // namespace vigia
