@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/country.h"
+#include "pipeline/core/files.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/watermark.h"
@@ -88,11 +89,13 @@ class ConfigNode {
     const std::string& s = node_.Scalar();
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc::result_out_of_range) return RangeError(min, max);
+    if (ec == std::errc::result_out_of_range) {
+      return RangeError(min, max, /*too_small=*/!s.empty() && s[0] == '-');
+    }
     if (ec != std::errc() || end != s.data() + s.size()) {
       return TypeError("an integer");
     }
-    if (v < min || v > max) return RangeError(min, max);
+    if (v < min || v > max) return RangeError(min, max, v < min);
     return v;
   }
 
@@ -190,9 +193,13 @@ class ConfigNode {
     return absl::OkStatus();
   }
 
-  absl::Status RangeError(int64_t min, int64_t max) const {
+  // A bound as large as an int is what the code can hold, not a limit a
+  // person chose: a value below `min` is told only the minimum, one above
+  // `max` the maximum (once "must be at least 1" for max_keys: 1e12).
+  absl::Status RangeError(int64_t min, int64_t max, bool too_small) const {
     if (max >= std::numeric_limits<int>::max()) {
-      return Error(absl::StrCat("must be at least ", min));
+      return Error(too_small ? absl::StrCat("must be at least ", min)
+                             : absl::StrCat("must be at most ", max));
     }
     return Error(absl::StrCat("must be between ", min, " and ", max));
   }
@@ -351,6 +358,12 @@ class ConfigMap {
   } while (0)
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+// The shortest hop a windowed detector runs on.
+constexpr absl::Duration kMinHop = absl::Seconds(1);
+// posting_clock classifies every tracked account each hop.
+constexpr absl::Duration kMinPostingClockHop = absl::Minutes(1);
+// Alertmanager gets every firing alert again each resend_interval.
+constexpr absl::Duration kMinResendInterval = absl::Seconds(1);
 
 // ---------------------------------------------------------------------------
 // Sections.
@@ -492,6 +505,15 @@ absl::Status ParseTargets(const ConfigNode& node,
 absl::Status CheckWindow(const ConfigMap& m, absl::Duration window,
                          absl::Duration hop) {
   constexpr int64_t kMaxBuckets = 10000;
+  // Every hop of event time is evaluated for every key: a 1ns hop over a
+  // two-day feed is 1.7e14 evaluations (it ran out of memory), a 1ms hop
+  // ran for minutes on 50k records.
+  if (hop < kMinHop) {
+    return m.ErrorAt(
+        m.Has("hop") ? "hop" : "window",
+        absl::StrCat("must be at least ", absl::FormatDuration(kMinHop),
+                     " (each hop is evaluated for every key)"));
+  }
   absl::Duration remainder;
   const int64_t buckets = absl::IDivDuration(window, hop, &remainder);
   if (remainder != absl::ZeroDuration()) {
@@ -906,6 +928,12 @@ absl::Status ParsePostingClock(ConfigMap& m, PostingClockOptions* out) {
   if (out->hop > absl::Hours(24)) {
     return m.ErrorAt("hop", "must be at most 24h");
   }
+  if (out->hop < kMinPostingClockHop) {
+    return m.ErrorAt(
+        "hop", absl::StrCat("must be at least ",
+                            absl::FormatDuration(kMinPostingClockHop),
+                            " (each hop classifies every tracked account)"));
+  }
   if (std::optional<ConfigNode> targets = m.Take("targets")) {
     CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
   }
@@ -984,6 +1012,11 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
   }
   CONFIG_RETURN_IF_ERROR(
       m.Duration("resend_interval", Bound::kPositive, &out->resend_interval));
+  if (out->resend_interval < kMinResendInterval) {
+    return m.ErrorAt("resend_interval",
+                     absl::StrCat("must be at least ",
+                                  absl::FormatDuration(kMinResendInterval)));
+  }
   CONFIG_RETURN_IF_ERROR(m.Duration("ttl", Bound::kNonNegative, &out->ttl));
   if (out->ttl != absl::ZeroDuration() && out->ttl < out->resend_interval) {
     return m.ErrorAt("ttl", "must be at least resend_interval (or 0)");
@@ -1374,23 +1407,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml,
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rbe");
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat("cannot open config ", path));
-  }
-  std::string text;
-  char buf[64 << 10];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(file) != 0;
-  const int err = errno;
-  std::fclose(file);
-  if (failed) {
-    return absl::ErrnoToStatus(err != 0 ? err : EIO,
-                               absl::StrCat("cannot read config ", path));
-  }
-  return ParseConfig(text, path);
+  absl::StatusOr<std::string> text =
+      ReadFileToString(path, kMaxConfigFileBytes, "config");
+  if (!text.ok()) return text.status();
+  return ParseConfig(*text, path);
 }
 
 std::string CanonicalConfig(const Config& c) {

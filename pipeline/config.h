@@ -107,7 +107,11 @@ Config DefaultConfig();
 // Parses YAML text. `name` is used in error messages (usually the path).
 absl::StatusOr<Config> ParseConfig(std::string_view yaml,
                                    std::string_view name);
-// Reads and parses a file.
+// The largest config file read (1 MiB; the full example is 20 kB).
+inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
+
+// Reads and parses a file; one over kMaxConfigFileBytes is refused before
+// parsing.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
 // A canonical text form of every effective detection setting (defaults

@@ -419,6 +419,51 @@ TEST(ConfigErrors, TooManyHopsPerWindow) {
             "must be at most 10000, is 86400");
 }
 
+TEST(ConfigErrors, AHopTooShortToRunIsRefused) {
+  // Regression: window 1ns, hop 1ns was accepted, and a replay of 50k
+  // records ran out of memory.
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    window: 1ns\n"
+                     "    hop: 1ns\n"),
+            "config.yaml:4: detectors.foreign_origin_surge.hop: must be at "
+            "least 1s (each hop is evaluated for every key)");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_share:\n    window: 10ms\n"
+                     "    hop: 1ms\n"),
+            "config.yaml:4: detectors.foreign_share.hop: must be at least 1s "
+            "(each hop is evaluated for every key)");
+  EXPECT_EQ(ErrorFor("detectors:\n  posting_clock:\n    hop: 1s\n"),
+            "config.yaml:3: detectors.posting_clock.hop: must be at least 1m "
+            "(each hop classifies every tracked account)");
+  EXPECT_EQ(ErrorFor("alertmanager:\n  resend_interval: 1ms\n"),
+            "config.yaml:2: alertmanager.resend_interval: must be at least 1s");
+  EXPECT_TRUE(ParseConfig("detectors:\n  foreign_origin_surge:\n    window: "
+                          "10s\n    hop: 1s\n",
+                          "config.yaml")
+                  .ok());
+}
+
+TEST(ConfigErrors, AnOverLargeCountSaysTheMaximum) {
+  // Regression: max_keys: 1000000000000 said "must be at least 1".
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    max_keys: "
+                     "1000000000000\n"),
+            "config.yaml:3: detectors.foreign_origin_surge.max_keys: must be "
+            "at most 2147483647");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    max_keys: "
+                     "99999999999999999999999\n"),
+            "config.yaml:3: detectors.foreign_origin_surge.max_keys: must be "
+            "at most 2147483647");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    max_keys: "
+                     "-99999999999999999999999\n"),
+            "config.yaml:3: detectors.foreign_origin_surge.max_keys: must be "
+            "at least 1");
+}
+
+TEST(ConfigErrors, AnOverLargeConfigFileIsRefusedUnread) {
+  const absl::StatusOr<Config> c = LoadConfigFile("/dev/zero");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "config /dev/zero is larger than 1048576 bytes");
+}
+
 TEST(ConfigErrors, BadCountryInTargets) {
   EXPECT_EQ(
       ErrorFor("detectors:\n  foreign_origin_surge:\n    targets: [DE, UK]\n"),
@@ -1166,6 +1211,15 @@ TEST(SharingAndAccountDetectors, AMissingOrMalformedDomainsFileIsAConfigError) {
                          bad,
                          ":3: \"XX\" is not an ISO 3166-1 alpha-2 country "
                          "code"));
+}
+
+TEST(SharingAndAccountDetectors, ADomainsFileThatNeverEndsIsRefusedByItsLine) {
+  // Regression: domains_file: /dev/zero read 2.1 GB and then blamed the YAML.
+  EXPECT_EQ(ErrorFor("detectors:\n  state_media_amplification:\n"
+                     "    domains_file: /dev/zero\n"),
+            "config.yaml:3: detectors.state_media_amplification.domains_file: "
+            "state media domains file /dev/zero is larger than 16777216 "
+            "bytes");
 }
 
 TEST(SharingAndAccountDetectors, HashChangesWithEverySettingAndTheListText) {

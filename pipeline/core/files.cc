@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "pipeline/core/strings.h"
 
 namespace vigia {
 namespace {
@@ -98,6 +100,40 @@ absl::Status CommitPartial(const std::string& path) {
         errno, absl::StrCat("cannot rename ", partial, " to ", path));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             size_t max_bytes,
+                                             std::string_view what) {
+  std::FILE* file = std::fopen(path.c_str(), "rbe");
+  if (file == nullptr) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("cannot open ", ToAbsl(what), " ", path));
+  }
+  std::string text;
+  char buf[64 << 10];
+  size_t n;
+  // One byte past the limit tells a file of exactly max_bytes from a larger
+  // one.
+  while (text.size() <= max_bytes &&
+         (n = std::fread(buf, 1,
+                         std::min(sizeof(buf), max_bytes + 1 - text.size()),
+                         file)) > 0) {
+    text.append(buf, n);
+  }
+  const bool failed = std::ferror(file) != 0;
+  const int err = errno;
+  std::fclose(file);
+  if (failed) {
+    return absl::ErrnoToStatus(
+        err != 0 ? err : EIO,
+        absl::StrCat("cannot read ", ToAbsl(what), " ", path));
+  }
+  if (text.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        ToAbsl(what), " ", path, " is larger than ", max_bytes, " bytes"));
+  }
+  return text;
 }
 
 StagedOutput StageOutput(const std::string& path) {

@@ -19,10 +19,13 @@
 #ifndef VIGIA_PIPELINE_CORE_FILES_H_
 #define VIGIA_PIPELINE_CORE_FILES_H_
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace vigia {
 
@@ -47,6 +50,15 @@ std::string PartialPath(const std::string& path);
 // Renames PartialPath(path) to `path`, replacing any file there (a symlink
 // at `path` is replaced, not followed). Errors name both paths.
 absl::Status CommitPartial(const std::string& path);
+
+// Reads the whole file at `path`, refusing one larger than `max_bytes`
+// (reading stops there, so /dev/zero or a huge file costs at most that
+// much). `what` names the file in errors ("config", "state media domains
+// file"): the open error's code with "cannot open <what> <path>", or
+// InvalidArgument "<what> <path> is larger than <max_bytes> bytes".
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             size_t max_bytes,
+                                             std::string_view what);
 
 // An output and where it is written while the command runs.
 struct StagedOutput {
