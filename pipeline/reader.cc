@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/decoder.h"
@@ -341,6 +343,20 @@ class BufferedLineReader final : public LineReader {
 
 }  // namespace
 
+namespace {
+
+// "gzip" or "zstd" when the name says the file is compressed, else "".
+std::string_view CompressedKindByName(std::string_view path) {
+  if (absl::EndsWith(ToAbsl(path), ".gz")) return "gzip";
+  if (absl::EndsWith(ToAbsl(path), ".zst") ||
+      absl::EndsWith(ToAbsl(path), ".zstd")) {
+    return "zstd";
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<LineReader>> OpenLineReader(
     const std::string& path) {
   int fd = STDIN_FILENO;
@@ -379,6 +395,14 @@ absl::StatusOr<std::unique_ptr<LineReader>> OpenLineReader(
     auto zst = std::make_unique<ZstdSource>(std::move(input));
     if (absl::Status s = zst->Init(); !s.ok()) return s;
     source = std::move(zst);
+  } else if (std::string_view kind = CompressedKindByName(path);
+             !kind.empty()) {
+    // Named as compressed but not: random bytes named .zst were once read
+    // as lines of text, and every "line" dead-lettered as malformed.
+    return absl::DataLossError(
+        absl::StrCat(path, " is named as ", ToAbsl(kind),
+                     " but does not start with its magic bytes (",
+                     kind == "gzip" ? "1f 8b" : "28 b5 2f fd", ")"));
   } else {
     source = std::make_unique<PlainSource>(std::move(input));
   }

@@ -365,6 +365,49 @@ TEST(ReplayCli, OutputsAppearUnderTheirNamesOnlyWhenComplete) {
   EXPECT_NE(RunCommand("test -e /dev/null.partial"), 0);
 }
 
+TEST(ReplayCli, AFailedReplayStillWritesItsSummaryWithTheFailureAndLine) {
+  // Regression: a truncated archive exited 1 with no summary and no line
+  // number, its partial outputs under the final names.
+  const std::string dir = MakeTempDir("failed_replay");
+  const std::string feed = SmallArchive(dir, 20000);
+  const std::string gz = dir + "/truncated.ndjson.gz";
+  ASSERT_EQ(
+      RunCommand(absl::StrCat("gzip -c ", feed, " | head -c 20000 > ", gz)), 0);
+  const std::string alerts = dir + "/alerts.ndjson";
+  const std::string summary = dir + "/summary.json";
+  const std::string err = dir + "/err.txt";
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", gz,
+                                    " --alerts ", alerts, " --summary ",
+                                    summary, " --dead-letters ", dir,
+                                    "/dead.ndjson 2> ", err)),
+            1);
+  const std::string text = ReadFile(summary);
+  EXPECT_NE(text.find("\"completed\":false"), std::string::npos) << text;
+  EXPECT_NE(text.find("truncated gzip"), std::string::npos) << text;
+  const size_t at = text.find("\"last_line\":");
+  ASSERT_NE(at, std::string::npos) << text;
+  const int64_t last_line = std::stoll(text.substr(at + 12));
+  EXPECT_GT(last_line, 0);
+  EXPECT_LT(last_line, 20000);
+  EXPECT_NE(text.find(absl::StrCat("\"events_read\":", last_line)),
+            std::string::npos)
+      << text;
+  EXPECT_NE(ReadFile(err).find(absl::StrCat("after line ", last_line)),
+            std::string::npos)
+      << ReadFile(err);
+  // What was written before the stop is kept, but not under the final name.
+  EXPECT_EQ(RunCommand("test -f " + alerts + ".partial"), 0);
+  EXPECT_NE(RunCommand("test -e " + alerts), 0);
+  // And a complete run's summary says so.
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --summary ", summary,
+                                    " --dead-letters /dev/null")),
+            0);
+  EXPECT_NE(ReadFile(summary).find("\"completed\":true,\"failure\":null"),
+            std::string::npos)
+      << ReadFile(summary);
+}
+
 TEST(ReplayCli, EveryCommandHasHelp) {
   for (const char* cmd : {"gen", "replay", "config", "explain", "run", "demo",
                           "mock-kafka", "backtest"}) {

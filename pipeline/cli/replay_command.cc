@@ -95,34 +95,40 @@ absl::Status RunReplay(const ParsedFlags& flags) {
                    }()));
     };
   }
-  absl::StatusOr<RunSummary> summary =
+  const RunSummary summary =
       Replay(*config, **reader, input, alerts, **dead, progress);
   if (tty) std::fputs("\r\033[K", stderr);
-  if (!summary.ok()) {
-    // The files written so far stay under their partial names; the names a
-    // reader expects keep what a previous, complete run left there.
-    return absl::Status(
-        summary.status().code(),
-        absl::StrCat(summary.status().message(),
-                     " (outputs so far are left as *.partial)"));
-  }
 
   std::fflush(stdout);
-  std::fputs(SummaryToText(*summary).c_str(), stderr);
-  if (summary->rejected + summary->late > 0) {
-    std::fprintf(stderr, "  dead letters     %s\n", dead_path.c_str());
+  std::fputs(SummaryToText(summary).c_str(), stderr);
+  if (summary.rejected + summary.late > 0) {
+    std::fprintf(stderr, "  dead letters     %s%s\n",
+                 dead_out.write_path.c_str(),
+                 summary.status.ok() ? "" : " (incomplete)");
   }
+  // The summary is written whatever happened: for a failed run it says why
+  // and after which line.
   if (!summary_path.empty()) {
     if (absl::Status s =
-            WriteFile(summary_out.write_path, SummaryToJson(*summary) + "\n");
+            WriteFile(summary_out.write_path, SummaryToJson(summary) + "\n");
         !s.ok()) {
       return s;
     }
+    if (absl::Status s = Commit(summary_out); !s.ok()) return s;
+  }
+  if (!summary.status.ok()) {
+    // The alerts and dead letters so far stay under their partial names;
+    // the names a reader expects keep what a complete run left there.
+    return absl::Status(
+        summary.status.code(),
+        absl::StrCat(summary.status.message(), " (after line ",
+                     summary.last_line,
+                     "; alerts and dead letters so far are in *.partial)"));
   }
   // Closed (flushed) before they are renamed into place.
   ndjson.reset();
   dead->reset();
-  for (const StagedOutput* out : {&alerts_out, &dead_out, &summary_out}) {
+  for (const StagedOutput* out : {&alerts_out, &dead_out}) {
     if (absl::Status s = Commit(*out); !s.ok()) return s;
   }
   return absl::OkStatus();
