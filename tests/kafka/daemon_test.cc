@@ -312,6 +312,78 @@ TEST(KafkaDaemon, RecordsFromClocksFarAheadAreFutureAndMakeNothingLate) {
   EXPECT_EQ(future_offsets, bad_offsets);
 }
 
+TEST(KafkaDaemon, RecordsDeletedBeforeTheyWereReadAreCountedAsSkipped) {
+  // Regression: when the brokers deleted unread records (retention), the
+  // consumer's offset reset past them with a log line and nothing else.
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  std::vector<std::string> first;
+  for (const FeedLine& line : feed) {
+    if (line.target == "MD" && first.size() < 100) first.push_back(line.json);
+  }
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, first).ok());
+  const Config config = testing::TestConfig();
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "skip");
+  {
+    Handled handled;
+    options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+    DaemonThread d(config, options);
+    ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+    ASSERT_TRUE(handled.WaitFor(100, kWait));
+    ASSERT_TRUE(d.Stop().ok());  // commits offset 100 on the way out
+  }
+  // While no one reads, 8 MB more arrive: the mock cluster keeps 5 MB per
+  // partition, so the oldest unread records are deleted.
+  const std::string text(10'000, 'x');
+  std::vector<std::string> big;
+  for (int i = 0; i < 800; ++i) {
+    big.push_back(absl::StrCat(
+        R"({"id":"big-)", i,
+        R"(","platform":"x","created_at":"2026-05-09T00:30:00Z","account":{"id":"a","country":"RU"},"target":"MD","text":")",
+        text, R"("})"));
+  }
+  ASSERT_TRUE(testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, big).ok());
+  auto records =
+      testing::ReadTopic(mc->bootstrap(), "vigia.posts", kPartitions);
+  ASSERT_TRUE(records.ok()) << records.status();
+  int64_t low = -1;
+  int64_t remaining = 0;
+  for (const auto& r : *records) {
+    if (r.partition != 0) continue;
+    if (low < 0 || r.offset < low) low = r.offset;
+    ++remaining;
+  }
+  ASSERT_GT(low, 100) << "the mock cluster deleted nothing unread";
+
+  Handled handled;
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(remaining, kWait));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (
+      MetricValue(d.daemon(),
+                  R"(vigia_kafka_records_skipped_total{topic="vigia.posts"})") <
+          low - 100 &&
+      std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(
+      MetricValue(d.daemon(),
+                  R"(vigia_kafka_records_skipped_total{topic="vigia.posts"})"),
+      low - 100);
+  EXPECT_EQ(
+      MetricValue(d.daemon(),
+                  R"(vigia_kafka_records_skipped_total{topic="vigia.ads"})"),
+      0);
+  EXPECT_EQ(handled.Snapshot().begin()->second, low);
+  ASSERT_TRUE(d.Stop().ok());
+}
+
 TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   auto mc = StartCluster(/*brokers=*/3);
   ASSERT_NE(mc, nullptr);
