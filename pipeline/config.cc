@@ -1455,6 +1455,17 @@ bool IsSecretKafkaSetting(std::string_view key) {
   return false;
 }
 
+std::string RedactUrlCredentials(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t host = scheme + 3;
+  const size_t end = url.find_first_of("/?#", host);
+  const size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return absl::StrCat(ToAbsl(url.substr(0, host)), "[redacted]",
+                      ToAbsl(url.substr(at)));
+}
+
 std::string CanonicalConnections(const Config& c) {
   CanonicalWriter w;
   const KafkaConfig& k = c.kafka;
@@ -1469,14 +1480,19 @@ std::string CanonicalConnections(const Config& c) {
           IsSecretKafkaSetting(key) ? std::string("[redacted]") : value);
   }
   const AlertmanagerConfig& a = c.alertmanager;
-  w.Add("alertmanager.urls",
-        absl::StrCat("[", absl::StrJoin(a.urls, ", "), "]"));
+  // Alertmanager URLs may carry basic-auth credentials: `vigia run` masks
+  // them in its logs, and `vigia config` printed them in clear.
+  std::vector<std::string> urls;
+  for (const std::string& url : a.urls)
+    urls.push_back(RedactUrlCredentials(url));
+  w.Add("alertmanager.urls", absl::StrCat("[", absl::StrJoin(urls, ", "), "]"));
   w.Add("alertmanager.resend_interval", a.resend_interval);
   w.Add("alertmanager.ttl", a.ttl);
   w.Add("alertmanager.min_hold", a.min_hold);
   w.Add("alertmanager.timeout", a.timeout);
-  w.Add("alertmanager.runbook_base_url", a.runbook_base_url);
-  w.Add("alertmanager.generator_url", a.generator_url);
+  w.Add("alertmanager.runbook_base_url",
+        RedactUrlCredentials(a.runbook_base_url));
+  w.Add("alertmanager.generator_url", RedactUrlCredentials(a.generator_url));
   w.Add("alertmanager.drill", a.drill);
   w.Add("metrics.addr", c.metrics_addr);
   return w.Release();

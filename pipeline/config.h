@@ -125,6 +125,10 @@ std::string CanonicalConnections(const Config& config);
 // True when a librdkafka property holds a secret (passwords, keys, tokens).
 bool IsSecretKafkaSetting(std::string_view key);
 
+// Returns `url` with its user information (the "user:password@" of basic
+// authentication) replaced by "[redacted]", for anything printed.
+std::string RedactUrlCredentials(std::string_view url);
+
 // Returns the context operators are built with.
 OperatorContext MakeOperatorContext(const Config& config);
 

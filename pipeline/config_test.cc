@@ -169,6 +169,27 @@ metrics:
               HasSubstr("kafka.settings.security.protocol = SASL_SSL"));
 }
 
+TEST(Config, AlertmanagerBasicAuthIsNeverPrinted) {
+  // Regression: `vigia config` printed an Alertmanager basic-auth password
+  // in clear (`vigia run` masked it).
+  absl::StatusOr<Config> c = ParseConfig(
+      "alertmanager:\n  urls: [\"https://vigia:s3cret@am-0:9093/\", "
+      "\"http://am-1:9093\"]\n  generator_url: "
+      "\"https://viewer:pa55@grafana.example/d/x?user=a@b\"\n",
+      "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string printed = CanonicalConnections(*c);
+  EXPECT_THAT(printed, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(printed, Not(HasSubstr("pa55")));
+  EXPECT_THAT(printed,
+              HasSubstr("alertmanager.urls = [https://[redacted]@am-0:9093/, "
+                        "http://am-1:9093]"));
+  EXPECT_THAT(printed, HasSubstr("alertmanager.generator_url = "
+                                 "https://[redacted]@grafana.example/d/"
+                                 "x?user=a@b"));
+  EXPECT_EQ(RedactUrlCredentials("http://am:9093/a@b"), "http://am:9093/a@b");
+}
+
 TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {
   EXPECT_THAT(ErrorFor("kafka:\n  settings:\n    acks: [1, 2]\n"),
               HasSubstr("config.yaml:3: kafka.settings.acks"));
