@@ -142,6 +142,16 @@ TEST_F(PipelineTest, EveryRecordIsProcessedRejectedOrLate) {
   EXPECT_EQ(dead_.bytes[1], Post("p4", 100));
 }
 
+TEST_F(PipelineTest, CrlfRecordsDecodeAndDeadLetterWithTheirCarriageReturn) {
+  // An NDJSON archive with CRLF line ends: the '\r' is JSON whitespace to
+  // the decoder and part of the original bytes a dead letter keeps.
+  ASSERT_TRUE(Feed(Post("p1", 100) + "\r").ok());
+  ASSERT_TRUE(Feed("{not json\r").ok());
+  EXPECT_THAT(op_->ids, ElementsAre("p1"));
+  EXPECT_THAT(dead_.reasons, ElementsAre("malformed_json"));
+  EXPECT_THAT(dead_.bytes, ElementsAre("{not json\r"));
+}
+
 TEST_F(PipelineTest, RejectsAreLabelledWithTheFeedHint) {
   ASSERT_TRUE(Feed("garbage", FeedKind::kAd).ok());
   ASSERT_TRUE(Feed("garbage").ok());

@@ -298,10 +298,11 @@ class BufferedLineReader final : public LineReader {
   int64_t total_bytes() const override { return total_; }
 
  private:
-  // The line [begin_, end) with a trailing '\r' removed.
+  // The line [begin_, end). A '\r' before the '\n' (CRLF line ends) stays:
+  // it is JSON whitespace to the decoder, and a dead letter must carry the
+  // record's bytes exactly.
   Line MakeLine(size_t end) {
-    size_t size = end - begin_;
-    if (size > 0 && buf_[begin_ + size - 1] == '\r') --size;
+    const size_t size = end - begin_;
     Line line;
     line.bytes = std::string_view(buf_.data() + begin_, size);
     line.capacity = buf_.size() - begin_;

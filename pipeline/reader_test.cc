@@ -164,11 +164,12 @@ TEST(LineReader, ReadsConcatenatedZstdFrames) {
   EXPECT_THAT(r.lines, ElementsAre("one", "two", "three", "four"));
 }
 
-TEST(LineReader, StripsCarriageReturnOfCrlfLineEnds) {
+TEST(LineReader, KeepsTheCarriageReturnOfCrlfLineEnds) {
+  // Regression: the '\r' was stripped, so dead letters of CRLF lines were
+  // not the original bytes.
   WriteFile(TempPath("crlf.ndjson"), "a\r\nb\r\n\r\nc\rd\n");
-  // Only a '\r' right before the '\n' is a line end; others are data.
   EXPECT_THAT(ReadPath(TempPath("crlf.ndjson")).lines,
-              ElementsAre("a", "b", "", "c\rd"));
+              ElementsAre("a\r", "b\r", "\r", "c\rd"));
 }
 
 TEST(LineReader, ReturnsFinalLineWithoutNewline) {
