@@ -169,6 +169,22 @@ metrics:
               HasSubstr("kafka.settings.security.protocol = SASL_SSL"));
 }
 
+TEST(Config, ManyKafkaSettingsLoadEveryKeyAndStillCatchADuplicate) {
+  // Keys are found through an index (40,000 settings once loaded in
+  // quadratic time); the result must be the same as a scan's.
+  std::string yaml = "kafka:\n  settings:\n";
+  for (int i = 0; i < 40000; ++i)
+    absl::StrAppend(&yaml, "    k", i, ": v", i, "\n");
+  absl::StatusOr<Config> c = ParseConfig(yaml, "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->kafka.settings.size(), 40000u);
+  EXPECT_EQ(c->kafka.settings.at("k39999"), "v39999");
+  absl::StrAppend(&yaml, "    k17: again\n");
+  EXPECT_EQ(ErrorFor(yaml),
+            "config.yaml:40003: kafka.settings.k17: duplicate key (first on "
+            "line 20)");
+}
+
 TEST(Config, AlertmanagerBasicAuthIsNeverPrinted) {
   // Regression: `vigia config` printed an Alertmanager basic-auth password
   // in clear (`vigia run` masked it).
