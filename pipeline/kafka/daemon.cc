@@ -433,6 +433,7 @@ void Daemon::NoteOffset(std::string_view topic, int32_t partition,
   if (known && low <= from) return;
   const int64_t to = known ? std::min(offset, low) : offset;
   kafka_probe_->OnSkipped(topic, to - from);
+  skipped_.fetch_add(to - from);
   VIGIA_LOG(WARNING) << "kafka: " << topic << "/" << partition << " offsets "
                      << from << ".." << to - 1 << " (" << to - from
                      << " records) were deleted by the brokers before they "

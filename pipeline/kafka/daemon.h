@@ -128,6 +128,9 @@ class Daemon {
   // Rebalance events seen (assignments and revocations each count).
   int64_t rebalances() const { return rebalances_.load(); }
   int64_t records() const { return records_.load(); }
+  // Records never read: deleted by the brokers before the consumer reached
+  // them (vigia_kafka_records_skipped_total).
+  int64_t skipped_records() const { return skipped_.load(); }
   int64_t commits() const { return commits_.load(); }
   prometheus::Registry& registry() const { return *registry_; }
 
@@ -256,6 +259,7 @@ class Daemon {
   std::atomic<int> assigned_{0};
   std::atomic<int64_t> rebalances_{0};
   std::atomic<int64_t> records_{0};
+  std::atomic<int64_t> skipped_{0};
   std::atomic<int64_t> commits_{0};
 };
 
