@@ -419,6 +419,11 @@ TEST(ReplayCli, EveryCommandHasHelp) {
       RunCommand(absl::StrCat(kVigia, " replay --input /nonexistent/x.ndjson",
                               " --quiet 2> /dev/null")),
       2);
+  // A directory is as unusable an input as a missing file (it exited 1).
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia,
+                                    " replay --input /tmp --quiet "
+                                    "--dead-letters /dev/null 2> /dev/null")),
+            2);
 }
 
 }  // namespace
