@@ -152,6 +152,14 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   if (config.watermark.idle_timeout > absl::Seconds(2)) {
     config.watermark.idle_timeout = absl::Seconds(2);
   }
+  // The scenario's event time has nothing to do with the wall clock: one
+  // dated ahead of today (gen --start, or a scenario file) would otherwise be
+  // all `future`. The bound reaches the scenario's end, and no further.
+  const absl::Duration to_end =
+      scenario->start + scenario->duration - SystemClock::Get()->Now();
+  if (to_end > absl::ZeroDuration()) {
+    config.watermark.max_clock_lead += to_end;
+  }
   DaemonOptions daemon_options;
   daemon_options.brokers = bootstrap;
   daemon_options.metrics_addr = options.metrics_addr;
