@@ -21,6 +21,7 @@
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "pipeline/core/country.h"
+#include "pipeline/core/files.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/log.h"
 #include "pipeline/core/strings.h"
@@ -377,24 +378,10 @@ absl::StatusOr<StateMediaList> ParseStateMediaDomains(std::string_view text,
 
 absl::StatusOr<StateMediaList> LoadStateMediaDomainsFile(
     const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rbe");
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(
-        errno, absl::StrCat("cannot open state media domains file ", path));
-  }
-  std::string text;
-  char buf[16 << 10];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(file) != 0;
-  const int err = errno;
-  std::fclose(file);
-  if (failed) {
-    return absl::ErrnoToStatus(
-        err != 0 ? err : EIO,
-        absl::StrCat("cannot read state media domains file ", path));
-  }
-  return ParseStateMediaDomains(text, path);
+  absl::StatusOr<std::string> text = ReadFileToString(
+      path, kMaxStateMediaDomainsFileBytes, "state media domains file");
+  if (!text.ok()) return text.status();
+  return ParseStateMediaDomains(*text, path);
 }
 
 std::shared_ptr<const StateMediaList> DefaultStateMediaList() {

@@ -57,8 +57,14 @@ struct StateMediaList {
 absl::StatusOr<StateMediaList> ParseStateMediaDomains(std::string_view text,
                                                       std::string_view name);
 
+// The largest domains file read (16 MiB, some 400,000 domains; the bundled
+// list is 5 kB).
+inline constexpr size_t kMaxStateMediaDomainsFileBytes = 16 << 20;
+
 // Reads and parses a list file; NotFound (or the matching errno status)
-// when it cannot be read.
+// when it cannot be read, InvalidArgument when it is larger than
+// kMaxStateMediaDomainsFileBytes (reading stops there: /dev/zero once read
+// 2.1 GB).
 absl::StatusOr<StateMediaList> LoadStateMediaDomainsFile(
     const std::string& path);
 

@@ -17,13 +17,16 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/country.h"
+#include "pipeline/core/files.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/watermark.h"
 
 namespace vigia {
 namespace {
@@ -87,11 +90,13 @@ class ConfigNode {
     const std::string& s = node_.Scalar();
     int64_t v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc::result_out_of_range) return RangeError(min, max);
+    if (ec == std::errc::result_out_of_range) {
+      return RangeError(min, max, /*too_small=*/!s.empty() && s[0] == '-');
+    }
     if (ec != std::errc() || end != s.data() + s.size()) {
       return TypeError("an integer");
     }
-    if (v < min || v > max) return RangeError(min, max);
+    if (v < min || v > max) return RangeError(min, max, v < min);
     return v;
   }
 
@@ -189,9 +194,13 @@ class ConfigNode {
     return absl::OkStatus();
   }
 
-  absl::Status RangeError(int64_t min, int64_t max) const {
+  // A bound as large as an int is what the code can hold, not a limit a
+  // person chose: a value below `min` is told only the minimum, one above
+  // `max` the maximum (once "must be at least 1" for max_keys: 1e12).
+  absl::Status RangeError(int64_t min, int64_t max, bool too_small) const {
     if (max >= std::numeric_limits<int>::max()) {
-      return Error(absl::StrCat("must be at least ", min));
+      return Error(too_small ? absl::StrCat("must be at least ", min)
+                             : absl::StrCat("must be at most ", max));
     }
     return Error(absl::StrCat("must be between ", min, " and ", max));
   }
@@ -219,11 +228,14 @@ class ConfigMap {
       }
       const std::string& key = kv.first.Scalar();
       ConfigNode value(kv.second, node.ChildPath(key), line, node.file());
-      for (const Entry& e : map.entries_) {
-        if (e.key == key) {
-          return value.Error(absl::StrCat("duplicate key (first on line ",
-                                          e.node.line(), ")"));
-        }
+      // An index, not a scan: 40,000 kafka.settings keys once took seconds
+      // to load, quadratically.
+      const auto [it, inserted] =
+          map.index_.try_emplace(key, map.entries_.size());
+      if (!inserted) {
+        return value.Error(absl::StrCat("duplicate key (first on line ",
+                                        map.entries_[it->second].node.line(),
+                                        ")"));
       }
       map.entries_.push_back(Entry{key, std::move(value), false});
     }
@@ -235,31 +247,21 @@ class ConfigMap {
   // Returns the value under `key`, or nullopt when absent, and marks the key
   // as known.
   std::optional<ConfigNode> Take(std::string_view key) {
-    for (Entry& e : entries_) {
-      if (e.key == key) {
-        e.taken = true;
-        return e.node;
-      }
-    }
-    return std::nullopt;
+    Entry* e = Find(key);
+    if (e == nullptr) return std::nullopt;
+    e->taken = true;
+    return e->node;
   }
 
   // An error at `key` (at the mapping itself when the key is absent, with
   // the key's path all the same).
   absl::Status ErrorAt(std::string_view key, std::string_view message) const {
-    for (const Entry& e : entries_) {
-      if (e.key == key) return e.node.Error(message);
-    }
+    if (const Entry* e = Find(key)) return e->node.Error(message);
     return ConfigNode(node_.yaml(), node_.ChildPath(key), node_.line(),
                       node_.file())
         .Error(message);
   }
-  bool Has(std::string_view key) const {
-    for (const Entry& e : entries_) {
-      if (e.key == key) return true;
-    }
-    return false;
-  }
+  bool Has(std::string_view key) const { return Find(key) != nullptr; }
 
   // Reports the first key (in document order) that no parser took.
   absl::Status CheckNoUnknownKeys() const {
@@ -327,6 +329,15 @@ class ConfigMap {
 
   explicit ConfigMap(ConfigNode node) : node_(std::move(node)) {}
 
+  Entry* Find(std::string_view key) {
+    const auto it = index_.find(ToAbsl(key));
+    return it == index_.end() ? nullptr : &entries_[it->second];
+  }
+  const Entry* Find(std::string_view key) const {
+    const auto it = index_.find(ToAbsl(key));
+    return it == index_.end() ? nullptr : &entries_[it->second];
+  }
+
   template <typename T, typename F>
   absl::Status Read(std::string_view key, T* out, F read) {
     std::optional<ConfigNode> n = Take(key);
@@ -338,7 +349,9 @@ class ConfigMap {
   }
 
   ConfigNode node_;
-  std::vector<Entry> entries_;
+  std::vector<Entry> entries_;  // in document order
+  // Key -> index in entries_.
+  absl::flat_hash_map<std::string, size_t> index_;
 };
 
 // Local to this file (#undef at the end).
@@ -350,6 +363,12 @@ class ConfigMap {
   } while (0)
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+// The shortest hop a windowed detector runs on.
+constexpr absl::Duration kMinHop = absl::Seconds(1);
+// posting_clock classifies every tracked account each hop.
+constexpr absl::Duration kMinPostingClockHop = absl::Minutes(1);
+// Alertmanager gets every firing alert again each resend_interval.
+constexpr absl::Duration kMinResendInterval = absl::Seconds(1);
 
 // ---------------------------------------------------------------------------
 // Sections.
@@ -497,6 +516,15 @@ absl::Status ParseTargets(const ConfigNode& node,
 absl::Status CheckWindow(const ConfigMap& m, absl::Duration window,
                          absl::Duration hop) {
   constexpr int64_t kMaxBuckets = 10000;
+  // Every hop of event time is evaluated for every key: a 1ns hop over a
+  // two-day feed is 1.7e14 evaluations (it ran out of memory), a 1ms hop
+  // ran for minutes on 50k records.
+  if (hop < kMinHop) {
+    return m.ErrorAt(
+        m.Has("hop") ? "hop" : "window",
+        absl::StrCat("must be at least ", absl::FormatDuration(kMinHop),
+                     " (each hop is evaluated for every key)"));
+  }
   absl::Duration remainder;
   const int64_t buckets = absl::IDivDuration(window, hop, &remainder);
   if (remainder != absl::ZeroDuration()) {
@@ -911,6 +939,12 @@ absl::Status ParsePostingClock(ConfigMap& m, PostingClockOptions* out) {
   if (out->hop > absl::Hours(24)) {
     return m.ErrorAt("hop", "must be at most 24h");
   }
+  if (out->hop < kMinPostingClockHop) {
+    return m.ErrorAt(
+        "hop", absl::StrCat("must be at least ",
+                            absl::FormatDuration(kMinPostingClockHop),
+                            " (each hop classifies every tracked account)"));
+  }
   if (std::optional<ConfigNode> targets = m.Take("targets")) {
     CONFIG_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
   }
@@ -989,6 +1023,11 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
   }
   CONFIG_RETURN_IF_ERROR(
       m.Duration("resend_interval", Bound::kPositive, &out->resend_interval));
+  if (out->resend_interval < kMinResendInterval) {
+    return m.ErrorAt("resend_interval",
+                     absl::StrCat("must be at least ",
+                                  absl::FormatDuration(kMinResendInterval)));
+  }
   CONFIG_RETURN_IF_ERROR(m.Duration("ttl", Bound::kNonNegative, &out->ttl));
   if (out->ttl != absl::ZeroDuration() && out->ttl < out->resend_interval) {
     return m.ErrorAt("ttl", "must be at least resend_interval (or 0)");
@@ -1034,7 +1073,21 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
         "max_out_of_orderness", Bound::kNonNegative, &w.max_out_of_orderness));
     CONFIG_RETURN_IF_ERROR(m.Duration("allowed_lateness", Bound::kNonNegative,
                                       &w.allowed_lateness));
-    return m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout);
+    CONFIG_RETURN_IF_ERROR(
+        m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout));
+    CONFIG_RETURN_IF_ERROR(
+        m.Duration("max_clock_lead", Bound::kPositive, &w.max_clock_lead));
+    CONFIG_RETURN_IF_ERROR(
+        m.Duration("max_lead", Bound::kPositive, &w.max_lead));
+    CONFIG_RETURN_IF_ERROR(
+        m.Int("quorum", 1, WatermarkTracker::kRecentWindow, &w.quorum));
+    CONFIG_RETURN_IF_ERROR(m.Int("gap_quorum", 1, 100000, &w.gap_quorum));
+    if (w.gap_quorum < w.quorum) {
+      return m.ErrorAt("gap_quorum",
+                       absl::StrCat("must be at least quorum (", w.quorum,
+                                    "): a gap is taken on that many records"));
+    }
+    return absl::OkStatus();
   }));
   CONFIG_RETURN_IF_ERROR(root.Section("evidence", [config](ConfigMap& m) {
     CONFIG_RETURN_IF_ERROR(
@@ -1368,23 +1421,10 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml,
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rbe");
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat("cannot open config ", path));
-  }
-  std::string text;
-  char buf[64 << 10];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(file) != 0;
-  const int err = errno;
-  std::fclose(file);
-  if (failed) {
-    return absl::ErrnoToStatus(err != 0 ? err : EIO,
-                               absl::StrCat("cannot read config ", path));
-  }
-  return ParseConfig(text, path);
+  absl::StatusOr<std::string> text =
+      ReadFileToString(path, kMaxConfigFileBytes, "config");
+  if (!text.ok()) return text.status();
+  return ParseConfig(*text, path);
 }
 
 std::string CanonicalConfig(const Config& c) {
@@ -1394,6 +1434,10 @@ std::string CanonicalConfig(const Config& c) {
   w.Add("watermark.max_out_of_orderness", c.watermark.max_out_of_orderness);
   w.Add("watermark.allowed_lateness", c.watermark.allowed_lateness);
   w.Add("watermark.idle_timeout", c.watermark.idle_timeout);
+  w.Add("watermark.max_clock_lead", c.watermark.max_clock_lead);
+  w.Add("watermark.max_lead", c.watermark.max_lead);
+  w.Add("watermark.quorum", c.watermark.quorum);
+  w.Add("watermark.gap_quorum", c.watermark.gap_quorum);
   w.Add("evidence.max_samples", c.evidence_max_samples);
   w.Add("evidence.top_n", c.evidence_top_n);
 
@@ -1425,6 +1469,17 @@ bool IsSecretKafkaSetting(std::string_view key) {
   return false;
 }
 
+std::string RedactUrlCredentials(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t host = scheme + 3;
+  const size_t end = url.find_first_of("/?#", host);
+  const size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return absl::StrCat(ToAbsl(url.substr(0, host)), "[redacted]",
+                      ToAbsl(url.substr(at)));
+}
+
 std::string CanonicalConnections(const Config& c) {
   CanonicalWriter w;
   const KafkaConfig& k = c.kafka;
@@ -1439,14 +1494,19 @@ std::string CanonicalConnections(const Config& c) {
           IsSecretKafkaSetting(key) ? std::string("[redacted]") : value);
   }
   const AlertmanagerConfig& a = c.alertmanager;
-  w.Add("alertmanager.urls",
-        absl::StrCat("[", absl::StrJoin(a.urls, ", "), "]"));
+  // Alertmanager URLs may carry basic-auth credentials: `vigia run` masks
+  // them in its logs, and `vigia config` printed them in clear.
+  std::vector<std::string> urls;
+  for (const std::string& url : a.urls)
+    urls.push_back(RedactUrlCredentials(url));
+  w.Add("alertmanager.urls", absl::StrCat("[", absl::StrJoin(urls, ", "), "]"));
   w.Add("alertmanager.resend_interval", a.resend_interval);
   w.Add("alertmanager.ttl", a.ttl);
   w.Add("alertmanager.min_hold", a.min_hold);
   w.Add("alertmanager.timeout", a.timeout);
-  w.Add("alertmanager.runbook_base_url", a.runbook_base_url);
-  w.Add("alertmanager.generator_url", a.generator_url);
+  w.Add("alertmanager.runbook_base_url",
+        RedactUrlCredentials(a.runbook_base_url));
+  w.Add("alertmanager.generator_url", RedactUrlCredentials(a.generator_url));
   w.Add("alertmanager.drill", a.drill);
   w.Add("metrics.addr", c.metrics_addr);
   return w.Release();

@@ -36,6 +36,19 @@ struct WatermarkOptions {
   // A source with no events for this long (processing time) stops holding
   // the watermark back.
   absl::Duration idle_timeout = absl::Seconds(60);
+  // How far an event may lead, beyond which it is dead-lettered as
+  // `future`. With a processing-time clock (the daemon), event time may
+  // lead that clock by at most max_clock_lead. Without one (replay), it may
+  // lead its source's own progress by at most max_lead, unless gap_quorum
+  // consecutive records of the source agree on the jump (a gap in the feed).
+  absl::Duration max_clock_lead = absl::Minutes(5);
+  absl::Duration max_lead = absl::Hours(1);
+  int gap_quorum = 16;
+  // A source's progress is the quorum-th newest of its last
+  // WatermarkTracker::kRecentWindow accepted event times, so fewer than
+  // `quorum` records among them (bad clocks) cannot move the watermark. 1
+  // makes it the newest event time seen.
+  int quorum = 4;
 };
 
 // Where `vigia run` reads and writes Kafka. docs/kafka.md.
@@ -94,7 +107,11 @@ Config DefaultConfig();
 // Parses YAML text. `name` is used in error messages (usually the path).
 absl::StatusOr<Config> ParseConfig(std::string_view yaml,
                                    std::string_view name);
-// Reads and parses a file.
+// The largest config file read (1 MiB; the full example is 20 kB).
+inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
+
+// Reads and parses a file; one over kMaxConfigFileBytes is refused before
+// parsing.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
 // A canonical text form of every effective detection setting (defaults
@@ -107,6 +124,10 @@ std::string CanonicalConnections(const Config& config);
 
 // True when a librdkafka property holds a secret (passwords, keys, tokens).
 bool IsSecretKafkaSetting(std::string_view key);
+
+// Returns `url` with its user information (the "user:password@" of basic
+// authentication) replaced by "[redacted]", for anything printed.
+std::string RedactUrlCredentials(std::string_view url);
 
 // Returns the context operators are built with.
 OperatorContext MakeOperatorContext(const Config& config);

@@ -170,6 +170,43 @@ metrics:
               HasSubstr("kafka.settings.security.protocol = SASL_SSL"));
 }
 
+TEST(Config, ManyKafkaSettingsLoadEveryKeyAndStillCatchADuplicate) {
+  // Keys are found through an index (40,000 settings once loaded in
+  // quadratic time); the result must be the same as a scan's.
+  std::string yaml = "kafka:\n  settings:\n";
+  for (int i = 0; i < 40000; ++i)
+    absl::StrAppend(&yaml, "    k", i, ": v", i, "\n");
+  absl::StatusOr<Config> c = ParseConfig(yaml, "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->kafka.settings.size(), 40000u);
+  EXPECT_EQ(c->kafka.settings.at("k39999"), "v39999");
+  absl::StrAppend(&yaml, "    k17: again\n");
+  EXPECT_EQ(ErrorFor(yaml),
+            "config.yaml:40003: kafka.settings.k17: duplicate key (first on "
+            "line 20)");
+}
+
+TEST(Config, AlertmanagerBasicAuthIsNeverPrinted) {
+  // Regression: `vigia config` printed an Alertmanager basic-auth password
+  // in clear (`vigia run` masked it).
+  absl::StatusOr<Config> c = ParseConfig(
+      "alertmanager:\n  urls: [\"https://vigia:s3cret@am-0:9093/\", "
+      "\"http://am-1:9093\"]\n  generator_url: "
+      "\"https://viewer:pa55@grafana.example/d/x?user=a@b\"\n",
+      "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const std::string printed = CanonicalConnections(*c);
+  EXPECT_THAT(printed, Not(HasSubstr("s3cret")));
+  EXPECT_THAT(printed, Not(HasSubstr("pa55")));
+  EXPECT_THAT(printed,
+              HasSubstr("alertmanager.urls = [https://[redacted]@am-0:9093/, "
+                        "http://am-1:9093]"));
+  EXPECT_THAT(printed, HasSubstr("alertmanager.generator_url = "
+                                 "https://[redacted]@grafana.example/d/"
+                                 "x?user=a@b"));
+  EXPECT_EQ(RedactUrlCredentials("http://am:9093/a@b"), "http://am:9093/a@b");
+}
+
 TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {
   EXPECT_THAT(ErrorFor("kafka:\n  settings:\n    acks: [1, 2]\n"),
               HasSubstr("config.yaml:3: kafka.settings.acks"));
@@ -420,6 +457,51 @@ TEST(ConfigErrors, TooManyHopsPerWindow) {
             "must be at most 10000, is 86400");
 }
 
+TEST(ConfigErrors, AHopTooShortToRunIsRefused) {
+  // Regression: window 1ns, hop 1ns was accepted, and a replay of 50k
+  // records ran out of memory.
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    window: 1ns\n"
+                     "    hop: 1ns\n"),
+            "config.yaml:4: detectors.foreign_origin_surge.hop: must be at "
+            "least 1s (each hop is evaluated for every key)");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_share:\n    window: 10ms\n"
+                     "    hop: 1ms\n"),
+            "config.yaml:4: detectors.foreign_share.hop: must be at least 1s "
+            "(each hop is evaluated for every key)");
+  EXPECT_EQ(ErrorFor("detectors:\n  posting_clock:\n    hop: 1s\n"),
+            "config.yaml:3: detectors.posting_clock.hop: must be at least 1m "
+            "(each hop classifies every tracked account)");
+  EXPECT_EQ(ErrorFor("alertmanager:\n  resend_interval: 1ms\n"),
+            "config.yaml:2: alertmanager.resend_interval: must be at least 1s");
+  EXPECT_TRUE(ParseConfig("detectors:\n  foreign_origin_surge:\n    window: "
+                          "10s\n    hop: 1s\n",
+                          "config.yaml")
+                  .ok());
+}
+
+TEST(ConfigErrors, AnOverLargeCountSaysTheMaximum) {
+  // Regression: max_keys: 1000000000000 said "must be at least 1".
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    max_keys: "
+                     "1000000000000\n"),
+            "config.yaml:3: detectors.foreign_origin_surge.max_keys: must be "
+            "at most 2147483647");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    max_keys: "
+                     "99999999999999999999999\n"),
+            "config.yaml:3: detectors.foreign_origin_surge.max_keys: must be "
+            "at most 2147483647");
+  EXPECT_EQ(ErrorFor("detectors:\n  foreign_origin_surge:\n    max_keys: "
+                     "-99999999999999999999999\n"),
+            "config.yaml:3: detectors.foreign_origin_surge.max_keys: must be "
+            "at least 1");
+}
+
+TEST(ConfigErrors, AnOverLargeConfigFileIsRefusedUnread) {
+  const absl::StatusOr<Config> c = LoadConfigFile("/dev/zero");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "config /dev/zero is larger than 1048576 bytes");
+}
+
 TEST(ConfigErrors, BadCountryInTargets) {
   EXPECT_EQ(
       ErrorFor("detectors:\n  foreign_origin_surge:\n    targets: [DE, UK]\n"),
@@ -584,6 +666,15 @@ TEST(ConfigErrors, NegativeOrOutOfRangeNumbers) {
             "config.yaml:2: watermark.allowed_lateness: must not be negative");
   EXPECT_EQ(ErrorFor("watermark:\n  idle_timeout: 0s\n"),
             "config.yaml:2: watermark.idle_timeout: must be positive");
+  EXPECT_EQ(ErrorFor("watermark:\n  max_lead: 0s\n"),
+            "config.yaml:2: watermark.max_lead: must be positive");
+  EXPECT_EQ(ErrorFor("watermark:\n  max_clock_lead: 0s\n"),
+            "config.yaml:2: watermark.max_clock_lead: must be positive");
+  EXPECT_EQ(ErrorFor("watermark:\n  quorum: 65\n"),
+            "config.yaml:2: watermark.quorum: must be between 1 and 64");
+  EXPECT_EQ(ErrorFor("watermark:\n  quorum: 8\n  gap_quorum: 4\n"),
+            "config.yaml:3: watermark.gap_quorum: must be at least quorum "
+            "(8): a gap is taken on that many records");
   EXPECT_EQ(
       ErrorFor("detectors:\n  foreign_origin_surge:\n    scoring:\n"
                "      min_expected: 0\n"),
@@ -837,6 +928,10 @@ TEST(CanonicalConfig, ListsEveryEffectiveSettingInAFixedOrder) {
 watermark.max_out_of_orderness = 30s
 watermark.allowed_lateness = 0
 watermark.idle_timeout = 1m
+watermark.max_clock_lead = 5m
+watermark.max_lead = 1h
+watermark.quorum = 4
+watermark.gap_quorum = 16
 evidence.max_samples = 10
 evidence.top_n = 5
 detectors.foreign_origin_surge.enabled = true
@@ -1212,6 +1307,15 @@ TEST(SharingAndAccountDetectors, AMissingOrMalformedDomainsFileIsAConfigError) {
                          bad,
                          ":3: \"XX\" is not an ISO 3166-1 alpha-2 country "
                          "code"));
+}
+
+TEST(SharingAndAccountDetectors, ADomainsFileThatNeverEndsIsRefusedByItsLine) {
+  // Regression: domains_file: /dev/zero read 2.1 GB and then blamed the YAML.
+  EXPECT_EQ(ErrorFor("detectors:\n  state_media_amplification:\n"
+                     "    domains_file: /dev/zero\n"),
+            "config.yaml:3: detectors.state_media_amplification.domains_file: "
+            "state media domains file /dev/zero is larger than 16777216 "
+            "bytes");
 }
 
 TEST(SharingAndAccountDetectors, HashChangesWithEverySettingAndTheListText) {

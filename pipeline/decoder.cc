@@ -121,6 +121,32 @@ Token Classify(std::string_view raw) {
   }
 }
 
+// True unless `doc`, whose first byte says it is a `type` scalar, is not
+// one (a misspelt literal, a malformed number or string). Arrays and objects
+// are not checked here.
+bool IsValidScalar(od::document& doc, od::json_type type) {
+  switch (type) {
+    case od::json_type::boolean: {
+      bool b;
+      return doc.get_bool().get(b) == simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      return doc.is_null().get(is_null) == simdjson::SUCCESS && is_null;
+    }
+    case od::json_type::number: {
+      od::number n;
+      return doc.get_number().get(n) == simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      return doc.get_string().get(s) == simdjson::SUCCESS;
+    }
+    default:
+      return true;
+  }
+}
+
 std::string_view JsonTypeArticle(od::json_type type) {
   switch (type) {
     case od::json_type::array:
@@ -361,6 +387,8 @@ std::string_view RejectReasonName(RejectReason reason) {
       return "bad_value";
     case RejectReason::kOversize:
       return "oversize";
+    case RejectReason::kFuture:
+      return "future";
   }
   return "unknown";
 }
@@ -528,6 +556,13 @@ bool Decoder::Impl::Parse(std::string_view input, size_t capacity) {
     return FailJson(error, Path{});
   }
   if (type != od::json_type::object) {
+    // type() judges by the first byte only: "this is not json" starts like
+    // `true` and was reported as a boolean. A scalar is named only when it
+    // is one.
+    if (!IsValidScalar(doc, type)) {
+      return Fail(RejectReason::kMalformedJson,
+                  "malformed JSON: the record is not JSON");
+    }
     return Fail(RejectReason::kMalformedJson, "malformed JSON: the record is ",
                 JsonTypeArticle(type), ", not an object");
   }

@@ -40,8 +40,10 @@ enum class RejectReason : uint8_t {
   kBadValue,       // a value is out of its domain (empty id, bad currency,
                    // negative or inverted range, ...)
   kOversize,       // larger than DecoderOptions::max_event_bytes
+  kFuture,         // event time too far ahead (set by the pipeline, never
+                   // by the decoder: WatermarkTracker::LeadBound)
 };
-inline constexpr int kNumRejectReasons = 9;  // including kNone
+inline constexpr int kNumRejectReasons = 10;  // including kNone
 std::string_view RejectReasonName(RejectReason reason);
 
 struct DecoderOptions {

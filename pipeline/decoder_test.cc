@@ -536,6 +536,21 @@ TEST(Decoder, RejectsATopLevelValueThatIsNotAnObject) {
   });
 }
 
+TEST(Decoder, TextThatIsNotJsonIsNotCalledABoolean) {
+  // Regression: "this is not json" was "the record is a boolean" (simdjson
+  // types a document by its first byte).
+  ExpectRejects({
+      {"this is not json", RejectReason::kMalformedJson,
+       "malformed JSON: the record is not JSON"},
+      {"nothing here", RejectReason::kMalformedJson,
+       "malformed JSON: the record is not JSON"},
+      {"-x", RejectReason::kMalformedJson,
+       "malformed JSON: the record is not JSON"},
+      {"12abc", RejectReason::kMalformedJson,
+       "malformed JSON: the record is not JSON"},
+  });
+}
+
 TEST(Decoder, RejectsInvalidUtf8InAKnownField) {
   ExpectRejects({
       {PostWith("\"text\":\"caf\xE9\""), RejectReason::kInvalidUtf8,
@@ -1056,9 +1071,10 @@ TEST(Decoder, RejectReasonNamesAreStable) {
   for (int i = 0; i < kNumRejectReasons; ++i) {
     names.push_back(RejectReasonName(static_cast<RejectReason>(i)));
   }
-  EXPECT_THAT(names, ElementsAre("none", "malformed_json", "invalid_utf8",
-                                 "missing_field", "wrong_type", "bad_time",
-                                 "bad_country", "bad_value", "oversize"));
+  EXPECT_THAT(names,
+              ElementsAre("none", "malformed_json", "invalid_utf8",
+                          "missing_field", "wrong_type", "bad_time",
+                          "bad_country", "bad_value", "oversize", "future"));
 }
 
 }  // namespace

@@ -206,9 +206,42 @@ std::vector<std::unique_ptr<Operator>> Pipeline::MakeOperators(
 }
 
 absl::Time Pipeline::Now() const {
-  // Without a clock, processing time follows event time, so the idle timeout
-  // is measured in event time and replays are deterministic.
-  return clock_ != nullptr ? clock_->Now() : watermark_.max_event_time();
+  // Without a clock, processing time follows event time (the sources'
+  // progress, which a few bad clocks cannot move), so the idle timeout is
+  // measured in event time and replays are deterministic.
+  return clock_ != nullptr ? clock_->Now() : watermark_.progress();
+}
+
+std::optional<absl::Time> Pipeline::ClockNow() const {
+  if (clock_ == nullptr) return std::nullopt;
+  return clock_->Now();
+}
+
+bool Pipeline::IsFuture(const SourceRef& source, absl::Time t) {
+  if (ABSL_PREDICT_TRUE(t <= watermark_.LeadBound(source, ClockNow()))) {
+    return false;
+  }
+  // With a clock nothing may lead it by more than the bound; without one a
+  // long enough run of agreeing records is a gap in the feed, and accepted.
+  return clock_ != nullptr || !watermark_.ConfirmsGap(source, t);
+}
+
+std::string Pipeline::FutureDetail(const SourceRef& source, absl::Time t) {
+  const std::optional<absl::Time> now = ClockNow();
+  if (now.has_value()) {
+    return absl::StrCat("event time ", FormatRfc3339(t),
+                        " is ahead of processing time ", FormatRfc3339(*now),
+                        " by more than ",
+                        absl::FormatDuration(config_.watermark.max_clock_lead),
+                        " (watermark.max_clock_lead)");
+  }
+  const absl::Time progress =
+      watermark_.LeadBound(source, std::nullopt) - config_.watermark.max_lead;
+  return absl::StrCat("event time ", FormatRfc3339(t),
+                      " is ahead of its source's progress ",
+                      FormatRfc3339(progress), " by more than ",
+                      absl::FormatDuration(config_.watermark.max_lead),
+                      " (watermark.max_lead)");
 }
 
 absl::Status Pipeline::DeadLetterRecord(const RawRecord& record, int feed_slot,
@@ -247,6 +280,14 @@ absl::Status Pipeline::Process(const RawRecord& record) {
   const Event& event = decoded;
   const int slot = static_cast<int>(event.kind);
   stats_.read[slot].Add();
+  if (ABSL_PREDICT_FALSE(IsFuture(record.source, event.created_at))) {
+    stats_.rejected[slot][static_cast<int>(RejectReason::kFuture)].Add();
+    // It came from the source, but says nothing usable about event time.
+    watermark_.ObserveUntimed(record.source, Now());
+    return DeadLetterRecord(record, slot,
+                            RejectReasonName(RejectReason::kFuture),
+                            FutureDetail(record.source, event.created_at));
+  }
   if (ABSL_PREDICT_FALSE(watermark_.IsLate(event.created_at, event.kind))) {
     stats_.late[slot].Add();
     const std::string detail = absl::StrCat(

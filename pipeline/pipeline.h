@@ -1,8 +1,9 @@
 // The pipeline: raw records in, alerts and dead letters out.
 //
-//   record bytes -> Decoder -> late check (WatermarkTracker) -> operators
-//                      |              |                           |
-//                 dead letter     dead letter                  alerts
+//   record bytes -> Decoder -> future/late check (WatermarkTracker) ->
+//   operators
+//                      |                 |                                |
+//                 dead letter        dead letter                       alerts
 //
 // An event is shown to the operators that read its feed, and each operator
 // is evaluated on its feeds' watermark (WatermarkTracker::feed_watermark).
@@ -204,6 +205,13 @@ class Pipeline {
                                 std::string_view reason,
                                 std::string_view detail);
   absl::Time Now() const;
+  // Processing time when it comes from a clock (the daemon), else nothing.
+  std::optional<absl::Time> ClockNow() const;
+  // True when an event of `source` at `t` leads too far to be used
+  // (WatermarkTracker::LeadBound), false when it is within the bound or
+  // completes a gap in the feed.
+  bool IsFuture(const SourceRef& source, absl::Time t);
+  std::string FutureDetail(const SourceRef& source, absl::Time t);
   void RefreshOperatorStats();
 
   Config config_;

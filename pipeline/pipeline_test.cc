@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/core/time.h"
@@ -76,6 +78,10 @@ class PipelineTest : public ::testing::Test {
     config_ = DefaultConfig();
     config_.watermark.max_out_of_orderness = absl::Seconds(10);
     config_.watermark.allowed_lateness = absl::ZeroDuration();
+    // These tests reason about one record moving the watermark, and their
+    // manual clocks start a few minutes before their events.
+    config_.watermark.quorum = 1;
+    config_.watermark.max_clock_lead = absl::Hours(1);
     auto op = std::make_unique<RecordingOperator>();
     op_ = op.get();
     std::vector<std::unique_ptr<Operator>> ops;
@@ -134,6 +140,16 @@ TEST_F(PipelineTest, EveryRecordIsProcessedRejectedOrLate) {
   EXPECT_THAT(dead_.positions, ElementsAre(2, 5, 6));
   EXPECT_EQ(dead_.bytes[0], "{not json");
   EXPECT_EQ(dead_.bytes[1], Post("p4", 100));
+}
+
+TEST_F(PipelineTest, CrlfRecordsDecodeAndDeadLetterWithTheirCarriageReturn) {
+  // An NDJSON archive with CRLF line ends: the '\r' is JSON whitespace to
+  // the decoder and part of the original bytes a dead letter keeps.
+  ASSERT_TRUE(Feed(Post("p1", 100) + "\r").ok());
+  ASSERT_TRUE(Feed("{not json\r").ok());
+  EXPECT_THAT(op_->ids, ElementsAre("p1"));
+  EXPECT_THAT(dead_.reasons, ElementsAre("malformed_json"));
+  EXPECT_THAT(dead_.bytes, ElementsAre("{not json\r"));
 }
 
 TEST_F(PipelineTest, RejectsAreLabelledWithTheFeedHint) {
@@ -358,6 +374,134 @@ TEST(ForeignEventCounts, PairsBeyondTheCapCountAsOtherPerTarget) {
   EXPECT_EQ(named, ForeignEventCounts::kMaxPairs);
   EXPECT_GT(other, 0);
   EXPECT_EQ(total, 2 * added);  // nothing lost
+}
+
+// A pipeline on the default watermark options (quorum, lead bounds), fed
+// one source as replay or a Kafka partition would.
+class FuturePipelineTest : public ::testing::Test {
+ protected:
+  void Start(const Clock* clock = nullptr) {
+    auto op = std::make_unique<RecordingOperator>();
+    op_ = op.get();
+    std::vector<std::unique_ptr<Operator>> ops;
+    ops.push_back(std::move(op));
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(ops), &alerts_,
+                                           &dead_, clock);
+  }
+  absl::Status Feed(const std::string& line) {
+    RawRecord r{line, line.size(), SourceRef{"posts", 0, ++offset_},
+                FeedKind::kPost};
+    return pipeline_->Process(r);
+  }
+  int64_t Future() const {
+    return pipeline_->stats()
+        .rejected[static_cast<int>(FeedKind::kPost)]
+                 [static_cast<int>(RejectReason::kFuture)]
+        .value();
+  }
+
+  Config config_ = DefaultConfig();
+  RecordingOperator* op_ = nullptr;
+  RecordingAlerts alerts_;
+  RecordingDeadLetters dead_;
+  std::unique_ptr<Pipeline> pipeline_;
+  int64_t offset_ = 0;
+};
+
+std::string PostAt(std::string_view id, absl::Time t) {
+  return absl::StrFormat(
+      R"({"id":"%s","platform":"x","created_at":"%s","account":{"id":"acc","country":"RU"},"target":"MD"})",
+      std::string(id), FormatRfc3339(t));
+}
+
+const absl::Time kYear9999 = absl::FromCivil(
+    absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone());
+
+TEST_F(FuturePipelineTest, OneRecordFromYear9999DoesNotMakeTheRestLate) {
+  // Regression: one such post after line 1,000 of the diaspora scenario made
+  // the next 211,763 late, and no detector raised anything.
+  Start();
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), i)).ok());
+  }
+  ASSERT_TRUE(Feed(PostAt("far", kYear9999)).ok());
+  ASSERT_TRUE(Feed(PostAt("next-year", absl::FromUnixSeconds(1'800'000'000) +
+                                           absl::Hours(24 * 365)))
+                  .ok());
+  for (int i = 1000; i < 2000; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), i)).ok());
+  }
+  ASSERT_TRUE(pipeline_->Finish().ok());
+  const PipelineStats& s = pipeline_->stats();
+  EXPECT_EQ(s.total_late(), 0);
+  EXPECT_EQ(s.total_processed(), 2000);
+  EXPECT_EQ(Future(), 2);
+  EXPECT_EQ(s.total_read(),
+            s.total_processed() + s.total_rejected() + s.total_late());
+  EXPECT_THAT(dead_.reasons, ElementsAre("future", "future"));
+  EXPECT_THAT(dead_.positions, ElementsAre(1001, 1002));
+  EXPECT_EQ(dead_.bytes[0], PostAt("far", kYear9999));
+  EXPECT_EQ(pipeline_->max_event_time(),
+            absl::FromUnixSeconds(1'800'000'000 + 1999));
+  EXPECT_EQ(pipeline_->watermark(),
+            absl::FromUnixSeconds(1'800'000'000 + 1999));
+}
+
+TEST_F(FuturePipelineTest, AHandfulOfClocksAheadWithinTheBoundMakeNothingLate) {
+  // Bad clocks half an hour ahead are within max_lead and accepted, but
+  // three in every 64 records cannot move event time.
+  Start();
+  for (int i = 0; i < 2000; ++i) {
+    const bool bad = i % 64 == 5 || i % 64 == 25 || i % 64 == 45;
+    const int64_t t = bad ? i + 1800 : i;
+    ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), t)).ok());
+  }
+  const PipelineStats& s = pipeline_->stats();
+  EXPECT_EQ(s.total_late(), 0);
+  EXPECT_EQ(Future(), 0);
+  EXPECT_EQ(s.total_processed(), 2000);
+  EXPECT_LE(pipeline_->watermark(),
+            absl::FromUnixSeconds(1'800'000'000 + 1999));
+}
+
+TEST_F(FuturePipelineTest, AGapInTheFeedCostsGapQuorumLessOneRecords) {
+  Start();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), i)).ok());
+  }
+  // The collector was down for three hours; the feed resumes.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("q", i), 3 * 3600 + i)).ok());
+  }
+  const PipelineStats& s = pipeline_->stats();
+  EXPECT_EQ(Future(), config_.watermark.gap_quorum - 1);
+  EXPECT_EQ(s.total_late(), 0);
+  EXPECT_EQ(s.total_processed(), 200 - (config_.watermark.gap_quorum - 1));
+  EXPECT_GE(pipeline_->watermark(),
+            absl::FromUnixSeconds(1'800'000'000 + 3 * 3600));
+  ASSERT_FALSE(dead_.reasons.empty());
+  EXPECT_EQ(dead_.reasons.front(), "future");
+}
+
+TEST_F(FuturePipelineTest, WithAClockAnEventFarAheadOfProcessingTimeIsFuture) {
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  ManualClock clock(now);
+  Start(&clock);
+  ASSERT_TRUE(Feed(PostAt("ok", now + absl::Minutes(4))).ok());
+  ASSERT_TRUE(Feed(PostAt("ahead", now + absl::Minutes(6))).ok());
+  ASSERT_TRUE(Feed(PostAt("far", kYear9999)).ok());
+  EXPECT_THAT(op_->ids, ElementsAre("ok"));
+  EXPECT_EQ(Future(), 2);
+  EXPECT_THAT(dead_.reasons, ElementsAre("future", "future"));
+  // A run of them is no gap with a clock: processing time is the authority.
+  for (int i = 0; i < 2 * config_.watermark.gap_quorum; ++i) {
+    ASSERT_TRUE(Feed(PostAt("ahead", now + absl::Hours(2))).ok());
+  }
+  EXPECT_THAT(op_->ids, ElementsAre("ok"));
+  clock.Advance(absl::Hours(2));
+  ASSERT_TRUE(Feed(PostAt("later", now + absl::Hours(2))).ok());
+  EXPECT_THAT(op_->ids, ElementsAre("ok", "later"));
+  EXPECT_EQ(pipeline_->max_event_time(), now + absl::Hours(2));
 }
 
 }  // namespace

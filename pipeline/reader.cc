@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/decoder.h"
@@ -296,10 +298,11 @@ class BufferedLineReader final : public LineReader {
   int64_t total_bytes() const override { return total_; }
 
  private:
-  // The line [begin_, end) with a trailing '\r' removed.
+  // The line [begin_, end). A '\r' before the '\n' (CRLF line ends) stays:
+  // it is JSON whitespace to the decoder, and a dead letter must carry the
+  // record's bytes exactly.
   Line MakeLine(size_t end) {
-    size_t size = end - begin_;
-    if (size > 0 && buf_[begin_ + size - 1] == '\r') --size;
+    const size_t size = end - begin_;
     Line line;
     line.bytes = std::string_view(buf_.data() + begin_, size);
     line.capacity = buf_.size() - begin_;
@@ -341,6 +344,20 @@ class BufferedLineReader final : public LineReader {
 
 }  // namespace
 
+namespace {
+
+// "gzip" or "zstd" when the name says the file is compressed, else "".
+std::string_view CompressedKindByName(std::string_view path) {
+  if (absl::EndsWith(ToAbsl(path), ".gz")) return "gzip";
+  if (absl::EndsWith(ToAbsl(path), ".zst") ||
+      absl::EndsWith(ToAbsl(path), ".zstd")) {
+    return "zstd";
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<LineReader>> OpenLineReader(
     const std::string& path) {
   int fd = STDIN_FILENO;
@@ -379,6 +396,14 @@ absl::StatusOr<std::unique_ptr<LineReader>> OpenLineReader(
     auto zst = std::make_unique<ZstdSource>(std::move(input));
     if (absl::Status s = zst->Init(); !s.ok()) return s;
     source = std::move(zst);
+  } else if (std::string_view kind = CompressedKindByName(path);
+             !kind.empty()) {
+    // Named as compressed but not: random bytes named .zst were once read
+    // as lines of text, and every "line" dead-lettered as malformed.
+    return absl::DataLossError(
+        absl::StrCat(path, " is named as ", ToAbsl(kind),
+                     " but does not start with its magic bytes (",
+                     kind == "gzip" ? "1f 8b" : "28 b5 2f fd", ")"));
   } else {
     source = std::make_unique<PlainSource>(std::move(input));
   }

@@ -18,9 +18,11 @@
 namespace vigia {
 
 struct Line {
-  std::string_view bytes;  // without the trailing '\n' (or "\r\n")
-  size_t capacity = 0;     // readable bytes from bytes.data(), >= padded
-  int64_t number = 0;      // 1-based
+  // Without the trailing '\n'; a '\r' before it (CRLF) is kept, as every
+  // other byte of the record.
+  std::string_view bytes;
+  size_t capacity = 0;  // readable bytes from bytes.data(), >= padded
+  int64_t number = 0;   // 1-based
 };
 
 class LineReader {

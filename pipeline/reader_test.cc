@@ -123,13 +123,29 @@ TEST(LineReader, PlainGzipAndZstdFilesGiveTheSameLines) {
 TEST(LineReader, ChoosesFormatByMagicBytesNotByName) {
   WriteFile(TempPath("gzip_named_plain.ndjson"), Gzip("a\nb\n"));
   WriteFile(TempPath("zstd_named_gz.gz"), Zstd("c\nd\n"));
-  WriteFile(TempPath("plain_named_zst.zst"), "e\nf\n");
   EXPECT_THAT(ReadPath(TempPath("gzip_named_plain.ndjson")).lines,
               ElementsAre("a", "b"));
   EXPECT_THAT(ReadPath(TempPath("zstd_named_gz.gz")).lines,
               ElementsAre("c", "d"));
-  EXPECT_THAT(ReadPath(TempPath("plain_named_zst.zst")).lines,
-              ElementsAre("e", "f"));
+}
+
+TEST(LineReader, AFileNamedAsCompressedWithoutItsMagicBytesIsRefused) {
+  // Regression: random bytes named .zst were read as lines of plain text,
+  // and each "line" dead-lettered as malformed.
+  WriteFile(TempPath("random.zst"), std::string("\x01\x02garbage\nmore\n"));
+  WriteFile(TempPath("plain.gz"), "{}\n");
+  for (const char* name : {"random.zst", "plain.gz"}) {
+    absl::StatusOr<std::unique_ptr<LineReader>> r =
+        OpenLineReader(TempPath(name));
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << name;
+    EXPECT_THAT(r.status().message(), HasSubstr(TempPath(name)));
+    EXPECT_THAT(r.status().message(),
+                HasSubstr("does not start with its magic"));
+  }
+  EXPECT_THAT(OpenLineReader(TempPath("random.zst")).status().message(),
+              HasSubstr("28 b5 2f fd"));
+  EXPECT_THAT(OpenLineReader(TempPath("plain.gz")).status().message(),
+              HasSubstr("1f 8b"));
 }
 
 TEST(LineReader, ReadsConcatenatedGzipMembers) {
@@ -148,11 +164,12 @@ TEST(LineReader, ReadsConcatenatedZstdFrames) {
   EXPECT_THAT(r.lines, ElementsAre("one", "two", "three", "four"));
 }
 
-TEST(LineReader, StripsCarriageReturnOfCrlfLineEnds) {
+TEST(LineReader, KeepsTheCarriageReturnOfCrlfLineEnds) {
+  // Regression: the '\r' was stripped, so dead letters of CRLF lines were
+  // not the original bytes.
   WriteFile(TempPath("crlf.ndjson"), "a\r\nb\r\n\r\nc\rd\n");
-  // Only a '\r' right before the '\n' is a line end; others are data.
   EXPECT_THAT(ReadPath(TempPath("crlf.ndjson")).lines,
-              ElementsAre("a", "b", "", "c\rd"));
+              ElementsAre("a\r", "b\r", "\r", "c\rd"));
 }
 
 TEST(LineReader, ReturnsFinalLineWithoutNewline) {

@@ -13,6 +13,34 @@ double RunSummary::events_per_second() const {
   return secs > 0 ? static_cast<double>(read) / secs : 0;
 }
 
+namespace {
+
+// Feeds every line to the pipeline, noting the last line number read.
+absl::Status ReadAll(LineReader& reader, const std::string& input,
+                     Pipeline& pipeline, const ProgressFn& progress,
+                     int64_t progress_every, int64_t* last_line) {
+  int64_t n = 0;
+  while (true) {
+    absl::StatusOr<Line> line = reader.Next();
+    if (!line.ok()) {
+      if (absl::IsOutOfRange(line.status())) return absl::OkStatus();
+      return line.status();
+    }
+    *last_line = line->number;
+    RawRecord record;
+    record.bytes = line->bytes;
+    record.capacity = line->capacity;
+    record.source = SourceRef{input, -1, line->number};
+    if (absl::Status s = pipeline.Process(record); !s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("line ", line->number, ": ", s.message()));
+    }
+    if (progress && ++n % progress_every == 0) progress(pipeline, reader);
+  }
+}
+
+}  // namespace
+
 void FillSummary(const Pipeline& pipeline, RunSummary* summary) {
   const PipelineStats& stats = pipeline.stats();
   summary->read = stats.total_read();
@@ -44,32 +72,27 @@ void FillSummary(const Pipeline& pipeline, RunSummary* summary) {
   summary->watermark = pipeline.watermark();
 }
 
-absl::StatusOr<RunSummary> Replay(const Config& config, LineReader& reader,
-                                  std::string_view input_name,
-                                  AlertSink& alerts, DeadLetterSink& dead,
-                                  const ProgressFn& progress,
-                                  int64_t progress_every) {
+RunSummary Replay(const Config& config, LineReader& reader,
+                  std::string_view input_name, AlertSink& alerts,
+                  DeadLetterSink& dead, const ProgressFn& progress,
+                  int64_t progress_every) {
   RunSummary summary;
   summary.input = std::string(input_name);
   summary.config_hash = config.hash();
   Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
   // The one wall-clock read of a replay: throughput, never decisions.
   const absl::Time start = absl::Now();
-  int64_t n = 0;
-  while (true) {
-    absl::StatusOr<Line> line = reader.Next();
-    if (!line.ok()) {
-      if (absl::IsOutOfRange(line.status())) break;
-      return line.status();
-    }
-    RawRecord record;
-    record.bytes = line->bytes;
-    record.capacity = line->capacity;
-    record.source = SourceRef{summary.input, -1, line->number};
-    if (absl::Status s = pipeline.Process(record); !s.ok()) return s;
-    if (progress && ++n % progress_every == 0) progress(pipeline, reader);
+  summary.status = ReadAll(reader, summary.input, pipeline, progress,
+                           progress_every, &summary.last_line);
+  // After a failure the windows are not closed: what they would say is
+  // incomplete. The sinks are still flushed, so the outputs hold everything
+  // decided before the stop.
+  if (summary.status.ok()) {
+    summary.status = pipeline.Finish();
+  } else {
+    alerts.Flush().IgnoreError();
+    dead.Flush().IgnoreError();
   }
-  if (absl::Status s = pipeline.Finish(); !s.ok()) return s;
   summary.elapsed = absl::Now() - start;
   summary.bytes = reader.bytes_read();
   FillSummary(pipeline, &summary);
@@ -107,6 +130,14 @@ std::string SummaryToJson(const RunSummary& s) {
   w.Field("elapsed_seconds", absl::ToDoubleSeconds(s.elapsed));
   w.Field("events_per_second", s.events_per_second());
   w.Field("config_hash", s.config_hash);
+  w.Field("completed", s.status.ok());
+  w.Key("failure");
+  if (s.status.ok()) {
+    w.Null();
+  } else {
+    w.String(s.status.ToString());
+  }
+  w.Field("last_line", s.last_line);
   w.EndObject();
   return w.Release();
 }
@@ -134,6 +165,10 @@ std::string SummaryToText(const RunSummary& s) {
           : 0.0,
       absl::ToDoubleSeconds(s.elapsed));
   absl::StrAppendFormat(&out, "  config           %s\n", s.config_hash);
+  if (!s.status.ok()) {
+    absl::StrAppendFormat(&out, "  FAILED           after line %d: %s\n",
+                          s.last_line, s.status.ToString());
+  }
   return out;
 }
 

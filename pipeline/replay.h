@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pipeline/config.h"
 #include "pipeline/pipeline.h"
@@ -20,7 +20,8 @@
 
 namespace vigia {
 
-// What a finished run saw: the numbers behind the human and JSON summaries.
+// What a run saw, complete or not: the numbers behind the human and JSON
+// summaries.
 struct RunSummary {
   std::string input;
   int64_t read = 0;
@@ -36,6 +37,13 @@ struct RunSummary {
   absl::Duration elapsed;
   absl::Time watermark = absl::InfinitePast();
   std::string config_hash;
+  // OK when every line was read and every window closed; otherwise why the
+  // run stopped (a truncated archive, a failing sink). The counts are then
+  // those up to the stop, and the outputs hold what was written by then.
+  absl::Status status;
+  // The number of the last line read (0 before the first): where a failed
+  // run stopped.
+  int64_t last_line = 0;
   double events_per_second() const;
 };
 
@@ -44,13 +52,13 @@ struct RunSummary {
 using ProgressFn = std::function<void(const Pipeline&, const LineReader&)>;
 
 // Reads every line of `reader` through a pipeline built from `config`,
-// then closes the windows. Returns an error only when input cannot be read
-// or a sink fails; bad records are counted and dead-lettered.
-absl::StatusOr<RunSummary> Replay(const Config& config, LineReader& reader,
-                                  std::string_view input_name,
-                                  AlertSink& alerts, DeadLetterSink& dead,
-                                  const ProgressFn& progress = nullptr,
-                                  int64_t progress_every = 100000);
+// then closes the windows. Always returns the summary; its `status` is an
+// error only when input cannot be read or a sink fails (bad records are
+// counted and dead-lettered), and then it says how far the run got.
+RunSummary Replay(const Config& config, LineReader& reader,
+                  std::string_view input_name, AlertSink& alerts,
+                  DeadLetterSink& dead, const ProgressFn& progress = nullptr,
+                  int64_t progress_every = 100000);
 
 // Fills the counts of a summary from a pipeline's stats.
 void FillSummary(const Pipeline& pipeline, RunSummary* summary);

@@ -1,6 +1,8 @@
 #include "pipeline/watermark.h"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
 
 namespace vigia {
 
@@ -32,14 +34,75 @@ void WatermarkTracker::ObserveUntimed(const SourceRef& source, absl::Time now) {
   s.delivered = true;
 }
 
+absl::Time WatermarkTracker::LeadBound(const SourceRef& source,
+                                       std::optional<absl::Time> clock_now) {
+  if (clock_now.has_value()) return *clock_now + options_.max_clock_lead;
+  const Source& s = sources_[IndexOf(source)];
+  if (s.progress == absl::InfinitePast()) return absl::InfiniteFuture();
+  return s.progress + options_.max_lead;
+}
+
+bool WatermarkTracker::ConfirmsGap(const SourceRef& source, absl::Time t) {
+  Source& s = sources_[IndexOf(source)];
+  // A run is records that agree on where the feed went; one that does not
+  // starts a run of its own (bad clocks rarely agree with each other).
+  if (!s.run.empty() &&
+      absl::AbsDuration(t - s.run.front()) > options_.max_lead) {
+    s.run.clear();
+  }
+  s.run.push_back(t);
+  if (static_cast<int>(s.run.size()) < options_.gap_quorum) return false;
+  // The feed jumped: its recent times are the run's, and progress follows
+  // (it only moves forward, and every time in the run is ahead of it).
+  std::vector<absl::Time> run = std::move(s.run);
+  s.run.clear();
+  s.recent_size = 0;
+  s.recent_next = 0;
+  s.newer = 0;
+  run.pop_back();  // the caller observes `t` itself
+  for (absl::Time r : run) AddRecent(s, r);
+  return true;
+}
+
+void WatermarkTracker::AddRecent(Source& s, absl::Time t) {
+  if (s.recent_size == kRecentWindow) {
+    if (s.recent[s.recent_next] > s.progress) --s.newer;
+  } else {
+    ++s.recent_size;
+  }
+  s.recent[s.recent_next] = t;
+  s.recent_next = (s.recent_next + 1) % kRecentWindow;
+  if (t > s.progress) ++s.newer;
+  if (s.newer < options_.quorum) return;
+  // `quorum` recent times are past progress: it moves to the quorum-th
+  // newest of them. A handful of entries on an honest feed, so cheap.
+  std::array<absl::Time, kRecentWindow> past;
+  int n = 0;
+  for (int i = 0; i < s.recent_size; ++i) {
+    if (s.recent[i] > s.progress) past[n++] = s.recent[i];
+  }
+  const int k = options_.quorum - 1;
+  std::nth_element(past.begin(), past.begin() + k, past.begin() + n,
+                   std::greater<absl::Time>());
+  s.progress = past[k];
+  s.newer = 0;
+  for (int i = 0; i < n; ++i) {
+    if (past[i] > s.progress) ++s.newer;
+  }
+  progress_ = std::max(progress_, s.progress);
+}
+
 void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
                                absl::Time now, std::optional<FeedKind> feed) {
   const int index = IndexOf(source);
   Source& s = sources_[index];
-  s.max_event_time = std::max(s.max_event_time, t);
-  s.last_seen = now;
-  s.delivered = s.delivered || t != absl::InfinitePast();
-  max_event_time_ = std::max(max_event_time_, t);
+  if (t != absl::InfinitePast()) {
+    s.run.clear();
+    AddRecent(s, t);
+    s.delivered = true;
+    max_event_time_ = std::max(max_event_time_, t);
+  }
+  s.last_seen = std::max(s.last_seen, now);
   if (feed.has_value()) s.feeds |= FeedBit(*feed);
 }
 
@@ -52,20 +115,22 @@ absl::Time WatermarkTracker::Advance(absl::Time now) {
   std::array<absl::Time, kNumFeeds> feed_low;
   feed_low.fill(absl::InfiniteFuture());
   for (const Source& s : sources_) {
-    if (s.delivered && s.max_event_time == absl::InfinitePast()) continue;
+    // Only rejected records so far: nothing said about event time.
+    if (s.delivered && s.recent_size == 0) continue;
     if (now - s.last_seen >= options_.idle_timeout) continue;
     ++active;
-    low = std::min(low, s.max_event_time);
+    low = std::min(low, s.progress);
     for (int f = 0; f < kNumFeeds; ++f) {
       if (s.feeds == 0 || (s.feeds & FeedBit(static_cast<FeedKind>(f)))) {
-        feed_low[f] = std::min(feed_low[f], s.max_event_time);
+        feed_low[f] = std::min(feed_low[f], s.progress);
       }
     }
   }
   active_sources_ = active;
   // With every source idle nothing is in flight: event time is complete up
-  // to the newest event seen anywhere, less the disorder bound.
-  if (active == 0) low = max_event_time_;
+  // to the furthest progress, less the disorder bound. (Not the newest
+  // event: a few records with clocks ahead must not move it then either.)
+  if (active == 0) low = progress_;
   if (low != absl::InfinitePast() && low != absl::InfiniteFuture()) {
     watermark_ = std::max(watermark_, low - options_.max_out_of_orderness);
   }

@@ -12,6 +12,14 @@
 // sparse ads partitions (an ad every few minutes is common) do not hold the
 // posts detectors' windows open until they idle out. A source carrying both
 // feeds (an archive file) holds both. Used on the pipeline thread only.
+//
+// One record cannot hijack event time. A source's progress is not the
+// newest event time it produced but the quorum-th newest of its recent ones
+// (WatermarkOptions::quorum of the last kRecentWindow), so a few records with
+// clocks far ahead among an honest majority never move the watermark; until
+// a source has delivered `quorum` timed records it holds its feeds back as a
+// declared source does. And LeadBound() says how far ahead a record may be
+// at all: the pipeline dead-letters one beyond it as `future`.
 #ifndef VIGIA_PIPELINE_WATERMARK_H_
 #define VIGIA_PIPELINE_WATERMARK_H_
 
@@ -31,6 +39,11 @@ namespace vigia {
 
 class WatermarkTracker {
  public:
+  // How many of a source's latest accepted event times its progress is
+  // taken from: up to quorum - 1 of any kRecentWindow consecutive records
+  // may carry clocks ahead without effect.
+  static constexpr int kRecentWindow = 64;
+
   explicit WatermarkTracker(const WatermarkOptions& options);
 
   // Returns true if an event of `feed` at `t` is late: older than that
@@ -38,6 +51,23 @@ class WatermarkTracker {
   bool IsLate(absl::Time t, FeedKind feed) const {
     return t < feed_watermark(feed) - options_.allowed_lateness;
   }
+
+  // Returns the newest event time a record from `source` may carry without
+  // being `future`: `clock_now` + max_clock_lead when processing time comes
+  // from a clock (the daemon), else the source's progress + max_lead.
+  // InfiniteFuture while there is nothing to measure against (without a
+  // clock, before the source's first `quorum` records).
+  absl::Time LeadBound(const SourceRef& source,
+                       std::optional<absl::Time> clock_now);
+
+  // Notes an event of `source` at `t` beyond LeadBound() without a clock.
+  // Returns true when it completes a run of gap_quorum consecutive such
+  // records of the source that agree with one another (each within
+  // max_lead of the run's first): a gap in the feed, not a bad clock. The
+  // source's recent times are then the run's, its progress moves to them,
+  // and the caller accepts the record (Observe). Returns false otherwise:
+  // the record is `future`. An accepted record (Observe) ends a run.
+  bool ConfirmsGap(const SourceRef& source, absl::Time t);
 
   // Records an event at `t` from `source` at processing time `now`. `feed`
   // adds a feed the source carries (known from its first event of that feed
@@ -72,8 +102,12 @@ class WatermarkTracker {
   absl::Time feed_watermark(FeedKind feed) const {
     return feed_watermark_[static_cast<int>(feed)];
   }
-  // Newest event time seen on any source.
+  // Newest event time accepted from any source.
   absl::Time max_event_time() const { return max_event_time_; }
+  // The furthest progress of any source (see the class comment); what
+  // processing time follows without a clock. InfinitePast() until a source
+  // has delivered `quorum` records.
+  absl::Time progress() const { return progress_; }
   int active_sources() const { return active_sources_; }
   int sources() const { return static_cast<int>(sources_.size()); }
 
@@ -82,11 +116,25 @@ class WatermarkTracker {
   int IndexOf(const SourceRef& source);
 
   struct Source {
-    absl::Time max_event_time = absl::InfinitePast();
+    // The quorum-th newest of `recent` at its largest so far; never moves
+    // back. InfinitePast() until `quorum` timed records.
+    absl::Time progress = absl::InfinitePast();
     absl::Time last_seen = absl::InfinitePast();
     FeedSet feeds = 0;       // the feeds it has carried or was declared with
     bool delivered = false;  // some record, timed or not, came from it
+    // The latest accepted event times: a ring of recent_size entries whose
+    // next slot is recent_next; `newer` of them are after `progress`.
+    std::array<absl::Time, kRecentWindow> recent;
+    int recent_size = 0;
+    int recent_next = 0;
+    int newer = 0;
+    // The current run of records beyond the lead bound (no clock).
+    std::vector<absl::Time> run;
   };
+
+  // Adds an accepted event time to the source's recent ones and moves its
+  // progress when `quorum` of them are past it.
+  void AddRecent(Source& s, absl::Time t);
   struct Key {
     std::string name;
     int32_t partition;
@@ -107,6 +155,7 @@ class WatermarkTracker {
   int last_index_ = -1;
   absl::Time watermark_ = absl::InfinitePast();
   absl::Time max_event_time_ = absl::InfinitePast();
+  absl::Time progress_ = absl::InfinitePast();
   std::array<absl::Time, kNumFeeds> feed_watermark_{absl::InfinitePast(),
                                                     absl::InfinitePast()};
   int active_sources_ = 0;

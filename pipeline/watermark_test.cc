@@ -1,5 +1,8 @@
 #include "pipeline/watermark.h"
 
+#include <optional>
+
+#include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 
 namespace vigia {
@@ -14,6 +17,7 @@ WatermarkOptions Options(int ooo_s, int lateness_s, int idle_s) {
   o.max_out_of_orderness = absl::Seconds(ooo_s);
   o.allowed_lateness = absl::Seconds(lateness_s);
   o.idle_timeout = absl::Seconds(idle_s);
+  o.quorum = 1;  // progress is the newest event time, as these tests reason
   return o;
 }
 
@@ -191,6 +195,111 @@ TEST(WatermarkTracker, ASourceOfOnlyRejectedRecordsDoesNotHoldItBack) {
   w.Observe(kB, T(250), T(104), FeedKind::kPost);
   EXPECT_EQ(w.Advance(T(104)), T(250));
   EXPECT_EQ(w.active_sources(), 2);
+}
+
+WatermarkOptions Robust(int quorum) {
+  WatermarkOptions o = Options(30, 0, 60);
+  o.quorum = quorum;
+  o.max_lead = absl::Hours(1);
+  o.max_clock_lead = absl::Minutes(5);
+  o.gap_quorum = 8;
+  return o;
+}
+
+TEST(WatermarkTracker, ProgressWaitsForQuorumRecordsAndTakesTheQuorumthNewest) {
+  WatermarkTracker w(Robust(3));
+  w.Observe(kA, T(100), T(100));
+  w.Observe(kA, T(300), T(100));
+  EXPECT_EQ(w.Advance(T(100)), absl::InfinitePast())
+      << "two records are not enough to say where the source is";
+  EXPECT_EQ(w.progress(), absl::InfinitePast());
+  w.Observe(kA, T(200), T(100));
+  EXPECT_EQ(w.progress(), T(100));
+  EXPECT_EQ(w.Advance(T(100)), T(70));
+  w.Observe(kA, T(400), T(100));
+  EXPECT_EQ(w.progress(), T(200));
+  EXPECT_EQ(w.Advance(T(100)), T(170));
+}
+
+TEST(WatermarkTracker, AFewRecordsWithClocksFarAheadNeverMoveIt) {
+  // Regression: one record dated year 9999 made the watermark jump there,
+  // and every honest record after it was late.
+  WatermarkTracker w(Robust(4));
+  const absl::Time far = absl::FromCivil(
+      absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone());
+  for (int i = 0; i < 1000; ++i) {
+    // Three bad clocks in every 64 records, the quorum less one.
+    const bool bad = i % 64 == 10 || i % 64 == 30 || i % 64 == 50;
+    w.Observe(kA, bad ? far : T(i), T(i));
+    w.Advance(T(i));
+    if (!bad) {
+      EXPECT_FALSE(w.IsLate(T(i), FeedKind::kPost)) << i;
+    }
+  }
+  EXPECT_LE(w.watermark(), T(999));
+  EXPECT_GE(w.watermark(), T(999 - 40));
+  EXPECT_LE(w.progress(), T(999));
+}
+
+TEST(WatermarkTracker, AQuorumOfOneIsTheNewestEventTime) {
+  WatermarkTracker w(Robust(1));
+  w.Observe(kA, T(100), T(100));
+  EXPECT_EQ(w.progress(), T(100));
+  w.Observe(kA, T(50), T(100));
+  w.Observe(kA, T(120), T(100));
+  EXPECT_EQ(w.progress(), T(120));
+}
+
+TEST(WatermarkTracker, TheLeadBoundIsProcessingTimeWithAClock) {
+  WatermarkTracker w(Robust(1));
+  EXPECT_EQ(w.LeadBound(kA, T(0)), T(300));
+  w.Observe(kA, T(100'000), T(0));
+  EXPECT_EQ(w.LeadBound(kA, T(0)), T(300)) << "whatever the source did";
+}
+
+TEST(WatermarkTracker, TheLeadBoundIsTheSourcesProgressWithoutAClock) {
+  WatermarkTracker w(Robust(2));
+  EXPECT_EQ(w.LeadBound(kA, std::nullopt), absl::InfiniteFuture());
+  w.Observe(kA, T(100), T(100));
+  EXPECT_EQ(w.LeadBound(kA, std::nullopt), absl::InfiniteFuture());
+  w.Observe(kA, T(200), T(200));
+  EXPECT_EQ(w.LeadBound(kA, std::nullopt), T(100 + 3600));
+  EXPECT_EQ(w.LeadBound(kB, std::nullopt), absl::InfiniteFuture())
+      << "each source on its own progress";
+}
+
+TEST(WatermarkTracker, ARunOfAgreeingRecordsBeyondTheBoundIsAGapInTheFeed) {
+  WatermarkTracker w(Robust(2));
+  for (int i = 0; i < 10; ++i) w.Observe(kA, T(i), T(i));
+  // The feed resumes three hours later: the first gap_quorum - 1 records
+  // are not enough, the gap_quorum-th is.
+  const int64_t resume = 3 * 3600;
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_GT(T(resume + i), w.LeadBound(kA, std::nullopt));
+    EXPECT_FALSE(w.ConfirmsGap(kA, T(resume + i))) << i;
+  }
+  EXPECT_TRUE(w.ConfirmsGap(kA, T(resume + 7)));
+  w.Observe(kA, T(resume + 7), T(resume + 7));
+  EXPECT_EQ(w.progress(), T(resume + 6));
+  EXPECT_GE(w.LeadBound(kA, std::nullopt), T(resume + 8));
+}
+
+TEST(WatermarkTracker, BadClocksAmongHonestRecordsNeverMakeAGap) {
+  WatermarkTracker w(Robust(2));
+  for (int i = 0; i < 10; ++i) w.Observe(kA, T(i), T(i));
+  for (int i = 0; i < 100; ++i) {
+    // Runs of seven bad records at most, each broken by an honest one.
+    if (i % 8 != 7) {
+      EXPECT_FALSE(w.ConfirmsGap(kA, T(100'000 + i))) << i;
+    } else {
+      w.Observe(kA, T(10 + i), T(10 + i));
+    }
+  }
+  // Nor do bad clocks that disagree with one another, however many.
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_FALSE(w.ConfirmsGap(kA, T(100'000 + 10'000 * i))) << i;
+  }
+  EXPECT_LT(w.progress(), T(200));
 }
 
 }  // namespace

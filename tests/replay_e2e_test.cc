@@ -1,6 +1,7 @@
 // End to end: `vigia gen` writes each bundled scenario, `vigia replay` runs
 // it, and the alerts are checked against the scenario's ground truth.
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -309,6 +310,116 @@ TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
       << text;
 }
 
+// A small archive of `lines` copies of one valid post.
+std::string SmallArchive(const std::string& dir, int lines) {
+  const std::string path = dir + "/feed.ndjson";
+  std::string text;
+  for (int i = 0; i < lines; ++i) {
+    absl::StrAppend(
+        &text, R"({"id":"p)", i,
+        R"(","platform":"x","created_at":"2026-05-09T00:00:00Z","account":{"id":"a","country":"RU"},"target":"MD"})",
+        "\n");
+  }
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(ReplayCli, AnOutputThatIsTheInputIsRefusedAndTheInputKept) {
+  // Regression: `--alerts f.ndjson --input f.ndjson` truncated a 25.7 MB
+  // archive to 0 bytes and exited 0.
+  const std::string dir = MakeTempDir("output_is_input");
+  const std::string feed = SmallArchive(dir, 100);
+  const std::string before = ReadFile(feed);
+  ASSERT_EQ(RunCommand("ln " + feed + " " + dir + "/hard.ndjson"), 0);
+  ASSERT_EQ(RunCommand("ln -s " + feed + " " + dir + "/soft.ndjson"), 0);
+  const std::string err = dir + "/err.txt";
+  for (const char* flag : {"--alerts", "--dead-letters", "--summary"}) {
+    for (const std::string& out :
+         {feed, dir + "/hard.ndjson", dir + "/soft.ndjson"}) {
+      EXPECT_EQ(
+          RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed, " ",
+                                  flag, " ", out, " 2> ", err)),
+          2)
+          << flag << " " << out;
+      EXPECT_NE(ReadFile(err).find("refusing to overwrite an input"),
+                std::string::npos)
+          << ReadFile(err);
+      EXPECT_EQ(ReadFile(feed), before) << flag << " " << out;
+    }
+  }
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " gen --scenario control --out ",
+                                    feed, " --truth ", feed, " 2> ", err)),
+            2);
+  EXPECT_EQ(ReadFile(feed), before);
+}
+
+TEST(ReplayCli, OutputsAppearUnderTheirNamesOnlyWhenComplete) {
+  const std::string dir = MakeTempDir("partial_outputs");
+  const std::string feed = SmallArchive(dir, 100);
+  const std::string alerts = dir + "/alerts.ndjson";
+  const std::string dead = dir + "/dead.ndjson";
+  const std::string summary = dir + "/summary.json";
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --alerts ", alerts, " --dead-letters ",
+                                    dead, " --summary ", summary)),
+            0);
+  EXPECT_NE(ReadFile(summary).find("\"events_read\":100"), std::string::npos)
+      << ReadFile(summary);
+  for (const std::string& path : {alerts, dead, summary}) {
+    EXPECT_EQ(RunCommand("test -f " + path), 0) << path;
+    EXPECT_NE(RunCommand("test -e " + path + ".partial"), 0) << path;
+  }
+  // A device is written in place, never renamed over.
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --dead-letters /dev/null")),
+            0);
+  EXPECT_EQ(RunCommand("test -c /dev/null"), 0);
+  EXPECT_NE(RunCommand("test -e /dev/null.partial"), 0);
+}
+
+TEST(ReplayCli, AFailedReplayStillWritesItsSummaryWithTheFailureAndLine) {
+  // Regression: a truncated archive exited 1 with no summary and no line
+  // number, its partial outputs under the final names.
+  const std::string dir = MakeTempDir("failed_replay");
+  const std::string feed = SmallArchive(dir, 20000);
+  const std::string gz = dir + "/truncated.ndjson.gz";
+  ASSERT_EQ(
+      RunCommand(absl::StrCat("gzip -c ", feed, " | head -c 20000 > ", gz)), 0);
+  const std::string alerts = dir + "/alerts.ndjson";
+  const std::string summary = dir + "/summary.json";
+  const std::string err = dir + "/err.txt";
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", gz,
+                                    " --alerts ", alerts, " --summary ",
+                                    summary, " --dead-letters ", dir,
+                                    "/dead.ndjson 2> ", err)),
+            1);
+  const std::string text = ReadFile(summary);
+  EXPECT_NE(text.find("\"completed\":false"), std::string::npos) << text;
+  EXPECT_NE(text.find("truncated gzip"), std::string::npos) << text;
+  const size_t at = text.find("\"last_line\":");
+  ASSERT_NE(at, std::string::npos) << text;
+  const int64_t last_line = std::stoll(text.substr(at + 12));
+  EXPECT_GT(last_line, 0);
+  EXPECT_LT(last_line, 20000);
+  EXPECT_NE(text.find(absl::StrCat("\"events_read\":", last_line)),
+            std::string::npos)
+      << text;
+  EXPECT_NE(ReadFile(err).find(absl::StrCat("after line ", last_line)),
+            std::string::npos)
+      << ReadFile(err);
+  // What was written before the stop is kept, but not under the final name.
+  EXPECT_EQ(RunCommand("test -f " + alerts + ".partial"), 0);
+  EXPECT_NE(RunCommand("test -e " + alerts), 0);
+  // And a complete run's summary says so.
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --summary ", summary,
+                                    " --dead-letters /dev/null")),
+            0);
+  EXPECT_NE(ReadFile(summary).find("\"completed\":true,\"failure\":null"),
+            std::string::npos)
+      << ReadFile(summary);
+}
+
 TEST(ReplayCli, EveryCommandHasHelp) {
   // Each command's help names it and a flag only it has, so a help that
   // printed another command's text (or nothing) fails.
@@ -332,6 +443,11 @@ TEST(ReplayCli, EveryCommandHasHelp) {
       RunCommand(absl::StrCat(kVigia, " replay --input /nonexistent/x.ndjson",
                               " --quiet 2> /dev/null")),
       2);
+  // A directory is as unusable an input as a missing file (it exited 1).
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia,
+                                    " replay --input /tmp --quiet "
+                                    "--dead-letters /dev/null 2> /dev/null")),
+            2);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "pipeline/backtest.h"
 #include "pipeline/cli/commands.h"
+#include "pipeline/core/files.h"
 
 namespace vigia::cli {
 namespace {
@@ -65,6 +66,11 @@ absl::Status RunBacktestCommand(const ParsedFlags& flags) {
   }
 
   const std::string series = flags.get("series");
+  if (absl::Status s = CheckOutputsAreNotInputs(
+          {{"--series", series}}, {{"--output", flags.get("output")}});
+      !s.ok()) {
+    return s;
+  }
   std::ifstream file;
   std::istream* in = &std::cin;
   if (series != "-") {

@@ -8,6 +8,21 @@ namespace vigia::cli {
 
 const char* VersionString() { return VIGIA_VERSION; }
 
+int ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return 0;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
 absl::StatusOr<Config> LoadConfigFlag(const ParsedFlags& flags) {
   if (!flags.has("config")) return DefaultConfig();
   return LoadConfigFile(flags.get("config"));

@@ -22,6 +22,13 @@ struct Command {
 std::vector<Command> AllCommands();
 const char* VersionString();
 
+// The exit status for a command's error: 2 when the command could not start
+// with what it was given (a bad flag or config, an input that is missing,
+// unreadable or a directory, an output that is an input), 1 when it failed
+// while running (input that turned out damaged, a sink that failed). Before,
+// a missing file exited 2 and an unreadable one 1.
+int ExitCodeFor(const absl::Status& status);
+
 // Loads --config if given, else the defaults.
 absl::StatusOr<Config> LoadConfigFlag(const ParsedFlags& flags);
 

@@ -162,12 +162,12 @@ absl::Status RunExplain(const ParsedFlags& flags) {
   const bool lifecycle = flags.has("lifecycle");
   FindAlertSink sink(id, lifecycle);
   NullDeadLetterSink dead;
-  absl::StatusOr<RunSummary> summary =
+  const RunSummary summary =
       Replay(*config, **reader, input, sink, dead, nullptr);
-  if (!summary.ok() &&
-      !(absl::IsCancelled(summary.status()) &&
-        absl::StrContains(summary.status().message(), kFound))) {
-    return summary.status();
+  if (!summary.status.ok() &&
+      !(absl::IsCancelled(summary.status) &&
+        absl::StrContains(summary.status.message(), kFound))) {
+    return summary.status;
   }
   if (sink.records().empty()) {
     return absl::NotFoundError(absl::StrCat(

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/cli/commands.h"
+#include "pipeline/core/files.h"
 #include "pipeline/core/time.h"
 #include "pipeline/gen/generator.h"
 #include "pipeline/gen/scenario.h"
@@ -26,6 +27,12 @@ absl::Status RunGen(const ParsedFlags& flags) {
     return absl::InvalidArgumentError(
         "--scenario NAME|FILE and --out FILE are required (see vigia gen "
         "--help)");
+  }
+  if (absl::Status s = CheckOutputsAreNotInputs(
+          {{"--scenario", flags.get("scenario")}},
+          {{"--out", flags.get("out")}, {"--truth", flags.get("truth")}});
+      !s.ok()) {
+    return s;
   }
   absl::StatusOr<gen::Scenario> scenario =
       gen::LoadScenario(flags.get("scenario"));
@@ -62,8 +69,15 @@ absl::Status RunGen(const ParsedFlags& flags) {
       }
     }
   } else {
-    const std::string truth = flags.get("truth", "/dev/null");
-    result = gen::GenerateToFiles(*scenario, out, truth);
+    // Written under partial names and renamed once complete.
+    const StagedOutput feed = StageOutput(out);
+    const StagedOutput truth = StageOutput(flags.get("truth", "/dev/null"));
+    result = gen::GenerateToFiles(*scenario, feed.write_path, truth.write_path);
+    if (result.ok()) {
+      for (const StagedOutput* staged : {&feed, &truth}) {
+        if (absl::Status s = Commit(*staged); !s.ok()) return s;
+      }
+    }
   }
   if (!result.ok()) return result.status();
   std::fprintf(stderr,

@@ -50,7 +50,8 @@ int Main(int argc, char** argv) {
     if (c.spec.name != argv[1]) continue;
     absl::StatusOr<ParsedFlags> flags = ParseFlags(c.spec, argc - 2, argv + 2);
     if (!flags.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(flags.status().message()).c_str());
+      std::fprintf(stderr, "%s\n",
+                   std::string(flags.status().message()).c_str());
       return 2;
     }
     if (flags->help) {
@@ -61,7 +62,7 @@ int Main(int argc, char** argv) {
     if (!s.ok()) {
       std::fprintf(stderr, "vigia %s: %s\n", c.spec.name.c_str(),
                    std::string(s.message()).c_str());
-      return absl::IsInvalidArgument(s) || absl::IsNotFound(s) ? 2 : 1;
+      return ExitCodeFor(s);
     }
     return 0;
   }

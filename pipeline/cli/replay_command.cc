@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
+#include "pipeline/core/files.h"
 #include "pipeline/reader.h"
 #include "pipeline/replay.h"
 #include "pipeline/sinks.h"
@@ -29,15 +30,32 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   absl::StatusOr<Config> config = LoadConfigFlag(flags);
   if (!config.ok()) return config.status();
   const std::string input = flags.get("input");
+  const std::string alerts_path = flags.get("alerts");
+  const std::string dead_path = flags.get("dead-letters", kDefaultDeadLetters);
+  const std::string summary_path = flags.get("summary");
+  // Before anything is opened for writing: `--alerts f --input f` once
+  // truncated the archive it was about to read.
+  if (absl::Status s = CheckOutputsAreNotInputs(
+          {{"--input", input},
+           {"--config", flags.get("config")},
+           {"domains_file", config->state_media_amplification.domains_file}},
+          {{"--alerts", alerts_path},
+           {"--dead-letters", dead_path},
+           {"--summary", summary_path}});
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
   if (!reader.ok()) return reader.status();
+  const StagedOutput alerts_out = StageOutput(alerts_path);
+  const StagedOutput dead_out = StageOutput(dead_path);
+  const StagedOutput summary_out = StageOutput(summary_path);
 
   TeeAlertSink alerts;
   std::unique_ptr<AlertSink> ndjson;
-  const std::string alerts_path = flags.get("alerts");
   if (!alerts_path.empty()) {
     absl::StatusOr<std::unique_ptr<AlertSink>> sink =
-        OpenNdjsonAlertSink(alerts_path);
+        OpenNdjsonAlertSink(alerts_out.write_path);
     if (!sink.ok()) return sink.status();
     ndjson = std::move(*sink);
     alerts.Add(ndjson.get());
@@ -56,9 +74,8 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!alertmanager.ok()) return alertmanager.status();
   if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
-  const std::string dead_path = flags.get("dead-letters", kDefaultDeadLetters);
   absl::StatusOr<std::unique_ptr<DeadLetterSink>> dead =
-      OpenNdjsonDeadLetterSink(dead_path);
+      OpenNdjsonDeadLetterSink(dead_out.write_path);
   if (!dead.ok()) return dead.status();
 
   const bool tty = isatty(STDERR_FILENO) && !flags.has("quiet");
@@ -78,18 +95,41 @@ absl::Status RunReplay(const ParsedFlags& flags) {
                    }()));
     };
   }
-  absl::StatusOr<RunSummary> summary =
+  const RunSummary summary =
       Replay(*config, **reader, input, alerts, **dead, progress);
   if (tty) std::fputs("\r\033[K", stderr);
-  if (!summary.ok()) return summary.status();
 
   std::fflush(stdout);
-  std::fputs(SummaryToText(*summary).c_str(), stderr);
-  if (summary->rejected + summary->late > 0) {
-    std::fprintf(stderr, "  dead letters     %s\n", dead_path.c_str());
+  std::fputs(SummaryToText(summary).c_str(), stderr);
+  if (summary.rejected + summary.late > 0) {
+    std::fprintf(stderr, "  dead letters     %s%s\n",
+                 dead_out.write_path.c_str(),
+                 summary.status.ok() ? "" : " (incomplete)");
   }
-  if (flags.has("summary")) {
-    return WriteFile(flags.get("summary"), SummaryToJson(*summary) + "\n");
+  // The summary is written whatever happened: for a failed run it says why
+  // and after which line.
+  if (!summary_path.empty()) {
+    if (absl::Status s =
+            WriteFile(summary_out.write_path, SummaryToJson(summary) + "\n");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = Commit(summary_out); !s.ok()) return s;
+  }
+  if (!summary.status.ok()) {
+    // The alerts and dead letters so far stay under their partial names;
+    // the names a reader expects keep what a complete run left there.
+    return absl::Status(
+        summary.status.code(),
+        absl::StrCat(summary.status.message(), " (after line ",
+                     summary.last_line,
+                     "; alerts and dead letters so far are in *.partial)"));
+  }
+  // Closed (flushed) before they are renamed into place.
+  ndjson.reset();
+  dead->reset();
+  for (const StagedOutput* out : {&alerts_out, &dead_out}) {
+    if (absl::Status s = Commit(*out); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

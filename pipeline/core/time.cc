@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -48,6 +50,16 @@ absl::Status Bad(std::string_view text, std::string_view why) {
                    text.size() > kMaxShown ? "...\"" : "\""));
 }
 
+// True when `unix_secs` is 23:59:59 UTC on 30 June or 31 December: the
+// second a leap second (23:59:60) follows.
+bool IsLeapSecondSlot(int64_t unix_secs) {
+  if (((unix_secs % 86400) + 86400) % 86400 != 86399) return false;
+  const absl::CivilSecond c = absl::ToCivilSecond(
+      absl::FromUnixSeconds(unix_secs), absl::UTCTimeZone());
+  return (c.month() == 6 && c.day() == 30) ||
+         (c.month() == 12 && c.day() == 31);
+}
+
 // The feeds' own shape, "YYYY-MM-DDTHH:MM:SS.fffZ", checked and converted
 // with fixed offsets: two of these per post made the general parser 3% of
 // replay's instructions. Returns false, having set nothing, for anything
@@ -73,8 +85,8 @@ bool ParseMillisZ(std::string_view s, absl::Time* out) {
   const int minute = d[10] * 10 + d[11];
   const int second = d[12] * 10 + d[13];
   if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
-      hour > 23 || minute > 59 || second > 60) {
-    return false;
+      hour > 23 || minute > 59 || second > 59) {
+    return false;  // a leap second is the general parser's to judge
   }
   const int64_t micros = d[14] * 100000 + d[15] * 10000 + d[16] * 1000;
   const int64_t secs = DaysFromCivil(year, static_cast<unsigned>(month),
@@ -108,8 +120,6 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
   if (day < 1 || day > DaysInMonth(year, month)) {
     return Bad(s, "day out of range");
   }
-  // Leap seconds (60) are folded into the next second's start, as most
-  // platforms report them.
   if (hour > 23 || minute > 59 || second > 60) {
     return Bad(s, "time of day out of range");
   }
@@ -150,6 +160,15 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view s) {
   const int64_t days = DaysFromCivil(year, month, day);
   const int64_t secs =
       days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  // A leap second (:60) is folded into the next second's start, as most
+  // platforms report it, but only where one can be: 23:59:60 UTC at the end
+  // of June or December. Elsewhere a :60 was once silently moved into the
+  // next minute.
+  if (second == 60 && !IsLeapSecondSlot(secs - 1)) {
+    return Bad(s,
+               "second 60 outside a leap second (23:59:60 UTC on 30 June "
+               "or 31 December)");
+  }
   return absl::FromUnixMicros(secs * 1000000 + micros);
 }
 

@@ -129,12 +129,25 @@ TEST(ParseRfc3339, MillisecondUtcShapeStillRejectsOutOfRangeFields) {
   EXPECT_THAT(Rejection("2026-04-30T23:59:00.0a0Z"), HasSubstr("no zone"));
   EXPECT_THAT(Rejection("2026-04-3xT23:59:00.000Z"),
               HasSubstr("date is not YYYY-MM-DD"));
-  EXPECT_EQ(MustParse("2026-04-30T23:59:60.500Z"),
-            Utc(2026, 5, 1, 0, 0, 0) + absl::Milliseconds(500));
+  EXPECT_EQ(MustParse("2016-12-31T23:59:60.500Z"),
+            Utc(2017, 1, 1, 0, 0, 0) + absl::Milliseconds(500));
 }
 
 TEST(ParseRfc3339, FoldsALeapSecondIntoTheNextMinute) {
   EXPECT_EQ(MustParse("2016-12-31T23:59:60Z"), Utc(2017, 1, 1, 0, 0, 0));
+  EXPECT_EQ(MustParse("2015-06-30T23:59:60Z"), Utc(2015, 7, 1, 0, 0, 0));
+  // The same instant written in another zone.
+  EXPECT_EQ(MustParse("2017-01-01T02:59:60+03:00"), Utc(2017, 1, 1, 0, 0, 0));
+}
+
+TEST(ParseRfc3339, RejectsASecond60WhereNoLeapSecondCanBe) {
+  // Regression: any :60 was moved into the next minute, on any date.
+  for (const char* t : {"2026-04-30T23:59:60.500Z", "2026-11-01T12:34:60Z",
+                        "2016-12-31T22:59:60Z", "2016-12-31T23:59:60+01:00",
+                        "2016-12-30T23:59:60Z"}) {
+    EXPECT_THAT(Rejection(t), HasSubstr("second 60 outside a leap second"))
+        << t;
+  }
 }
 
 TEST(ParseRfc3339, RejectsAMissingZone) {

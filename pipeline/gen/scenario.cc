@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "pipeline/core/country.h"
+#include "pipeline/core/files.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/gen/bundled_scenarios.h"
@@ -1974,18 +1975,10 @@ absl::StatusOr<Scenario> LoadScenario(std::string_view name_or_path) {
         "; a file path must contain '/' or end in .yaml)"));
   }
   const std::string path(name_or_path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open scenario file ", path));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return absl::DataLossError(
-        absl::StrCat("cannot read scenario file ", path));
-  }
-  return ParseScenario(text.str(), path);
+  absl::StatusOr<std::string> text =
+      ReadFileToString(path, kMaxScenarioFileBytes, "scenario file");
+  if (!text.ok()) return text.status();
+  return ParseScenario(*text, path);
 }
 
 std::vector<std::string> BundledScenarioNames() {

@@ -10,6 +10,7 @@
 #define VIGIA_PIPELINE_GEN_SCENARIO_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -398,8 +399,12 @@ absl::Status ValidateScenario(const Scenario& scenario);
 absl::StatusOr<Scenario> ParseScenario(std::string_view yaml,
                                        std::string_view source);
 
+// The largest scenario file read (1 MiB; the bundled ones are 2-5 kB).
+inline constexpr size_t kMaxScenarioFileBytes = 1 << 20;
+
 // Loads a bundled scenario by name ("diaspora"), or a YAML file if the
-// argument contains '/' or ends in ".yaml" / ".yml". NotFound if neither.
+// argument contains '/' or ends in ".yaml" / ".yml". NotFound if neither;
+// InvalidArgument for a file over kMaxScenarioFileBytes.
 absl::StatusOr<Scenario> LoadScenario(std::string_view name_or_path);
 
 // Names of the scenarios embedded in the library, sorted.

@@ -71,6 +71,9 @@ absl::Status Daemon::Init() {
       options_.registry != nullptr ? options_.registry : NewMetricsRegistry();
   pipeline_probe_ = std::make_unique<PipelineProbe>(*registry_);
   kafka_probe_ = std::make_unique<KafkaProbe>(*registry_);
+  // Present from the start, at 0.
+  kafka_probe_->OnSkipped(options_.posts_topic, 0);
+  kafka_probe_->OnSkipped(options_.ads_topic, 0);
   if (!options_.metrics_addr.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server =
         MetricsServer::Start(options_.metrics_addr, registry_);
@@ -265,6 +268,10 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     progress_.clear();
     checkpoint_.reset();
     uncommitted_ = false;
+    for (int i = 0; i < partitions->cnt; ++i) {
+      expected_.erase(
+          {partitions->elems[i].topic, partitions->elems[i].partition});
+    }
     if (cooperative_) {
       if (rd_kafka_error_t* e =
               rd_kafka_incremental_unassign(consumer_, partitions)) {
@@ -294,6 +301,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(consumer_, partitions);
     }
+    ExpectCommittedOffsets(partitions);
     NewPipelineForAssignment();
     paused_ = false;
     kafka_probe_->SetPaused(false);
@@ -376,6 +384,7 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
   record.capacity = m->len;
   record.source = SourceRef{topic, m->partition, m->offset};
   record.feed_hint = FeedOf(topic);
+  NoteOffset(topic, m->partition, m->offset);
   absl::Status s = EnsurePipeline().Process(record);
   if (!s.ok()) return s;
   pipeline_probe_->ObserveLatency(
@@ -385,6 +394,51 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
   ++records_;
   if (options_.on_record) options_.on_record(record.source);
   return absl::OkStatus();
+}
+
+void Daemon::ExpectCommittedOffsets(
+    const rd_kafka_topic_partition_list_t* partitions) {
+  PartitionList committed(rd_kafka_topic_partition_list_copy(partitions));
+  // One round trip to the group coordinator per assignment (rare); without
+  // an answer the first record read sets the expectation instead.
+  const rd_kafka_resp_err_t err =
+      rd_kafka_committed(consumer_, committed.get(), 2000);
+  for (int i = 0; i < committed->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = committed->elems[i];
+    const std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0) {
+      expected_[key] = tp.offset;
+    } else {
+      expected_.erase(key);
+    }
+  }
+}
+
+void Daemon::NoteOffset(std::string_view topic, int32_t partition,
+                        int64_t offset) {
+  auto [it, inserted] =
+      expected_.try_emplace({std::string(topic), partition}, offset);
+  const int64_t from = it->second;
+  it->second = offset + 1;
+  if (inserted || offset <= from) return;
+  // A gap is also what compaction and transaction markers leave; only
+  // offsets below the log start the brokers report were deleted unread.
+  int64_t low = -1;
+  int64_t high = -1;
+  const bool known = rd_kafka_get_watermark_offsets(
+                         consumer_, std::string(topic).c_str(), partition, &low,
+                         &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     low >= 0;
+  if (known && low <= from) return;
+  const int64_t to = known ? std::min(offset, low) : offset;
+  kafka_probe_->OnSkipped(topic, to - from);
+  skipped_.fetch_add(to - from);
+  VIGIA_LOG(WARNING) << "kafka: " << topic << "/" << partition << " offsets "
+                     << from << ".." << to - 1 << " (" << to - from
+                     << " records) were deleted by the brokers before they "
+                        "were read; reading resumed at "
+                     << offset;
 }
 
 void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {

@@ -128,6 +128,9 @@ class Daemon {
   // Rebalance events seen (assignments and revocations each count).
   int64_t rebalances() const { return rebalances_.load(); }
   int64_t records() const { return records_.load(); }
+  // Records never read: deleted by the brokers before the consumer reached
+  // them (vigia_kafka_records_skipped_total).
+  int64_t skipped_records() const { return skipped_.load(); }
   int64_t commits() const { return commits_.load(); }
   prometheus::Registry& registry() const { return *registry_; }
 
@@ -159,6 +162,15 @@ class Daemon {
   // Replaces the pipeline with a fresh one that waits for every partition
   // of the current assignment.
   void NewPipelineForAssignment();
+  // Learns where the group resumes reading `partitions` (their committed
+  // offsets), so a jump past deleted records shows (NoteOffset).
+  void ExpectCommittedOffsets(
+      const rd_kafka_topic_partition_list_t* partitions);
+  // Notes that the record at `offset` of `topic`/`partition` was read. When
+  // it lies beyond the next offset expected and the brokers no longer hold
+  // the ones between (an offset reset after retention deleted them), counts
+  // and logs the skipped range.
+  void NoteOffset(std::string_view topic, int32_t partition, int64_t offset);
   // Applies a rebalance event to assignment_ and assigned_.
   void TrackAssignment(rd_kafka_resp_err_t err,
                        const rd_kafka_topic_partition_list_t* changed);
@@ -222,6 +234,9 @@ class Daemon {
   // Next offset to commit per (topic, partition): one past the last record
   // the pipeline has handled.
   std::map<std::pair<std::string, int32_t>, int64_t> progress_;
+  // Next offset expected per assigned (topic, partition): the committed one
+  // at assignment, then one past the last record read.
+  std::map<std::pair<std::string, int32_t>, int64_t> expected_;
   // Assigned partitions the consumer could not fetch at its last statistics
   // (leader down): they are kept from counting as idle.
   std::vector<std::pair<std::string, int32_t>> stalled_;
@@ -244,6 +259,7 @@ class Daemon {
   std::atomic<int> assigned_{0};
   std::atomic<int64_t> rebalances_{0};
   std::atomic<int64_t> records_{0};
+  std::atomic<int64_t> skipped_{0};
   std::atomic<int64_t> commits_{0};
 };
 

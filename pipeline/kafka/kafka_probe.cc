@@ -134,6 +134,12 @@ KafkaProbe::KafkaProbe(prometheus::Registry& registry)
                            .Help("Failed deliveries of vigia's outputs, by "
                                  "output; each is retried.")
                            .Register(registry)),
+      skipped_(prometheus::BuildCounter()
+                   .Name("vigia_kafka_records_skipped_total")
+                   .Help("Records never read, by topic: deleted by the "
+                         "brokers (retention) before the consumer reached "
+                         "them, so the offset was reset past them.")
+                   .Register(registry)),
       unacknowledged_(prometheus::BuildGauge()
                           .Name("vigia_kafka_unacknowledged_messages")
                           .Help("Outputs produced and not yet acknowledged "
@@ -216,6 +222,11 @@ prometheus::Counter& KafkaProbe::DeliveryCounter(std::string_view output) {
 
 void KafkaProbe::OnDeliveryError(std::string_view output) {
   DeliveryCounter(output).Increment();
+}
+
+void KafkaProbe::OnSkipped(std::string_view topic, int64_t n) {
+  skipped_.Add({{"topic", std::string(topic)}})
+      .Increment(static_cast<double>(n));
 }
 
 void KafkaProbe::SetUnacknowledged(int64_t n) {

@@ -71,6 +71,9 @@ class KafkaProbe {
   // Counts failed deliveries of an output ("alerts", "dead_letters"); they
   // are retried, never dropped.
   void OnDeliveryError(std::string_view output);
+  // Counts `n` records of `topic` that were never read: deleted by the
+  // brokers before the consumer reached them (an offset reset).
+  void OnSkipped(std::string_view topic, int64_t n);
   // Outputs produced and not yet acknowledged (in flight or awaiting retry).
   void SetUnacknowledged(int64_t n);
   // Whether consumption is paused for backpressure.
@@ -87,6 +90,7 @@ class KafkaProbe {
   prometheus::Family<prometheus::Counter>& client_errors_;
   prometheus::Family<prometheus::Counter>& commits_;
   prometheus::Family<prometheus::Counter>& delivery_errors_;
+  prometheus::Family<prometheus::Counter>& skipped_;
   prometheus::Family<prometheus::Gauge>& unacknowledged_;
   prometheus::Family<prometheus::Gauge>& paused_;
 

@@ -45,9 +45,18 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   }
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->registry_ = std::move(registry);
+  // civetweb serves one connection per worker thread, and a worker waits
+  // request_timeout_ms (30 s by default) for a request that never comes:
+  // with prometheus-cpp's two threads, two idle TCP connections took
+  // /metrics down for 30 s. More workers, and a short wait for the request.
+  const std::vector<std::string> options = {
+      "listening_ports",    address,
+      "num_threads",        std::to_string(kMetricsThreads),
+      "request_timeout_ms", std::to_string(kMetricsRequestTimeoutMs),
+  };
   // civetweb reports a bind failure by throwing; the exception stops here.
   try {
-    server->exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
+    server->exposer_ = std::make_unique<prometheus::Exposer>(options);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));

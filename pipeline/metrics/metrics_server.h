@@ -32,6 +32,11 @@ std::shared_ptr<prometheus::Registry> NewMetricsRegistry();
 // of /metrics would see them.
 std::string SerializeMetrics(prometheus::Registry& registry);
 
+// Worker threads of the /metrics server: idle or slow connections beyond
+// this many make scrapes wait, each for at most kMetricsRequestTimeoutMs.
+inline constexpr int kMetricsThreads = 16;
+inline constexpr int kMetricsRequestTimeoutMs = 5000;
+
 class MetricsServer {
  public:
   // Serves `registry` on http://`address`/metrics. `address` is "host:port";

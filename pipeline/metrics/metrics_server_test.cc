@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -15,10 +17,30 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A minimal HTTP/1.0 GET over a plain socket to 127.0.0.1:`port`.
-std::string HttpGet(int port, const std::string& path) {
+// A TCP connection to 127.0.0.1:`port`, or -1.
+int Connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A minimal HTTP/1.0 GET over a plain socket to 127.0.0.1:`port`. With
+// `timeout_s`, the answer must start within that many seconds.
+std::string HttpGet(int port, const std::string& path, int timeout_s = 0) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return "";
+  if (timeout_s > 0) {
+    timeval tv{timeout_s, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -50,6 +72,25 @@ TEST(MetricsServer, ServesTheRegistryOnAnEphemeralPort) {
   EXPECT_THAT(response, HasSubstr("# TYPE vigia_build_info gauge"));
   EXPECT_THAT(response, HasSubstr("vigia_build_info{version=\"" +
                                   std::string(VigiaVersion()) + "\"} 1"));
+}
+
+TEST(MetricsServer, IdleConnectionsDoNotStarveAScrape) {
+  // Regression: two idle TCP connections took /metrics down for about 30 s
+  // (two worker threads, each waiting 30 s for a request). Four are held
+  // open here, and a scrape must still be answered well before the old 30 s.
+  auto server = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry());
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = Connect((*server)->port());
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  const std::string response =
+      HttpGet((*server)->port(), "/metrics", /*timeout_s=*/20);
+  for (int fd : idle) ::close(fd);
+  EXPECT_THAT(response, HasSubstr("200 OK"));
+  EXPECT_THAT(response, HasSubstr("vigia_build_info"));
 }
 
 TEST(MetricsServer, RejectsAnAddressWithoutAPort) {

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/core/time.h"
 #include "pipeline/decoder.h"
 #include "pipeline/kafka/kafka_sinks.h"
 #include "pipeline/metrics/metrics_server.h"
@@ -183,10 +185,11 @@ TEST(KafkaDaemon, BadMessagesLandInTheDeadLetterTopicWithReasonAndSource) {
   DaemonThread d(config, options);
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(values.size()), kWait));
-  // Once every source has been idle, the watermark stands at the newest
-  // event less the disorder bound: a post two hours older is late.
+  // Once every source has been idle, the watermark stands at the
+  // partition's progress (its quorum-th newest event, a few minutes before
+  // the newest here) less the disorder bound: a post two hours older is late.
   ASSERT_TRUE(
-      testing::WaitForWatermark(d.daemon(), newest - absl::Seconds(30), kWait));
+      testing::WaitForWatermark(d.daemon(), newest - absl::Minutes(5), kWait));
   const std::string late =
       R"({"id":"old","platform":"x","created_at":"2026-05-08T22:00:00Z","account":{"id":"a","country":"RU"},"target":"MD"})";
   ASSERT_TRUE(
@@ -215,6 +218,170 @@ TEST(KafkaDaemon, BadMessagesLandInTheDeadLetterTopicWithReasonAndSource) {
   ASSERT_TRUE(by_offset.contains(late_offset));
   EXPECT_EQ(by_offset[late_offset].value, late);
   EXPECT_EQ(by_offset[late_offset].headers.at(kHeaderReason), "late");
+}
+
+// The value of the metric line starting with `series` (name and labels),
+// or -1 when the registry has none.
+double MetricValue(Daemon& daemon, const std::string& series) {
+  const std::string text = SerializeMetrics(daemon.registry());
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + 1 + series.size() + 1));
+}
+
+TEST(KafkaDaemon, RecordsFromClocksFarAheadAreFutureAndMakeNothingLate) {
+  // Regression: one post dated year 9999 on a partition made the next 4,770
+  // posts on it late, and vigia_max_event_time_seconds read 253402300799.
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(2), absl::ZeroDuration(), 0);
+  // MD's posts on partition 0, with a handful of bad clocks among them: year
+  // 9999, and a year ahead of the wall clock.
+  const std::string year_ahead =
+      FormatRfc3339(absl::Now() + absl::Hours(24 * 365));
+  const std::vector<std::string> bad = {
+      R"({"id":"far-1","platform":"x","created_at":"9999-12-31T23:59:59Z","account":{"id":"a","country":"RU"},"target":"MD"})",
+      absl::StrCat(R"({"id":"far-2","platform":"x","created_at":")", year_ahead,
+                   R"(","account":{"id":"b","country":"RU"},"target":"MD"})"),
+      R"({"id":"far-3","platform":"x","created_at":"9999-12-31T23:59:59Z","account":{"id":"c","country":"RU"},"target":"MD"})",
+  };
+  std::vector<std::string> values;
+  std::set<int64_t> bad_offsets;
+  absl::Time newest = absl::InfinitePast();
+  int honest = 0;
+  for (const FeedLine& line : feed) {
+    if (line.target != "MD") continue;
+    if (honest > 0 && honest % 100 == 0 && bad_offsets.size() < bad.size()) {
+      bad_offsets.insert(static_cast<int64_t>(values.size()));
+      values.push_back(bad[bad_offsets.size() - 1]);
+    }
+    values.push_back(line.json);
+    newest = std::max(newest, line.time);
+    ++honest;
+  }
+  ASSERT_EQ(bad_offsets.size(), bad.size());
+  // In two rounds: the records after the bad ones arrive once the first
+  // round is processed and the partition has been idle, when a watermark
+  // that had jumped would make every one of them late.
+  const size_t first_round = *bad_offsets.rbegin() + 50;
+  ASSERT_LT(first_round, values.size());
+  const std::vector<std::string> first(values.begin(),
+                                       values.begin() + first_round);
+  const std::vector<std::string> second(values.begin() + first_round,
+                                        values.end());
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, first).ok());
+
+  Handled handled;
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "future");
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(testing::TestConfig(), options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(first.size()), kWait));
+  ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), feed.front().time, kWait));
+  // Idle: the watermark moves to the partition's progress.
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, second).ok());
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(values.size()), kWait));
+  ASSERT_TRUE(
+      testing::WaitForWatermark(d.daemon(), newest - absl::Minutes(5), kWait));
+  EXPECT_EQ(MetricValue(
+                d.daemon(),
+                R"(vigia_events_rejected_total{feed="posts",reason="future"})"),
+            3);
+  EXPECT_EQ(MetricValue(d.daemon(), R"(vigia_events_late_total{feed="posts"})"),
+            0);
+  EXPECT_LE(MetricValue(d.daemon(), "vigia_max_event_time_seconds"),
+            absl::ToDoubleSeconds(newest - absl::UnixEpoch()));
+  EXPECT_EQ(
+      MetricValue(d.daemon(), R"(vigia_events_processed_total{feed="posts"})"),
+      honest);
+  ASSERT_TRUE(d.Stop().ok());
+
+  auto letters = testing::ReadTopic(mc->bootstrap(), "vigia.dlq", kPartitions);
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  std::set<int64_t> future_offsets;
+  for (const auto& r : *letters) {
+    EXPECT_EQ(r.headers.at(kHeaderReason), "future") << r.value;
+    EXPECT_THAT(r.headers.at(kHeaderDetail),
+                HasSubstr("ahead of processing time"));
+    future_offsets.insert(std::stoll(r.headers.at(kHeaderSourceOffset)));
+  }
+  EXPECT_EQ(future_offsets, bad_offsets);
+}
+
+TEST(KafkaDaemon, RecordsDeletedBeforeTheyWereReadAreCountedAsSkipped) {
+  // Regression: when the brokers deleted unread records (retention), the
+  // consumer's offset reset past them with a log line and nothing else.
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  std::vector<std::string> first;
+  for (const FeedLine& line : feed) {
+    if (line.target == "MD" && first.size() < 100) first.push_back(line.json);
+  }
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, first).ok());
+  const Config config = testing::TestConfig();
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "skip");
+  {
+    Handled handled;
+    options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+    DaemonThread d(config, options);
+    ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+    ASSERT_TRUE(handled.WaitFor(100, kWait));
+    ASSERT_TRUE(d.Stop().ok());  // commits offset 100 on the way out
+  }
+  // While no one reads, 8 MB more arrive: the mock cluster keeps 5 MB per
+  // partition, so the oldest unread records are deleted.
+  const std::string text(10'000, 'x');
+  std::vector<std::string> big;
+  for (int i = 0; i < 800; ++i) {
+    big.push_back(absl::StrCat(
+        R"({"id":"big-)", i,
+        R"(","platform":"x","created_at":"2026-05-09T00:30:00Z","account":{"id":"a","country":"RU"},"target":"MD","text":")",
+        text, R"("})"));
+  }
+  ASSERT_TRUE(testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, big).ok());
+  auto records =
+      testing::ReadTopic(mc->bootstrap(), "vigia.posts", kPartitions);
+  ASSERT_TRUE(records.ok()) << records.status();
+  int64_t low = -1;
+  int64_t remaining = 0;
+  for (const auto& r : *records) {
+    if (r.partition != 0) continue;
+    if (low < 0 || r.offset < low) low = r.offset;
+    ++remaining;
+  }
+  ASSERT_GT(low, 100) << "the mock cluster deleted nothing unread";
+
+  Handled handled;
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(remaining, kWait));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (
+      MetricValue(d.daemon(),
+                  R"(vigia_kafka_records_skipped_total{topic="vigia.posts"})") <
+          low - 100 &&
+      std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(
+      MetricValue(d.daemon(),
+                  R"(vigia_kafka_records_skipped_total{topic="vigia.posts"})"),
+      low - 100);
+  EXPECT_EQ(
+      MetricValue(d.daemon(),
+                  R"(vigia_kafka_records_skipped_total{topic="vigia.ads"})"),
+      0);
+  EXPECT_EQ(handled.Snapshot().begin()->second, low);
+  ASSERT_TRUE(d.Stop().ok());
 }
 
 TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
