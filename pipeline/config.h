@@ -42,7 +42,7 @@ struct WatermarkOptions {
   // lead its source's own progress by at most max_lead, unless gap_quorum
   // consecutive records of the source agree on the jump (a gap in the feed).
   absl::Duration max_clock_lead = absl::Minutes(5);
-  absl::Duration max_lead = absl::Hours(1);
+  absl::Duration max_lead = absl::Hours(24);
   int gap_quorum = 16;
   // A source's progress is the quorum-th newest of its last
   // WatermarkTracker::kRecentWindow accepted event times, so fewer than

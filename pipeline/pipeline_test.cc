@@ -464,21 +464,36 @@ TEST_F(FuturePipelineTest, AHandfulOfClocksAheadWithinTheBoundMakeNothingLate) {
             absl::FromUnixSeconds(1'800'000'000 + 1999));
 }
 
+TEST_F(FuturePipelineTest, AnOutageWithinTheBoundLosesNothing) {
+  Start();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), i)).ok());
+  }
+  // The collector was down for three hours (the generator's background has
+  // a two-hour outage); the feed resumes.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("q", i), 3 * 3600 + i)).ok());
+  }
+  EXPECT_EQ(Future(), 0);
+  EXPECT_EQ(pipeline_->stats().total_processed(), 200);
+}
+
 TEST_F(FuturePipelineTest, AGapInTheFeedCostsGapQuorumLessOneRecords) {
   Start();
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), i)).ok());
   }
-  // The collector was down for three hours; the feed resumes.
+  // The collector was down for longer than the bound; the feed resumes.
+  const int64_t gap =
+      absl::ToInt64Seconds(config_.watermark.max_lead) + 3 * 3600;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(Feed(Post(absl::StrCat("q", i), 3 * 3600 + i)).ok());
+    ASSERT_TRUE(Feed(Post(absl::StrCat("q", i), gap + i)).ok());
   }
   const PipelineStats& s = pipeline_->stats();
   EXPECT_EQ(Future(), config_.watermark.gap_quorum - 1);
   EXPECT_EQ(s.total_late(), 0);
   EXPECT_EQ(s.total_processed(), 200 - (config_.watermark.gap_quorum - 1));
-  EXPECT_GE(pipeline_->watermark(),
-            absl::FromUnixSeconds(1'800'000'000 + 3 * 3600));
+  EXPECT_GE(pipeline_->watermark(), absl::FromUnixSeconds(1'800'000'000 + gap));
   ASSERT_FALSE(dead_.reasons.empty());
   EXPECT_EQ(dead_.reasons.front(), "future");
 }
