@@ -25,7 +25,9 @@ absl::Status DurationFlag(const ParsedFlags& flags, std::string_view name,
         "--", std::string(name),
         ": expected a duration such as 30m or 24h, got \"", text, "\""));
   }
-  if (d == absl::ZeroDuration() && name != "warmup") {
+  // Zero is meaningful for these two: no warm-up; episodes end at the first
+  // quiet row.
+  if (d == absl::ZeroDuration() && name != "warmup" && name != "hold") {
     return absl::InvalidArgumentError(
         absl::StrCat("--", std::string(name), ": must be positive"));
   }
@@ -53,16 +55,9 @@ absl::Status RunBacktestCommand(const ParsedFlags& flags) {
       !s.ok()) {
     return s;
   }
-  if (flags.has("hold")) {
-    // Zero is allowed here: episodes end at the first quiet row.
-    absl::Duration hold;
-    const std::string text = flags.get("hold");
-    if (!absl::ParseDuration(text, &hold) || hold < absl::ZeroDuration() ||
-        hold == absl::InfiniteDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--hold: expected a duration such as 0s or 1h, got \"", text, "\""));
-    }
-    options.scoring.hold = hold;
+  if (absl::Status s = DurationFlag(flags, "hold", &options.scoring.hold);
+      !s.ok()) {
+    return s;
   }
 
   const std::string series = flags.get("series");
