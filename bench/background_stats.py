@@ -35,6 +35,12 @@ Per series it prints, and then the median over the series:
              their median and longest duration in minutes.
   wk/we      mean count on weekdays (Mon-Fri) over the mean on Sat-Sun (UTC
              days); "-" when the series has no weekend or no weekday.
+  z2_10m     mean squared variance-stabilised residual of 10-minute counts
+             (2 * (sqrt(x + 3/8) - sqrt(m + 3/8)), m a trailing mean with
+             a 3-hour half-life floored at 1): the overdispersion a
+             count detector learns, 1 for a Poisson count. mean_10m is the
+             mean 10-minute count; the scorer's young-key prior is
+             1 + 0.5 * sqrt(mean_10m) (operators/scorer.cc).
   gaps       missing 5-minute steps in the timestamps (a CSV), or runs of
              at least 3 bins in a row without a single record in the whole
              feed (a feed; outages).
@@ -207,6 +213,25 @@ def weekly_ratio(start, x, mask):
     return (sum(wk) / len(wk)) / (sum(we) / len(we))
 
 
+def ten_minute_dispersion(x, mask):
+    """(mean 10-minute count, mean squared Anscombe residual)."""
+    pairs = [(x[i] + x[i + 1], mask[i] or mask[i + 1])
+             for i in range(0, len(x) - 1, 2)]
+    if len(pairs) < 2:
+        return float("nan"), float("nan")
+    alpha = 1 - 2 ** (-1 / 18)  # a 3-hour half-life in 10-minute steps
+    m = pairs[0][0]
+    z2 = []
+    for v, masked in pairs[1:]:
+        if not masked:
+            z = 2 * (math.sqrt(v + 0.375) - math.sqrt(max(m, 1) + 0.375))
+            z2.append(z * z)
+        m += alpha * (v - m)
+    kept = [v for v, masked in pairs if not masked]
+    return (sum(kept) / len(kept) if kept else float("nan"),
+            sum(z2) / len(z2) if z2 else float("nan"))
+
+
 def figures(start, x, mask=None):
     mask = mask or [False] * len(x)
     res, exp = profile_residuals(start, x)
@@ -215,6 +240,7 @@ def figures(start, x, mask=None):
     a3, a5, judged, runs = trailing_median_exceedances(x, mask)
     days = judged / DAY_BINS
     kept = [v for v, m in zip(x, mask) if not m]
+    mean_10m, z2_10m = ten_minute_dispersion(x, mask)
     return {
         "mean": sum(kept) / len(kept),
         "vmr_hour": hourly_vmr(x, mask),
@@ -226,11 +252,13 @@ def figures(start, x, mask=None):
         "burst_med_min": statistics.median(runs) * 5 if runs else 0,
         "burst_max_min": max(runs) * 5 if runs else 0,
         "wk/we": weekly_ratio(start, x, mask),
+        "mean_10m": mean_10m,
+        "z2_10m": z2_10m,
     }
 
 
 COLUMNS = ["mean", "vmr_hour", "vmr_prof", "acf1", "gt3", "gt5", "bursts/d",
-           "burst_med_min", "burst_max_min", "wk/we"]
+           "burst_med_min", "burst_max_min", "wk/we", "mean_10m", "z2_10m"]
 
 
 def fmt(v):

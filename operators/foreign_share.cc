@@ -594,8 +594,11 @@ class ForeignShare final : public Operator {
     };
     for (auto& [name, value] :
          p.scorer.Explain(ks.foreign, end, window_hops_)) {
-      if (name == "min_expected" || name == "overdispersion" ||
-          name == "history_hours" || name == "warmup_hours") {
+      if (name == "overdispersion") {
+        // The share's own, as scored (Explain gives a count's).
+        b.emplace_back(std::move(name), a.dispersion);
+      } else if (name == "min_expected" || name == "history_hours" ||
+                 name == "warmup_hours") {
         b.emplace_back(std::move(name), value);
       }
     }

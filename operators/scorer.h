@@ -14,7 +14,11 @@
 // with c = 3/8 for counts (Anscombe) and 0 for measurements; for a Poisson
 // count z is close to a normal deviate, and the learned overdispersion (the
 // mean squared z of past windows, never below 1 for counts) keeps naturally
-// bursty streams from paging.
+// bursty streams from paging. A young count key, which has not yet shown
+// how bursty it is, is scored with its learned overdispersion blended with
+// a prior of 1 + 0.5 * sqrt(expected) (what real counts of that size show),
+// the prior worth ScoringOptions::dispersion_prior of history; whether a
+// window is kept out of the baseline is judged without the prior.
 //
 // A count that is a part of a known whole (the foreign posts among a
 // window's n posts, scored against n times a learned share: AssessShare) is
@@ -129,14 +133,18 @@ struct Assessment {
   // The lowest rung is kept only by ScoringOptions::hold: no rung is
   // reached by this window itself, but one was within the hold.
   bool held = false;
+  // The overdispersion the score was divided by (floored; for a young
+  // count key, blended with its prior).
+  double dispersion = 1;
   // For a share (AssessShare): the whole the observed count is a part of,
   // and the score is binomial. 0 for a plain (Poisson) count.
   double trials = 0;
   // The key has at least `warmup` of history; no rung is reached before.
   bool warm = false;
   // Warm, and significance (score and interval) and effect size of the
-  // lowest rung are met (min_observed aside): the baseline learns from
-  // clipped values.
+  // lowest rung are met (min_observed aside), the score taken with the
+  // learned overdispersion alone (no young-key prior): the baseline learns
+  // from clipped values.
   bool anomalous = false;
 
   bool reached() const { return level >= 0; }
@@ -227,16 +235,24 @@ class Scorer {
   // `counted` (the number of steps summed).
   double SumExpected(const BaselineState& state, int64_t end_us, int steps,
                      double* factor_sum, int* counted) const;
+  // The learned overdispersion, floored.
   double Dispersion(const BaselineState& state) const;
+  // The overdispersion a window expecting `expected` is scored with: for
+  // counts, the learned one blended with a size-dependent prior that fades
+  // as the key's history grows (scorer.cc, kPriorDispersionSlope).
+  double Dispersion(const BaselineState& state, int64_t end_us,
+                    double expected) const;
   // The unscaled score of `observed` against a mean of `mu` (already
   // floored by the caller): Poisson for trials <= 0, else binomial.
   double Deviation(double observed, double mu, double trials) const;
   // Judge() for a count out of `trials` (0: a plain count). `state` (may be
   // null: the normal tail alone) supplies the calibrated tail and the hold;
   // `end` is the window's end.
+  // `dispersion` scales the score; `learn_dispersion` the score that
+  // decides whether the window is anomalous (kept out of the baseline).
   Assessment Verdict(double expected, double observed, double trials,
-                     double dispersion, bool warm, const BaselineState* state,
-                     int64_t end_us) const;
+                     double dispersion, double learn_dispersion, bool warm,
+                     const BaselineState* state, int64_t end_us) const;
   // The calibrated probability that an ordinary window scores >= z.
   double TailProbability(const BaselineState* state, double z) const;
   // Moves the state's score tail by one window's score.
@@ -252,6 +268,7 @@ class Scorer {
   int64_t dispersion_half_life_us_;
   int64_t warmup_us_;
   int64_t hold_us_;
+  int64_t dispersion_prior_us_;
   // The rates for the usual gap of one step, computed once.
   double level_alpha_step_;
   double factor_alpha_step_;

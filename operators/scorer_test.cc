@@ -228,6 +228,8 @@ TEST(Scorer, RecoversAfterASurgeAndCatchesTheNextOne) {
 
 TEST(Scorer, NeedsSignificanceEffectSizeAndVolumeTogether) {
   ScoringOptions options;
+  // The gates on a Poisson history; the young-key prior has its own test.
+  options.dispersion_prior = absl::ZeroDuration();
   const Scorer scorer(options, kHop);
   BaselineState s;
   const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
@@ -318,8 +320,46 @@ TEST(Scorer, IgnoresStepsAtOrBeforeTheLastOneLearned) {
 // of a counting detector holds one or two states.
 TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 144u); }
 
+TEST(Scorer, AYoungCountKeyIsScoredAsBurstyAsRealCounts) {
+  // A foreign pair a few hours old, at 4.5 posts per window, sees 30: a
+  // cascade that a Poisson key would never produce, but real counts of that
+  // size do now and then. Until the key has shown its own burstiness, the
+  // prior (1 + 0.5 sqrt(4.5) = 2.06, worth 12 hours) keeps it from paging at
+  // warning; once a few days of calm have outweighed the prior, the same
+  // window warns.
+  auto key = [](absl::Duration prior, absl::Duration history) {
+    ScoringOptions options;
+    options.dispersion_prior = prior;
+    const Scorer scorer(options, kHop);
+    BaselineState st;
+    const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
+    const int hops = static_cast<int>(history / kHop);
+    for (int i = 1; i <= hops; ++i) {
+      scorer.Learn(st, t0 + i * kHop, 0.45, Assessment{});
+    }
+    return scorer.Assess(st, t0 + (hops + 1) * kHop, kWindowHops, 30);
+  };
+  const Assessment young = key(absl::Hours(12), absl::Hours(4));
+  const Assessment poisson = key(absl::ZeroDuration(), absl::Hours(4));
+  const Assessment settled = key(absl::Hours(12), absl::Hours(72));
+  EXPECT_NEAR(poisson.expected, 4.5, 1e-3);
+  EXPECT_NEAR(poisson.dispersion, 1, 1e-9);
+  EXPECT_NEAR(young.dispersion, 0.25 * 1 + 0.75 * (1 + 0.5 * std::sqrt(4.5)),
+              1e-3);
+  EXPECT_GE(poisson.level, kWarning);
+  EXPECT_EQ(young.level, kInfo);
+  EXPECT_GE(settled.level, kWarning);
+  EXPECT_LT(settled.dispersion, young.dispersion);
+  // The prior delays a page, not the baseline's protection: the window is
+  // kept out of the baseline either way.
+  EXPECT_TRUE(young.anomalous);
+  EXPECT_TRUE(poisson.anomalous);
+}
+
 TEST(Scorer, AssessAgainstACallersExpectationUsesTheStatesDispersion) {
-  Simulation sim(17);
+  ScoringOptions options;
+  options.dispersion_prior = absl::ZeroDuration();
+  Simulation sim(17, options);
   sim.Run(6 * 60, Constant(4));
   const Scorer& scorer = sim.scorer();
   const BaselineState& state = sim.state();
@@ -362,6 +402,9 @@ TEST(Scorer, AssessShareScoresAPartOfAWholeAsABinomialCount) {
   options.levels = {{Severity::kInfo, 3.0, 1.3, 10},
                     {Severity::kWarning, 5.0, 1.6, 20},
                     {Severity::kCritical, 8.0, 2.0, 40}};
+  // Poisson against binomial on equal terms: a share has no young-key
+  // prior, so the counts here get none either.
+  options.dispersion_prior = absl::ZeroDuration();
   const Scorer scorer(options, kHop);
   BaselineState state;
   const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);

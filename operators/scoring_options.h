@@ -58,6 +58,13 @@ struct ScoringOptions {
   // than a Poisson count would). Longer than the level's: burstiness is a
   // property of the stream, not of the hour.
   absl::Duration dispersion_half_life = absl::Hours(24);
+  // How much history the young-key overdispersion prior of counts is worth
+  // (operators/scorer.cc, kPriorDispersionSlope): real counts are burstier
+  // than Poisson, the more so the larger they are, so until a key has shown
+  // its own burstiness it is scored as if it were that bursty. Zero turns
+  // the prior off (the Poisson value is then the only prior). Not in the
+  // config file: it encodes what real traffic is like, not a policy.
+  absl::Duration dispersion_prior = absl::Hours(12);
   // After the last window that reached a rung, the key keeps the lowest rung
   // for this long even if its windows fall back, so a surge that pauses and
   // resumes is one episode (one page, escalations aside) instead of a
