@@ -28,6 +28,13 @@ const absl::Duration kMaxResolveDelay =
 
 const std::string kVigia = VIGIA_BINARY;
 
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path, std::ios::binary);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
 struct ScenarioRun {
   std::string feed, truth_path, alerts, summary, dead;
   Truth truth;
@@ -292,6 +299,73 @@ TEST_F(ReplayEndToEnd, ExplainPrintsTheEvidenceChainOfAnAlertWithItsSources) {
             2);
 }
 
+TEST_F(ReplayEndToEnd, ExplainJsonCarriesTheRecordAndTheSampleBytes) {
+  const ScenarioRun& r = Get("diaspora");
+  const AlertLine* warning = nullptr;
+  for (const AlertLine& l : r.alert_lines) {
+    if (l.severity != "info" && l.state == "firing") {
+      warning = &l;
+      break;
+    }
+  }
+  ASSERT_NE(warning, nullptr);
+  const std::string out = absl::StrCat(*dir_, "/explain.json");
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " explain --json --input ", r.feed,
+                                    " --alert ", warning->id, " > ", out)),
+            0);
+  const std::string text = ReadFile(out);
+  // One line, one object, whose alert is the record replay wrote.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  std::string record;
+  for (const std::string& line : ReadLines(r.alerts)) {
+    if (line.find(absl::StrCat("\"id\":\"", warning->id, "\"")) !=
+            std::string::npos &&
+        line.find("\"state\":\"firing\"") != std::string::npos) {
+      record = line;
+      break;
+    }
+  }
+  ASSERT_FALSE(record.empty());
+  EXPECT_EQ(text.rfind(absl::StrCat("{\"alert\":", record, ","), 0), 0u)
+      << text.substr(0, 300);
+  // Each quoted sample is the archive's own line, escaped as a JSON string:
+  // its id field is there, with the quotes escaped.
+  const size_t at = text.find("\"sample_lines\":[{\"source\":\"");
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_NE(text.find("\"raw\":\"{\\\"id\\\":\\\"", at), std::string::npos)
+      << text.substr(at, 300);
+  EXPECT_NE(text.find(absl::StrCat("\"reproduce\":\"vigia replay --input ",
+                                   r.feed, "\"")),
+            std::string::npos);
+}
+
+TEST_F(ReplayEndToEnd, MinSeverityThinsThePrintedLinesOnly) {
+  const ScenarioRun& r = Get("diaspora");
+  const std::string printed = absl::StrCat(*dir_, "/printed.txt");
+  const std::string alerts = absl::StrCat(*dir_, "/thinned.alerts.ndjson");
+  ASSERT_EQ(RunCommand(absl::StrCat(
+                kVigia, " replay --min-severity warning --input ", r.feed,
+                " --alerts ", alerts, " --dead-letters /dev/null > ", printed,
+                " 2> /dev/null")),
+            0);
+  const std::vector<std::string> lines = ReadLines(printed);
+  int shown = 0;
+  for (const std::string& line : lines) {
+    EXPECT_EQ(line.find(" info "), std::string::npos) << line;
+    ++shown;
+  }
+  int info = 0, above = 0;
+  for (const AlertLine& l : r.alert_lines)
+    (l.severity == "info" ? info : above)++;
+  EXPECT_GT(info, 0);
+  EXPECT_EQ(shown, above);
+  // The file keeps every alert.
+  EXPECT_EQ(ReadFile(alerts), ReadFile(r.alerts));
+  EXPECT_EQ(RunCommand(absl::StrCat(kVigia, " replay --min-severity loud ",
+                                    "--input ", r.feed, " 2> /dev/null")),
+            2);
+}
+
 TEST(ReplayCli, ABadConfigNamesTheKeyAndLine) {
   const std::string dir = MakeTempDir("bad_config");
   const std::string cfg = dir + "/bad.yaml";
@@ -418,6 +492,45 @@ TEST(ReplayCli, AFailedReplayStillWritesItsSummaryWithTheFailureAndLine) {
   EXPECT_NE(ReadFile(summary).find("\"completed\":true,\"failure\":null"),
             std::string::npos)
       << ReadFile(summary);
+}
+
+TEST(ReplayCli, DeadLettersGoWhereAskedOrNextToTheOutputs) {
+  // Regression: every replay wrote vigia-dead-letters.ndjson into the
+  // current directory, asked or not.
+  const std::string dir = MakeTempDir("dead_letter_place");
+  const std::string feed = SmallArchive(dir, 50);
+  ASSERT_EQ(RunCommand(absl::StrCat("printf 'not json\\n' >> ", feed)), 0);
+  const std::string err = dir + "/err.txt";
+  // With --alerts FILE: beside it, named after it.
+  ASSERT_EQ(RunCommand(absl::StrCat(
+                "cd ", dir, " && ", kVigia, " replay --quiet --input ", feed,
+                " --alerts ", dir, "/run1.ndjson 2> ", err)),
+            0);
+  EXPECT_NE(ReadFile(dir + "/run1.dead-letters.ndjson").find("not json"),
+            std::string::npos);
+  EXPECT_NE(ReadFile(err).find(dir + "/run1.dead-letters.ndjson"),
+            std::string::npos)
+      << ReadFile(err);
+  // With no output file at all: counted and said, not written anywhere.
+  ASSERT_EQ(
+      RunCommand(absl::StrCat("cd ", dir, " && ", kVigia,
+                              " replay --quiet --input ", feed, " 2> ", err)),
+      0);
+  EXPECT_NE(ReadFile(err).find("dead letters     1 not kept"),
+            std::string::npos)
+      << ReadFile(err);
+  EXPECT_NE(
+      RunCommand(absl::StrCat("test -e ", dir, "/vigia-dead-letters.ndjson")),
+      0);
+  // An explicit --dead-letters wins.
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --alerts ", dir, "/run2.ndjson",
+                                    " --dead-letters ", dir, "/mine.ndjson")),
+            0);
+  EXPECT_NE(ReadFile(dir + "/mine.ndjson").find("not json"), std::string::npos);
+  EXPECT_NE(
+      RunCommand(absl::StrCat("test -e ", dir, "/run2.dead-letters.ndjson")),
+      0);
 }
 
 TEST(ReplayCli, EveryCommandHasHelp) {

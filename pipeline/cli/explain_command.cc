@@ -8,16 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/cli/commands.h"
+#include "pipeline/core/alert.h"
+#include "pipeline/core/json_writer.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/reader.h"
 #include "pipeline/replay.h"
 #include "pipeline/sinks.h"
+#include "simdjson.h"
 
 namespace vigia::cli {
 namespace {
@@ -83,6 +87,9 @@ std::string Quote(const std::string& line, size_t max) {
   return absl::StrCat(line.substr(0, max), "...");
 }
 
+std::map<int64_t, std::string> SampleLines(const Alert& a,
+                                           const std::string& input);
+
 void Print(const Alert& a, const std::string& input,
            const std::string& config_arg) {
   const Evidence& e = a.evidence;
@@ -124,11 +131,7 @@ void Print(const Alert& a, const std::string& input,
     std::printf("  %-12s %s\n", name.c_str(), Tallies(tallies).c_str());
   }
 
-  std::set<int64_t> wanted;
-  for (const SampleEvent& s : e.samples) {
-    if (s.partition < 0 && s.source == input) wanted.insert(s.position);
-  }
-  const std::map<int64_t, std::string> lines = ReadLines(input, wanted);
+  const std::map<int64_t, std::string> lines = SampleLines(a, input);
   std::printf("\nSample events (%zu), each with where its original bytes are\n",
               e.samples.size());
   for (const SampleEvent& s : e.samples) {
@@ -150,6 +153,54 @@ void Print(const Alert& a, const std::string& input,
   }
   std::printf("\nReproduce\n  vigia replay --input %s%s  (config_hash %s)\n",
               input.c_str(), config_arg.c_str(), a.config_hash.c_str());
+}
+
+// The quoted archive lines of an alert's samples, by line number.
+std::map<int64_t, std::string> SampleLines(const Alert& a,
+                                           const std::string& input) {
+  std::set<int64_t> wanted;
+  for (const SampleEvent& s : a.evidence.samples) {
+    if (s.partition < 0 && s.source == input) wanted.insert(s.position);
+  }
+  return ReadLines(input, wanted);
+}
+
+// --json: one object a program can read: the alert record as it was
+// emitted, each sample's original bytes (as `raw` when valid UTF-8, else
+// `raw_base64`, as dead letters carry them), the command that reproduces it,
+// and with --lifecycle every record with the id.
+void PrintJson(const std::vector<Alert>& records, const std::string& input,
+               const std::string& config_arg, bool lifecycle) {
+  const Alert& a = records.front();
+  const std::map<int64_t, std::string> lines = SampleLines(a, input);
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("alert");
+  w.Raw(AlertToJson(a));
+  w.Key("sample_lines");
+  w.BeginArray();
+  for (const auto& [number, bytes] : lines) {
+    w.BeginObject();
+    w.Field("source", input);
+    w.Field("line", number);
+    if (simdjson::validate_utf8(bytes.data(), bytes.size())) {
+      w.Field("raw", bytes);
+    } else {
+      w.Field("raw_base64", absl::Base64Escape(bytes));
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Field("reproduce",
+          absl::StrCat("vigia replay --input ", input, config_arg));
+  if (lifecycle) {
+    w.Key("lifecycle");
+    w.BeginArray();
+    for (const Alert& r : records) w.Raw(AlertToJson(r));
+    w.EndArray();
+  }
+  w.EndObject();
+  std::printf("%s\n", std::string(w.view()).c_str());
 }
 
 absl::Status RunExplain(const ParsedFlags& flags) {
@@ -179,6 +230,10 @@ absl::Status RunExplain(const ParsedFlags& flags) {
   const std::string config_arg =
       flags.has("config") ? absl::StrCat(" --config ", flags.get("config"))
                           : "";
+  if (flags.has("json")) {
+    PrintJson(sink.records(), input, config_arg, lifecycle);
+    return absl::OkStatus();
+  }
   Print(sink.records().front(), input, config_arg);
   if (lifecycle) {
     std::printf("\nLifecycle (every record with this id)\n");
@@ -212,7 +267,10 @@ Command ExplainCommand() {
        {"config", "FILE", "the config of the original run (default: defaults)"},
        {"lifecycle", "",
         "replay to the end and list every record with this id (escalations, "
-        "resolution)"}}};
+        "resolution)"},
+       {"json", "",
+        "print one JSON object instead: the alert record, its samples' "
+        "original lines, the command that reproduces it (and the lifecycle)"}}};
   c.run = RunExplain;
   return c;
 }

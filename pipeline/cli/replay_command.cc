@@ -1,11 +1,15 @@
 // `vigia replay`: the whole pipeline over an archived feed.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/core/files.h"
@@ -16,7 +20,92 @@
 namespace vigia::cli {
 namespace {
 
-constexpr char kDefaultDeadLetters[] = "vigia-dead-letters.ndjson";
+// Without --dead-letters, dead letters go next to the first output file
+// that was asked for (--alerts, else --summary), named after it; with
+// neither they are counted in the summary and not kept (it says so).
+constexpr char kDeadLetterSuffix[] = ".dead-letters.ndjson";
+
+std::string DefaultDeadLetterPath(const std::string& alerts,
+                                  const std::string& summary) {
+  for (const std::string* out : {&alerts, &summary}) {
+    if (out->empty() || *out == "-" || absl::StartsWith(*out, "/dev/")) {
+      continue;
+    }
+    std::string base = *out;
+    for (const char* ext : {".ndjson", ".jsonl", ".json"}) {
+      if (absl::EndsWith(base, ext)) {
+        base.resize(base.size() - std::strlen(ext));
+        break;
+      }
+    }
+    return base + kDeadLetterSuffix;
+  }
+  return "";
+}
+
+// "1:02:03" or "2:03".
+std::string Clock(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::max(0.0, seconds) + 0.5);
+  return s >= 3600
+             ? absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+             : absl::StrFormat("%d:%02d", s / 60, s % 60);
+}
+
+// The one-line progress report on a terminal's stderr: how far (by bytes
+// of the file, compressed or not), how fast, how long still to go. Alert
+// lines on the same terminal first clear it (ClearingPrinter), so the two
+// never share a line. Uses the wall clock: it reports to a person.
+class Progress {
+ public:
+  void Report(const Pipeline& p, const LineReader& r) {
+    const absl::Time now = absl::Now();
+    if (now - last_ < absl::Milliseconds(200)) return;
+    last_ = now;
+    const double elapsed = absl::ToDoubleSeconds(now - start_);
+    const int64_t records = p.stats().total_read();
+    const double rate = elapsed > 0 ? records / elapsed : 0;
+    int64_t alerts = 0;
+    for (const auto& [k, v] : p.alert_counts().Snapshot()) alerts += v;
+    std::string where;
+    if (r.total_bytes() > 0) {
+      const double done = static_cast<double>(r.bytes_read()) / r.total_bytes();
+      const double eta = done > 0 ? elapsed * (1 - done) / done : 0;
+      where = absl::StrFormat("%5.1f%%  ETA %s", 100 * done, Clock(eta));
+    } else {
+      where = absl::StrFormat("%.1f MB read", r.bytes_read() / 1e6);
+    }
+    std::fprintf(stderr, "\r\033[K  %s  %lld records  %.0fk/s  %lld alerts",
+                 where.c_str(), static_cast<long long>(records), rate / 1e3,
+                 static_cast<long long>(alerts));
+    shown_ = true;
+  }
+  void Clear() {
+    if (!shown_) return;
+    std::fputs("\r\033[K", stderr);
+    shown_ = false;
+  }
+
+ private:
+  const absl::Time start_ = absl::Now();
+  absl::Time last_ = absl::InfinitePast();
+  bool shown_ = false;
+};
+
+// An AlertPrinter that clears the progress line before each alert line.
+class ClearingPrinter final : public AlertSink {
+ public:
+  ClearingPrinter(AlertSink* inner, Progress* progress)
+      : inner_(inner), progress_(progress) {}
+  absl::Status Write(const Alert& alert) override {
+    progress_->Clear();
+    return inner_->Write(alert);
+  }
+  absl::Status Flush() override { return inner_->Flush(); }
+
+ private:
+  AlertSink* inner_;
+  Progress* progress_;
+};
 
 absl::Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -31,8 +120,12 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!config.ok()) return config.status();
   const std::string input = flags.get("input");
   const std::string alerts_path = flags.get("alerts");
-  const std::string dead_path = flags.get("dead-letters", kDefaultDeadLetters);
   const std::string summary_path = flags.get("summary");
+  const std::string dead_path = flags.get(
+      "dead-letters", DefaultDeadLetterPath(alerts_path, summary_path));
+  absl::StatusOr<Severity> min_severity =
+      MinSeverityFlag(flags, Severity::kInfo);
+  if (!min_severity.ok()) return min_severity.status();
   // Before anything is opened for writing: `--alerts f --input f` once
   // truncated the archive it was about to read.
   if (absl::Status s = CheckOutputsAreNotInputs(
@@ -60,9 +153,15 @@ absl::Status RunReplay(const ParsedFlags& flags) {
     ndjson = std::move(*sink);
     alerts.Add(ndjson.get());
   }
-  // Alert lines for a person go to stdout, unless NDJSON already does.
+  // Alert lines for a person go to stdout, unless NDJSON already does;
+  // --min-severity thins them (the files and Alertmanager get every alert).
+  const bool tty = isatty(STDERR_FILENO) && !flags.has("quiet");
+  Progress progress_line;
   AlertPrinter printer(stdout);
-  if (alerts_path != "-" && !flags.has("quiet")) alerts.Add(&printer);
+  ClearingPrinter clearing(&printer, &progress_line);
+  SeverityFilterSink printed(
+      tty ? static_cast<AlertSink*>(&clearing) : &printer, *min_severity);
+  if (alerts_path != "-" && !flags.has("quiet")) alerts.Add(&printed);
 
   // Alertmanager compares startsAt/endsAt with its own clock, so a drill
   // over an old archive stamps them in processing time (see the sink).
@@ -74,37 +173,41 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!alertmanager.ok()) return alertmanager.status();
   if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
-  absl::StatusOr<std::unique_ptr<DeadLetterSink>> dead =
-      OpenNdjsonDeadLetterSink(dead_out.write_path);
-  if (!dead.ok()) return dead.status();
+  std::unique_ptr<DeadLetterSink> dead;
+  if (dead_path.empty()) {
+    dead = std::make_unique<NullDeadLetterSink>();
+  } else {
+    absl::StatusOr<std::unique_ptr<DeadLetterSink>> opened =
+        OpenNdjsonDeadLetterSink(dead_out.write_path);
+    if (!opened.ok()) return opened.status();
+    dead = std::move(*opened);
+  }
 
-  const bool tty = isatty(STDERR_FILENO) && !flags.has("quiet");
   ProgressFn progress;
   if (tty) {
-    progress = [](const Pipeline& p, const LineReader& r) {
-      const double pct =
-          r.total_bytes() > 0 ? 100.0 * r.bytes_read() / r.total_bytes() : 0.0;
-      std::fprintf(stderr, "\r  %5.1f%%  %lld events  %lld alerts   ", pct,
-                   static_cast<long long>(p.stats().total_read()),
-                   static_cast<long long>([&] {
-                     int64_t n = 0;
-                     for (const auto& [k, v] : p.alert_counts().Snapshot()) {
-                       n += v;
-                     }
-                     return n;
-                   }()));
+    progress = [&progress_line](const Pipeline& p, const LineReader& r) {
+      progress_line.Report(p, r);
     };
   }
   const RunSummary summary =
-      Replay(*config, **reader, input, alerts, **dead, progress);
-  if (tty) std::fputs("\r\033[K", stderr);
+      Replay(*config, **reader, input, alerts, *dead, progress);
+  progress_line.Clear();
 
   std::fflush(stdout);
   std::fputs(SummaryToText(summary).c_str(), stderr);
   if (summary.rejected + summary.late > 0) {
-    std::fprintf(stderr, "  dead letters     %s%s\n",
-                 dead_out.write_path.c_str(),
-                 summary.status.ok() ? "" : " (incomplete)");
+    if (dead_path.empty()) {
+      std::fprintf(stderr,
+                   "  dead letters     %lld not kept (--dead-letters FILE, "
+                   "--alerts FILE or --summary FILE keeps them)\n",
+                   static_cast<long long>(summary.rejected + summary.late));
+    } else {
+      // A complete run renames the file into place below.
+      std::fprintf(stderr, "  dead letters     %s%s\n",
+                   summary.status.ok() ? dead_out.path.c_str()
+                                       : dead_out.write_path.c_str(),
+                   summary.status.ok() ? "" : " (incomplete)");
+    }
   }
   // The summary is written whatever happened: for a failed run it says why
   // and after which line.
@@ -127,7 +230,7 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   }
   // Closed (flushed) before they are renamed into place.
   ndjson.reset();
-  dead->reset();
+  dead.reset();
   for (const StagedOutput* out : {&alerts_out, &dead_out}) {
     if (absl::Status s = Commit(*out); !s.ok()) return s;
   }
@@ -152,9 +255,13 @@ Command ReplayCommand() {
        {"config", "FILE", "YAML config (default: built-in defaults)"},
        {"alerts", "FILE", "write alerts as NDJSON here ('-' for stdout)"},
        {"dead-letters", "FILE",
-        absl::StrCat("write rejected and late records here (default ",
-                     kDefaultDeadLetters, ")")},
+        absl::StrCat("write rejected and late records here (default: next "
+                     "to --alerts FILE, else --summary FILE, as NAME",
+                     kDeadLetterSuffix, "; with neither, only counted)")},
        {"summary", "FILE", "write a JSON summary of the run here"},
+       {"min-severity", "LEVEL",
+        "lowest severity printed: info (default), warning, critical; the "
+        "--alerts file, Alertmanager and the summary keep every alert"},
        {"quiet", "", "print no alert lines and no progress"},
        AlertmanagerFlagSpec(),
        DrillFlagSpec()}};
