@@ -115,6 +115,29 @@ absl::Status WriteFile(const std::string& path, const std::string& text) {
   return absl::OkStatus();
 }
 
+// A replay runs far faster than event time, so episodes fire and resolve
+// within seconds, and the sink holds each resolve back until its alert has
+// been active for min_hold (so that Alertmanager notifies it at all). A
+// drill must end as the real thing does, with every resolve delivered:
+// wait for the holds rather than let them die with the process. Uses the
+// wall clock, as the sink does.
+void DeliverHeldResolves(AlertmanagerSink& sink) {
+  const int64_t held = sink.stats().held.load();
+  if (held == 0) return;
+  std::fprintf(stderr,
+               "  alertmanager     waiting for %lld held resolves "
+               "(alertmanager.min_hold)\n",
+               static_cast<long long>(held));
+  while (sink.stats().held.load() > 0) {
+    absl::SleepFor(absl::Milliseconds(200));
+    // Queues the resolves whose hold is over and waits for their delivery.
+    if (absl::Status s = sink.Flush(); !s.ok() && !absl::IsInternal(s)) {
+      std::fprintf(stderr, "  alertmanager     %s\n", s.ToString().c_str());
+      return;
+    }
+  }
+}
+
 absl::Status RunReplay(const ParsedFlags& flags) {
   absl::StatusOr<Config> config = LoadConfigFlag(flags);
   if (!config.ok()) return config.status();
@@ -192,6 +215,9 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   const RunSummary summary =
       Replay(*config, **reader, input, alerts, *dead, progress);
   progress_line.Clear();
+  if (summary.status.ok() && *alertmanager != nullptr) {
+    DeliverHeldResolves(**alertmanager);
+  }
 
   std::fflush(stdout);
   std::fputs(SummaryToText(summary).c_str(), stderr);
