@@ -541,6 +541,7 @@ TEST(ReplayCli, EveryCommandHasHelp) {
       {"config", "--config"},      {"explain", "--alert"},
       {"run", "--brokers"},        {"demo", "--speedup"},
       {"mock-kafka", "--brokers"}, {"backtest", "--per-row"},
+      {"drill", "--speedup"},
   };
   const std::string dir = ::testing::TempDir();
   for (const auto& [cmd, flag] : commands) {

@@ -49,9 +49,9 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {DemoCommand(),    RunCommand(),      ReplayCommand(),
-          ExplainCommand(), GenCommand(),      BacktestCommand(),
-          ConfigCommand(),  MockKafkaCommand()};
+  return {DemoCommand(),    RunCommand(),       ReplayCommand(),
+          ExplainCommand(), GenCommand(),       BacktestCommand(),
+          ConfigCommand(),  MockKafkaCommand(), DrillCommand()};
 }
 
 }  // namespace vigia::cli

@@ -39,6 +39,7 @@ Command BacktestCommand();
 Command RunCommand();
 Command DemoCommand();
 Command MockKafkaCommand();
+Command DrillCommand();
 Command ExplainCommand();
 
 }  // namespace vigia::cli

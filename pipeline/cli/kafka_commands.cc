@@ -1,15 +1,19 @@
 // `vigia run`, `vigia demo` and `vigia mock-kafka`: the Kafka modes.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/kafka/daemon.h"
 #include "pipeline/kafka/demo.h"
+#include "pipeline/kafka/feed_streamer.h"
 #include "pipeline/kafka/mock_cluster.h"
 #include "pipeline/metrics/metrics_server.h"
+#include "pipeline/reader.h"
 #include "pipeline/sinks.h"
 
 namespace vigia::cli {
@@ -137,7 +141,78 @@ absl::Status RunMockKafkaCommand(const ParsedFlags& flags) {
                       stop, std::cout);
 }
 
+absl::Status RunDrillCommand(const ParsedFlags& flags) {
+  absl::StatusOr<Config> config = LoadConfigFlag(flags);
+  if (!config.ok()) return config.status();
+  const KafkaConfig& k = config->kafka;
+  FeedStreamerOptions o;
+  o.brokers = flags.get("brokers", k.brokers);
+  o.settings = k.settings;
+  o.posts_topic = k.posts_topic;
+  o.ads_topic = k.ads_topic;
+  o.client_id = "vigia-drill";
+  absl::StatusOr<double> speedup = flags.GetDouble("speedup", 60);
+  if (!speedup.ok()) return speedup.status();
+  if (!(*speedup >= 0) || !std::isfinite(*speedup)) {
+    return absl::InvalidArgumentError(
+        "--speedup must be 0 (unpaced) or a positive number");
+  }
+  o.speedup = *speedup;
+  if (o.brokers.empty() && o.settings.count("bootstrap.servers") == 0) {
+    return absl::InvalidArgumentError(
+        "no brokers: pass --brokers HOST:PORT,... or set kafka.brokers");
+  }
+  const std::string input = flags.get("input");
+  absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
+  if (!reader.ok()) return reader.status();
+  const std::atomic<bool>& stop = StopOnSignals();
+  FeedStreamer streamer(o);
+  const absl::Time start = absl::Now();
+  const absl::Status status = streamer.Run(**reader, stop);
+  std::fprintf(
+      stderr,
+      "vigia drill: %lld records (%lld ads, %lld unkeyed) to %s and %s, "
+      "%s of event time in %s%s\n",
+      static_cast<long long>(streamer.sent()),
+      static_cast<long long>(streamer.ads()),
+      static_cast<long long>(streamer.unkeyed()), o.posts_topic.c_str(),
+      o.ads_topic.c_str(), absl::FormatDuration(streamer.span()).c_str(),
+      absl::FormatDuration(
+          absl::Trunc(absl::Now() - start, absl::Milliseconds(100)))
+          .c_str(),
+      stop.load() ? " (stopped by a signal)" : "");
+  return status;
+}
+
 }  // namespace
+
+Command DrillCommand() {
+  Command c;
+  c.spec = {
+      "drill",
+      "stream an archive into the feed topics, paced, for a drill",
+      "Produces an archived feed (NDJSON, .gz or .zst) into the post and ad "
+      "topics as\n"
+      "production feeds must arrive (keyed by target), paced by event time "
+      "X times faster\n"
+      "than real time, so the running daemon, Alertmanager and the pager "
+      "path see it as\n"
+      "they would see the real thing. Run the daemon with alertmanager.drill: "
+      "true (or\n"
+      "--drill) so its alerts are routed away from pagers. Exits when "
+      "every record is\n"
+      "acknowledged.",
+      {{"input", "FILE", "archived feed (NDJSON, .gz or .zst; '-' for stdin)",
+        true},
+       {"config", "FILE", "YAML config: topics, brokers, kafka.settings"},
+       {"brokers", "HOST:PORT,...",
+        "bootstrap servers (default kafka.brokers)"},
+       {"speedup", "X",
+        "event time runs X times faster than wall time (default 60: an "
+        "hour a minute; 0: unpaced)"}}};
+  c.run = RunDrillCommand;
+  return c;
+}
 
 Command RunCommand() {
   Command c;

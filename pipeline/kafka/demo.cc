@@ -17,6 +17,7 @@
 #include "pipeline/core/time.h"
 #include "pipeline/gen/generator.h"
 #include "pipeline/kafka/daemon.h"
+#include "pipeline/kafka/feed_streamer.h"
 #include "pipeline/kafka/mock_cluster.h"
 #include "pipeline/kafka/producer.h"
 
@@ -24,91 +25,6 @@ namespace vigia {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// Where one generated line goes: which feed, keyed by which target, and
-// when (event time) it is due.
-struct Routing {
-  bool is_ad = false;
-  std::string target;
-  std::optional<absl::Time> time;
-};
-
-Routing Route(simdjson::dom::parser& parser, const std::string& line) {
-  Routing r;
-  simdjson::dom::element doc;
-  // Bad lines (the scenario injects some) go to the posts topic unkeyed;
-  // the daemon dead-letters them.
-  if (parser.parse(line).get(doc) != simdjson::SUCCESS) return r;
-  simdjson::dom::element payer;
-  r.is_ad = doc["payer"].get(payer) == simdjson::SUCCESS;
-  std::string_view s;
-  if (doc["target"].get_string().get(s) == simdjson::SUCCESS) {
-    r.target = std::string(s);
-  }
-  if (doc["created_at"].get_string().get(s) == simdjson::SUCCESS) {
-    absl::StatusOr<absl::Time> t = ParseRfc3339(s);
-    if (t.ok()) r.time = *t;
-  }
-  return r;
-}
-
-// Streams the file's lines into the feed topics, pacing them by event time.
-class Streamer {
- public:
-  Streamer(std::string path, std::string bootstrap, double speedup)
-      : path_(std::move(path)),
-        bootstrap_(std::move(bootstrap)),
-        speedup_(speedup) {}
-
-  absl::Status Run(const std::atomic<bool>& stop) {
-    ProducerOptions po;
-    po.brokers = bootstrap_;
-    po.client_id = "vigia-demo-feed";
-    absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(po);
-    if (!producer.ok()) return producer.status();
-    std::ifstream in(path_);
-    if (!in) return absl::UnavailableError(absl::StrCat("cannot read ", path_));
-    simdjson::dom::parser parser;
-    std::string line;
-    std::optional<absl::Time> first;
-    absl::Time newest = absl::InfinitePast();
-    const auto wall_start = SteadyClock::now();
-    while (!stop.load() && std::getline(in, line)) {
-      const Routing r = Route(parser, line);
-      if (r.time) {
-        if (!first) first = r.time;
-        // Pace by the newest time seen: late records go out at once.
-        newest = std::max(newest, *r.time);
-        const auto due =
-            wall_start +
-            std::chrono::microseconds(static_cast<int64_t>(
-                absl::ToDoubleMicroseconds(newest - *first) / speedup_));
-        while (!stop.load() && SteadyClock::now() < due) {
-          (*producer)->Poll();
-          std::this_thread::sleep_for(std::min<SteadyClock::duration>(
-              due - SteadyClock::now(), std::chrono::milliseconds(50)));
-        }
-      }
-      OutMessage m;
-      m.topic = r.is_ad ? "vigia.ads" : "vigia.posts";
-      m.key = r.target;
-      m.value = std::move(line);
-      m.output = "feed";
-      (*producer)->Produce(std::move(m));
-      ++sent_;
-      if (sent_ % 1000 == 0) (*producer)->Poll();
-    }
-    return (*producer)->Flush(absl::Seconds(30));
-  }
-
-  int64_t sent() const { return sent_.load(); }
-
- private:
-  std::string path_;
-  std::string bootstrap_;
-  double speedup_;
-  std::atomic<int64_t> sent_{0};
-};
 
 }  // namespace
 
@@ -199,9 +115,17 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   std::atomic<bool> streamer_stop{false};
   std::atomic<bool> streamed{false};
   absl::Status streamer_status;
-  Streamer streamer(feed_path.string(), bootstrap, options.speedup);
+  FeedStreamerOptions so;
+  so.brokers = bootstrap;
+  so.speedup = options.speedup;
+  so.client_id = "vigia-demo-feed";
+  so.flush_timeout = absl::Seconds(30);
+  FeedStreamer streamer(so);
   std::thread streamer_thread([&] {
-    streamer_status = streamer.Run(streamer_stop);
+    absl::StatusOr<std::unique_ptr<LineReader>> reader =
+        OpenLineReader(feed_path.string());
+    streamer_status =
+        reader.ok() ? streamer.Run(**reader, streamer_stop) : reader.status();
     streamed.store(true);
   });
 
