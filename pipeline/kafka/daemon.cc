@@ -76,11 +76,16 @@ absl::Status Daemon::Init() {
   kafka_probe_->OnSkipped(options_.ads_topic, 0);
   if (!options_.metrics_addr.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server =
-        MetricsServer::Start(options_.metrics_addr, registry_);
+        MetricsServer::Start(options_.metrics_addr, registry_,
+                             options_.metrics_auth);
     if (!server.ok()) return server.status();
     metrics_server_ = std::move(*server);
     VIGIA_LOG(INFO) << "metrics on http://" << metrics_server_->address()
-                    << "/metrics";
+                    << "/metrics"
+                    << (options_.metrics_auth.enabled()
+                            ? absl::StrCat(" (basic auth, user ",
+                                           options_.metrics_auth.username, ")")
+                            : std::string());
   }
 
   ProducerOptions po;

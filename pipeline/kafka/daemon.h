@@ -52,6 +52,8 @@ struct DaemonOptions {
   // Where /metrics is served; empty serves nothing (the registry is still
   // kept, see Daemon::registry()). Port 0 picks a free port.
   std::string metrics_addr = "127.0.0.1:9464";
+  // Basic authentication on /metrics (metrics.basic_auth); off by default.
+  MetricsAuthConfig metrics_auth;
   std::string posts_topic = "vigia.posts";
   std::string ads_topic = "vigia.ads";
   std::string dlq_topic = "vigia.dlq";
