@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/country.h"
@@ -1535,6 +1536,25 @@ bool IsUsableCryptHash(const std::string& hash) {
   // Legacy methods (DES, MD5) are refused: DES checks 8 characters only.
   if (hash.empty() || hash[0] != '$') return false;
   if (crypt_checksalt(hash.c_str()) != CRYPT_SALT_OK) return false;
+  // Every scrape with a new password pays one check, and loading the
+  // config one more: a cost of hours (bcrypt's 31, a billion SHA rounds)
+  // is refused rather than run.
+  if (absl::StartsWith(hash, "$2") && hash.size() > 7 && hash[3] == '$') {
+    int cost = 0;
+    if (!absl::SimpleAtoi(hash.substr(4, 2), &cost) || cost > kMaxBcryptCost) {
+      return false;
+    }
+  }
+  for (const char* prefix : {"$5$rounds=", "$6$rounds="}) {
+    if (!absl::StartsWith(hash, prefix)) continue;
+    const size_t start = std::string_view(prefix).size();
+    int64_t rounds = 0;
+    if (!absl::SimpleAtoi(hash.substr(start, hash.find('$', start) - start),
+                          &rounds) ||
+        rounds > kMaxShaCryptRounds) {
+      return false;
+    }
+  }
   // crypt_checksalt accepts a bare setting ("$2b$10$" and a salt) too; a
   // whole hash is as long as what crypt() makes from it.
   struct crypt_data data {};

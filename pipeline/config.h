@@ -94,8 +94,12 @@ struct MetricsAuthConfig {
 inline constexpr size_t kMaxMetricsSecretFileBytes = 4096;
 
 // True when `hash` is a crypt(3) hash that this system can check
-// (libxcrypt's bcrypt $2b$/$2y$, yescrypt $y$, sha512crypt $6$, ...).
+// (libxcrypt's bcrypt $2b$/$2y$, yescrypt $y$, sha512crypt $6$, ...) at a
+// bounded cost: bcrypt cost at most kMaxBcryptCost (about a second),
+// SHA-crypt rounds at most kMaxShaCryptRounds.
 bool IsUsableCryptHash(const std::string& hash);
+inline constexpr int kMaxBcryptCost = 14;
+inline constexpr int64_t kMaxShaCryptRounds = 1'000'000;
 
 struct Config {
   DecoderOptions decoder;

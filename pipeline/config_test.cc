@@ -276,6 +276,13 @@ TEST(Config, BadMetricsBasicAuthIsAStartUpErrorAtItsLine) {
       "metrics_pw_setting", CryptHash("pw", "$2b$").substr(0, 29) + "\n");
   const std::string md5 =
       WriteTempFile("metrics_pw_md5", "$1$abcdefgh$G//4keteveJp0qb8z2DxG/\n");
+  // A real hash whose cost says 2^31 rounds: checking it would take hours.
+  std::string dear = CryptHash("pw", "$2b$");
+  dear.replace(4, 2, "31");
+  const std::string too_dear = WriteTempFile("metrics_pw_dear", dear + "\n");
+  const std::string sha_rounds =
+      WriteTempFile("metrics_pw_rounds", "$6$rounds=999999999$abcdefgh$" +
+                                             std::string(86, 'a') + "\n");
   const std::string head = "metrics:\n  basic_auth:\n";
   EXPECT_EQ(ErrorFor(head + "    password_file: " + good + "\n"),
             "config.yaml:2: metrics.basic_auth.username: is required with "
@@ -306,7 +313,8 @@ TEST(Config, BadMetricsBasicAuthIsAStartUpErrorAtItsLine) {
   EXPECT_THAT(
       ErrorFor(head + "    username: p\n    password_file: " + big + "\n"),
       HasSubstr("is larger than 4096 bytes"));
-  for (const std::string& bad : {plain_as_hash, setting_only, md5}) {
+  for (const std::string& bad :
+       {plain_as_hash, setting_only, md5, too_dear, sha_rounds}) {
     EXPECT_THAT(ErrorFor(head + "    username: p\n    password_hash_file: " +
                          bad + "\n"),
                 HasSubstr(bad + " does not hold a crypt(3) hash this system "
