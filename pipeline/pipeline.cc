@@ -464,12 +464,17 @@ absl::Status Pipeline::Tick() {
   return s;
 }
 
-absl::Status Pipeline::Finish() {
+absl::Status Pipeline::ReleaseHeld() {
   // Sources too short to reach their majority are judged on what they have.
   absl::Status released;
   for (const std::unique_ptr<Holding>& h : holding_) {
     if (!h->released) released.Update(Release(*h));
   }
+  return released;
+}
+
+absl::Status Pipeline::Finish() {
+  absl::Status released = ReleaseHeld();
   absl::Status s = AdvanceTo(watermark_.Finish());
   if (!released.ok()) s = released;
   RefreshOperatorStats();

@@ -187,8 +187,13 @@ class Pipeline {
   }
 
   // End of input: closes every window up to the newest event time and
-  // flushes the sinks.
+  // flushes the sinks. Processes held records first (ReleaseHeld()).
   absl::Status Finish();
+
+  // Processes every record still held (see Process()), judged on what each
+  // source has delivered. For a caller that stops without Finish() (a
+  // failed read), so the records read before the failure are not lost.
+  absl::Status ReleaseHeld();
 
   const PipelineStats& stats() const { return stats_; }
   const AlertCounts& alert_counts() const { return alert_counts_; }

@@ -582,6 +582,24 @@ TEST_F(FuturePipelineTest, AShortFileIsJudgedAtTheEndAndAClockFarBehindIsLate) {
             s.total_processed() + s.total_rejected() + s.total_late());
 }
 
+TEST_F(FuturePipelineTest, ReleaseHeldProcessesWhatAFailedReadLeftHeld) {
+  // A replay whose input fails on line 4 (a truncated .gz) stops without
+  // Finish(); the three lines before it are still counted.
+  Start();
+  ASSERT_TRUE(Feed(Post("p0", 0)).ok());
+  ASSERT_TRUE(Feed("{oops").ok());
+  ASSERT_TRUE(Feed(Post("p1", 1)).ok());
+  EXPECT_EQ(pipeline_->stats().total_read(), 0);
+  ASSERT_TRUE(pipeline_->ReleaseHeld().ok());
+  EXPECT_EQ(pipeline_->stats().total_read(), 3);
+  EXPECT_EQ(pipeline_->stats().total_processed(), 2);
+  EXPECT_THAT(op_->ids, ElementsAre("p0", "p1"));
+  EXPECT_THAT(dead_.positions, ElementsAre(2));
+  // Released once: later records are not held again.
+  ASSERT_TRUE(Feed(Post("p2", 2)).ok());
+  EXPECT_THAT(op_->ids, ElementsAre("p0", "p1", "p2"));
+}
+
 TEST_F(FuturePipelineTest, WithAClockAnEventFarAheadOfProcessingTimeIsFuture) {
   const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   ManualClock clock(now);
