@@ -56,7 +56,9 @@ std::map<std::string, TargetState> Targets(const PrometheusServer& prometheus) {
         t["health"].get_string().get(health) != simdjson::SUCCESS) {
       continue;
     }
-    (void)t["lastError"].get_string().get(error);
+    if (t["lastError"].get_string().get(error) != simdjson::SUCCESS) {
+      error = "";
+    }
     out[std::string(job)] = {std::string(health), std::string(error)};
   }
   return out;
