@@ -11,8 +11,10 @@ packages=(
   librdkafka-dev libsimdjson-dev prometheus-cpp-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
-  # real servers and tools the tests and operators use
-  prometheus prometheus-alertmanager kcat zstd
+  libcrypt-dev  # crypt(3) hashes for /metrics basic auth
+  # real servers and tools the tests and operators use (openssl: password
+  # hashes in the /metrics auth test, as docs/metrics.md tells operators)
+  prometheus prometheus-alertmanager kcat zstd openssl
   # deployment-file checks (deploy/CMakeLists.txt)
   python3 python3-yaml
 )

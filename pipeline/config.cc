@@ -1,5 +1,6 @@
 #include "pipeline/config.h"
 
+#include <crypt.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/country.h"
@@ -1048,6 +1050,69 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
   return m.Bool("drill", &out->drill);
 }
 
+// "host:port" with a port of digits only.
+bool IsHostAndNumericPort(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) return false;
+  return std::all_of(address.begin() + colon + 1, address.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Reads the first line of a password or hash file named by `node`.
+absl::StatusOr<std::string> ReadSecretFile(const ConfigNode& node,
+                                           const std::string& path) {
+  absl::StatusOr<std::string> text =
+      ReadFileToString(path, kMaxMetricsSecretFileBytes, "secret file");
+  if (!text.ok()) return node.Error(FromAbsl(text.status().message()));
+  std::string secret = *std::move(text);
+  // One line; its end (a text editor's newline, a CRLF) is not part of it.
+  const size_t eol = secret.find_first_of("\r\n");
+  if (eol != std::string::npos) {
+    if (secret.find_first_not_of("\r\n", eol) != std::string::npos) {
+      return node.Error(absl::StrCat(path, " must hold a single line"));
+    }
+    secret.resize(eol);
+  }
+  if (secret.empty()) return node.Error(absl::StrCat(path, " is empty"));
+  return secret;
+}
+
+absl::Status ParseMetricsAuth(ConfigMap& m, MetricsAuthConfig* out) {
+  CONFIG_RETURN_IF_ERROR(m.Str("username", &out->username));
+  if (out->username.empty()) {
+    return m.ErrorAt("username", "is required with basic_auth");
+  }
+  if (out->username.find(':') != std::string::npos) {
+    return m.ErrorAt("username", "must not contain ':'");
+  }
+  const bool plain = m.Has("password_file");
+  const bool hashed = m.Has("password_hash_file");
+  if (plain == hashed) {
+    return m.ErrorAt(plain ? "password_hash_file" : "password_file",
+                     "basic_auth needs exactly one of password_file and "
+                     "password_hash_file (no inline passwords)");
+  }
+  const char* key = plain ? "password_file" : "password_hash_file";
+  std::optional<ConfigNode> node = m.Take(key);
+  absl::StatusOr<std::string> path = node->String();
+  if (!path.ok()) return path.status();
+  if (path->empty()) return node->Error("must name a file");
+  (plain ? out->password_file : out->password_hash_file) = *path;
+  // Read now, so that a missing or bad file stops vigia at start-up (and
+  // `vigia config` reports it), not at the first scrape.
+  absl::StatusOr<std::string> secret = ReadSecretFile(*node, *path);
+  if (!secret.ok()) return secret.status();
+  out->secret = *std::move(secret);
+  out->hashed = hashed;
+  if (hashed && !IsUsableCryptHash(out->secret)) {
+    return node->Error(absl::StrCat(
+        *path,
+        " does not hold a crypt(3) hash this system can check (e.g. bcrypt "
+        "from `htpasswd -nB USER` or sha512crypt from `openssl passwd -6`)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseRoot(ConfigMap& root, Config* config) {
   CONFIG_RETURN_IF_ERROR(root.Section("kafka", [config](ConfigMap& m) {
     return ParseKafka(m, &config->kafka);
@@ -1058,8 +1123,15 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
   CONFIG_RETURN_IF_ERROR(root.Section("metrics", [config](ConfigMap& m) {
     CONFIG_RETURN_IF_ERROR(m.Str("addr", &config->metrics_addr));
     if (!config->metrics_addr.empty() &&
-        config->metrics_addr.find(':') == std::string::npos) {
+        !IsHostAndNumericPort(config->metrics_addr)) {
+      // A port suffix such as civetweb's "s" (TLS) or "r" (redirect) is
+      // refused: vigia serves plain HTTP only (docs/metrics.md says why).
       return m.ErrorAt("addr", "must be HOST:PORT (or empty for none)");
+    }
+    if (m.Has("basic_auth")) {
+      CONFIG_RETURN_IF_ERROR(m.Section("basic_auth", [config](ConfigMap& a) {
+        return ParseMetricsAuth(a, &config->metrics_auth);
+      }));
     }
     return absl::OkStatus();
   }));
@@ -1460,6 +1532,37 @@ std::string CanonicalConfig(const Config& c) {
   return w.Release();
 }
 
+bool IsUsableCryptHash(const std::string& hash) {
+  // Legacy methods (DES, MD5) are refused: DES checks 8 characters only.
+  if (hash.empty() || hash[0] != '$') return false;
+  if (crypt_checksalt(hash.c_str()) != CRYPT_SALT_OK) return false;
+  // Every scrape with a new password pays one check, and loading the
+  // config one more: a cost of hours (bcrypt's 31, a billion SHA rounds)
+  // is refused rather than run.
+  if (absl::StartsWith(hash, "$2") && hash.size() > 7 && hash[3] == '$') {
+    int cost = 0;
+    if (!absl::SimpleAtoi(hash.substr(4, 2), &cost) || cost > kMaxBcryptCost) {
+      return false;
+    }
+  }
+  for (const char* prefix : {"$5$rounds=", "$6$rounds="}) {
+    if (!absl::StartsWith(hash, prefix)) continue;
+    const size_t start = std::string_view(prefix).size();
+    int64_t rounds = 0;
+    if (!absl::SimpleAtoi(hash.substr(start, hash.find('$', start) - start),
+                          &rounds) ||
+        rounds > kMaxShaCryptRounds) {
+      return false;
+    }
+  }
+  // crypt_checksalt accepts a bare setting ("$2b$10$" and a salt) too; a
+  // whole hash is as long as what crypt() makes from it.
+  struct crypt_data data {};
+  const char* probe = crypt_rn("", hash.c_str(), &data, sizeof(data));
+  return probe != nullptr && probe[0] == '$' &&
+         std::string_view(probe).size() == hash.size();
+}
+
 bool IsSecretKafkaSetting(std::string_view key) {
   const std::string k = absl::AsciiStrToLower(ToAbsl(key));
   for (const char* marker : {"password", "secret", "token", "key.pem",
@@ -1509,6 +1612,16 @@ std::string CanonicalConnections(const Config& c) {
   w.Add("alertmanager.generator_url", RedactUrlCredentials(a.generator_url));
   w.Add("alertmanager.drill", a.drill);
   w.Add("metrics.addr", c.metrics_addr);
+  // The file names only: what they hold never leaves the process.
+  if (c.metrics_auth.enabled()) {
+    const MetricsAuthConfig& a = c.metrics_auth;
+    w.Add("metrics.basic_auth.username", a.username);
+    if (a.hashed) {
+      w.Add("metrics.basic_auth.password_hash_file", a.password_hash_file);
+    } else {
+      w.Add("metrics.basic_auth.password_file", a.password_file);
+    }
+  }
   return w.Release();
 }
 

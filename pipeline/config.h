@@ -76,6 +76,31 @@ struct AlertmanagerConfig {
   bool drill = false;  // label every alert drill="true"
 };
 
+// Basic authentication on /metrics (docs/metrics.md). The secret is read
+// from a file when the configuration is loaded, never written inline, and
+// never printed.
+struct MetricsAuthConfig {
+  std::string username;  // empty: /metrics is served without authentication
+  // Exactly one of the two names the file holding the secret.
+  std::string password_file;       // the password itself
+  std::string password_hash_file;  // its crypt(3) hash: bcrypt, yescrypt...
+  // The file's first line: the password, or its hash when `hashed`.
+  std::string secret;
+  bool hashed = false;
+
+  bool enabled() const { return !username.empty(); }
+};
+// The largest password or hash file read.
+inline constexpr size_t kMaxMetricsSecretFileBytes = 4096;
+
+// True when `hash` is a crypt(3) hash that this system can check
+// (libxcrypt's bcrypt $2b$/$2y$, yescrypt $y$, sha512crypt $6$, ...) at a
+// bounded cost: bcrypt cost at most kMaxBcryptCost (about a second),
+// SHA-crypt rounds at most kMaxShaCryptRounds.
+bool IsUsableCryptHash(const std::string& hash);
+inline constexpr int kMaxBcryptCost = 14;
+inline constexpr int64_t kMaxShaCryptRounds = 1'000'000;
+
 struct Config {
   DecoderOptions decoder;
   WatermarkOptions watermark;
@@ -95,6 +120,7 @@ struct Config {
   KafkaConfig kafka;
   AlertmanagerConfig alertmanager;
   std::string metrics_addr = "127.0.0.1:9464";
+  MetricsAuthConfig metrics_auth;
 
   // Lower-case hex SHA-256 of CanonicalConfig(*this): stamped on every alert
   // so a reader knows exactly which settings produced it.

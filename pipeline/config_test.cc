@@ -1,5 +1,7 @@
 #include "pipeline/config.h"
 
+#include <crypt.h>
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -205,6 +207,124 @@ TEST(Config, AlertmanagerBasicAuthIsNeverPrinted) {
                                  "https://[redacted]@grafana.example/d/"
                                  "x?user=a@b"));
   EXPECT_EQ(RedactUrlCredentials("http://am:9093/a@b"), "http://am:9093/a@b");
+}
+
+// Writes `text` to a fresh file under the test's temporary directory.
+std::string WriteTempFile(const std::string& name, const std::string& text) {
+  const std::string path = absl::StrCat(testing::TempDir(), "/", name);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return path;
+}
+
+// A real crypt(3) hash of `password`, made by libxcrypt with `prefix`
+// ("$2b$" bcrypt, "$6$" sha512crypt).
+std::string CryptHash(const std::string& password, const char* prefix) {
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn(prefix, 0, nullptr, 0, setting, sizeof(setting)) ==
+      nullptr) {
+    return "";
+  }
+  struct crypt_data data {};
+  const char* hash = crypt_rn(password.c_str(), setting, &data, sizeof(data));
+  return hash == nullptr ? "" : hash;
+}
+
+TEST(Config, MetricsBasicAuthReadsThePasswordFileAndNeverPrintsIt) {
+  const std::string file =
+      WriteTempFile("metrics_password", "c0rrect-horse\r\n");
+  const Config c =
+      MustParse(absl::StrCat("metrics:\n  addr: 127.0.0.1:9464\n  basic_auth:\n"
+                             "    username: prometheus\n    password_file: ",
+                             file, "\n"));
+  EXPECT_TRUE(c.metrics_auth.enabled());
+  EXPECT_EQ(c.metrics_auth.username, "prometheus");
+  EXPECT_EQ(c.metrics_auth.secret, "c0rrect-horse");
+  EXPECT_FALSE(c.metrics_auth.hashed);
+  const std::string printed = CanonicalConnections(c);
+  EXPECT_THAT(printed, Not(HasSubstr("c0rrect-horse")));
+  EXPECT_THAT(printed, HasSubstr("metrics.basic_auth.username = prometheus"));
+  EXPECT_THAT(printed, HasSubstr(absl::StrCat(
+                           "metrics.basic_auth.password_file = ", file)));
+  // Connection settings stay out of the detection hash.
+  EXPECT_EQ(c.hash(), DefaultConfig().hash());
+  EXPECT_FALSE(DefaultConfig().metrics_auth.enabled());
+}
+
+TEST(Config, MetricsBasicAuthTakesBcryptAndSha512CryptHashes) {
+  for (const char* prefix : {"$2b$", "$6$"}) {
+    const std::string hash = CryptHash("pw", prefix);
+    ASSERT_FALSE(hash.empty()) << prefix;
+    const std::string file = WriteTempFile("metrics_hash", hash + "\n");
+    const Config c = MustParse(absl::StrCat(
+        "metrics:\n  basic_auth:\n    username: p\n    password_hash_file: ",
+        file, "\n"));
+    EXPECT_TRUE(c.metrics_auth.hashed) << prefix;
+    EXPECT_EQ(c.metrics_auth.secret, hash);
+    EXPECT_THAT(CanonicalConnections(c), Not(HasSubstr(hash)));
+  }
+}
+
+TEST(Config, BadMetricsBasicAuthIsAStartUpErrorAtItsLine) {
+  const std::string good = WriteTempFile("metrics_pw_good", "pw\n");
+  const std::string empty = WriteTempFile("metrics_pw_empty", "\n");
+  const std::string two = WriteTempFile("metrics_pw_two", "pw\nmore\n");
+  const std::string big = WriteTempFile(
+      "metrics_pw_big", std::string(kMaxMetricsSecretFileBytes + 1, 'x'));
+  const std::string plain_as_hash = WriteTempFile("metrics_pw_plain", "pw\n");
+  const std::string setting_only = WriteTempFile(
+      "metrics_pw_setting", CryptHash("pw", "$2b$").substr(0, 29) + "\n");
+  const std::string md5 =
+      WriteTempFile("metrics_pw_md5", "$1$abcdefgh$G//4keteveJp0qb8z2DxG/\n");
+  // A real hash whose cost says 2^31 rounds: checking it would take hours.
+  std::string dear = CryptHash("pw", "$2b$");
+  dear.replace(4, 2, "31");
+  const std::string too_dear = WriteTempFile("metrics_pw_dear", dear + "\n");
+  const std::string sha_rounds =
+      WriteTempFile("metrics_pw_rounds", "$6$rounds=999999999$abcdefgh$" +
+                                             std::string(86, 'a') + "\n");
+  const std::string head = "metrics:\n  basic_auth:\n";
+  EXPECT_EQ(ErrorFor(head + "    password_file: " + good + "\n"),
+            "config.yaml:2: metrics.basic_auth.username: is required with "
+            "basic_auth");
+  EXPECT_EQ(
+      ErrorFor(head + "    username: a:b\n    password_file: " + good + "\n"),
+      "config.yaml:3: metrics.basic_auth.username: must not contain ':'");
+  EXPECT_THAT(ErrorFor(head + "    username: p\n"),
+              HasSubstr("metrics.basic_auth.password_file: basic_auth needs "
+                        "exactly one of password_file and password_hash_file "
+                        "(no inline passwords)"));
+  EXPECT_THAT(ErrorFor(head + "    username: p\n    password_file: " + good +
+                       "\n    password_hash_file: " + good + "\n"),
+              HasSubstr("config.yaml:5: metrics.basic_auth.password_hash_file: "
+                        "basic_auth needs exactly one"));
+  EXPECT_THAT(ErrorFor(head + "    username: p\n    password: pw\n"),
+              HasSubstr("basic_auth needs exactly one"));
+  EXPECT_THAT(ErrorFor(head + "    username: p\n    password_file: " +
+                       testing::TempDir() + "/no_such_file\n"),
+              HasSubstr("config.yaml:4: metrics.basic_auth.password_file: "
+                        "cannot open secret file"));
+  EXPECT_THAT(
+      ErrorFor(head + "    username: p\n    password_file: " + empty + "\n"),
+      HasSubstr(empty + " is empty"));
+  EXPECT_THAT(
+      ErrorFor(head + "    username: p\n    password_file: " + two + "\n"),
+      HasSubstr(two + " must hold a single line"));
+  EXPECT_THAT(
+      ErrorFor(head + "    username: p\n    password_file: " + big + "\n"),
+      HasSubstr("is larger than 4096 bytes"));
+  for (const std::string& bad :
+       {plain_as_hash, setting_only, md5, too_dear, sha_rounds}) {
+    EXPECT_THAT(ErrorFor(head + "    username: p\n    password_hash_file: " +
+                         bad + "\n"),
+                HasSubstr(bad + " does not hold a crypt(3) hash this system "
+                                "can check"))
+        << bad;
+  }
+  // A TLS ("s") or redirect ("r") port suffix would reach civetweb.
+  EXPECT_EQ(ErrorFor("metrics:\n  addr: 0.0.0.0:9464s\n"),
+            "config.yaml:2: metrics.addr: must be HOST:PORT (or empty for "
+            "none)");
 }
 
 TEST(Config, BadConnectionSettingsNameTheKeyAndLine) {

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -258,6 +259,84 @@ absl::Status Pipeline::DeadLetterRecord(const RawRecord& record, int feed_slot,
 }
 
 absl::Status Pipeline::Process(const RawRecord& record) {
+  // With a clock every record is measured against it (max_clock_lead).
+  // quorum 1 asks for no protection from wrong clocks (progress is the
+  // newest event time), so nothing is held.
+  if (clock_ == nullptr && config_.watermark.quorum > 1 &&
+      !watermark_.Presumed(record.source)) {
+    return Hold(record);
+  }
+  return ProcessNow(record);
+}
+
+absl::Status Pipeline::Hold(const RawRecord& record) {
+  Holding* h = nullptr;
+  for (const std::unique_ptr<Holding>& candidate : holding_) {
+    if (!candidate->released &&
+        candidate->partition == record.source.partition &&
+        candidate->source == record.source.source) {
+      h = candidate.get();
+      break;
+    }
+  }
+  if (h == nullptr) {
+    holding_.push_back(std::make_unique<Holding>());
+    h = holding_.back().get();
+    h->source = std::string(record.source.source);
+    h->partition = record.source.partition;
+    // Declared, so the watermark waits for it as for any source yet to
+    // deliver, instead of running past what it holds.
+    watermark_.Observe(record.source, absl::InfinitePast(), Now());
+  }
+  h->records.push_back(HeldRecord{std::string(record.bytes),
+                                  record.source.position, record.feed_hint});
+  // Only the event time is wanted now; the record is decoded again when
+  // it is processed.
+  const RejectReason reason =
+      record.capacity >= record.bytes.size() + Decoder::padding()
+          ? decoder_.Decode(record.bytes, record.capacity, record.source)
+          : decoder_.DecodeUnpadded(record.bytes, record.source);
+  if (reason == RejectReason::kNone) {
+    h->times.push_back(decoder_.mutable_event().created_at);
+  }
+  const int majority = 2 * config_.watermark.quorum - 1;
+  h->bytes += record.bytes.size();
+  if (static_cast<int>(h->times.size()) >= majority ||
+      static_cast<int>(h->records.size()) >= kMaxHeldRecords ||
+      h->bytes >= kMaxHeldBytes) {
+    return Release(*h);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::Release(Holding& h) {
+  h.released = true;
+  const SourceRef source{h.source, h.partition, 0};
+  // The median (the lower one of an even count): wrong clocks, ahead or
+  // behind, are fewer than half of what is held, so it is an honest time.
+  std::vector<absl::Time> times = std::move(h.times);
+  absl::Time presumed = absl::InfinitePast();
+  if (!times.empty()) {
+    const size_t mid = (times.size() - 1) / 2;
+    std::nth_element(times.begin(), times.begin() + mid, times.end());
+    presumed = times[mid];
+  }
+  watermark_.Presume(source, presumed);
+  absl::Status status;
+  for (HeldRecord& held : h.records) {
+    RawRecord record;
+    record.bytes = held.bytes;
+    record.capacity = held.bytes.size();
+    record.source = SourceRef{h.source, h.partition, held.position};
+    record.feed_hint = held.feed_hint;
+    status.Update(ProcessNow(record));
+  }
+  h.records.clear();
+  h.records.shrink_to_fit();
+  return status;
+}
+
+absl::Status Pipeline::ProcessNow(const RawRecord& record) {
   const int hint_slot =
       record.feed_hint ? static_cast<int>(*record.feed_hint) : kFeedUnknown;
   RejectReason reason;
@@ -287,6 +366,22 @@ absl::Status Pipeline::Process(const RawRecord& record) {
     return DeadLetterRecord(record, slot,
                             RejectReasonName(RejectReason::kFuture),
                             FutureDetail(record.source, event.created_at));
+  }
+  if (ABSL_PREDICT_FALSE(clock_ == nullptr &&
+                         event.created_at <
+                             watermark_.TrailBound(record.source))) {
+    // Far behind the source's first records (see Process()): late, as it
+    // would be behind any watermark those records set.
+    stats_.late[slot].Add();
+    const absl::Time presumed =
+        watermark_.TrailBound(record.source) + config_.watermark.max_lead;
+    const std::string detail =
+        absl::StrCat("event time ", FormatRfc3339(event.created_at),
+                     " is behind the median of its source's first records ",
+                     FormatRfc3339(presumed), " by more than ",
+                     absl::FormatDuration(config_.watermark.max_lead),
+                     " (watermark.max_lead)");
+    return DeadLetterRecord(record, slot, "late", detail);
   }
   if (ABSL_PREDICT_FALSE(watermark_.IsLate(event.created_at, event.kind))) {
     stats_.late[slot].Add();
@@ -369,8 +464,19 @@ absl::Status Pipeline::Tick() {
   return s;
 }
 
+absl::Status Pipeline::ReleaseHeld() {
+  // Sources too short to reach their majority are judged on what they have.
+  absl::Status released;
+  for (const std::unique_ptr<Holding>& h : holding_) {
+    if (!h->released) released.Update(Release(*h));
+  }
+  return released;
+}
+
 absl::Status Pipeline::Finish() {
+  absl::Status released = ReleaseHeld();
   absl::Status s = AdvanceTo(watermark_.Finish());
+  if (!released.ok()) s = released;
   RefreshOperatorStats();
   absl::Status flushed = alert_sink_->Flush();
   absl::Status dl_flushed = dead_letter_sink_->Flush();

@@ -161,7 +161,16 @@ class Pipeline {
   // Decodes and processes one record. Bad input never fails: it is counted
   // and dead-lettered. Returns an error only when a sink fails; the pipeline
   // stays usable, and the caller decides whether to retry or stop.
+  //
+  // Without a clock (replay) a source's first records are held (copied)
+  // until 2 * watermark.quorum - 1 of them carry an event time, or
+  // kMaxHeldRecords or kMaxHeldBytes have come, or Finish(): a record is judged
+  // `future` against the median of those times, so up to quorum - 1 wrong
+  // clocks at the very start of a file cannot reach the detectors either. Held
+  // records are then processed in their order, and counted only then.
   absl::Status Process(const RawRecord& record);
+  static constexpr int kMaxHeldRecords = 256;
+  static constexpr size_t kMaxHeldBytes = size_t{8} << 20;
 
   // Re-evaluates the watermark on processing time alone (idle sources), for
   // callers that can go quiet: the Kafka loop calls this when polls are empty.
@@ -178,8 +187,13 @@ class Pipeline {
   }
 
   // End of input: closes every window up to the newest event time and
-  // flushes the sinks.
+  // flushes the sinks. Processes held records first (ReleaseHeld()).
   absl::Status Finish();
+
+  // Processes every record still held (see Process()), judged on what each
+  // source has delivered. For a caller that stops without Finish() (a
+  // failed read), so the records read before the failure are not lost.
+  absl::Status ReleaseHeld();
 
   const PipelineStats& stats() const { return stats_; }
   const AlertCounts& alert_counts() const { return alert_counts_; }
@@ -201,6 +215,23 @@ class Pipeline {
  private:
   class Emitter;
   absl::Status AdvanceTo(absl::Time watermark);
+  // A source's first records, held without a clock (see Process()).
+  struct HeldRecord {
+    std::string bytes;
+    int64_t position;
+    std::optional<FeedKind> feed_hint;
+  };
+  struct Holding {
+    std::string source;  // owned: held records point here when released
+    int32_t partition;
+    bool released = false;
+    size_t bytes = 0;
+    std::vector<HeldRecord> records;
+    std::vector<absl::Time> times;  // the event times among them
+  };
+  absl::Status ProcessNow(const RawRecord& record);
+  absl::Status Hold(const RawRecord& record);
+  absl::Status Release(Holding& holding);
   absl::Status DeadLetterRecord(const RawRecord& record, int feed_slot,
                                 std::string_view reason,
                                 std::string_view detail);
@@ -234,6 +265,9 @@ class Pipeline {
   // the event as Event::url_cache during Observe()).
   EventUrls urls_;
   WatermarkTracker watermark_;
+  // Every source held so far; a released one keeps its name alive, since
+  // the tracker remembers the last name pointer it looked up.
+  std::vector<std::unique_ptr<Holding>> holding_;
   std::unique_ptr<Emitter> emitter_;
   PipelineStats stats_;
   AlertCounts alert_counts_;

@@ -1,11 +1,13 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -14,6 +16,7 @@
 namespace vigia {
 namespace {
 
+using ::testing::Each;
 using ::testing::ElementsAre;
 
 // Records what the pipeline hands to an operator.
@@ -496,6 +499,105 @@ TEST_F(FuturePipelineTest, AGapInTheFeedCostsGapQuorumLessOneRecords) {
   EXPECT_GE(pipeline_->watermark(), absl::FromUnixSeconds(1'800'000'000 + gap));
   ASSERT_FALSE(dead_.reasons.empty());
   EXPECT_EQ(dead_.reasons.front(), "future");
+}
+
+TEST_F(FuturePipelineTest,
+       AWrongClockAmongTheFirstRecordsNeverReachesTheDetectors) {
+  // Regression: the progress quorum needs `quorum` records before it can
+  // bound anything, so a year-9999 post among a file's first three went to
+  // every detector. The first records are now held until a majority of
+  // 2 * quorum - 1 can speak. Each position in that window, and the three
+  // (quorum - 1) bad clocks at once that the quorum tolerates elsewhere.
+  const int majority = 2 * config_.watermark.quorum - 1;
+  std::vector<std::vector<int>> cases;
+  for (int k = 0; k < majority; ++k) cases.push_back({k});
+  cases.push_back({0, 1, 2});
+  cases.push_back({0, 3, 6});
+  for (const std::vector<int>& bad : cases) {
+    SCOPED_TRACE(absl::StrCat("bad at ", absl::StrJoin(bad, ",")));
+    dead_.reasons.clear();
+    dead_.positions.clear();
+    dead_.bytes.clear();
+    offset_ = 0;
+    Start();
+    std::vector<std::string> honest;
+    std::vector<int64_t> bad_positions;
+    for (int i = 0, n = 0; i < 100; ++i) {
+      if (std::find(bad.begin(), bad.end(), i) != bad.end()) {
+        ASSERT_TRUE(Feed(PostAt(absl::StrCat("far", i), kYear9999)).ok());
+        bad_positions.push_back(offset_);
+      } else {
+        honest.push_back(absl::StrCat("p", n));
+        ASSERT_TRUE(Feed(Post(honest.back(), n++)).ok());
+      }
+    }
+    ASSERT_TRUE(pipeline_->Finish().ok());
+    // Every honest record reached the detectors, in order; no bad one did.
+    EXPECT_EQ(op_->ids, honest);
+    EXPECT_EQ(Future(), static_cast<int64_t>(bad.size()));
+    EXPECT_EQ(dead_.positions, bad_positions);
+    EXPECT_THAT(dead_.reasons, Each("future"));
+    const PipelineStats& s = pipeline_->stats();
+    EXPECT_EQ(s.total_read(), 100);
+    EXPECT_EQ(s.total_late(), 0);
+    EXPECT_EQ(s.total_read(),
+              s.total_processed() + s.total_rejected() + s.total_late());
+    EXPECT_LT(pipeline_->max_event_time(), kYear9999);
+  }
+}
+
+TEST_F(FuturePipelineTest, AShortFileIsJudgedAtTheEndAndAClockFarBehindIsLate) {
+  // Two records, one far ahead: judged on the median of two (the earlier).
+  Start();
+  ASSERT_TRUE(Feed(Post("p0", 0)).ok());
+  ASSERT_TRUE(Feed(PostAt("far", kYear9999)).ok());
+  EXPECT_TRUE(op_->ids.empty());  // still held
+  ASSERT_TRUE(pipeline_->Finish().ok());
+  EXPECT_THAT(op_->ids, ElementsAre("p0"));
+  EXPECT_EQ(Future(), 1);
+
+  // A clock decades behind at the start would have set the source's first
+  // progress (the oldest of its first `quorum`) and made the honest records
+  // after it `future`: it is late instead, and malformed records held with
+  // it keep their place.
+  dead_.reasons.clear();
+  dead_.positions.clear();
+  dead_.bytes.clear();
+  offset_ = 0;
+  Start();
+  ASSERT_TRUE(Feed(PostAt("old", absl::FromUnixSeconds(0))).ok());
+  ASSERT_TRUE(Feed("{oops").ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(Feed(Post(absl::StrCat("p", i), i)).ok());
+  }
+  ASSERT_TRUE(pipeline_->Finish().ok());
+  EXPECT_EQ(Future(), 0);
+  EXPECT_EQ(op_->ids.size(), 20u);
+  EXPECT_EQ(op_->ids.front(), "p0");
+  EXPECT_THAT(dead_.reasons, ElementsAre("late", "malformed_json"));
+  EXPECT_THAT(dead_.positions, ElementsAre(1, 2));
+  const PipelineStats& s = pipeline_->stats();
+  EXPECT_EQ(s.total_late(), 1);
+  EXPECT_EQ(s.total_read(),
+            s.total_processed() + s.total_rejected() + s.total_late());
+}
+
+TEST_F(FuturePipelineTest, ReleaseHeldProcessesWhatAFailedReadLeftHeld) {
+  // A replay whose input fails on line 4 (a truncated .gz) stops without
+  // Finish(); the three lines before it are still counted.
+  Start();
+  ASSERT_TRUE(Feed(Post("p0", 0)).ok());
+  ASSERT_TRUE(Feed("{oops").ok());
+  ASSERT_TRUE(Feed(Post("p1", 1)).ok());
+  EXPECT_EQ(pipeline_->stats().total_read(), 0);
+  ASSERT_TRUE(pipeline_->ReleaseHeld().ok());
+  EXPECT_EQ(pipeline_->stats().total_read(), 3);
+  EXPECT_EQ(pipeline_->stats().total_processed(), 2);
+  EXPECT_THAT(op_->ids, ElementsAre("p0", "p1"));
+  EXPECT_THAT(dead_.positions, ElementsAre(2));
+  // Released once: later records are not held again.
+  ASSERT_TRUE(Feed(Post("p2", 2)).ok());
+  EXPECT_THAT(op_->ids, ElementsAre("p0", "p1", "p2"));
 }
 
 TEST_F(FuturePipelineTest, WithAClockAnEventFarAheadOfProcessingTimeIsFuture) {

@@ -90,6 +90,9 @@ RunSummary Replay(const Config& config, LineReader& reader,
   if (summary.status.ok()) {
     summary.status = pipeline.Finish();
   } else {
+    // Lines read before the failure and still held (a file's first few)
+    // are processed like the ones before them, so the summary counts them.
+    pipeline.ReleaseHeld().IgnoreError();
     alerts.Flush().IgnoreError();
     dead.Flush().IgnoreError();
   }

@@ -38,8 +38,16 @@ absl::Time WatermarkTracker::LeadBound(const SourceRef& source,
                                        std::optional<absl::Time> clock_now) {
   if (clock_now.has_value()) return *clock_now + options_.max_clock_lead;
   const Source& s = sources_[IndexOf(source)];
-  if (s.progress == absl::InfinitePast()) return absl::InfiniteFuture();
-  return s.progress + options_.max_lead;
+  const absl::Time base =
+      s.progress != absl::InfinitePast() ? s.progress : s.presumed;
+  if (base == absl::InfinitePast()) return absl::InfiniteFuture();
+  return base + options_.max_lead;
+}
+
+void WatermarkTracker::Presume(const SourceRef& source, absl::Time t) {
+  Source& s = sources_[IndexOf(source)];
+  s.presumed = t;
+  s.presumed_set = true;
 }
 
 bool WatermarkTracker::ConfirmsGap(const SourceRef& source, absl::Time t) {

@@ -19,7 +19,10 @@
 // clocks far ahead among an honest majority never move the watermark; until
 // a source has delivered `quorum` timed records it holds its feeds back as a
 // declared source does. And LeadBound() says how far ahead a record may be
-// at all: the pipeline dead-letters one beyond it as `future`.
+// at all: the pipeline dead-letters one beyond it as `future`. Without a
+// clock a source's first records have nothing to be measured against, so
+// the pipeline holds them until a majority can speak and Presume()s the
+// source's progress from their median (Pipeline::Process).
 #ifndef VIGIA_PIPELINE_WATERMARK_H_
 #define VIGIA_PIPELINE_WATERMARK_H_
 
@@ -56,9 +59,32 @@ class WatermarkTracker {
   // being `future`: `clock_now` + max_clock_lead when processing time comes
   // from a clock (the daemon), else the source's progress + max_lead.
   // InfiniteFuture while there is nothing to measure against (without a
-  // clock, before the source's first `quorum` records).
+  // clock, before the source's first `quorum` records, unless Presume()d).
   absl::Time LeadBound(const SourceRef& source,
                        std::optional<absl::Time> clock_now);
+
+  // Gives `source` a provisional progress `t` that LeadBound() measures its
+  // records against until their own quorum sets its progress. It moves no
+  // watermark: only accepted records do. InfinitePast() presumes nothing
+  // (there was no event time to go by) but still marks the source.
+  void Presume(const SourceRef& source, absl::Time t);
+  // The oldest event time a record from `source` may carry while its
+  // progress is only presumed: the presumed time less max_lead. A record
+  // older than that at the start would set the source's first progress (the
+  // oldest of its first `quorum`) decades back and make the honest records
+  // after it `future`. InfinitePast() otherwise.
+  absl::Time TrailBound(const SourceRef& source) {
+    const Source& s = sources_[IndexOf(source)];
+    if (s.progress != absl::InfinitePast() ||
+        s.presumed == absl::InfinitePast()) {
+      return absl::InfinitePast();
+    }
+    return s.presumed - options_.max_lead;
+  }
+  // True once Presume() was called for `source`.
+  bool Presumed(const SourceRef& source) {
+    return sources_[IndexOf(source)].presumed_set;
+  }
 
   // Notes an event of `source` at `t` beyond LeadBound() without a clock.
   // Returns true when it completes a run of gap_quorum consecutive such
@@ -119,6 +145,9 @@ class WatermarkTracker {
     // The quorum-th newest of `recent` at its largest so far; never moves
     // back. InfinitePast() until `quorum` timed records.
     absl::Time progress = absl::InfinitePast();
+    // Presume(): what LeadBound() uses while `progress` is InfinitePast().
+    absl::Time presumed = absl::InfinitePast();
+    bool presumed_set = false;
     absl::Time last_seen = absl::InfinitePast();
     FeedSet feeds = 0;       // the feeds it has carried or was declared with
     bool delivered = false;  // some record, timed or not, came from it

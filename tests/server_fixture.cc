@@ -320,6 +320,15 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(
   for (const std::string& t : scrape_targets) {
     absl::StrAppend(&targets, targets.empty() ? "" : ", ", "'", t, "'");
   }
+  return StartWithScrapeConfigs(absl::StrCat("  - job_name: '", job,
+                                             "'\n"
+                                             "    static_configs:\n"
+                                             "      - targets: [",
+                                             targets, "]\n"));
+}
+
+absl::StatusOr<std::unique_ptr<PrometheusServer>>
+PrometheusServer::StartWithScrapeConfigs(const std::string& scrape_configs) {
   // One-second intervals so a test sees data within seconds; the lookback
   // delta stays at its default (5 m), longer than any test.
   const std::string config = absl::StrCat(
@@ -327,13 +336,8 @@ absl::StatusOr<std::unique_ptr<PrometheusServer>> PrometheusServer::Start(
       "  scrape_interval: 1s\n"
       "  scrape_timeout: 1s\n"
       "  evaluation_interval: 1s\n"
-      "scrape_configs:\n"
-      "  - job_name: '",
-      job,
-      "'\n"
-      "    static_configs:\n"
-      "      - targets: [",
-      targets, "]\n");
+      "scrape_configs:\n",
+      scrape_configs);
   // As with Alertmanager: a picked port can be taken before Prometheus
   // binds it, so try a few.
   absl::Status last;

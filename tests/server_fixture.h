@@ -152,6 +152,11 @@ class PrometheusServer {
   static absl::StatusOr<std::unique_ptr<PrometheusServer>> Start(
       const std::vector<std::string>& scrape_targets,
       const std::string& job = "vigia");
+  // Starts one with `scrape_configs`: the YAML list under Prometheus's
+  // scrape_configs key (each item "  - job_name: ..."), for jobs with their
+  // own settings such as basic_auth.
+  static absl::StatusOr<std::unique_ptr<PrometheusServer>>
+  StartWithScrapeConfigs(const std::string& scrape_configs);
 
   int port() const { return port_; }
   // "http://127.0.0.1:PORT"

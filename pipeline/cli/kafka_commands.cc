@@ -55,6 +55,7 @@ absl::Status RunRun(const ParsedFlags& flags) {
         "no brokers: pass --brokers HOST:PORT or set kafka.brokers");
   }
   o.metrics_addr = flags.get("metrics-addr", config->metrics_addr);
+  o.metrics_auth = config->metrics_auth;
   o.posts_topic = k.posts_topic;
   o.ads_topic = k.ads_topic;
   o.dlq_topic = k.dlq_topic;

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -76,11 +77,16 @@ absl::Status Daemon::Init() {
   kafka_probe_->OnSkipped(options_.ads_topic, 0);
   if (!options_.metrics_addr.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server =
-        MetricsServer::Start(options_.metrics_addr, registry_);
+        MetricsServer::Start(options_.metrics_addr, registry_,
+                             options_.metrics_auth);
     if (!server.ok()) return server.status();
     metrics_server_ = std::move(*server);
     VIGIA_LOG(INFO) << "metrics on http://" << metrics_server_->address()
-                    << "/metrics";
+                    << "/metrics"
+                    << (options_.metrics_auth.enabled()
+                            ? absl::StrCat(" (basic auth, user ",
+                                           options_.metrics_auth.username, ")")
+                            : std::string());
   }
 
   ProducerOptions po;
@@ -266,6 +272,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     }
     DropPipeline();
     progress_.clear();
+    reset_past_.clear();
     checkpoint_.reset();
     uncommitted_ = false;
     for (int i = 0; i < partitions->cnt; ++i) {
@@ -311,6 +318,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     VIGIA_LOG(ERROR) << "kafka: rebalance error: " << rd_kafka_err2str(err);
     DropPipeline();
     progress_.clear();
+    reset_past_.clear();
     checkpoint_.reset();
     rd_kafka_assign(consumer_, nullptr);
   }
@@ -373,6 +381,39 @@ void Daemon::HandleStats(std::string_view json) {
                        "unreachable); they do not count as idle";
   }
   stalled_ = std::move(stats->stalled);
+  for (const KafkaPartitionPosition& p : stats->positions) {
+    const std::pair<std::string, int32_t> key{p.topic, p.partition};
+    auto it = expected_.find(key);
+    // The fetcher has moved past records the brokers no longer hold.
+    if (it != expected_.end() && it->second < p.log_start &&
+        p.log_start <= p.next_fetch) {
+      reset_past_[key] = p.log_start;
+    }
+  }
+}
+
+void Daemon::SkipDeletedRecords() {
+  for (const auto& [key, log_start] : reset_past_) {
+    auto it = expected_.find(key);
+    // Read since (NoteOffset counted it) or revoked: nothing to do.
+    if (it == expected_.end() || it->second >= log_start) continue;
+    const int64_t from = it->second;
+    it->second = log_start;
+    kafka_probe_->OnSkipped(key.first, log_start - from);
+    skipped_.fetch_add(log_start - from);
+    VIGIA_LOG(WARNING) << "kafka: " << key.first << "/" << key.second
+                       << " offsets " << from << ".." << log_start - 1 << " ("
+                       << log_start - from
+                       << " records) were deleted by the brokers before they "
+                          "were read; reading resumes at "
+                       << log_start;
+    // Everything below the log start is handled or gone, so it may be
+    // committed like any checkpointed progress.
+    int64_t& next = progress_[key];
+    next = std::max(next, log_start);
+    uncommitted_ = true;
+  }
+  reset_past_.clear();
 }
 
 absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
@@ -661,6 +702,8 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
     KeepBackloggedSourcesActive(batch);
     if (batch.empty()) {
       if (pipeline_ != nullptr) status = pipeline_->Tick();
+      // Every record fetched before the last statistics has been handled.
+      if (!reset_past_.empty()) SkipDeletedRecords();
     }
     for (const Fetched& f : batch) {
       // A rebalance inside this batch's polls moved the assignment on:

@@ -52,6 +52,8 @@ struct DaemonOptions {
   // Where /metrics is served; empty serves nothing (the registry is still
   // kept, see Daemon::registry()). Port 0 picks a free port.
   std::string metrics_addr = "127.0.0.1:9464";
+  // Basic authentication on /metrics (metrics.basic_auth); off by default.
+  MetricsAuthConfig metrics_auth;
   std::string posts_topic = "vigia.posts";
   std::string ads_topic = "vigia.ads";
   std::string dlq_topic = "vigia.dlq";
@@ -171,6 +173,12 @@ class Daemon {
   // the ones between (an offset reset after retention deleted them), counts
   // and logs the skipped range.
   void NoteOffset(std::string_view topic, int32_t partition, int64_t offset);
+  // Counts what reset_past_ holds, moves expected_ and the progress to be
+  // committed past it. Without this, an offset reset with nothing left to
+  // read after it was never counted, and the group's committed offset (what
+  // librdkafka's consumer_lag is measured from) stayed below the deleted
+  // records for good.
+  void SkipDeletedRecords();
   // Applies a rebalance event to assignment_ and assigned_.
   void TrackAssignment(rd_kafka_resp_err_t err,
                        const rd_kafka_topic_partition_list_t* changed);
@@ -237,6 +245,11 @@ class Daemon {
   // Next offset expected per assigned (topic, partition): the committed one
   // at assignment, then one past the last record read.
   std::map<std::pair<std::string, int32_t>, int64_t> expected_;
+  // Partitions whose last statistics showed records deleted unread below
+  // the fetcher (expected_ < log start <= next fetch), by the log start:
+  // counted once a poll comes back empty, i.e. once nothing fetched before
+  // those statistics can still be on its way to the pipeline.
+  std::map<std::pair<std::string, int32_t>, int64_t> reset_past_;
   // Assigned partitions the consumer could not fetch at its last statistics
   // (leader down): they are kept from counting as idle.
   std::vector<std::pair<std::string, int32_t>> stalled_;

@@ -80,6 +80,13 @@ absl::StatusOr<KafkaClientStats> ParseKafkaStats(std::string_view json) {
                                        static_cast<int32_t>(id));
           }
         }
+        const int64_t log_start = IntOr(partition, "lo_offset", -1);
+        const int64_t next_fetch = IntOr(partition, "next_offset", -1);
+        if (log_start >= 0 && next_fetch >= 0) {
+          stats.positions.push_back(KafkaPartitionPosition{
+              std::string(topic_name), static_cast<int32_t>(id), log_start,
+              next_fetch});
+        }
         const int64_t lag = IntOr(partition, "consumer_lag", -1);
         if (lag < 0) continue;
         stats.lags.push_back(KafkaPartitionLag{std::string(topic_name),

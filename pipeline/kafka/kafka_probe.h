@@ -33,6 +33,15 @@ struct KafkaPartitionLag {
   int64_t lag = 0;
 };
 
+// Where a consumer's fetcher stands on one partition, and what the brokers
+// still hold of it.
+struct KafkaPartitionPosition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t log_start = -1;   // lo_offset: older records were deleted
+  int64_t next_fetch = -1;  // next_offset: where the next fetch starts
+};
+
 // One librdkafka statistics document, reduced to what vigia exports.
 struct KafkaClientStats {
   std::string type;             // "producer" or "consumer"
@@ -42,6 +51,8 @@ struct KafkaClientStats {
   // Partitions whose consumer lag is known (librdkafka reports -1 for
   // partitions it does not fetch).
   std::vector<KafkaPartitionLag> lags;
+  // Fetched partitions whose log start and fetch position are both known.
+  std::vector<KafkaPartitionPosition> positions;
   // Partitions the client wants to fetch (assigned) but cannot: their
   // leader is unknown or not connected, or their fetcher is not active.
   // Their silence says nothing about what waits in them.

@@ -36,8 +36,10 @@ constexpr char kConsumerStats[] = R"json({
   "topics": {
     "vigia.posts": {"topic": "vigia.posts", "partitions": {
       "0": {"partition": 0, "consumer_lag": 42, "hi_offset": 100,
+            "lo_offset": 30, "next_offset": 100,
             "desired": true, "leader": 1, "fetch_state": "active"},
       "1": {"partition": 1, "consumer_lag": -1, "hi_offset": 7,
+            "lo_offset": 0, "next_offset": -1001,
             "desired": false, "leader": 2, "fetch_state": "none"},
       "2": {"partition": 2, "consumer_lag": -1, "desired": true,
             "leader": 2, "fetch_state": "active"},
@@ -75,6 +77,13 @@ TEST(ParseKafkaStats, ReadsBrokersLagsAndGroupState) {
   EXPECT_EQ(stats->lags[0].topic, "vigia.posts");
   EXPECT_EQ(stats->lags[0].partition, 0);
   EXPECT_EQ(stats->lags[0].lag, 42);
+  // Where the fetcher stands, for partitions where it is known (a logical
+  // offset such as -1001 is not).
+  ASSERT_EQ(stats->positions.size(), 1u);
+  EXPECT_EQ(stats->positions[0].topic, "vigia.posts");
+  EXPECT_EQ(stats->positions[0].partition, 0);
+  EXPECT_EQ(stats->positions[0].log_start, 30);
+  EXPECT_EQ(stats->positions[0].next_fetch, 100);
   using Stalled = std::pair<std::string, int32_t>;
   EXPECT_THAT(stats->stalled,
               ::testing::ElementsAre(Stalled{"vigia.posts", 2},

@@ -4,7 +4,11 @@
 // listed in docs/metrics.md.
 //
 // A MetricsServer owns its HTTP threads (prometheus-cpp's civetweb) and
-// keeps the registry alive while it serves it. prometheus::Registry and its
+// keeps the registry alive while it serves it. With basic authentication
+// it checks every request's credentials on the HTTP threads (the check is
+// thread-safe). It serves plain HTTP only: Debian's civetweb 1.15 loads
+// OpenSSL 3 at run time and crashes on the first HTTPS request, so TLS is
+// left to a terminating proxy (docs/metrics.md). prometheus::Registry and its
 // metrics are thread-safe, so probes may update them from any thread while
 // the server reads them.
 #ifndef VIGIA_PIPELINE_METRICS_METRICS_SERVER_H_
@@ -14,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "pipeline/config.h"
 #include "prometheus/registry.h"
 
 namespace prometheus {
@@ -40,11 +45,14 @@ inline constexpr int kMetricsRequestTimeoutMs = 5000;
 class MetricsServer {
  public:
   // Serves `registry` on http://`address`/metrics. `address` is "host:port";
-  // port 0 picks a free port (see port()). Returns InvalidArgument for an
-  // address without a port, Unavailable when it cannot be bound.
+  // port 0 picks a free port (see port()). With `auth` enabled, a request
+  // without its username and password is answered 401. Returns
+  // InvalidArgument for an address without a numeric port, Unavailable when
+  // it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const std::string& address,
-      std::shared_ptr<prometheus::Registry> registry);
+      std::shared_ptr<prometheus::Registry> registry,
+      const MetricsAuthConfig& auth = MetricsAuthConfig());
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

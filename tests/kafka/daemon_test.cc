@@ -381,6 +381,18 @@ TEST(KafkaDaemon, RecordsDeletedBeforeTheyWereReadAreCountedAsSkipped) {
                   R"(vigia_kafka_records_skipped_total{topic="vigia.ads"})"),
       0);
   EXPECT_EQ(handled.Snapshot().begin()->second, low);
+  // Everything left has been read: once the checkpoint is committed and
+  // librdkafka's statistics have caught up, the lag is 0, not the deleted
+  // records (the issue saw it stay wrong for good).
+  const std::string lag =
+      R"(vigia_kafka_consumer_lag_messages{partition="0",topic="vigia.posts"})";
+  const auto lag_deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (MetricValue(d.daemon(), lag) != 0 &&
+         std::chrono::steady_clock::now() < lag_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(MetricValue(d.daemon(), lag), 0);
   ASSERT_TRUE(d.Stop().ok());
 }
 
