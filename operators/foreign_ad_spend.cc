@@ -17,11 +17,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "operators/detector_options.h"
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 
@@ -756,6 +758,121 @@ std::vector<CurrencyCode> TargetCurrencies(CountryCode target) {
 std::unique_ptr<Operator> MakeForeignAdSpend(
     const ForeignAdSpendOptions& options, const OperatorContext& context) {
   return std::make_unique<ForeignAdSpend>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.foreign_ad_spend (docs/config.md).
+
+namespace {
+
+// A list of ISO 4217 currency codes (three upper-case letters), no
+// duplicates, in the order given.
+absl::Status ParseCurrencies(const ConfigNode& node,
+                             std::vector<CurrencyCode>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  std::vector<CurrencyCode> currencies;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<std::string> code = element.String();
+    if (!code.ok()) return code.status();
+    const CurrencyCode currency = CurrencyCode::FromString(*code);
+    if (!currency.known()) {
+      return element.Error(absl::StrCat(
+          "\"", *code, "\" is not a currency code (three upper-case letters)"));
+    }
+    if (std::find(currencies.begin(), currencies.end(), currency) !=
+        currencies.end()) {
+      return element.Error(absl::StrCat("duplicate currency ", *code));
+    }
+    currencies.push_back(currency);
+  }
+  *out = std::move(currencies);
+  return absl::OkStatus();
+}
+
+absl::Status ParseForeignAdSpendTarget(ConfigMap& m,
+                                       ForeignAdSpendTargetOptions* out) {
+  if (std::optional<ConfigNode> currencies = m.Take("currencies")) {
+    VIGIA_RETURN_IF_ERROR(ParseCurrencies(*currencies, &out->currencies));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Double("first_seen_min_spend", Bound::kNonNegative,
+                                 &out->first_seen_min_spend));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_ads", 0, kIntMax, &out->min_ads));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  return m.Section("count_scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->count_scoring);
+  });
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, ForeignAdSpendOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(
+      m.Double("spend_unit", Bound::kPositive, &out->spend_unit));
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(m.Int("max_payers", 1, kIntMax, &out->max_payers));
+  if (std::optional<ConfigNode> severity = m.Take("first_seen_severity")) {
+    absl::StatusOr<Severity> s = ParseSeverity(*severity);
+    if (!s.ok()) return s.status();
+    out->first_seen_severity = *s;
+  }
+  VIGIA_RETURN_IF_ERROR(m.Double("first_seen_min_spend", Bound::kNonNegative,
+                                 &out->first_seen_min_spend));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_ads", 0, kIntMax, &out->min_ads));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  VIGIA_RETURN_IF_ERROR(m.Section("count_scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->count_scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    ForeignAdSpendTargetOptions inherited;
+    inherited.first_seen_min_spend = out->first_seen_min_spend;
+    inherited.min_ads = out->min_ads;
+    inherited.scoring = out->scoring;
+    inherited.count_scoring = out->count_scoring;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<ForeignAdSpendTargetOptions>(
+        *per_target, inherited, ParseForeignAdSpendTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const ForeignAdSpendOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "spend_unit"), o.spend_unit);
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "max_payers"), o.max_payers);
+  w.Add(OptionKey(p, "first_seen_severity"),
+        SeverityName(o.first_seen_severity));
+  w.Add(OptionKey(p, "first_seen_min_spend"), o.first_seen_min_spend);
+  w.Add(OptionKey(p, "min_ads"), o.min_ads);
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
+  CanonicalScoring(OptionKey(p, "count_scoring"), o.count_scoring, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const ForeignAdSpendTargetOptions& x) {
+        std::vector<std::string> codes;
+        for (CurrencyCode cur : x.currencies) codes.push_back(cur.str());
+        w.Add(OptionKey(t, "currencies"),
+              absl::StrCat("[", absl::StrJoin(codes, ", "), "]"));
+        w.Add(OptionKey(t, "first_seen_min_spend"), x.first_seen_min_spend);
+        w.Add(OptionKey(t, "min_ads"), x.min_ads);
+        CanonicalScoring(OptionKey(t, "scoring"), x.scoring, w);
+        CanonicalScoring(OptionKey(t, "count_scoring"), x.count_scoring, w);
+      },
+      w);
 }
 
 }  // namespace vigia

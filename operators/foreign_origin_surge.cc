@@ -12,11 +12,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/detector_options.h"
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -315,6 +317,33 @@ class ForeignOriginSurge final : public Operator {
 std::unique_ptr<Operator> MakeForeignOriginSurge(
     const ForeignOriginSurgeOptions& options, const OperatorContext& context) {
   return std::make_unique<ForeignOriginSurge>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.foreign_origin_surge (docs/config.md).
+
+absl::Status ParseOptions(ConfigMap& m, ForeignOriginSurgeOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const ForeignOriginSurgeOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
 }
 
 }  // namespace vigia

@@ -15,11 +15,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/detector_options.h"
 #include "operators/evidence.h"
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -643,6 +645,63 @@ std::string NormalizeHashtag(std::string_view hashtag) {
 std::unique_ptr<Operator> MakeForeignShare(const ForeignShareOptions& options,
                                            const OperatorContext& context) {
   return std::make_unique<ForeignShare>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.foreign_share (docs/config.md).
+
+namespace {
+
+absl::Status ParseForeignShareTarget(ConfigMap& m,
+                                     ForeignShareTargetOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Int("min_total", 0, kIntMax, &out->min_total));
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, ForeignShareOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_hashtags", 0, 100000, &out->max_hashtags));
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_total", 0, kIntMax, &out->min_total));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    ForeignShareTargetOptions inherited;
+    inherited.min_total = out->min_total;
+    inherited.scoring = out->scoring;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<ForeignShareTargetOptions>(
+        *per_target, inherited, ParseForeignShareTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const ForeignShareOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_hashtags"), o.max_hashtags);
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "min_total"), o.min_total);
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const ForeignShareTargetOptions& x) {
+        w.Add(OptionKey(t, "min_total"), x.min_total);
+        CanonicalScoring(OptionKey(t, "scoring"), x.scoring, w);
+      },
+      w);
 }
 
 }  // namespace vigia
