@@ -43,7 +43,7 @@ inline constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
 inline constexpr CountryCode kUA = CountryCode::FromChars('U', 'A');
 inline constexpr CountryCode kUS = CountryCode::FromChars('U', 'S');
 
-// A minute boundary (2026-11-18T..:..:00Z) that operator tests start at.
+// A minute boundary, 2026-11-18T11:07:00Z, that operator tests start at.
 inline const absl::Time kTestStart =
     absl::FromUnixSeconds(1'795'000'020 / 60 * 60);
 
