@@ -21,10 +21,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operators/compact_storage.h"
+#include "operators/detector_options.h"
 #include "operators/event_urls.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -1169,6 +1171,142 @@ std::string TextFingerprintHex(std::string_view normalized) {
 std::unique_ptr<Operator> MakeCoordinatedSharing(
     const CoordinatedSharingOptions& options, const OperatorContext& context) {
   return std::make_unique<CoordinatedSharing>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.coordinated_sharing (docs/config.md).
+
+namespace {
+
+// A cluster ladder: 1 to 3 rungs of {severity, min_accounts}, both keys
+// required, severities strictly rising, min_accounts at least 2 (one
+// account is no cluster) and never falling.
+absl::Status ParseClusterLevels(const ConfigNode& node,
+                                std::vector<ClusterLevel>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  if (elements->empty()) return node.Error("needs at least one level");
+  if (elements->size() > static_cast<size_t>(kNumSeverities)) {
+    return node.Error(absl::StrCat("has more than ", kNumSeverities,
+                                   " levels (info, warning, critical)"));
+  }
+  std::vector<ClusterLevel> levels;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<ConfigMap> m = ConfigMap::Of(element);
+    if (!m.ok()) return m.status();
+    for (const char* key : {"severity", "min_accounts"}) {
+      if (!m->Has(key)) {
+        return m->ErrorAt(
+            key, "missing (every level sets severity and min_accounts)");
+      }
+    }
+    ClusterLevel level;
+    absl::StatusOr<Severity> severity = ParseSeverity(*m->Take("severity"));
+    if (!severity.ok()) return severity.status();
+    level.severity = *severity;
+    VIGIA_RETURN_IF_ERROR(
+        m->Int("min_accounts", 2, kIntMax, &level.min_accounts));
+    VIGIA_RETURN_IF_ERROR(m->CheckNoUnknownKeys());
+    if (!levels.empty()) {
+      const ClusterLevel& prev = levels.back();
+      const std::string prev_name =
+          absl::StrCat("levels[", levels.size() - 1, "]");
+      if (level.severity <= prev.severity) {
+        return m->ErrorAt(
+            "severity",
+            absl::StrCat("must be above ", prev_name, "'s (",
+                         ToAbsl(SeverityName(prev.severity)),
+                         "); list levels from the lowest severity up"));
+      }
+      if (level.min_accounts < prev.min_accounts) {
+        return m->ErrorAt(
+            "min_accounts",
+            absl::StrCat("must not be below ", prev_name, "'s min_accounts"));
+      }
+    }
+    levels.push_back(level);
+  }
+  *out = std::move(levels);
+  return absl::OkStatus();
+}
+
+absl::Status ParseCoordinatedSharingTarget(
+    ConfigMap& m, CoordinatedSharingTargetOptions* out) {
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    VIGIA_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->levels));
+  }
+  if (std::optional<ConfigNode> levels = m.Take("repost_levels")) {
+    VIGIA_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->repost_levels));
+  }
+  return absl::OkStatus();
+}
+
+void CanonicalClusterLevels(std::string_view path,
+                            const std::vector<ClusterLevel>& levels,
+                            CanonicalWriter& w) {
+  w.Add(absl::StrCat(ToAbsl(path), ".count"),
+        static_cast<int64_t>(levels.size()));
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const std::string level = absl::StrCat(ToAbsl(path), "[", i, "]");
+    w.Add(absl::StrCat(level, ".severity"), SeverityName(levels[i].severity));
+    w.Add(absl::StrCat(level, ".min_accounts"), levels[i].min_accounts);
+  }
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, CoordinatedSharingOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(
+      m.Duration("resolve_after", Bound::kPositive, &out->resolve_after));
+  if (out->resolve_after < out->window) {
+    return m.ErrorAt(m.Has("resolve_after") ? "resolve_after" : "window",
+                     "resolve_after must be at least window");
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("min_text_words", 1, 1000, &out->min_text_words));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(
+      m.Int("max_posts_per_key", 2, 100000, &out->max_posts_per_key));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    VIGIA_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->levels));
+  }
+  if (std::optional<ConfigNode> levels = m.Take("repost_levels")) {
+    VIGIA_RETURN_IF_ERROR(ParseClusterLevels(*levels, &out->repost_levels));
+  }
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    CoordinatedSharingTargetOptions inherited;
+    inherited.levels = out->levels;
+    inherited.repost_levels = out->repost_levels;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<CoordinatedSharingTargetOptions>(
+        *per_target, inherited, ParseCoordinatedSharingTarget,
+        &out->per_target));
+  }
+  return absl::OkStatus();
+}
+
+void WriteCanonical(std::string_view p, const CoordinatedSharingOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "resolve_after"), o.resolve_after);
+  w.Add(OptionKey(p, "min_text_words"), o.min_text_words);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "max_posts_per_key"), o.max_posts_per_key);
+  CanonicalClusterLevels(OptionKey(p, "levels"), o.levels, w);
+  CanonicalClusterLevels(OptionKey(p, "repost_levels"), o.repost_levels, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const CoordinatedSharingTargetOptions& x) {
+        CanonicalClusterLevels(OptionKey(t, "levels"), x.levels, w);
+        CanonicalClusterLevels(OptionKey(t, "repost_levels"), x.repost_levels,
+                               w);
+      },
+      w);
 }
 
 }  // namespace vigia

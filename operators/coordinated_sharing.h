@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "pipeline/core/alert.h"
@@ -121,6 +122,20 @@ std::string TextFingerprintHex(std::string_view normalized);
 // resolve_after >= window).
 std::unique_ptr<Operator> MakeCoordinatedSharing(
     const CoordinatedSharingOptions& options, const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.coordinated_sharing (docs/config.md) into `out`,
+// which holds the defaults on entry: an error names the key and its line.
+absl::Status ParseOptions(ConfigMap& section, CoordinatedSharingOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.coordinated_sharing") in canonical form: the input to the config
+// hash.
+void WriteCanonical(std::string_view prefix,
+                    const CoordinatedSharingOptions& options,
+                    CanonicalWriter& w);
 
 }  // namespace vigia
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -19,17 +20,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
 constexpr std::string_view kSource = "feed.ndjson";
 constexpr std::string_view kHash = "cfg-1234";
-
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
 
 struct Post {
   std::string account;
@@ -42,24 +34,21 @@ struct Post {
 };
 
 // Feeds posts to the detector and moves the watermark explicitly.
-class Driver {
+class Driver : public OperatorDriver {
  public:
   explicit Driver(CoordinatedSharingOptions options = {},
-                  std::string config_hash = std::string(kHash)) {
-    OperatorContext context;
-    context.config_hash = std::move(config_hash);
-    context.max_samples = 4;
-    context.top_n = 3;
-    op_ = MakeCoordinatedSharing(options, context);
-  }
+                  std::string config_hash = std::string(kHash))
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakeCoordinatedSharing(options, c);
+            },
+            {.config_hash = std::move(config_hash),
+             .source = std::string(kSource)}) {}
 
   void Send(const Post& p) {
-    ++line_;
-    const std::string id = absl::StrCat("e", line_);
-    std::vector<std::string_view> urls(p.urls.begin(), p.urls.end());
+    const std::vector<std::string_view> urls = Views(p.urls);
     Event e;
     e.kind = FeedKind::kPost;
-    e.id = id;
     e.created_at = p.at;
     e.target = p.target;
     e.account_id = p.account;
@@ -67,20 +56,8 @@ class Driver {
     e.urls = urls;
     e.text = p.text;
     e.repost_of = p.repost_of;
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
-
-  void Watermark(absl::Time t) { op_->AdvanceWatermark(t, out_); }
-
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
-
- private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
-  int64_t line_ = 0;
 };
 
 // A minute boundary, so that tests can straddle it.

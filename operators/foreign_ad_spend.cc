@@ -17,11 +17,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "operators/detector_options.h"
 #include "operators/evidence.h"
+#include "operators/hop_schedule.h"
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 
@@ -29,11 +32,10 @@ namespace vigia {
 namespace {
 
 constexpr std::string_view kName = "foreign_ad_spend";
-constexpr int64_t kNoHop = std::numeric_limits<int64_t>::min();
+constexpr int64_t kNoHop = HopSchedule::kNoHop;
 // Ads are sparse: a target is forgotten only after a week without a
 // qualifying ad (and nothing firing), or it would warm up again too often.
 constexpr absl::Duration kIdleEviction = absl::Hours(7 * 24);
-constexpr absl::Duration kMaxLookahead = absl::Hours(6);
 // What a payer keeps for its first-seen evidence: a few pages and the
 // samples. Freed once its alert is out.
 constexpr int kPayerTopCapacity = 4;
@@ -116,18 +118,10 @@ class ForeignAdSpend final : public Operator {
                  const OperatorContext& context)
       : options_(options),
         context_(context),
-        hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(options.hop))),
-        window_hops_(static_cast<int>(std::max<int64_t>(
-            1, absl::ToInt64Microseconds(options.window) / hop_us_))),
-        idle_hops_(std::max<int64_t>(
-            window_hops_, absl::ToInt64Microseconds(kIdleEviction) / hop_us_)),
-        max_span_(window_hops_ +
-                  static_cast<int>(std::max<int64_t>(
-                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))),
+        schedule_(options.window, options.hop, kIdleEviction),
         spend_unit_(options.spend_unit > 0 ? options.spend_unit : 1.0),
         limits_{std::max(4 * context.top_n, 8), context.max_samples},
-        window_text_(
-            HumanDuration(absl::Microseconds(hop_us_) * window_hops_)) {
+        window_text_(HumanDuration(schedule_.window())) {
     for (CountryCode c : options.targets) {
       if (c.known()) targets_filter_.set(CountryIndex(c));
     }
@@ -160,7 +154,7 @@ class ForeignAdSpend final : public Operator {
     const double lower = known ? std::max(event.spend.lower, 0.0) : 0.0;
     const double upper = known ? std::max(event.spend.upper, lower) : 0.0;
     const double mid = (lower + upper) / 2;
-    const int64_t hop = FloorDiv(absl::ToUnixMicros(event.created_at), hop_us_);
+    const int64_t hop = schedule_.HopOf(event.created_at);
     if (reasons & kForeignPayer) TrackPayer(event, p, hop, lower, upper);
 
     int32_t& k = key_of_[ti];
@@ -200,38 +194,26 @@ class ForeignAdSpend final : public Operator {
       if (reasons & kReasons[r].first) ++b.reasons[r];
     }
     ks.last_event_hop = std::max(ks.last_event_hop, hop);
-    max_event_hop_ = std::max(max_event_hop_, hop);
+    schedule_.NoteEvent(hop);
   }
 
   void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
     if (watermark == absl::InfinitePast()) return;
-    int64_t complete;
-    if (watermark == absl::InfiniteFuture()) {
-      // Everything is complete: every pending first-seen alert is due, and
-      // the newest ads' windows are evaluated to their end.
-      if (!pending_.empty()) {
-        EmitFirstSeen(std::numeric_limits<int64_t>::max(), out);
-      }
-      if (max_event_hop_ == kNoHop) return;
-      complete = max_event_hop_ + window_hops_;
-    } else {
-      complete = FloorDiv(absl::ToUnixMicros(watermark), hop_us_) - 1;
-      if (!pending_.empty()) EmitFirstSeen(complete, out);
+    const std::optional<int64_t> complete = schedule_.CompleteHop(watermark);
+    // A pending first-seen alert is due once its hop is complete; at the end
+    // of input (InfiniteFuture) every one is, even without a window to run.
+    if (!pending_.empty()) {
+      EmitFirstSeen(watermark == absl::InfiniteFuture()
+                        ? std::numeric_limits<int64_t>::max()
+                        : *complete,
+                    out);
     }
-    if (complete <= last_done_hop_) return;
-    int64_t h = std::numeric_limits<int64_t>::max();
-    for (const KeyState& ks : keys_) h = std::min(h, ks.window.next_hop());
-    if (last_done_hop_ != kNoHop) h = std::max(h, last_done_hop_ + 1);
-    for (; h <= complete && !keys_.empty(); ++h) {
-      for (size_t i = 0; i < keys_.size();) {
-        if (keys_[i].window.next_hop() == h && !Evaluate(i, h, out)) {
-          Evict(i);
-          continue;
-        }
-        ++i;
-      }
-    }
-    last_done_hop_ = complete;
+    if (!complete.has_value()) return;
+    schedule_.EvaluateThrough(
+        *complete, keys_,
+        [](const KeyState& ks) { return ks.window.next_hop(); },
+        [&](size_t i, int64_t h) { return Evaluate(i, h, out); },
+        [this](size_t i) { Evict(i); }, [](int64_t) {});
   }
 
   OperatorStats stats() const override {
@@ -316,8 +298,7 @@ class ForeignAdSpend final : public Operator {
         o.scoring = options_.scoring;
         o.count_scoring = options_.count_scoring;
       }
-      params_.push_back(
-          std::make_unique<Params>(o, target, absl::Microseconds(hop_us_)));
+      params_.push_back(std::make_unique<Params>(o, target, schedule_.hop()));
       p = params_.back().get();
     }
     return *p;
@@ -402,8 +383,7 @@ class ForeignAdSpend final : public Operator {
               });
     for (const Pending& p : ready) {
       PayerState& s = payers_[p.payer];
-      out.Emit(
-          FirstSeenAlert(s, p, absl::FromUnixMicros((p.hop + 1) * hop_us_)));
+      out.Emit(FirstSeenAlert(s, p, schedule_.HopEnd(p.hop)));
       s.evidence.reset();
       s.currencies.reset();
     }
@@ -461,15 +441,11 @@ class ForeignAdSpend final : public Operator {
 
   int NewKey(CountryCode target, const Params* p, int64_t hop) {
     if (static_cast<int64_t>(keys_.size()) >= options_.max_keys) return -1;
-    int64_t first = hop;
-    if (last_done_hop_ != kNoHop) {
-      first = last_done_hop_ + 1;
-      if (hop - (first - window_hops_ + 1) >= max_span_) first = hop;
-    }
+    const int64_t first = schedule_.FirstHopOfNewKey(hop);
     KeyState& ks = keys_.emplace_back();
     ks.target = target;
     ks.params = p;
-    ks.window = Window(window_hops_, first, max_span_);
+    ks.window = Window(schedule_.window_hops(), first, schedule_.max_span());
     buckets_ += ks.window.capacity();
     return static_cast<int>(keys_.size() - 1);
   }
@@ -492,7 +468,7 @@ class ForeignAdSpend final : public Operator {
   bool Evaluate(size_t i, int64_t h, AlertEmitter& out) {
     KeyState& ks = keys_[i];
     const Params& p = *ks.params;
-    const absl::Time end = absl::FromUnixMicros((h + 1) * hop_us_);
+    const absl::Time end = schedule_.HopEnd(h);
     Snapshot s;
     ks.window.ForEachInWindow([&](int64_t, const Window::Slot& slot) {
       if (slot.payload == nullptr) return;
@@ -504,13 +480,15 @@ class ForeignAdSpend final : public Operator {
         s.reasons[r] += slot.payload->reasons[r];
       }
     });
-    s.spend = p.spend.Assess(ks.spend, end, window_hops_, s.mid / spend_unit_);
-    s.count = p.count.Assess(ks.count, end, window_hops_,
+    s.spend = p.spend.Assess(ks.spend, end, schedule_.window_hops(),
+                             s.mid / spend_unit_);
+    s.count = p.count.Assess(ks.count, end, schedule_.window_hops(),
                              static_cast<double>(ks.window.Sum()));
     // One big ad is not a campaign: the spend must reach its rung without
     // its largest ad too, and come from at least min_ads ads.
-    const Assessment without_largest = p.spend.Assess(
-        ks.spend, end, window_hops_, (s.mid - s.largest) / spend_unit_);
+    const Assessment without_largest =
+        p.spend.Assess(ks.spend, end, schedule_.window_hops(),
+                       (s.mid - s.largest) / spend_unit_);
     s.spend.level = std::min(s.spend.level, without_largest.level);
     if (s.count.observed < p.min_ads) s.spend.level = -1;
     scores_.Record(ks.target, end, std::max(s.spend.score, s.count.score));
@@ -556,7 +534,7 @@ class ForeignAdSpend final : public Operator {
     ks.window.Advance();
     return !(ks.firing < 0 && ks.window.Sum() == 0 &&
              ks.last_event_hop < ks.window.next_hop() &&
-             h - ks.last_event_hop > idle_hops_);
+             h - ks.last_event_hop > schedule_.idle_hops());
   }
 
   enum class Record { kFiring, kResolved, kSuperseded };
@@ -574,7 +552,7 @@ class ForeignAdSpend final : public Operator {
     alert.target = ks.target;
     alert.id = MakeAlertId(kName, ks.target.str(), ks.episode_start, severity,
                            context_.config_hash);
-    alert.window_start = end - absl::Microseconds(hop_us_) * window_hops_;
+    alert.window_start = end - schedule_.window();
     alert.window_end = end;
     // Spend is reported in currency units; its ratio, computed in spend
     // units, is (observed + unit) / (expected + unit).
@@ -654,10 +632,12 @@ class ForeignAdSpend final : public Operator {
                      s.reasons[r]);
     }
     const Params& p = *ks.params;
-    for (auto& [name, value] : p.spend.Explain(ks.spend, end, window_hops_)) {
+    for (auto& [name, value] :
+         p.spend.Explain(ks.spend, end, schedule_.window_hops())) {
       b.emplace_back(absl::StrCat("spend_units_", name), value);
     }
-    for (auto& [name, value] : p.count.Explain(ks.count, end, window_hops_)) {
+    for (auto& [name, value] :
+         p.count.Explain(ks.count, end, schedule_.window_hops())) {
       if (name == "history_hours" || name == "warmup_hours") continue;
       b.emplace_back(absl::StrCat("ads_", name), value);
     }
@@ -673,10 +653,7 @@ class ForeignAdSpend final : public Operator {
 
   const ForeignAdSpendOptions options_;
   const OperatorContext context_;
-  const int64_t hop_us_;
-  const int window_hops_;
-  const int64_t idle_hops_;
-  const int max_span_;
+  HopSchedule schedule_;
   const double spend_unit_;
   const EvidenceLimits limits_;
   const std::string window_text_;
@@ -693,8 +670,6 @@ class ForeignAdSpend final : public Operator {
   absl::flat_hash_map<std::string, uint32_t> payer_index_;
   std::string payer_key_;
   std::vector<Pending> pending_;
-  int64_t last_done_hop_ = kNoHop;
-  int64_t max_event_hop_ = kNoHop;
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
@@ -756,6 +731,121 @@ std::vector<CurrencyCode> TargetCurrencies(CountryCode target) {
 std::unique_ptr<Operator> MakeForeignAdSpend(
     const ForeignAdSpendOptions& options, const OperatorContext& context) {
   return std::make_unique<ForeignAdSpend>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.foreign_ad_spend (docs/config.md).
+
+namespace {
+
+// A list of ISO 4217 currency codes (three upper-case letters), no
+// duplicates, in the order given.
+absl::Status ParseCurrencies(const ConfigNode& node,
+                             std::vector<CurrencyCode>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  std::vector<CurrencyCode> currencies;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<std::string> code = element.String();
+    if (!code.ok()) return code.status();
+    const CurrencyCode currency = CurrencyCode::FromString(*code);
+    if (!currency.known()) {
+      return element.Error(absl::StrCat(
+          "\"", *code, "\" is not a currency code (three upper-case letters)"));
+    }
+    if (std::find(currencies.begin(), currencies.end(), currency) !=
+        currencies.end()) {
+      return element.Error(absl::StrCat("duplicate currency ", *code));
+    }
+    currencies.push_back(currency);
+  }
+  *out = std::move(currencies);
+  return absl::OkStatus();
+}
+
+absl::Status ParseForeignAdSpendTarget(ConfigMap& m,
+                                       ForeignAdSpendTargetOptions* out) {
+  if (std::optional<ConfigNode> currencies = m.Take("currencies")) {
+    VIGIA_RETURN_IF_ERROR(ParseCurrencies(*currencies, &out->currencies));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Double("first_seen_min_spend", Bound::kNonNegative,
+                                 &out->first_seen_min_spend));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_ads", 0, kIntMax, &out->min_ads));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  return m.Section("count_scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->count_scoring);
+  });
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, ForeignAdSpendOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(
+      m.Double("spend_unit", Bound::kPositive, &out->spend_unit));
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(m.Int("max_payers", 1, kIntMax, &out->max_payers));
+  if (std::optional<ConfigNode> severity = m.Take("first_seen_severity")) {
+    absl::StatusOr<Severity> s = ParseSeverity(*severity);
+    if (!s.ok()) return s.status();
+    out->first_seen_severity = *s;
+  }
+  VIGIA_RETURN_IF_ERROR(m.Double("first_seen_min_spend", Bound::kNonNegative,
+                                 &out->first_seen_min_spend));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_ads", 0, kIntMax, &out->min_ads));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  VIGIA_RETURN_IF_ERROR(m.Section("count_scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->count_scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    ForeignAdSpendTargetOptions inherited;
+    inherited.first_seen_min_spend = out->first_seen_min_spend;
+    inherited.min_ads = out->min_ads;
+    inherited.scoring = out->scoring;
+    inherited.count_scoring = out->count_scoring;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<ForeignAdSpendTargetOptions>(
+        *per_target, inherited, ParseForeignAdSpendTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const ForeignAdSpendOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "spend_unit"), o.spend_unit);
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "max_payers"), o.max_payers);
+  w.Add(OptionKey(p, "first_seen_severity"),
+        SeverityName(o.first_seen_severity));
+  w.Add(OptionKey(p, "first_seen_min_spend"), o.first_seen_min_spend);
+  w.Add(OptionKey(p, "min_ads"), o.min_ads);
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
+  CanonicalScoring(OptionKey(p, "count_scoring"), o.count_scoring, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const ForeignAdSpendTargetOptions& x) {
+        std::vector<std::string> codes;
+        for (CurrencyCode cur : x.currencies) codes.push_back(cur.str());
+        w.Add(OptionKey(t, "currencies"),
+              absl::StrCat("[", absl::StrJoin(codes, ", "), "]"));
+        w.Add(OptionKey(t, "first_seen_min_spend"), x.first_seen_min_spend);
+        w.Add(OptionKey(t, "min_ads"), x.min_ads);
+        CanonicalScoring(OptionKey(t, "scoring"), x.scoring, w);
+        CanonicalScoring(OptionKey(t, "count_scoring"), x.count_scoring, w);
+      },
+      w);
 }
 
 }  // namespace vigia

@@ -22,8 +22,10 @@
 
 #include <map>
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "operators/scoring_options.h"
@@ -107,6 +109,19 @@ std::vector<CurrencyCode> TargetCurrencies(CountryCode target);
 // loader (window a positive multiple of hop, levels ordered, spend_unit > 0).
 std::unique_ptr<Operator> MakeForeignAdSpend(
     const ForeignAdSpendOptions& options, const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.foreign_ad_spend (docs/config.md) into `out`,
+// which holds the defaults on entry: an error names the key and its line.
+absl::Status ParseOptions(ConfigMap& section, ForeignAdSpendOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.foreign_ad_spend") in canonical form: the input to the config
+// hash.
+void WriteCanonical(std::string_view prefix,
+                    const ForeignAdSpendOptions& options, CanonicalWriter& w);
 
 }  // namespace vigia
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -17,9 +18,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
 constexpr CountryCode kKZ = CountryCode::FromChars('K', 'Z');
 constexpr CurrencyCode kMDL = CurrencyCode::FromString("MDL");
 constexpr CurrencyCode kRON = CurrencyCode::FromString("RON");
@@ -27,12 +25,6 @@ constexpr CurrencyCode kRUB = CurrencyCode::FromString("RUB");
 constexpr CurrencyCode kUSD = CurrencyCode::FromString("USD");
 constexpr std::string_view kSource = "ads.ndjson";
 constexpr std::string_view kHash = "cfg-ads";
-
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
 
 struct Ad {
   CountryCode target;
@@ -47,32 +39,26 @@ struct Ad {
 
 // Feeds the detector ten minutes at a time: the ads of the step spread
 // over it, then the watermark at its end.
-class Driver {
+class Driver : public OperatorDriver {
  public:
-  explicit Driver(ForeignAdSpendOptions options = {}) {
-    OperatorContext context;
-    context.config_hash = std::string(kHash);
-    context.max_samples = 4;
-    context.top_n = 3;
-    op_ = MakeForeignAdSpend(options, context);
-  }
+  explicit Driver(ForeignAdSpendOptions options = {})
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakeForeignAdSpend(options, c);
+            },
+            {.config_hash = std::string(kHash),
+             .source = std::string(kSource),
+             .id_prefix = "a",
+             .start = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600)}) {}
 
   void Step(const std::vector<Ad>& ads) {
-    const absl::Time start = now_;
-    for (size_t i = 0; i < ads.size(); ++i) {
-      Send(ads[i], start + absl::Minutes(10) * static_cast<double>(i) /
-                               static_cast<double>(ads.size()));
-    }
-    now_ = start + absl::Minutes(10);
-    op_->AdvanceWatermark(now_, out_);
+    OperatorDriver::Step(absl::Minutes(10), ads,
+                         [this](const Ad& ad, absl::Time t) { Send(ad, t); });
   }
 
   void Send(const Ad& ad, absl::Time t) {
-    ++line_;
-    const std::string id = absl::StrCat("a", line_);
     Event e;
     e.kind = FeedKind::kAd;
-    e.id = id;
     e.created_at = t;
     e.target = ad.target;
     e.page_id = ad.page;
@@ -83,20 +69,8 @@ class Driver {
     e.spend.upper = ad.upper;
     e.has_disclaimer = ad.disclaimer;
     if (ad.disclaimer) e.disclaimer = "Paid for by someone";
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
-
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
-  absl::Time now() const { return now_; }
-
- private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
-  absl::Time now_ = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
-  int64_t line_ = 0;
 };
 
 Ad Domestic(CountryCode target, CurrencyCode currency, double lower = 100,

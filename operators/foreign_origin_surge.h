@@ -9,8 +9,10 @@
 #define VIGIA_OPERATORS_FOREIGN_ORIGIN_SURGE_H_
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "operators/scoring_options.h"
@@ -34,6 +36,20 @@ struct ForeignOriginSurgeOptions {
 // loader (window a positive multiple of hop, levels ordered).
 std::unique_ptr<Operator> MakeForeignOriginSurge(
     const ForeignOriginSurgeOptions& options, const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.foreign_origin_surge (docs/config.md) into `out`,
+// which holds the defaults on entry: an error names the key and its line.
+absl::Status ParseOptions(ConfigMap& section, ForeignOriginSurgeOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.foreign_origin_surge") in canonical form: the input to the config
+// hash.
+void WriteCanonical(std::string_view prefix,
+                    const ForeignOriginSurgeOptions& options,
+                    CanonicalWriter& w);
 
 }  // namespace vigia
 

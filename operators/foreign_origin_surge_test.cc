@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -19,18 +20,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
-constexpr CountryCode kBY = CountryCode::FromChars('B', 'Y');
 constexpr std::string_view kSource = "feed.ndjson";
 constexpr std::string_view kHash = "cfg-1234";
-
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
 
 // A post as the test writes it; turned into a (viewing) Event for Observe.
 struct Post {
@@ -44,35 +35,27 @@ struct Post {
 
 // Drives the detector minute by minute: the posts of each minute, spread
 // over it, then the watermark to the minute's end.
-class Driver {
+class Driver : public OperatorDriver {
  public:
   explicit Driver(ForeignOriginSurgeOptions options = {},
-                  std::string config_hash = std::string(kHash)) {
-    OperatorContext context;
-    context.config_hash = std::move(config_hash);
-    context.max_samples = 4;
-    context.top_n = 3;
-    op_ = MakeForeignOriginSurge(options, context);
-  }
+                  std::string config_hash = std::string(kHash))
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakeForeignOriginSurge(options, c);
+            },
+            {.config_hash = std::move(config_hash),
+             .source = std::string(kSource)}) {}
 
   void Minute(const std::vector<Post>& posts) {
-    const absl::Time start = now_;
-    for (size_t i = 0; i < posts.size(); ++i) {
-      Send(posts[i], start + absl::Seconds(60) * static_cast<double>(i) /
-                                 static_cast<double>(posts.size()));
-    }
-    now_ = start + absl::Minutes(1);
-    op_->AdvanceWatermark(now_, out_);
+    Step(absl::Minutes(1), posts,
+         [this](const Post& p, absl::Time t) { Send(p, t); });
   }
 
   void Send(const Post& p, absl::Time t) {
-    ++line_;
-    const std::string id = absl::StrCat("e", line_);
-    std::vector<std::string_view> urls(p.urls.begin(), p.urls.end());
-    std::vector<std::string_view> tags(p.hashtags.begin(), p.hashtags.end());
+    const std::vector<std::string_view> urls = Views(p.urls);
+    const std::vector<std::string_view> tags = Views(p.hashtags);
     Event e;
     e.kind = p.kind;
-    e.id = id;
     e.created_at = t;
     e.target = p.target;
     if (p.kind == FeedKind::kPost) {
@@ -84,21 +67,8 @@ class Driver {
     }
     e.urls = urls;
     e.hashtags = tags;
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
-
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
-  absl::Time now() const { return now_; }
-  void set_now(absl::Time t) { now_ = t; }
-
- private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
-  absl::Time now_ = absl::FromUnixSeconds(1'795'000'020 / 60 * 60);
-  int64_t line_ = 0;
 };
 
 std::vector<Post> Repeat(const Post& p, int n) {

@@ -15,23 +15,22 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/detector_options.h"
 #include "operators/evidence.h"
+#include "operators/hop_schedule.h"
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
 namespace {
 
 constexpr std::string_view kName = "foreign_share";
-constexpr int64_t kNoHop = std::numeric_limits<int64_t>::min();
+constexpr int64_t kNoHop = HopSchedule::kNoHop;
 constexpr int64_t kHourUs = int64_t{3600} * 1000000;
-// A key with no posts for this long, and nothing firing, is forgotten.
-constexpr absl::Duration kIdleEviction = absl::Hours(24);
-// How far past the oldest hop of its window a key may hold posts.
-constexpr absl::Duration kMaxLookahead = absl::Hours(6);
 // Half-life of the hashtag sketch's counts: "heavy" means heavy over the
 // last several hours, so yesterday's trend gives way to today's.
 constexpr double kHashtagHalfLifeHours = 6.0;
@@ -163,24 +162,18 @@ class ForeignShare final : public Operator {
                const OperatorContext& context)
       : options_(options),
         context_(context),
-        hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(options.hop))),
-        window_hops_(static_cast<int>(std::max<int64_t>(
-            1, absl::ToInt64Microseconds(options.window) / hop_us_))),
-        idle_hops_(std::max<int64_t>(
-            window_hops_, absl::ToInt64Microseconds(kIdleEviction) / hop_us_)),
-        max_span_(window_hops_ +
-                  static_cast<int>(std::max<int64_t>(
-                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))),
+        schedule_(options.window, options.hop),
         limits_{std::max(4 * context.top_n, 8), context.max_samples},
-        window_text_(HumanDuration(absl::Microseconds(hop_us_) * window_hops_)),
-        decay_windows_(kHashtagHalfLifeHours * static_cast<double>(kHourUs) /
-                       std::numbers::ln2 /
-                       static_cast<double>(hop_us_ * window_hops_)) {
+        window_text_(HumanDuration(schedule_.window())),
+        decay_windows_(
+            kHashtagHalfLifeHours * static_cast<double>(kHourUs) /
+            std::numbers::ln2 /
+            static_cast<double>(schedule_.hop_us() * schedule_.window_hops())) {
     for (CountryCode c : options.targets) {
       if (c.known()) targets_filter_.set(CountryIndex(c));
     }
     target_slot_.fill(-1);
-    const absl::Duration hop = absl::Microseconds(hop_us_);
+    const absl::Duration hop = schedule_.hop();
     params_.push_back(std::make_unique<Params>(
         ForeignShareTargetOptions{options.min_total, options.scoring}, hop));
     params_of_.fill(params_.front().get());
@@ -202,7 +195,7 @@ class ForeignShare final : public Operator {
     }
     const int ti = CountryIndex(event.target);
     if (targets_filter_.any() && !targets_filter_.test(ti)) return;
-    const int64_t hop = FloorDiv(absl::ToUnixMicros(event.created_at), hop_us_);
+    const int64_t hop = schedule_.HopOf(event.created_at);
     TargetState& ts = Target(event.target);
     const bool foreign = event.is_foreign();
     if (ts.key < 0) {
@@ -230,32 +223,14 @@ class ForeignShare final : public Operator {
   }
 
   void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
-    if (watermark == absl::InfinitePast()) return;
-    int64_t complete;
-    if (watermark == absl::InfiniteFuture()) {
-      if (max_event_hop_ == kNoHop) return;
-      complete = max_event_hop_ + window_hops_;
-    } else {
-      complete = FloorDiv(absl::ToUnixMicros(watermark), hop_us_) - 1;
-    }
-    if (complete <= last_done_hop_) return;
-    int64_t h = std::numeric_limits<int64_t>::max();
-    for (const KeyState& ks : keys_) h = std::min(h, ks.fwin.next_hop());
-    if (last_done_hop_ != kNoHop) h = std::max(h, last_done_hop_ + 1);
-    // Hop-major, keys in their (deterministic) insertion order; the heavy
-    // hashtags are re-ranked after each hop, and new hashtag keys start
-    // with the next one.
-    for (; h <= complete && !keys_.empty(); ++h) {
-      for (size_t i = 0; i < keys_.size();) {
-        if (keys_[i].fwin.next_hop() == h && !Evaluate(i, h, out)) {
-          Evict(i);
-          continue;
-        }
-        ++i;
-      }
-      RefreshHeavy(h);
-    }
-    last_done_hop_ = complete;
+    const std::optional<int64_t> complete = schedule_.CompleteHop(watermark);
+    if (!complete.has_value()) return;
+    // The heavy hashtags are re-ranked after each hop, and new hashtag keys
+    // start with the next one.
+    schedule_.EvaluateThrough(
+        *complete, keys_, [](const KeyState& ks) { return ks.fwin.next_hop(); },
+        [&](size_t i, int64_t h) { return Evaluate(i, h, out); },
+        [this](size_t i) { Evict(i); }, [this](int64_t h) { RefreshHeavy(h); });
   }
 
   OperatorStats stats() const override {
@@ -323,10 +298,7 @@ class ForeignShare final : public Operator {
   // evaluated, so the hops before its first post count as the zeros they
   // were (or the post's own hop if it is far ahead of the watermark).
   int64_t FirstHop(int64_t hop) const {
-    if (last_done_hop_ == kNoHop) return hop;
-    const int64_t first = last_done_hop_ + 1;
-    if (hop - (first - window_hops_ + 1) >= max_span_) return hop;
-    return first;
+    return schedule_.FirstHopOfNewKey(hop);
   }
 
   // Adds a key; returns its index or -1 when max_keys refuses it.
@@ -335,8 +307,10 @@ class ForeignShare final : public Operator {
     KeyState& ks = keys_.emplace_back();
     ks.target_slot = target_slot;
     ks.hashtag = std::move(hashtag);
-    ks.fwin = ForeignWindow(window_hops_, first_hop, max_span_);
-    ks.twin = HopWindow<>(window_hops_, first_hop, max_span_);
+    ks.fwin =
+        ForeignWindow(schedule_.window_hops(), first_hop, schedule_.max_span());
+    ks.twin =
+        HopWindow<>(schedule_.window_hops(), first_hop, schedule_.max_span());
     buckets_ += ks.fwin.capacity();
     return static_cast<int>(keys_.size() - 1);
   }
@@ -349,7 +323,7 @@ class ForeignShare final : public Operator {
       return;
     }
     ks.last_event_hop = std::max(ks.last_event_hop, hop);
-    max_event_hop_ = std::max(max_event_hop_, hop);
+    schedule_.NoteEvent(hop);
     if (!foreign) return;
     const int before = ks.fwin.capacity();
     ForeignWindow::Slot* slot = ks.fwin.Add(hop);  // same span as twin
@@ -392,7 +366,7 @@ class ForeignShare final : public Operator {
   // out are dropped once nothing fires for them.
   void RefreshHeavy(int64_t h) {
     if (options_.max_hashtags <= 0) return;
-    const int64_t hour = FloorDiv((h + 1) * hop_us_, kHourUs);
+    const int64_t hour = FloorDiv((h + 1) * schedule_.hop_us(), kHourUs);
     double factor = 1;
     if (last_decay_hour_ != kNoHop && hour > last_decay_hour_) {
       factor = std::exp2(-static_cast<double>(hour - last_decay_hour_) /
@@ -457,14 +431,15 @@ class ForeignShare final : public Operator {
   bool Evaluate(size_t i, int64_t h, AlertEmitter& out) {
     KeyState& ks = keys_[i];
     const Params& p = *targets_[ks.target_slot]->params;
-    const absl::Time end = absl::FromUnixMicros((h + 1) * hop_us_);
+    const absl::Time end = schedule_.HopEnd(h);
     Verdict v;
     v.total = static_cast<double>(ks.twin.Sum());
     const double foreign = static_cast<double>(ks.fwin.Sum());
     // The baseline share is the ratio of the two learned expectations over
     // the same hops, so it carries the time of day of both.
-    const double ef = p.scorer.Expected(ks.foreign, end, window_hops_);
-    const double et = p.scorer.Expected(ks.total, end, window_hops_);
+    const double ef =
+        p.scorer.Expected(ks.foreign, end, schedule_.window_hops());
+    const double et = p.scorer.Expected(ks.total, end, schedule_.window_hops());
     v.baseline_share = et > 0 ? std::clamp(ef / et, 0.0, 1.0) : 0.0;
     // Given the window's posts, its foreign count is binomial: scored as a
     // part of that whole, which small keys need (a Poisson score overstates
@@ -494,7 +469,7 @@ class ForeignShare final : public Operator {
     // The total is the context, not the claim: it is never clipped as an
     // anomaly of its own, so the share follows organic swings of traffic.
     Assessment total_verdict =
-        p.scorer.Assess(ks.total, end, window_hops_, v.total);
+        p.scorer.Assess(ks.total, end, schedule_.window_hops(), v.total);
     total_verdict.anomalous = false;
     double foreign_hop = ks.fwin.At(h).count;
     double total_hop = ks.twin.At(h).count;
@@ -518,7 +493,7 @@ class ForeignShare final : public Operator {
     // sentinel would overflow.
     const bool idle = ks.last_event_hop == kNoHop ||
                       (ks.last_event_hop < ks.twin.next_hop() &&
-                       h - ks.last_event_hop > idle_hops_);
+                       h - ks.last_event_hop > schedule_.idle_hops());
     return !(ks.twin.Sum() == 0 && idle);
   }
 
@@ -545,7 +520,7 @@ class ForeignShare final : public Operator {
     }
     alert.id = MakeAlertId(kName, key, ks.episode_start, rung.severity,
                            context_.config_hash);
-    alert.window_start = end - absl::Microseconds(hop_us_) * window_hops_;
+    alert.window_start = end - schedule_.window();
     alert.window_end = end;
     alert.observed = a.observed;
     alert.expected = a.expected;
@@ -570,7 +545,7 @@ class ForeignShare final : public Operator {
         a.expected, a.ratio, a.score);
     std::vector<const BucketEvidence*> buckets;
     std::vector<const TopK*> origins;
-    buckets.reserve(window_hops_);
+    buckets.reserve(schedule_.window_hops());
     ks.fwin.ForEachInWindow([&](int64_t, const ForeignWindow::Slot& s) {
       if (s.payload == nullptr) return;
       buckets.push_back(&s.payload->evidence);
@@ -589,11 +564,11 @@ class ForeignShare final : public Operator {
         {"expected", a.expected},
         {"foreign_level_per_hop", ks.foreign.level},
         {"posts_level_per_hop", ks.total.level},
-        {"window_hops", static_cast<double>(window_hops_)},
+        {"window_hops", static_cast<double>(schedule_.window_hops())},
         {"min_total", static_cast<double>(p.min_total)},
     };
     for (auto& [name, value] :
-         p.scorer.Explain(ks.foreign, end, window_hops_)) {
+         p.scorer.Explain(ks.foreign, end, schedule_.window_hops())) {
       if (name == "overdispersion") {
         // The share's own, as scored (Explain gives a count's).
         b.emplace_back(std::move(name), a.dispersion);
@@ -609,10 +584,7 @@ class ForeignShare final : public Operator {
 
   const ForeignShareOptions options_;
   const OperatorContext context_;
-  const int64_t hop_us_;
-  const int window_hops_;
-  const int64_t idle_hops_;
-  const int max_span_;
+  HopSchedule schedule_;
   const EvidenceLimits limits_;
   const std::string window_text_;
   // Windows' worth of traffic a decayed hashtag count holds.
@@ -626,8 +598,6 @@ class ForeignShare final : public Operator {
   // Keys in insertion order (evictions move the last key into the hole).
   std::vector<KeyState> keys_;
   std::vector<std::string> seen_;  // the current post's hashtags
-  int64_t last_done_hop_ = kNoHop;
-  int64_t max_event_hop_ = kNoHop;
   int64_t last_decay_hour_ = kNoHop;
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
@@ -646,6 +616,63 @@ std::string NormalizeHashtag(std::string_view hashtag) {
 std::unique_ptr<Operator> MakeForeignShare(const ForeignShareOptions& options,
                                            const OperatorContext& context) {
   return std::make_unique<ForeignShare>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.foreign_share (docs/config.md).
+
+namespace {
+
+absl::Status ParseForeignShareTarget(ConfigMap& m,
+                                     ForeignShareTargetOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Int("min_total", 0, kIntMax, &out->min_total));
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, ForeignShareOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_hashtags", 0, 100000, &out->max_hashtags));
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_total", 0, kIntMax, &out->min_total));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    ForeignShareTargetOptions inherited;
+    inherited.min_total = out->min_total;
+    inherited.scoring = out->scoring;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<ForeignShareTargetOptions>(
+        *per_target, inherited, ParseForeignShareTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const ForeignShareOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_hashtags"), o.max_hashtags);
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "min_total"), o.min_total);
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const ForeignShareTargetOptions& x) {
+        w.Add(OptionKey(t, "min_total"), x.min_total);
+        CanonicalScoring(OptionKey(t, "scoring"), x.scoring, w);
+      },
+      w);
 }
 
 }  // namespace vigia

@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "operators/scoring_options.h"
@@ -101,6 +102,18 @@ std::string NormalizeHashtag(std::string_view hashtag);
 // loader (window a positive multiple of hop, levels ordered).
 std::unique_ptr<Operator> MakeForeignShare(const ForeignShareOptions& options,
                                            const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.foreign_share (docs/config.md) into `out`, which
+// holds the defaults on entry: an error names the key and its line.
+absl::Status ParseOptions(ConfigMap& section, ForeignShareOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.foreign_share") in canonical form: the input to the config hash.
+void WriteCanonical(std::string_view prefix, const ForeignShareOptions& options,
+                    CanonicalWriter& w);
 
 }  // namespace vigia
 

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -21,18 +22,8 @@ using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
-constexpr CountryCode kUA = CountryCode::FromChars('U', 'A');
 constexpr std::string_view kSource = "feed.ndjson";
 constexpr std::string_view kHash = "cfg-share";
-
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
 
 struct Post {
   CountryCode target;
@@ -43,52 +34,34 @@ struct Post {
 
 // Feeds the detector minute by minute (posts spread over the minute, then
 // the watermark at the minute's end).
-class Driver {
+class Driver : public OperatorDriver {
  public:
-  explicit Driver(ForeignShareOptions options = {}) {
-    OperatorContext context;
-    context.config_hash = std::string(kHash);
-    context.max_samples = 4;
-    context.top_n = 3;
-    op_ = MakeForeignShare(options, context);
-  }
+  explicit Driver(ForeignShareOptions options = {})
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakeForeignShare(options, c);
+            },
+            {.config_hash = std::string(kHash),
+             .source = std::string(kSource),
+             .id_prefix = "p",
+             .start = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600)}) {}
 
   void Minute(const std::vector<Post>& posts) {
-    const absl::Time start = now_;
-    for (size_t i = 0; i < posts.size(); ++i) {
-      Send(posts[i], start + absl::Seconds(60) * static_cast<double>(i) /
-                                 static_cast<double>(posts.size()));
-    }
-    now_ = start + absl::Minutes(1);
-    op_->AdvanceWatermark(now_, out_);
+    Step(absl::Minutes(1), posts,
+         [this](const Post& p, absl::Time t) { Send(p, t); });
   }
 
   void Send(const Post& p, absl::Time t) {
-    ++line_;
-    const std::string id = absl::StrCat("p", line_);
-    std::vector<std::string_view> tags(p.hashtags.begin(), p.hashtags.end());
+    const std::vector<std::string_view> tags = Views(p.hashtags);
     Event e;
     e.kind = FeedKind::kPost;
-    e.id = id;
     e.created_at = t;
     e.target = p.target;
     e.account_id = p.account;
     e.account_country = p.origin;
     e.hashtags = tags;
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
-
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
-  absl::Time now() const { return now_; }
-
- private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
-  absl::Time now_ = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
-  int64_t line_ = 0;
 };
 
 // `domestic` and `foreign` posts aimed at `target` with `tags`; accounts

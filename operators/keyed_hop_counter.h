@@ -1,11 +1,12 @@
 // KeyedHopCounter: the per-key machinery of a count-vs-baseline detector,
-// shared by new_account_burst and state_media_amplification. It follows
-// foreign_origin_surge's rules exactly, so these detectors read the same:
+// shared by foreign_origin_surge, new_account_burst and
+// state_media_amplification, so these detectors read the same:
 //   - keys (target, origin) kept in a vector in insertion order, indexed by
 //     a hash map, capped at max_keys (refusals count as cap hits);
 //   - a HopWindow per key whose buckets carry a detector-defined payload;
 //   - evaluation hop by hop when the watermark passes a hop's end, quiet
-//     keys evaluated as zeros, keys idle for a day forgotten;
+//     keys evaluated as zeros, keys idle for a day forgotten (the schedule
+//     is HopSchedule's, shared with every windowed detector);
 //   - Assess -> firing / escalation (the lower alert resolved as
 //     superseded, the higher one fired) / resolution -> Learn(hop count);
 //   - the detector builds each record (summary, evidence) in a callback.
@@ -28,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "operators/hop_schedule.h"
 #include "operators/hop_window.h"
 #include "operators/operator.h"
 #include "operators/operator_util.h"
@@ -51,7 +53,7 @@ class KeyedHopCounter {
     const Scorer* scorer = nullptr;
     // Index into the scorer's levels of the alert firing; -1 when none.
     int firing_level = -1;
-    int64_t last_event_hop = std::numeric_limits<int64_t>::min();
+    int64_t last_event_hop = HopSchedule::kNoHop;
     absl::Time episode_start;  // window end of the episode's first firing
     BaselineState baseline;
     Window window;
@@ -86,20 +88,13 @@ class KeyedHopCounter {
   // REQUIRES: window a positive multiple of hop (validated by the config).
   KeyedHopCounter(absl::Duration window, absl::Duration hop, int max_keys,
                   std::function<std::unique_ptr<Bucket>()> new_bucket)
-      : hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(hop))),
-        window_hops_(static_cast<int>(
-            std::max<int64_t>(1, absl::ToInt64Microseconds(window) / hop_us_))),
-        idle_hops_(std::max<int64_t>(
-            window_hops_, absl::ToInt64Microseconds(kIdleEviction) / hop_us_)),
-        max_span_(window_hops_ +
-                  static_cast<int>(std::max<int64_t>(
-                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))),
+      : schedule_(window, hop),
         max_keys_(max_keys),
         new_bucket_(std::move(new_bucket)) {}
 
-  int window_hops() const { return window_hops_; }
-  absl::Duration hop() const { return absl::Microseconds(hop_us_); }
-  absl::Duration window() const { return hop() * window_hops_; }
+  int window_hops() const { return schedule_.window_hops(); }
+  absl::Duration hop() const { return schedule_.hop(); }
+  absl::Duration window() const { return schedule_.window(); }
 
   // Counts `n` events (0: only touch the bucket) at time `t` for the key,
   // creating it (scored by `scorer`) if needed, and returns the hop's
@@ -107,7 +102,7 @@ class KeyedHopCounter {
   // cap or `t` is too late or too far ahead of the watermark to count.
   Bucket* Add(uint32_t packed, absl::Time t, const Scorer* scorer,
               uint32_t n = 1) {
-    const int64_t hop = FloorDiv(absl::ToUnixMicros(t), hop_us_);
+    const int64_t hop = schedule_.HopOf(t);
     Key* key;
     auto it = index_.find(packed);
     if (it != index_.end()) {
@@ -127,7 +122,7 @@ class KeyedHopCounter {
     // Any event keeps the key alive, counted or not (new_account_burst
     // touches its target's bucket for every post).
     key->last_event_hop = std::max(key->last_event_hop, hop);
-    max_event_hop_ = std::max(max_event_hop_, hop);
+    schedule_.NoteEvent(hop);
     return slot->payload.get();
   }
 
@@ -135,37 +130,17 @@ class KeyedHopCounter {
   // hop boundary was crossed.
   void Advance(absl::Time watermark, AlertEmitter& out,
                const MakeAlertFn& make) {
-    if (watermark == absl::InfinitePast()) return;
-    int64_t complete;
-    if (watermark == absl::InfiniteFuture()) {
-      if (max_event_hop_ == kNoHop) return;
-      complete = max_event_hop_ + window_hops_;
-    } else {
-      complete = FloorDiv(absl::ToUnixMicros(watermark), hop_us_) - 1;
-    }
-    if (complete <= last_done_hop_) return;
-    int64_t h = std::numeric_limits<int64_t>::max();
-    for (const Key& k : keys_) h = std::min(h, k.window.next_hop());
-    if (last_done_hop_ != kNoHop) h = std::max(h, last_done_hop_ + 1);
-    // Hop-major, keys in insertion order: alerts come out in event-time
-    // order and identically on every run.
-    for (; h <= complete && !keys_.empty(); ++h) {
-      for (size_t i = 0; i < keys_.size();) {
-        if (keys_[i].window.next_hop() == h && !Evaluate(i, h, out, make)) {
-          Evict(i);  // the last key moved into slot i: evaluate it next
-          continue;
-        }
-        ++i;
-      }
-    }
-    last_done_hop_ = complete;
+    schedule_.AdvanceTo(
+        watermark, keys_, [](const Key& k) { return k.window.next_hop(); },
+        [&](size_t i, int64_t h) { return Evaluate(i, h, out, make); },
+        [this](size_t i) { Evict(i); });
   }
 
   // The payloads of the window ending at the key's next hop (the window
   // just assessed, inside a MakeAlertFn), oldest first, nulls skipped.
   std::vector<const Bucket*> WindowBuckets(const Key& key) const {
     std::vector<const Bucket*> out;
-    out.reserve(window_hops_);
+    out.reserve(schedule_.window_hops());
     key.window.ForEachInWindow([&](int64_t, const typename Window::Slot& s) {
       if (s.payload != nullptr) out.push_back(s.payload.get());
     });
@@ -209,30 +184,18 @@ class KeyedHopCounter {
   }
 
  private:
-  static constexpr int64_t kNoHop = std::numeric_limits<int64_t>::min();
-  // A key with no events for this long, and nothing firing, is forgotten.
-  static constexpr absl::Duration kIdleEviction = absl::Hours(24);
-  // How far ahead of its window a key may hold events.
-  static constexpr absl::Duration kMaxLookahead = absl::Hours(6);
-
   Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer) {
     if (static_cast<int64_t>(keys_.size()) >= max_keys_) {
       ++cap_hits_;
       return nullptr;
     }
-    // A key joins at the first hop not yet evaluated, so the hops between
-    // that and its first event count as the zeros they were.
-    int64_t first = hop;
-    if (last_done_hop_ != kNoHop) {
-      first = last_done_hop_ + 1;
-      if (hop < first - window_hops_ + 1) return nullptr;  // too late
-      if (hop - (first - window_hops_ + 1) >= max_span_) first = hop;
-    }
+    if (schedule_.TooLateForNewKey(hop)) return nullptr;
+    const int64_t first = schedule_.FirstHopOfNewKey(hop);
     index_.emplace(packed, static_cast<uint32_t>(keys_.size()));
     Key& key = keys_.emplace_back();
     key.packed = packed;
     key.scorer = scorer;
-    key.window = Window(window_hops_, first, max_span_);
+    key.window = Window(schedule_.window_hops(), first, schedule_.max_span());
     buckets_ += key.window.capacity();
     return &key;
   }
@@ -253,10 +216,10 @@ class KeyedHopCounter {
                 const MakeAlertFn& make) {
     Key& key = keys_[i];
     const Scorer& scorer = *key.scorer;
-    const absl::Time end = absl::FromUnixMicros((h + 1) * hop_us_);
+    const absl::Time end = schedule_.HopEnd(h);
     const double observed = static_cast<double>(key.window.Sum());
     const Assessment a =
-        scorer.Assess(key.baseline, end, window_hops_, observed);
+        scorer.Assess(key.baseline, end, schedule_.window_hops(), observed);
     const uint16_t target = static_cast<uint16_t>(key.packed >> 16);
     scores_.Record(CountryCode::FromChars(static_cast<char>(target >> 8),
                                           static_cast<char>(target & 0xff)),
@@ -286,20 +249,15 @@ class KeyedHopCounter {
     key.window.Advance();
     return !(key.firing_level < 0 && key.window.Sum() == 0 &&
              key.last_event_hop < key.window.next_hop() &&
-             h - key.last_event_hop > idle_hops_);
+             h - key.last_event_hop > schedule_.idle_hops());
   }
 
-  const int64_t hop_us_;
-  const int window_hops_;
-  const int64_t idle_hops_;
-  const int max_span_;
+  HopSchedule schedule_;
   const int64_t max_keys_;
   const std::function<std::unique_ptr<Bucket>()> new_bucket_;
 
   absl::flat_hash_map<uint32_t, uint32_t> index_;
   std::vector<Key> keys_;  // insertion order; the map only indexes it
-  int64_t last_done_hop_ = kNoHop;
-  int64_t max_event_hop_ = kNoHop;
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;

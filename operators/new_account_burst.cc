@@ -11,11 +11,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/detector_options.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -237,6 +239,63 @@ class NewAccountBurst final : public Operator {
 std::unique_ptr<Operator> MakeNewAccountBurst(
     const NewAccountBurstOptions& options, const OperatorContext& context) {
   return std::make_unique<NewAccountBurst>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.new_account_burst (docs/config.md).
+
+namespace {
+
+absl::Status ParseNewAccountBurstTarget(ConfigMap& m,
+                                        NewAccountBurstTargetOptions* out) {
+  VIGIA_RETURN_IF_ERROR(
+      m.Duration("max_account_age", Bound::kPositive, &out->max_account_age));
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, NewAccountBurstOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(
+      m.Duration("max_account_age", Bound::kPositive, &out->max_account_age));
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    NewAccountBurstTargetOptions inherited;
+    inherited.max_account_age = out->max_account_age;
+    inherited.scoring = out->scoring;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<NewAccountBurstTargetOptions>(
+        *per_target, inherited, ParseNewAccountBurstTarget, &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const NewAccountBurstOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "max_account_age"), o.max_account_age);
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const NewAccountBurstTargetOptions& x) {
+        w.Add(OptionKey(t, "max_account_age"), x.max_account_age);
+        CanonicalScoring(OptionKey(t, "scoring"), x.scoring, w);
+      },
+      w);
 }
 
 }  // namespace vigia

@@ -29,8 +29,10 @@
 
 #include <map>
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "operators/scoring_options.h"
@@ -76,6 +78,19 @@ struct NewAccountBurstOptions {
 // (window a positive multiple of hop, levels ordered, ages positive).
 std::unique_ptr<Operator> MakeNewAccountBurst(
     const NewAccountBurstOptions& options, const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.new_account_burst (docs/config.md) into `out`,
+// which holds the defaults on entry: an error names the key and its line.
+absl::Status ParseOptions(ConfigMap& section, NewAccountBurstOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.new_account_burst") in canonical form: the input to the config
+// hash.
+void WriteCanonical(std::string_view prefix,
+                    const NewAccountBurstOptions& options, CanonicalWriter& w);
 
 }  // namespace vigia
 

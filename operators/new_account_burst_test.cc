@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -18,20 +19,11 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
 constexpr std::string_view kSource = "feed.ndjson";
 constexpr std::string_view kHash = "cfg-1234";
 
 // A fixed day for account creation dates in evidence.
 const absl::Time kStart = absl::FromUnixSeconds(1'795'000'020 / 60 * 60);
-
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
 
 struct Post {
   CountryCode target = kMD;
@@ -42,35 +34,28 @@ struct Post {
   std::vector<std::string> hashtags;
 };
 
-class Driver {
+class Driver : public OperatorDriver {
  public:
   explicit Driver(NewAccountBurstOptions options = {},
-                  std::string config_hash = std::string(kHash)) {
-    OperatorContext context;
-    context.config_hash = std::move(config_hash);
-    context.max_samples = 4;
-    context.top_n = 3;
-    op_ = MakeNewAccountBurst(options, context);
-  }
+                  std::string config_hash = std::string(kHash))
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakeNewAccountBurst(options, c);
+            },
+            {.config_hash = std::move(config_hash),
+             .source = std::string(kSource),
+             .start = kStart}) {}
 
   // The posts of one minute, spread over it, then the watermark to its end.
   void Minute(const std::vector<Post>& posts) {
-    const absl::Time start = now_;
-    for (size_t i = 0; i < posts.size(); ++i) {
-      Send(posts[i], start + absl::Seconds(60) * static_cast<double>(i) /
-                                 static_cast<double>(posts.size()));
-    }
-    now_ = start + absl::Minutes(1);
-    op_->AdvanceWatermark(now_, out_);
+    Step(absl::Minutes(1), posts,
+         [this](const Post& p, absl::Time t) { Send(p, t); });
   }
 
   void Send(const Post& p, absl::Time t) {
-    ++line_;
-    const std::string id = absl::StrCat("e", line_);
-    std::vector<std::string_view> tags(p.hashtags.begin(), p.hashtags.end());
+    const std::vector<std::string_view> tags = Views(p.hashtags);
     Event e;
     e.kind = FeedKind::kPost;
-    e.id = id;
     e.created_at = t;
     e.target = p.target;
     e.account_id = p.account;
@@ -79,20 +64,8 @@ class Driver {
       e.account_created_at = kStart - p.age_at_start;
     }
     e.hashtags = tags;
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
-
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
-  absl::Time now() const { return now_; }
-
- private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
-  absl::Time now_ = kStart;
-  int64_t line_ = 0;
 };
 
 constexpr absl::Duration kDay = absl::Hours(24);

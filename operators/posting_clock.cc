@@ -18,10 +18,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operators/compact_storage.h"
+#include "operators/detector_options.h"
 #include "operators/operator_util.h"
 #include "operators/posting_clock_week.h"
 #include "operators/scorer.h"
 #include "operators/target_scores.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -784,6 +786,108 @@ std::vector<int> TargetUtcOffsets(CountryCode target) {
 std::unique_ptr<Operator> MakePostingClock(const PostingClockOptions& options,
                                            const OperatorContext& context) {
   return std::make_unique<PostingClock>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.posting_clock (docs/config.md).
+
+namespace {
+
+// posting_clock classifies every tracked account each hop.
+constexpr absl::Duration kMinPostingClockHop = absl::Minutes(1);
+
+// A target's own UTC offsets: whole hours from -12 to 14, no duplicates,
+// stored sorted.
+absl::Status ParseUtcOffsets(const ConfigNode& node, std::vector<int>* out) {
+  absl::StatusOr<std::vector<ConfigNode>> elements = node.Elements();
+  if (!elements.ok()) return elements.status();
+  std::vector<int> offsets;
+  for (const ConfigNode& element : *elements) {
+    absl::StatusOr<int64_t> hours = element.Int(-12, 14);
+    if (!hours.ok()) return hours.status();
+    const int h = static_cast<int>(*hours);
+    if (std::find(offsets.begin(), offsets.end(), h) != offsets.end()) {
+      return element.Error(absl::StrCat("duplicate offset ", h));
+    }
+    offsets.push_back(h);
+  }
+  std::sort(offsets.begin(), offsets.end());
+  *out = std::move(offsets);
+  return absl::OkStatus();
+}
+
+absl::Status ParsePostingClockTarget(ConfigMap& m,
+                                     PostingClockTargetOptions* out) {
+  if (std::optional<ConfigNode> offsets = m.Take("utc_offsets")) {
+    VIGIA_RETURN_IF_ERROR(ParseUtcOffsets(*offsets, &out->utc_offsets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("min_accounts", 1, kIntMax, &out->min_accounts));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    VIGIA_RETURN_IF_ERROR(ParseLevels(*levels, &out->levels));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, PostingClockOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (out->hop > absl::Hours(24)) {
+    return m.ErrorAt("hop", "must be at most 24h");
+  }
+  if (out->hop < kMinPostingClockHop) {
+    return m.ErrorAt(
+        "hop", absl::StrCat("must be at least ",
+                            absl::FormatDuration(kMinPostingClockHop),
+                            " (each hop classifies every tracked account)"));
+  }
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_accounts", 1, kIntMax, &out->max_accounts));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_posts", 1, kIntMax, &out->min_posts));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_active_days", 1, 7, &out->min_active_days));
+  VIGIA_RETURN_IF_ERROR(
+      m.Double("min_share", Bound::kPositive, &out->min_share));
+  if (out->min_share > 1) return m.ErrorAt("min_share", "must be at most 1");
+  VIGIA_RETURN_IF_ERROR(
+      m.Int("min_offset_distance", 0, 12, &out->min_offset_distance));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_accounts", 1, kIntMax, &out->min_accounts));
+  if (std::optional<ConfigNode> levels = m.Take("levels")) {
+    VIGIA_RETURN_IF_ERROR(ParseLevels(*levels, &out->levels));
+  }
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    PostingClockTargetOptions inherited;
+    inherited.min_accounts = out->min_accounts;
+    inherited.levels = out->levels;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<PostingClockTargetOptions>(
+        *per_target, inherited, ParsePostingClockTarget, &out->per_target));
+  }
+  return absl::OkStatus();
+}
+
+void WriteCanonical(std::string_view p, const PostingClockOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_accounts"), o.max_accounts);
+  w.Add(OptionKey(p, "min_posts"), o.min_posts);
+  w.Add(OptionKey(p, "min_active_days"), o.min_active_days);
+  w.Add(OptionKey(p, "min_share"), o.min_share);
+  w.Add(OptionKey(p, "min_offset_distance"), o.min_offset_distance);
+  w.Add(OptionKey(p, "min_accounts"), o.min_accounts);
+  CanonicalLevels(OptionKey(p, "levels"), o.levels, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const PostingClockTargetOptions& x) {
+        w.Add(OptionKey(t, "utc_offsets"),
+              absl::StrCat("[", absl::StrJoin(x.utc_offsets, ", "), "]"));
+        w.Add(OptionKey(t, "min_accounts"), x.min_accounts);
+        CanonicalLevels(OptionKey(t, "levels"), x.levels, w);
+      },
+      w);
 }
 
 }  // namespace vigia

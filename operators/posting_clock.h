@@ -26,8 +26,10 @@
 
 #include <map>
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "operators/scoring_options.h"
@@ -88,6 +90,18 @@ std::vector<int> TargetUtcOffsets(CountryCode target);
 // loader (hop a positive whole number of hours, levels ordered).
 std::unique_ptr<Operator> MakePostingClock(const PostingClockOptions& options,
                                            const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.posting_clock (docs/config.md) into `out`, which
+// holds the defaults on entry: an error names the key and its line.
+absl::Status ParseOptions(ConfigMap& section, PostingClockOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.posting_clock") in canonical form: the input to the config hash.
+void WriteCanonical(std::string_view prefix, const PostingClockOptions& options,
+                    CanonicalWriter& w);
 
 }  // namespace vigia
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -19,17 +20,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr CountryCode kDE = CountryCode::FromChars('D', 'E');
 constexpr CountryCode kBR = CountryCode::FromChars('B', 'R');
-constexpr CountryCode kCN = CountryCode::FromChars('C', 'N');
 constexpr std::string_view kSource = "posts.ndjson";
 constexpr std::string_view kHash = "cfg-clock";
-
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
 
 // Monday 2026-05-11 00:00 UTC.
 const absl::Time kMonday =
@@ -44,18 +37,22 @@ struct Post {
 // Who posts in a given UTC hour (hours since kMonday).
 using Schedule = std::function<std::vector<Post>(int hour)>;
 
-class Driver {
+class Driver : public OperatorDriver {
  public:
-  explicit Driver(PostingClockOptions options = {}) {
-    OperatorContext context;
-    context.config_hash = std::string(kHash);
-    context.max_samples = 3;
-    context.top_n = 4;
-    op_ = MakePostingClock(options, context);
-  }
+  explicit Driver(PostingClockOptions options = {})
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakePostingClock(options, c);
+            },
+            {.config_hash = std::string(kHash),
+             .source = std::string(kSource),
+             .id_prefix = "p",
+             .start = kMonday,
+             .max_samples = 3,
+             .top_n = 4}) {}
 
   // Runs `hours` hours from the current one: each hour's posts spread over
-  // it, then the watermark at its end.
+  // its first 50 minutes, then the watermark at its end.
   void Run(int hours, const Schedule& schedule) {
     for (int i = 0; i < hours; ++i, ++hour_) {
       const std::vector<Post> posts = schedule(hour_);
@@ -64,34 +61,24 @@ class Driver {
         Send(posts[j], start + absl::Minutes(50) * static_cast<double>(j) /
                                    static_cast<double>(posts.size()));
       }
-      op_->AdvanceWatermark(start + absl::Hours(1), out_);
+      Watermark(start + absl::Hours(1));
     }
   }
 
   void Send(const Post& p, absl::Time t) {
-    ++line_;
-    const std::string id = absl::StrCat("p", line_);
     Event e;
     e.kind = FeedKind::kPost;
-    e.id = id;
     e.created_at = t;
     e.target = p.target;
     e.account_id = p.account;
     e.account_country = p.country;
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
 
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
   int hour() const { return hour_; }
 
  private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
   int hour_ = 0;
-  int64_t line_ = 0;
 };
 
 int Mod(int a, int b) { return ((a % b) + b) % b; }

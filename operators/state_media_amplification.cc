@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/detector_options.h"
 #include "operators/event_urls.h"
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
@@ -24,6 +25,7 @@
 #include "pipeline/core/files.h"
 #include "pipeline/core/hash.h"
 #include "pipeline/core/log.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -404,6 +406,82 @@ std::unique_ptr<Operator> MakeStateMediaAmplification(
     const StateMediaAmplificationOptions& options,
     const OperatorContext& context) {
   return std::make_unique<StateMediaAmplification>(options, context);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration: the section detectors.state_media_amplification
+// (docs/config.md).
+
+namespace {
+
+absl::Status ParseStateMediaAmplificationTarget(
+    ConfigMap& m, StateMediaAmplificationTargetOptions* out) {
+  return m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  });
+}
+
+}  // namespace
+
+absl::Status ParseOptions(ConfigMap& m, StateMediaAmplificationOptions* out) {
+  VIGIA_RETURN_IF_ERROR(m.Bool("enabled", &out->enabled));
+  VIGIA_RETURN_IF_ERROR(m.Duration("window", Bound::kPositive, &out->window));
+  VIGIA_RETURN_IF_ERROR(m.Duration("hop", Bound::kPositive, &out->hop));
+  if (std::optional<ConfigNode> targets = m.Take("targets")) {
+    VIGIA_RETURN_IF_ERROR(ParseTargets(*targets, &out->targets));
+  }
+  VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
+  VIGIA_RETURN_IF_ERROR(m.Bool("count_state_affiliated_accounts",
+                               &out->count_state_affiliated_accounts));
+  if (std::optional<ConfigNode> file = m.Take("domains_file")) {
+    absl::StatusOr<std::string> path = file->String();
+    if (!path.ok()) return path.status();
+    out->domains_file = *path;
+    out->domains = nullptr;
+    if (!path->empty()) {
+      // The list is read now, so a missing or malformed file stops vigia
+      // before it reads a record, like any other configuration error.
+      absl::StatusOr<StateMediaList> list = LoadStateMediaDomainsFile(*path);
+      if (!list.ok()) return file->Error(FromAbsl(list.status().message()));
+      out->domains = std::make_shared<const StateMediaList>(*std::move(list));
+    }
+  }
+  VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
+    return ParseScoring(s, &out->scoring);
+  }));
+  if (std::optional<ConfigNode> per_target = m.Take("per_target")) {
+    StateMediaAmplificationTargetOptions inherited;
+    inherited.scoring = out->scoring;
+    VIGIA_RETURN_IF_ERROR(ParsePerTarget<StateMediaAmplificationTargetOptions>(
+        *per_target, inherited, ParseStateMediaAmplificationTarget,
+        &out->per_target));
+  }
+  return CheckWindow(m, out->window, out->hop);
+}
+
+void WriteCanonical(std::string_view p, const StateMediaAmplificationOptions& o,
+                    CanonicalWriter& w) {
+  w.Add(OptionKey(p, "enabled"), o.enabled);
+  w.Add(OptionKey(p, "window"), o.window);
+  w.Add(OptionKey(p, "hop"), o.hop);
+  w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
+  w.Add(OptionKey(p, "max_keys"), o.max_keys);
+  w.Add(OptionKey(p, "count_state_affiliated_accounts"),
+        o.count_state_affiliated_accounts);
+  // The list by its contents, not its path: moving the file changes
+  // nothing, editing it changes the hash.
+  const std::shared_ptr<const StateMediaList> list =
+      o.domains != nullptr ? o.domains : DefaultStateMediaList();
+  w.Add(OptionKey(p, "domains_file"),
+        absl::StrCat("sha256:", list->sha256, " (", list->outlets.size(),
+                     " domains)"));
+  CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
+  CanonicalPerTarget(
+      p, o.per_target,
+      [&w](std::string_view t, const StateMediaAmplificationTargetOptions& x) {
+        CanonicalScoring(OptionKey(t, "scoring"), x.scoring, w);
+      },
+      w);
 }
 
 }  // namespace vigia

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
@@ -117,6 +118,22 @@ struct StateMediaAmplificationOptions {
 std::unique_ptr<Operator> MakeStateMediaAmplification(
     const StateMediaAmplificationOptions& options,
     const OperatorContext& context);
+
+class CanonicalWriter;
+class ConfigMap;
+
+// Reads the section detectors.state_media_amplification (docs/config.md) into
+// `out`, which holds the defaults on entry: an error names the key and its
+// line.
+absl::Status ParseOptions(ConfigMap& section,
+                          StateMediaAmplificationOptions* out);
+
+// Writes every setting of `options`, defaults included, under `prefix`
+// ("detectors.state_media_amplification") in canonical form: the input to the
+// config hash.
+void WriteCanonical(std::string_view prefix,
+                    const StateMediaAmplificationOptions& options,
+                    CanonicalWriter& w);
 
 }  // namespace vigia
 

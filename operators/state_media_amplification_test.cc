@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
@@ -19,10 +20,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
-constexpr CountryCode kCN = CountryCode::FromChars('C', 'N');
 constexpr std::string_view kSource = "feed.ndjson";
 constexpr std::string_view kHash = "cfg-1234";
 
@@ -153,12 +150,6 @@ TEST(StateMediaDomainsFile, TheEmbeddedListParsesAndMatchesTheShippedFile) {
 // ---------------------------------------------------------------------------
 // The detector.
 
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
-
 struct Post {
   CountryCode target = kMD;
   std::string account;
@@ -176,16 +167,16 @@ std::shared_ptr<const StateMediaList> TestList() {
   return std::make_shared<const StateMediaList>(*std::move(list));
 }
 
-class Driver {
+class Driver : public OperatorDriver {
  public:
   explicit Driver(StateMediaAmplificationOptions options = WithTestList(),
-                  std::string config_hash = std::string(kHash)) {
-    OperatorContext context;
-    context.config_hash = std::move(config_hash);
-    context.max_samples = 4;
-    context.top_n = 3;
-    op_ = MakeStateMediaAmplification(options, context);
-  }
+                  std::string config_hash = std::string(kHash))
+      : OperatorDriver(
+            [&options](const OperatorContext& c) {
+              return MakeStateMediaAmplification(options, c);
+            },
+            {.config_hash = std::move(config_hash),
+             .source = std::string(kSource)}) {}
 
   static StateMediaAmplificationOptions WithTestList() {
     StateMediaAmplificationOptions o;
@@ -194,42 +185,22 @@ class Driver {
   }
 
   void Minute(const std::vector<Post>& posts) {
-    const absl::Time start = now_;
-    for (size_t i = 0; i < posts.size(); ++i) {
-      Send(posts[i], start + absl::Seconds(60) * static_cast<double>(i) /
-                                 static_cast<double>(posts.size()));
-    }
-    now_ = start + absl::Minutes(1);
-    op_->AdvanceWatermark(now_, out_);
+    Step(absl::Minutes(1), posts,
+         [this](const Post& p, absl::Time t) { Send(p, t); });
   }
 
   void Send(const Post& p, absl::Time t) {
-    ++line_;
-    const std::string id = absl::StrCat("e", line_);
-    std::vector<std::string_view> urls(p.urls.begin(), p.urls.end());
+    const std::vector<std::string_view> urls = Views(p.urls);
     Event e;
     e.kind = FeedKind::kPost;
-    e.id = id;
     e.created_at = t;
     e.target = p.target;
     e.account_id = p.account;
     e.account_country = p.origin;
     e.state_affiliated = p.state_affiliated;
     e.urls = urls;
-    e.source.source = kSource;
-    e.source.position = line_;
-    op_->Observe(e, out_);
+    Observe(e);
   }
-
-  Operator& op() { return *op_; }
-  const std::vector<Alert>& alerts() const { return out_.alerts; }
-  absl::Time now() const { return now_; }
-
- private:
-  std::unique_ptr<Operator> op_;
-  Collector out_;
-  absl::Time now_ = absl::FromUnixSeconds(1'795'000'020 / 60 * 60);
-  int64_t line_ = 0;
 };
 
 Post Share(const std::string& url, int i, CountryCode target = kMD) {

@@ -8,13 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "operators/foreign_origin_surge.h"
+#include "operators/testing/operator_test_util.h"
 
 namespace vigia {
 namespace {
 
-constexpr CountryCode kMD = CountryCode::FromChars('M', 'D');
-constexpr CountryCode kRO = CountryCode::FromChars('R', 'O');
-constexpr CountryCode kRU = CountryCode::FromChars('R', 'U');
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
 TEST(TargetScores, KeepsTheMaximumOfTheLatestHopPerTarget) {
@@ -46,19 +44,13 @@ TEST(TargetScores, IgnoresUnknownTargetsAndNonFiniteScores) {
   EXPECT_TRUE(scores.Snapshot().empty());
 }
 
-class Collector : public AlertEmitter {
- public:
-  void Emit(Alert alert) override { alerts.push_back(std::move(alert)); }
-  std::vector<Alert> alerts;
-};
-
 // A detector's LatestScores() follows its evaluations: a surge aimed at one
 // target shows as that target's score, above a target with steady traffic.
 TEST(TargetScores, ForeignOriginSurgeReportsEachTargetsLatestMaximumScore) {
   std::unique_ptr<Operator> op =
       MakeForeignOriginSurge(ForeignOriginSurgeOptions{}, OperatorContext{});
   EXPECT_TRUE(op->LatestScores().empty());
-  Collector out;
+  AlertCollector out;
   int64_t n = 0;
   const auto send = [&](CountryCode target, absl::Time t) {
     const std::string id = absl::StrCat("e", ++n);

@@ -106,6 +106,8 @@ struct Config {
   WatermarkOptions watermark;
   int evidence_max_samples = 10;
   int evidence_top_n = 5;
+  // One options block per detector in the registry (pipeline/detectors.cc),
+  // which reads, hashes and builds each through its member here.
   ForeignOriginSurgeOptions foreign_origin_surge;
   CoordinatedSharingOptions coordinated_sharing;
   NewAccountBurstOptions new_account_burst;

@@ -4,15 +4,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "operators/coordinated_sharing.h"
-#include "operators/foreign_ad_spend.h"
-#include "operators/foreign_origin_surge.h"
-#include "operators/foreign_share.h"
-#include "operators/new_account_burst.h"
-#include "operators/posting_clock.h"
-#include "operators/state_media_amplification.h"
 #include "pipeline/core/log.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/detectors.h"
 
 namespace vigia {
 
@@ -181,27 +175,8 @@ std::vector<std::unique_ptr<Operator>> Pipeline::MakeOperators(
     const Config& config) {
   const OperatorContext context = MakeOperatorContext(config);
   std::vector<std::unique_ptr<Operator>> ops;
-  if (config.foreign_origin_surge.enabled) {
-    ops.push_back(MakeForeignOriginSurge(config.foreign_origin_surge, context));
-  }
-  if (config.coordinated_sharing.enabled) {
-    ops.push_back(MakeCoordinatedSharing(config.coordinated_sharing, context));
-  }
-  if (config.new_account_burst.enabled) {
-    ops.push_back(MakeNewAccountBurst(config.new_account_burst, context));
-  }
-  if (config.state_media_amplification.enabled) {
-    ops.push_back(
-        MakeStateMediaAmplification(config.state_media_amplification, context));
-  }
-  if (config.foreign_share.enabled) {
-    ops.push_back(MakeForeignShare(config.foreign_share, context));
-  }
-  if (config.foreign_ad_spend.enabled) {
-    ops.push_back(MakeForeignAdSpend(config.foreign_ad_spend, context));
-  }
-  if (config.posting_clock.enabled) {
-    ops.push_back(MakePostingClock(config.posting_clock, context));
+  for (const DetectorDescriptor& detector : Detectors()) {
+    if (detector.enabled(config)) ops.push_back(detector.make(config, context));
   }
   return ops;
 }

@@ -35,6 +35,7 @@
 #include "pipeline/config.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/time.h"
+#include "pipeline/detectors.h"
 #include "simdjson.h"
 #include "tests/e2e_util.h"
 
@@ -408,6 +409,19 @@ double FalsePerDay(const std::vector<const ScenarioRun*>& runs,
     }
   }
   return days > 0 ? *count / days : 0;
+}
+
+// Every detector in the registry (pipeline/detectors.h) names the bundled
+// scenario that shows it catching what it is for; a new detector without
+// one fails here, not silently outside the matrix.
+TEST(ScenarioMatrixCoverage, EveryRegisteredDetectorHasAScenario) {
+  for (const DetectorDescriptor& d : vigia::Detectors()) {
+    const std::vector<DetectorSpec>& specs = Detectors();
+    EXPECT_TRUE(std::any_of(
+        specs.begin(), specs.end(),
+        [&d](const DetectorSpec& spec) { return spec.name == d.name; }))
+        << d.name << " has no scenario in the matrix";
+  }
 }
 
 TEST_F(ScenarioMatrix, EveryDetectorMeetsItsMinimums) {

@@ -136,8 +136,9 @@ struct AlertmanagerSink::Posting {
   std::string labels_json;
   std::string annotations_json;
   absl::Time starts_at;
-  absl::Time ends_at;     // resolved only; a firing one gets now + ttl
-  bool accepted = false;  // guarded by mu_: some Alertmanager took it
+  absl::Time ends_at;  // resolved only; a firing one gets now + ttl
+  bool accepted =
+      false;  // guarded by the sink's mu_: some Alertmanager took it
 };
 
 // One Alertmanager URL: its queue and retry state (guarded by mu_), and the
@@ -264,11 +265,11 @@ AlertmanagerSink::AlertmanagerSink(AlertmanagerOptions options,
 
 AlertmanagerSink::~AlertmanagerSink() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
-  settled_.notify_all();
+  wake_.SignalAll();
+  settled_.SignalAll();
   for (const std::unique_ptr<Target>& t : targets_) {
     if (t->thread.joinable()) t->thread.join();
   }
@@ -288,7 +289,7 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
       alert, options_.runbook_base_url, options_.record_ref));
   const absl::Time now = clock_->Now();
 
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (auto held = held_.find(alert.id); held != held_.end()) {
     // Newer news of an alert whose resolve is held: a repeated firing
     // record (a re-read partition) takes it back into the firing set, with
@@ -338,7 +339,7 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
         stats_.firing.store(static_cast<int64_t>(firing_.size()),
                             std::memory_order_relaxed);
         stats_.alerts_written.fetch_add(1, std::memory_order_relaxed);
-        wake_.notify_all();  // a sender must wake for the hold's end
+        wake_.SignalAll();  // a sender must wake for the hold's end
         return absl::OkStatus();
       }
     } else {
@@ -353,7 +354,7 @@ absl::Status AlertmanagerSink::Write(const Alert& alert) {
     UnparkLocked(t.get());
   }
   stats_.alerts_written.fetch_add(1, std::memory_order_relaxed);
-  wake_.notify_all();
+  wake_.SignalAll();
   return absl::OkStatus();
 }
 
@@ -403,7 +404,7 @@ void AlertmanagerSink::MaybeResendLocked() {
     held_.erase(it++);
     stats_.held.store(static_cast<int64_t>(held_.size()),
                       std::memory_order_relaxed);
-    wake_.notify_all();
+    wake_.SignalAll();
   }
   if (now < next_resend_) return;
   next_resend_ = now + options_.resend_interval;
@@ -413,7 +414,7 @@ void AlertmanagerSink::MaybeResendLocked() {
   }
   stats_.resends.fetch_add(static_cast<int64_t>(firing_.size()),
                            std::memory_order_relaxed);
-  wake_.notify_all();
+  wake_.SignalAll();
 }
 
 void AlertmanagerSink::UnparkLocked(Target* t) {
@@ -460,7 +461,7 @@ std::string AlertmanagerSink::EncodeBatchLocked(
 
 void AlertmanagerSink::Run(Target* t) {
   CURL* curl = curl_easy_init();
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   while (!stopping_) {
     MaybeResendLocked();
     // With a ManualClock this may be far off; Write() and Flush() wake us.
@@ -469,13 +470,16 @@ void AlertmanagerSink::Run(Target* t) {
                             absl::ZeroDuration(), absl::Hours(1)) +
                  absl::Milliseconds(1));
     if (t->queue.empty() || t->parked) {
-      wake_.wait_for(lock, until_resend);
+      wake_.WaitWithTimeout(&mu_, absl::FromChrono(until_resend));
       continue;
     }
     const SteadyClock::time_point now = SteadyClock::now();
     if (now < t->next_attempt) {
-      wake_.wait_for(lock, std::min<SteadyClock::duration>(
-                               until_resend, t->next_attempt - now));
+      wake_.WaitWithTimeout(
+          &mu_,
+          absl::FromChrono(std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::min<SteadyClock::duration>(until_resend,
+                                              t->next_attempt - now))));
       continue;
     }
 
@@ -487,13 +491,13 @@ void AlertmanagerSink::Run(Target* t) {
       postings.push_back(it->posting);
     }
     const std::string body = EncodeBatchLocked(postings);
-    lock.unlock();
+    mu_.Unlock();
     t->stats->attempts.fetch_add(1, std::memory_order_relaxed);
     PostResult result =
         curl == nullptr
             ? PostResult{PostResult::kRetry, "curl_easy_init failed"}
             : Post(curl, t->post_url, body, options_.timeout, &stopping_);
-    lock.lock();
+    mu_.Lock();
 
     if (result.kind != PostResult::kRetry) {
       // Accepted or refused, this batch is done: remove what was sent,
@@ -543,22 +547,32 @@ void AlertmanagerSink::Run(Target* t) {
     }
     t->stats->queue_depth.store(static_cast<int64_t>(t->queue.size()),
                                 std::memory_order_relaxed);
-    settled_.notify_all();
+    settled_.SignalAll();
   }
-  lock.unlock();
+  mu_.Unlock();
   if (curl != nullptr) curl_easy_cleanup(curl);
 }
 
 absl::Status AlertmanagerSink::Flush() {
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (stopping_) {
     return absl::FailedPreconditionError("alertmanager: sink is stopping");
   }
   MaybeResendLocked();
-  wake_.notify_all();
-  const bool settled =
-      settled_.wait_for(lock, ToChrono(options_.flush_timeout),
-                        [this] { return stopping_ || SettledLocked(); });
+  wake_.SignalAll();
+  // Waits as std::condition_variable::wait_for with a predicate did: on a
+  // steady clock, and true when settled at the deadline.
+  const SteadyClock::time_point deadline =
+      SteadyClock::now() + ToChrono(options_.flush_timeout);
+  bool settled = stopping_ || SettledLocked();
+  for (SteadyClock::time_point now = SteadyClock::now();
+       !settled && now < deadline; now = SteadyClock::now()) {
+    settled_.WaitWithTimeout(
+        &mu_,
+        absl::FromChrono(std::chrono::duration_cast<std::chrono::nanoseconds>(
+            deadline - now)));
+    settled = stopping_ || SettledLocked();
+  }
   if (!settled) {
     size_t queued = 0;
     for (const std::unique_ptr<Target>& t : targets_) {

@@ -28,17 +28,17 @@
 #define VIGIA_PIPELINE_ALERTMANAGER_ALERTMANAGER_SINK_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/time.h"
@@ -155,36 +155,45 @@ class AlertmanagerSink final : public AlertSink {
   void Run(Target* target);
   // Queues every firing alert again when the resend time has come, and
   // every held resolve whose hold is over.
-  void MaybeResendLocked();
+  void MaybeResendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // When a sender must wake next without being told: the next resend or
   // the end of the earliest hold.
-  absl::Time NextWakeLocked() const;
-  void EnqueueLocked(Target* target, const std::shared_ptr<Posting>& posting);
+  absl::Time NextWakeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EnqueueLocked(Target* target, const std::shared_ptr<Posting>& posting)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives a parked URL a new round of attempts (new alert, or a resend).
-  void UnparkLocked(Target* target);
-  bool SettledLocked() const;
+  void UnparkLocked(Target* target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool SettledLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string EncodeBatchLocked(
-      const std::vector<std::shared_ptr<Posting>>& batch) const;
+      const std::vector<std::shared_ptr<Posting>>& batch) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const AlertmanagerOptions options_;
   const absl::Duration ttl_;
   const Clock* const clock_;
   AlertmanagerStats stats_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;     // senders: work or stop
-  std::condition_variable settled_;  // Flush(): a queue changed
+  // Guards the state below and every Target's queue and retry state (the
+  // Target fields are annotated in the .cc by comment: a nested struct
+  // cannot name its owner's mutex).
+  mutable absl::Mutex mu_;
+  absl::CondVar wake_;     // senders: work or stop
+  absl::CondVar settled_;  // Flush(): a queue changed
   std::atomic<bool> stopping_{false};
-  absl::Time next_resend_;    // guarded by mu_
-  uint64_t next_seq_ = 0;     // guarded by mu_
-  int64_t refused_ = 0;       // guarded by mu_; alerts refused since Flush()
-  std::string last_refusal_;  // guarded by mu_
+  absl::Time next_resend_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // Alerts refused since Flush(), and the last refusal.
+  int64_t refused_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string last_refusal_ ABSL_GUARDED_BY(mu_);
   // Firing alerts by vigia id, for resends and to give a resolve the
-  // labels and startsAt of its firing. Guarded by mu_.
-  absl::flat_hash_map<std::string, std::shared_ptr<Posting>> firing_;
+  // labels and startsAt of its firing.
+  absl::flat_hash_map<std::string, std::shared_ptr<Posting>> firing_
+      ABSL_GUARDED_BY(mu_);
   // Resolves held back until their endsAt (startsAt + min_hold), by vigia
-  // id. Guarded by mu_.
-  absl::flat_hash_map<std::string, std::shared_ptr<Posting>> held_;
+  // id.
+  absl::flat_hash_map<std::string, std::shared_ptr<Posting>> held_
+      ABSL_GUARDED_BY(mu_);
+  // One per URL, fixed after construction (the vector; not the Targets).
   std::vector<std::unique_ptr<Target>> targets_;
 };
 

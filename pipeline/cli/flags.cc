@@ -10,7 +10,8 @@ bool ParsedFlags::has(std::string_view name) const {
   return values_.find(name) != values_.end();
 }
 
-std::string ParsedFlags::get(std::string_view name, std::string fallback) const {
+std::string ParsedFlags::get(std::string_view name,
+                             std::string fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
 }
@@ -49,9 +50,9 @@ absl::StatusOr<ParsedFlags> ParseFlags(const CommandSpec& spec, int argc,
       continue;
     }
     if (arg.rfind("--", 0) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "vigia ", spec.name, ": unexpected argument \"", arg,
-          "\" (see vigia ", spec.name, " --help)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("vigia ", spec.name, ": unexpected argument \"", arg,
+                       "\" (see vigia ", spec.name, " --help)"));
     }
     std::string name = arg.substr(2);
     std::string value;
@@ -78,9 +79,9 @@ absl::StatusOr<ParsedFlags> ParseFlags(const CommandSpec& spec, int argc,
       value = "true";
     } else if (!has_value) {
       if (i + 1 >= argc) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "vigia ", spec.name, ": --", name, " needs a value (", flag->value,
-            ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("vigia ", spec.name, ": --", name, " needs a value (",
+                         flag->value, ")"));
       }
       value = argv[++i];
     }
@@ -106,7 +107,8 @@ std::string CommandHelp(const CommandSpec& spec) {
     absl::StrAppend(&out, " ", f.required ? one : absl::StrCat("[", one, "]"));
   }
   absl::StrAppend(&out, "\n\n", spec.summary, "\n");
-  if (!spec.description.empty()) absl::StrAppend(&out, "\n", spec.description, "\n");
+  if (!spec.description.empty())
+    absl::StrAppend(&out, "\n", spec.description, "\n");
   absl::StrAppend(&out, "\nflags:\n");
   for (const FlagSpec& f : spec.flags) {
     std::string left = absl::StrCat("--", f.name);

@@ -23,8 +23,8 @@ struct FlagSpec {
 
 struct CommandSpec {
   std::string name;
-  std::string summary;     // one line
-  std::string description; // a paragraph for --help
+  std::string summary;      // one line
+  std::string description;  // a paragraph for --help
   std::vector<FlagSpec> flags;
 };
 

@@ -34,9 +34,9 @@ class LogMessage {
 
 }  // namespace vigia
 
-#define VIGIA_LOG(level)                                        \
-  if (::vigia::LogLevel::k##level < ::vigia::MinLogLevel()) {   \
-  } else                                                        \
+#define VIGIA_LOG(level)                                                 \
+  if (::vigia::LogLevel::k##level < ::vigia::MinLogLevel()) {            \
+  } else                                                                 \
     ::vigia::LogMessage(::vigia::LogLevel::k##level, __FILE__, __LINE__) \
         .stream()
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "pipeline/core/country.h"
 #include "pipeline/core/files.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/gen/bundled_scenarios.h"
@@ -952,7 +953,7 @@ class Reader {
             const std::string& path) -> absl::Status {
           if (key == "version") {
             int64_t version;
-            if (auto e = Int(v, path, &version); !e.ok()) return e;
+            VIGIA_RETURN_IF_ERROR(Int(v, path, &version));
             if (version != 1) return Error(v, path, "only version 1 exists");
             return absl::OkStatus();
           }
@@ -960,7 +961,7 @@ class Reader {
           if (key == "description") return String(v, path, &s->description);
           if (key == "seed") {
             int64_t seed;
-            if (auto e = Int(v, path, &seed); !e.ok()) return e;
+            VIGIA_RETURN_IF_ERROR(Int(v, path, &seed));
             if (seed < 0) return Error(v, path, "must be >= 0");
             s->seed = static_cast<uint64_t>(seed);
             return absl::OkStatus();
@@ -1032,7 +1033,7 @@ class Reader {
                          if (k == "jitter") return Duration(x, p, &d.jitter);
                          if (k == "late_by") return Duration(x, p, &d.late_by);
                          int64_t n;
-                         if (auto e = Int(x, p, &n); !e.ok()) return e;
+                         VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
                          if (n < 0 || n > 1000000) {
                            return Error(x, p, "must be in [0, 1000000]");
                          }
@@ -1080,25 +1081,26 @@ class Reader {
                        });
           }
           if (k == "news") {
-            return Map(
-                x, p, {"per_day", "peak", "rise", "decay", "foreign_response"},
-                [&](const std::string& kk, const YAML::Node& y,
-                    const std::string& pp) -> absl::Status {
-                  if (kk == "per_day") return Number(y, pp, &b->news_per_day);
-                  if (kk == "rise") return Duration(y, pp, &b->news_rise);
-                  if (kk == "decay") return Duration(y, pp, &b->news_decay);
-                  if (kk == "foreign_response") {
-                    return Number(y, pp, &b->news_foreign_response);
-                  }
-                  if (!y.IsSequence() || y.size() != 2) {
-                    return Error(y, pp, "must be a list of two numbers");
-                  }
-                  if (auto e = Number(y[0], pp + "[0]", &b->news_peak_min);
-                      !e.ok()) {
-                    return e;
-                  }
-                  return Number(y[1], pp + "[1]", &b->news_peak_max);
-                });
+            return Map(x, p,
+                       {"per_day", "peak", "rise", "decay", "foreign_response"},
+                       [&](const std::string& kk, const YAML::Node& y,
+                           const std::string& pp) -> absl::Status {
+                         if (kk == "per_day")
+                           return Number(y, pp, &b->news_per_day);
+                         if (kk == "rise")
+                           return Duration(y, pp, &b->news_rise);
+                         if (kk == "decay")
+                           return Duration(y, pp, &b->news_decay);
+                         if (kk == "foreign_response") {
+                           return Number(y, pp, &b->news_foreign_response);
+                         }
+                         if (!y.IsSequence() || y.size() != 2) {
+                           return Error(y, pp, "must be a list of two numbers");
+                         }
+                         VIGIA_RETURN_IF_ERROR(
+                             Number(y[0], pp + "[0]", &b->news_peak_min));
+                         return Number(y[1], pp + "[1]", &b->news_peak_max);
+                       });
           }
           return Map(x, p, {"start", "duration"},
                      [&](const std::string& kk, const YAML::Node& y,
@@ -1159,7 +1161,7 @@ class Reader {
                 if (k == "utc_offset") {
                   has_offset = true;
                   std::string text;
-                  if (auto e = String(x, p, &text); !e.ok()) return e;
+                  VIGIA_RETURN_IF_ERROR(String(x, p, &text));
                   absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
                   if (!d.ok()) return Error(x, p, d.status().message());
                   t.utc_offset = *d;
@@ -1167,7 +1169,7 @@ class Reader {
                 }
                 if (k == "currency") {
                   std::string text;
-                  if (auto e = String(x, p, &text); !e.ok()) return e;
+                  VIGIA_RETURN_IF_ERROR(String(x, p, &text));
                   t.currency = CurrencyCode::FromString(text);
                   if (!t.currency.known()) {
                     return Error(x, p, "is not a three-letter ISO 4217 code");
@@ -1216,7 +1218,7 @@ class Reader {
       }
       lines_[p] = kv.second.Mark().line + 1;
       double share;
-      if (auto e = Number(kv.second, p, &share); !e.ok()) return e;
+      VIGIA_RETURN_IF_ERROR(Number(kv.second, p, &share));
       out->push_back({c, share});
     }
     std::sort(out->begin(), out->end(),
@@ -1245,9 +1247,7 @@ class Reader {
         return Error(node, cp, "missing required key kind");
       }
       std::string kind_name;
-      if (auto e = String(kind_node, cp + ".kind", &kind_name); !e.ok()) {
-        return e;
-      }
+      VIGIA_RETURN_IF_ERROR(String(kind_node, cp + ".kind", &kind_name));
       const std::optional<CampaignKind> kind = ParseCampaignKind(kind_name);
       if (!kind.has_value()) {
         return Error(kind_node, cp + ".kind",
@@ -1314,7 +1314,7 @@ class Reader {
   absl::Status CampaignStartKey(const YAML::Node& x, const std::string& p,
                                 CampaignSpec* c) {
     std::string text;
-    if (auto e = String(x, p, &text); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(String(x, p, &text));
     if (text.find('T') != std::string::npos && text.find('-') != 0 &&
         text.find('-') != std::string::npos) {
       absl::StatusOr<absl::Time> t = ParseRfc3339(text);
@@ -1346,7 +1346,7 @@ class Reader {
                    const std::string& p) -> absl::Status {
                  if (k == "accounts") {
                    int64_t a;
-                   if (auto e = Int(x, p, &a); !e.ok()) return e;
+                   VIGIA_RETURN_IF_ERROR(Int(x, p, &a));
                    if (a < 1 || a > 1000000) {
                      return Error(x, p, "must be in [1, 1000000]");
                    }
@@ -1405,7 +1405,7 @@ class Reader {
                  if (k == "spread") return Duration(x, p, &b->spread);
                  if (k == "accounts") {
                    int64_t lo, hi;
-                   if (auto e = IntPair(x, p, &lo, &hi); !e.ok()) return e;
+                   VIGIA_RETURN_IF_ERROR(IntPair(x, p, &lo, &hi));
                    if (lo < 2 || hi < lo || hi > 1000000) {
                      return Error(x, p,
                                   "must be [min, max] with 2 <= min <= max");
@@ -1415,7 +1415,7 @@ class Reader {
                    return absl::OkStatus();
                  }
                  int64_t n;
-                 if (auto e = Int(x, p, &n); !e.ok()) return e;
+                 VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
                  if (n < 0 || n > 10000) {
                    return Error(x, p, "must be in [0, 10000]");
                  }
@@ -1437,7 +1437,7 @@ class Reader {
                    return Number(x, p, &m->repost_share);
                  }
                  int64_t n;
-                 if (auto e = Int(x, p, &n); !e.ok()) return e;
+                 VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
                  if (n < 1 || n > 10000) {
                    return Error(x, p, "must be in [1, 10000]");
                  }
@@ -1461,7 +1461,7 @@ class Reader {
                  }
                  if (k == "spend") {
                    int64_t lo, hi;
-                   if (auto e = IntPair(x, p, &lo, &hi); !e.ok()) return e;
+                   VIGIA_RETURN_IF_ERROR(IntPair(x, p, &lo, &hi));
                    if (lo < 0 || hi < lo) {
                      return Error(x, p,
                                   "must be [lower, upper] with 0 <= lower "
@@ -1473,7 +1473,7 @@ class Reader {
                  }
                  if (k == "currency") {
                    std::string text;
-                   if (auto e = String(x, p, &text); !e.ok()) return e;
+                   VIGIA_RETURN_IF_ERROR(String(x, p, &text));
                    a->currency = CurrencyCode::FromString(text);
                    if (!a->currency.known()) {
                      return Error(x, p, "is not a three-letter ISO 4217 code");
@@ -1481,7 +1481,7 @@ class Reader {
                    return absl::OkStatus();
                  }
                  int64_t n;
-                 if (auto e = Int(x, p, &n); !e.ok()) return e;
+                 VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
                  if (n < 1 || n > 1000) {
                    return Error(x, p, "must be in [1, 1000]");
                  }
@@ -1497,7 +1497,7 @@ class Reader {
                    const std::string& p) -> absl::Status {
                  if (k == "utc_offset") {
                    std::string text;
-                   if (auto e = String(x, p, &text); !e.ok()) return e;
+                   VIGIA_RETURN_IF_ERROR(String(x, p, &text));
                    absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
                    if (!d.ok()) return Error(x, p, d.status().message());
                    c->utc_offset = *d;
@@ -1508,7 +1508,7 @@ class Reader {
                    return Number(x, p, &c->posts_per_day);
                  }
                  int64_t lo, hi;
-                 if (auto e = IntPair(x, p, &lo, &hi); !e.ok()) return e;
+                 VIGIA_RETURN_IF_ERROR(IntPair(x, p, &lo, &hi));
                  if (lo < 0 || hi > 24 || lo >= hi) {
                    return Error(x, p,
                                 "must be [start, end) hours with 0 <= start "
@@ -1539,7 +1539,7 @@ class Reader {
   absl::Status Number(const YAML::Node& v, const std::string& path,
                       double* out) {
     std::string text;
-    if (auto e = String(v, path, &text); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
     absl::StatusOr<double> d = ParseNumber(text);
     if (!d.ok()) return Error(v, path, d.status().message());
     *out = *d;
@@ -1548,7 +1548,7 @@ class Reader {
 
   absl::Status Int(const YAML::Node& v, const std::string& path, int64_t* out) {
     std::string text;
-    if (auto e = String(v, path, &text); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
     absl::StatusOr<int64_t> i = ParseInteger(text);
     if (!i.ok()) return Error(v, path, i.status().message());
     *out = *i;
@@ -1561,14 +1561,14 @@ class Reader {
     if (!v.IsSequence() || v.size() != 2) {
       return Error(v, path, "must be a list of two integers");
     }
-    if (auto e = Int(v[0], path + "[0]", first); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(Int(v[0], path + "[0]", first));
     return Int(v[1], path + "[1]", second);
   }
 
   absl::Status Duration(const YAML::Node& v, const std::string& path,
                         absl::Duration* out) {
     std::string text;
-    if (auto e = String(v, path, &text); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
     absl::StatusOr<absl::Duration> d = ParseScenarioDuration(text);
     if (!d.ok()) return Error(v, path, d.status().message());
     *out = *d;
@@ -1578,7 +1578,7 @@ class Reader {
   absl::Status Time(const YAML::Node& v, const std::string& path,
                     absl::Time* out) {
     std::string text;
-    if (auto e = String(v, path, &text); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
     absl::StatusOr<absl::Time> t = ParseRfc3339(text);
     if (!t.ok()) return Error(v, path, t.status().message());
     *out = *t;
@@ -1588,7 +1588,7 @@ class Reader {
   absl::Status Country(const YAML::Node& v, const std::string& path,
                        CountryCode* out) {
     std::string text;
-    if (auto e = String(v, path, &text); !e.ok()) return e;
+    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
     *out = ParseCountry(text);
     if (!out->known()) {
       return Error(
@@ -1604,9 +1604,7 @@ class Reader {
     out->clear();
     for (size_t i = 0; i < v.size(); ++i) {
       std::string s;
-      if (auto e = String(v[i], absl::StrCat(path, "[", i, "]"), &s); !e.ok()) {
-        return e;
-      }
+      VIGIA_RETURN_IF_ERROR(String(v[i], absl::StrCat(path, "[", i, "]"), &s));
       out->push_back(std::move(s));
     }
     return absl::OkStatus();
@@ -1618,9 +1616,7 @@ class Reader {
     out->clear();
     for (size_t i = 0; i < v.size(); ++i) {
       double d;
-      if (auto e = Number(v[i], absl::StrCat(path, "[", i, "]"), &d); !e.ok()) {
-        return e;
-      }
+      VIGIA_RETURN_IF_ERROR(Number(v[i], absl::StrCat(path, "[", i, "]"), &d));
       out->push_back(d);
     }
     return absl::OkStatus();
@@ -1638,7 +1634,7 @@ class Reader {
       if (!seen.insert(name).second) return Error(kv.first, p, "duplicate key");
       lines_[p] = kv.second.Mark().line + 1;
       double share;
-      if (auto e = Number(kv.second, p, &share); !e.ok()) return e;
+      VIGIA_RETURN_IF_ERROR(Number(kv.second, p, &share));
       out->push_back({name, share});
     }
     std::sort(out->begin(), out->end(),

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/core/time.h"
+#include "pipeline/detectors.h"
 #include "pipeline/kafka/producer.h"
 #include "pipeline/metrics/metrics_server.h"
 #include "pipeline/pipeline.h"
@@ -131,12 +132,11 @@ Config TestConfig() {
   config.watermark.idle_timeout = absl::Seconds(5);
   // These tests exercise the Kafka plumbing with the one detector whose
   // behaviour on this feed is known; the others have their own tests.
-  config.coordinated_sharing.enabled = false;
-  config.new_account_burst.enabled = false;
-  config.state_media_amplification.enabled = false;
-  config.foreign_share.enabled = false;
-  config.foreign_ad_spend.enabled = false;
-  config.posting_clock.enabled = false;
+  // The registry says which (DetectorDescriptor::in_kafka_tests), so a new
+  // detector cannot run here by being forgotten.
+  for (const DetectorDescriptor& detector : Detectors()) {
+    if (!detector.in_kafka_tests) detector.set_enabled(config, false);
+  }
   return config;
 }
 

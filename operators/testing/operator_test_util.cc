@@ -1,0 +1,37 @@
+#include "operators/testing/operator_test_util.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/core/strings.h"
+
+namespace vigia {
+
+OperatorContext TestOperatorContext(const DriverOptions& options) {
+  OperatorContext context;
+  context.config_hash = options.config_hash;
+  context.max_samples = options.max_samples;
+  context.top_n = options.top_n;
+  return context;
+}
+
+OperatorDriver::OperatorDriver(const Factory& make, DriverOptions options)
+    : options_(std::move(options)),
+      op_(make(TestOperatorContext(options_))),
+      now_(options_.start) {}
+
+void OperatorDriver::Observe(Event event) {
+  ++line_;
+  const std::string id = absl::StrCat(ToAbsl(options_.id_prefix), line_);
+  event.id = id;
+  event.source.source = options_.source;
+  event.source.position = line_;
+  op_->Observe(event, out_);
+}
+
+std::vector<std::string_view> Views(const std::vector<std::string>& strings) {
+  return std::vector<std::string_view>(strings.begin(), strings.end());
+}
+
+}  // namespace vigia
