@@ -37,9 +37,6 @@
 namespace vigia {
 namespace {
 
-// Local to this file (#undef at the end); the same as VIGIA_RETURN_IF_ERROR.
-#define CONFIG_RETURN_IF_ERROR(expr) VIGIA_RETURN_IF_ERROR(expr)
-
 // Alertmanager gets every firing alert again each resend_interval.
 constexpr absl::Duration kMinResendInterval = absl::Seconds(1);
 
@@ -48,13 +45,13 @@ constexpr absl::Duration kMinResendInterval = absl::Seconds(1);
 // ---------------------------------------------------------------------------
 
 absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
-  CONFIG_RETURN_IF_ERROR(m.Str("brokers", &out->brokers));
-  CONFIG_RETURN_IF_ERROR(m.Str("group_id", &out->group_id));
+  VIGIA_RETURN_IF_ERROR(m.Str("brokers", &out->brokers));
+  VIGIA_RETURN_IF_ERROR(m.Str("group_id", &out->group_id));
   for (auto [key, field] : {std::pair{"posts_topic", &out->posts_topic},
                             std::pair{"ads_topic", &out->ads_topic},
                             std::pair{"dlq_topic", &out->dlq_topic},
                             std::pair{"alerts_topic", &out->alerts_topic}}) {
-    CONFIG_RETURN_IF_ERROR(m.Str(key, field));
+    VIGIA_RETURN_IF_ERROR(m.Str(key, field));
     if (field->empty()) return m.ErrorAt(key, "must not be empty");
   }
   if (out->group_id.empty()) return m.ErrorAt("group_id", "must not be empty");
@@ -84,18 +81,18 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
       out->urls.push_back(*std::move(url));
     }
   }
-  CONFIG_RETURN_IF_ERROR(
+  VIGIA_RETURN_IF_ERROR(
       m.Duration("resend_interval", Bound::kPositive, &out->resend_interval));
   if (out->resend_interval < kMinResendInterval) {
     return m.ErrorAt("resend_interval",
                      absl::StrCat("must be at least ",
                                   absl::FormatDuration(kMinResendInterval)));
   }
-  CONFIG_RETURN_IF_ERROR(m.Duration("ttl", Bound::kNonNegative, &out->ttl));
+  VIGIA_RETURN_IF_ERROR(m.Duration("ttl", Bound::kNonNegative, &out->ttl));
   if (out->ttl != absl::ZeroDuration() && out->ttl < out->resend_interval) {
     return m.ErrorAt("ttl", "must be at least resend_interval (or 0)");
   }
-  CONFIG_RETURN_IF_ERROR(
+  VIGIA_RETURN_IF_ERROR(
       m.Duration("min_hold", Bound::kNonNegative, &out->min_hold));
   const absl::Duration ttl =
       out->ttl == absl::ZeroDuration() ? 4 * out->resend_interval : out->ttl;
@@ -104,10 +101,9 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
                      "must not exceed ttl (4 * resend_interval "
                      "when ttl is 0)");
   }
-  CONFIG_RETURN_IF_ERROR(
-      m.Duration("timeout", Bound::kPositive, &out->timeout));
-  CONFIG_RETURN_IF_ERROR(m.Str("runbook_base_url", &out->runbook_base_url));
-  CONFIG_RETURN_IF_ERROR(m.Str("generator_url", &out->generator_url));
+  VIGIA_RETURN_IF_ERROR(m.Duration("timeout", Bound::kPositive, &out->timeout));
+  VIGIA_RETURN_IF_ERROR(m.Str("runbook_base_url", &out->runbook_base_url));
+  VIGIA_RETURN_IF_ERROR(m.Str("generator_url", &out->generator_url));
   return m.Bool("drill", &out->drill);
 }
 
@@ -139,7 +135,7 @@ absl::StatusOr<std::string> ReadSecretFile(const ConfigNode& node,
 }
 
 absl::Status ParseMetricsAuth(ConfigMap& m, MetricsAuthConfig* out) {
-  CONFIG_RETURN_IF_ERROR(m.Str("username", &out->username));
+  VIGIA_RETURN_IF_ERROR(m.Str("username", &out->username));
   if (out->username.empty()) {
     return m.ErrorAt("username", "is required with basic_auth");
   }
@@ -175,14 +171,14 @@ absl::Status ParseMetricsAuth(ConfigMap& m, MetricsAuthConfig* out) {
 }
 
 absl::Status ParseRoot(ConfigMap& root, Config* config) {
-  CONFIG_RETURN_IF_ERROR(root.Section("kafka", [config](ConfigMap& m) {
+  VIGIA_RETURN_IF_ERROR(root.Section("kafka", [config](ConfigMap& m) {
     return ParseKafka(m, &config->kafka);
   }));
-  CONFIG_RETURN_IF_ERROR(root.Section("alertmanager", [config](ConfigMap& m) {
+  VIGIA_RETURN_IF_ERROR(root.Section("alertmanager", [config](ConfigMap& m) {
     return ParseAlertmanager(m, &config->alertmanager);
   }));
-  CONFIG_RETURN_IF_ERROR(root.Section("metrics", [config](ConfigMap& m) {
-    CONFIG_RETURN_IF_ERROR(m.Str("addr", &config->metrics_addr));
+  VIGIA_RETURN_IF_ERROR(root.Section("metrics", [config](ConfigMap& m) {
+    VIGIA_RETURN_IF_ERROR(m.Str("addr", &config->metrics_addr));
     if (!config->metrics_addr.empty() &&
         !IsHostAndNumericPort(config->metrics_addr)) {
       // A port suffix such as civetweb's "s" (TLS) or "r" (redirect) is
@@ -190,31 +186,31 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
       return m.ErrorAt("addr", "must be HOST:PORT (or empty for none)");
     }
     if (m.Has("basic_auth")) {
-      CONFIG_RETURN_IF_ERROR(m.Section("basic_auth", [config](ConfigMap& a) {
+      VIGIA_RETURN_IF_ERROR(m.Section("basic_auth", [config](ConfigMap& a) {
         return ParseMetricsAuth(a, &config->metrics_auth);
       }));
     }
     return absl::OkStatus();
   }));
-  CONFIG_RETURN_IF_ERROR(root.Section("decoder", [config](ConfigMap& m) {
+  VIGIA_RETURN_IF_ERROR(root.Section("decoder", [config](ConfigMap& m) {
     return m.Int("max_event_bytes", 1, int64_t{1} << 30,
                  &config->decoder.max_event_bytes);
   }));
-  CONFIG_RETURN_IF_ERROR(root.Section("watermark", [config](ConfigMap& m) {
+  VIGIA_RETURN_IF_ERROR(root.Section("watermark", [config](ConfigMap& m) {
     WatermarkOptions& w = config->watermark;
-    CONFIG_RETURN_IF_ERROR(m.Duration(
+    VIGIA_RETURN_IF_ERROR(m.Duration(
         "max_out_of_orderness", Bound::kNonNegative, &w.max_out_of_orderness));
-    CONFIG_RETURN_IF_ERROR(m.Duration("allowed_lateness", Bound::kNonNegative,
-                                      &w.allowed_lateness));
-    CONFIG_RETURN_IF_ERROR(
+    VIGIA_RETURN_IF_ERROR(m.Duration("allowed_lateness", Bound::kNonNegative,
+                                     &w.allowed_lateness));
+    VIGIA_RETURN_IF_ERROR(
         m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout));
-    CONFIG_RETURN_IF_ERROR(
+    VIGIA_RETURN_IF_ERROR(
         m.Duration("max_clock_lead", Bound::kPositive, &w.max_clock_lead));
-    CONFIG_RETURN_IF_ERROR(
+    VIGIA_RETURN_IF_ERROR(
         m.Duration("max_lead", Bound::kPositive, &w.max_lead));
-    CONFIG_RETURN_IF_ERROR(
+    VIGIA_RETURN_IF_ERROR(
         m.Int("quorum", 1, WatermarkTracker::kRecentWindow, &w.quorum));
-    CONFIG_RETURN_IF_ERROR(m.Int("gap_quorum", 1, 100000, &w.gap_quorum));
+    VIGIA_RETURN_IF_ERROR(m.Int("gap_quorum", 1, 100000, &w.gap_quorum));
     if (w.gap_quorum < w.quorum) {
       return m.ErrorAt("gap_quorum",
                        absl::StrCat("must be at least quorum (", w.quorum,
@@ -222,14 +218,14 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
     }
     return absl::OkStatus();
   }));
-  CONFIG_RETURN_IF_ERROR(root.Section("evidence", [config](ConfigMap& m) {
-    CONFIG_RETURN_IF_ERROR(
+  VIGIA_RETURN_IF_ERROR(root.Section("evidence", [config](ConfigMap& m) {
+    VIGIA_RETURN_IF_ERROR(
         m.Int("max_samples", 0, 1000, &config->evidence_max_samples));
     return m.Int("top_n", 0, 1000, &config->evidence_top_n);
   }));
   return root.Section("detectors", [config](ConfigMap& m) {
     for (const DetectorDescriptor& detector : Detectors()) {
-      CONFIG_RETURN_IF_ERROR(
+      VIGIA_RETURN_IF_ERROR(
           m.Section(detector.name, [&detector, config](ConfigMap& d) {
             return detector.parse(d, *config);
           }));
@@ -252,8 +248,8 @@ absl::StatusOr<Config> ParseConfigOrThrow(std::string_view yaml,
                              ConfigNode::LineOf(documents[0], 1), name);
   absl::StatusOr<ConfigMap> root = ConfigMap::Of(root_node);
   if (!root.ok()) return root.status();
-  CONFIG_RETURN_IF_ERROR(ParseRoot(*root, &config));
-  CONFIG_RETURN_IF_ERROR(root->CheckNoUnknownKeys());
+  VIGIA_RETURN_IF_ERROR(ParseRoot(*root, &config));
+  VIGIA_RETURN_IF_ERROR(root->CheckNoUnknownKeys());
   return config;
 }
 
@@ -411,5 +407,3 @@ OperatorContext MakeOperatorContext(const Config& config) {
 }
 
 }  // namespace vigia
-
-#undef CONFIG_RETURN_IF_ERROR
