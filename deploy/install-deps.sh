@@ -13,8 +13,9 @@ packages=(
   libzstd-dev zlib1g-dev libssl-dev libcurl4-openssl-dev
   # real servers and tools the tests and operators use
   prometheus prometheus-alertmanager kcat zstd
-  # deployment-file checks (deploy/CMakeLists.txt)
-  python3 python3-yaml
+  # deployment-file checks (deploy/CMakeLists.txt); systemd for
+  # systemd-analyze verify of deploy/vigia.service
+  python3 python3-yaml systemd
 )
 
 missing=()
