@@ -15,8 +15,9 @@ packages=(
   # real servers and tools the tests and operators use (openssl: password
   # hashes in the /metrics auth test, as docs/metrics.md tells operators)
   prometheus prometheus-alertmanager kcat zstd openssl
-  # deployment-file checks (deploy/CMakeLists.txt)
-  python3 python3-yaml
+  # deployment-file checks (deploy/CMakeLists.txt); systemd for
+  # systemd-analyze verify of deploy/vigia.service
+  python3 python3-yaml systemd
 )
 
 missing=()

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -74,10 +75,13 @@ constexpr absl::Duration kMaxDelayForeignShare = absl::Minutes(40);
 // 10th account posts (checked per burst below, kMaxBurstDelay). From the
 // campaign's start the delay is set by the schedule: bursts sit one per
 // 13-minute slot, repost bursts never reach the 25-account repost rung and
-// URL/text bursts of 8-9 accounts stop at info, so the first warning-sized
-// burst may be the fourth. Four slots = about 53 minutes; 60 minutes is half
-// the 2-hour campaign.
-constexpr absl::Duration kMaxDelayCoordinatedCampaign = absl::Minutes(60);
+// URL/text bursts of 8-9 accounts stop at info. On the three seeds run here
+// the first warning-sized burst is in the first or second slot (2.7, 3.1
+// and 8.9 minutes, docs/detection.md); the limit allows one more slot on
+// top of the slowest: 8.9 + 13 = 22 minutes. (By the schedule alone a
+// seed could need four slots, 53 minutes: such a seed would fail here and
+// the limit should then be argued again, not silently widened.)
+constexpr absl::Duration kMaxDelayCoordinatedCampaign = absl::Minutes(22);
 // A burst of >= 10 accounts (the warning rung) within its 30-second spread
 // must be flagged by the time its posts are in: the alert's window ends at
 // the post that reached the rung, inside the burst. One minute allows the
@@ -86,9 +90,10 @@ constexpr absl::Duration kMaxBurstDelay = absl::Minutes(1);
 // foreign_ad_spend: 2-hour window every 10 minutes; the warning needs at
 // least 3 qualifying ads (min_ads) and 2,000 of spend without the largest
 // ad. At 5 ads an hour the 3rd ad arrives within 80 minutes with ~96%
-// probability (Poisson, mean 6.7), plus one 10-minute hop: 90 minutes,
-// still the first half of the 4-hour purchase.
-constexpr absl::Duration kMaxDelayAdSpend = absl::Minutes(90);
+// probability (Poisson, mean 6.7), plus one 10-minute hop: 90 minutes by
+// the design. Observed on the three seeds: 20, 40 and 50 minutes
+// (docs/detection.md); the limit is the slowest plus one hop: 60 minutes.
+constexpr absl::Duration kMaxDelayAdSpend = absl::Minutes(60);
 // posting_clock classifies an account only with posts on 3 days
 // (min_active_days) and >= 20 posts (min_posts) in the week. The office's
 // day is 01:00-10:00 UTC; the campaign starts Monday 00:00 UTC, so an
@@ -98,8 +103,12 @@ constexpr absl::Duration kMaxDelayAdSpend = absl::Minutes(90);
 // days and gets there during Wednesday. The warning needs 200 working-hour
 // posts from the group. One more working day lets the slower accounts
 // (Poisson counts short of 20) join: the end of the 4th working day
-// (Thursday 18:00 at UTC+8, 3 days 10 hours in) plus an hourly hop.
-constexpr absl::Duration kMaxDelayPostingClock = absl::Hours(3 * 24 + 11);
+// (Thursday 18:00 at UTC+8, 3 days 10 hours in) plus an hourly hop, 83 h,
+// bounds it by the design. Observed on the three seeds: 50, 51 and 52
+// hours (Wednesday around noon at UTC+8, the 3rd working day); the limit is
+// the end of that working day plus an hourly hop: Wednesday 18:00 at
+// UTC+8 is 2 days 10 hours in, so 59 hours.
+constexpr absl::Duration kMaxDelayPostingClock = absl::Hours(2 * 24 + 11);
 
 // Firing records at warning or above per simulated day, per detector, on
 // traffic with no interference at all (control, the organic 1.5x rise, the
@@ -115,14 +124,74 @@ constexpr absl::Duration kMaxDelayPostingClock = absl::Hours(3 * 24 + 11);
 // cannot flake: a false warning here is a reproducible defect to look at.
 constexpr double kMaxFalseWarningsPerDay = 0.0;
 
+// Info records (firing, severity info) per detector per simulated day of
+// one run. The scorer's info rung is set at about once a day per key, and
+// docs/detection.md holds it to twice that; on the standard background
+// only a few keys per target come near it, so an operations room reading
+// the info stream should see at most two per target per day from one
+// detector: ten over the five targets. (Observed at this commit: at most
+// 10.0, from foreign_share on trend_riding seed 101, a campaign that rides
+// a hashtag; on the quiet scenarios at most 8.5. At the limit: a change
+// that adds info there must say why.)
+constexpr double kMaxInfoPerDetectorDay = 10.0;
+
+// Warnings in a campaign run that no campaign explains: none, as on the
+// quiet scenarios (kMaxFalseWarningsPerDay). A campaign explains a warning
+// of its own detector about it (IsAbout), and, on its target during the
+// campaign, one from a detector it also trips by construction
+// (AlsoTrips). Known and open (reported with issue 18): on state_media
+// seed 101 foreign_share warns on RO, a target without a campaign, in the
+// window ending 2026-05-10T13:15Z. It is listed here by its exact place so
+// that it stays visible and any other one fails.
+struct KnownFalseWarning {
+  const char* scenario;
+  const char* seed;
+  const char* detector;
+  const char* target;
+  const char* window_end;
+};
+constexpr KnownFalseWarning kKnownFalseWarnings[] = {
+    {"state_media", "101", "foreign_share", "RO", "2026-05-10T13:15:00Z"},
+};
+
 // Seeds. "" keeps the scenario's own seed. Campaign scenarios get three
 // (three campaigns per detector, different backgrounds and networks); the
 // scenarios that must stay quiet two (four simulated days each). Each
 // two-day run takes a few seconds in the sanitizer build.
 const std::vector<std::string> kCampaignSeeds = {"", "101", "202"};
 const std::vector<std::string> kQuietSeeds = {"", "101"};
+const std::vector<std::string> kNearSeeds = {""};
 
 const std::string kVigia = VIGIA_BINARY;
+
+// Near-threshold campaigns (tests/testdata/scenarios): bundled campaigns
+// moved to just above or just below their detector's warning rung. One
+// seed each (the scenario's own; 101 and 202 gave the same verdicts).
+const std::string kScenarioDir = VIGIA_SCENARIO_DIR;
+struct NearCase {
+  std::string scenario;  // tests/testdata/scenarios/<scenario>.yaml
+  std::string detector;
+  bool pages;  // above the rung: must page; below: must not
+};
+const std::vector<NearCase>& NearCases() {
+  static const auto* kCases = new std::vector<NearCase>{
+      {"surge_near_rung", "foreign_origin_surge", true},    // 3.5x vs 3x
+      {"surge_below_rung", "foreign_origin_surge", false},  // 2x
+      {"bursts_at_rung", "coordinated_sharing", true},      // 10 accounts
+      {"bursts_below_rung", "coordinated_sharing", false},  // 9 accounts
+  };
+  return *kCases;
+}
+
+// Detectors a campaign of `kind` trips besides its own, by construction:
+// a surge's network has new accounts (35% in diaspora), posts near-identical
+// texts with shared URLs, and raises the target's foreign share.
+std::vector<std::string> AlsoTrips(const std::string& kind) {
+  if (kind == "foreign_origin_surge") {
+    return {"new_account_burst", "coordinated_sharing", "foreign_share"};
+  }
+  return {};
+}
 
 // ---------------------------------------------------------------------------
 
@@ -297,7 +366,8 @@ std::string RunDir() {
 // Generates `scenario` with `seed` and replays it; fails the test if either
 // command fails or the replay did not read every line the generator wrote.
 ScenarioRun GenerateAndReplay(const std::string& scenario,
-                              const std::string& seed) {
+                              const std::string& seed,
+                              const std::string& source) {
   ScenarioRun r;
   r.scenario = scenario;
   r.seed = seed;
@@ -310,10 +380,10 @@ ScenarioRun GenerateAndReplay(const std::string& scenario,
   const absl::Time t0 = absl::Now();
   // The archive goes through a pipe: nothing large is written to disk.
   const int rc = RunCommand(
-      absl::StrCat("bash -o pipefail -c '", kVigia, " gen --scenario ",
-                   scenario, seed_flag, " --out - --truth ", truth, " | ",
-                   kVigia, " replay --quiet --input - --alerts ", alerts,
-                   " --summary ", summary, " --dead-letters /dev/null'"));
+      absl::StrCat("bash -o pipefail -c '", kVigia, " gen --scenario ", source,
+                   seed_flag, " --out - --truth ", truth, " | ", kVigia,
+                   " replay --quiet --input - --alerts ", alerts, " --summary ",
+                   summary, " --dead-letters /dev/null'"));
   r.wall = absl::Now() - t0;
   EXPECT_EQ(rc, 0) << scenario << " seed " << seed;
   if (rc != 0) return r;
@@ -363,9 +433,17 @@ class ScenarioMatrix : public ::testing::Test {
          {"control", "organic", "viral_link", "debate_night"}) {
       plan.push_back({quiet, kQuietSeeds});
     }
+    std::map<std::string, std::string> sources;
+    for (const NearCase& c : NearCases()) {
+      plan.push_back({c.scenario, kNearSeeds});
+      sources[c.scenario] =
+          absl::StrCat(kScenarioDir, "/", c.scenario, ".yaml");
+    }
     for (const auto& [scenario, seeds] : plan) {
+      const std::string source =
+          sources.contains(scenario) ? sources[scenario] : scenario;
       for (const std::string& seed : seeds) {
-        runs_->push_back(GenerateAndReplay(scenario, seed));
+        runs_->push_back(GenerateAndReplay(scenario, seed, source));
         const ScenarioRun& r = runs_->back();
         std::printf("ran %-14s seed %-8s %6zu alert records  %5.1f s\n",
                     scenario.c_str(), seed.empty() ? "bundled" : seed.c_str(),
@@ -535,7 +613,9 @@ TEST_F(ScenarioMatrix, EveryWarningSizedBurstIsFlaggedWhileItHappens) {
   ASSERT_GT(rung, 0);
   int sized = 0, flagged = 0;
   absl::Duration worst;
-  for (const ScenarioRun* r : RunsOf("coordinated")) {
+  std::vector<const ScenarioRun*> runs = RunsOf("coordinated");
+  for (const ScenarioRun* r : RunsOf("bursts_at_rung")) runs.push_back(r);
+  for (const ScenarioRun* r : runs) {
     for (const TruthCampaign& c : r->campaigns) {
       for (const Burst& b : c.bursts) {
         const int needed = b.type == "repost" ? repost_rung : rung;
@@ -658,6 +738,129 @@ TEST_F(ScenarioMatrix, OrganicLookalikesRaiseNothingAtWarningOrAbove) {
   // organic: one rise per seed; viral_link: two links per seed;
   // debate_night: four rises and two live blogs per seed.
   EXPECT_EQ(negatives, static_cast<int>(9 * kQuietSeeds.size()));
+}
+
+// Campaign runs are traffic too: a warning there that no campaign of the
+// run explains (another target, another detector, outside the campaign) is
+// a false warning, held to the same minimum as the quiet scenarios.
+TEST_F(ScenarioMatrix, CampaignRunsRaiseNoWarningTheirCampaignsDoNotExplain) {
+  int runs = 0, explained = 0, known = 0;
+  for (const ScenarioRun& r : *runs_) {
+    bool has_campaign = false;
+    for (const TruthCampaign& c : r.campaigns) {
+      has_campaign |= c.base.interference;
+    }
+    if (!has_campaign) continue;
+    ++runs;
+    for (const AlertLine& a : r.alerts) {
+      if (!Pages(a)) continue;
+      bool ok = false;
+      for (const TruthCampaign& c : r.campaigns) {
+        if (!c.base.interference) continue;
+        const std::vector<std::string> also = AlsoTrips(c.base.kind);
+        ok |= IsAbout(a, c) ||
+              (a.target == c.base.target &&
+               Overlaps(a, c.base.start, c.base.end) &&
+               std::count(also.begin(), also.end(), a.detector) > 0);
+      }
+      if (ok) {
+        ++explained;
+        continue;
+      }
+      const std::string end = FormatRfc3339(a.window_end);
+      bool listed = false;
+      for (const KnownFalseWarning& k : kKnownFalseWarnings) {
+        listed |= r.scenario == k.scenario && r.seed == k.seed &&
+                  a.detector == k.detector && a.target == k.target &&
+                  absl::StartsWith(end, std::string(k.window_end, 19));
+      }
+      if (listed) {
+        ++known;
+        std::printf("  known false warning: %s seed %s: %s %s %s until %s\n",
+                    r.scenario.c_str(), r.seed.c_str(), a.detector.c_str(),
+                    a.severity.c_str(), a.target.c_str(), end.c_str());
+        continue;
+      }
+      ADD_FAILURE() << "false warning in campaign run " << r.scenario
+                    << " seed '" << r.seed << "': " << a.detector << " "
+                    << a.severity << " " << a.target << "|" << a.origin
+                    << " window " << FormatRfc3339(a.window_start) << ".."
+                    << end;
+    }
+  }
+  std::printf(
+      "campaign runs: %d, warnings their campaigns explain: %d, known false "
+      "warnings: %d (listed: %zu)\n",
+      runs, explained, known, std::size(kKnownFalseWarnings));
+  EXPECT_GE(runs, static_cast<int>(Detectors().size() * kCampaignSeeds.size()));
+  EXPECT_GT(explained, 0);
+  // A listed one that no longer happens is fixed: take it off the list.
+  EXPECT_EQ(known, static_cast<int>(std::size(kKnownFalseWarnings)));
+}
+
+// The info stream is read in the operations room: its volume is bounded on
+// every run, quiet or not.
+TEST_F(ScenarioMatrix, InfoVolumeStaysWithinTwoPerTargetPerDetectorDay) {
+  double worst = 0;
+  std::string worst_at;
+  for (const ScenarioRun& r : *runs_) {
+    const double days = absl::ToDoubleHours(r.end - r.start) / 24;
+    ASSERT_GT(days, 0) << r.scenario;
+    std::map<std::string, int> info;
+    for (const AlertLine& a : r.alerts) {
+      if (a.state == "firing" && a.severity == "info") ++info[a.detector];
+    }
+    for (const auto& [detector, n] : info) {
+      const double per_day = n / days;
+      EXPECT_LE(per_day, kMaxInfoPerDetectorDay)
+          << detector << " on " << r.scenario << " seed '" << r.seed << "'";
+      if (per_day > worst) {
+        worst = per_day;
+        worst_at =
+            absl::StrCat(detector, " on ", r.scenario, " seed '", r.seed, "'");
+      }
+    }
+  }
+  std::printf("most info records per detector-day: %.1f (%s; limit %.1f)\n",
+              worst, worst_at.c_str(), kMaxInfoPerDetectorDay);
+  EXPECT_GT(worst, 0) << "no info at all: the count is not looking";
+}
+
+// Just above the warning rung a campaign must page, just below it must not
+// (whatever else it trips): the ladder's line is where docs/detectors.md
+// draws it, not several times below the campaigns tried.
+TEST_F(ScenarioMatrix, NearThresholdCampaignsPageOnlyAboveTheRung) {
+  for (const NearCase& near : NearCases()) {
+    const std::vector<const ScenarioRun*> runs = RunsOf(near.scenario);
+    ASSERT_EQ(runs.size(), kNearSeeds.size()) << near.scenario;
+    for (const ScenarioRun* r : runs) {
+      int campaigns = 0;
+      for (const TruthCampaign& c : r->campaigns) {
+        if (!c.base.interference || c.base.detector != near.detector) continue;
+        ++campaigns;
+        int paged = 0;
+        for (const AlertLine& a : r->alerts) {
+          if (a.detector == near.detector && Pages(a) &&
+              a.target == c.base.target &&
+              Overlaps(a, c.base.start, c.base.end)) {
+            ++paged;
+          }
+        }
+        std::printf("near threshold %-18s seed %-8s: %d warning+ from %s\n",
+                    near.scenario.c_str(),
+                    r->seed.empty() ? "bundled" : r->seed.c_str(), paged,
+                    near.detector.c_str());
+        if (near.pages) {
+          EXPECT_GT(paged, 0) << near.scenario << " seed '" << r->seed
+                              << "': just above the rung and not paged";
+        } else {
+          EXPECT_EQ(paged, 0) << near.scenario << " seed '" << r->seed
+                              << "': below the rung and paged";
+        }
+      }
+      EXPECT_EQ(campaigns, 1) << near.scenario;
+    }
+  }
 }
 
 }  // namespace

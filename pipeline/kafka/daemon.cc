@@ -638,10 +638,13 @@ void Daemon::ApplyBackpressure() {
                           "consumption";
   } else {
     rd_kafka_resume_partitions(consumer_, assignment);
-    VIGIA_LOG(INFO) << "kafka: outputs acknowledged; resuming consumption";
+    VIGIA_LOG(INFO) << "kafka: outputs acknowledged (" << waiting
+                    << " still waiting); resuming consumption";
   }
   paused_ = pause;
   kafka_probe_->SetPaused(paused_);
+  // The count that decided, so the two gauges agree at the switch.
+  kafka_probe_->SetUnacknowledged(waiting);
 }
 
 absl::Status Daemon::Run(const std::atomic<bool>& stop) {

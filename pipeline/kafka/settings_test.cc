@@ -25,6 +25,10 @@ TEST(KafkaSettings, SecretsAreRecognisedByName) {
   EXPECT_TRUE(IsSecretSetting("sasl.oauthbearer.client.secret"));
   EXPECT_TRUE(IsSecretSetting("sasl.oauthbearer.config"));
   EXPECT_TRUE(IsSecretSetting("SASL.PASSWORD"));
+  // The other markers docs/kafka.md lists.
+  EXPECT_TRUE(IsSecretSetting("sasl.oauthbearer.token"));
+  EXPECT_TRUE(IsSecretSetting("sasl.jaas.config"));
+  EXPECT_TRUE(IsSecretSetting("sasl.kerberos.credential.cache"));
   EXPECT_FALSE(IsSecretSetting("sasl.username"));
   EXPECT_FALSE(IsSecretSetting("security.protocol"));
   EXPECT_FALSE(IsSecretSetting("ssl.ca.location"));
@@ -38,6 +42,28 @@ TEST(KafkaSettings, RedactionHidesSecretValuesAndKeepsTheRest) {
   EXPECT_EQ(text,
             "sasl.password=[redacted], sasl.username=vigia, "
             "security.protocol=SASL_SSL, ssl.key.password=[redacted]");
+}
+
+TEST(KafkaSettings, RedactionCoversEveryMarkerTheDocsList) {
+  // docs/kafka.md: any setting whose name contains password, secret, token,
+  // key.pem, oauthbearer.config, sasl.jaas or credential.
+  const KafkaSettings secrets = {
+      {"sasl.password", "v-password"},
+      {"sasl.oauthbearer.client.secret", "v-secret"},
+      {"custom.access.token", "v-token"},
+      {"ssl.key.pem", "v-keypem"},
+      {"sasl.oauthbearer.config", "v-oauth"},
+      {"sasl.jaas.config", "v-jaas"},
+      {"custom.credential.file", "v-credential"},
+  };
+  KafkaSettings all = secrets;
+  all["sasl.username"] = "vigia";
+  const std::string text = RedactSettings(all);
+  for (const auto& [key, value] : secrets) {
+    EXPECT_THAT(text, HasSubstr(key + "=[redacted]"));
+    EXPECT_THAT(text, ::testing::Not(HasSubstr(value)));
+  }
+  EXPECT_THAT(text, HasSubstr("sasl.username=vigia"));
 }
 
 TEST(KafkaSettings, OperatorSettingsOverrideDefaultsAndForcedOnesWin) {

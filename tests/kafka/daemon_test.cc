@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -229,6 +231,24 @@ double MetricValue(Daemon& daemon, const std::string& series) {
   return std::stod(text.substr(at + 1 + series.size() + 1));
 }
 
+// Waits until `done` holds, polling every 50 ms; false on timeout.
+template <typename F>
+bool WaitUntil(F done, absl::Duration timeout = kWait) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// Waits until the metric `series` has a value for which `ok` holds.
+template <typename F>
+bool WaitForMetric(Daemon& daemon, const std::string& series, F ok) {
+  return WaitUntil([&] { return ok(MetricValue(daemon, series)); });
+}
+
 TEST(KafkaDaemon, RecordsFromClocksFarAheadAreFutureAndMakeNothingLate) {
   // Regression: one post dated year 9999 on a partition made the next 4,770
   // posts on it late, and vigia_max_event_time_seconds read 253402300799.
@@ -247,6 +267,7 @@ TEST(KafkaDaemon, RecordsFromClocksFarAheadAreFutureAndMakeNothingLate) {
       R"({"id":"far-3","platform":"x","created_at":"9999-12-31T23:59:59Z","account":{"id":"c","country":"RU"},"target":"MD"})",
   };
   std::vector<std::string> values;
+  std::vector<absl::Time> times;  // of the honest values, else InfinitePast
   std::set<int64_t> bad_offsets;
   absl::Time newest = absl::InfinitePast();
   int honest = 0;
@@ -255,8 +276,10 @@ TEST(KafkaDaemon, RecordsFromClocksFarAheadAreFutureAndMakeNothingLate) {
     if (honest > 0 && honest % 100 == 0 && bad_offsets.size() < bad.size()) {
       bad_offsets.insert(static_cast<int64_t>(values.size()));
       values.push_back(bad[bad_offsets.size() - 1]);
+      times.push_back(absl::InfinitePast());
     }
     values.push_back(line.json);
+    times.push_back(line.time);
     newest = std::max(newest, line.time);
     ++honest;
   }
@@ -280,8 +303,13 @@ TEST(KafkaDaemon, RecordsFromClocksFarAheadAreFutureAndMakeNothingLate) {
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(first.size()), kWait));
   ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), feed.front().time, kWait));
-  // Idle: the watermark moves to the partition's progress.
-  std::this_thread::sleep_for(std::chrono::seconds(6));
+  // Idle: the watermark moves to the partition's progress (its quorum-th
+  // newest event, less the disorder bound), a few minutes before the first
+  // round's newest honest post.
+  const absl::Time first_newest =
+      *std::max_element(times.begin(), times.begin() + first_round);
+  ASSERT_TRUE(testing::WaitForWatermark(
+      d.daemon(), first_newest - absl::Minutes(5), kWait));
   ASSERT_TRUE(
       testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, second).ok());
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(values.size()), kWait));
@@ -399,11 +427,25 @@ TEST(KafkaDaemon, RecordsDeletedBeforeTheyWereReadAreCountedAsSkipped) {
 TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   auto mc = StartCluster(/*brokers=*/3);
   ASSERT_NE(mc, nullptr);
+  // The posts partitions' leaders, stated rather than left to the mock:
+  // partition 2 alone is on broker 3, which comes back last.
+  constexpr int32_t kLastBroker = 3;
+  constexpr int32_t kLastBrokersPartition = 2;
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    ASSERT_EQ(rd_kafka_mock_partition_set_leader(
+                  mc->raw(), "vigia.posts", p,
+                  p == kLastBrokersPartition ? kLastBroker : 1 + p % 2),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
   const std::vector<FeedLine> feed = testing::SurgeFeed();
   const std::vector<FeedLine> first(feed.begin(),
                                     feed.begin() + feed.size() / 2);
   const std::vector<FeedLine> second(feed.begin() + feed.size() / 2,
                                      feed.end());
+  std::map<int32_t, int64_t> per_partition;  // records of the whole feed
+  for (const FeedLine& line : feed) {
+    ++per_partition[testing::PartitionOf(line.target, kPartitions)];
+  }
 
   // Partitions must not count as idle across the outage: records that
   // arrive after a partition went idle can be late (docs/kafka.md).
@@ -417,7 +459,16 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   // 10 s), so the recovered brokers' partitions stream well before the last
   // broker returns.
   options.kafka_settings["reconnect.backoff.max.ms"] = "1000";
-  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  // When each posts partition last delivered a record, and how many.
+  std::mutex mu;
+  std::map<int32_t, std::chrono::steady_clock::time_point> last_record;
+  std::map<int32_t, int64_t> handled_in;
+  options.on_record = [&](const SourceRef& s) {
+    handled.Add(s);
+    std::lock_guard<std::mutex> lock(mu);
+    last_record[s.partition] = std::chrono::steady_clock::now();
+    ++handled_in[s.partition];
+  };
   DaemonThread d(config, options);
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
   ASSERT_TRUE(d.WaitForAssignment(kAssigned, kWait));
@@ -448,16 +499,41 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
     produced = testing::ProduceFeed(mc->bootstrap(), "vigia.posts", second,
                                     kPartitions);
   });
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // The daemon has seen the outage: its consumer's statistics show no
+  // broker up. (EXPECT from here on: the thread must be joined.)
+  EXPECT_TRUE(WaitForMetric(d.daemon(),
+                            R"(vigia_kafka_brokers_up{client="consumer"})",
+                            [](double v) { return v == 0; }));
   // Two brokers recover first and the second half streams through them,
-  // while the third broker's partitions stay silent for longer than the
-  // idle timeout (5 s): only the daemon's knowledge that their leader is
-  // unreachable keeps them from counting as idle, and the watermark from
+  // while the third broker's partition stays silent for longer than the
+  // idle timeout: only the daemon's knowledge that its leader is
+  // unreachable keeps it from counting as idle, and the watermark from
   // running ahead of the records that wait behind it.
-  EXPECT_TRUE(mc->SetBrokerUp(1).ok());  // (EXPECT: the thread must be joined)
+  EXPECT_TRUE(mc->SetBrokerUp(1).ok());
   EXPECT_TRUE(mc->SetBrokerUp(2).ok());
-  std::this_thread::sleep_for(std::chrono::seconds(9));
-  EXPECT_TRUE(mc->SetBrokerUp(3).ok());
+  const auto silent_for = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::chrono::steady_clock::now() -
+           last_record[kLastBrokersPartition];
+  };
+  const auto idle = absl::ToChronoMilliseconds(config.watermark.idle_timeout);
+  EXPECT_TRUE(WaitUntil([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [p, n] : per_partition) {
+      if (p != kLastBrokersPartition && handled_in[p] < n) return false;
+    }
+    return true;
+  })) << "the recovered brokers' partitions did not stream";
+  EXPECT_TRUE(WaitUntil([&] { return silent_for() > idle * 2; }));
+  // The case this test is about did happen: everything else streamed, and
+  // broker 3's partition was silent for twice the idle timeout, its second
+  // half still waiting.
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_LT(handled_in[kLastBrokersPartition],
+              per_partition[kLastBrokersPartition]);
+  }
+  EXPECT_TRUE(mc->SetBrokerUp(kLastBroker).ok());
   producer.join();
   ASSERT_TRUE(produced.ok()) << produced;
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
@@ -495,6 +571,15 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   for (const AlertRecord& a : alerts) ++per_state[{a.id, a.state}];
   for (const auto& [key, n] : per_state) {
     EXPECT_EQ(n, 1) << key.first << " " << key.second;
+  }
+  // Through the retries, each resolved record still follows its firing one
+  // (same key, same partition, read in offset order).
+  std::set<std::string> fired;
+  for (const AlertRecord& a : alerts) {
+    if (a.state == "firing") fired.insert(a.id);
+    if (a.state == "resolved") {
+      EXPECT_TRUE(fired.contains(a.id)) << a.id << ": resolved before firing";
+    }
   }
   // The outage was reported, not just survived.
   EXPECT_THAT(SerializeMetrics(d.daemon().registry()),
@@ -538,16 +623,19 @@ TEST(KafkaDaemon, SigtermMidStreamThenARestartResumesWithoutLoss) {
   options.on_record = [&](const SourceRef& s) { second.Add(s); };
   DaemonThread d(config, options);
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
-  const int64_t rest = static_cast<int64_t>(feed.size()) - first.distinct();
-  ASSERT_TRUE(second.WaitFor(rest, kWait));
-  // Give a skipped record the chance to show up as missing rather than late.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Every record handled by one run or the other: a record skipped across
+  // the restart never arrives, and this wait fails.
+  const auto first_run = first.Snapshot();
+  const auto both = [&] {
+    auto all = first_run;
+    const auto more = second.Snapshot();
+    all.insert(more.begin(), more.end());
+    return all.size();
+  };
+  EXPECT_TRUE(WaitUntil([&] { return both() == feed.size(); }))
+      << both() << " of " << feed.size();
   ASSERT_TRUE(d.Stop().ok());
-
-  auto all = first.Snapshot();
-  const auto more = second.Snapshot();
-  all.insert(more.begin(), more.end());
-  EXPECT_EQ(all.size(), feed.size());
+  EXPECT_EQ(both(), feed.size());
   // Resuming re-reads at most what came after the last commit, never the
   // whole stream again.
   EXPECT_LT(second.distinct(), static_cast<int64_t>(feed.size()));

@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/core/time.h"
 #include "pipeline/detectors.h"
+#include "pipeline/gen/generator.h"
+#include "pipeline/gen/scenario.h"
 #include "pipeline/kafka/producer.h"
 #include "pipeline/metrics/metrics_server.h"
 #include "pipeline/pipeline.h"
@@ -125,26 +128,63 @@ std::vector<FeedLine> SurgeFeed(absl::Duration hours, absl::Duration surge_at,
   return lines;
 }
 
-Config TestConfig() {
+absl::StatusOr<std::vector<FeedLine>> GenerateFeed(std::string_view yaml) {
+  absl::StatusOr<gen::Scenario> scenario =
+      gen::ParseScenario(yaml, "test scenario");
+  if (!scenario.ok()) return scenario.status();
+  std::ostringstream archive;
+  absl::StatusOr<gen::GenerateResult> result =
+      gen::Generate(*scenario, archive);
+  if (!result.ok()) return result.status();
+  std::vector<FeedLine> lines;
+  simdjson::dom::parser parser;
+  std::istringstream in(archive.str());
+  for (std::string line; std::getline(in, line);) {
+    simdjson::dom::element doc;
+    std::string_view target, created_at;
+    if (parser.parse(line).get(doc) != simdjson::SUCCESS ||
+        doc["target"].get_string().get(target) != simdjson::SUCCESS ||
+        doc["created_at"].get_string().get(created_at) != simdjson::SUCCESS) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a record with target and time: ", line));
+    }
+    absl::StatusOr<absl::Time> t = ParseRfc3339(created_at);
+    if (!t.ok()) return t.status();
+    lines.push_back({line, std::string(target), *t,
+                     doc["payer"].error() == simdjson::SUCCESS});
+  }
+  return lines;
+}
+
+std::vector<FeedLine> OnlyAds(const std::vector<FeedLine>& feed, bool ads) {
+  std::vector<FeedLine> out;
+  for (const FeedLine& line : feed) {
+    if (line.ad == ads) out.push_back(line);
+  }
+  return out;
+}
+
+Config TestConfig(Detectors detectors) {
   Config config = DefaultConfig();
   config.foreign_origin_surge.scoring.warmup = absl::Hours(1);
   config.foreign_origin_surge.scoring.daily_cycle = false;
   config.watermark.idle_timeout = absl::Seconds(5);
+  if (detectors == Detectors::kAll) return config;
   // These tests exercise the Kafka plumbing with the one detector whose
   // behaviour on this feed is known; the others have their own tests.
   // The registry says which (DetectorDescriptor::in_kafka_tests), so a new
   // detector cannot run here by being forgotten.
-  for (const DetectorDescriptor& detector : Detectors()) {
+  for (const DetectorDescriptor& detector : ::vigia::Detectors()) {
     if (!detector.in_kafka_tests) detector.set_enabled(config, false);
   }
   return config;
 }
 
-bool WaitForWatermark(Daemon& daemon, absl::Time t, absl::Duration timeout) {
+bool WaitForWatermark(Daemon& daemon, absl::Time t, absl::Duration timeout,
+                      std::string_view feed) {
   const double want = absl::ToDoubleSeconds(t - absl::UnixEpoch());
-  // These tests feed posts; with ads idle, the posts feed's watermark is
-  // the pipeline's.
-  const std::string series = "vigia_watermark_seconds{feed=\"posts\"} ";
+  const std::string series = absl::StrCat("vigia_watermark_seconds{feed=\"",
+                                          std::string(feed), "\"} ");
   const auto deadline =
       std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -208,6 +248,17 @@ std::vector<AlertRecord> EndingBy(std::vector<AlertRecord> alerts,
   return alerts;
 }
 
+int32_t PartitionOf(std::string_view target, int partitions) {
+  const auto& targets = FeedTargets();
+  const auto it = std::find(targets.begin(), targets.end(), target);
+  int index = static_cast<int>(it - targets.begin());
+  if (it == targets.end()) {
+    index = 0;
+    for (char c : target) index += static_cast<unsigned char>(c);
+  }
+  return static_cast<int32_t>(index % partitions);
+}
+
 absl::Status ProduceFeed(const std::string& bootstrap, const std::string& topic,
                          const std::vector<FeedLine>& lines, int partitions) {
   ProducerOptions po;
@@ -220,15 +271,13 @@ absl::Status ProduceFeed(const std::string& bootstrap, const std::string& topic,
   po.settings["reconnect.backoff.max.ms"] = "1000";
   auto producer = Producer::Create(po);
   if (!producer.ok()) return producer.status();
-  const auto& targets = FeedTargets();
   for (const FeedLine& line : lines) {
     OutMessage m;
     m.topic = topic;
     m.key = line.target;
     m.value = line.json;
     m.output = "feed";
-    const auto it = std::find(targets.begin(), targets.end(), line.target);
-    m.partition = static_cast<int32_t>((it - targets.begin()) % partitions);
+    m.partition = PartitionOf(line.target, partitions);
     (*producer)->Produce(std::move(m));
   }
   return (*producer)->Flush(absl::Seconds(60));
@@ -322,6 +371,41 @@ absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
   rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   if (!end.empty())
     return absl::DeadlineExceededError("topic not read to its end");
+  return out;
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(
+    const std::string& bootstrap, const std::string& group,
+    const std::string& topic, int partitions) {
+  auto conf = MakeKafkaConf({},
+                            {{"bootstrap.servers", bootstrap},
+                             {"group.id", group},
+                             {"enable.auto.commit", "false"}},
+                            {});
+  if (!conf.ok()) return conf.status();
+  char errstr[512];
+  rd_kafka_t* rk =
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
+  if (rk == nullptr) return absl::InternalError(errstr);
+  conf->release();
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(partitions);
+  for (int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_committed(rk, list, 10000);
+  std::map<int32_t, int64_t> out;
+  for (int i = 0; i < list->cnt && err == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    if (list->elems[i].offset >= 0) {
+      out[list->elems[i].partition] = list->elems[i].offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        absl::StrCat("committed offsets: ", rd_kafka_err2str(err)));
+  }
   return out;
 }
 

@@ -189,7 +189,8 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
   // vigia_detector_score has series only once a detector has scored a
   // window past its warm-up, which this short feed does not reach. The
   // operators' side is tested in operators/target_scores_test.cc; its
-  // export has no scrape test yet (the disabled ops_e2e_test queries it).
+  // export is scraped by tests/ops/ops_e2e_test.cc, whose real Prometheus
+  // must return data for every dashboard panel, the score panels included.
   ASSERT_TRUE(d.Stop().ok());
 }
 

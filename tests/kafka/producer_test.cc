@@ -1,5 +1,7 @@
 #include "pipeline/kafka/producer.h"
 
+#include <librdkafka/rdkafka_mock.h>
+
 #include <chrono>
 #include <set>
 #include <string>
@@ -112,6 +114,47 @@ TEST(Producer, RetriesDeliveriesThatFailedWhileTheBrokerWasDownAndCountsThem) {
   for (const auto& r : *records) values.insert(r.value);
   for (int i = 0; i < 20; ++i)
     EXPECT_TRUE(values.contains(absl::StrCat("value-", i))) << i;
+}
+
+// docs/kafka.md: "A message whose retry is waiting holds back the ones
+// written after it, so a `firing` record is never overtaken by the
+// `resolved` record that ends it."
+TEST(Producer, AFailedFiringIsNeverOvertakenByTheResolvedWrittenAfterIt) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  std::unique_ptr<Producer> producer = DefaultProducer(*mc);
+  ASSERT_NE(producer, nullptr);
+  Producer& p = *producer;
+  // Let the client learn the cluster first.
+  p.Produce(Message(-1));
+  ASSERT_TRUE(p.Flush(absl::Seconds(30)).ok());
+
+  // The broker refuses the next produce request once, with an error
+  // librdkafka does not retry itself: the firing record's delivery fails
+  // and it waits out the producer's backoff.
+  rd_kafka_mock_push_request_errors(mc->raw(), /*Produce=*/0, 1,
+                                    RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  OutMessage firing = Message(0);
+  firing.value = "firing";
+  p.Produce(std::move(firing));
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (p.delivery_errors() == 0 && absl::Now() < give_up) {
+    p.Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(p.delivery_errors(), 1) << "the fault did not happen";
+  ASSERT_EQ(p.unacknowledged(), 1);
+  // The resolved record comes while the firing one waits for its retry.
+  OutMessage resolved = Message(0);
+  resolved.value = "resolved";
+  p.Produce(std::move(resolved));
+  ASSERT_TRUE(p.Flush(absl::Seconds(30)).ok());
+
+  auto records = ReadTopic(mc->bootstrap(), "out", 1);
+  ASSERT_TRUE(records.ok()) << records.status();
+  std::vector<std::string> values;
+  for (const auto& r : *records) values.push_back(r.value);
+  EXPECT_THAT(values, ::testing::ElementsAre("value--1", "firing", "resolved"));
 }
 
 // The daemon's periodic checkpoint commits once the outputs produced before

@@ -162,6 +162,36 @@ std::set<std::pair<std::string, std::string>> Notified(
   return out;
 }
 
+// How long each alert stayed active, by alert_id, as the resolved
+// notifications tell it: endsAt - startsAt of the alert they carry.
+std::map<std::string, absl::Duration> ResolvedAfter(
+    const std::vector<std::string>& bodies) {
+  std::map<std::string, absl::Duration> out;
+  simdjson::dom::parser parser;
+  for (const std::string& body : bodies) {
+    simdjson::dom::element doc;
+    if (parser.parse(body).get(doc) != simdjson::SUCCESS) continue;
+    simdjson::dom::array alerts;
+    if (doc["alerts"].get_array().get(alerts) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::element a : alerts) {
+      std::string_view id, status, starts, ends;
+      absl::Time start, end;
+      std::string err;
+      if (a["labels"]["alert_id"].get_string().get(id) == simdjson::SUCCESS &&
+          a["status"].get_string().get(status) == simdjson::SUCCESS &&
+          status == "resolved" &&
+          a["startsAt"].get_string().get(starts) == simdjson::SUCCESS &&
+          a["endsAt"].get_string().get(ends) == simdjson::SUCCESS &&
+          absl::ParseTime(absl::RFC3339_full, std::string(starts), &start,
+                          &err) &&
+          absl::ParseTime(absl::RFC3339_full, std::string(ends), &end, &err)) {
+        out[std::string(id)] = end - start;
+      }
+    }
+  }
+  return out;
+}
+
 // One query of one panel, as Grafana would send it once its variables are
 // filled in.
 struct PanelQuery {
@@ -623,6 +653,16 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
 
   // Prometheus scraped vigia, and every dashboard panel showed data.
   EXPECT_TRUE(up_seen) << "up{job=\"vigia\"} was never 1";
+  // At 3600x on a loaded machine the demo can fall behind its feed, and the
+  // mock cluster deletes records before they are read (counted as skipped,
+  // docs/kafka.md). The checks below hold either way (a run with 26,111
+  // skipped under three parallel sanitizer builds passed them), so this is
+  // reported, not asserted.
+  const QueryResult skipped =
+      InstantQuery((*prometheus)->url(),
+                   "max(max_over_time(vigia_kafka_records_skipped_total[1h]))");
+  std::cout << "records the demo skipped: "
+            << (skipped.ok ? skipped.first_value : skipped.error) << "\n";
   int failures = 0;
   for (size_t i = 0; i < queries.size(); ++i) {
     if (had_data[i]) continue;
@@ -667,9 +707,10 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
 
   // Every MD<-RU alert was active in Alertmanager (so a route could notify
   // it), and then ended because vigia resolved it once its hold (15 s) was
-  // over. Alertmanager's API leaves out alerts whose endsAt has passed; a
-  // firing alert's endsAt is its last post + ttl (4 min), so one gone
-  // before the endsAt last seen was resolved, not left to expire.
+  // over, not because it expired: a firing alert's endsAt is its last post
+  // + ttl (4 min), a resolve held for min_hold sets it to startsAt + 15 s.
+  // The resolved notification carries the alert's final startsAt and
+  // endsAt, so this needs no reading of the wall clock.
   std::map<std::string, SeenAlert> at_end = FetchAlerts((*am)->url());
   const absl::Time gone_by = absl::Now() + absl::Seconds(60);
   auto any_listed = [&] {
@@ -689,9 +730,9 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
   }
   // On-call heard of each: a firing notification, then a resolved one.
   const auto notified = Notified(hook->bodies());
+  const auto resolved_after = ResolvedAfter(hook->bodies());
   std::cout << hook->bodies().size() << " webhook notifications, "
             << notified.size() << " (alert, status) pairs\n";
-  const absl::Time now = absl::Now();
   for (const auto& [id, a] : md_ru) {
     SCOPED_TRACE(absl::StrCat("alert ", id));
     EXPECT_TRUE(a.seen_active) << "never listed active, last state " << a.state;
@@ -705,7 +746,12 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
                     << absl::FormatTime(still->second.ends_at);
       continue;
     }
-    EXPECT_GT(a.ends_at, now)
+    auto held = resolved_after.find(id);
+    ASSERT_NE(held, resolved_after.end()) << "no resolved notification";
+    // Held back to startsAt + min_hold (the episode itself lasts about two
+    // seconds at 3600x); an expired alert would show the 4-minute ttl.
+    EXPECT_GE(held->second, absl::Seconds(15));
+    EXPECT_LT(held->second, absl::Minutes(4))
         << "left Alertmanager only because its endsAt passed (expired, "
            "not resolved)";
   }
