@@ -88,6 +88,13 @@ std::vector<AlertLine> ReadAlerts(const std::string& path) {
   return out;
 }
 
+std::vector<std::string> AlsoTrips(const std::string& kind) {
+  if (kind == "foreign_origin_surge") {
+    return {"new_account_burst", "coordinated_sharing", "foreign_share"};
+  }
+  return {};
+}
+
 Truth ReadTruth(const std::string& path) {
   Truth t;
   simdjson::dom::parser parser;

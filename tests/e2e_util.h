@@ -57,6 +57,11 @@ struct Truth {
 };
 Truth ReadTruth(const std::string& path);
 
+// Detectors a campaign of `kind` trips besides its own, by construction:
+// a surge's network has new accounts (35% in diaspora), posts near-identical
+// texts with shared URLs, and raises the target's foreign share.
+std::vector<std::string> AlsoTrips(const std::string& kind);
+
 bool AtLeastWarning(const std::string& severity);
 
 }  // namespace vigia::e2e

@@ -183,16 +183,6 @@ const std::vector<NearCase>& NearCases() {
   return *kCases;
 }
 
-// Detectors a campaign of `kind` trips besides its own, by construction:
-// a surge's network has new accounts (35% in diaspora), posts near-identical
-// texts with shared URLs, and raises the target's foreign share.
-std::vector<std::string> AlsoTrips(const std::string& kind) {
-  if (kind == "foreign_origin_surge") {
-    return {"new_account_burst", "coordinated_sharing", "foreign_share"};
-  }
-  return {};
-}
-
 // ---------------------------------------------------------------------------
 
 struct DetectorSpec {
