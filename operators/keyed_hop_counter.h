@@ -81,6 +81,13 @@ class KeyedHopCounter {
       std::function<Alert(const Key& key, absl::Time end, const Assessment& a,
                           CountRecord record, int level, Severity successor)>;
 
+  // Given a window that reaches rung `level` by its counts, returns the
+  // highest rung the window's other evidence supports (-1: none), e.g. how
+  // many distinct accounts its events came from. It may only start or
+  // escalate an episode up to that rung; an episode already firing keeps
+  // its rung. Called only for such windows, so it may be costly.
+  using LevelCapFn = std::function<int(const Key& key, int level)>;
+
   static uint32_t Pack(CountryCode target, CountryCode origin) {
     return (uint32_t{target.packed()} << 16) | origin.packed();
   }
@@ -91,6 +98,9 @@ class KeyedHopCounter {
       : schedule_(window, hop),
         max_keys_(max_keys),
         new_bucket_(std::move(new_bucket)) {}
+
+  // Installs the second gate above; none by default.
+  void set_level_cap(LevelCapFn cap) { level_cap_ = std::move(cap); }
 
   int window_hops() const { return schedule_.window_hops(); }
   absl::Duration hop() const { return schedule_.hop(); }
@@ -218,8 +228,16 @@ class KeyedHopCounter {
     const Scorer& scorer = *key.scorer;
     const absl::Time end = schedule_.HopEnd(h);
     const double observed = static_cast<double>(key.window.Sum());
-    const Assessment a =
+    Assessment a =
         scorer.Assess(key.baseline, end, schedule_.window_hops(), observed);
+    if (level_cap_ && a.level > key.firing_level && !a.held) {
+      const int cap = level_cap_(key, a.level);
+      if (cap < a.level) {
+        // Not a hold either: a window the gate refused starts none.
+        a.level = std::max(cap, key.firing_level);
+        a.held = false;
+      }
+    }
     const uint16_t target = static_cast<uint16_t>(key.packed >> 16);
     scores_.Record(CountryCode::FromChars(static_cast<char>(target >> 8),
                                           static_cast<char>(target & 0xff)),
@@ -255,6 +273,7 @@ class KeyedHopCounter {
   HopSchedule schedule_;
   const int64_t max_keys_;
   const std::function<std::unique_ptr<Bucket>()> new_bucket_;
+  LevelCapFn level_cap_;
 
   absl::flat_hash_map<uint32_t, uint32_t> index_;
   std::vector<Key> keys_;  // insertion order; the map only indexes it

@@ -74,6 +74,11 @@ class NewAccountBurst final : public Operator {
       if (c.known()) watched_[CountryIndex(c)] = true;
       any_watched_ = any_watched_ || c.known();
     }
+    // A burst of new accounts, not of one new account's posts: a window
+    // pages only when its posts come from min_accounts distinct accounts.
+    counter_.set_level_cap([this](const Key& key, int level) {
+      return DistinctAccounts(key) >= options_.min_accounts ? level : -1;
+    });
   }
 
   std::string_view name() const override { return kName; }
@@ -138,6 +143,16 @@ class NewAccountBurst final : public Operator {
     return cached_date_;
   }
 
+  // The distinct new accounts behind the window just assessed, by the
+  // sketch (linear counting: exact in practice at the sizes that matter).
+  double DistinctAccounts(const Key& key) const {
+    HyperLogLog distinct;
+    for (const Bucket* b : counter_.WindowBuckets(key)) {
+      distinct.Merge(b->distinct);
+    }
+    return std::round(distinct.Estimate());
+  }
+
   Alert MakeAlert(const Key& key, absl::Time end, const Assessment& a,
                   CountRecord record, int level, Severity successor) const {
     Alert alert;
@@ -196,6 +211,7 @@ class NewAccountBurst final : public Operator {
         {
             {"distinct_new_accounts", distinct_estimate},
             {"distinct_relative_error", distinct.StandardError()},
+            {"min_accounts", static_cast<double>(options_.min_accounts)},
             {"all_posts", static_cast<double>(all_posts)},
             {"new_account_share",
              all_posts > 0 ? a.observed / static_cast<double>(all_posts) : 0},
@@ -267,6 +283,7 @@ absl::Status ParseOptions(ConfigMap& m, NewAccountBurstOptions* out) {
   VIGIA_RETURN_IF_ERROR(m.Int("max_keys", 1, kIntMax, &out->max_keys));
   VIGIA_RETURN_IF_ERROR(
       m.Duration("max_account_age", Bound::kPositive, &out->max_account_age));
+  VIGIA_RETURN_IF_ERROR(m.Int("min_accounts", 1, kIntMax, &out->min_accounts));
   VIGIA_RETURN_IF_ERROR(m.Section("scoring", [out](ConfigMap& s) {
     return ParseScoring(s, &out->scoring);
   }));
@@ -288,6 +305,7 @@ void WriteCanonical(std::string_view p, const NewAccountBurstOptions& o,
   w.Add(OptionKey(p, "targets"), CanonicalTargets(o.targets));
   w.Add(OptionKey(p, "max_keys"), o.max_keys);
   w.Add(OptionKey(p, "max_account_age"), o.max_account_age);
+  w.Add(OptionKey(p, "min_accounts"), o.min_accounts);
   CanonicalScoring(OptionKey(p, "scoring"), o.scoring, w);
   CanonicalPerTarget(
       p, o.per_target,

@@ -22,6 +22,10 @@
 // known country (e.g. a batch of sock puppets registered in RU), and none
 // otherwise.
 //
+// Counts are posts (what the scorer models), but a window starts or
+// escalates an alert only when those posts come from at least min_accounts
+// distinct new accounts (the HyperLogLog's estimate).
+//
 // Owned by the pipeline and used on its thread only; never reads the clock.
 // State: one key per target (max_keys), window/hop buckets per key.
 #ifndef VIGIA_OPERATORS_NEW_ACCOUNT_BURST_H_
@@ -70,6 +74,11 @@ struct NewAccountBurstOptions {
   int max_keys = 10000;
   // An account younger than this at the time of its post is new.
   absl::Duration max_account_age = absl::Hours(30 * 24);
+  // A window starts or escalates an alert only when its new-account posts
+  // come from at least this many distinct accounts: one fresh account
+  // posting in a loop is spam, not the batch-registered network this
+  // detector is for.
+  int min_accounts = 5;
   ScoringOptions scoring = NewAccountBurstDefaultScoring();
   std::map<CountryCode, NewAccountBurstTargetOptions> per_target;
 };

@@ -161,6 +161,43 @@ TEST(NewAccountBurst, AccountsCreatedAfterTheirPostAreNotNew) {
   EXPECT_THAT(d.alerts(), IsEmpty());
 }
 
+// Background without newcomers, then ten minutes of 20 posts a minute by
+// new accounts spread over `accounts` of them; returns the alerts.
+std::vector<Alert> BurstFrom(int accounts) {
+  Driver d;
+  int minute = 0;
+  const auto old_only = [](int m) {
+    std::vector<Post> posts = Background(kMD, m);
+    std::erase_if(posts,
+                  [](const Post& p) { return p.age_at_start < 30 * kDay; });
+    return posts;
+  };
+  for (; minute < 3 * 60; ++minute) d.Minute(old_only(minute));
+  for (int i = 0; i < 10; ++i, ++minute) {
+    d.Minute(Concat(old_only(minute), Burst(kMD, 20, accounts, 3 * kDay)));
+  }
+  return d.alerts();
+}
+
+TEST(NewAccountBurst, OneNewAccountPostingInALoopIsNotABurstOfAccounts) {
+  // 200 posts by one fresh account: far above the key's count baseline, but
+  // one account, below min_accounts (5).
+  EXPECT_THAT(BurstFrom(1), IsEmpty());
+  EXPECT_THAT(BurstFrom(4), IsEmpty());
+  // The same posts from five accounts page, and the evidence says why.
+  const std::vector<Alert> alerts = BurstFrom(5);
+  ASSERT_FALSE(alerts.empty());
+  const auto& baseline = alerts.front().evidence.baseline;
+  const auto find = [&](std::string_view name) {
+    for (const auto& [n, v] : baseline) {
+      if (n == name) return v;
+    }
+    return -1.0;
+  };
+  EXPECT_EQ(find("min_accounts"), 5);
+  EXPECT_GE(find("distinct_new_accounts"), 5);
+}
+
 TEST(NewAccountBurst, StaysQuietOnAModestRiseOfNewcomers) {
   Driver d;
   int minute = 0;

@@ -900,6 +900,7 @@ detectors.new_account_burst.hop = 1m
 detectors.new_account_burst.targets = []
 detectors.new_account_burst.max_keys = 10000
 detectors.new_account_burst.max_account_age = 720h
+detectors.new_account_burst.min_accounts = 5
 )",
       scoring("detectors.new_account_burst"),
       R"(detectors.new_account_burst.per_target = {}
