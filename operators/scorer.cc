@@ -1,6 +1,7 @@
 #include "operators/scorer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "operators/operator_util.h"
@@ -46,6 +47,20 @@ constexpr double kTailQuantileRate = 0.002;
 constexpr double kTailMomentRate = 0.02;
 constexpr double kMaxExcess = 10;
 constexpr double kMaxShape = 0.5;
+// The empirical check (TailProbability): a fitted tail cannot describe a
+// key whose bursts are of two kinds (a quiet series with a routine spike a
+// few times a day: the spike is both "rare" to the fit of the noise and a
+// daily event). So the scores the tail learns are also counted in bins,
+// decaying with a half-life of a week, and the tail probability is never
+// below the share of recent learned windows that scored at least as high,
+// counted over the windows learned plus a prior day of windows with none
+// (a young key is not made deaf by its first burst). A run of anomalous
+// windows counts once, by its peak, when it is over: a surge under way does
+// not make its own later windows look ordinary.
+constexpr std::array<double, 8> kTailBinEdges = {2,  3,  4.5, 6.75,
+                                                 10, 15, 23,  35};
+constexpr int64_t kEmpiricalHalfLifeUs = int64_t{7} * 24 * 3600 * 1000000;
+constexpr int64_t kEmpiricalPriorUs = int64_t{24} * 3600 * 1000000;
 // Beyond this a probability is reported as this (surprise 300).
 constexpr double kMinProbability = 1e-300;
 
@@ -209,7 +224,8 @@ Assessment Scorer::Judge(double expected, double observed, double dispersion,
                  0);
 }
 
-double Scorer::TailProbability(const BaselineState* state, double z) const {
+double Scorer::TailProbability(const BaselineState* state, double z,
+                               int64_t step_us) const {
   if (!(z > 0)) return 1;
   // The prior: the standard normal tail, which a Poisson count's
   // variance-stabilised score follows when the model is right.
@@ -244,7 +260,34 @@ double Scorer::TailProbability(const BaselineState* state, double z) const {
                     : kTailShare;
   }
   const double w = state->tail_n / (state->tail_n + kTailPrior);
-  return w * learned + (1 - w) * normal;
+  return std::max(w * learned + (1 - w) * normal,
+                  EmpiricalTail(*state, z, step_us));
+}
+
+double Scorer::EmpiricalTail(const BaselineState& state, double z,
+                             int64_t step_us) const {
+  if (!(z >= kTailBinEdges[0]) || state.tail_windows <= 0) return 0;
+  double above = 0;
+  const int n = static_cast<int>(kTailBinEdges.size());
+  for (int k = n - 1; k >= 0; --k) {
+    const double lo = kTailBinEdges[k];
+    const double count = state.tail_bins[k];
+    if (z <= lo) {
+      above += count;
+      continue;
+    }
+    // z lies in this bin: the part of it above z, spread evenly over the
+    // bin; the top bin (scores no count of a few million reaches) thins out
+    // as a Pareto tail of index 2.
+    above += k + 1 < n ? count * (kTailBinEdges[k + 1] - z) /
+                             (kTailBinEdges[k + 1] - lo)
+                       : count * (lo / z) * (lo / z);
+    break;
+  }
+  const double prior = step_us > 0 ? static_cast<double>(kEmpiricalPriorUs) /
+                                         static_cast<double>(step_us)
+                                   : 0;
+  return above / (static_cast<double>(state.tail_windows) + prior);
 }
 
 int64_t Scorer::StepAt(const BaselineState* state, int64_t end_us) const {
@@ -275,9 +318,9 @@ Assessment Scorer::Verdict(double expected, double observed, double trials,
   // size, on the same calibrated tail.
   const double z = options_.two_sided ? std::abs(a.score) : a.score;
   if (z > 0) {
-    const double p = std::max(TailProbability(state, z), kMinProbability);
-    a.surprise = -std::log10(p);
     const int64_t step = StepAt(state, end_us);
+    const double p = std::max(TailProbability(state, z, step), kMinProbability);
+    a.surprise = -std::log10(p);
     a.interval = absl::Microseconds(step) / p;
   }
   const auto meets = [&](const SeverityLevel& l) {
@@ -375,15 +418,29 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
   // once, at its first window, so a key whose bursts are routine learns that
   // they are, while one sustained surge cannot make the next one look
   // ordinary. Every other warm window is learned as it is.
+  const float keep = static_cast<float>(std::exp2(
+      -static_cast<double>(dt) / static_cast<double>(kEmpiricalHalfLifeUs)));
+  for (float& b : state.tail_bins) b *= keep;
+  state.tail_windows *= keep;
   const double now_s = static_cast<double>(end_us - state.first_us) / 1e6;
   const double previous_s =
       static_cast<double>(state.last_us - state.first_us) / 1e6;
   const bool run_goes_on = window.anomalous && state.anomalous_s >= 0 &&
                            state.anomalous_s >= static_cast<float>(previous_s);
-  if (window.warm && !run_goes_on &&
-      (window.expected > 0 || window.observed > 0)) {
-    LearnTail(state,
-              options_.two_sided ? std::abs(window.score) : window.score);
+  // The empirical check counts a run once it is over, by its peak: a run
+  // under way must not make its own later windows look ordinary.
+  if (state.run_peak >= 0 && !run_goes_on) {
+    CountScore(state, state.run_peak);
+    state.run_peak = -1;
+  }
+  if (window.warm && (window.expected > 0 || window.observed > 0)) {
+    const double z = options_.two_sided ? std::abs(window.score) : window.score;
+    if (!run_goes_on) LearnTail(state, z);
+    if (!window.anomalous) {
+      CountScore(state, z);
+    } else if (std::isfinite(z)) {
+      state.run_peak = std::max(state.run_peak, static_cast<float>(z));
+    }
   }
   if (window.anomalous) state.anomalous_s = static_cast<float>(now_s);
   if (window.reached() && !window.held) {
@@ -428,8 +485,19 @@ void Scorer::Learn(BaselineState& state, absl::Time step_end, double value,
   state.last_us = end_us;
 }
 
+void Scorer::CountScore(BaselineState& state, double z) const {
+  if (!std::isfinite(z)) return;
+  if (z >= kTailBinEdges[0]) {
+    const auto bin =
+        std::upper_bound(kTailBinEdges.begin(), kTailBinEdges.end(), z) -
+        kTailBinEdges.begin() - 1;
+    state.tail_bins[bin] += 1;
+  }
+}
+
 void Scorer::LearnTail(BaselineState& state, double z) const {
   if (!std::isfinite(z)) return;
+  state.tail_windows += 1;
   const double u = state.tail_u;
   const double m1 = std::max(static_cast<double>(state.tail_m1), 0.05);
   const bool above = z > u;

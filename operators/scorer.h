@@ -43,8 +43,12 @@
 // scores at least z is read from that fit, blended with the standard normal
 // tail as a prior worth kTailPrior exceedances while the key is young. The
 // `surprise` is -log10(p) and the `interval` is step / p: how often chance
-// alone would give a window this unusual on this key. Severity rungs state
-// their false-alarm rate as a min_interval (ScoringOptions::levels).
+// alone would give a window this unusual on this key. The probability is
+// never taken below the share of the key's recent windows (and past runs,
+// by their peaks) that scored as high: decayed counts in score bins, an
+// empirical check for keys whose bursts the fit cannot describe (scorer.cc,
+// kTailBinEdges). Severity rungs state their false-alarm rate as a
+// min_interval (ScoringOptions::levels).
 //
 // While a window is anomalous the level and the overdispersion learn from
 // values clipped at anomaly_clip_ratio times the expectation, and the hour
@@ -53,7 +57,7 @@
 //
 // Ownership and threads: a Scorer holds only options and is immutable after
 // construction, so one instance may be shared by all keys of a detector (and
-// across threads). The per-key state is a BaselineState value (144 bytes)
+// across threads). The per-key state is a BaselineState value (200 bytes)
 // owned by the caller; Learn() mutates it, so each state is used by one
 // thread at a time.
 //
@@ -107,6 +111,14 @@ struct BaselineState {
   // for none.
   float reached_s = -1;
   float anomalous_s = -1;
+  // The empirical check on the fitted tail: how many learned windows (runs
+  // count once) scored in each bin of scorer.cc's kTailBinEdges, and how
+  // many windows were learned, both decaying with kEmpiricalHalfLife.
+  std::array<float, 12> tail_bins = {};
+  float tail_windows = 0;
+  // The highest score of the anomalous run under way (negative for none),
+  // counted in tail_bins once the run is over.
+  float run_peak = -1;
 
   bool has_history() const { return first_us != kNoHistory; }
 };
@@ -253,10 +265,19 @@ class Scorer {
   Assessment Verdict(double expected, double observed, double trials,
                      double dispersion, double learn_dispersion, bool warm,
                      const BaselineState* state, int64_t end_us) const;
-  // The calibrated probability that an ordinary window scores >= z.
-  double TailProbability(const BaselineState* state, double z) const;
+  // The calibrated probability that an ordinary window, one of `step_us`,
+  // scores >= z.
+  double TailProbability(const BaselineState* state, double z,
+                         int64_t step_us) const;
   // Moves the state's score tail by one window's score.
   void LearnTail(BaselineState& state, double z) const;
+  // Counts one learned window's score (or a run's peak) in the empirical
+  // check's bins.
+  void CountScore(BaselineState& state, double z) const;
+  // The share of the key's recent learned windows, of `step_us` each,
+  // scoring at least z (scorer.cc, "empirical check").
+  double EmpiricalTail(const BaselineState& state, double z,
+                       int64_t step_us) const;
   // The time one assessment covers, for the interval: the step, or for point
   // measurements the time since the state's last value.
   int64_t StepAt(const BaselineState* state, int64_t end_us) const;
