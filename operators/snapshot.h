@@ -56,6 +56,8 @@ class SnapshotWriter {
   void Fixed64(uint64_t v) {
     for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
   }
+  // Raw bytes, no length: the reader knows how many.
+  void Bytes(std::string_view b) { out_.append(b); }
   void Str(std::string_view s) {
     U64(s.size());
     out_.append(s);
