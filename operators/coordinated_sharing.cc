@@ -582,7 +582,8 @@ class CoordinatedSharing final : public Operator {
     w.U32(lru_tail_);
     w.U64(firing_.size());
     for (uint32_t f : firing_) w.U32(f);
-    std::priority_queue<Pending, std::vector<Pending>, Later> pending = pending_;
+    std::priority_queue<Pending, std::vector<Pending>, Later> pending =
+        pending_;
     w.U64(pending.size());
     for (; !pending.empty(); pending.pop()) {
       const Pending& p = pending.top();
@@ -601,7 +602,9 @@ class CoordinatedSharing final : public Operator {
     next_deadline_ = r.I64();
     sources_.Restore(r);
     const size_t slots = r.Count(2);
-    const auto slot_ok = [slots](uint32_t s) { return s == kNone || s < slots; };
+    const auto slot_ok = [slots](uint32_t s) {
+      return s == kNone || s < slots;
+    };
     const auto country = [&r](bool may_be_empty) {
       const uint32_t packed = r.U32();
       if (!r.ok()) return CountryCode();
@@ -648,9 +651,9 @@ class CoordinatedSharing final : public Operator {
       if (r.Bool()) {
         key.episode = std::make_unique<Episode>(top_capacity_);
         RestoreEpisode(r, key.episode.get());
-        if (r.ok() && (key.episode->level < -1 ||
-                       key.episode->level >=
-                           static_cast<int>(Levels(key).size()))) {
+        if (r.ok() &&
+            (key.episode->level < -1 ||
+             key.episode->level >= static_cast<int>(Levels(key).size()))) {
           r.Fail("episode with an unknown rung");
         }
       }

@@ -251,21 +251,21 @@ class ForeignAdSpend final : public Operator {
       w.Time(ks.episode_start);
       SaveBaseline(ks.spend, w);
       SaveBaseline(ks.count, w);
-      ks.window.Save(w, [](const std::unique_ptr<AdBucket>& b,
-                           SnapshotWriter& w) {
-        w.Bool(b != nullptr);
-        if (b == nullptr) return;
-        b->evidence.Save(w);
-        b->payers.Save(w);
-        b->currencies.Save(w);
-        w.F64(b->mid);
-        w.F64(b->lower);
-        w.F64(b->upper);
-        w.F64(b->largest);
-        for (uint32_t n : b->reasons) w.U32(n);
-        w.U64(b->notes.size());
-        for (const std::string& n : b->notes) w.Str(n);
-      });
+      ks.window.Save(w,
+                     [](const std::unique_ptr<AdBucket>& b, SnapshotWriter& w) {
+                       w.Bool(b != nullptr);
+                       if (b == nullptr) return;
+                       b->evidence.Save(w);
+                       b->payers.Save(w);
+                       b->currencies.Save(w);
+                       w.F64(b->mid);
+                       w.F64(b->lower);
+                       w.F64(b->upper);
+                       w.F64(b->largest);
+                       for (uint32_t n : b->reasons) w.U32(n);
+                       w.U64(b->notes.size());
+                       for (const std::string& n : b->notes) w.Str(n);
+                     });
     }
     w.U64(payers_.size());
     for (const PayerState& ps : payers_) {
@@ -330,22 +330,23 @@ class ForeignAdSpend final : public Operator {
       }
       ks.params = &ParamsFor(ks.target);
       ks.window = Window(schedule_.window_hops(), 0, schedule_.max_span());
-      ks.window.Restore(r, [this](SnapshotReader& r,
-                                  std::unique_ptr<AdBucket>* b) {
-        if (!r.Bool()) return;
-        *b = std::make_unique<AdBucket>(limits_);
-        AdBucket& x = **b;
-        x.evidence.Restore(r);
-        x.payers.Restore(r);
-        x.currencies.Restore(r);
-        x.mid = r.F64();
-        x.lower = r.F64();
-        x.upper = r.F64();
-        x.largest = r.F64();
-        for (uint32_t& n : x.reasons) n = r.U32();
-        const size_t notes = r.Count(1);
-        for (size_t k = 0; k < notes && r.ok(); ++k) x.notes.push_back(r.Str());
-      });
+      ks.window.Restore(
+          r, [this](SnapshotReader& r, std::unique_ptr<AdBucket>* b) {
+            if (!r.Bool()) return;
+            *b = std::make_unique<AdBucket>(limits_);
+            AdBucket& x = **b;
+            x.evidence.Restore(r);
+            x.payers.Restore(r);
+            x.currencies.Restore(r);
+            x.mid = r.F64();
+            x.lower = r.F64();
+            x.upper = r.F64();
+            x.largest = r.F64();
+            for (uint32_t& n : x.reasons) n = r.U32();
+            const size_t notes = r.Count(1);
+            for (size_t k = 0; k < notes && r.ok(); ++k)
+              x.notes.push_back(r.Str());
+          });
       key_of_[CountryIndex(ks.target)] = static_cast<int32_t>(keys_.size());
       buckets_ += ks.window.capacity();
       if (ks.firing >= 0) ++firing_;
@@ -375,8 +376,8 @@ class ForeignAdSpend final : public Operator {
       }
       if (!r.ok()) break;
       ParamsFor(ps.target);
-      std::string key = absl::StrCat(ps.target.str(), "|", ps.country.str(),
-                                     "|", ps.name);
+      std::string key =
+          absl::StrCat(ps.target.str(), "|", ps.country.str(), "|", ps.name);
       if (!payer_index_.emplace(std::move(key), payers_.size()).second) {
         r.Fail("payer appears twice");
         break;
@@ -392,8 +393,8 @@ class ForeignAdSpend final : public Operator {
       p.lower = r.F64();
       p.upper = r.F64();
       p.ads = r.I64();
-      if (r.ok() && (p.payer >= payers_.size() ||
-                     payers_[p.payer].evidence == nullptr)) {
+      if (r.ok() &&
+          (p.payer >= payers_.size() || payers_[p.payer].evidence == nullptr)) {
         r.Fail("pending alert of an unknown payer or one without evidence");
       }
       if (r.ok()) pending_.push_back(p);

@@ -75,9 +75,8 @@ class ForeignOriginSurge final : public Operator {
   // keyed_hop_counter.h) with a BucketEvidence per bucket.
   uint32_t state_version() const override { return 1; }
   void SaveState(SnapshotWriter& w) const override {
-    counter_.Save(w, [](const BucketEvidence& b, SnapshotWriter& w) {
-      b.Save(w);
-    });
+    counter_.Save(
+        w, [](const BucketEvidence& b, SnapshotWriter& w) { b.Save(w); });
   }
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
     (void)version;

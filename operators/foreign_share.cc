@@ -325,11 +325,11 @@ class ForeignShare final : public Operator {
     const size_t targets = r.Count(2);
     for (size_t i = 0; i < targets && r.ok(); ++i) {
       const uint32_t packed = r.U32();
-      if (r.ok() && (packed > 0xffff ||
-                     !IsCountryCode(static_cast<uint16_t>(packed)) ||
-                     target_slot_[CountryIndex(CountryCode::FromChars(
-                         static_cast<char>(packed >> 8),
-                         static_cast<char>(packed & 0xff)))] >= 0)) {
+      if (r.ok() &&
+          (packed > 0xffff || !IsCountryCode(static_cast<uint16_t>(packed)) ||
+           target_slot_[CountryIndex(CountryCode::FromChars(
+               static_cast<char>(packed >> 8),
+               static_cast<char>(packed & 0xff)))] >= 0)) {
         r.Fail("malformed or repeated target");
       }
       if (!r.ok()) break;
@@ -356,8 +356,9 @@ class ForeignShare final : public Operator {
       if (ks.target_slot < 0 ||
           ks.target_slot >= static_cast<int>(targets_.size()) ||
           ks.firing_level < -1 ||
-          ks.firing_level >= static_cast<int>(
-                                 targets_[ks.target_slot]->params->levels.size())) {
+          ks.firing_level >=
+              static_cast<int>(
+                  targets_[ks.target_slot]->params->levels.size())) {
         r.Fail("key with an unknown target or firing rung");
         break;
       }
@@ -369,8 +370,7 @@ class ForeignShare final : public Operator {
         break;
       }
       if (ks.hashtag.empty()) ts.key = index;
-      ks.fwin =
-          ForeignWindow(schedule_.window_hops(), 0, schedule_.max_span());
+      ks.fwin = ForeignWindow(schedule_.window_hops(), 0, schedule_.max_span());
       ks.fwin.Restore(r, [this](SnapshotReader& r, std::unique_ptr<Bucket>* b) {
         if (!r.Bool()) return;
         *b = std::make_unique<Bucket>(limits_);

@@ -202,11 +202,11 @@ class KeyedHopCounter {
       w.I64(key.last_event_hop);
       w.Time(key.episode_start);
       SaveBaseline(key.baseline, w);
-      key.window.Save(w, [&](const std::unique_ptr<Bucket>& b,
-                             SnapshotWriter& w) {
-        w.Bool(b != nullptr);
-        if (b != nullptr) save(*b, w);
-      });
+      key.window.Save(w,
+                      [&](const std::unique_ptr<Bucket>& b, SnapshotWriter& w) {
+                        w.Bool(b != nullptr);
+                        if (b != nullptr) save(*b, w);
+                      });
     }
     scores_.Save(w);
   }
@@ -240,16 +240,14 @@ class KeyedHopCounter {
       key.episode_start = r.Time();
       RestoreBaseline(r, &key.baseline);
       if (!r.ok()) return;
-      if (key.scorer == nullptr ||
-          key.firing_level < -1 ||
+      if (key.scorer == nullptr || key.firing_level < -1 ||
           key.firing_level >=
               static_cast<int>(key.scorer->options().levels.size())) {
         r.Fail("key with an unknown target or firing rung");
         return;
       }
       key.window = Window(schedule_.window_hops(), 0, schedule_.max_span());
-      key.window.Restore(r, [&](SnapshotReader& r,
-                                std::unique_ptr<Bucket>* b) {
+      key.window.Restore(r, [&](SnapshotReader& r, std::unique_ptr<Bucket>* b) {
         if (!r.Bool()) return;
         *b = new_bucket_();
         restore(r, b->get());

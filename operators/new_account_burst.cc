@@ -146,9 +146,10 @@ class NewAccountBurst final : public Operator {
     counter_.Restore(
         r,
         [this](uint32_t packed) -> const Scorer* {
-          const Rules* rules = rules_by_target_[CountryIndex(
-              CountryCode::FromChars(static_cast<char>(packed >> 24),
-                                     static_cast<char>((packed >> 16) & 0xff)))];
+          const Rules* rules =
+              rules_by_target_[CountryIndex(CountryCode::FromChars(
+                  static_cast<char>(packed >> 24),
+                  static_cast<char>((packed >> 16) & 0xff)))];
           return rules == nullptr ? nullptr : rules->scorer.get();
         },
         [](SnapshotReader& r, Bucket* b) {

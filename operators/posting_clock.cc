@@ -381,11 +381,11 @@ class PostingClock final : public Operator {
     const size_t targets = r.Count(2);
     for (size_t i = 0; i < targets && r.ok(); ++i) {
       const uint32_t packed = r.U32();
-      if (r.ok() && (packed > 0xffff ||
-                     !IsCountryCode(static_cast<uint16_t>(packed)) ||
-                     target_slot_[CountryIndex(CountryCode::FromChars(
-                         static_cast<char>(packed >> 8),
-                         static_cast<char>(packed & 0xff)))] >= 0)) {
+      if (r.ok() &&
+          (packed > 0xffff || !IsCountryCode(static_cast<uint16_t>(packed)) ||
+           target_slot_[CountryIndex(CountryCode::FromChars(
+               static_cast<char>(packed >> 8),
+               static_cast<char>(packed & 0xff)))] >= 0)) {
         r.Fail("malformed or repeated target");
       }
       if (!r.ok()) break;
@@ -396,9 +396,9 @@ class PostingClock final : public Operator {
       for (GroupState& g : ts.groups) {
         g.firing_level = r.I32();
         g.episode_start = r.Time();
-        if (r.ok() && (g.firing_level < -1 ||
-                       g.firing_level >=
-                           static_cast<int>(ts.params->levels.size()))) {
+        if (r.ok() &&
+            (g.firing_level < -1 ||
+             g.firing_level >= static_cast<int>(ts.params->levels.size()))) {
           r.Fail("group with an unknown firing rung");
         }
         if (g.firing_level >= 0) ++firing_;

@@ -86,8 +86,8 @@ void SnapshotWriter::EndSection() {
 bool SnapshotReader::Need(size_t n) {
   if (!status_.ok()) return false;
   if (remaining() < n) {
-    Fail(absl::StrCat("truncated: needs ", n, " bytes, ", remaining(),
-                      " left"));
+    Fail(
+        absl::StrCat("truncated: needs ", n, " bytes, ", remaining(), " left"));
     return false;
   }
   return true;
@@ -95,8 +95,8 @@ bool SnapshotReader::Need(size_t n) {
 
 void SnapshotReader::Fail(std::string_view why) {
   if (!status_.ok()) return;
-  status_ = absl::DataLossError(absl::StrCat(
-      "snapshot ", what_, " at byte ", offset(), ": ", ToAbsl(why)));
+  status_ = absl::DataLossError(absl::StrCat("snapshot ", what_, " at byte ",
+                                             offset(), ": ", ToAbsl(why)));
 }
 
 uint64_t SnapshotReader::U64() {
@@ -166,9 +166,7 @@ double SnapshotReader::F64() {
   return v;
 }
 
-std::string_view SnapshotReader::StrView() {
-  return Bytes(U64());
-}
+std::string_view SnapshotReader::StrView() { return Bytes(U64()); }
 
 uint64_t SnapshotReader::Fixed64() {
   if (!Need(8)) return 0;
@@ -200,8 +198,8 @@ size_t SnapshotReader::Count(size_t min_bytes) {
   const uint64_t n = U64();
   if (!ok()) return 0;
   if (min_bytes > 0 && n > remaining() / min_bytes) {
-    Fail(absl::StrCat("count ", n, " exceeds the ", remaining(),
-                      " bytes left"));
+    Fail(
+        absl::StrCat("count ", n, " exceeds the ", remaining(), " bytes left"));
     return 0;
   }
   return static_cast<size_t>(n);
@@ -211,7 +209,8 @@ int64_t SnapshotReader::Int(int64_t lo, int64_t hi, std::string_view field) {
   const int64_t v = I64();
   if (!ok()) return lo;
   if (v < lo || v > hi) {
-    Fail(absl::StrCat(ToAbsl(field), " ", v, " out of range [", lo, ", ", hi, "]"));
+    Fail(absl::StrCat(ToAbsl(field), " ", v, " out of range [", lo, ", ", hi,
+                      "]"));
     return lo;
   }
   return v;
@@ -253,8 +252,9 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::string_view bytes) {
         "not a vigia snapshot (no VIGIASNP magic at byte 0)");
   }
   if (bytes.size() < kSnapshotMagic.size() + 4 + 2) {
-    return absl::DataLossError(absl::StrCat(
-        "snapshot truncated: ", bytes.size(), " bytes, no room for a checksum"));
+    return absl::DataLossError(
+        absl::StrCat("snapshot truncated: ", bytes.size(),
+                     " bytes, no room for a checksum"));
   }
   const std::string_view body = bytes.substr(0, bytes.size() - 4);
   uint32_t stored = 0;
@@ -269,18 +269,17 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::string_view bytes) {
   ParsedSnapshot out;
   out.format_version = r.U32();
   if (r.ok() && out.format_version > kSnapshotFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "snapshot format version ", out.format_version,
-        " is newer than this vigia reads (", kSnapshotFormatVersion,
-        "): written by a newer vigia"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot format version ", out.format_version,
+                     " is newer than this vigia reads (",
+                     kSnapshotFormatVersion, "): written by a newer vigia"));
   }
   if (r.ok() && out.format_version == 0) r.Fail("format version 0");
   const uint32_t crc = Crc32c(body);
   if (crc != stored) {
     return absl::DataLossError(absl::StrCat(
-        "snapshot checksum mismatch over bytes [0, ", body.size(),
-        "): stored ", stored, ", computed ", crc,
-        " (corrupt or truncated file)"));
+        "snapshot checksum mismatch over bytes [0, ", body.size(), "): stored ",
+        stored, ", computed ", crc, " (corrupt or truncated file)"));
   }
   out.config_hash = r.Str();
   while (r.ok()) {
@@ -322,9 +321,8 @@ absl::Status CheckSectionVersion(const SnapshotSection& section,
     return absl::FailedPreconditionError(absl::StrCat(
         "snapshot section ", ToAbsl(section.name), " (byte ", section.offset,
         ") has format version ", section.version, "; this vigia reads 1 to ",
-        max_version, (section.version > max_version
-                          ? ": written by a newer vigia"
-                          : "")));
+        max_version,
+        (section.version > max_version ? ": written by a newer vigia" : "")));
   }
   return absl::OkStatus();
 }

@@ -207,9 +207,9 @@ class StateMediaAmplification final : public Operator {
     counter_.Restore(
         r,
         [this](uint32_t packed) {
-          return scorers_[CountryIndex(
-              CountryCode::FromChars(static_cast<char>(packed >> 24),
-                                     static_cast<char>((packed >> 16) & 0xff)))];
+          return scorers_[CountryIndex(CountryCode::FromChars(
+              static_cast<char>(packed >> 24),
+              static_cast<char>((packed >> 16) & 0xff)))];
         },
         [](SnapshotReader& r, Bucket* b) {
           b->evidence.Restore(r);

@@ -20,6 +20,10 @@
 namespace vigia::cli {
 namespace {
 
+// The largest --state-in read (a snapshot of a million keys is a few
+// hundred MB).
+constexpr size_t kMaxStateFileBytes = size_t{16} << 30;
+
 // Without --dead-letters, dead letters go next to the first output file
 // that was asked for (--alerts, else --summary), named after it; with
 // neither they are counted in the summary and not kept (it says so).
@@ -151,15 +155,27 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!min_severity.ok()) return min_severity.status();
   // Before anything is opened for writing: `--alerts f --input f` once
   // truncated the archive it was about to read.
+  const std::string state_in = flags.get("state-in");
+  const std::string state_out = flags.get("state-out");
   if (absl::Status s = CheckOutputsAreNotInputs(
           {{"--input", input},
            {"--config", flags.get("config")},
+           {"--state-in", state_in},
            {"domains_file", config->state_media_amplification.domains_file}},
           {{"--alerts", alerts_path},
            {"--dead-letters", dead_path},
-           {"--summary", summary_path}});
+           {"--summary", summary_path},
+           {"--state-out", state_out}});
       !s.ok()) {
     return s;
+  }
+  ReplayOptions options;
+  options.save_state = !state_out.empty();
+  if (!state_in.empty()) {
+    absl::StatusOr<std::string> bytes =
+        ReadFileToString(state_in, kMaxStateFileBytes, "state file");
+    if (!bytes.ok()) return bytes.status();
+    options.state_in = std::move(*bytes);
   }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
   if (!reader.ok()) return reader.status();
@@ -206,14 +222,32 @@ absl::Status RunReplay(const ParsedFlags& flags) {
     dead = std::move(*opened);
   }
 
-  ProgressFn progress;
   if (tty) {
-    progress = [&progress_line](const Pipeline& p, const LineReader& r) {
+    options.progress = [&progress_line](const Pipeline& p,
+                                        const LineReader& r) {
       progress_line.Report(p, r);
     };
   }
-  const RunSummary summary =
-      Replay(*config, **reader, input, alerts, *dead, progress);
+  RunSummary summary = Replay(*config, **reader, input, alerts, *dead, options);
+  if (!state_in.empty() && summary.restored) {
+    std::fprintf(stderr, "  state            started from %s\n",
+                 state_in.c_str());
+  }
+  if (summary.status.ok() && options.save_state) {
+    // Written whole under a temporary name, then renamed: a reader of
+    // --state-out never sees half a snapshot.
+    const std::string tmp = PartialPath(state_out);
+    if (absl::Status s = WriteFile(tmp, summary.state); !s.ok()) {
+      summary.status = s;
+    } else if (absl::Status s = CommitPartial(state_out); !s.ok()) {
+      summary.status = s;
+    } else {
+      std::fprintf(stderr,
+                   "  state            %zu bytes written to %s (windows left "
+                   "open for --state-in)\n",
+                   summary.state.size(), state_out.c_str());
+    }
+  }
   progress_line.Clear();
   if (summary.status.ok() && *alertmanager != nullptr) {
     DeliverHeldResolves(**alertmanager);
@@ -289,6 +323,12 @@ Command ReplayCommand() {
         "lowest severity printed: info (default), warning, critical; the "
         "--alerts file, Alertmanager and the summary keep every alert"},
        {"quiet", "", "print no alert lines and no progress"},
+       {"state-in", "FILE",
+        "start from the detector state a replay wrote with --state-out "
+        "(same detection settings): no warm-up, open episodes go on"},
+       {"state-out", "FILE",
+        "at the end, leave the last windows open and write the whole "
+        "state here (written whole, then renamed into place)"},
        AlertmanagerFlagSpec(),
        DrillFlagSpec()}};
   c.run = RunReplay;
