@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "operators/snapshot.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/core/files.h"
@@ -175,6 +176,13 @@ absl::Status RunReplay(const ParsedFlags& flags) {
     absl::StatusOr<std::string> bytes =
         ReadFileToString(state_in, kMaxStateFileBytes, "state file");
     if (!bytes.ok()) return bytes.status();
+    // Checked before any output is opened, so a bad file costs nothing.
+    if (absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(*bytes);
+        !parsed.ok()) {
+      return absl::Status(parsed.status().code(),
+                          absl::StrCat("--state-in ", state_in, ": ",
+                                       parsed.status().message()));
+    }
     options.state_in = std::move(*bytes);
   }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
