@@ -19,6 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "operators/snapshot.h"
@@ -298,6 +299,35 @@ TEST_F(StateTest, ASplitInsideFiringEpisodesNeitherRefiresNorLosesTheResolve) {
     resolved += a.state == AlertState::kResolved;
   }
   EXPECT_GT(resolved, 0);
+}
+
+// The slice's surge starts at 03:00 (ramp 5 m). Split five minutes before
+// it, the run restored from the state pages it within its first hour; a run
+// of the same records without the state is still warming up then
+// (foreign_origin_surge.scoring.warmup 1 h) and cannot.
+TEST_F(StateTest, ARestoredRunHasNoWarmUp) {
+  const Config config = AllDetectors();
+  const absl::Time split_at = absl::FromCivil(
+      absl::CivilMinute(2026, 5, 9, 2, 55), absl::UTCTimeZone());
+  const size_t line = LineAt(*slice_, split_at);
+  const std::string a = WritePart(*slice_, 0, line, "warm.a");
+  const std::string b = WritePart(*slice_, line, slice_->size(), "warm.b");
+  const PartRun first = ReplayPart(config, a, std::nullopt, true);
+  ASSERT_TRUE(first.summary.status.ok());
+  const absl::Time warm = split_at + config.foreign_origin_surge.scoring.warmup;
+  const auto pages_before_warm = [&](const PartRun& run) {
+    for (const Alert& x : run.alerts) {
+      if (x.detector == "foreign_origin_surge" &&
+          x.state == AlertState::kFiring && x.severity != Severity::kInfo &&
+          x.window_end < warm) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(
+      pages_before_warm(ReplayPart(config, b, first.summary.state, false)));
+  EXPECT_FALSE(pages_before_warm(ReplayPart(config, b, std::nullopt, false)));
 }
 
 TEST_F(StateTest, ThreePartsChainTheirStates) {
