@@ -287,6 +287,12 @@ absl::Status RunReplay(const ParsedFlags& flags) {
     }
     if (absl::Status s = Commit(summary_out); !s.ok()) return s;
   }
+  if (!state_in.empty() && !summary.restored) {
+    // Refused before its first line: nothing was read or written.
+    return absl::Status(
+        summary.status.code(),
+        absl::StrCat("--state-in ", state_in, ": ", summary.status.message()));
+  }
   if (!summary.status.ok()) {
     // The alerts and dead letters so far stay under their partial names;
     // the names a reader expects keep what a complete run left there.
