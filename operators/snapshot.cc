@@ -179,7 +179,8 @@ uint64_t SnapshotReader::Fixed64() {
 }
 
 std::string_view SnapshotReader::Bytes(size_t n) {
-  if (!Need(n)) return {};
+  // Never a null view: callers may memcpy from it.
+  if (!Need(n)) return std::string_view("", 0);
   std::string_view s = data_.substr(pos_, n);
   pos_ += n;
   return s;
