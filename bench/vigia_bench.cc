@@ -38,6 +38,7 @@
 #include "bench/feed.h"
 #include "bench/kafka_bench.h"
 #include "bench/report.h"
+#include "operators/snapshot.h"
 #include "pipeline/config.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/decoder.h"
@@ -437,6 +438,61 @@ absl::StatusOr<KeyMemory> MeasureKeys(int64_t accounts, const Config& config) {
   return m;
 }
 
+// ------------------------------------------------------------------- state
+
+// Snapshot size and speed (issue 15): a pipeline holding `accounts`
+// distinct accounts' state (the posts of MeasureKeysInProcess), its whole
+// state written as `vigia replay --state-out` writes it, then parsed
+// (checksum included) and restored into a fresh pipeline.
+struct StateFigures {
+  int64_t keys = 0;
+  size_t bytes = 0;
+  double save_s = 0;
+  double restore_s = 0;
+  std::vector<std::pair<std::string, size_t>> sections;  // name -> bytes
+  absl::Status status;
+};
+
+StateFigures MeasureState(int64_t accounts, const Config& config) {
+  StateFigures f;
+  CountingAlertSink alerts;
+  CountingDeadLetterSink dead;
+  std::vector<char> buf(1024 + Decoder::padding());
+  Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
+  for (int64_t a = 0; a < accounts; ++a) {
+    const size_t n = SyntheticPost(a, accounts, buf.data(), 1024);
+    RawRecord r;
+    r.bytes = std::string_view(buf.data(), n);
+    r.capacity = buf.size();
+    r.source = SourceRef{"synthetic", -1, a + 1};
+    (void)pipeline.Process(r);
+  }
+  for (const auto& [name, stats] : pipeline.operator_stats()) {
+    f.keys += stats.keys;
+  }
+  auto t0 = SteadyClock::now();
+  SnapshotWriter w;
+  BeginSnapshot(w, config.hash());
+  f.status = pipeline.SaveState(w);
+  const std::string bytes = FinishSnapshot(w);
+  f.save_s = SecondsSince(t0);
+  if (!f.status.ok()) return f;
+  f.bytes = bytes.size();
+  t0 = SteadyClock::now();
+  absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(bytes);
+  if (!parsed.ok()) {
+    f.status = parsed.status();
+    return f;
+  }
+  Pipeline restored(config, Pipeline::MakeOperators(config), &alerts, &dead);
+  f.status = restored.RestoreState(*parsed);
+  f.restore_s = SecondsSince(t0);
+  for (const SnapshotSection& s : parsed->sections) {
+    f.sections.emplace_back(std::string(s.name), s.payload.size());
+  }
+  return f;
+}
+
 // -------------------------------------------------------------------- main
 
 struct Flags {
@@ -446,6 +502,7 @@ struct Flags {
   bool keys_10m = true;
   bool kafka = true;
   bool memory = true;
+  bool state = true;
   // Only the Kafka latency run, paced at this many records/s (0: the
   // saturated runs first, then half their rate).
   double latency_rate = 0;
@@ -465,6 +522,7 @@ void Usage() {
          "  --no-10m     skip the 10-million-key memory figure\n"
          "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
          "  --no-memory  skip the bytes-per-key runs\n"
+         "  --no-state   skip the snapshot size and speed runs\n"
          "  --kafka-setting K=V  a librdkafka setting for the daemons "
          "(repeatable)\n"
          "  --kafka-latency-rate R  skip the saturated Kafka runs; measure\n"
@@ -496,6 +554,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->kafka = false;
     } else if (a == "--no-memory") {
       f->memory = false;
+    } else if (a == "--no-state") {
+      f->state = false;
     } else if (a == "--kafka-latency-rate") {
       const char* v = next();
       if (v == nullptr ||
@@ -828,6 +888,44 @@ int Main(int argc, char** argv) {
                         "hits at 10M)",
                         keys, mem_10m.cap_hits));
   }
+  if (flags.state) {
+    // The caps raised so that the state holds every account (posting_clock)
+    // and URL (coordinated_sharing): about a million keys at 1M accounts.
+    Config state_config = config;
+    state_config.posting_clock.max_accounts = 2000000;
+    state_config.coordinated_sharing.max_keys = 2000000;
+    for (int64_t accounts : {int64_t{100000}, int64_t{1000000}}) {
+      Progress(absl::StrCat("snapshot, ", accounts, " distinct accounts"));
+      const StateFigures f = MeasureState(accounts, state_config);
+      const std::string section =
+          accounts >= 1000000 ? "state 1M" : "state 100k";
+      if (!f.status.ok()) {
+        report.Add(section, "failed", std::nan(""), "", f.status.ToString());
+        continue;
+      }
+      std::string by_section;
+      for (const auto& [name, bytes] : f.sections) {
+        absl::StrAppend(&by_section, by_section.empty() ? "" : ", ", name, " ",
+                        bytes / 1000, " kB");
+      }
+      report.Add(section, "snapshot_bytes", f.bytes / 1048576.0, "MiB",
+                 absl::StrFormat("%d distinct accounts sent, %d keys over the "
+                                 "operators (posting_clock and "
+                                 "coordinated_sharing caps 2M); %s",
+                                 accounts, f.keys, by_section));
+      report.Add(section, "snapshot_bytes_per_key",
+                 f.keys > 0 ? static_cast<double>(f.bytes) / f.keys : 0, "B",
+                 "whole snapshot / keys summed over operators");
+      report.Add(section, "write_s", f.save_s, "s",
+                 absl::StrFormat("SaveState + checksum, %.0f MB/s",
+                                 f.bytes / 1e6 / f.save_s));
+      report.Add(section, "restore_s", f.restore_s, "s",
+                 absl::StrFormat("parse + checksum + RestoreState into a "
+                                 "fresh pipeline, %.0f MB/s",
+                                 f.bytes / 1e6 / f.restore_s));
+    }
+  }
+
   report.Add(
       "process", "peak_rss", ProcStatusKb("VmHWM:") / 1024.0, "MiB",
       "driver: the feed in memory plus every run above (children apart)");

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/types.h"
 
 namespace vigia {
@@ -107,6 +108,27 @@ class SourceTable {
   }
 
   size_t size() const { return entries_.size(); }
+
+  // Snapshots (operators/snapshot.h): the (source, partition) pairs in
+  // number order. Restore() fills an empty table; its names view
+  // InternSourceName's copies.
+  void Save(SnapshotWriter& w) const {
+    w.U64(entries_.size());
+    for (const Entry& e : entries_) {
+      w.Str(e.first);
+      w.I32(e.second);
+    }
+  }
+  void Restore(SnapshotReader& r) {
+    const size_t n = r.Count(2);
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      const std::string_view name = InternSourceName(r.StrView());
+      const int32_t partition = r.I32();
+      if (r.ok() && Intern(SourceRef{name, partition, 0}) != i) {
+        r.Fail("source appears twice");
+      }
+    }
+  }
 
  private:
   using Entry = std::pair<std::string_view, int32_t>;

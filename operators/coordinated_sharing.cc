@@ -26,6 +26,7 @@
 #include "operators/evidence.h"
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
@@ -534,6 +535,167 @@ class CoordinatedSharing final : public Operator {
     return s;
   }
 
+  // State format, version 1: the counters and watermark; the source table;
+  // every slot (free ones as not live; live ones with id, fingerprint,
+  // target, kind, LRU links, generation, quote, held posts and open
+  // episode); the free list, LRU ends and firing keys in order; the queued
+  // judgements (their pop order is fixed by time and sequence). The index
+  // of slots by id is rebuilt.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    w.I64(wm_us_);
+    w.U64(seq_);
+    w.I64(cap_hits_);
+    w.I64(next_deadline_);
+    sources_.Save(w);
+    w.U64(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const Key& key = slots_[i];
+      w.Bool(key.live);
+      w.U32(key.gen);
+      if (!key.live) continue;
+      w.U64(key.id);
+      w.U64(key.fingerprint);
+      w.I64(key.last_us);
+      w.U32(key.prev);
+      w.U32(key.next);
+      w.U32(key.target.packed());
+      w.U32(static_cast<uint32_t>(key.kind));
+      SavePacked(key.quote, w);
+      w.U64(key.members.size());
+      for (const Member& m : key.members) {
+        w.I64(m.t_us);
+        w.U64(m.account_hash);
+        w.I64(m.position);
+        SavePacked(m.text, w);
+        w.U32(m.source);
+        w.U32(m.country.packed());
+        w.Bool(m.in_episode);
+        w.Bool(m.queued);
+      }
+      w.Bool(key.episode != nullptr);
+      if (key.episode != nullptr) SaveEpisode(*key.episode, w);
+    }
+    w.U64(free_.size());
+    for (uint32_t f : free_) w.U32(f);
+    w.U32(lru_head_);
+    w.U32(lru_tail_);
+    w.U64(firing_.size());
+    for (uint32_t f : firing_) w.U32(f);
+    std::priority_queue<Pending, std::vector<Pending>, Later> pending =
+        pending_;
+    w.U64(pending.size());
+    for (; !pending.empty(); pending.pop()) {
+      const Pending& p = pending.top();
+      w.I64(p.t_us);
+      w.U64(p.seq);
+      w.U32(p.slot);
+      w.U32(p.gen);
+    }
+  }
+
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    wm_us_ = r.I64();
+    seq_ = r.U64();
+    cap_hits_ = r.I64();
+    next_deadline_ = r.I64();
+    sources_.Restore(r);
+    const size_t slots = r.Count(2);
+    const auto slot_ok = [slots](uint32_t s) {
+      return s == kNone || s < slots;
+    };
+    const auto country = [&r](bool may_be_empty) {
+      const uint32_t packed = r.U32();
+      if (!r.ok()) return CountryCode();
+      if ((packed == 0 && may_be_empty) ||
+          (packed <= 0xffff && IsCountryCode(static_cast<uint16_t>(packed)))) {
+        return CountryCode::FromChars(static_cast<char>(packed >> 8),
+                                      static_cast<char>(packed & 0xff));
+      }
+      r.Fail("malformed country code");
+      return CountryCode();
+    };
+    for (size_t i = 0; i < slots && r.ok(); ++i) {
+      Key& key = slots_.emplace_back();
+      key.live = r.Bool();
+      key.gen = r.U32();
+      if (!key.live) continue;
+      key.id = r.U64();
+      key.fingerprint = r.U64();
+      key.last_us = r.I64();
+      key.prev = r.U32();
+      key.next = r.U32();
+      key.target = country(false);
+      const uint32_t kind = r.U32();
+      if (r.ok() && (kind > 2 || !slot_ok(key.prev) || !slot_ok(key.next))) {
+        r.Fail("key with an unknown kind or link");
+      }
+      key.kind = static_cast<Kind>(kind);
+      key.quote = RestorePacked(r);
+      const size_t members = r.Count(8);
+      for (size_t k = 0; k < members && r.ok(); ++k) {
+        Member& m = key.members.emplace_back();
+        m.t_us = r.I64();
+        m.account_hash = r.U64();
+        m.position = r.I64();
+        m.text = RestorePacked(r);
+        m.source = r.U32();
+        m.country = country(true);
+        m.in_episode = r.Bool();
+        m.queued = r.Bool();
+        if (r.ok() && (m.text.count() < 2 || m.source >= sources_.size())) {
+          r.Fail("held post without id, account or known source");
+        }
+      }
+      if (r.Bool()) {
+        key.episode = std::make_unique<Episode>(top_capacity_);
+        RestoreEpisode(r, key.episode.get());
+        if (r.ok() &&
+            (key.episode->level < -1 ||
+             key.episode->level >= static_cast<int>(Levels(key).size()))) {
+          r.Fail("episode with an unknown rung");
+        }
+      }
+      if (!r.ok()) break;
+      if (!index_.insert(static_cast<uint32_t>(i)).second) {
+        r.Fail("key appears twice");
+        break;
+      }
+      ++live_;
+      posts_held_ += static_cast<int64_t>(key.members.size());
+    }
+    const auto slot_list = [&](std::vector<uint32_t>* out, bool live) {
+      const size_t n = r.Count(1);
+      for (size_t i = 0; i < n && r.ok(); ++i) {
+        const uint32_t s = r.U32();
+        if (r.ok() && (s >= slots_.size() || slots_[s].live != live ||
+                       (live && slots_[s].episode == nullptr))) {
+          r.Fail("slot list names a slot in the wrong state");
+        }
+        out->push_back(s);
+      }
+    };
+    slot_list(&free_, false);
+    lru_head_ = r.U32();
+    lru_tail_ = r.U32();
+    if (r.ok() && (!slot_ok(lru_head_) || !slot_ok(lru_tail_))) {
+      r.Fail("LRU end beyond the slots");
+    }
+    slot_list(&firing_, true);
+    const size_t pending = r.Count(4);
+    for (size_t i = 0; i < pending && r.ok(); ++i) {
+      Pending p;
+      p.t_us = r.I64();
+      p.seq = r.U64();
+      p.slot = r.U32();
+      p.gen = r.U32();
+      if (r.ok() && p.slot >= slots_.size()) r.Fail("queued post of no slot");
+      if (r.ok()) pending_.push(p);
+    }
+    return r.Finish();
+  }
+
  private:
   static int64_t SaturatingSub(int64_t a, int64_t b) {
     return a < std::numeric_limits<int64_t>::min() + b
@@ -830,6 +992,113 @@ class CoordinatedSharing final : public Operator {
   }
 
   enum class Record { kFiring, kResolved, kSuperseded };
+
+  static void SavePacked(const PackedStrings& p, SnapshotWriter& w) {
+    w.U64(p.count());
+    for (size_t i = 0; i < p.count(); ++i) w.Str(p[i]);
+  }
+  // Up to the three parts a member or quote has.
+  static PackedStrings RestorePacked(SnapshotReader& r) {
+    const size_t n = r.Count(1);
+    if (n > 3) r.Fail("more than three packed strings");
+    std::string_view parts[3];
+    for (size_t i = 0; i < n && r.ok(); ++i) parts[i] = r.StrView();
+    if (!r.ok()) return PackedStrings();
+    switch (n) {
+      case 1:
+        return PackedStrings({parts[0]});
+      case 2:
+        return PackedStrings({parts[0], parts[1]});
+      case 3:
+        return PackedStrings({parts[0], parts[1], parts[2]});
+      default:
+        return PackedStrings();
+    }
+  }
+
+  // The accounts, in value order so the bytes do not depend on the hash
+  // map's layout; samples with their sources by name.
+  static void SaveEpisode(const Episode& ep, SnapshotWriter& w) {
+    w.I32(ep.level);
+    w.Time(ep.start);
+    w.I64(ep.first_us);
+    w.I64(ep.last_us);
+    w.I32(ep.peak);
+    w.I64(ep.peak_first_us);
+    w.I64(ep.peak_last_us);
+    w.I64(ep.posts);
+    std::vector<std::pair<std::string_view, AccountStat>> accounts(
+        ep.accounts.begin(), ep.accounts.end());
+    std::sort(accounts.begin(), accounts.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    w.U64(accounts.size());
+    for (const auto& [account, stat] : accounts) {
+      w.Str(account);
+      w.U32(stat.posts);
+      w.U32(stat.country.packed());
+    }
+    w.I64(ep.accounts_dropped);
+    ep.raw_urls.Save(w);
+    w.U64(ep.samples.size());
+    for (const StoredSample& s : ep.samples) {
+      w.Str(s.id());
+      w.Str(s.account());
+      w.Time(s.created_at);
+      w.Str(s.source);
+      w.I32(s.partition);
+      w.I64(s.position);
+    }
+    std::vector<std::pair<std::string_view, bool>> sampled(ep.sampled.begin(),
+                                                           ep.sampled.end());
+    std::sort(sampled.begin(), sampled.end());
+    w.U64(sampled.size());
+    for (const auto& [account, yes] : sampled) {
+      w.Str(account);
+      w.Bool(yes);
+    }
+  }
+  static void RestoreEpisode(SnapshotReader& r, Episode* ep) {
+    ep->level = r.I32();
+    ep->start = r.Time();
+    ep->first_us = r.I64();
+    ep->last_us = r.I64();
+    ep->peak = r.I32();
+    ep->peak_first_us = r.I64();
+    ep->peak_last_us = r.I64();
+    ep->posts = r.I64();
+    const size_t accounts = r.Count(3);
+    for (size_t i = 0; i < accounts && r.ok(); ++i) {
+      std::string account = r.Str();
+      AccountStat stat;
+      stat.posts = r.U32();
+      const uint32_t c = r.U32();
+      if (r.ok() && c != 0 &&
+          (c > 0xffff || !IsCountryCode(static_cast<uint16_t>(c)))) {
+        r.Fail("malformed country code");
+      }
+      stat.country = CountryCode::FromChars(static_cast<char>(c >> 8),
+                                            static_cast<char>(c & 0xff));
+      if (r.ok()) ep->accounts.emplace(std::move(account), stat);
+    }
+    ep->accounts_dropped = r.I64();
+    ep->raw_urls.Restore(r);
+    const size_t samples = r.Count(6);
+    for (size_t i = 0; i < samples && r.ok(); ++i) {
+      const std::string_view id = r.StrView();
+      const std::string_view account = r.StrView();
+      const absl::Time t = r.Time();
+      const std::string_view source = InternSourceName(r.StrView());
+      const int32_t partition = r.I32();
+      const int64_t position = r.I64();
+      ep->samples.emplace_back(id, account, t, source, partition, position);
+    }
+    const size_t sampled = r.Count(2);
+    for (size_t i = 0; i < sampled && r.ok(); ++i) {
+      std::string account = r.Str();
+      const bool yes = r.Bool();
+      if (r.ok()) ep->sampled.emplace(std::move(account), yes);
+    }
+  }
 
   // The ladder of a key's target and kind.
   const std::vector<ClusterLevel>& Levels(const Key& key) const {

@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "operators/snapshot.h"
+
 namespace vigia {
 namespace {
 
@@ -130,6 +132,72 @@ std::vector<Tally> MergeTop(std::span<const TopK* const> parts, int n) {
   if (n < 0) n = 0;
   if (out.size() > static_cast<size_t>(n)) out.resize(n);
   return out;
+}
+
+void TopK::Save(SnapshotWriter& w) const {
+  w.U64(entries_.size());
+  for (const Entry& e : entries_) {
+    w.Str(value(e));
+    w.U32(e.count);
+    w.U32(e.error);
+  }
+}
+
+void TopK::Restore(SnapshotReader& r) {
+  entries_.clear();
+  chars_.clear();
+  garbage_ = 0;
+  const size_t n = r.Count(3);
+  if (n > capacity_) {
+    r.Fail("top-k holds more entries than its capacity");
+    return;
+  }
+  entries_.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    const std::string_view v = r.StrView();
+    Entry& e = entries_.emplace_back();
+    e.hash = HashOf(v);
+    e.count = r.U32();
+    e.error = r.U32();
+    Store(e, v);
+  }
+}
+
+void BucketEvidence::Save(SnapshotWriter& w) const {
+  accounts_.Save(w);
+  urls_.Save(w);
+  hashtags_.Save(w);
+  w.U64(samples_.size());
+  for (const StoredSample& s : samples_) {
+    w.Str(s.id());
+    w.Str(s.account());
+    w.Time(s.created_at);
+    w.Str(s.source);
+    w.I32(s.partition);
+    w.I64(s.position);
+  }
+}
+
+void BucketEvidence::Restore(SnapshotReader& r) {
+  accounts_.Restore(r);
+  urls_.Restore(r);
+  hashtags_.Restore(r);
+  samples_.clear();
+  const size_t n = r.Count(6);
+  if (n > max_samples_) {
+    r.Fail("more samples than max_samples");
+    return;
+  }
+  samples_.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    const std::string_view id = r.StrView();
+    const std::string_view account = r.StrView();
+    const absl::Time t = r.Time();
+    const std::string_view source = InternSourceName(r.StrView());
+    const int32_t partition = r.I32();
+    const int64_t position = r.I64();
+    samples_.emplace_back(id, account, t, source, partition, position);
+  }
 }
 
 BucketEvidence::BucketEvidence(const EvidenceLimits& limits)

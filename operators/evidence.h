@@ -28,6 +28,11 @@
 #include "pipeline/core/event.h"
 
 namespace vigia {
+class SnapshotWriter;
+class SnapshotReader;
+}  // namespace vigia
+
+namespace vigia {
 
 class TopK {
  public:
@@ -63,6 +68,12 @@ class TopK {
   }
   // Up to `n` entries, highest count first, ties by value.
   std::vector<Tally> Top(int n) const;
+
+  // Snapshots (operators/snapshot.h): the entries in order (which entry a
+  // newcomer replaces depends on it) with their values and counts.
+  // Restore() replaces the contents; more entries than the capacity fail.
+  void Save(SnapshotWriter& w) const;
+  void Restore(SnapshotReader& r);
 
  private:
   // Stores `value`'s bytes for entry `e` (new, or taking over a victim's
@@ -133,6 +144,11 @@ class BucketEvidence {
   const TopK& urls() const { return urls_; }
   const TopK& hashtags() const { return hashtags_; }
   const std::vector<StoredSample>& samples() const { return samples_; }
+
+  // Snapshots: the three sketches and the samples (their sources by name;
+  // restored ones view InternSourceName's copies).
+  void Save(SnapshotWriter& w) const;
+  void Restore(SnapshotReader& r);
 
  private:
   TopK accounts_;

@@ -23,6 +23,7 @@
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
@@ -227,6 +228,179 @@ class ForeignAdSpend final : public Operator {
 
   std::vector<TargetScore> LatestScores() const override {
     return scores_.Snapshot();
+  }
+
+  // State format, version 1: the schedule; per target key (in order) its
+  // target, firing severity, driving signal and threshold, both baselines
+  // and its window (buckets with evidence, payer and currency sketches,
+  // spend sums, reason counts, sample notes); per payer (in order, so the
+  // pending alerts' indices hold) its identity, totals, first-seen time,
+  // alerted flag and evidence until the alert; the pending first-seen
+  // alerts; the cap-hit count and the latest scores.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    schedule_.Save(w);
+    w.I64(cap_hits_);
+    w.U64(keys_.size());
+    for (const KeyState& ks : keys_) {
+      w.U32(ks.target.packed());
+      w.I32(ks.firing);
+      w.Bool(ks.driver == Signal::kCount);
+      w.F64(ks.firing_threshold);
+      w.I64(ks.last_event_hop);
+      w.Time(ks.episode_start);
+      SaveBaseline(ks.spend, w);
+      SaveBaseline(ks.count, w);
+      ks.window.Save(w,
+                     [](const std::unique_ptr<AdBucket>& b, SnapshotWriter& w) {
+                       w.Bool(b != nullptr);
+                       if (b == nullptr) return;
+                       b->evidence.Save(w);
+                       b->payers.Save(w);
+                       b->currencies.Save(w);
+                       w.F64(b->mid);
+                       w.F64(b->lower);
+                       w.F64(b->upper);
+                       w.F64(b->largest);
+                       for (uint32_t n : b->reasons) w.U32(n);
+                       w.U64(b->notes.size());
+                       for (const std::string& n : b->notes) w.Str(n);
+                     });
+    }
+    w.U64(payers_.size());
+    for (const PayerState& ps : payers_) {
+      w.U32(ps.target.packed());
+      w.U32(ps.country.packed());
+      w.Str(ps.name);
+      w.F64(ps.mid);
+      w.F64(ps.lower);
+      w.F64(ps.upper);
+      w.I64(ps.ads);
+      w.Time(ps.first_seen);
+      w.Bool(ps.alerted);
+      w.Bool(ps.evidence != nullptr);
+      if (ps.evidence != nullptr) {
+        ps.evidence->Save(w);
+        ps.currencies->Save(w);
+      }
+    }
+    w.U64(pending_.size());
+    for (const Pending& p : pending_) {
+      w.I64(p.hop);
+      w.U32(p.payer);
+      w.F64(p.mid);
+      w.F64(p.lower);
+      w.F64(p.upper);
+      w.I64(p.ads);
+    }
+    scores_.Save(w);
+  }
+
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    schedule_.Restore(r);
+    cap_hits_ = r.I64();
+    const auto country = [&r](bool may_be_empty) {
+      const uint32_t packed = r.U32();
+      if (!r.ok()) return CountryCode();
+      if ((packed == 0 && may_be_empty) ||
+          (packed <= 0xffff && IsCountryCode(static_cast<uint16_t>(packed)))) {
+        return CountryCode::FromChars(static_cast<char>(packed >> 8),
+                                      static_cast<char>(packed & 0xff));
+      }
+      r.Fail("malformed country code");
+      return CountryCode();
+    };
+    const size_t keys = r.Count(40);
+    for (size_t i = 0; i < keys && r.ok(); ++i) {
+      KeyState ks;
+      ks.target = country(false);
+      ks.firing = r.I32();
+      ks.driver = r.Bool() ? Signal::kCount : Signal::kSpend;
+      ks.firing_threshold = r.F64();
+      ks.last_event_hop = r.I64();
+      ks.episode_start = r.Time();
+      RestoreBaseline(r, &ks.spend);
+      RestoreBaseline(r, &ks.count);
+      if (!r.ok()) break;
+      if (ks.firing < -1 || ks.firing >= kNumSeverities ||
+          key_of_[CountryIndex(ks.target)] >= 0) {
+        r.Fail("key with a repeated target or unknown severity");
+        break;
+      }
+      ks.params = &ParamsFor(ks.target);
+      ks.window = Window(schedule_.window_hops(), 0, schedule_.max_span());
+      ks.window.Restore(
+          r, [this](SnapshotReader& r, std::unique_ptr<AdBucket>* b) {
+            if (!r.Bool()) return;
+            *b = std::make_unique<AdBucket>(limits_);
+            AdBucket& x = **b;
+            x.evidence.Restore(r);
+            x.payers.Restore(r);
+            x.currencies.Restore(r);
+            x.mid = r.F64();
+            x.lower = r.F64();
+            x.upper = r.F64();
+            x.largest = r.F64();
+            for (uint32_t& n : x.reasons) n = r.U32();
+            const size_t notes = r.Count(1);
+            for (size_t k = 0; k < notes && r.ok(); ++k)
+              x.notes.push_back(r.Str());
+          });
+      key_of_[CountryIndex(ks.target)] = static_cast<int32_t>(keys_.size());
+      buckets_ += ks.window.capacity();
+      if (ks.firing >= 0) ++firing_;
+      keys_.push_back(std::move(ks));
+    }
+    const size_t payers = r.Count(30);
+    if (static_cast<int64_t>(payers) > options_.max_payers) {
+      r.Fail("more payers than max_payers");
+    }
+    for (size_t i = 0; i < payers && r.ok(); ++i) {
+      PayerState ps;
+      ps.target = country(false);
+      ps.country = country(true);
+      ps.name = r.Str();
+      ps.mid = r.F64();
+      ps.lower = r.F64();
+      ps.upper = r.F64();
+      ps.ads = r.I64();
+      ps.first_seen = r.Time();
+      ps.alerted = r.Bool();
+      if (r.Bool()) {
+        ps.evidence = std::make_unique<BucketEvidence>(
+            EvidenceLimits{kPayerTopCapacity, context_.max_samples});
+        ps.currencies = std::make_unique<TopK>(kCurrencyCapacity);
+        ps.evidence->Restore(r);
+        ps.currencies->Restore(r);
+      }
+      if (!r.ok()) break;
+      ParamsFor(ps.target);
+      std::string key =
+          absl::StrCat(ps.target.str(), "|", ps.country.str(), "|", ps.name);
+      if (!payer_index_.emplace(std::move(key), payers_.size()).second) {
+        r.Fail("payer appears twice");
+        break;
+      }
+      payers_.push_back(std::move(ps));
+    }
+    const size_t pending = r.Count(30);
+    for (size_t i = 0; i < pending && r.ok(); ++i) {
+      Pending p;
+      p.hop = r.I64();
+      p.payer = r.U32();
+      p.mid = r.F64();
+      p.lower = r.F64();
+      p.upper = r.F64();
+      p.ads = r.I64();
+      if (r.ok() &&
+          (p.payer >= payers_.size() || payers_[p.payer].evidence == nullptr)) {
+        r.Fail("pending alert of an unknown payer or one without evidence");
+      }
+      if (r.ok()) pending_.push_back(p);
+    }
+    scores_.Restore(r);
+    return r.Finish();
   }
 
  private:

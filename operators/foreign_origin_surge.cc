@@ -16,6 +16,7 @@
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
@@ -68,6 +69,21 @@ class ForeignOriginSurge final : public Operator {
 
   std::vector<TargetScore> LatestScores() const override {
     return counter_.LatestScores();
+  }
+
+  // State format, version 1: the KeyedHopCounter (operators/
+  // keyed_hop_counter.h) with a BucketEvidence per bucket.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    counter_.Save(
+        w, [](const BucketEvidence& b, SnapshotWriter& w) { b.Save(w); });
+  }
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    counter_.Restore(
+        r, [this](uint32_t) { return &scorer_; },
+        [](SnapshotReader& r, BucketEvidence* b) { b->Restore(r); });
+    return r.Finish();
   }
 
  private:

@@ -21,6 +21,7 @@
 #include "operators/hop_window.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
@@ -99,6 +100,39 @@ class HeavyHitters {
   }
 
   std::vector<Entry>& entries() { return heap_; }
+
+  // Snapshots: the heap in its order (the index is rebuilt).
+  void Save(SnapshotWriter& w) const {
+    w.U64(heap_.size());
+    for (const Entry& e : heap_) {
+      w.Str(e.value);
+      w.F64(e.count);
+      w.F64(e.error);
+      w.Bool(e.refused);
+    }
+  }
+  void Restore(SnapshotReader& r) {
+    heap_.clear();
+    pos_.clear();
+    const size_t n = r.Count(18);
+    if (n > capacity_) {
+      r.Fail("more heavy hashtags than the sketch holds");
+      return;
+    }
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      Entry e;
+      e.value = r.Str();
+      e.count = r.F64();
+      e.error = r.F64();
+      e.refused = r.Bool();
+      if (!r.ok()) return;
+      if (!pos_.emplace(e.value, static_cast<uint32_t>(heap_.size())).second) {
+        r.Fail("heavy hashtag appears twice");
+        return;
+      }
+      heap_.push_back(std::move(e));
+    }
+  }
 
  private:
   static bool Less(const Entry& a, const Entry& b) {
@@ -244,6 +278,113 @@ class ForeignShare final : public Operator {
 
   std::vector<TargetScore> LatestScores() const override {
     return scores_.Snapshot();
+  }
+
+  // State format, version 1: the schedule and hashtag decay hour; per
+  // target (in slot order) its code and heavy-hashtag sketch; per key (in
+  // order) its target slot, hashtag, episode, heavy/displaced flags, both
+  // baselines and both windows (foreign buckets with evidence and origin
+  // sketch); the cap-hit count and latest scores. Which key is a target's
+  // own or a hashtag's is rebuilt from the keys.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    schedule_.Save(w);
+    w.I64(last_decay_hour_);
+    w.I64(cap_hits_);
+    w.U64(targets_.size());
+    for (const std::unique_ptr<TargetState>& ts : targets_) {
+      w.U32(ts->target.packed());
+      ts->heavy.Save(w);
+    }
+    w.U64(keys_.size());
+    for (const KeyState& ks : keys_) {
+      w.U32(static_cast<uint32_t>(ks.target_slot));
+      w.Str(ks.hashtag);
+      w.I32(ks.firing_level);
+      w.Bool(ks.heavy);
+      w.Bool(ks.displaced);
+      w.I64(ks.last_event_hop);
+      w.Time(ks.episode_start);
+      SaveBaseline(ks.foreign, w);
+      SaveBaseline(ks.total, w);
+      ks.fwin.Save(w, [](const std::unique_ptr<Bucket>& b, SnapshotWriter& w) {
+        w.Bool(b != nullptr);
+        if (b == nullptr) return;
+        b->evidence.Save(w);
+        b->origins.Save(w);
+      });
+      ks.twin.Save(w, [](const NoPayload&, SnapshotWriter&) {});
+    }
+    scores_.Save(w);
+  }
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    schedule_.Restore(r);
+    last_decay_hour_ = r.I64();
+    cap_hits_ = r.I64();
+    const size_t targets = r.Count(2);
+    for (size_t i = 0; i < targets && r.ok(); ++i) {
+      const uint32_t packed = r.U32();
+      if (r.ok() &&
+          (packed > 0xffff || !IsCountryCode(static_cast<uint16_t>(packed)) ||
+           target_slot_[CountryIndex(CountryCode::FromChars(
+               static_cast<char>(packed >> 8),
+               static_cast<char>(packed & 0xff)))] >= 0)) {
+        r.Fail("malformed or repeated target");
+      }
+      if (!r.ok()) break;
+      TargetState& ts = Target(CountryCode::FromChars(
+          static_cast<char>(packed >> 8), static_cast<char>(packed & 0xff)));
+      ts.heavy.Restore(r);
+    }
+    const size_t keys = r.Count(40);
+    if (static_cast<int64_t>(keys) > options_.max_keys) {
+      r.Fail("more keys than max_keys");
+    }
+    for (size_t i = 0; i < keys && r.ok(); ++i) {
+      KeyState ks;
+      ks.target_slot = static_cast<int>(r.U32());
+      ks.hashtag = r.Str();
+      ks.firing_level = r.I32();
+      ks.heavy = r.Bool();
+      ks.displaced = r.Bool();
+      ks.last_event_hop = r.I64();
+      ks.episode_start = r.Time();
+      RestoreBaseline(r, &ks.foreign);
+      RestoreBaseline(r, &ks.total);
+      if (!r.ok()) break;
+      if (ks.target_slot < 0 ||
+          ks.target_slot >= static_cast<int>(targets_.size()) ||
+          ks.firing_level < -1 ||
+          ks.firing_level >=
+              static_cast<int>(
+                  targets_[ks.target_slot]->params->levels.size())) {
+        r.Fail("key with an unknown target or firing rung");
+        break;
+      }
+      TargetState& ts = *targets_[ks.target_slot];
+      const int index = static_cast<int>(keys_.size());
+      if (ks.hashtag.empty() ? ts.key >= 0
+                             : !ts.tags.emplace(ks.hashtag, index).second) {
+        r.Fail("key appears twice");
+        break;
+      }
+      if (ks.hashtag.empty()) ts.key = index;
+      ks.fwin = ForeignWindow(schedule_.window_hops(), 0, schedule_.max_span());
+      ks.fwin.Restore(r, [this](SnapshotReader& r, std::unique_ptr<Bucket>* b) {
+        if (!r.Bool()) return;
+        *b = std::make_unique<Bucket>(limits_);
+        (*b)->evidence.Restore(r);
+        (*b)->origins.Restore(r);
+      });
+      ks.twin = HopWindow<>(schedule_.window_hops(), 0, schedule_.max_span());
+      ks.twin.Restore(r, [](SnapshotReader&, NoPayload*) {});
+      buckets_ += ks.fwin.capacity();
+      if (ks.firing_level >= 0) ++firing_;
+      keys_.push_back(std::move(ks));
+    }
+    scores_.Restore(r);
+    return r.Finish();
   }
 
  private:

@@ -33,6 +33,7 @@
 
 #include "absl/time/time.h"
 #include "operators/operator_util.h"
+#include "operators/snapshot.h"
 
 namespace vigia {
 
@@ -152,6 +153,17 @@ class HopSchedule {
     const std::optional<int64_t> complete = CompleteHop(watermark);
     if (!complete.has_value()) return;
     EvaluateThrough(*complete, keys, next_hop, evaluate, evict, [](int64_t) {});
+  }
+
+  // Snapshots: the hops done and the newest event's hop (the geometry is
+  // the options').
+  void Save(SnapshotWriter& w) const {
+    w.I64(last_done_hop_);
+    w.I64(max_event_hop_);
+  }
+  void Restore(SnapshotReader& r) {
+    last_done_hop_ = r.I64();
+    max_event_hop_ = r.I64();
   }
 
  private:

@@ -25,6 +25,8 @@
 #include <memory>
 #include <utility>
 
+#include "operators/snapshot.h"
+
 namespace vigia {
 
 // For windows that carry counts only.
@@ -92,6 +94,41 @@ class HopWindow {
 
   // The window ending at next_hop() has been evaluated: retires its oldest
   // hop (which no later window contains) and moves to the next hop.
+  // Snapshots (operators/snapshot.h): the position, the partial sum and the
+  // held slots; `save(payload, w)` / `restore(r, &payload)` handle the
+  // payload. Restore() expects a window built with the same window_hops and
+  // max_span (the detector's options) and fails on anything else.
+  template <typename SavePayload>
+  void Save(SnapshotWriter& w, SavePayload&& save) const {
+    w.I64(next_);
+    w.U64(partial_);
+    w.U32(cap_);
+    for (int64_t h = oldest_hop(); h < oldest_hop() + cap_; ++h) {
+      const Slot& s = At(h);
+      w.U32(s.count);
+      save(s.payload, w);
+    }
+  }
+  template <typename RestorePayload>
+  void Restore(SnapshotReader& r, RestorePayload&& restore) {
+    next_ = r.I64();
+    partial_ = r.U64();
+    const uint32_t cap = r.U32();
+    if (!r.ok()) return;
+    if (!std::has_single_bit(cap) || cap < k_ + 1 ||
+        cap > std::bit_ceil(max_span_) || cap > r.remaining()) {
+      r.Fail("hop window capacity does not fit the configured window");
+      return;
+    }
+    cap_ = cap;
+    slots_ = std::make_unique<Slot[]>(cap_);
+    for (int64_t h = oldest_hop(); h < oldest_hop() + cap_ && r.ok(); ++h) {
+      Slot& s = slot(h);
+      s.count = r.U32();
+      restore(r, &s.payload);
+    }
+  }
+
   void Advance() {
     const int64_t oldest = oldest_hop();
     partial_ = Sum() - At(oldest).count;

@@ -5,7 +5,30 @@
 #include <cmath>
 #include <cstring>
 
+#include "operators/snapshot.h"
+
 namespace vigia {
+
+void HyperLogLog::Save(SnapshotWriter& w) const {
+  w.U32(static_cast<uint32_t>(precision_));
+  w.Str(std::string_view(reinterpret_cast<const char*>(registers_.data()),
+                         registers_.size()));
+}
+
+void HyperLogLog::Restore(SnapshotReader& r) {
+  const uint32_t p = r.U32();
+  const std::string_view regs = r.StrView();
+  if (!r.ok()) return;
+  if (static_cast<int>(p) != precision_) {
+    r.Fail("hyperloglog precision differs from the configured one");
+    return;
+  }
+  if (!regs.empty() && regs.size() != (size_t{1} << precision_)) {
+    r.Fail("hyperloglog register count does not match its precision");
+    return;
+  }
+  registers_.assign(regs.begin(), regs.end());
+}
 namespace {
 
 constexpr uint64_t kMul1 = 0x87c37b91114253d5ULL;

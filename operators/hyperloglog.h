@@ -23,6 +23,9 @@
 
 namespace vigia {
 
+class SnapshotWriter;
+class SnapshotReader;
+
 // A 64-bit hash of `data` that depends only on the bytes (not on the
 // process, the platform's endianness or a random seed), for sketches and
 // fingerprints whose values end up in alerts. Not cryptographic.
@@ -56,6 +59,11 @@ class HyperLogLog {
 
   // The relative standard error of Estimate(): 1.04 / sqrt(2^precision).
   double StandardError() const;
+
+  // Snapshots (operators/snapshot.h): precision and registers (none while
+  // empty). Restore() fails on a precision other than this sketch's.
+  void Save(SnapshotWriter& w) const;
+  void Restore(SnapshotReader& r);
 
  private:
   std::vector<uint8_t> registers_;

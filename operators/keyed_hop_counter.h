@@ -34,6 +34,7 @@
 #include "operators/operator.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/types.h"
@@ -191,6 +192,86 @@ class KeyedHopCounter {
     alert.score = a.score;
     alert.threshold = rung.min_score;
     alert.config_hash = std::string(config_hash);
+  }
+
+  // Snapshots (operators/snapshot.h): the schedule, every key in order
+  // (firing rung, episode start, baseline, window) and the counters;
+  // `save(bucket, w)` / `restore(r, &bucket)` write and read a bucket.
+  // Restore() expects a counter built with the same options (fresh) and
+  // `scorer_of(packed)` to return the scorer Add() would pass for the key
+  // (called only with well-formed codes), or nullptr for a target the
+  // detector does not watch.
+  template <typename SaveBucket>
+  void Save(SnapshotWriter& w, SaveBucket&& save) const {
+    schedule_.Save(w);
+    w.I64(cap_hits_);
+    w.U64(keys_.size());
+    for (const Key& key : keys_) {
+      w.U32(key.packed);
+      w.I32(key.firing_level);
+      w.I64(key.last_event_hop);
+      w.Time(key.episode_start);
+      SaveBaseline(key.baseline, w);
+      key.window.Save(w,
+                      [&](const std::unique_ptr<Bucket>& b, SnapshotWriter& w) {
+                        w.Bool(b != nullptr);
+                        if (b != nullptr) save(*b, w);
+                      });
+    }
+    scores_.Save(w);
+  }
+  template <typename RestoreBucket>
+  void Restore(SnapshotReader& r,
+               const std::function<const Scorer*(uint32_t)>& scorer_of,
+               RestoreBucket&& restore) {
+    schedule_.Restore(r);
+    cap_hits_ = r.I64();
+    const size_t n = r.Count(8);
+    if (static_cast<int64_t>(n) > max_keys_) {
+      r.Fail("more keys than max_keys");
+      return;
+    }
+    keys_.clear();
+    index_.clear();
+    buckets_ = 0;
+    firing_ = 0;
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      Key key;
+      key.packed = r.U32();
+      if (!IsCountryCode(static_cast<uint16_t>(key.packed >> 16)) ||
+          ((key.packed & 0xffff) != 0 &&
+           !IsCountryCode(static_cast<uint16_t>(key.packed & 0xffff)))) {
+        r.Fail("key with a malformed country code");
+        return;
+      }
+      key.scorer = scorer_of(key.packed);
+      key.firing_level = r.I32();
+      key.last_event_hop = r.I64();
+      key.episode_start = r.Time();
+      RestoreBaseline(r, &key.baseline);
+      if (!r.ok()) return;
+      if (key.scorer == nullptr || key.firing_level < -1 ||
+          key.firing_level >=
+              static_cast<int>(key.scorer->options().levels.size())) {
+        r.Fail("key with an unknown target or firing rung");
+        return;
+      }
+      key.window = Window(schedule_.window_hops(), 0, schedule_.max_span());
+      key.window.Restore(r, [&](SnapshotReader& r, std::unique_ptr<Bucket>* b) {
+        if (!r.Bool()) return;
+        *b = new_bucket_();
+        restore(r, b->get());
+      });
+      if (!index_.emplace(key.packed, static_cast<uint32_t>(keys_.size()))
+               .second) {
+        r.Fail("key appears twice");
+        return;
+      }
+      buckets_ += key.window.capacity();
+      if (key.firing_level >= 0) ++firing_;
+      keys_.push_back(std::move(key));
+    }
+    scores_.Restore(r);
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
@@ -126,6 +127,50 @@ class NewAccountBurst final : public Operator {
   OperatorStats stats() const override { return counter_.stats(); }
   std::vector<TargetScore> LatestScores() const override {
     return counter_.LatestScores();
+  }
+
+  // State format, version 1: the KeyedHopCounter (operators/
+  // keyed_hop_counter.h) with, per bucket, the evidence, the two sketches,
+  // the distinct-account HyperLogLog, the samples' account creation times
+  // and the two post counts.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    counter_.Save(w, [](const Bucket& b, SnapshotWriter& w) {
+      b.evidence.Save(w);
+      b.accounts.Save(w);
+      b.origins.Save(w);
+      b.distinct.Save(w);
+      w.U64(b.sample_created.size());
+      for (absl::Time t : b.sample_created) w.Time(t);
+      w.U32(b.all_posts);
+      w.U32(b.unknown_age);
+    });
+  }
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    counter_.Restore(
+        r,
+        [this](uint32_t packed) -> const Scorer* {
+          const Rules* rules =
+              rules_by_target_[CountryIndex(CountryCode::FromChars(
+                  static_cast<char>(packed >> 24),
+                  static_cast<char>((packed >> 16) & 0xff)))];
+          return rules == nullptr ? nullptr : rules->scorer.get();
+        },
+        [](SnapshotReader& r, Bucket* b) {
+          b->evidence.Restore(r);
+          b->accounts.Restore(r);
+          b->origins.Restore(r);
+          b->distinct.Restore(r);
+          const size_t n = r.Count(1);
+          b->sample_created.clear();
+          for (size_t i = 0; i < n && r.ok(); ++i) {
+            b->sample_created.push_back(r.Time());
+          }
+          b->all_posts = r.U32();
+          b->unknown_age = r.U32();
+        });
+    return r.Finish();
   }
 
  private:

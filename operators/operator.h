@@ -15,11 +15,15 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/event.h"
 
 namespace vigia {
+
+class SnapshotWriter;
+class SnapshotReader;
 
 // Receives the alerts an operator raises. Implemented by the pipeline, which
 // stamps, counts and forwards them to the sinks.
@@ -90,6 +94,23 @@ class Operator {
   // on the pipeline thread every few hundred watermark moves, so it may
   // copy. Detectors that do not score return nothing.
   virtual std::vector<TargetScore> LatestScores() const { return {}; }
+
+  // Snapshots (operators/snapshot.h): the version of the state format
+  // SaveState() writes, bumped whenever that format changes; RestoreState()
+  // reads every version from 1 to it. The format lives in the detector's
+  // .cc beside the state it describes.
+  virtual uint32_t state_version() const { return 0; }
+  // Writes the whole state (windows, baselines, tail calibration, open
+  // episodes and hold timers, sketches, evidence) so that an operator of
+  // the same options restored from it behaves exactly as this one would.
+  // Called between events, on the pipeline thread. The default (an operator
+  // without state_version()) writes nothing.
+  virtual void SaveState(SnapshotWriter& w) const { (void)w; }
+  // Replaces the state of a freshly constructed operator (the same options:
+  // the pipeline checks the config hash) with the one `r` holds, written at
+  // `version`. Returns the reader's first error (naming the byte) or one of
+  // its own; on error the operator must be discarded.
+  virtual absl::Status RestoreState(SnapshotReader& r, uint32_t version);
 };
 
 }  // namespace vigia

@@ -24,6 +24,14 @@ inline int64_t FloorDiv(int64_t a, int64_t b) {
 // Number of slots in a table indexed by CountryIndex().
 inline constexpr int kCountrySlots = 26 * 26;
 
+// True when `packed` holds two letters A-Z (what CountryIndex() requires);
+// for codes read back from a snapshot.
+inline bool IsCountryCode(uint16_t packed) {
+  const int a = packed >> 8;
+  const int b = packed & 0xff;
+  return a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z';
+}
+
 // Dense index in [0, kCountrySlots) of a known country code.
 inline int CountryIndex(CountryCode c) {
   const int a = (c.packed() >> 8) - 'A';

@@ -22,6 +22,7 @@
 #include "operators/operator_util.h"
 #include "operators/posting_clock_week.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "operators/target_scores.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
@@ -327,6 +328,133 @@ class PostingClock final : public Operator {
 
   std::vector<TargetScore> LatestScores() const override {
     return scores_.Snapshot();
+  }
+
+  // State format, version 1: the boundaries; the source table; per target
+  // (in slot order) its code, population and domestic weeks and its groups'
+  // episodes; the account slots (free ones as -1; live ones with id, week,
+  // latest post and country), the free list (in order: it decides which
+  // slot the next account takes) and the recycling hand; the cap-hit count
+  // and latest scores. The targets' account indices are rebuilt.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    w.I64(max_event_hour_);
+    w.I64(last_boundary_);
+    w.I64(cap_hits_);
+    sources_.Save(w);
+    w.U64(targets_.size());
+    for (const std::unique_ptr<TargetState>& ts : targets_) {
+      w.U32(ts->target.packed());
+      ts->population.Save(w);
+      ts->domestic.Save(w);
+      for (const GroupState& g : ts->groups) {
+        w.I32(g.firing_level);
+        w.Time(g.episode_start);
+      }
+    }
+    w.U64(accounts_.size());
+    for (size_t i = 0; i < accounts_.size(); ++i) {
+      const Account& a = accounts_[i];
+      w.I32(a.target_slot);
+      if (a.target_slot < 0) continue;
+      w.Str(a.id.view());
+      a.week.Save(w);
+      w.Str(a.post_id.view());
+      w.I64(a.post_us);
+      w.I64(a.post_position);
+      w.U32(a.post_source);
+      w.I32(a.last_post);
+      w.U32(a.country.packed());
+    }
+    w.U64(free_.size());
+    for (int32_t f : free_) w.I32(f);
+    w.U64(hand_);
+    scores_.Save(w);
+  }
+
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    max_event_hour_ = r.I64();
+    last_boundary_ = r.I64();
+    cap_hits_ = r.I64();
+    sources_.Restore(r);
+    const size_t targets = r.Count(2);
+    for (size_t i = 0; i < targets && r.ok(); ++i) {
+      const uint32_t packed = r.U32();
+      if (r.ok() &&
+          (packed > 0xffff || !IsCountryCode(static_cast<uint16_t>(packed)) ||
+           target_slot_[CountryIndex(CountryCode::FromChars(
+               static_cast<char>(packed >> 8),
+               static_cast<char>(packed & 0xff)))] >= 0)) {
+        r.Fail("malformed or repeated target");
+      }
+      if (!r.ok()) break;
+      TargetState& ts = Target(CountryCode::FromChars(
+          static_cast<char>(packed >> 8), static_cast<char>(packed & 0xff)));
+      ts.population.Restore(r);
+      ts.domestic.Restore(r);
+      for (GroupState& g : ts.groups) {
+        g.firing_level = r.I32();
+        g.episode_start = r.Time();
+        if (r.ok() &&
+            (g.firing_level < -1 ||
+             g.firing_level >= static_cast<int>(ts.params->levels.size()))) {
+          r.Fail("group with an unknown firing rung");
+        }
+        if (g.firing_level >= 0) ++firing_;
+      }
+    }
+    const size_t slots = r.Count(1);
+    if (static_cast<int64_t>(slots) > options_.max_accounts) {
+      r.Fail("more account slots than max_accounts");
+    }
+    for (size_t i = 0; i < slots && r.ok(); ++i) {
+      Account& a = accounts_.emplace_back();
+      const int32_t slot = r.I32();
+      if (slot < 0) continue;
+      if (slot >= static_cast<int32_t>(targets_.size())) {
+        r.Fail("account of an unknown target");
+        break;
+      }
+      a.id.assign(r.StrView());
+      a.week.Restore(r);
+      a.post_id.assign(r.StrView());
+      a.post_us = r.I64();
+      a.post_position = r.I64();
+      a.post_source = r.U32();
+      a.last_post = r.I32();
+      const uint32_t country = r.U32();
+      if (!r.ok()) break;
+      if (a.post_source >= sources_.size() ||
+          (country != 0 && (country > 0xffff ||
+                            !IsCountryCode(static_cast<uint16_t>(country))))) {
+        r.Fail("account with an unknown source or country");
+        break;
+      }
+      a.country = CountryCode::FromChars(static_cast<char>(country >> 8),
+                                         static_cast<char>(country & 0xff));
+      a.target_slot = static_cast<int16_t>(slot);
+      if (!targets_[slot]->accounts.insert(static_cast<uint32_t>(i)).second) {
+        r.Fail("account appears twice");
+        break;
+      }
+      ++live_accounts_;
+    }
+    const size_t free = r.Count(1);
+    for (size_t i = 0; i < free && r.ok(); ++i) {
+      const int32_t f = r.I32();
+      if (r.ok() && (f < 0 || static_cast<size_t>(f) >= accounts_.size() ||
+                     accounts_[f].target_slot >= 0)) {
+        r.Fail("free list names a live or unknown slot");
+      }
+      free_.push_back(f);
+    }
+    hand_ = r.U64();
+    if (r.ok() && hand_ >= std::max<size_t>(accounts_.size(), 1)) {
+      r.Fail("recycling hand beyond the slots");
+    }
+    scores_.Restore(r);
+    return r.Finish();
   }
 
  private:

@@ -13,10 +13,13 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
+#include <string_view>
 
 #include "operators/operator_util.h"
+#include "operators/snapshot.h"
 
 namespace vigia {
 namespace posting_clock_internal {
@@ -73,6 +76,22 @@ struct WeekHistogram {
   // Total() as of the latest hour added, which may still hold hours that
   // have since left the week: an upper bound until AdvanceTo(now).
   int64_t Total() const { return total; }
+
+  // Snapshots (operators/snapshot.h): the end hour and the bins.
+  void Save(SnapshotWriter& w) const {
+    w.I64(last);
+    for (T b : bins) w.U64(b);
+  }
+  void Restore(SnapshotReader& r) {
+    last = r.I64();
+    total = 0;
+    for (T& b : bins) {
+      const uint64_t v = r.U64();
+      if (v > std::numeric_limits<T>::max()) r.Fail("bin count out of range");
+      b = static_cast<T>(v);
+      total += b;
+    }
+  }
 };
 
 // An account's week: the same counts and semantics as WeekHistogram<uint8_t>
@@ -164,6 +183,48 @@ class AccountWeek {
   int64_t Total() const { return total_; }
   // True once the week moved to the 168 bins on the heap.
   bool dense() const { return dense_ != nullptr; }
+
+  // Snapshots (operators/snapshot.h): the end hour and the counts, in the
+  // form (inline pairs or the 168 bins) they are held in.
+  void Save(SnapshotWriter& w) const {
+    w.I32(last_);
+    w.U32(total_);
+    w.Bool(dense_ != nullptr);
+    if (dense_ != nullptr) {
+      w.Bytes(std::string_view(reinterpret_cast<const char*>(dense_->data()),
+                               kWeekHours));
+      return;
+    }
+    w.U32(n_);
+    for (int i = 0; i < n_; ++i) {
+      w.U32(bins_[i]);
+      w.U32(counts_[i]);
+    }
+  }
+  void Restore(SnapshotReader& r) {
+    Clear();
+    last_ = r.I32();
+    const uint32_t total = r.U32();
+    if (r.Bool()) {
+      const std::string_view bins = r.Bytes(kWeekHours);
+      if (!r.ok()) return;
+      dense_ = std::make_unique<std::array<uint8_t, kWeekHours>>();
+      std::memcpy(dense_->data(), bins.data(), kWeekHours);
+    } else {
+      const uint32_t n = r.U32();
+      if (n > kInlineHours) r.Fail("more inline hours than an account holds");
+      for (uint32_t i = 0; i < n && r.ok(); ++i) {
+        const uint32_t bin = r.U32();
+        const uint32_t count = r.U32();
+        if (bin >= kWeekHours || count > 255) r.Fail("malformed hour of week");
+        bins_[i] = static_cast<uint8_t>(bin);
+        counts_[i] = static_cast<uint8_t>(count);
+      }
+      n_ = r.ok() ? static_cast<uint8_t>(n) : 0;
+    }
+    if (total > 0xffff) r.Fail("week total out of range");
+    total_ = static_cast<uint16_t>(total);
+  }
 
   // Writes the week as WeekHistogram<uint8_t>::bins would hold it.
   void Bins(std::array<uint8_t, kWeekHours>* out) const {

@@ -5,8 +5,37 @@
 #include <cmath>
 
 #include "operators/operator_util.h"
+#include "operators/snapshot.h"
 
 namespace vigia {
+
+void SaveBaseline(const BaselineState& s, SnapshotWriter& w) {
+  w.I64(s.first_us);
+  w.I64(s.last_us);
+  w.F32(s.level);
+  w.F32(s.dispersion);
+  for (float f : s.hour_factor) w.F32(f);
+  w.F32(s.tail_u);
+  w.F32(s.tail_m1);
+  w.F32(s.tail_m2);
+  w.F32(s.tail_n);
+  w.F32(s.reached_s);
+  w.F32(s.anomalous_s);
+}
+
+void RestoreBaseline(SnapshotReader& r, BaselineState* s) {
+  s->first_us = r.I64();
+  s->last_us = r.I64();
+  s->level = r.F32();
+  s->dispersion = r.F32();
+  for (float& f : s->hour_factor) f = r.F32();
+  s->tail_u = r.F32();
+  s->tail_m1 = r.F32();
+  s->tail_m2 = r.F32();
+  s->tail_n = r.F32();
+  s->reached_s = r.F32();
+  s->anomalous_s = r.F32();
+}
 namespace {
 
 constexpr int64_t kHourUs = int64_t{3600} * 1000000;

@@ -124,6 +124,15 @@ struct BaselineState {
 };
 
 // The verdict on one window.
+class SnapshotWriter;
+class SnapshotReader;
+
+// Snapshots (operators/snapshot.h): every field of a BaselineState (the
+// level, dispersion, hour factors, tail calibration and hold timers), so a
+// restored key scores, holds and learns exactly as it would have.
+void SaveBaseline(const BaselineState& state, SnapshotWriter& w);
+void RestoreBaseline(SnapshotReader& r, BaselineState* state);
+
 struct Assessment {
   double observed = 0;
   // Sum of the expectations of the window's steps that lie within the key's

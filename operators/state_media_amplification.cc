@@ -21,6 +21,7 @@
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/country.h"
 #include "pipeline/core/files.h"
 #include "pipeline/core/hash.h"
@@ -184,6 +185,45 @@ class StateMediaAmplification final : public Operator {
   OperatorStats stats() const override { return counter_.stats(); }
   std::vector<TargetScore> LatestScores() const override {
     return counter_.LatestScores();
+  }
+
+  // State format, version 1: the KeyedHopCounter (operators/
+  // keyed_hop_counter.h) with, per bucket, the evidence, the outlet
+  // sketch, the account HyperLogLog, the samples' notes and the two counts.
+  uint32_t state_version() const override { return 1; }
+  void SaveState(SnapshotWriter& w) const override {
+    counter_.Save(w, [](const Bucket& b, SnapshotWriter& w) {
+      b.evidence.Save(w);
+      b.outlets.Save(w);
+      b.accounts.Save(w);
+      w.U64(b.sample_notes.size());
+      for (const std::string& n : b.sample_notes) w.Str(n);
+      w.U32(b.via_url);
+      w.U32(b.via_account);
+    });
+  }
+  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
+    (void)version;
+    counter_.Restore(
+        r,
+        [this](uint32_t packed) {
+          return scorers_[CountryIndex(CountryCode::FromChars(
+              static_cast<char>(packed >> 24),
+              static_cast<char>((packed >> 16) & 0xff)))];
+        },
+        [](SnapshotReader& r, Bucket* b) {
+          b->evidence.Restore(r);
+          b->outlets.Restore(r);
+          b->accounts.Restore(r);
+          const size_t n = r.Count(1);
+          b->sample_notes.clear();
+          for (size_t i = 0; i < n && r.ok(); ++i) {
+            b->sample_notes.push_back(r.Str());
+          }
+          b->via_url = r.U32();
+          b->via_account = r.U32();
+        });
+    return r.Finish();
   }
 
  private:

@@ -13,11 +13,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/types.h"
 
 namespace vigia {
@@ -40,6 +42,32 @@ class TargetScores {
 
   // Every target's latest maximum, sorted by target.
   std::vector<TargetScore> Snapshot() const;
+
+  // Snapshots (operators/snapshot.h), in target order.
+  void Save(SnapshotWriter& w) const {
+    std::vector<std::pair<uint16_t, Entry>> sorted(by_target_.begin(),
+                                                   by_target_.end());
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    w.U64(sorted.size());
+    for (const auto& [packed, e] : sorted) {
+      w.U32(packed);
+      w.Time(e.end);
+      w.F64(e.score);
+    }
+  }
+  void Restore(SnapshotReader& r) {
+    by_target_.clear();
+    const size_t n = r.Count(10);
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      const uint32_t packed = r.U32();
+      Entry e;
+      e.end = r.Time();
+      e.score = r.F64();
+      if (packed > 0xffff) r.Fail("target code out of range");
+      if (r.ok()) by_target_[static_cast<uint16_t>(packed)] = e;
+    }
+  }
 
  private:
   struct Entry {

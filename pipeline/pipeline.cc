@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/log.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/detectors.h"
 
@@ -486,6 +487,90 @@ std::vector<std::pair<std::string, OperatorStats>> Pipeline::operator_stats()
     const {
   absl::MutexLock lock(&op_stats_mu_);
   return op_stats_;
+}
+
+absl::Status Pipeline::SaveState(SnapshotWriter& w) {
+  VIGIA_RETURN_IF_ERROR(ReleaseHeld());
+  for (const auto& op : operators_) {
+    if (op->state_version() == 0) {
+      return absl::UnimplementedError(absl::StrCat(
+          "detector ", ToAbsl(op->name()), " has no snapshot format"));
+    }
+  }
+  // State format, version 1: the watermark tracker, the feed watermarks of
+  // the last advance and each operator's watermark (by name, in order).
+  w.BeginSection(kStateSection, 1);
+  watermark_.Save(w);
+  for (absl::Time t : last_feed_watermark_) w.Time(t);
+  w.U64(operators_.size());
+  for (size_t i = 0; i < operators_.size(); ++i) {
+    w.Str(operators_[i]->name());
+    w.Time(op_watermark_[i]);
+  }
+  w.EndSection();
+  for (const auto& op : operators_) {
+    w.BeginSection(op->name(), op->state_version());
+    op->SaveState(w);
+    w.EndSection();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::RestoreState(const ParsedSnapshot& snapshot) {
+  if (snapshot.config_hash != config_.hash()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "snapshot was written under config ", snapshot.config_hash,
+        ", this config is ", config_.hash(),
+        ": detector state only carries over between identical detection "
+        "settings"));
+  }
+  const SnapshotSection* own = snapshot.Find(kStateSection);
+  if (own == nullptr) {
+    return absl::FailedPreconditionError("snapshot has no pipeline section");
+  }
+  VIGIA_RETURN_IF_ERROR(CheckSectionVersion(*own, 1));
+  SnapshotReader r = SectionReader(*own);
+  watermark_.Restore(r);
+  for (absl::Time& t : last_feed_watermark_) t = r.Time();
+  const size_t n = r.Count(2);
+  if (r.ok() && n != operators_.size()) {
+    r.Fail(absl::StrCat("state of ", n, " operators, the config runs ",
+                        operators_.size()));
+  }
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    const std::string_view name = r.StrView();
+    op_watermark_[i] = r.Time();
+    if (r.ok() && name != operators_[i]->name()) {
+      r.Fail(absl::StrCat("operator ", i, " is ", ToAbsl(name),
+                          ", the config's is ", ToAbsl(operators_[i]->name())));
+    }
+  }
+  VIGIA_RETURN_IF_ERROR(r.Finish());
+  for (const auto& op : operators_) {
+    const SnapshotSection* section = snapshot.Find(op->name());
+    if (section == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "snapshot has no state for detector ", ToAbsl(op->name())));
+    }
+    VIGIA_RETURN_IF_ERROR(CheckSectionVersion(*section, op->state_version()));
+    SnapshotReader op_reader = SectionReader(*section);
+    absl::Status s = op->RestoreState(op_reader, section->version);
+    if (!s.ok()) return s;
+  }
+  // The numbers other threads read follow the restored state.
+  const auto store = [](std::atomic<int64_t>& to, absl::Time t) {
+    if (t != absl::InfinitePast() && t != absl::InfiniteFuture()) {
+      to.store(absl::ToUnixMicros(t), std::memory_order_relaxed);
+    }
+  };
+  store(watermark_us_, watermark_.watermark());
+  for (int f = 0; f < kNumFeeds; ++f) {
+    store(feed_watermark_us_[f],
+          watermark_.feed_watermark(static_cast<FeedKind>(f)));
+  }
+  store(max_event_us_, watermark_.max_event_time());
+  RefreshOperatorStats();
+  return absl::OkStatus();
 }
 
 }  // namespace vigia

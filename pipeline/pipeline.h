@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "operators/event_urls.h"
 #include "operators/operator.h"
+#include "operators/snapshot.h"
 #include "pipeline/config.h"
 #include "pipeline/core/time.h"
 #include "pipeline/decoder.h"
@@ -194,6 +195,24 @@ class Pipeline {
   // source has delivered. For a caller that stops without Finish() (a
   // failed read), so the records read before the failure are not lost.
   absl::Status ReleaseHeld();
+
+  // Snapshots (operators/snapshot.h; docs/state.md). Writes the pipeline's
+  // section (the watermark tracker and the watermark each operator was
+  // last given) and one section per operator, named after it and carrying
+  // its state_version(). Records still held are processed first
+  // (ReleaseHeld()). Call between records, instead of Finish(): the windows
+  // stay open, for the run that restores the state to close. Fails when
+  // an operator has no state format.
+  absl::Status SaveState(SnapshotWriter& w);
+  // Replaces the state of a fresh pipeline (no record processed yet) with
+  // the snapshot's. FailedPrecondition when the snapshot was written under
+  // another config hash, lacks an operator's section or has one of a newer
+  // version; DataLoss (naming the section and byte) when a section cannot
+  // be read. On error the pipeline must be discarded. Sections the pipeline
+  // does not own (the caller's) are left to the caller.
+  absl::Status RestoreState(const ParsedSnapshot& snapshot);
+  // The section name of the pipeline's own state.
+  static constexpr std::string_view kStateSection = "pipeline";
 
   const PipelineStats& stats() const { return stats_; }
   const AlertCounts& alert_counts() const { return alert_counts_; }

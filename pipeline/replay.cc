@@ -1,8 +1,12 @@
 #include "pipeline/replay.h"
 
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 
@@ -18,7 +22,8 @@ namespace {
 // Feeds every line to the pipeline, noting the last line number read.
 absl::Status ReadAll(LineReader& reader, const std::string& input,
                      Pipeline& pipeline, const ProgressFn& progress,
-                     int64_t progress_every, int64_t* last_line) {
+                     int64_t progress_every, int64_t line_offset,
+                     int64_t* last_line) {
   int64_t n = 0;
   while (true) {
     absl::StatusOr<Line> line = reader.Next();
@@ -26,14 +31,15 @@ absl::Status ReadAll(LineReader& reader, const std::string& input,
       if (absl::IsOutOfRange(line.status())) return absl::OkStatus();
       return line.status();
     }
-    *last_line = line->number;
+    const int64_t number = line->number + line_offset;
+    *last_line = number;
     RawRecord record;
     record.bytes = line->bytes;
     record.capacity = line->capacity;
-    record.source = SourceRef{input, -1, line->number};
+    record.source = SourceRef{input, -1, number};
     if (absl::Status s = pipeline.Process(record); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat("line ", line->number, ": ", s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat("line ", number, ": ", s.message()));
     }
     if (progress && ++n % progress_every == 0) progress(pipeline, reader);
   }
@@ -76,18 +82,80 @@ RunSummary Replay(const Config& config, LineReader& reader,
                   std::string_view input_name, AlertSink& alerts,
                   DeadLetterSink& dead, const ProgressFn& progress,
                   int64_t progress_every) {
+  ReplayOptions options;
+  options.progress = progress;
+  options.progress_every = progress_every;
+  return Replay(config, reader, input_name, alerts, dead, options);
+}
+
+namespace {
+
+// Restores `pipeline` from `bytes`; returns the line numbering offset.
+absl::StatusOr<int64_t> RestoreReplay(std::string_view bytes,
+                                      std::string_view input,
+                                      Pipeline& pipeline) {
+  absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(bytes);
+  if (!parsed.ok()) return parsed.status();
+  VIGIA_RETURN_IF_ERROR(pipeline.RestoreState(*parsed));
+  const SnapshotSection* section = parsed->Find(kReplayStateSection);
+  if (section == nullptr) {
+    return absl::FailedPreconditionError("snapshot has no replay section");
+  }
+  VIGIA_RETURN_IF_ERROR(CheckSectionVersion(*section, 1));
+  SnapshotReader r = SectionReader(*section);
+  const std::string_view saved_input = r.StrView();
+  const int64_t last_line = r.Int(0, INT64_MAX / 2, "last line");
+  VIGIA_RETURN_IF_ERROR(r.Finish());
+  return saved_input == "-" && input == "-" ? last_line : 0;
+}
+
+}  // namespace
+
+RunSummary Replay(const Config& config, LineReader& reader,
+                  std::string_view input_name, AlertSink& alerts,
+                  DeadLetterSink& dead, const ReplayOptions& options) {
   RunSummary summary;
   summary.input = std::string(input_name);
   summary.config_hash = config.hash();
   Pipeline pipeline(config, Pipeline::MakeOperators(config), &alerts, &dead);
   // The one wall-clock read of a replay: throughput, never decisions.
   const absl::Time start = absl::Now();
-  summary.status = ReadAll(reader, summary.input, pipeline, progress,
-                           progress_every, &summary.last_line);
+  int64_t line_offset = 0;
+  if (options.state_in.has_value()) {
+    absl::StatusOr<int64_t> offset =
+        RestoreReplay(*options.state_in, summary.input, pipeline);
+    if (!offset.ok()) {
+      summary.status =
+          absl::Status(offset.status().code(),
+                       absl::StrCat("cannot start from the snapshot: ",
+                                    offset.status().message()));
+      summary.elapsed = absl::Now() - start;
+      return summary;
+    }
+    line_offset = *offset;
+    summary.restored = true;
+  }
+  summary.status =
+      ReadAll(reader, summary.input, pipeline, options.progress,
+              options.progress_every, line_offset, &summary.last_line);
   // After a failure the windows are not closed: what they would say is
   // incomplete. The sinks are still flushed, so the outputs hold everything
   // decided before the stop.
-  if (summary.status.ok()) {
+  if (summary.status.ok() && options.save_state) {
+    // The windows stay open for the run that continues from the state.
+    SnapshotWriter w;
+    BeginSnapshot(w, summary.config_hash);
+    summary.status = pipeline.SaveState(w);
+    w.BeginSection(kReplayStateSection, 1);
+    w.Str(summary.input);
+    w.I64(summary.last_line);
+    w.EndSection();
+    absl::Status flushed = alerts.Flush();
+    absl::Status dl_flushed = dead.Flush();
+    if (summary.status.ok()) summary.status = flushed;
+    if (summary.status.ok()) summary.status = dl_flushed;
+    if (summary.status.ok()) summary.state = FinishSnapshot(w);
+  } else if (summary.status.ok()) {
     summary.status = pipeline.Finish();
   } else {
     // Lines read before the failure and still held (a file's first few)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -44,12 +45,36 @@ struct RunSummary {
   // The number of the last line read (0 before the first): where a failed
   // run stopped.
   int64_t last_line = 0;
+  // Snapshots (ReplayOptions): whether the run started from one, and the
+  // snapshot of its end state when one was asked for (empty otherwise, and
+  // after a failure).
+  bool restored = false;
+  std::string state;
   double events_per_second() const;
 };
 
 // Called every `progress_every` records with the pipeline and reader, for a
 // progress line.
 using ProgressFn = std::function<void(const Pipeline&, const LineReader&)>;
+
+// How a replay starts and ends, beyond its input and outputs.
+struct ReplayOptions {
+  ProgressFn progress;
+  int64_t progress_every = 100000;
+  // A snapshot (operators/snapshot.h, docs/state.md) to start from, as
+  // written by an earlier replay with save_state; none: start fresh. It
+  // must come from the same detection settings (config hash). When both
+  // runs read standard input ("-"), the lines continue the earlier run's
+  // numbering: one stream split over two runs.
+  std::optional<std::string> state_in;
+  // End without closing the windows (no Finish(): the last windows stay
+  // open for a run that continues) and return the whole state in
+  // RunSummary::state.
+  bool save_state = false;
+};
+
+// The snapshot section a replay adds: the input and its last line.
+inline constexpr std::string_view kReplayStateSection = "replay";
 
 // Reads every line of `reader` through a pipeline built from `config`,
 // then closes the windows. Always returns the summary; its `status` is an
@@ -59,6 +84,12 @@ RunSummary Replay(const Config& config, LineReader& reader,
                   std::string_view input_name, AlertSink& alerts,
                   DeadLetterSink& dead, const ProgressFn& progress = nullptr,
                   int64_t progress_every = 100000);
+// The same, with snapshots (ReplayOptions). A snapshot that cannot be
+// used (corrupt, truncated, newer, other settings) fails the run before
+// its first line, with the reason in the summary's status.
+RunSummary Replay(const Config& config, LineReader& reader,
+                  std::string_view input_name, AlertSink& alerts,
+                  DeadLetterSink& dead, const ReplayOptions& options);
 
 // Fills the counts of a summary from a pipeline's stats.
 void FillSummary(const Pipeline& pipeline, RunSummary* summary);

@@ -4,6 +4,8 @@
 #include <functional>
 #include <utility>
 
+#include "operators/snapshot.h"
+
 namespace vigia {
 
 WatermarkTracker::WatermarkTracker(const WatermarkOptions& options)
@@ -162,6 +164,85 @@ absl::Time WatermarkTracker::Finish() {
   // Every source is complete, so is every feed.
   for (absl::Time& w : feed_watermark_) w = std::max(w, watermark_);
   return watermark_;
+}
+
+void WatermarkTracker::Save(SnapshotWriter& w) const {
+  w.Time(watermark_);
+  w.Time(max_event_time_);
+  w.Time(progress_);
+  for (absl::Time t : feed_watermark_) w.Time(t);
+  w.I32(active_sources_);
+  std::vector<std::pair<const Key*, int>> keys;
+  for (const auto& [key, index] : index_) keys.emplace_back(&key, index);
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  w.U64(sources_.size());
+  for (const auto& [key, index] : keys) {
+    const Source& s = sources_[index];
+    w.Str(key->name);
+    w.I32(key->partition);
+    w.Time(s.progress);
+    w.Time(s.presumed);
+    w.Bool(s.presumed_set);
+    w.Time(s.last_seen);
+    w.U32(s.feeds);
+    w.Bool(s.delivered);
+    w.U32(static_cast<uint32_t>(s.recent_size));
+    w.U32(static_cast<uint32_t>(s.recent_next));
+    w.U32(static_cast<uint32_t>(s.newer));
+    for (int i = 0; i < s.recent_size; ++i) w.Time(s.recent[i]);
+    w.U64(s.run.size());
+    for (absl::Time t : s.run) w.Time(t);
+  }
+}
+
+void WatermarkTracker::Restore(SnapshotReader& r) {
+  watermark_ = r.Time();
+  max_event_time_ = r.Time();
+  progress_ = r.Time();
+  for (absl::Time& t : feed_watermark_) t = r.Time();
+  active_sources_ = r.I32();
+  index_.clear();
+  sources_.clear();
+  last_name_data_ = nullptr;
+  last_name_size_ = 0;
+  last_partition_ = -2;
+  last_index_ = -1;
+  const size_t n = r.Count(12);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    Key key;
+    key.name = r.Str();
+    key.partition = r.I32();
+    Source s;
+    s.progress = r.Time();
+    s.presumed = r.Time();
+    s.presumed_set = r.Bool();
+    s.last_seen = r.Time();
+    const uint32_t feeds = r.U32();
+    s.delivered = r.Bool();
+    const uint32_t size = r.U32();
+    const uint32_t next = r.U32();
+    const uint32_t newer = r.U32();
+    if (r.ok() && (feeds > kAllFeeds || size > kRecentWindow ||
+                   next >= kRecentWindow || newer > size)) {
+      r.Fail("malformed watermark source");
+    }
+    if (!r.ok()) break;
+    s.feeds = static_cast<FeedSet>(feeds);
+    s.recent_size = static_cast<int>(size);
+    s.recent_next = static_cast<int>(next);
+    s.newer = static_cast<int>(newer);
+    for (uint32_t k = 0; k < size; ++k) s.recent[k] = r.Time();
+    const size_t run = r.Count(1);
+    for (size_t k = 0; k < run && r.ok(); ++k) s.run.push_back(r.Time());
+    if (!r.ok()) break;
+    if (!index_.try_emplace(std::move(key), static_cast<int>(sources_.size()))
+             .second) {
+      r.Fail("watermark source appears twice");
+      break;
+    }
+    sources_.push_back(std::move(s));
+  }
 }
 
 }  // namespace vigia

@@ -40,6 +40,9 @@
 
 namespace vigia {
 
+class SnapshotWriter;
+class SnapshotReader;
+
 class WatermarkTracker {
  public:
   // How many of a source's latest accepted event times its progress is
@@ -136,6 +139,13 @@ class WatermarkTracker {
   absl::Time progress() const { return progress_; }
   int active_sources() const { return active_sources_; }
   int sources() const { return static_cast<int>(sources_.size()); }
+
+  // Snapshots (operators/snapshot.h): every source (name, partition,
+  // progress, recent times, feeds, pending gap run) and the watermarks, so
+  // a restored tracker goes on exactly where this one is. Restore() expects
+  // a fresh tracker with the same options.
+  void Save(SnapshotWriter& w) const;
+  void Restore(SnapshotReader& r);
 
  private:
   // The source's slot, created on first sight.

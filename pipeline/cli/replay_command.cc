@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "operators/snapshot.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/core/files.h"
@@ -19,6 +20,10 @@
 
 namespace vigia::cli {
 namespace {
+
+// The largest --state-in read (a snapshot of a million keys is a few
+// hundred MB).
+constexpr size_t kMaxStateFileBytes = size_t{16} << 30;
 
 // Without --dead-letters, dead letters go next to the first output file
 // that was asked for (--alerts, else --summary), named after it; with
@@ -151,15 +156,34 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!min_severity.ok()) return min_severity.status();
   // Before anything is opened for writing: `--alerts f --input f` once
   // truncated the archive it was about to read.
+  const std::string state_in = flags.get("state-in");
+  const std::string state_out = flags.get("state-out");
   if (absl::Status s = CheckOutputsAreNotInputs(
           {{"--input", input},
            {"--config", flags.get("config")},
+           {"--state-in", state_in},
            {"domains_file", config->state_media_amplification.domains_file}},
           {{"--alerts", alerts_path},
            {"--dead-letters", dead_path},
-           {"--summary", summary_path}});
+           {"--summary", summary_path},
+           {"--state-out", state_out}});
       !s.ok()) {
     return s;
+  }
+  ReplayOptions options;
+  options.save_state = !state_out.empty();
+  if (!state_in.empty()) {
+    absl::StatusOr<std::string> bytes =
+        ReadFileToString(state_in, kMaxStateFileBytes, "state file");
+    if (!bytes.ok()) return bytes.status();
+    // Checked before any output is opened, so a bad file costs nothing.
+    if (absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(*bytes);
+        !parsed.ok()) {
+      return absl::Status(parsed.status().code(),
+                          absl::StrCat("--state-in ", state_in, ": ",
+                                       parsed.status().message()));
+    }
+    options.state_in = std::move(*bytes);
   }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
   if (!reader.ok()) return reader.status();
@@ -206,14 +230,32 @@ absl::Status RunReplay(const ParsedFlags& flags) {
     dead = std::move(*opened);
   }
 
-  ProgressFn progress;
   if (tty) {
-    progress = [&progress_line](const Pipeline& p, const LineReader& r) {
+    options.progress = [&progress_line](const Pipeline& p,
+                                        const LineReader& r) {
       progress_line.Report(p, r);
     };
   }
-  const RunSummary summary =
-      Replay(*config, **reader, input, alerts, *dead, progress);
+  RunSummary summary = Replay(*config, **reader, input, alerts, *dead, options);
+  if (!state_in.empty() && summary.restored) {
+    std::fprintf(stderr, "  state            started from %s\n",
+                 state_in.c_str());
+  }
+  if (summary.status.ok() && options.save_state) {
+    // Written whole under a temporary name, then renamed: a reader of
+    // --state-out never sees half a snapshot.
+    const std::string tmp = PartialPath(state_out);
+    if (absl::Status s = WriteFile(tmp, summary.state); !s.ok()) {
+      summary.status = s;
+    } else if (absl::Status s = CommitPartial(state_out); !s.ok()) {
+      summary.status = s;
+    } else {
+      std::fprintf(stderr,
+                   "  state            %zu bytes written to %s (windows left "
+                   "open for --state-in)\n",
+                   summary.state.size(), state_out.c_str());
+    }
+  }
   progress_line.Clear();
   if (summary.status.ok() && *alertmanager != nullptr) {
     DeliverHeldResolves(**alertmanager);
@@ -244,6 +286,12 @@ absl::Status RunReplay(const ParsedFlags& flags) {
       return s;
     }
     if (absl::Status s = Commit(summary_out); !s.ok()) return s;
+  }
+  if (!state_in.empty() && !summary.restored) {
+    // Refused before its first line: nothing was read or written.
+    return absl::Status(
+        summary.status.code(),
+        absl::StrCat("--state-in ", state_in, ": ", summary.status.message()));
   }
   if (!summary.status.ok()) {
     // The alerts and dead letters so far stay under their partial names;
@@ -289,6 +337,12 @@ Command ReplayCommand() {
         "lowest severity printed: info (default), warning, critical; the "
         "--alerts file, Alertmanager and the summary keep every alert"},
        {"quiet", "", "print no alert lines and no progress"},
+       {"state-in", "FILE",
+        "start from the detector state a replay wrote with --state-out "
+        "(same detection settings): no warm-up, open episodes go on"},
+       {"state-out", "FILE",
+        "at the end, leave the last windows open and write the whole "
+        "state here (written whole, then renamed into place)"},
        AlertmanagerFlagSpec(),
        DrillFlagSpec()}};
   c.run = RunReplay;
