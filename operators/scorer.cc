@@ -21,6 +21,18 @@ void SaveBaseline(const BaselineState& s, SnapshotWriter& w) {
   w.F32(s.tail_n);
   w.F32(s.reached_s);
   w.F32(s.anomalous_s);
+  // The empirical check's bins are mostly empty: a mask of the non-zero
+  // ones, then those.
+  uint32_t mask = 0;
+  for (size_t i = 0; i < s.tail_bins.size(); ++i) {
+    if (s.tail_bins[i] != 0) mask |= uint32_t{1} << i;
+  }
+  w.U32(mask);
+  for (size_t i = 0; i < s.tail_bins.size(); ++i) {
+    if (mask & (uint32_t{1} << i)) w.F32(s.tail_bins[i]);
+  }
+  w.F32(s.tail_windows);
+  w.F32(s.run_peak);
 }
 
 void RestoreBaseline(SnapshotReader& r, BaselineState* s) {
@@ -35,6 +47,16 @@ void RestoreBaseline(SnapshotReader& r, BaselineState* s) {
   s->tail_n = r.F32();
   s->reached_s = r.F32();
   s->anomalous_s = r.F32();
+  const uint32_t mask = r.U32();
+  if (mask >> s->tail_bins.size() != 0) {
+    r.Fail("baseline: empirical tail bin mask names a bin beyond the last");
+    return;
+  }
+  for (size_t i = 0; i < s->tail_bins.size(); ++i) {
+    s->tail_bins[i] = (mask & (uint32_t{1} << i)) ? r.F32() : 0.0f;
+  }
+  s->tail_windows = r.F32();
+  s->run_peak = r.F32();
 }
 namespace {
 
