@@ -13,8 +13,13 @@
 // by replaying the archive the manifest names (its SHA-256 checked first)
 // with the packaged configuration, compares it byte for byte, and says in
 // plain words what holds and what does not, naming the file at fault.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -223,7 +228,8 @@ absl::Status RunKeygen(const ParsedFlags& flags) {
   const std::string path = flags.get("key");
   const std::string pub_path = path + ".pub";
   for (const std::string& p : {path, pub_path}) {
-    if (fs::exists(p)) {
+    std::error_code ec;
+    if (fs::exists(p, ec)) {
       return absl::AlreadyExistsError(
           absl::StrCat(p, " exists; refusing to overwrite a key"));
     }
@@ -232,9 +238,16 @@ absl::Status RunKeygen(const ParsedFlags& flags) {
   if (!pem.ok()) return pem.status();
   absl::StatusOr<std::string> pub = Ed25519PublicKeyPem(*pem);
   if (!pub.ok()) return pub.status();
-  VIGIA_RETURN_IF_ERROR(WriteBytes(path, *pem));
-  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write,
-                  fs::perm_options::replace);
+  // Created private (0600) and never over an existing file.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  const ssize_t written = ::write(fd, pem->data(), pem->size());
+  if (::close(fd) != 0 || written != static_cast<ssize_t>(pem->size())) {
+    return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
   VIGIA_RETURN_IF_ERROR(WriteBytes(pub_path, *pub));
   absl::StatusOr<std::string> raw = Ed25519RawPublicKey(*pem);
   if (!raw.ok()) return raw.status();
@@ -266,7 +279,9 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   }
   const std::string input = flags.get("input");
   const fs::path out = flags.get("out");
-  if (fs::exists(out) && !(fs::is_directory(out) && fs::is_empty(out))) {
+  std::error_code ec;
+  if (fs::exists(out, ec) &&
+      !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
     return absl::AlreadyExistsError(
         absl::StrCat(out.string(), " exists and is not an empty directory"));
   }
@@ -289,6 +304,7 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   }
   absl::StatusOr<std::string> input_sha = Sha256FileHex(input);
   if (!input_sha.ok()) return input_sha.status();
+  const int64_t input_bytes = static_cast<int64_t>(fs::file_size(input, ec));
   absl::StatusOr<Alert> alert =
       ReplayToAlert(*config, input, input, flags.get("alert"));
   if (!alert.ok()) return alert.status();
@@ -316,7 +332,6 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   if (flags.has("include-archive")) {
     archive_copy =
         absl::StrCat("archive/", fs::path(input).filename().string());
-    std::error_code ec;
     fs::create_directories(out / "archive", ec);
     fs::copy_file(input, out / archive_copy, ec);
     if (ec) {
@@ -353,8 +368,8 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   w.Key("input");
   w.BeginObject();
   w.Field("path", input);
-  w.Field("absolute_path", fs::absolute(input).lexically_normal().string());
-  w.Field("bytes", static_cast<int64_t>(fs::file_size(input)));
+  w.Field("absolute_path", fs::absolute(input, ec).lexically_normal().string());
+  w.Field("bytes", input_bytes);
   w.Field("sha256", *input_sha);
   w.Key("copy");
   if (archive_copy.empty()) {
@@ -401,7 +416,7 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   if (!archive_copy.empty()) {
     w.BeginObject();
     w.Field("path", archive_copy);
-    w.Field("bytes", static_cast<int64_t>(fs::file_size(input)));
+    w.Field("bytes", input_bytes);
     w.Field("sha256", *input_sha);
     w.EndObject();
   }
@@ -587,9 +602,10 @@ std::set<std::string> CheckFiles(const fs::path& dir,
                          " listed files have the SHA-256 the manifest gives"));
   }
   std::error_code ec;
-  for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file()) continue;
-    const std::string rel = fs::relative(entry.path(), dir).string();
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string rel = it->path().lexically_relative(dir).string();
     if (rel == kManifest || rel == kSignature || listed.contains(rel)) continue;
     r.Fails(rel, "is in the package but not in the manifest");
   }
@@ -598,7 +614,8 @@ std::set<std::string> CheckFiles(const fs::path& dir,
 
 absl::Status RunVerify(const ParsedFlags& flags) {
   const fs::path dir = flags.get("dir");
-  if (!fs::is_directory(dir)) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
     return absl::NotFoundError(
         absl::StrCat(dir.string(), " is not a directory"));
   }
@@ -711,7 +728,7 @@ absl::Status RunVerify(const ParsedFlags& flags) {
     archive = flags.get("input");
   } else if (!copy.empty() && SafeRelative(copy)) {
     archive = (dir / copy).string();
-  } else if (fs::exists(source)) {
+  } else if (fs::exists(source, ec)) {
     archive = source;
   } else {
     archive = Str(doc["input"]["absolute_path"]);
