@@ -893,6 +893,61 @@ TEST_F(ScenarioMatrix, CaseLookalikePagesNoOne) {
   }
 }
 
+// Campaigns across alerts (`vigia campaigns`): in mx_us_diaspora the
+// surge's alerts and the copy-paste and link bursts' alerts (one operation:
+// the same government and partisan links) are one campaign across
+// detectors, with the co-activity network exported; in ru_mx_election the
+// payer's ads are a campaign that names the payer.
+TEST_F(ScenarioMatrix, CaseAlertsJoinIntoCampaignsAcrossDetectors) {
+  for (const std::string& scenario : kCaseCampaignScenarios) {
+    for (const ScenarioRun* r : RunsOf(scenario)) {
+      const std::string base = absl::StrCat(
+          RunDir(), "/", scenario, "_", r->seed.empty() ? "default" : r->seed);
+      ASSERT_EQ(
+          RunCommand(absl::StrCat(
+              kVigia, " campaigns --alerts ", base, ".alerts.ndjson", " --out ",
+              base, ".campaigns.ndjson --graphml ", base, ".graphml")),
+          0);
+      const std::string campaigns = ReadFile(base + ".campaigns.ndjson");
+      // The campaign line holding an alert, by its id.
+      auto line_of = [&campaigns](const std::string& id) {
+        const size_t at = campaigns.find("\"" + id + "\"");
+        if (at == std::string::npos) return std::string();
+        const size_t start = campaigns.rfind('\n', at);
+        const size_t end = campaigns.find('\n', at);
+        return campaigns.substr(
+            start == std::string::npos ? 0 : start + 1,
+            end - (start == std::string::npos ? 0 : start + 1));
+      };
+      for (const TruthCampaign& c : r->campaigns) {
+        std::vector<std::string> ids;
+        for (const AlertLine& a : r->alerts) {
+          if (IsAbout(a, c)) ids.push_back(a.id);
+        }
+        ASSERT_FALSE(ids.empty()) << c.base.name;
+        const std::string line = line_of(ids.front());
+        ASSERT_FALSE(line.empty()) << ids.front() << " in no campaign";
+        // Every alert about one injected campaign is in the same one.
+        for (const std::string& id : ids) {
+          EXPECT_EQ(line_of(id), line) << c.base.name << " seed " << r->seed;
+        }
+        if (c.base.name == "mx-us-ni-un-voto") {
+          EXPECT_TRUE(absl::StrContains(line, "\"coordinated_sharing\"") &&
+                      absl::StrContains(line, "\"foreign_origin_surge\""))
+              << line;
+          EXPECT_TRUE(absl::StrContains(line, "gob-mx.example")) << line;
+        }
+        if (c.base.name == "ru-mx-ads") {
+          EXPECT_TRUE(absl::StrContains(line, c.payer)) << line;
+        }
+      }
+      const std::string graph = ReadFile(base + ".graphml");
+      EXPECT_TRUE(absl::StrContains(graph, "<graphml")) << base;
+      EXPECT_TRUE(absl::StrContains(graph, "<edge ")) << base;
+    }
+  }
+}
+
 // Just above the warning rung a campaign must page, just below it must not
 // (whatever else it trips): the ladder's line is where docs/detectors.md
 // draws it, not several times below the campaigns tried.

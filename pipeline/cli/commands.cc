@@ -50,10 +50,10 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {DemoCommand(),      RunCommand(),      ReplayCommand(),
-          ExplainCommand(),   EvidenceCommand(), VerifyCommand(),
-          GenCommand(),       BacktestCommand(), ConfigCommand(),
-          MockKafkaCommand(), DrillCommand()};
+  return {DemoCommand(),      RunCommand(),       ReplayCommand(),
+          ExplainCommand(),   EvidenceCommand(),  VerifyCommand(),
+          CampaignsCommand(), GenCommand(),       BacktestCommand(),
+          ConfigCommand(),    MockKafkaCommand(), DrillCommand()};
 }
 
 }  // namespace vigia::cli

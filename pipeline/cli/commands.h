@@ -45,6 +45,7 @@ Command DrillCommand();
 Command ExplainCommand();
 Command EvidenceCommand();
 Command VerifyCommand();
+Command CampaignsCommand();
 
 }  // namespace vigia::cli
 
