@@ -27,6 +27,7 @@
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
 #include "operators/snapshot.h"
+#include "operators/text_fold.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
@@ -45,88 +46,6 @@ constexpr size_t kExampleBytes = 140;
 // ---------------------------------------------------------------------------
 // Text normalisation.
 
-// Decodes the UTF-8 sequence at s[i]; returns its length, or 0 when the
-// bytes there are not a valid (shortest-form) sequence.
-int DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  int len;
-  char32_t v;
-  if ((c & 0xe0) == 0xc0) {
-    len = 2;
-    v = c & 0x1f;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3;
-    v = c & 0x0f;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4;
-    v = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (int k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-    v = (v << 6) | (b(i + k) & 0x3f);
-  }
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < kMin[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-  *cp = v;
-  return len;
-}
-
-// Writes `cp` as UTF-8 into a buffer with room; returns the end of what it
-// wrote.
-char* WriteUtf8(char32_t cp, char* w) {
-  if (cp < 0x80) {
-    *w++ = static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *w++ = static_cast<char>(0xc0 | (cp >> 6));
-    *w++ = static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    *w++ = static_cast<char>(0xe0 | (cp >> 12));
-    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    *w++ = static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    *w++ = static_cast<char>(0xf0 | (cp >> 18));
-    *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    *w++ = static_cast<char>(0x80 | (cp & 0x3f));
-  }
-  return w;
-}
-
-// Simple lower-casing for the scripts of the electorates vigia watches
-// (Latin with its European extensions, Greek, Cyrillic); other code points
-// are returned unchanged.
-constexpr char32_t Lower(char32_t c) {
-  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
-  if (c >= 0x100 && c <= 0x137) return c | 1;
-  if (c >= 0x139 && c <= 0x148) return (c & 1) ? c + 1 : c;
-  if (c >= 0x14a && c <= 0x177) return c | 1;
-  if (c == 0x178) return 0xff;
-  if (c >= 0x179 && c <= 0x17e) return (c & 1) ? c + 1 : c;
-  if (c >= 0x218 && c <= 0x21b) return c | 1;  // Ș ș Ț ț
-  if (c == 0x386) return 0x3ac;
-  if (c >= 0x388 && c <= 0x38a) return c + 37;
-  if (c == 0x38c) return 0x3cc;
-  if (c == 0x38e || c == 0x38f) return c + 63;
-  if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) return c + 32;
-  if (c >= 0x400 && c <= 0x40f) return c + 80;
-  if (c >= 0x410 && c <= 0x42f) return c + 32;
-  if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) ||
-      (c >= 0x4d0 && c <= 0x52f)) {
-    return c | 1;
-  }
-  if (c >= 0x4c1 && c <= 0x4ce) return (c & 1) ? c + 1 : c;
-  return c;
-}
-
 // Punctuation, spaces, symbols and emoji: word breaks, so that "vote!!!",
 // "vote 🗳️" and "«vote»" read the same.
 bool IsBreak(char32_t c) {
@@ -142,20 +61,20 @@ bool IsBreak(char32_t c) {
          (c >= 0xe0000 && c <= 0xe007f);
 }
 
-// Lower() of every code point below kLowerTableSize (all of Latin, Greek
-// and Cyrillic), looked up instead of walking its chain of ranges.
+// FoldCodePoint() of every code point below kLowerTableSize (all of Latin,
+// Greek and Cyrillic), looked up instead of walking its chain of ranges.
 constexpr size_t kLowerTableSize = 0x530;
 constexpr std::array<char16_t, kLowerTableSize> kLowerTable = [] {
   std::array<char16_t, kLowerTableSize> t = {};
   for (size_t c = 0; c < kLowerTableSize; ++c) {
-    t[c] = static_cast<char16_t>(Lower(static_cast<char32_t>(c)));
+    t[c] = static_cast<char16_t>(FoldCodePoint(static_cast<char32_t>(c)));
   }
   return t;
 }();
 
-// ASCII as Lower(), IsBreak() and IsAsciiSpace() treat it, in one lookup
-// for the fast path of NormalizePostTextTo: the lower-cased byte of a letter
-// or digit, kFoldSpace for a space (which ends a token), 0 for any other
+// ASCII as FoldCodePoint(), IsBreak() and IsAsciiSpace() treat it, in one
+// lookup for the fast path of NormalizePostTextTo: the lower-cased byte of a
+// letter or digit, kFoldSpace for a space (which ends a token), 0 for any other
 // word break.
 constexpr char kFoldSpace = 1;
 constexpr std::array<char, 128> kAsciiFold = [] {
@@ -1308,8 +1227,10 @@ std::string NormalizePostText(std::string_view text) {
 void NormalizePostTextTo(std::string_view text, std::string& out) {
   // Written through a pointer into a buffer sized once: this runs on every
   // post, and per-character push_back was a tenth of replay's time. The
-  // output never outgrows the input: Lower() keeps every code point's
-  // encoded length (ASCII to ASCII, two-byte to two-byte), and each space
+  // output never outgrows the input: FoldCodePoint() never lengthens a code
+  // point's encoding (ASCII to ASCII, two-byte to two or one), a combining
+  // mark is dropped or kept, n and a combining tilde (3 bytes) make ñ (2),
+  // and each space
   // written stands for at least one consumed byte (a space, a break, or a
   // skipped link) that wrote nothing.
   out.resize(text.size());
@@ -1419,9 +1340,16 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
       word_open = false;
       continue;
     }
+    // Accents typed as combining marks (NFD text) go the way of precomposed
+    // ones: dropped from a Latin letter, except the tilde that makes ñ.
+    if (IsCombiningMark(cp) && word_open && EndsInLatinLetter(begin, w)) {
+      if (cp == kCombiningTilde && w[-1] == 'n') w = WriteUtf8(0xf1, w - 1);
+      continue;
+    }
     if (!word_open && w != begin) *w++ = ' ';
     word_open = true;
-    w = WriteUtf8(cp < kLowerTableSize ? kLowerTable[cp] : Lower(cp), w);
+    w = WriteUtf8(cp < kLowerTableSize ? kLowerTable[cp] : FoldCodePoint(cp),
+                  w);
   }
   out.resize(static_cast<size_t>(w - begin));
 }

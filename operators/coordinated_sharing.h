@@ -101,11 +101,12 @@ struct CoordinatedSharingOptions {
 inline constexpr int kMaxEpisodeAccounts = 4096;
 
 // The text normal form that is fingerprinted: URLs ("http://", "https://",
-// "www." tokens) and mentions ("@name" tokens) removed, letters lower-cased
-// (ASCII, Latin-1, Latin Extended-A, Romanian comma letters, Greek,
-// Cyrillic), punctuation and symbols (ASCII, Latin-1, general punctuation,
-// arrows and emoji ranges) turned into word breaks, words joined by one
-// space. Bytes that are not valid UTF-8 are dropped.
+// "www." tokens) and mentions ("@name" tokens) removed, letters folded as
+// operators/text_fold.h folds them (lower-cased; Latin letters without
+// their accents, ñ kept; NFC and NFD alike), punctuation and symbols (ASCII,
+// Latin-1, general punctuation, arrows and emoji ranges) turned into word
+// breaks, words joined by one space. Bytes that are not valid UTF-8 are
+// dropped.
 std::string NormalizePostText(std::string_view text);
 // The same into `out` (replacing its contents), reusing its capacity.
 void NormalizePostTextTo(std::string_view text, std::string& out);

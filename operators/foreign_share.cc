@@ -23,6 +23,7 @@
 #include "operators/scorer.h"
 #include "operators/snapshot.h"
 #include "operators/target_scores.h"
+#include "operators/text_fold.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 
@@ -37,17 +38,6 @@ constexpr int64_t kHourUs = int64_t{3600} * 1000000;
 constexpr double kHashtagHalfLifeHours = 6.0;
 // Origins kept per bucket for the evidence's top_origins.
 constexpr int kOriginCapacity = 16;
-
-void NormalizeInto(std::string_view tag, std::string* out) {
-  size_t i = 0;
-  while (i < tag.size() && tag[i] == '#') ++i;
-  // Copied whole, then lower-cased in place: this runs for every hashtag of
-  // every post, and a push_back per byte cost a capacity check each.
-  out->assign(tag.data() + i, tag.size() - i);
-  for (char& c : *out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-}
 
 // Space-Saving over exponentially decayed counts, kept as a min-heap (ties
 // by value) with a hash index, so that Add is O(log capacity) whatever the
@@ -244,7 +234,7 @@ class ForeignShare final : public Operator {
     for (std::string_view tag : event.hashtags) {
       if (seen == seen_.size()) seen_.emplace_back();
       std::string& norm = seen_[seen];
-      NormalizeInto(tag, &norm);
+      FoldHashtagTo(tag, &norm);
       if (norm.empty() || std::find(seen_.begin(), seen_.begin() + seen,
                                     norm) != seen_.begin() + seen) {
         continue;
@@ -749,9 +739,7 @@ class ForeignShare final : public Operator {
 }  // namespace
 
 std::string NormalizeHashtag(std::string_view hashtag) {
-  std::string out;
-  NormalizeInto(hashtag, &out);
-  return out;
+  return FoldHashtag(hashtag);
 }
 
 std::unique_ptr<Operator> MakeForeignShare(const ForeignShareOptions& options,

@@ -94,8 +94,9 @@ struct ForeignShareOptions {
   std::map<CountryCode, ForeignShareTargetOptions> per_target;
 };
 
-// Lower-cases ASCII letters and strips leading '#': the form hashtags are
-// counted and reported in. Non-ASCII characters are kept as they are.
+// The form hashtags are counted and reported in: FoldHashtag()
+// (operators/text_fold.h), so "#NiUnVoto", "#niunvoto" and "#NiUnVóto" are
+// one key, "niunvoto", while "#AñoNuevo" stays apart from "#anonuevo".
 std::string NormalizeHashtag(std::string_view hashtag);
 
 // Returns the detector. REQUIRES: options were validated by the config

@@ -7,6 +7,7 @@
 namespace vigia::cli {
 
 const char* VersionString() { return VIGIA_VERSION; }
+const char* CommitString() { return VIGIA_COMMIT; }
 
 int ExitCodeFor(const absl::Status& status) {
   switch (status.code()) {
@@ -49,9 +50,10 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {DemoCommand(),    RunCommand(),       ReplayCommand(),
-          ExplainCommand(), GenCommand(),       BacktestCommand(),
-          ConfigCommand(),  MockKafkaCommand(), DrillCommand()};
+  return {DemoCommand(),      RunCommand(),       ReplayCommand(),
+          ExplainCommand(),   EvidenceCommand(),  VerifyCommand(),
+          CampaignsCommand(), GenCommand(),       BacktestCommand(),
+          ConfigCommand(),    MockKafkaCommand(), DrillCommand()};
 }
 
 }  // namespace vigia::cli

@@ -21,6 +21,8 @@ struct Command {
 
 std::vector<Command> AllCommands();
 const char* VersionString();
+// The git commit vigia was configured from ("unknown" outside a clone).
+const char* CommitString();
 
 // The exit status for a command's error: 2 when the command could not start
 // with what it was given (a bad flag or config, an input that is missing,
@@ -41,6 +43,9 @@ Command DemoCommand();
 Command MockKafkaCommand();
 Command DrillCommand();
 Command ExplainCommand();
+Command EvidenceCommand();
+Command VerifyCommand();
+Command CampaignsCommand();
 
 }  // namespace vigia::cli
 

@@ -49,6 +49,11 @@ absl::StatusOr<ParsedFlags> ParseFlags(const CommandSpec& spec, int argc,
       out.help = true;
       continue;
     }
+    if (arg.rfind("--", 0) != 0 && !spec.positional.empty() &&
+        !out.values_.contains(spec.positional)) {
+      out.values_[spec.positional] = arg;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("vigia ", spec.name, ": unexpected argument \"", arg,
@@ -102,6 +107,10 @@ absl::StatusOr<ParsedFlags> ParseFlags(const CommandSpec& spec, int argc,
 std::string CommandHelp(const CommandSpec& spec) {
   std::string out = absl::StrCat("usage: vigia ", spec.name);
   for (const FlagSpec& f : spec.flags) {
+    if (f.name == spec.positional) {
+      absl::StrAppend(&out, " ", f.required ? f.value : "[" + f.value + "]");
+      continue;
+    }
     std::string one = absl::StrCat("--", f.name);
     if (!f.value.empty()) absl::StrAppend(&one, " ", f.value);
     absl::StrAppend(&out, " ", f.required ? one : absl::StrCat("[", one, "]"));

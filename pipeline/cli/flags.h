@@ -26,6 +26,9 @@ struct CommandSpec {
   std::string summary;      // one line
   std::string description;  // a paragraph for --help
   std::vector<FlagSpec> flags;
+  // The flag one bare argument sets (`vigia verify DIR` sets --dir), or
+  // empty when the command takes none. The flag must be in `flags`.
+  std::string positional = {};
 };
 
 class ParsedFlags {

@@ -29,6 +29,26 @@ TEST(ParseFlags, AcceptsSpaceAndEqualsForms) {
   EXPECT_TRUE(f->has("quiet"));
 }
 
+// `vigia verify DIR`: one bare argument sets the command's positional
+// flag (which also satisfies its requirement); a second is an error.
+TEST(ParseFlags, ABareArgumentSetsThePositionalFlagOnce) {
+  CommandSpec spec = {"verify", "s", "", {{"dir", "DIR", "package", true}}};
+  spec.positional = "dir";
+  std::vector<const char*> one = {"pkg"};
+  auto f = ParseFlags(spec, 1, const_cast<char**>(one.data()));
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->get("dir"), "pkg");
+  std::vector<const char*> two = {"pkg", "other"};
+  auto g = ParseFlags(spec, 2, const_cast<char**>(two.data()));
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().message(),
+            "vigia verify: unexpected argument \"other\" (see vigia verify "
+            "--help)");
+  EXPECT_EQ(CommandHelp(spec).substr(0, 23), "usage: vigia verify DIR");
+  // Without a positional flag a bare argument is refused.
+  EXPECT_FALSE(Parse({"a.ndjson"}).ok());
+}
+
 TEST(ParseFlags, RejectsAnUnknownFlagByName) {
   auto f = Parse({"--input", "a", "--inptu", "b"});
   ASSERT_FALSE(f.ok());

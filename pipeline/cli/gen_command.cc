@@ -1,7 +1,10 @@
 // `vigia gen`: writes a synthetic feed from a scenario.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,9 +19,14 @@ namespace {
 
 absl::Status RunGen(const ParsedFlags& flags) {
   if (flags.has("list")) {
-    for (const std::string& name : gen::BundledScenarioNames()) {
+    const std::vector<std::string> names = gen::BundledScenarioNames();
+    int width = 0;
+    for (const std::string& name : names) {
+      width = std::max(width, static_cast<int>(name.size()));
+    }
+    for (const std::string& name : names) {
       absl::StatusOr<gen::Scenario> s = gen::LoadScenario(name);
-      std::printf("%-12s %s\n", name.c_str(),
+      std::printf("%-*s %s\n", width, name.c_str(),
                   s.ok() ? s->description.c_str() : "");
     }
     return absl::OkStatus();

@@ -259,7 +259,8 @@ Command DemoCommand() {
       "alerts as they fire. Exits when the scenario has been processed (or "
       "on Ctrl-C).",
       {{"config", "FILE", "YAML config (default: built-in defaults)"},
-       {"scenario", "NAME|FILE", "bundled scenario or YAML (default diaspora)"},
+       {"scenario", "NAME|FILE",
+        "bundled scenario or YAML (default mx_us_diaspora)"},
        {"speedup", "X",
         "event time runs X times faster than wall time (default 3600)"},
        {"partitions", "N", "partitions per topic (default 3)"},

@@ -43,7 +43,7 @@ int Main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (std::strcmp(argv[1], "--version") == 0) {
-    std::printf("vigia %s\n", VersionString());
+    std::printf("vigia %s (commit %s)\n", VersionString(), CommitString());
     return 0;
   }
   for (const Command& c : commands) {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -445,6 +446,83 @@ TEST(CampaignKinds, CoordinatedBurstsPutManyDistinctAccountsOnOneSubject) {
   EXPECT_EQ(types, (std::map<std::string, int>{
                        {"repost", 1}, {"text", 2}, {"url", 3}}));
   EXPECT_EQ(covered, c.integer("events"));
+}
+
+// Spanish copy-paste bursts (the built-in messages, with accents) come
+// back as the diaspora types them, some retyped without accents; the
+// detector's folding makes every copy one text again, and the background
+// at a Mexican target is written in Spanish.
+TEST(CampaignKinds, SpanishCopiesWithAndWithoutAccentsNormalizeToOneText) {
+  absl::StatusOr<Scenario> s = ParseScenario(R"(
+name: es_bursts
+seed: 7
+duration: 6h
+targets:
+  - country: MX
+    posts_per_hour: 100
+    origins: {MX: 0.8, US: 0.2}
+campaigns:
+  - name: bursts
+    kind: coordinated_sharing
+    target: MX
+    origin: US
+    start: 1h
+    duration: 4h
+    network: {accounts: 30}
+    bursts: {url: 0, text: 8, accounts: [8, 12], spread: 30s}
+    content: {lang: es}
+)",
+                                             "es_bursts.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  const Generation run = Generated(*s);
+  const TruthCampaign c(run.truth, "bursts");
+  const std::vector<Rec> posts = PostsBy(run.records, c.set("account_ids"));
+  simdjson::dom::array bursts;
+  ASSERT_EQ(c["bursts"].get(bursts), simdjson::SUCCESS);
+  int copies = 0, unaccented = 0;
+  for (simdjson::dom::element b : bursts) {
+    const std::string subject = Str(b["subject"]);
+    ASSERT_NE(NormalizePostText(subject), "");
+    // Every built-in Spanish message carries accents.
+    ASSERT_TRUE(absl::StrContains(subject, "é") ||
+                absl::StrContains(subject, "á") ||
+                absl::StrContains(subject, "ó"))
+        << subject;
+    int64_t accounts = -1;
+    ASSERT_EQ(b["accounts"].get(accounts), simdjson::SUCCESS);
+    const std::optional<absl::Time> first = Time(b["first"]);
+    const std::optional<absl::Time> last = Time(b["last"]);
+    ASSERT_TRUE(first.has_value() && last.has_value());
+    int matched = 0;
+    for (const Rec& p : posts) {
+      // Bursts take the four messages in turn: the burst's own are in its
+      // spread.
+      if (p.at < *first || p.at > *last ||
+          NormalizePostText(p.text) != NormalizePostText(subject)) {
+        continue;
+      }
+      ++matched;
+      unaccented +=
+          !absl::StrContains(p.text, "é") && !absl::StrContains(p.text, "á") &&
+          !absl::StrContains(p.text, "ó") && !absl::StrContains(p.text, "É") &&
+          !absl::StrContains(p.text, "Á") && !absl::StrContains(p.text, "Ó");
+    }
+    EXPECT_EQ(matched, accounts) << subject;
+    copies += matched;
+  }
+  EXPECT_GT(copies, 50);
+  // One variant in seven is retyped without accents.
+  EXPECT_GT(unaccented, copies / 14);
+  EXPECT_LT(unaccented, copies / 3);
+  int spanish = 0, background = 0;
+  for (const Rec& r : run.records) {
+    // Reposts copy their original, which may be a US account's English.
+    if (r.ad || r.origin != "MX" || !r.repost_of.empty()) continue;
+    ++background;
+    spanish += r.lang == "es";
+  }
+  EXPECT_GT(background, 100);
+  EXPECT_EQ(spanish, background);
 }
 
 TEST(CampaignKinds, NewAccountBurstAccountsAreYoungerThan30DaysAtEachPost) {

@@ -430,12 +430,41 @@ std::string UpperCase(std::string_view text) {
   return out;
 }
 
+// `text` retyped without its acute accents and diaeresis (á é í ó ú ü and
+// capitals), as on a keyboard without them; ñ is kept, a letter of its own.
+std::string WithoutAccents(std::string_view text) {
+  static constexpr std::pair<std::string_view, char> kPlain[] = {
+      {"á", 'a'}, {"é", 'e'}, {"í", 'i'}, {"ó", 'o'}, {"ú", 'u'}, {"ü", 'u'},
+      {"Á", 'A'}, {"É", 'E'}, {"Í", 'I'}, {"Ó", 'O'}, {"Ú", 'U'}, {"Ü", 'U'}};
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    bool replaced = false;
+    for (const auto& [accented, plain] : kPlain) {
+      if (text.substr(i, accented.size()) == accented) {
+        out.push_back(plain);
+        i += accented.size();
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out.push_back(text[i++]);
+  }
+  return out;
+}
+
 // A copy-pasted `message` as it comes out of different hands: as is, behind
 // an emoji, with extra punctuation, in capitals, tagging someone, with
-// doubled spaces. Text normalization maps them all back to one text.
-std::string CopyPaste(Rng& rng, const std::string& message) {
+// doubled spaces, and with `retyped` also typed again without accents (the
+// diaspora's US keyboards). Text normalization maps them all back to one
+// text. Only Spanish campaigns draw the seventh variant, so that the other
+// languages' bursts stay as they were generated before it.
+std::string CopyPaste(Rng& rng, const std::string& message, bool retyped) {
   std::string text = message;
-  switch (rng.Below(6)) {
+  switch (rng.Below(retyped ? 7 : 6)) {
+    case 6:
+      text = WithoutAccents(text);
+      break;
     case 0:
       break;
     case 1: {
@@ -1272,7 +1301,7 @@ class Renderer {
         BackgroundHashtags(rng, t, &fresh.hashtags);
         break;
       case BurstType::kText:
-        fresh.text = CopyPaste(rng, burst.subject);
+        fresh.text = CopyPaste(rng, burst.subject, cc.lang == "es");
         BackgroundHashtags(rng, t, &fresh.hashtags);
         break;
       case BurstType::kRepost:

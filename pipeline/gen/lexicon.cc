@@ -33,6 +33,9 @@ constexpr CountryProfile kCountries[] = {
     {"LV", 180, "EUR", "lv", ""},
     {"MD", 180, "MDL", "ro ru",
      "alegeri2026 moldova chisinau diaspora votează prezidentiale"},
+    // Mexico has kept standard time all year since 2022.
+    {"MX", -360, "MXN", "es",
+     "elecciones2027 méxico cdmx votomx ine democracia"},
     {"NL", 120, "EUR", "nl", ""},
     {"PL", 120, "PLN", "pl",
      "wybory2026 polska warszawa głosuję sejm demokracja"},
@@ -289,6 +292,43 @@ constexpr SV kItOrgSuffixes[] = {"il Progresso",  "Elezioni Giuste",
                                  "la Prosperità", "la Democrazia",
                                  "il Futuro",     "il Buon Senso"};
 
+// Spanish as written in Mexico and by the Mexican diaspora in the US.
+constexpr SV kEsStatements[] = {
+    "La participación en las primeras horas parece mayor que la última vez",
+    "El instituto electoral publicó la lista final de casillas",
+    "El debate de anoche fue tenso y nadie respondió las preguntas difíciles",
+    "Otra vez hay filas afuera de los consulados",
+    "La nueva encuesta muestra una contienda cerrada entre los dos punteros",
+    "Los observadores dicen que la campaña ha sido tranquila hasta ahora",
+    "Los precios y las remesas dominan todas las pláticas de esta semana",
+    "Los jóvenes se están registrando para votar en números récord",
+    "El conteo en la capital va a tardar más de lo esperado",
+    "Los municipios preparan urnas adicionales para el año electoral",
+};
+constexpr SV kEsClosers[] = {
+    "¿Ustedes qué opinan?",           "Vale la pena leerlo completo.",
+    "¡No se olviden de votar!",       "Detalles en la nota.",
+    "Compartan si están de acuerdo.", "Más información al rato.",
+};
+constexpr SV kEsMessages[] = {
+    "Ni un voto para los que traicionaron a nuestra gente. La comunidad "
+    "mexicana no olvida y este año decide con el corazón",
+    "Quieren decidir la elección por ti. No dejes que otros escojan el futuro "
+    "de tu familia, vota con dignidad",
+    "Las remesas son nuestras y la campaña del odio también tiene precio. "
+    "Ni un solo voto para ellos en noviembre",
+    "Nuestros paisanos merecen respeto. Compártelo antes de que lo borren y "
+    "recuerda quién te insultó",
+};
+constexpr SV kEsCampaignTags[] = {"NiUnVoto", "niunvotoparaellos",
+                                  "VotoConDignidad"};
+constexpr SV kEsOrgPrefixes[] = {"Ciudadanos por", "Alianza por",
+                                 "Movimiento por", "Fundación por",
+                                 "Comité por",     "Unión por"};
+constexpr SV kEsOrgSuffixes[] = {"el Progreso",    "Elecciones Limpias",
+                                 "la Prosperidad", "la Democracia",
+                                 "el Futuro",      "el Buen Sentido"};
+
 // Languages without their own campaign messages use the English ones (the
 // generator then labels those posts "en").
 const Lexicon kLexicons[] = {
@@ -296,6 +336,8 @@ const Lexicon kLexicons[] = {
      kDeOrgPrefixes, kDeOrgSuffixes},
     {"en", kEnStatements, kEnClosers, kEnMessages, kEnCampaignTags,
      kEnOrgPrefixes, kEnOrgSuffixes},
+    {"es", kEsStatements, kEsClosers, kEsMessages, kEsCampaignTags,
+     kEsOrgPrefixes, kEsOrgSuffixes},
     {"fr", kFrStatements, kFrClosers, kEnMessages, kEnCampaignTags,
      kFrOrgPrefixes, kFrOrgSuffixes},
     {"it", kItStatements, kItClosers, kEnMessages, kEnCampaignTags,

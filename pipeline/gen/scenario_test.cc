@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -35,14 +36,18 @@ TEST(Scenario, BundledScenariosAreListedAndAllLoad) {
   EXPECT_THAT(
       BundledScenarioNames(),
       ElementsAre("ad_spend", "control", "coordinated", "debate_night",
-                  "diaspora", "new_accounts", "organic", "posting_clock",
+                  "diaspora", "mx_us_diaspora", "mx_us_hurricane",
+                  "new_accounts", "organic", "posting_clock", "ru_mx_election",
                   "state_media", "trend_riding", "viral_link"));
   for (const std::string& name : BundledScenarioNames()) {
     const absl::StatusOr<Scenario> s = LoadScenario(name);
     ASSERT_TRUE(s.ok()) << name << ": " << s.status();
     EXPECT_EQ(s->name, name);
     EXPECT_TRUE(ValidateScenario(*s).ok()) << name;
-    EXPECT_EQ(s->targets.size(), 5u) << name;
+    // The Mexico/US case runs on its own two targets; the others on the
+    // standard background's five.
+    EXPECT_EQ(s->targets.size(), absl::StrContains(name, "mx") ? 2u : 5u)
+        << name;
     // Every bundled scenario stays near the 2-day standard background's
     // ~215,000 events (about 105 MB): posting_clock runs six days at a
     // quarter of the rate.

@@ -25,7 +25,7 @@ namespace vigia {
 
 struct DemoOptions {
   // A bundled scenario name or a scenario YAML path (see docs/scenarios.md).
-  std::string scenario = "diaspora";
+  std::string scenario = "mx_us_diaspora";
   // Event time runs this many times faster than wall time: 3600 streams an
   // hour per second, so the 2-day bundled scenarios take ~48 s.
   double speedup = 3600;

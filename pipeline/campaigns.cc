@@ -1,0 +1,202 @@
+#include "pipeline/campaigns.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "pipeline/core/hash.h"
+
+namespace vigia {
+namespace {
+
+class UnionFind {
+ public:
+  explicit UnionFind(size_t n) : parent_(n) {
+    std::iota(parent_.begin(), parent_.end(), size_t{0});
+  }
+  size_t Find(size_t x) {
+    while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
+    return x;
+  }
+  void Join(size_t a, size_t b) {
+    a = Find(a);
+    b = Find(b);
+    if (a != b) parent_[std::max(a, b)] = std::min(a, b);
+  }
+
+ private:
+  std::vector<size_t> parent_;
+};
+
+// Values by how many of the alerts name them, most first, then by value.
+std::vector<std::pair<std::string, int>> Ranked(
+    const std::map<std::string, int>& counts) {
+  std::vector<std::pair<std::string, int>> out(counts.begin(), counts.end());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second;
+  });
+  return out;
+}
+
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
+                                    const CampaignOptions& options) {
+  const size_t n = alerts.size();
+  UnionFind uf(n);
+  // Any shared URL, payer or text cluster links; accounts need
+  // min_shared_accounts in common.
+  std::map<std::string, size_t> first_with;
+  auto link_by = [&](const std::string& key, size_t i) {
+    auto [it, fresh] = first_with.emplace(key, i);
+    if (!fresh) uf.Join(it->second, i);
+  };
+  std::map<std::string, std::vector<size_t>> by_account;
+  for (size_t i = 0; i < n; ++i) {
+    const CampaignAlert& a = alerts[i];
+    for (const std::string& u : a.urls) link_by("url\x1f" + u, i);
+    for (const std::string& p : a.payers) link_by("payer\x1f" + p, i);
+    if (!a.text_cluster.empty()) link_by("text\x1f" + a.text_cluster, i);
+    const std::set<std::string> distinct(a.accounts.begin(), a.accounts.end());
+    for (const std::string& acc : distinct) by_account[acc].push_back(i);
+  }
+  std::map<std::pair<size_t, size_t>, int> shared;
+  for (const auto& [account, ids] : by_account) {
+    for (size_t x = 0; x < ids.size(); ++x) {
+      for (size_t y = x + 1; y < ids.size(); ++y) {
+        if (++shared[{ids[x], ids[y]}] == options.min_shared_accounts) {
+          uf.Join(ids[x], ids[y]);
+        }
+      }
+    }
+  }
+  // Components, each member list by window end then id.
+  std::map<size_t, std::vector<size_t>> components;
+  for (size_t i = 0; i < n; ++i) components[uf.Find(i)].push_back(i);
+  std::vector<Campaign> out;
+  for (auto& [root, members] : components) {
+    std::sort(members.begin(), members.end(), [&](size_t a, size_t b) {
+      return std::tie(alerts[a].window_end, alerts[a].id) <
+             std::tie(alerts[b].window_end, alerts[b].id);
+    });
+    Campaign c;
+    c.id = absl::StrCat(
+        "c", Sha256Hex(absl::StrCat("campaign|", alerts[members[0]].id))
+                 .substr(0, 19));
+    c.first_seen = absl::InfiniteFuture();
+    c.last_seen = absl::InfinitePast();
+    std::set<std::string> targets, origins, detectors;
+    std::map<std::string, int> accounts, urls, payers;
+    for (size_t i : members) {
+      const CampaignAlert& a = alerts[i];
+      c.alerts.push_back(a.id);
+      c.first_seen = std::min(c.first_seen, a.window_start);
+      c.last_seen = std::max(c.last_seen, a.window_end);
+      targets.insert(a.target);
+      if (!a.origin.empty()) origins.insert(a.origin);
+      detectors.insert(a.detector);
+      for (const std::string& v :
+           std::set<std::string>(a.accounts.begin(), a.accounts.end())) {
+        ++accounts[v];
+      }
+      for (const std::string& v :
+           std::set<std::string>(a.urls.begin(), a.urls.end())) {
+        ++urls[v];
+      }
+      for (const std::string& v :
+           std::set<std::string>(a.payers.begin(), a.payers.end())) {
+        ++payers[v];
+      }
+    }
+    c.targets.assign(targets.begin(), targets.end());
+    c.origins.assign(origins.begin(), origins.end());
+    c.detectors.assign(detectors.begin(), detectors.end());
+    c.accounts = Ranked(accounts);
+    c.urls = Ranked(urls);
+    c.payers = Ranked(payers);
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const Campaign& a, const Campaign& b) {
+    return std::tie(a.first_seen, a.id) < std::tie(b.first_seen, b.id);
+  });
+  return out;
+}
+
+std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
+                              const std::vector<CampaignAlert>& alerts) {
+  std::map<std::string, const CampaignAlert*> by_id;
+  for (const CampaignAlert& a : alerts) by_id[a.id] = &a;
+  // Account -> (campaign of its first alert, alerts naming it).
+  std::map<std::string, std::pair<std::string, int>> nodes;
+  std::map<std::pair<std::string, std::string>, int> edges;
+  for (const Campaign& c : campaigns) {
+    for (const std::string& id : c.alerts) {
+      auto it = by_id.find(id);
+      if (it == by_id.end()) continue;
+      const std::set<std::string> accounts(it->second->accounts.begin(),
+                                           it->second->accounts.end());
+      for (const std::string& acc : accounts) {
+        auto [node, fresh] = nodes.emplace(acc, std::make_pair(c.id, 0));
+        ++node->second.second;
+      }
+      for (auto x = accounts.begin(); x != accounts.end(); ++x) {
+        for (auto y = std::next(x); y != accounts.end(); ++y) {
+          ++edges[{*x, *y}];
+        }
+      }
+    }
+  }
+  std::string out =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n"
+      "  <key id=\"campaign\" for=\"node\" attr.name=\"campaign\" "
+      "attr.type=\"string\"/>\n"
+      "  <key id=\"alerts\" for=\"node\" attr.name=\"alerts\" "
+      "attr.type=\"int\"/>\n"
+      "  <key id=\"weight\" for=\"edge\" attr.name=\"weight\" "
+      "attr.type=\"int\"/>\n"
+      "  <graph id=\"co-activity\" edgedefault=\"undirected\">\n";
+  for (const auto& [account, info] : nodes) {
+    absl::StrAppend(&out, "    <node id=\"", XmlEscape(account),
+                    "\"><data key=\"campaign\">", info.first,
+                    "</data><data key=\"alerts\">", info.second,
+                    "</data></node>\n");
+  }
+  for (const auto& [pair, weight] : edges) {
+    absl::StrAppend(&out, "    <edge source=\"", XmlEscape(pair.first),
+                    "\" target=\"", XmlEscape(pair.second),
+                    "\"><data key=\"weight\">", weight, "</data></edge>\n");
+  }
+  absl::StrAppend(&out, "  </graph>\n</graphml>\n");
+  return out;
+}
+
+}  // namespace vigia

@@ -1,0 +1,129 @@
+#include "pipeline/campaigns.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace vigia {
+namespace {
+
+CampaignAlert Alert(std::string id, std::string detector, int minute,
+                    std::vector<std::string> accounts) {
+  CampaignAlert a;
+  a.id = std::move(id);
+  a.detector = std::move(detector);
+  a.severity = "warning";
+  a.target = "US";
+  a.origin = "MX";
+  a.window_end = absl::FromUnixSeconds(1800000000) + absl::Minutes(minute);
+  a.window_start = a.window_end - absl::Minutes(10);
+  a.accounts = std::move(accounts);
+  return a;
+}
+
+const Campaign* CampaignOf(const std::vector<Campaign>& cs,
+                           const std::string& alert) {
+  for (const Campaign& c : cs) {
+    for (const std::string& id : c.alerts) {
+      if (id == alert) return &c;
+    }
+  }
+  return nullptr;
+}
+
+TEST(LinkCampaigns, JoinsOneNetworksAlertsAcrossDetectors) {
+  std::vector<CampaignAlert> alerts = {
+      Alert("surge", "foreign_origin_surge", 10, {"a1", "a2", "a3", "bg"}),
+      Alert("fresh", "new_account_burst", 12, {"a2", "a3"}),
+      Alert("share", "foreign_share", 30, {"a1", "a3", "x9"}),
+      // Another network: one loud background account in common only.
+      Alert("other", "foreign_origin_surge", 20, {"b1", "b2", "bg"}),
+  };
+  alerts[3].origin = "RU";
+  const std::vector<Campaign> cs = LinkCampaigns(alerts, {});
+  ASSERT_EQ(cs.size(), 2u);
+  const Campaign* mx = CampaignOf(cs, "surge");
+  ASSERT_NE(mx, nullptr);
+  EXPECT_EQ(mx->alerts, (std::vector<std::string>{"surge", "fresh", "share"}));
+  EXPECT_EQ(mx->detectors,
+            (std::vector<std::string>{"foreign_origin_surge", "foreign_share",
+                                      "new_account_burst"}));
+  EXPECT_EQ(mx->origins, (std::vector<std::string>{"MX"}));
+  EXPECT_EQ(mx->accounts.front().second, 3);  // a3: in all three
+  EXPECT_EQ(mx->accounts.front().first, "a3");
+  EXPECT_EQ(mx->first_seen, alerts[0].window_start);
+  EXPECT_EQ(mx->last_seen, alerts[2].window_end);
+  EXPECT_NE(CampaignOf(cs, "other"), mx);
+  // Earliest first; ids differ and look like "c" + 19 hex digits.
+  EXPECT_EQ(cs[0].alerts.front(), "surge");
+  EXPECT_EQ(mx->id.size(), 20u);
+  EXPECT_TRUE(absl::StartsWith(mx->id, "c"));
+  EXPECT_NE(cs[0].id, cs[1].id);
+}
+
+TEST(LinkCampaigns, AUrlAPayerOrATextClusterIsEnoughToLink) {
+  std::vector<CampaignAlert> alerts = {
+      Alert("u1", "coordinated_sharing", 1, {"p"}),
+      Alert("u2", "foreign_origin_surge", 2, {"q"}),
+      Alert("p1", "foreign_ad_spend", 3, {}),
+      Alert("p2", "foreign_ad_spend", 4, {}),
+      Alert("t1", "coordinated_sharing", 5, {"r"}),
+      Alert("t2", "coordinated_sharing", 6, {"s"}),
+  };
+  alerts[0].urls = alerts[1].urls = {"gob-mx.example/prensa/1"};
+  alerts[2].payers = alerts[3].payers = {"Fondo por un México Soberano"};
+  alerts[4].text_cluster = alerts[5].text_cluster = "476a736b987cfe89";
+  const std::vector<Campaign> cs = LinkCampaigns(alerts, {});
+  ASSERT_EQ(cs.size(), 3u);
+  EXPECT_EQ(CampaignOf(cs, "u1"), CampaignOf(cs, "u2"));
+  EXPECT_EQ(CampaignOf(cs, "p1"), CampaignOf(cs, "p2"));
+  EXPECT_EQ(CampaignOf(cs, "t1"), CampaignOf(cs, "t2"));
+  EXPECT_EQ(CampaignOf(cs, "p1")->payers.front().second, 2);
+}
+
+// The id is the earliest alert's: later alerts joining do not change it,
+// and the input order does not matter.
+TEST(LinkCampaigns, TheIdStaysWhenLaterAlertsJoin) {
+  std::vector<CampaignAlert> alerts = {
+      Alert("first", "foreign_origin_surge", 10, {"a1", "a2"}),
+      Alert("second", "new_account_burst", 20, {"a1", "a2"}),
+  };
+  const std::string id = LinkCampaigns(alerts, {}).at(0).id;
+  alerts.insert(alerts.begin(),
+                Alert("later", "coordinated_sharing", 90, {"a2", "a1"}));
+  const std::vector<Campaign> more = LinkCampaigns(alerts, {});
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].id, id);
+  EXPECT_EQ(more[0].alerts.back(), "later");
+  // One shared account links only when asked for.
+  std::vector<CampaignAlert> loose = {Alert("x", "d", 1, {"a", "b"}),
+                                      Alert("y", "d", 2, {"a", "c"})};
+  EXPECT_EQ(LinkCampaigns(loose, {}).size(), 2u);
+  EXPECT_EQ(LinkCampaigns(loose, {.min_shared_accounts = 1}).size(), 1u);
+}
+
+TEST(CoActivityGraphMl, NamesEveryAccountAndWeighsPairsByAlerts) {
+  std::vector<CampaignAlert> alerts = {
+      Alert("s1", "foreign_origin_surge", 10, {"a1", "a2", "a<3>"}),
+      Alert("s2", "new_account_burst", 12, {"a1", "a2"}),
+  };
+  const std::string xml = CoActivityGraphMl(LinkCampaigns(alerts, {}), alerts);
+  EXPECT_TRUE(absl::StartsWith(xml, "<?xml version=\"1.0\""));
+  EXPECT_TRUE(absl::StrContains(xml, "edgedefault=\"undirected\""));
+  EXPECT_TRUE(absl::StrContains(
+      xml, "<edge source=\"a1\" target=\"a2\"><data key=\"weight\">2</data>"));
+  EXPECT_TRUE(
+      absl::StrContains(xml,
+                        "<edge source=\"a1\" target=\"a&lt;3&gt;\"><data "
+                        "key=\"weight\">1</data>"));
+  EXPECT_TRUE(
+      absl::StrContains(xml, "<node id=\"a1\"><data key=\"campaign\">c"));
+  EXPECT_TRUE(absl::StrContains(xml, "<data key=\"alerts\">2</data>"));
+  EXPECT_TRUE(absl::EndsWith(xml, "</graphml>\n"));
+}
+
+}  // namespace
+}  // namespace vigia
