@@ -98,8 +98,9 @@ constexpr double kTailQuantileRate = 0.002;
 constexpr double kTailMomentRate = 0.02;
 constexpr double kMaxExcess = 10;
 constexpr double kMaxShape = 0.5;
-// The empirical check (TailProbability): a fitted tail cannot describe a
-// key whose bursts are of two kinds (a quiet series with a routine spike a
+// The empirical check (TailProbability), in bins of score growing by half
+// (the last from 35 up): a fitted tail cannot describe a key whose bursts
+// are of two kinds (a quiet series with a routine spike a
 // few times a day: the spike is both "rare" to the fit of the noise and a
 // daily event). So the scores the tail learns are also counted in bins,
 // decaying with a half-life of a week, and the tail probability is never
@@ -110,6 +111,8 @@ constexpr double kMaxShape = 0.5;
 // not make its own later windows look ordinary.
 constexpr std::array<double, 8> kTailBinEdges = {2,  3,  4.5, 6.75,
                                                  10, 15, 23,  35};
+static_assert(kTailBinEdges.size() ==
+              std::tuple_size<decltype(BaselineState::tail_bins)>::value);
 constexpr int64_t kEmpiricalHalfLifeUs = int64_t{7} * 24 * 3600 * 1000000;
 constexpr int64_t kEmpiricalPriorUs = int64_t{24} * 3600 * 1000000;
 // Beyond this a probability is reported as this (surprise 300).
@@ -328,8 +331,8 @@ double Scorer::EmpiricalTail(const BaselineState& state, double z,
       continue;
     }
     // z lies in this bin: the part of it above z, spread evenly over the
-    // bin; the top bin (scores no count of a few million reaches) thins out
-    // as a Pareto tail of index 2.
+    // bin; the top bin (35 and above) thins out as a Pareto tail of index 2,
+    // so a score far above every past one is judged by the fit alone.
     above += k + 1 < n ? count * (kTailBinEdges[k + 1] - z) /
                              (kTailBinEdges[k + 1] - lo)
                        : count * (lo / z) * (lo / z);

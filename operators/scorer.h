@@ -57,7 +57,7 @@
 //
 // Ownership and threads: a Scorer holds only options and is immutable after
 // construction, so one instance may be shared by all keys of a detector (and
-// across threads). The per-key state is a BaselineState value (200 bytes)
+// across threads). The per-key state is a BaselineState value (184 bytes)
 // owned by the caller; Learn() mutates it, so each state is used by one
 // thread at a time.
 //
@@ -114,7 +114,7 @@ struct BaselineState {
   // The empirical check on the fitted tail: how many learned windows (runs
   // count once) scored in each bin of scorer.cc's kTailBinEdges, and how
   // many windows were learned, both decaying with kEmpiricalHalfLife.
-  std::array<float, 12> tail_bins = {};
+  std::array<float, 8> tail_bins = {};
   float tail_windows = 0;
   // The highest score of the anomalous run under way (negative for none),
   // counted in tail_bins once the run is over.

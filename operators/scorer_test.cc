@@ -320,10 +320,10 @@ TEST(Scorer, IgnoresStepsAtOrBeforeTheLastOneLearned) {
   EXPECT_EQ(s.last_us, before.last_us);
 }
 
-// 200 bytes: the calibrated tail and the hold took 20 bytes past 120, the
-// empirical check 56 more; a key of a counting detector holds one or two
+// 184 bytes: the calibrated tail and the hold took 20 bytes past 120, the
+// empirical check 40 more; a key of a counting detector holds one or two
 // states.
-TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 200u); }
+TEST(Scorer, StateStaysCompact) { EXPECT_LE(sizeof(BaselineState), 184u); }
 
 TEST(Scorer, AYoungCountKeyIsScoredAsBurstyAsRealCounts) {
   // A foreign pair a few hours old, at 4.5 posts per window, sees 30: a
