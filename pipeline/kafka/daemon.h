@@ -156,9 +156,6 @@ class Daemon {
   // The feed a topic carries, by a view TopicView() returned: the ads
   // topic ads, any other posts.
   FeedKind FeedOf(std::string_view topic_view) const;
-  // Declares a partition to the pipeline (which must exist) for its
-  // topic's feed (Pipeline::DeclareSource).
-  void DeclarePartition(const char* topic, int32_t partition);
   Pipeline& EnsurePipeline();
   void DropPipeline();
   // Replaces the pipeline with a fresh one that waits for every partition
@@ -189,8 +186,19 @@ class Daemon {
     int64_t generation;
     std::chrono::steady_clock::time_point dequeued;
   };
-  // Marks partitions with records waiting as active watermark sources.
+  // Marks partitions with records waiting (in `batch`, or known to the
+  // client) as not at their end, so they hold their feed's watermark.
   void KeepBackloggedSourcesActive(const std::vector<Fetched>& batch);
+  // After a batch: marks partitions at their log end as such
+  // (WatermarkTracker::SetAtEnd; they stop holding their feed back after
+  // watermark.end_grace).
+  void MarkEnds();
+  // Notes a partition's end-of-log event (handled in its place in the
+  // batch).
+  void HandleEndOfLog(const rd_kafka_message_t* m);
+  // WatermarkTracker::SetAtEnd for a partition of the pipeline (which must
+  // exist).
+  void SetPartitionAtEnd(const char* topic, int32_t partition, bool at_end);
   absl::Status ProcessMessage(const rd_kafka_message_t* m,
                               std::chrono::steady_clock::time_point dequeued);
   // Flushes outputs, waiting up to `timeout`; if all are acknowledged,
@@ -245,6 +253,9 @@ class Daemon {
   // Next offset expected per assigned (topic, partition): the committed one
   // at assignment, then one past the last record read.
   std::map<std::pair<std::string, int32_t>, int64_t> expected_;
+  // Per assigned (topic, partition): the offset of its last end-of-log
+  // event, i.e. where the fetcher last found the log to end.
+  std::map<std::pair<std::string, int32_t>, int64_t> end_of_log_;
   // Partitions whose last statistics showed records deleted unread below
   // the fetcher (expected_ < log start <= next fetch), by the log start:
   // counted once a poll comes back empty, i.e. once nothing fetched before
