@@ -29,9 +29,10 @@
 // idle by the timeout: while it has records to read it holds its feeds back
 // however long they take to come (a slow first fetch or a loaded machine
 // must not decide what is late), and once at its end it stops holding them
-// after WatermarkOptions::end_grace of processing time (2 s by default, not
-// the 60 s idle timeout), a margin for records its producers have written
-// but the brokers not yet appended. Which sources count then depends on
+// after WatermarkOptions::end_grace of processing time (10 s by default,
+// not the 60 s idle timeout): a margin for a leader outage not yet known
+// and for records its producers have written but the brokers not yet
+// appended. Which sources count then depends on
 // whether they have records, not on how fast a machine reads them.
 #ifndef VIGIA_PIPELINE_WATERMARK_H_
 #define VIGIA_PIPELINE_WATERMARK_H_

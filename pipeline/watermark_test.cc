@@ -77,7 +77,9 @@ TEST(WatermarkTracker, IdleSourceStopsHoldingItBack) {
 }
 
 TEST(WatermarkTracker, AnEndAwareSourceHoldsUntilAtItsEndNotForATime) {
-  WatermarkTracker w(Options(0, 0, 60));
+  WatermarkOptions o = Options(0, 0, 60);
+  o.end_grace = absl::ZeroDuration();
+  WatermarkTracker w(o);
   // B is declared (nothing delivered yet) and has records to read: it holds
   // the watermark however long they take, far past the idle timeout.
   w.Observe(kB, absl::InfinitePast(), T(0), FeedKind::kPost);

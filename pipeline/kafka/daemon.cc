@@ -254,6 +254,11 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     cooperative_ =
         std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
   }
+  // A new pipeline follows, with its own watermark: nothing stays paused
+  // for the old one's (a partition kept through a cooperative rebalance
+  // would otherwise stay paused).
+  if (!closing_) ResumeAligned();
+  aligned_.clear();
   TrackAssignment(err, partitions);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     const bool lost = rd_kafka_assignment_lost(consumer_);
@@ -577,6 +582,75 @@ void Daemon::MarkEnds() {
   }
 }
 
+void Daemon::AlignPartitions() {
+  if (pipeline_ == nullptr) return;
+  // A partition's progress against its feed's watermark, or, before there
+  // is one (a partition yet to deliver holds it unset), against where the
+  // feed's event time started: without this, one partition delivering
+  // first could take the detectors hours past their windows before the
+  // others had said anything.
+  // A partition holding the watermark is at most max_out_of_orderness past
+  // it, and must never be paused (nothing would resume it).
+  const absl::Duration drift =
+      std::max(options_.alignment_drift,
+               2 * config_.watermark.max_out_of_orderness + absl::Minutes(1));
+  PartitionList pause(rd_kafka_topic_partition_list_new(0));
+  PartitionList resume(rd_kafka_topic_partition_list_new(0));
+  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    const std::string_view view = TopicView(tp.topic);
+    const FeedKind feed = FeedOf(view);
+    absl::Time reference = pipeline_->feed_watermark(feed);
+    if (reference == absl::InfinitePast()) {
+      reference = pipeline_->feed_start(feed);
+    }
+    const absl::Time progress =
+        pipeline_->SourceProgress(SourceRef{view, tp.partition, 0});
+    std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    const bool aligned = aligned_.contains(key);
+    if (!aligned && reference != absl::InfinitePast() &&
+        progress != absl::InfinitePast() && progress > reference + drift) {
+      rd_kafka_topic_partition_list_add(pause.get(), tp.topic, tp.partition);
+      aligned_.insert(std::move(key));
+    } else if (aligned && !paused_ &&
+               (reference == absl::InfinitePast() ||
+                progress <= reference + drift / 2)) {
+      rd_kafka_topic_partition_list_add(resume.get(), tp.topic, tp.partition);
+      aligned_.erase(key);
+    }
+  }
+  if (pause->cnt > 0) {
+    rd_kafka_pause_partitions(consumer_, pause.get());
+    alignment_pauses_.fetch_add(pause->cnt);
+  }
+  if (resume->cnt > 0) {
+    rd_kafka_resume_partitions(consumer_, resume.get());
+    alignment_resumes_.fetch_add(resume->cnt);
+  }
+  if ((pause->cnt > 0 || resume->cnt > 0) &&
+      (++alignment_logs_ <= 10 || alignment_logs_ % 100 == 0)) {
+    VIGIA_LOG(INFO) << "kafka: watermark alignment: " << aligned_.size()
+                    << " partition(s) paused more than "
+                    << absl::FormatDuration(drift)
+                    << " ahead of their feed's watermark ("
+                    << alignment_pauses_.load() << " pauses, "
+                    << alignment_resumes_.load() << " resumes so far)";
+  }
+}
+
+void Daemon::ResumeAligned() {
+  if (aligned_.empty()) return;
+  PartitionList list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
+  for (const auto& [topic, partition] : aligned_) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  }
+  rd_kafka_resume_partitions(consumer_, list.get());
+  alignment_resumes_.fetch_add(list->cnt);
+  aligned_.clear();
+}
+
 void Daemon::SetPartitionAtEnd(const char* topic, int32_t partition,
                                bool at_end) {
   const std::string_view view = TopicView(topic);
@@ -701,6 +775,15 @@ void Daemon::ApplyBackpressure() {
                           "consumption";
   } else {
     rd_kafka_resume_partitions(consumer_, assignment);
+    // Those paused for alignment stay paused (AlignPartitions).
+    if (!aligned_.empty()) {
+      PartitionList list(
+          rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
+      for (const auto& [topic, partition] : aligned_) {
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+      }
+      rd_kafka_pause_partitions(consumer_, list.get());
+    }
     VIGIA_LOG(INFO) << "kafka: outputs acknowledged (" << waiting
                     << " still waiting); resuming consumption";
   }
@@ -787,6 +870,7 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
     }
     if (!status.ok()) break;
     MarkEnds();
+    AlignPartitions();
     producer_->Poll();
 
     const auto now = SteadyClock::now();
