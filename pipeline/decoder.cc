@@ -389,8 +389,6 @@ std::string_view RejectReasonName(RejectReason reason) {
       return "oversize";
     case RejectReason::kFuture:
       return "future";
-    case RejectReason::kAhead:
-      return "ahead";
   }
   return "unknown";
 }

@@ -42,10 +42,8 @@ enum class RejectReason : uint8_t {
   kOversize,       // larger than DecoderOptions::max_event_bytes
   kFuture,         // event time too far ahead (set by the pipeline, never
                    // by the decoder: WatermarkTracker::LeadBound)
-  kAhead,          // too far ahead of its feed's watermark for the detectors'
-                   // windows to hold (set by the pipeline: Pipeline::kMaxAhead)
 };
-inline constexpr int kNumRejectReasons = 11;  // including kNone
+inline constexpr int kNumRejectReasons = 10;  // including kNone
 std::string_view RejectReasonName(RejectReason reason);
 
 struct DecoderOptions {

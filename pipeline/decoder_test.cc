@@ -1071,10 +1071,10 @@ TEST(Decoder, RejectReasonNamesAreStable) {
   for (int i = 0; i < kNumRejectReasons; ++i) {
     names.push_back(RejectReasonName(static_cast<RejectReason>(i)));
   }
-  EXPECT_THAT(names, ElementsAre("none", "malformed_json", "invalid_utf8",
-                                 "missing_field", "wrong_type", "bad_time",
-                                 "bad_country", "bad_value", "oversize",
-                                 "future", "ahead"));
+  EXPECT_THAT(names,
+              ElementsAre("none", "malformed_json", "invalid_utf8",
+                          "missing_field", "wrong_type", "bad_time",
+                          "bad_country", "bad_value", "oversize", "future"));
 }
 
 }  // namespace

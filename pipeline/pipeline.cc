@@ -373,30 +373,6 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
                      event.kind);
   max_event_us_.store(absl::ToUnixMicros(watermark_.max_event_time()),
                       std::memory_order_relaxed);
-  if (ABSL_PREDICT_FALSE(reader_watermark_[slot] != absl::InfinitePast() &&
-                         event.created_at >=
-                             reader_watermark_[slot] + kMaxAhead)) {
-    // The record may be the one that moves its source's progress across a
-    // gap in the feed: the detectors are moved on first, and it is judged
-    // against where they are then.
-    if (absl::Status s = AdvanceTo(watermark_.Advance(Now())); !s.ok()) {
-      return s;
-    }
-    if (watermark_.IsLate(event.created_at, event.kind)) {
-      // Behind the watermark it moved (it was older than the records that
-      // moved its source's progress): late, like any such record.
-      stats_.late[slot].Add();
-      return DeadLetterRecord(
-          record, slot, "late",
-          absl::StrCat("event time ", FormatRfc3339(event.created_at),
-                       " is behind the ", ToAbsl(FeedName(event.kind)),
-                       " watermark ",
-                       FormatRfc3339(watermark_.feed_watermark(event.kind))));
-    }
-    if (event.created_at >= reader_watermark_[slot] + kMaxAhead) {
-      return RejectAhead(record, event);
-    }
-  }
   // Every operator's prefetch first: posting_clock, observing last, finds
   // its account among a hundred thousand.
   const std::vector<Operator*>& readers = readers_[slot];
@@ -408,31 +384,6 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
   }
 
   absl::Status s = emitter_->TakeStatus();
-  absl::Status advanced = AdvanceTo(watermark_.Advance(Now()));
-  return s.ok() ? advanced : s;
-}
-
-absl::Status Pipeline::RejectAhead(const RawRecord& record,
-                                   const Event& event) {
-  const int slot = static_cast<int>(event.kind);
-  stats_.rejected[slot][static_cast<int>(RejectReason::kAhead)].Add();
-  const std::string detail =
-      absl::StrCat("event time ", FormatRfc3339(event.created_at), " is ",
-                   absl::FormatDuration(kMaxAhead), " or more ahead of the ",
-                   ToAbsl(FeedName(event.kind)), " detectors' watermark ",
-                   FormatRfc3339(reader_watermark_[slot]));
-  // A handful of lines, then one per thousand: a burst of these must not
-  // flood the log, and must not go unseen either.
-  if (++ahead_records_ <= 10 || ahead_records_ % 1000 == 0) {
-    VIGIA_LOG(WARNING) << "pipeline: " << ahead_records_
-                       << " record(s) dead-lettered as `ahead` so far; "
-                          "latest from "
-                       << record.source.source << "/" << record.source.partition
-                       << ": " << detail;
-  }
-  absl::Status s = DeadLetterRecord(
-      record, slot, RejectReasonName(RejectReason::kAhead), detail);
-  // It counted for its source's progress, which may move the watermark.
   absl::Status advanced = AdvanceTo(watermark_.Advance(Now()));
   return s.ok() ? advanced : s;
 }
@@ -467,16 +418,6 @@ absl::Status Pipeline::AdvanceTo(absl::Time watermark) {
     }
     op_watermark_[i] = w;
     operators_[i]->AdvanceWatermark(w, *emitter_);
-  }
-  for (int f = 0; f < kNumFeeds; ++f) {
-    absl::Time least = absl::InfiniteFuture();
-    for (size_t i = 0; i < operators_.size(); ++i) {
-      if (op_feeds_[i] & FeedBit(static_cast<FeedKind>(f))) {
-        least = std::min(least, op_watermark_[i]);
-      }
-    }
-    reader_watermark_[f] =
-        least == absl::InfiniteFuture() ? absl::InfinitePast() : least;
   }
   // The watermark moves on nearly every event; readers of state sizes (metrics)
   // are content with a snapshot every few hundred moves.

@@ -169,15 +169,6 @@ class Pipeline {
   // clocks at the very start of a file cannot reach the detectors either. Held
   // records are then processed in their order, and counted only then.
   absl::Status Process(const RawRecord& record);
-  // An event this far or further ahead of the watermark its feed's
-  // detectors were last given may not fit their windows (a detector holds
-  // events up to six hours ahead of its last evaluation, less a hop, then
-  // refuses them: HopSchedule::kMaxLookahead), so none of them is shown it:
-  // it is dead-lettered as `ahead`, counted and logged. Its source's
-  // progress still takes it into account (a gap of hours in a feed costs its
-  // first few records after the gap, not the rest). The Kafka daemon pauses
-  // partitions long before they get this far ahead (docs/kafka.md).
-  static constexpr absl::Duration kMaxAhead = absl::Hours(5);
   static constexpr int kMaxHeldRecords = 256;
   static constexpr size_t kMaxHeldBytes = size_t{8} << 20;
 
@@ -242,8 +233,6 @@ class Pipeline {
  private:
   class Emitter;
   absl::Status AdvanceTo(absl::Time watermark);
-  // Dead-letters an event kMaxAhead or more ahead of its feed's detectors.
-  absl::Status RejectAhead(const RawRecord& record, const Event& event);
   // A source's first records, held without a clock (see Process()).
   struct HeldRecord {
     std::string bytes;
@@ -283,12 +272,6 @@ class Pipeline {
   // was last given (the minimum over those feeds').
   std::vector<FeedSet> op_feeds_;
   std::vector<absl::Time> op_watermark_;
-  // Per feed, the least watermark any operator reading it was given (as of
-  // the last AdvanceTo()); what kMaxAhead is measured from.
-  std::array<absl::Time, kNumFeeds> reader_watermark_{absl::InfinitePast(),
-                                                      absl::InfinitePast()};
-  // `ahead` records so far, for the rate-limited log line.
-  int64_t ahead_records_ = 0;
   // The feed watermarks at the last AdvanceTo().
   std::array<absl::Time, kNumFeeds> last_feed_watermark_{absl::InfinitePast(),
                                                          absl::InfinitePast()};

@@ -501,42 +501,6 @@ TEST_F(FuturePipelineTest, AGapInTheFeedCostsGapQuorumLessOneRecords) {
   EXPECT_EQ(dead_.reasons.front(), "future");
 }
 
-TEST_F(FuturePipelineTest, ARecordTooFarAheadOfTheDetectorsIsDeadLettered) {
-  // A second source holds the posts watermark back while the first runs
-  // ahead (as a Kafka partition read first can): records of the first that
-  // the detectors' windows could not hold are dead-lettered as `ahead`,
-  // counted, and never shown to a detector; nothing is dropped silently.
-  ManualClock clock(absl::FromUnixSeconds(1'900'000'000));
-  Start(&clock);
-  const SourceRef slow{"posts", 1, 0};
-  pipeline_->DeclareSource(slow, FeedKind::kPost);
-  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
-  for (int i = 0; i < 8; ++i) {
-    RawRecord r{"", 0, SourceRef{"posts", 1, i}, FeedKind::kPost};
-    const std::string line =
-        PostAt(absl::StrCat("s", i), t0 + absl::Seconds(i));
-    r.bytes = line;
-    r.capacity = line.size();
-    ASSERT_TRUE(pipeline_->Process(r).ok());
-  }
-  const int64_t observed = static_cast<int64_t>(op_->ids.size());
-  for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(Feed(PostAt(absl::StrCat("a", i), t0 + absl::Hours(i))).ok());
-  }
-  const PipelineStats& s = pipeline_->stats();
-  const int64_t ahead = s.rejected[static_cast<int>(FeedKind::kPost)]
-                                  [static_cast<int>(RejectReason::kAhead)]
-                                      .value();
-  // Hours 5..9 are five or more hours ahead of the watermark the slow
-  // source holds at its first seconds.
-  EXPECT_EQ(ahead, 5);
-  EXPECT_EQ(static_cast<int64_t>(op_->ids.size()), observed + 5);
-  EXPECT_THAT(dead_.reasons, Each("ahead"));
-  EXPECT_EQ(dead_.reasons.size(), 5u);
-  EXPECT_EQ(s.total_read(),
-            s.total_processed() + s.total_rejected() + s.total_late());
-}
-
 TEST_F(FuturePipelineTest,
        AWrongClockAmongTheFirstRecordsNeverReachesTheDetectors) {
   // Regression: the progress quorum needs `quorum` records before it can

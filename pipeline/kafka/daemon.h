@@ -90,7 +90,7 @@ struct DaemonOptions {
   // Watermark alignment: a partition whose progress runs further than this
   // ahead of its feed's watermark is paused until the watermark is within
   // half of it, so its events never get so far ahead that the detectors
-  // cannot hold them (Pipeline::kMaxAhead). Must stay below that bound.
+  // cannot hold them (about six hours: HopSchedule::kMaxLookahead).
   absl::Duration alignment_drift = absl::Hours(1);
 
   // Processing time for idle-source detection; nullptr = the system clock.
