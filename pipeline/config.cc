@@ -205,6 +205,8 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
     VIGIA_RETURN_IF_ERROR(
         m.Duration("idle_timeout", Bound::kPositive, &w.idle_timeout));
     VIGIA_RETURN_IF_ERROR(
+        m.Duration("end_grace", Bound::kNonNegative, &w.end_grace));
+    VIGIA_RETURN_IF_ERROR(
         m.Duration("max_clock_lead", Bound::kPositive, &w.max_clock_lead));
     VIGIA_RETURN_IF_ERROR(
         m.Duration("max_lead", Bound::kPositive, &w.max_lead));
@@ -292,6 +294,7 @@ std::string CanonicalConfig(const Config& c) {
   w.Add("watermark.max_out_of_orderness", c.watermark.max_out_of_orderness);
   w.Add("watermark.allowed_lateness", c.watermark.allowed_lateness);
   w.Add("watermark.idle_timeout", c.watermark.idle_timeout);
+  w.Add("watermark.end_grace", c.watermark.end_grace);
   w.Add("watermark.max_clock_lead", c.watermark.max_clock_lead);
   w.Add("watermark.max_lead", c.watermark.max_lead);
   w.Add("watermark.quorum", c.watermark.quorum);

@@ -36,6 +36,12 @@ struct WatermarkOptions {
   // A source with no events for this long (processing time) stops holding
   // the watermark back.
   absl::Duration idle_timeout = absl::Seconds(60);
+  // A source that knows when it has nothing to read (a Kafka partition at
+  // its log end) is never idle by idle_timeout; at its end it stops holding
+  // the watermark back after this much processing time instead: a margin
+  // for a leader outage the client's statistics have not yet shown, and for
+  // records written by its producers but not yet appended.
+  absl::Duration end_grace = absl::Seconds(10);
   // How far an event may lead, beyond which it is dead-lettered as
   // `future`. With a processing-time clock (the daemon), event time may
   // lead that clock by at most max_clock_lead. Without one (replay), it may

@@ -1049,6 +1049,7 @@ TEST(CanonicalConfig, ListsEveryEffectiveSettingInAFixedOrder) {
 watermark.max_out_of_orderness = 30s
 watermark.allowed_lateness = 0
 watermark.idle_timeout = 1m
+watermark.end_grace = 10s
 watermark.max_clock_lead = 5m
 watermark.max_lead = 24h
 watermark.quorum = 4

@@ -187,6 +187,24 @@ class Pipeline {
     watermark_.Observe(source, absl::InfinitePast(), Now(), feed);
   }
 
+  // Declares `source` (as DeclareSource) and says whether it is at the end
+  // of what it can read (WatermarkTracker::SetAtEnd): a Kafka partition at
+  // its log end stops holding its feed back after watermark.end_grace, one
+  // with records to read is never idle.
+  void SetSourceAtEnd(const SourceRef& source, std::optional<FeedKind> feed,
+                      bool at_end) {
+    DeclareSource(source, feed);
+    watermark_.SetAtEnd(source, at_end, Now());
+  }
+  bool SourceAtEnd(const SourceRef& source) { return watermark_.AtEnd(source); }
+  // WatermarkTracker::SourceProgress and feed_start, for aligning sources.
+  absl::Time SourceProgress(const SourceRef& source) {
+    return watermark_.SourceProgress(source);
+  }
+  absl::Time feed_start(FeedKind feed) const {
+    return watermark_.feed_start(feed);
+  }
+
   // End of input: closes every window up to the newest event time and
   // flushes the sinks. Processes held records first (ReleaseHeld()).
   absl::Status Finish();

@@ -46,6 +46,14 @@ absl::Time WatermarkTracker::LeadBound(const SourceRef& source,
   return base + options_.max_lead;
 }
 
+void WatermarkTracker::SetAtEnd(const SourceRef& source, bool at_end,
+                                absl::Time now) {
+  Source& s = sources_[IndexOf(source)];
+  s.end_aware = true;
+  if (at_end && !s.at_end) s.end_since = now;
+  s.at_end = at_end;
+}
+
 void WatermarkTracker::Presume(const SourceRef& source, absl::Time t) {
   Source& s = sources_[IndexOf(source)];
   s.presumed = t;
@@ -110,10 +118,18 @@ void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
     s.run.clear();
     AddRecent(s, t);
     s.delivered = true;
+    s.at_end = false;
     max_event_time_ = std::max(max_event_time_, t);
   }
   s.last_seen = std::max(s.last_seen, now);
-  if (feed.has_value()) s.feeds |= FeedBit(*feed);
+  if (feed.has_value()) {
+    s.feeds |= FeedBit(*feed);
+    // Progress only moves forward, so the least seen is the first.
+    absl::Time& start = feed_start_[static_cast<int>(*feed)];
+    if (s.progress != absl::InfinitePast() && s.progress < start) {
+      start = s.progress;
+    }
+  }
 }
 
 absl::Time WatermarkTracker::Advance(absl::Time now) {
@@ -127,12 +143,21 @@ absl::Time WatermarkTracker::Advance(absl::Time now) {
   for (const Source& s : sources_) {
     // Only rejected records so far: nothing said about event time.
     if (s.delivered && s.recent_size == 0) continue;
-    if (now - s.last_seen >= options_.idle_timeout) continue;
+    const absl::Time progress = s.progress;
+    if (s.end_aware) {
+      // Nothing to read, and nothing on its way (end_grace): idle. Records
+      // still to read always count, however long they take to come.
+      if (s.at_end && now - s.end_since >= options_.end_grace) {
+        continue;
+      }
+    } else if (now - s.last_seen >= options_.idle_timeout) {
+      continue;
+    }
     ++active;
-    low = std::min(low, s.progress);
+    low = std::min(low, progress);
     for (int f = 0; f < kNumFeeds; ++f) {
       if (s.feeds == 0 || (s.feeds & FeedBit(static_cast<FeedKind>(f)))) {
-        feed_low[f] = std::min(feed_low[f], s.progress);
+        feed_low[f] = std::min(feed_low[f], progress);
       }
     }
   }

@@ -23,6 +23,17 @@
 // clock a source's first records have nothing to be measured against, so
 // the pipeline holds them until a majority can speak and Presume()s the
 // source's progress from their median (Pipeline::Process).
+//
+// A source that can tell when it has nothing more to read (a Kafka
+// partition at its log end) says so with SetAtEnd(). Such a source is never
+// idle by the timeout: while it has records to read it holds its feeds back
+// however long they take to come (a slow first fetch or a loaded machine
+// must not decide what is late), and once at its end it stops holding them
+// after WatermarkOptions::end_grace of processing time (10 s by default,
+// not the 60 s idle timeout): a margin for a leader outage not yet known
+// and for records its producers have written but the brokers not yet
+// appended. Which sources count then depends on
+// whether they have records, not on how fast a machine reads them.
 #ifndef VIGIA_PIPELINE_WATERMARK_H_
 #define VIGIA_PIPELINE_WATERMARK_H_
 
@@ -114,6 +125,29 @@ class WatermarkTracker {
   // otherwise freeze every window).
   void ObserveUntimed(const SourceRef& source, absl::Time now);
 
+  // Says at processing time `now` whether `source` is at the end of what it
+  // can read. The first call makes the source end-aware: the idle timeout
+  // no longer applies to it. At its end it keeps holding its feeds for
+  // end_grace from the call that found it there, then stops; an accepted
+  // record (Observe) ends that: it had something to read after all.
+  void SetAtEnd(const SourceRef& source, bool at_end, absl::Time now);
+  // True while `source` is end-aware and at its end.
+  bool AtEnd(const SourceRef& source) {
+    return sources_[IndexOf(source)].at_end;
+  }
+  // The source's progress (see the class comment); InfinitePast() until it
+  // has delivered `quorum` timed records.
+  absl::Time SourceProgress(const SourceRef& source) {
+    return sources_[IndexOf(source)].progress;
+  }
+  // Where event time of `feed` started: the earliest first progress of any
+  // source carrying it (InfinitePast() before one). What a source's lead is
+  // measured from while the feed's watermark is still unset.
+  absl::Time feed_start(FeedKind feed) const {
+    const absl::Time t = feed_start_[static_cast<int>(feed)];
+    return t == absl::InfiniteFuture() ? absl::InfinitePast() : t;
+  }
+
   // Recomputes the watermark at processing time `now` and returns it.
   // Returns absl::InfinitePast() until the first event.
   absl::Time Advance(absl::Time now);
@@ -159,6 +193,11 @@ class WatermarkTracker {
     absl::Time presumed = absl::InfinitePast();
     bool presumed_set = false;
     absl::Time last_seen = absl::InfinitePast();
+    // SetAtEnd(): never idle by the timeout; idle once at_end for
+    // end_grace since end_since.
+    bool end_aware = false;
+    bool at_end = false;
+    absl::Time end_since = absl::InfinitePast();
     FeedSet feeds = 0;       // the feeds it has carried or was declared with
     bool delivered = false;  // some record, timed or not, came from it
     // The latest accepted event times: a ring of recent_size entries whose
@@ -197,6 +236,8 @@ class WatermarkTracker {
   absl::Time progress_ = absl::InfinitePast();
   std::array<absl::Time, kNumFeeds> feed_watermark_{absl::InfinitePast(),
                                                     absl::InfinitePast()};
+  std::array<absl::Time, kNumFeeds> feed_start_{absl::InfiniteFuture(),
+                                                absl::InfiniteFuture()};
   int active_sources_ = 0;
 };
 

@@ -76,6 +76,41 @@ TEST(WatermarkTracker, IdleSourceStopsHoldingItBack) {
   EXPECT_EQ(w.active_sources(), 2);
 }
 
+TEST(WatermarkTracker, AnEndAwareSourceHoldsUntilAtItsEndNotForATime) {
+  WatermarkOptions o = Options(0, 0, 60);
+  o.end_grace = absl::ZeroDuration();
+  WatermarkTracker w(o);
+  // B is declared (nothing delivered yet) and has records to read: it holds
+  // the watermark however long they take, far past the idle timeout.
+  w.Observe(kB, absl::InfinitePast(), T(0), FeedKind::kPost);
+  w.SetAtEnd(kB, false, T(0));
+  w.Observe(kA, T(100), T(0), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(1000)), absl::InfinitePast());
+  // Found at its end (an empty partition): it holds nothing, at once.
+  w.SetAtEnd(kB, true, T(1000));
+  EXPECT_EQ(w.Advance(T(1000)), T(100));
+  EXPECT_EQ(w.feed_watermark(FeedKind::kPost), T(100));
+  // A record makes it count again, at its own progress.
+  w.Observe(kB, T(150), T(1001), FeedKind::kPost);
+  EXPECT_FALSE(w.AtEnd(kB));
+  w.Observe(kA, T(300), T(1001), FeedKind::kPost);
+  EXPECT_EQ(w.Advance(T(5000)), T(150));
+}
+
+TEST(WatermarkTracker, AtItsEndASourceHoldsForTheEndGrace) {
+  WatermarkOptions o = Options(0, 0, 60);
+  o.end_grace = absl::Seconds(2);
+  WatermarkTracker w(o);
+  w.Observe(kA, T(100), T(0), FeedKind::kPost);
+  w.Observe(kB, T(10), T(0), FeedKind::kPost);
+  w.SetAtEnd(kA, false, T(0));
+  w.SetAtEnd(kB, true, T(0));
+  EXPECT_EQ(w.Advance(T(1)), T(10));
+  // Marking it again does not restart the grace.
+  w.SetAtEnd(kB, true, T(1));
+  EXPECT_EQ(w.Advance(T(2)), T(100));
+}
+
 TEST(WatermarkTracker, AllSourcesIdleAdvancesToTheNewestEvent) {
   WatermarkTracker w(Options(5, 0, 60));
   w.Observe(kA, T(100), T(0));

@@ -124,6 +124,9 @@ absl::Status Daemon::Init() {
       {"group.id", options_.group_id},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
+      // A partition's end of log, reported in order after its records, is
+      // what lets it stop holding event time back at once (MarkEnds).
+      {"enable.partition.eof", "true"},
   };
   if (!options_.brokers.empty()) forced["bootstrap.servers"] = options_.brokers;
   absl::StatusOr<KafkaConfPtr> conf =
@@ -172,11 +175,6 @@ FeedKind Daemon::FeedOf(std::string_view topic_view) const {
                                                         : FeedKind::kPost;
 }
 
-void Daemon::DeclarePartition(const char* topic, int32_t partition) {
-  const std::string_view view = TopicView(topic);
-  pipeline_->DeclareSource(SourceRef{view, partition, 0}, FeedOf(view));
-}
-
 Pipeline& Daemon::EnsurePipeline() {
   if (pipeline_ == nullptr) {
     pipeline_ = std::make_unique<Pipeline>(
@@ -195,8 +193,10 @@ void Daemon::NewPipelineForAssignment() {
     // and make the others' records late. (With a cooperative assignor the
     // assignment includes partitions kept from before.)
     EnsurePipeline();
+    // Each holds it until it delivers or reaches its end of log, not for a
+    // time: how long a first fetch takes must not decide what is late.
     for (int i = 0; i < all->cnt; ++i) {
-      DeclarePartition(all->elems[i].topic, all->elems[i].partition);
+      SetPartitionAtEnd(all->elems[i].topic, all->elems[i].partition, false);
     }
   }
 }
@@ -254,6 +254,11 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     cooperative_ =
         std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
   }
+  // A new pipeline follows, with its own watermark: nothing stays paused
+  // for the old one's (a partition kept through a cooperative rebalance
+  // would otherwise stay paused).
+  if (!closing_) ResumeAligned();
+  aligned_.clear();
   TrackAssignment(err, partitions);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     const bool lost = rd_kafka_assignment_lost(consumer_);
@@ -277,6 +282,8 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     uncommitted_ = false;
     for (int i = 0; i < partitions->cnt; ++i) {
       expected_.erase(
+          {partitions->elems[i].topic, partitions->elems[i].partition});
+      end_of_log_.erase(
           {partitions->elems[i].topic, partitions->elems[i].partition});
     }
     if (cooperative_) {
@@ -309,6 +316,11 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
       rd_kafka_assign(consumer_, partitions);
     }
     ExpectCommittedOffsets(partitions);
+    // Fetching starts over; so do the end-of-log events.
+    for (int i = 0; i < partitions->cnt; ++i) {
+      end_of_log_.erase(
+          {partitions->elems[i].topic, partitions->elems[i].partition});
+    }
     NewPipelineForAssignment();
     paused_ = false;
     kafka_probe_->SetPaused(false);
@@ -319,6 +331,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     DropPipeline();
     progress_.clear();
     reset_past_.clear();
+    end_of_log_.clear();
     checkpoint_.reset();
     rd_kafka_assign(consumer_, nullptr);
   }
@@ -437,6 +450,12 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
   return absl::OkStatus();
 }
 
+void Daemon::HandleEndOfLog(const rd_kafka_message_t* m) {
+  // Where the fetcher found the log to end; MarkEnds() uses it once the
+  // records before it are handled.
+  end_of_log_[{rd_kafka_topic_name(m->rkt), m->partition}] = m->offset;
+}
+
 void Daemon::ExpectCommittedOffsets(
     const rd_kafka_topic_partition_list_t* partitions) {
   PartitionList committed(rd_kafka_topic_partition_list_copy(partitions));
@@ -484,23 +503,24 @@ void Daemon::NoteOffset(std::string_view topic, int32_t partition,
 
 void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
   if (pipeline_ == nullptr) return;
-  // A partition counts as idle (and stops holding the watermark back) after
-  // watermark.idle_timeout without records. That must mean "nothing to
-  // read", not "nothing delivered yet": after an outage or a pause every
-  // partition resumes with a backlog, and the first one processed would
-  // otherwise run event time ahead and make the others' records late. So a
-  // partition with records waiting in this batch, or with a known backlog
-  // (position behind the high watermark librdkafka last saw), is marked
-  // active here. So is one the consumer cannot fetch (its leader is down, as
-  // of the last statistics): during an outage the cached high watermark is
-  // stale, and records produced meanwhile are invisible until it recovers.
+  // A partition at its log end stops holding its feed's watermark back at
+  // once (MarkEnds); one with records to read holds it until they are
+  // handled, however long that takes. So before a batch is handled, every
+  // partition with records in it, or with a known backlog (position behind
+  // the high watermark librdkafka last saw), is marked as not at its end:
+  // otherwise the other partitions' records in the batch could move the
+  // watermark past records still waiting. So is one the consumer cannot
+  // fetch (its leader is down, as of the last statistics): during an outage
+  // the cached high watermark is stale, and records produced meanwhile are
+  // invisible until it recovers.
   for (const auto& [topic, partition] : stalled_) {
     if (topic != options_.posts_topic && topic != options_.ads_topic) continue;
-    DeclarePartition(topic.c_str(), partition);
+    SetPartitionAtEnd(topic.c_str(), partition, false);
   }
   for (const Fetched& f : batch) {
     if (f.generation != generation_) continue;
-    DeclarePartition(rd_kafka_topic_name(f.message->rkt), f.message->partition);
+    SetPartitionAtEnd(rd_kafka_topic_name(f.message->rkt), f.message->partition,
+                      false);
   }
   // rd_kafka_position() reads the client's local state, and fills the
   // offsets into our copy of the assignment.
@@ -517,8 +537,125 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
         high < 0 || tp.offset >= high) {
       continue;
     }
-    DeclarePartition(tp.topic, tp.partition);
+    SetPartitionAtEnd(tp.topic, tp.partition, false);
   }
+}
+
+void Daemon::MarkEnds() {
+  if (pipeline_ == nullptr) return;
+  // Every record polled so far has been handled. A partition is at its log
+  // end when its end-of-log event came at the offset it is to read next, or
+  // its next offset has reached the high watermark librdkafka last saw (a
+  // partition kept through a cooperative rebalance gets no second event). A
+  // stalled partition is not believed: its high watermark is stale.
+  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
+  bool changed = false;
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    const std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    auto next_it = expected_.find(key);
+    auto eof_it = end_of_log_.find(key);
+    const int64_t next = next_it != expected_.end() ? next_it->second : -1;
+    int64_t low = -1, high = -1;
+    const bool cached =
+        rd_kafka_get_watermark_offsets(consumer_, tp.topic, tp.partition, &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0;
+    const bool at_end =
+        (eof_it != end_of_log_.end() && eof_it->second >= next) ||
+        (next >= 0 && cached && next >= high);
+    if (!at_end ||
+        std::find(stalled_.begin(), stalled_.end(), key) != stalled_.end()) {
+      continue;
+    }
+    const std::string_view view = TopicView(tp.topic);
+    const SourceRef source{view, tp.partition, 0};
+    if (pipeline_->SourceAtEnd(source)) continue;
+    pipeline_->SetSourceAtEnd(source, FeedOf(view), true);
+    changed = true;
+  }
+  // The watermark may move now (end_grace 0), with no record to move it.
+  if (changed) {
+    if (absl::Status s = pipeline_->Tick(); !s.ok()) {
+      VIGIA_LOG(WARNING) << "kafka: " << s.message();
+    }
+  }
+}
+
+void Daemon::AlignPartitions() {
+  if (pipeline_ == nullptr) return;
+  // A partition's progress against its feed's watermark, or, before there
+  // is one (a partition yet to deliver holds it unset), against where the
+  // feed's event time started: without this, one partition delivering
+  // first could take the detectors hours past their windows before the
+  // others had said anything.
+  // A partition holding the watermark is at most max_out_of_orderness past
+  // it, and must never be paused (nothing would resume it).
+  const absl::Duration drift =
+      std::max(options_.alignment_drift,
+               2 * config_.watermark.max_out_of_orderness + absl::Minutes(1));
+  PartitionList pause(rd_kafka_topic_partition_list_new(0));
+  PartitionList resume(rd_kafka_topic_partition_list_new(0));
+  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    const std::string_view view = TopicView(tp.topic);
+    const FeedKind feed = FeedOf(view);
+    absl::Time reference = pipeline_->feed_watermark(feed);
+    if (reference == absl::InfinitePast()) {
+      reference = pipeline_->feed_start(feed);
+    }
+    const absl::Time progress =
+        pipeline_->SourceProgress(SourceRef{view, tp.partition, 0});
+    std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    const bool aligned = aligned_.contains(key);
+    if (!aligned && reference != absl::InfinitePast() &&
+        progress != absl::InfinitePast() && progress > reference + drift) {
+      rd_kafka_topic_partition_list_add(pause.get(), tp.topic, tp.partition);
+      aligned_.insert(std::move(key));
+    } else if (aligned && !paused_ &&
+               (reference == absl::InfinitePast() ||
+                progress <= reference + drift / 2)) {
+      rd_kafka_topic_partition_list_add(resume.get(), tp.topic, tp.partition);
+      aligned_.erase(key);
+    }
+  }
+  if (pause->cnt > 0) {
+    rd_kafka_pause_partitions(consumer_, pause.get());
+    alignment_pauses_.fetch_add(pause->cnt);
+  }
+  if (resume->cnt > 0) {
+    rd_kafka_resume_partitions(consumer_, resume.get());
+    alignment_resumes_.fetch_add(resume->cnt);
+  }
+  if ((pause->cnt > 0 || resume->cnt > 0) &&
+      (++alignment_logs_ <= 10 || alignment_logs_ % 100 == 0)) {
+    VIGIA_LOG(INFO) << "kafka: watermark alignment: " << aligned_.size()
+                    << " partition(s) paused more than "
+                    << absl::FormatDuration(drift)
+                    << " ahead of their feed's watermark ("
+                    << alignment_pauses_.load() << " pauses, "
+                    << alignment_resumes_.load() << " resumes so far)";
+  }
+}
+
+void Daemon::ResumeAligned() {
+  if (aligned_.empty()) return;
+  PartitionList list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
+  for (const auto& [topic, partition] : aligned_) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  }
+  rd_kafka_resume_partitions(consumer_, list.get());
+  alignment_resumes_.fetch_add(list->cnt);
+  aligned_.clear();
+}
+
+void Daemon::SetPartitionAtEnd(const char* topic, int32_t partition,
+                               bool at_end) {
+  const std::string_view view = TopicView(topic);
+  pipeline_->SetSourceAtEnd(SourceRef{view, partition, 0}, FeedOf(view),
+                            at_end);
 }
 
 absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
@@ -638,6 +775,15 @@ void Daemon::ApplyBackpressure() {
                           "consumption";
   } else {
     rd_kafka_resume_partitions(consumer_, assignment);
+    // Those paused for alignment stay paused (AlignPartitions).
+    if (!aligned_.empty()) {
+      PartitionList list(
+          rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
+      for (const auto& [topic, partition] : aligned_) {
+        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+      }
+      rd_kafka_pause_partitions(consumer_, list.get());
+    }
     VIGIA_LOG(INFO) << "kafka: outputs acknowledged (" << waiting
                     << " still waiting); resuming consumption";
   }
@@ -690,14 +836,15 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
       // The batch's records are taken within microseconds of the first: one
       // clock read stands for all of them.
       if (batch.empty()) dequeued = SteadyClock::now();
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          VIGIA_LOG(WARNING) << "kafka consume: " << rd_kafka_message_errstr(m);
-          kafka_probe_->OnClientError("consumer", rd_kafka_err2name(m->err));
-        }
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+          m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        VIGIA_LOG(WARNING) << "kafka consume: " << rd_kafka_message_errstr(m);
+        kafka_probe_->OnClientError("consumer", rd_kafka_err2name(m->err));
         rd_kafka_message_destroy(m);
         continue;
       }
+      // An end of log stays in the batch, in its place after the
+      // partition's records (HandleEndOfLog).
       batch.push_back({m, generation_, dequeued});
     }
     batch_clock_.Refresh();
@@ -713,11 +860,17 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
       // records fetched before it belong to the old one and are left for
       // whoever owns their partition now (from the last commit).
       if (status.ok() && f.generation == generation_) {
-        status = ProcessMessage(f.message, f.dequeued);
+        if (f.message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          HandleEndOfLog(f.message);
+        } else {
+          status = ProcessMessage(f.message, f.dequeued);
+        }
       }
       rd_kafka_message_destroy(f.message);
     }
     if (!status.ok()) break;
+    MarkEnds();
+    AlignPartitions();
     producer_->Poll();
 
     const auto now = SteadyClock::now();

@@ -8,6 +8,9 @@
 // committed and the checkpoint is retried. A crash or rebalance therefore
 // re-reads, never skips. Window state is not checkpointed: on every
 // rebalance the pipeline is rebuilt from scratch (detectors warm up again).
+// A partition holds its feed's watermark while it has records to read and
+// stops at its log end (no idle timeout); partitions running far ahead of
+// their feed's watermark are paused until it catches up (alignment).
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback
@@ -25,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,6 +87,11 @@ struct DaemonOptions {
   // Consumption pauses while more outputs than this await acknowledgement,
   // and resumes below half of it.
   int64_t max_unacknowledged = 50000;
+  // Watermark alignment: a partition whose progress runs further than this
+  // ahead of its feed's watermark is paused until the watermark is within
+  // half of it, so its events never get so far ahead that the detectors
+  // cannot hold them (about six hours: HopSchedule::kMaxLookahead).
+  absl::Duration alignment_drift = absl::Hours(1);
 
   // Processing time for idle-source detection; nullptr = the system clock.
   const Clock* clock = nullptr;
@@ -134,6 +143,9 @@ class Daemon {
   // them (vigia_kafka_records_skipped_total).
   int64_t skipped_records() const { return skipped_.load(); }
   int64_t commits() const { return commits_.load(); }
+  // Partitions paused for watermark alignment, and resumed, so far.
+  int64_t alignment_pauses() const { return alignment_pauses_.load(); }
+  int64_t alignment_resumes() const { return alignment_resumes_.load(); }
   prometheus::Registry& registry() const { return *registry_; }
 
  private:
@@ -156,9 +168,6 @@ class Daemon {
   // The feed a topic carries, by a view TopicView() returned: the ads
   // topic ads, any other posts.
   FeedKind FeedOf(std::string_view topic_view) const;
-  // Declares a partition to the pipeline (which must exist) for its
-  // topic's feed (Pipeline::DeclareSource).
-  void DeclarePartition(const char* topic, int32_t partition);
   Pipeline& EnsurePipeline();
   void DropPipeline();
   // Replaces the pipeline with a fresh one that waits for every partition
@@ -189,8 +198,25 @@ class Daemon {
     int64_t generation;
     std::chrono::steady_clock::time_point dequeued;
   };
-  // Marks partitions with records waiting as active watermark sources.
+  // Marks partitions with records waiting (in `batch`, or known to the
+  // client) as not at their end, so they hold their feed's watermark.
   void KeepBackloggedSourcesActive(const std::vector<Fetched>& batch);
+  // After a batch: marks partitions at their log end as such
+  // (WatermarkTracker::SetAtEnd; they stop holding their feed back after
+  // watermark.end_grace).
+  void MarkEnds();
+  // After a batch: pauses partitions that run more than alignment_drift
+  // ahead of their feed's watermark, and resumes paused ones once it is
+  // within half of that (watermark alignment, as Flink's FLIP-182).
+  void AlignPartitions();
+  // Resumes every partition paused for alignment (rebalances).
+  void ResumeAligned();
+  // Notes a partition's end-of-log event (handled in its place in the
+  // batch).
+  void HandleEndOfLog(const rd_kafka_message_t* m);
+  // WatermarkTracker::SetAtEnd for a partition of the pipeline (which must
+  // exist).
+  void SetPartitionAtEnd(const char* topic, int32_t partition, bool at_end);
   absl::Status ProcessMessage(const rd_kafka_message_t* m,
                               std::chrono::steady_clock::time_point dequeued);
   // Flushes outputs, waiting up to `timeout`; if all are acknowledged,
@@ -245,6 +271,9 @@ class Daemon {
   // Next offset expected per assigned (topic, partition): the committed one
   // at assignment, then one past the last record read.
   std::map<std::pair<std::string, int32_t>, int64_t> expected_;
+  // Per assigned (topic, partition): the offset of its last end-of-log
+  // event, i.e. where the fetcher last found the log to end.
+  std::map<std::pair<std::string, int32_t>, int64_t> end_of_log_;
   // Partitions whose last statistics showed records deleted unread below
   // the fetcher (expected_ < log start <= next fetch), by the log start:
   // counted once a poll comes back empty, i.e. once nothing fetched before
@@ -266,6 +295,9 @@ class Daemon {
   // are recognised and dropped (they will be re-read).
   int64_t generation_ = 0;
   bool paused_ = false;
+  // Partitions paused for watermark alignment (AlignPartitions).
+  std::set<std::pair<std::string, int32_t>> aligned_;
+  int64_t alignment_logs_ = 0;
   bool failed_ = false;
   int64_t checkpoint_failures_ = 0;
 
@@ -274,6 +306,8 @@ class Daemon {
   std::atomic<int64_t> records_{0};
   std::atomic<int64_t> skipped_{0};
   std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> alignment_pauses_{0};
+  std::atomic<int64_t> alignment_resumes_{0};
 };
 
 // Creates a Daemon and runs it until `stop`.
