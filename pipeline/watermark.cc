@@ -196,6 +196,10 @@ void WatermarkTracker::Save(SnapshotWriter& w) const {
   w.Time(max_event_time_);
   w.Time(progress_);
   for (absl::Time t : feed_watermark_) w.Time(t);
+  // Where each feed's event time started (alignment measures from it).
+  // A source's at-end state is not kept: it is about the consumer's
+  // position now, and a restored daemon learns it anew.
+  for (absl::Time t : feed_start_) w.Time(t);
   w.I32(active_sources_);
   std::vector<std::pair<const Key*, int>> keys;
   for (const auto& [key, index] : index_) keys.emplace_back(&key, index);
@@ -226,6 +230,7 @@ void WatermarkTracker::Restore(SnapshotReader& r) {
   max_event_time_ = r.Time();
   progress_ = r.Time();
   for (absl::Time& t : feed_watermark_) t = r.Time();
+  for (absl::Time& t : feed_start_) t = r.Time();
   active_sources_ = r.I32();
   index_.clear();
   sources_.clear();
