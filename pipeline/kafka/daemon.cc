@@ -628,6 +628,10 @@ void Daemon::AlignPartitions() {
     rd_kafka_resume_partitions(consumer_, resume.get());
     alignment_resumes_.fetch_add(resume->cnt);
   }
+  if (pause->cnt > 0 || resume->cnt > 0) {
+    kafka_probe_->OnAlignment(pause->cnt,
+                              static_cast<int64_t>(aligned_.size()));
+  }
   if ((pause->cnt > 0 || resume->cnt > 0) &&
       (++alignment_logs_ <= 10 || alignment_logs_ % 100 == 0)) {
     VIGIA_LOG(INFO) << "kafka: watermark alignment: " << aligned_.size()
@@ -649,6 +653,7 @@ void Daemon::ResumeAligned() {
   rd_kafka_resume_partitions(consumer_, list.get());
   alignment_resumes_.fetch_add(list->cnt);
   aligned_.clear();
+  kafka_probe_->OnAlignment(0, 0);
 }
 
 void Daemon::SetPartitionAtEnd(const char* topic, int32_t partition,

@@ -156,12 +156,25 @@ KafkaProbe::KafkaProbe(prometheus::Registry& registry)
                   .Name("vigia_kafka_consumer_paused")
                   .Help("1 while consumption is paused because too many "
                         "outputs wait for acknowledgement.")
-                  .Register(registry)) {
+                  .Register(registry)),
+      alignment_pauses_(prometheus::BuildCounter()
+                            .Name("vigia_kafka_alignment_pauses_total")
+                            .Help("Partitions paused for running more than "
+                                  "the alignment drift ahead of their "
+                                  "feed's watermark.")
+                            .Register(registry)),
+      aligned_(prometheus::BuildGauge()
+                   .Name("vigia_kafka_alignment_paused_partitions")
+                   .Help("Partitions paused now for running ahead of their "
+                         "feed's watermark.")
+                   .Register(registry)) {
   rebalances_total_ = &rebalances_.Add({});
   assigned_partitions_ = &assigned_.Add({});
   queue_messages_ = &queue_.Add({});
   unacknowledged_messages_ = &unacknowledged_.Add({});
   paused_gauge_ = &paused_.Add({});
+  alignment_pauses_total_ = &alignment_pauses_.Add({});
+  aligned_partitions_ = &aligned_.Add({});
   commits_.Add({{"result", "ok"}});
   commits_.Add({{"result", "error"}});
   DeliveryCounter("alerts");
@@ -241,5 +254,11 @@ void KafkaProbe::SetUnacknowledged(int64_t n) {
 }
 
 void KafkaProbe::SetPaused(bool paused) { paused_gauge_->Set(paused ? 1 : 0); }
+
+void KafkaProbe::OnAlignment(int64_t paused, int64_t now) {
+  if (paused > 0)
+    alignment_pauses_total_->Increment(static_cast<double>(paused));
+  aligned_partitions_->Set(static_cast<double>(now));
+}
 
 }  // namespace vigia

@@ -89,6 +89,9 @@ class KafkaProbe {
   void SetUnacknowledged(int64_t n);
   // Whether consumption is paused for backpressure.
   void SetPaused(bool paused);
+  // Watermark alignment: `paused` partitions were just paused for running
+  // ahead of their feed's watermark, and `now` are paused so at present.
+  void OnAlignment(int64_t paused, int64_t now);
 
  private:
   prometheus::Counter& DeliveryCounter(std::string_view output);
@@ -104,12 +107,16 @@ class KafkaProbe {
   prometheus::Family<prometheus::Counter>& skipped_;
   prometheus::Family<prometheus::Gauge>& unacknowledged_;
   prometheus::Family<prometheus::Gauge>& paused_;
+  prometheus::Family<prometheus::Counter>& alignment_pauses_;
+  prometheus::Family<prometheus::Gauge>& aligned_;
 
   prometheus::Counter* rebalances_total_;
   prometheus::Gauge* assigned_partitions_;
   prometheus::Gauge* queue_messages_;
   prometheus::Gauge* unacknowledged_messages_;
   prometheus::Gauge* paused_gauge_;
+  prometheus::Counter* alignment_pauses_total_;
+  prometheus::Gauge* aligned_partitions_;
   std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> lag_gauges_;
   std::map<std::string, prometheus::Counter*, std::less<>> delivery_counters_;
   int64_t last_rebalances_ = 0;

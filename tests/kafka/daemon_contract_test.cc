@@ -444,6 +444,12 @@ TEST_F(AllDetectors, PartitionsPausedForAlignmentResumeAndLoseNothing) {
   ExpectNothingLate(d.daemon());
   const std::string metrics = SerializeMetrics(d.daemon().registry());
   EXPECT_EQ(SumOf(metrics, "vigia_detector_cap_hits_total"), 0);
+  // The ops room sees it: every pause counted, none left paused.
+  EXPECT_EQ(SumOf(metrics, "vigia_kafka_alignment_pauses_total"),
+            d.daemon().alignment_pauses())
+      << metrics;
+  EXPECT_EQ(SumOf(metrics, "vigia_kafka_alignment_paused_partitions"), 0)
+      << metrics;
   EXPECT_EQ(d.daemon().records(), static_cast<int64_t>(feed_.size()));
   ASSERT_TRUE(d.Stop().ok());
   EXPECT_EQ(handled.total(), static_cast<int64_t>(feed_.size()));
