@@ -194,13 +194,14 @@ std::optional<absl::Time> Pipeline::ClockNow() const {
   return clock_->Now();
 }
 
-bool Pipeline::IsFuture(const SourceRef& source, absl::Time t) {
+bool Pipeline::IsFuture(const SourceRef& source, absl::Time t,
+                        std::string_view platform) {
   if (ABSL_PREDICT_TRUE(t <= watermark_.LeadBound(source, ClockNow()))) {
     return false;
   }
   // With a clock nothing may lead it by more than the bound; without one a
   // long enough run of agreeing records is a gap in the feed, and accepted.
-  return clock_ != nullptr || !watermark_.ConfirmsGap(source, t);
+  return clock_ != nullptr || !watermark_.ConfirmsGap(source, t, platform);
 }
 
 std::string Pipeline::FutureDetail(const SourceRef& source, absl::Time t) {
@@ -335,7 +336,8 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
   const Event& event = decoded;
   const int slot = static_cast<int>(event.kind);
   stats_.read[slot].Add();
-  if (ABSL_PREDICT_FALSE(IsFuture(record.source, event.created_at))) {
+  if (ABSL_PREDICT_FALSE(
+          IsFuture(record.source, event.created_at, event.platform))) {
     stats_.rejected[slot][static_cast<int>(RejectReason::kFuture)].Add();
     // It came from the source, but says nothing usable about event time.
     watermark_.ObserveUntimed(record.source, Now());
@@ -371,7 +373,7 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
 
   watermark_.Observe(record.source, event.created_at,
                      clock_ != nullptr ? clock_->Now() : event.created_at,
-                     event.kind);
+                     event.kind, event.platform);
   max_event_us_.store(absl::ToUnixMicros(watermark_.max_event_time()),
                       std::memory_order_relaxed);
   // Every operator's prefetch first: posting_clock, observing last, finds
@@ -497,9 +499,10 @@ absl::Status Pipeline::SaveState(SnapshotWriter& w) {
           "detector ", ToAbsl(op->name()), " has no snapshot format"));
     }
   }
-  // State format, version 1: the watermark tracker, the feed watermarks of
-  // the last advance and each operator's watermark (by name, in order).
-  w.BeginSection(kStateSection, 1);
+  // State format: the watermark tracker, the feed watermarks of the last
+  // advance and each operator's watermark (by name, in order). Version 2:
+  // the tracker keeps a lane per platform (version 1 had none).
+  w.BeginSection(kStateSection, WatermarkTracker::kStateVersion);
   watermark_.Save(w);
   for (absl::Time t : last_feed_watermark_) w.Time(t);
   w.U64(operators_.size());
@@ -528,9 +531,10 @@ absl::Status Pipeline::RestoreState(const ParsedSnapshot& snapshot) {
   if (own == nullptr) {
     return absl::FailedPreconditionError("snapshot has no pipeline section");
   }
-  VIGIA_RETURN_IF_ERROR(CheckSectionVersion(*own, 1));
+  VIGIA_RETURN_IF_ERROR(
+      CheckSectionVersion(*own, WatermarkTracker::kStateVersion));
   SnapshotReader r = SectionReader(*own);
-  watermark_.Restore(r);
+  watermark_.Restore(r, own->version);
   for (absl::Time& t : last_feed_watermark_) t = r.Time();
   const size_t n = r.Count(2);
   if (r.ok() && n != operators_.size()) {

@@ -278,7 +278,8 @@ class Pipeline {
   // True when an event of `source` at `t` leads too far to be used
   // (WatermarkTracker::LeadBound), false when it is within the bound or
   // completes a gap in the feed.
-  bool IsFuture(const SourceRef& source, absl::Time t);
+  bool IsFuture(const SourceRef& source, absl::Time t,
+                std::string_view platform);
   std::string FutureDetail(const SourceRef& source, absl::Time t);
   void RefreshOperatorStats();
 

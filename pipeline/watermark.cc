@@ -60,63 +60,136 @@ void WatermarkTracker::Presume(const SourceRef& source, absl::Time t) {
   s.presumed_set = true;
 }
 
-bool WatermarkTracker::ConfirmsGap(const SourceRef& source, absl::Time t) {
+bool WatermarkTracker::ConfirmsGap(const SourceRef& source, absl::Time t,
+                                   std::string_view platform) {
   Source& s = sources_[IndexOf(source)];
   // A run is records that agree on where the feed went; one that does not
   // starts a run of its own (bad clocks rarely agree with each other).
   if (!s.run.empty() &&
-      absl::AbsDuration(t - s.run.front()) > options_.max_lead) {
+      absl::AbsDuration(t - s.run.front().first) > options_.max_lead) {
     s.run.clear();
   }
-  s.run.push_back(t);
+  s.run.emplace_back(t, static_cast<uint8_t>(LaneOf(s, platform)));
   if (static_cast<int>(s.run.size()) < options_.gap_quorum) return false;
   // The feed jumped: its recent times are the run's, and progress follows
   // (it only moves forward, and every time in the run is ahead of it).
-  std::vector<absl::Time> run = std::move(s.run);
+  std::vector<std::pair<absl::Time, uint8_t>> run = std::move(s.run);
   s.run.clear();
-  s.recent_size = 0;
-  s.recent_next = 0;
-  s.newer = 0;
+  for (Lane& lane : s.lanes) {
+    lane.recent_size = 0;
+    lane.recent_next = 0;
+    lane.newer = 0;
+  }
+  s.share.fill(0);
+  s.share_size = 0;
+  s.share_next = 0;
   run.pop_back();  // the caller observes `t` itself
-  for (absl::Time r : run) AddRecent(s, r);
+  for (const auto& [r, lane] : run) AddRecent(s, lane, r);
   return true;
 }
 
-void WatermarkTracker::AddRecent(Source& s, absl::Time t) {
-  if (s.recent_size == kRecentWindow) {
-    if (s.recent[s.recent_next] > s.progress) --s.newer;
-  } else {
-    ++s.recent_size;
+int WatermarkTracker::LaneOf(Source& s, std::string_view platform) {
+  const int named = std::min<int>(s.lanes.size(), kMaxLanes - 1);
+  for (int i = 0; i < named; ++i) {
+    if (s.lanes[i].platform == platform) return i;
   }
-  s.recent[s.recent_next] = t;
-  s.recent_next = (s.recent_next + 1) % kRecentWindow;
-  if (t > s.progress) ++s.newer;
-  if (s.newer < options_.quorum) return;
+  if (named < kMaxLanes - 1) {
+    // (The overflow lane exists only once every named one does.)
+    s.lanes.emplace_back();
+    s.lanes.back().platform = std::string(platform);
+    return named;
+  }
+  // Every named lane is taken: one no recent record of the source came
+  // through is the new platform's, else they share the overflow lane.
+  for (int i = 0; i < named; ++i) {
+    if (s.share[i] != 0) continue;
+    bool in_run = false;
+    for (const auto& entry : s.run) in_run |= entry.second == i;
+    if (in_run) continue;
+    s.lanes[i] = Lane{};
+    s.lanes[i].platform = std::string(platform);
+    return i;
+  }
+  if (static_cast<int>(s.lanes.size()) < kMaxLanes) s.lanes.emplace_back();
+  return kMaxLanes - 1;
+}
+
+void WatermarkTracker::UpdateProgress(Source& s) {
+  // The weighted median: the latest lane progress that lanes at least as
+  // far on carry more than half of the source's recent records with. One
+  // lane's progress is the source's.
+  // At most kMaxLanes entries: an insertion sort, latest first.
+  std::array<std::pair<absl::Time, int>, kMaxLanes> order;
+  int n = 0;
+  for (const Lane& lane : s.lanes) {
+    const std::pair<absl::Time, int> entry{lane.progress, s.share[n]};
+    int j = n++;
+    for (; j > 0 && order[j - 1].first < entry.first; --j) {
+      order[j] = order[j - 1];
+    }
+    order[j] = entry;
+  }
+  int carried = 0;
+  absl::Time median = absl::InfinitePast();
+  for (int i = 0; i < n; ++i) {
+    carried += order[i].second;
+    if (2 * carried > s.share_size) {
+      median = order[i].first;
+      break;
+    }
+  }
+  if (median > s.progress) {
+    s.progress = median;
+    progress_ = std::max(progress_, s.progress);
+  }
+}
+
+void WatermarkTracker::AddRecent(Source& s, int lane_index, absl::Time t) {
+  if (s.share_size == kRecentWindow) {
+    --s.share[s.share_ring[s.share_next]];
+  } else {
+    ++s.share_size;
+  }
+  s.share_ring[s.share_next] = static_cast<uint8_t>(lane_index);
+  ++s.share[lane_index];
+  s.share_next = (s.share_next + 1) % kRecentWindow;
+
+  Lane& l = s.lanes[lane_index];
+  if (l.recent_size == kRecentWindow) {
+    if (l.recent[l.recent_next] > l.progress) --l.newer;
+  } else {
+    ++l.recent_size;
+  }
+  l.recent[l.recent_next] = t;
+  l.recent_next = (l.recent_next + 1) % kRecentWindow;
+  if (t > l.progress) ++l.newer;
+  if (l.newer < options_.quorum) return;
   // `quorum` recent times are past progress: it moves to the quorum-th
   // newest of them. A handful of entries on an honest feed, so cheap.
   std::array<absl::Time, kRecentWindow> past;
   int n = 0;
-  for (int i = 0; i < s.recent_size; ++i) {
-    if (s.recent[i] > s.progress) past[n++] = s.recent[i];
+  for (int i = 0; i < l.recent_size; ++i) {
+    if (l.recent[i] > l.progress) past[n++] = l.recent[i];
   }
   const int k = options_.quorum - 1;
   std::nth_element(past.begin(), past.begin() + k, past.begin() + n,
                    std::greater<absl::Time>());
-  s.progress = past[k];
-  s.newer = 0;
+  l.progress = past[k];
+  l.newer = 0;
   for (int i = 0; i < n; ++i) {
-    if (past[i] > s.progress) ++s.newer;
+    if (past[i] > l.progress) ++l.newer;
   }
-  progress_ = std::max(progress_, s.progress);
+  UpdateProgress(s);
 }
 
 void WatermarkTracker::Observe(const SourceRef& source, absl::Time t,
-                               absl::Time now, std::optional<FeedKind> feed) {
+                               absl::Time now, std::optional<FeedKind> feed,
+                               std::string_view platform) {
   const int index = IndexOf(source);
   Source& s = sources_[index];
   if (t != absl::InfinitePast()) {
     s.run.clear();
-    AddRecent(s, t);
+    AddRecent(s, LaneOf(s, platform), t);
     s.delivered = true;
     s.at_end = false;
     max_event_time_ = std::max(max_event_time_, t);
@@ -142,7 +215,7 @@ absl::Time WatermarkTracker::Advance(absl::Time now) {
   feed_low.fill(absl::InfiniteFuture());
   for (const Source& s : sources_) {
     // Only rejected records so far: nothing said about event time.
-    if (s.delivered && s.recent_size == 0) continue;
+    if (s.delivered && s.share_size == 0) continue;
     const absl::Time progress = s.progress;
     if (s.end_aware) {
       // Nothing to read, and nothing on its way (end_grace): idle. Records
@@ -216,16 +289,45 @@ void WatermarkTracker::Save(SnapshotWriter& w) const {
     w.Time(s.last_seen);
     w.U32(s.feeds);
     w.Bool(s.delivered);
-    w.U32(static_cast<uint32_t>(s.recent_size));
-    w.U32(static_cast<uint32_t>(s.recent_next));
-    w.U32(static_cast<uint32_t>(s.newer));
-    for (int i = 0; i < s.recent_size; ++i) w.Time(s.recent[i]);
+    w.U64(s.lanes.size());
+    for (const Lane& l : s.lanes) {
+      w.Str(l.platform);
+      w.Time(l.progress);
+      w.U32(static_cast<uint32_t>(l.recent_size));
+      w.U32(static_cast<uint32_t>(l.recent_next));
+      w.U32(static_cast<uint32_t>(l.newer));
+      for (int i = 0; i < l.recent_size; ++i) w.Time(l.recent[i]);
+    }
+    w.U32(static_cast<uint32_t>(s.share_size));
+    w.U32(static_cast<uint32_t>(s.share_next));
+    for (int i = 0; i < s.share_size; ++i) w.U32(s.share_ring[i]);
     w.U64(s.run.size());
-    for (absl::Time t : s.run) w.Time(t);
+    for (const auto& [t, lane] : s.run) {
+      w.Time(t);
+      w.U32(lane);
+    }
   }
 }
 
-void WatermarkTracker::Restore(SnapshotReader& r) {
+namespace {
+
+// Reads one ring's bookkeeping; false (and `r` failed) if out of range.
+bool ReadRing(SnapshotReader& r, int capacity, int& size, int& next) {
+  const uint32_t sz = r.U32();
+  const uint32_t nx = r.U32();
+  if (r.ok() && (sz > static_cast<uint32_t>(capacity) ||
+                 nx >= static_cast<uint32_t>(capacity) ||
+                 (sz < static_cast<uint32_t>(capacity) && nx != sz))) {
+    r.Fail("malformed watermark source");
+  }
+  size = static_cast<int>(sz);
+  next = static_cast<int>(nx);
+  return r.ok();
+}
+
+}  // namespace
+
+void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
   watermark_ = r.Time();
   max_event_time_ = r.Time();
   progress_ = r.Time();
@@ -250,21 +352,65 @@ void WatermarkTracker::Restore(SnapshotReader& r) {
     s.last_seen = r.Time();
     const uint32_t feeds = r.U32();
     s.delivered = r.Bool();
-    const uint32_t size = r.U32();
-    const uint32_t next = r.U32();
-    const uint32_t newer = r.U32();
-    if (r.ok() && (feeds > kAllFeeds || size > kRecentWindow ||
-                   next >= kRecentWindow || newer > size)) {
-      r.Fail("malformed watermark source");
-    }
-    if (!r.ok()) break;
+    if (r.ok() && feeds > kAllFeeds) r.Fail("malformed watermark source");
     s.feeds = static_cast<FeedSet>(feeds);
-    s.recent_size = static_cast<int>(size);
-    s.recent_next = static_cast<int>(next);
-    s.newer = static_cast<int>(newer);
-    for (uint32_t k = 0; k < size; ++k) s.recent[k] = r.Time();
-    const size_t run = r.Count(1);
-    for (size_t k = 0; k < run && r.ok(); ++k) s.run.push_back(r.Time());
+    if (version == 1) {
+      // Before lanes: the source's recent times are one lane with no
+      // platform, and every recent record is its.
+      Lane l;
+      if (!ReadRing(r, kRecentWindow, l.recent_size, l.recent_next)) break;
+      const uint32_t newer = r.U32();
+      if (r.ok() && newer > static_cast<uint32_t>(l.recent_size)) {
+        r.Fail("malformed watermark source");
+      }
+      l.newer = static_cast<int>(newer);
+      for (int k = 0; k < l.recent_size; ++k) l.recent[k] = r.Time();
+      l.progress = s.progress;
+      s.share_size = l.recent_size;
+      s.share_next = l.recent_next;
+      s.share_ring.fill(0);
+      s.share[0] = static_cast<uint8_t>(l.recent_size);
+      s.lanes.push_back(std::move(l));
+      const size_t run = r.Count(1);
+      for (size_t k = 0; k < run && r.ok(); ++k)
+        s.run.emplace_back(r.Time(), 0);
+    } else {
+      const size_t lanes = r.Count(4);
+      if (r.ok() && lanes > kMaxLanes) r.Fail("malformed watermark source");
+      for (size_t k = 0; k < lanes && r.ok(); ++k) {
+        Lane l;
+        l.platform = r.Str();
+        l.progress = r.Time();
+        if (!ReadRing(r, kRecentWindow, l.recent_size, l.recent_next)) break;
+        const uint32_t newer = r.U32();
+        if (r.ok() && newer > static_cast<uint32_t>(l.recent_size)) {
+          r.Fail("malformed watermark source");
+        }
+        l.newer = static_cast<int>(newer);
+        for (int j = 0; j < l.recent_size; ++j) l.recent[j] = r.Time();
+        s.lanes.push_back(std::move(l));
+      }
+      if (!r.ok() || !ReadRing(r, kRecentWindow, s.share_size, s.share_next)) {
+        break;
+      }
+      for (int k = 0; k < s.share_size && r.ok(); ++k) {
+        const uint32_t lane = r.U32();
+        if (r.ok() && lane >= s.lanes.size()) {
+          r.Fail("malformed watermark source");
+        }
+        s.share_ring[k] = static_cast<uint8_t>(lane);
+        ++s.share[s.share_ring[k]];
+      }
+      const size_t run = r.Count(1);
+      for (size_t k = 0; k < run && r.ok(); ++k) {
+        const absl::Time t = r.Time();
+        const uint32_t lane = r.U32();
+        if (r.ok() && lane >= s.lanes.size()) {
+          r.Fail("malformed watermark source");
+        }
+        s.run.emplace_back(t, static_cast<uint8_t>(lane));
+      }
+    }
     if (!r.ok()) break;
     if (!index_.try_emplace(std::move(key), static_cast<int>(sources_.size()))
              .second) {

@@ -18,8 +18,12 @@
 // (WatermarkOptions::quorum of the last kRecentWindow), so a few records with
 // clocks far ahead among an honest majority never move the watermark; until
 // a source has delivered `quorum` timed records it holds its feeds back as a
-// declared source does. And LeadBound() says how far ahead a record may be
-// at all: the pipeline dead-letters one beyond it as `future`. Without a
+// declared source does. Nor can one platform's clocks: progress is kept per
+// platform on the source (a lane each, at most kMaxLanes), and the source's
+// is the weighted median of its lanes' by their share of its recent records,
+// so a platform that runs a few minutes fast moves it only when it carries
+// most of the source's traffic. And LeadBound() says how far ahead a record may
+// be at all: the pipeline dead-letters one beyond it as `future`. Without a
 // clock a source's first records have nothing to be measured against, so
 // the pipeline holds them until a majority can speak and Presume()s the
 // source's progress from their median (Pipeline::Process).
@@ -60,6 +64,10 @@ class WatermarkTracker {
   // taken from: up to quorum - 1 of any kRecentWindow consecutive records
   // may carry clocks ahead without effect.
   static constexpr int kRecentWindow = 64;
+  // Platforms tracked apart per source; the last lane is shared by every
+  // platform beyond the first kMaxLanes - 1 (a feed naming thousands of
+  // platforms cannot grow the tracker).
+  static constexpr int kMaxLanes = 8;
 
   explicit WatermarkTracker(const WatermarkOptions& options);
 
@@ -107,15 +115,18 @@ class WatermarkTracker {
   // source's recent times are then the run's, its progress moves to them,
   // and the caller accepts the record (Observe). Returns false otherwise:
   // the record is `future`. An accepted record (Observe) ends a run.
-  bool ConfirmsGap(const SourceRef& source, absl::Time t);
+  bool ConfirmsGap(const SourceRef& source, absl::Time t,
+                   std::string_view platform = {});
 
   // Records an event at `t` from `source` at processing time `now`. `feed`
   // adds a feed the source carries (known from its first event of that feed
   // on, or declared with the source); a source that has said no feed holds
   // every feed back. A source declared before its first event passes
-  // absl::InfinitePast() as `t`.
+  // absl::InfinitePast() as `t`. `platform` is the record's platform (its
+  // lane; empty when the caller has none).
   void Observe(const SourceRef& source, absl::Time t, absl::Time now,
-               std::optional<FeedKind> feed = std::nullopt);
+               std::optional<FeedKind> feed = std::nullopt,
+               std::string_view platform = {});
 
   // Records a record from `source` that carried no usable event time (it
   // was rejected). A source declared ahead of its first record holds the
@@ -175,19 +186,37 @@ class WatermarkTracker {
   int sources() const { return static_cast<int>(sources_.size()); }
 
   // Snapshots (operators/snapshot.h): every source (name, partition,
-  // progress, recent times, feeds, pending gap run) and the watermarks, so
-  // a restored tracker goes on exactly where this one is. Restore() expects
-  // a fresh tracker with the same options.
+  // progress, lanes and their recent times, feeds, pending gap run) and the
+  // watermarks, so a restored tracker goes on exactly where this one is.
+  // Restore() expects a fresh tracker with the same options; it reads
+  // format `version` (kStateVersion, or 1: before lanes, when a source's
+  // recent times become one lane with no platform).
+  static constexpr uint32_t kStateVersion = 2;
   void Save(SnapshotWriter& w) const;
-  void Restore(SnapshotReader& r);
+  void Restore(SnapshotReader& r, uint32_t version = kStateVersion);
 
  private:
   // The source's slot, created on first sight.
   int IndexOf(const SourceRef& source);
 
-  struct Source {
+  // One platform's records on a source.
+  struct Lane {
+    std::string platform;
     // The quorum-th newest of `recent` at its largest so far; never moves
     // back. InfinitePast() until `quorum` timed records.
+    absl::Time progress = absl::InfinitePast();
+    // The latest accepted event times: a ring of recent_size entries whose
+    // next slot is recent_next; `newer` of them are after `progress`.
+    std::array<absl::Time, kRecentWindow> recent;
+    int recent_size = 0;
+    int recent_next = 0;
+    int newer = 0;
+  };
+
+  struct Source {
+    // The weighted median of the lanes' progress (see the class comment)
+    // at its largest so far; never moves back. InfinitePast() until some
+    // lane has `quorum` timed records.
     absl::Time progress = absl::InfinitePast();
     // Presume(): what LeadBound() uses while `progress` is InfinitePast().
     absl::Time presumed = absl::InfinitePast();
@@ -200,19 +229,26 @@ class WatermarkTracker {
     absl::Time end_since = absl::InfinitePast();
     FeedSet feeds = 0;       // the feeds it has carried or was declared with
     bool delivered = false;  // some record, timed or not, came from it
-    // The latest accepted event times: a ring of recent_size entries whose
-    // next slot is recent_next; `newer` of them are after `progress`.
-    std::array<absl::Time, kRecentWindow> recent;
-    int recent_size = 0;
-    int recent_next = 0;
-    int newer = 0;
-    // The current run of records beyond the lead bound (no clock).
-    std::vector<absl::Time> run;
+    std::vector<Lane> lanes;
+    // The lanes of the source's latest accepted records (a ring like a
+    // lane's `recent`), and how many of them each lane has: its share.
+    std::array<uint8_t, kRecentWindow> share_ring{};
+    std::array<uint8_t, kMaxLanes> share{};
+    int share_size = 0;
+    int share_next = 0;
+    // The current run of records beyond the lead bound (no clock), with
+    // their lanes.
+    std::vector<std::pair<absl::Time, uint8_t>> run;
   };
 
-  // Adds an accepted event time to the source's recent ones and moves its
-  // progress when `quorum` of them are past it.
-  void AddRecent(Source& s, absl::Time t);
+  // The lane of `platform` on `s`, created on first sight (reusing one that
+  // has no recent records once kMaxLanes are taken).
+  static int LaneOf(Source& s, std::string_view platform);
+  // Adds an accepted event time to the lane's recent ones, moves the lane's
+  // progress when `quorum` of them are past it, and the source's with it.
+  void AddRecent(Source& s, int lane, absl::Time t);
+  // Moves the source's progress to its lanes' weighted median if later.
+  void UpdateProgress(Source& s);
   struct Key {
     std::string name;
     int32_t partition;

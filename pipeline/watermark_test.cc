@@ -2,8 +2,10 @@
 
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 
 namespace vigia {
 namespace {
@@ -335,6 +337,149 @@ TEST(WatermarkTracker, BadClocksAmongHonestRecordsNeverMakeAGap) {
     EXPECT_FALSE(w.ConfirmsGap(kA, T(100'000 + 10'000 * i))) << i;
   }
   EXPECT_LT(w.progress(), T(200));
+}
+
+// The daemon's case (docs/feeds.md): one platform's clocks run four minutes
+// fast, inside the lead bound, and it carries a tenth of a partition's
+// records. Before progress was kept per platform that tenth (more than
+// `quorum` of any 64 records) moved the partition's progress four minutes
+// ahead and every honest record after it was late.
+TEST(WatermarkTracker, APlatformWhoseClocksRunFastCannotMakeTheOthersLate) {
+  WatermarkTracker w(Robust(4));
+  int late = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const bool fast = i % 10 == 3;
+    const absl::Time t = fast ? T(i + 240) : T(i);
+    if (!fast && w.IsLate(t, FeedKind::kPost)) ++late;
+    w.Observe(kA, t, T(i), FeedKind::kPost, fast ? "fastbook" : "x");
+    w.Advance(T(i));
+  }
+  EXPECT_EQ(late, 0);
+  EXPECT_LE(w.progress(), T(1999));
+  EXPECT_GE(w.progress(), T(1999 - 30));
+}
+
+TEST(WatermarkTracker, APlatformCarryingMostOfASourceSetsItsProgress) {
+  WatermarkTracker w(Robust(4));
+  for (int i = 0; i < 2000; ++i) {
+    // Telegram's collector runs two minutes behind and carries a third.
+    const bool behind = i % 3 == 0;
+    w.Observe(kA, behind ? T(i - 120) : T(i), T(i), FeedKind::kPost,
+              behind ? "telegram" : "x");
+  }
+  EXPECT_GE(w.progress(), T(1999 - 10)) << "the majority's progress";
+  WatermarkTracker mostly_behind(Robust(4));
+  for (int i = 0; i < 2000; ++i) {
+    const bool behind = i % 3 != 0;
+    mostly_behind.Observe(kA, behind ? T(i - 120) : T(i), T(i), FeedKind::kPost,
+                          behind ? "telegram" : "x");
+  }
+  EXPECT_LE(mostly_behind.progress(), T(1999 - 120))
+      << "most records are two minutes behind: the watermark waits for them";
+}
+
+TEST(WatermarkTracker, OneSourceNamingThousandsOfPlatformsStaysBounded) {
+  WatermarkTracker w(Robust(4));
+  for (int i = 0; i < 5000; ++i) {
+    // Every record a platform of its own, a few far ahead.
+    const bool bad = i % 64 == 9;
+    w.Observe(kA, bad ? T(i + 3000) : T(i), T(i), FeedKind::kPost,
+              absl::StrCat("p", i));
+    w.Advance(T(i));
+    if (!bad) {
+      EXPECT_FALSE(w.IsLate(T(i), FeedKind::kPost)) << i;
+    }
+  }
+  EXPECT_LE(w.progress(), T(4999));
+  EXPECT_GE(w.progress(), T(4999 - 60));
+  SnapshotWriter out;
+  w.Save(out);
+  EXPECT_LT(out.size(), 16u * 1024) << "at most kMaxLanes lanes are kept";
+}
+
+TEST(WatermarkTracker, LanesSurviveASnapshot) {
+  WatermarkTracker a(Robust(4));
+  WatermarkTracker b(Robust(4));
+  auto feed = [](WatermarkTracker& w, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      const bool fast = i % 10 == 3;
+      w.Observe(kA, fast ? T(i + 240) : T(i), T(i), FeedKind::kPost,
+                fast ? "fastbook" : "x");
+      w.Advance(T(i));
+    }
+  };
+  feed(a, 0, 500);
+  SnapshotWriter out;
+  a.Save(out);
+  SnapshotReader in(out.bytes(), 0, "watermark");
+  b.Restore(in);
+  ASSERT_TRUE(in.Finish().ok()) << in.status();
+  feed(a, 500, 1000);
+  feed(b, 500, 1000);
+  EXPECT_EQ(a.progress(), b.progress());
+  EXPECT_EQ(a.watermark(), b.watermark());
+  SnapshotWriter again_a;
+  SnapshotWriter again_b;
+  a.Save(again_a);
+  b.Save(again_b);
+  EXPECT_EQ(again_a.bytes(), again_b.bytes());
+}
+
+// A snapshot written before lanes (format 1) restores: its recent times
+// become one lane with no platform.
+TEST(WatermarkTracker, AVersionOneSnapshotRestoresIntoOneLane) {
+  SnapshotWriter w;
+  w.Time(T(70));                                      // watermark
+  w.Time(T(103));                                     // max event time
+  w.Time(T(100));                                     // progress
+  for (int f = 0; f < kNumFeeds; ++f) w.Time(T(70));  // feed watermarks
+  for (int f = 0; f < kNumFeeds; ++f) w.Time(T(0));   // feed starts
+  w.I32(1);                                           // active sources
+  w.U64(1);
+  w.Str("posts");
+  w.I32(0);
+  w.Time(T(100));                // progress
+  w.Time(absl::InfinitePast());  // presumed
+  w.Bool(false);
+  w.Time(T(103));  // last seen
+  w.U32(FeedBit(FeedKind::kPost));
+  w.Bool(true);  // delivered
+  w.U32(4);      // recent size
+  w.U32(4);      // recent next
+  w.U32(3);      // newer
+  for (int i = 0; i < 4; ++i) w.Time(T(100 + i));
+  w.U64(0);  // run
+  WatermarkTracker t(Robust(4));
+  SnapshotReader r(w.bytes(), 0, "watermark");
+  t.Restore(r, 1);
+  ASSERT_TRUE(r.Finish().ok()) << r.status();
+  EXPECT_EQ(t.progress(), T(100));
+  EXPECT_EQ(t.SourceProgress(kA), T(100));
+  // New records name their platform: a lane of their own, which takes the
+  // source on once it carries most of its recent records.
+  for (int i = 104; i < 112; ++i) {
+    t.Observe(kA, T(i), T(i), FeedKind::kPost, "x");
+    EXPECT_GE(t.SourceProgress(kA), T(100));
+  }
+  EXPECT_GT(t.SourceProgress(kA), T(104));
+  EXPECT_LE(t.SourceProgress(kA), T(111));
+}
+
+TEST(WatermarkTracker, AMalformedLaneIsRefused) {
+  WatermarkTracker a(Robust(4));
+  for (int i = 0; i < 10; ++i) {
+    a.Observe(kA, T(i), T(i), FeedKind::kPost, i % 2 ? "x" : "y");
+  }
+  SnapshotWriter out;
+  a.Save(out);
+  std::string bytes = out.bytes();
+  // Every truncation is refused, never misread.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    WatermarkTracker b(Robust(4));
+    SnapshotReader r(std::string_view(bytes).substr(0, n), 0, "watermark");
+    b.Restore(r);
+    EXPECT_FALSE(r.Finish().ok()) << n;
+  }
 }
 
 }  // namespace
