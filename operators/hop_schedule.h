@@ -89,14 +89,15 @@ class HopSchedule {
   }
 
   // The hop at which a key created now, for an event at `hop`, is first
-  // evaluated: the first hop not yet evaluated, so the hops before its
-  // first event count as the zeros they were; or `hop` itself when that is
-  // too far ahead of the watermark to hold the hops in between.
+  // evaluated: the window ending at its event's hop, or the first one not
+  // yet evaluated when that is later (an event behind the watermark, still
+  // inside a window to come). Never earlier: how many empty windows a new
+  // key would start with must not depend on how far the watermark happened
+  // to be when its first event arrived (processing speed), or a daemon and
+  // a replay of the same feed would learn different baselines.
   int64_t FirstHopOfNewKey(int64_t hop) const {
     if (last_done_hop_ == kNoHop) return hop;
-    const int64_t first = last_done_hop_ + 1;
-    if (hop - (first - window_hops_ + 1) >= max_span_) return hop;
-    return first;
+    return std::max(hop, last_done_hop_ + 1);
   }
   // True when an event at `hop` is older than every window still to be
   // evaluated, so it cannot count for a key created now.

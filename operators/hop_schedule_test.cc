@@ -102,7 +102,7 @@ TEST(HopSchedule, AnEvictedKeysSlotIsTakenByTheLastKeyAndEvaluatedNext) {
               ElementsAre("a@1", "c@1", "b@1", "|1", "c@2", "b@2", "|2"));
 }
 
-TEST(HopSchedule, ANewKeyJoinsAtTheFirstHopNotYetEvaluated) {
+TEST(HopSchedule, ANewKeyJoinsAtItsOwnHopOrTheFirstNotYetEvaluated) {
   HopSchedule s(absl::Minutes(3), absl::Minutes(1));
   EXPECT_EQ(s.FirstHopOfNewKey(100), 100);  // nothing evaluated yet
   EXPECT_FALSE(s.TooLateForNewKey(-1000));
@@ -112,10 +112,24 @@ TEST(HopSchedule, ANewKeyJoinsAtTheFirstHopNotYetEvaluated) {
   EXPECT_EQ(s.FirstHopOfNewKey(8), 10);  // its hop's windows are still to come
   EXPECT_FALSE(s.TooLateForNewKey(8));
   EXPECT_TRUE(s.TooLateForNewKey(7));  // in no window still to come
-  // Too far ahead to hold the hops in between: it starts at its own hop.
-  const int64_t far = 10 - 3 + 1 + s.max_span();
-  EXPECT_EQ(s.FirstHopOfNewKey(far - 1), 10);
-  EXPECT_EQ(s.FirstHopOfNewKey(far), far);
+  // Ahead of the watermark it starts at its own hop, however far: the
+  // windows before it are empty for it whenever the watermark is.
+  EXPECT_EQ(s.FirstHopOfNewKey(12), 12);
+  EXPECT_EQ(s.FirstHopOfNewKey(10 + s.max_span()), 10 + s.max_span());
+}
+
+TEST(HopSchedule, WhereANewKeyStartsDoesNotDependOnTheWatermark) {
+  // Regression: a new key started at the first hop not yet evaluated, so
+  // the same event gave it two empty windows more or fewer depending on
+  // how far the watermark had got when it arrived.
+  HopSchedule behind(absl::Minutes(3), absl::Minutes(1));
+  HopSchedule ahead(absl::Minutes(3), absl::Minutes(1));
+  std::vector<Key> keys_behind = {{"a", 0}};
+  std::vector<Key> keys_ahead = {{"a", 0}};
+  RunSchedule(behind, keys_behind, Minute(8));
+  RunSchedule(ahead, keys_ahead, Minute(10));
+  ASSERT_NE(behind.last_done_hop(), ahead.last_done_hop());
+  EXPECT_EQ(behind.FirstHopOfNewKey(11), ahead.FirstHopOfNewKey(11));
 }
 
 }  // namespace
