@@ -165,10 +165,14 @@ void WatermarkTracker::AddRecent(Source& s, int lane_index, absl::Time t) {
   if (t > l.progress) ++l.newer;
   if (l.newer < options_.quorum) return;
   // `quorum` recent times are past progress: it moves to the quorum-th
-  // newest of them. A handful of entries on an honest feed, so cheap.
+  // newest of them. A handful of entries on an honest feed, so cheap. They
+  // are looked for from the newest back, and the search stops once all
+  // `newer` are found: on an ordered feed they are the last few added, and
+  // scanning the whole ring for them was 3% of replay's instructions.
   std::array<absl::Time, kRecentWindow> past;
   int n = 0;
-  for (int i = 0; i < l.recent_size; ++i) {
+  for (int j = 0, i = l.recent_next; j < l.recent_size && n < l.newer; ++j) {
+    i = (i == 0 ? kRecentWindow : i) - 1;
     if (l.recent[i] > l.progress) past[n++] = l.recent[i];
   }
   const int k = options_.quorum - 1;
@@ -327,6 +331,14 @@ bool ReadRing(SnapshotReader& r, int capacity, int& size, int& next) {
 
 }  // namespace
 
+bool WatermarkTracker::NewerCountHolds(SnapshotReader& r, const Lane& l) {
+  // AddRecent() trusts the count when it looks for those times.
+  int after = 0;
+  for (int i = 0; i < l.recent_size; ++i) after += l.recent[i] > l.progress;
+  if (r.ok() && after != l.newer) r.Fail("malformed watermark source");
+  return r.ok();
+}
+
 void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
   watermark_ = r.Time();
   max_event_time_ = r.Time();
@@ -366,6 +378,7 @@ void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
       l.newer = static_cast<int>(newer);
       for (int k = 0; k < l.recent_size; ++k) l.recent[k] = r.Time();
       l.progress = s.progress;
+      if (!NewerCountHolds(r, l)) break;
       s.share_size = l.recent_size;
       s.share_next = l.recent_next;
       s.share_ring.fill(0);
@@ -388,6 +401,7 @@ void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
         }
         l.newer = static_cast<int>(newer);
         for (int j = 0; j < l.recent_size; ++j) l.recent[j] = r.Time();
+        if (!NewerCountHolds(r, l)) break;
         s.lanes.push_back(std::move(l));
       }
       if (!r.ok() || !ReadRing(r, kRecentWindow, s.share_size, s.share_next)) {

@@ -247,6 +247,9 @@ class WatermarkTracker {
   // Adds an accepted event time to the lane's recent ones, moves the lane's
   // progress when `quorum` of them are past it, and the source's with it.
   void AddRecent(Source& s, int lane, absl::Time t);
+  // False (and `r` failed) unless `newer` counts the lane's recent times
+  // after its progress.
+  static bool NewerCountHolds(SnapshotReader& r, const Lane& l);
   // Moves the source's progress to its lanes' weighted median if later.
   void UpdateProgress(Source& s);
   struct Key {
