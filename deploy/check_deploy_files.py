@@ -9,7 +9,9 @@ started here. What can be checked without one is checked:
             every file or folder it mounts from the repository exists; the
             names Prometheus scrapes and alerts to are compose services
             exposing those ports; Grafana mounts the provisioning and the
-            dashboards where the provisioning looks for them.
+            dashboards where the provisioning looks for them; its
+            Alertmanager datasource is the alertmanager service, under the
+            name the dashboards' links select.
   docker    deploy/Dockerfile builds on debian:12 with deploy/install-deps.sh
             and the `vigia` target, and has a separate runtime stage.
   systemd   deploy/vigia.service passes `systemd-analyze verify` (with the
@@ -119,6 +121,26 @@ def check_compose(root):
     ds = sources["datasources"][0]
     if ds.get("type") != "prometheus" or ds.get("url") != "http://prometheus:9090":
         problems.append("grafana: the datasource is not the prometheus service")
+    am_sources = load_yaml(os.path.join(grafana, "datasources",
+                                        "vigia-alertmanager.yml"))
+    am = am_sources["datasources"][0]
+    if (am.get("type") != "alertmanager" or
+            am.get("url") != "http://alertmanager:9093" or
+            am.get("jsonData", {}).get("implementation") != "prometheus"):
+        problems.append("grafana: the Alertmanager datasource is not the "
+                        "alertmanager service (implementation prometheus)")
+    # The dashboards' alert panels link to Grafana's alert groups view of
+    # this datasource by its name.
+    for dash in sorted(os.listdir(os.path.join(root, "dashboards"))):
+        if not dash.endswith(".json"):
+            continue
+        with open(os.path.join(root, "dashboards", dash), encoding="utf-8") as f:
+            for name in re.findall(r"/alerting/groups\?alertmanager=(\w+)",
+                                   f.read()):
+                if name != am.get("name"):
+                    problems.append(f"{dash}: links to Alertmanager "
+                                    f"datasource {name}, provisioned as "
+                                    f"{am.get('name')}")
     interval = prometheus.get("global", {}).get("scrape_interval")
     if ds.get("jsonData", {}).get("timeInterval") != interval:
         problems.append(f"grafana: timeInterval differs from the scrape "
