@@ -58,7 +58,8 @@ std::vector<Command> AllCommands() {
   return {DemoCommand(),      RunCommand(),       ReplayCommand(),
           ExplainCommand(),   EvidenceCommand(),  VerifyCommand(),
           CampaignsCommand(), GenCommand(),       BacktestCommand(),
-          ConfigCommand(),    MockKafkaCommand(), DrillCommand()};
+          ConfigCommand(),    MockKafkaCommand(), DrillCommand(),
+          ReportCommand()};
 }
 
 }  // namespace vigia::cli
