@@ -14,7 +14,15 @@ For every dashboards/*.json it checks that:
     since "All" and multi-selections expand to regexes;
   - every metric name in a panel expr, an annotation or a variable query is
     documented in docs/metrics.md (vigia's public metric set): a dashboard
-    built on an internal or imagined metric is rejected.
+    built on an internal or imagined metric is rejected;
+  - every alert panel (one selecting vigia_alerts_fired*, vigia_alerts_firing*
+    or vigia_alerts_resolved*) has data links, and at least one of them
+    leads to the alerts' evidence in Alertmanager (${alertmanager_url}, a
+    dashboard variable) or Grafana's Alerting view of the Alertmanager
+    datasource (/alerting/groups?alertmanager=Alertmanager);
+  - every panel drawing vigia_detector_score has thresholds at the severity
+    rungs' min_score of deploy/vigia.example.yaml (the same for every scored
+    detector, or the lint fails), drawn (thresholdsStyle not "off").
 
 Usage: lint_dashboards.py METRICS_MD DASHBOARD.json...
        lint_dashboards.py --self-test METRICS_MD
@@ -23,6 +31,7 @@ defect is reported, so the lint itself cannot silently pass everything.
 """
 
 import json
+import os
 import re
 import sys
 
@@ -86,11 +95,55 @@ def check_expr(where, expr, documented, problems):
             problems.append(f"{where}: ${var} used outside a =~ matcher")
 
 
+ALERT_METRIC = re.compile(r"^vigia_alerts_(fired|firing|resolved)")
+EVIDENCE_LINKS = ("${alertmanager_url}/", "/alerting/groups?alertmanager=")
+EXAMPLE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "deploy", "vigia.example.yaml")
+
+
+def score_rungs(example_yaml):
+    """{severity: min_score} of the example config's ladders; raises if
+    detectors disagree (a single threshold line would then be wrong)."""
+    rungs = {}
+    with open(example_yaml, encoding="utf-8") as f:
+        for m in re.finditer(r"severity:\s*(\w+),\s*min_score:\s*([\d.]+)",
+                             f.read()):
+            value = float(m.group(2))
+            if rungs.setdefault(m.group(1), value) != value:
+                raise ValueError(f"{example_yaml}: {m.group(1)} min_score "
+                                 f"differs between detectors")
+    return rungs
+
+
+def check_alert_and_score_panel(where, p, exprs, rungs, problems):
+    names = set()
+    for expr in exprs:
+        names |= metric_names(expr)
+    defaults = p.get("fieldConfig", {}).get("defaults", {})
+    if any(ALERT_METRIC.match(n) for n in names):
+        urls = [l.get("url", "") for l in defaults.get("links", []) +
+                p.get("links", [])]
+        if not any(any(e in u for e in EVIDENCE_LINKS) for u in urls):
+            problems.append(f"{where}: alert panel without a data link to "
+                            f"the alerts' evidence (Alertmanager)")
+    if "vigia_detector_score" in names:
+        steps = defaults.get("thresholds", {}).get("steps", [])
+        values = {s.get("value") for s in steps}
+        for severity, value in sorted(rungs.items()):
+            if value not in values:
+                problems.append(f"{where}: score panel without a threshold "
+                                f"at {severity}'s min_score {value:g}")
+        style = defaults.get("custom", {}).get("thresholdsStyle", {})
+        if p.get("type") == "timeseries" and style.get("mode", "off") == "off":
+            problems.append(f"{where}: score panel does not draw its "
+                            f"thresholds")
+
+
 def is_templated_ds(ds):
     return isinstance(ds, dict) and ds.get("uid") == "${datasource}"
 
 
-def lint(name, dash, documented, problems, uids):
+def lint(name, dash, documented, problems, uids, rungs=None):
     uid = dash.get("uid")
     if not uid:
         problems.append(f"{name}: no fixed uid")
@@ -170,6 +223,14 @@ def lint(name, dash, documented, problems, uids):
                 problems.append(f"{where}: duplicate refId {t.get('refId')}")
             ref_ids.add(t.get("refId"))
             check_expr(f"{where} {t.get('refId')}", expr, documented, problems)
+        check_alert_and_score_panel(where, p,
+                                    [t.get("expr", "") for t in targets],
+                                    rungs or {}, problems)
+        for l in p.get("fieldConfig", {}).get("defaults", {}).get("links", []):
+            if "${alertmanager_url}" in l.get("url", "") and \
+                    "alertmanager_url" not in variables:
+                problems.append(f"{where}: link uses $alertmanager_url, "
+                                f"which the dashboard does not define")
     return len(panels)
 
 
@@ -189,6 +250,12 @@ def self_test(metrics_md):
              "datasource": {"uid": "prometheus"},
              "targets": [{"refId": "A", "datasource": {"uid": "${datasource}"},
                           "expr": 'vigia_alerts_firing{detector="$detector"}'}]},
+            {"id": 3, "type": "timeseries", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 8},
+             "datasource": {"uid": "${datasource}"},
+             "fieldConfig": {"defaults": {"thresholds": {"steps": [
+                 {"value": None}, {"value": 5}]}}},
+             "targets": [{"refId": "A", "datasource": {"uid": "${datasource}"},
+                          "expr": 'max(vigia_detector_score)'}]},
         ]}
     expected = [
         "no fixed uid", "no schemaVersion", "id must be null",
@@ -198,9 +265,14 @@ def self_test(metrics_md):
         "metric up is not in docs/metrics.md", "duplicate panel id 1",
         "out-of-grid gridPos", "panel 1 (None): does not use ${datasource}",
         "$detector must be matched with =~",
+        "panel 1 (None): alert panel without a data link",
+        "panel 3 (None): score panel without a threshold at critical's "
+        "min_score 8",
+        "panel 3 (None): score panel does not draw its thresholds",
     ]
     problems = []
-    lint("broken", broken, documented, problems, {})
+    lint("broken", broken, documented, problems, {},
+         {"info": 3.0, "warning": 5.0, "critical": 8.0})
     missing = [e for e in expected if not any(e in p for p in problems)]
     # And the documented metrics, histogram series and keywords pass.
     clean = []
@@ -227,6 +299,10 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     documented = documented_metrics(argv[1])
+    rungs = score_rungs(EXAMPLE_CONFIG)
+    if not rungs:
+        print(f"no severity ladder found in {EXAMPLE_CONFIG}", file=sys.stderr)
+        return 2
     problems, uids, total = [], {}, 0
     for path in argv[2:]:
         try:
@@ -235,7 +311,7 @@ def main(argv):
         except (OSError, json.JSONDecodeError) as err:
             problems.append(f"{path}: {err}")
             continue
-        n = lint(path, dash, documented, problems, uids)
+        n = lint(path, dash, documented, problems, uids, rungs)
         total += n
         print(f"{path}: {n} panels")
     for p in problems:

@@ -17,6 +17,8 @@ packages=(
   # hashes in the /metrics auth test, as docs/metrics.md tells operators,
   # and evidence signing keys, as docs/evidence.md tells them)
   prometheus prometheus-alertmanager kcat zstd openssl
+  # a real browser for the after-action report's test (tests/report_e2e_test)
+  chromium
   # deployment-file checks (deploy/CMakeLists.txt); systemd for
   # systemd-analyze verify of deploy/vigia.service
   python3 python3-yaml systemd

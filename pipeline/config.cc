@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "pipeline/core/canonical_writer.h"
 #include "pipeline/core/country.h"
 #include "pipeline/core/files.h"
@@ -44,6 +48,39 @@ constexpr absl::Duration kMinResendInterval = absl::Seconds(1);
 // Sections.
 // ---------------------------------------------------------------------------
 
+// Reads the first line of a password or hash file named by `node`.
+absl::StatusOr<std::string> ReadSecretFile(const ConfigNode& node,
+                                           const std::string& path) {
+  absl::StatusOr<std::string> text =
+      ReadFileToString(path, kMaxMetricsSecretFileBytes, "secret file");
+  if (!text.ok()) return node.Error(FromAbsl(text.status().message()));
+  std::string secret = *std::move(text);
+  // One line; its end (a text editor's newline, a CRLF) is not part of it.
+  const size_t eol = secret.find_first_of("\r\n");
+  if (eol != std::string::npos) {
+    if (secret.find_first_not_of("\r\n", eol) != std::string::npos) {
+      return node.Error(absl::StrCat(path, " must hold a single line"));
+    }
+    secret.resize(eol);
+  }
+  if (secret.empty()) return node.Error(absl::StrCat(path, " is empty"));
+  return secret;
+}
+
+// Reads the secret file named by the string at `node` into *path and
+// *secret.
+absl::Status TakeSecretFile(const ConfigNode& node, std::string* path,
+                            std::string* secret) {
+  absl::StatusOr<std::string> name = node.String();
+  if (!name.ok()) return name.status();
+  if (name->empty()) return node.Error("must name a file");
+  absl::StatusOr<std::string> value = ReadSecretFile(node, *name);
+  if (!value.ok()) return value.status();
+  *path = *std::move(name);
+  *secret = *std::move(value);
+  return absl::OkStatus();
+}
+
 absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
   VIGIA_RETURN_IF_ERROR(m.Str("brokers", &out->brokers));
   VIGIA_RETURN_IF_ERROR(m.Str("group_id", &out->group_id));
@@ -55,12 +92,32 @@ absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
     if (field->empty()) return m.ErrorAt(key, "must not be empty");
   }
   if (out->group_id.empty()) return m.ErrorAt("group_id", "must not be empty");
-  return m.Section("settings", [out](ConfigMap& s) {
+  VIGIA_RETURN_IF_ERROR(m.Section("settings", [out](ConfigMap& s) {
     return s.ForEach([out](const std::string& key, const ConfigNode& value) {
       if (!value.yaml().IsScalar()) {
         return value.TypeError("a string, number or boolean");
       }
       out->settings[key] = value.yaml().Scalar();
+      return absl::OkStatus();
+    });
+  }));
+  return m.Section("secret_files", [out](ConfigMap& s) {
+    return s.ForEach([out](const std::string& key, const ConfigNode& value) {
+      // Only properties the daemon's logs redact by name, so the value read
+      // here never reaches a log line.
+      if (!IsSecretKafkaSetting(key)) {
+        return value.Error(
+            "is not a secret librdkafka property (password, secret, token, "
+            "key...): give its value in kafka.settings");
+      }
+      if (out->settings.count(key) > 0) {
+        return value.Error("is also set in kafka.settings: give one of them");
+      }
+      std::string path;
+      std::string secret;
+      VIGIA_RETURN_IF_ERROR(TakeSecretFile(value, &path, &secret));
+      out->secret_files[key] = std::move(path);
+      out->settings[key] = std::move(secret);
       return absl::OkStatus();
     });
   });
@@ -104,7 +161,58 @@ absl::Status ParseAlertmanager(ConfigMap& m, AlertmanagerConfig* out) {
   VIGIA_RETURN_IF_ERROR(m.Duration("timeout", Bound::kPositive, &out->timeout));
   VIGIA_RETURN_IF_ERROR(m.Str("runbook_base_url", &out->runbook_base_url));
   VIGIA_RETURN_IF_ERROR(m.Str("generator_url", &out->generator_url));
-  return m.Bool("drill", &out->drill);
+  VIGIA_RETURN_IF_ERROR(m.Bool("drill", &out->drill));
+  if (m.Has("basic_auth")) {
+    VIGIA_RETURN_IF_ERROR(m.Section("basic_auth", [out](ConfigMap& a) {
+      VIGIA_RETURN_IF_ERROR(a.Str("username", &out->username));
+      if (out->username.empty()) {
+        return a.ErrorAt("username", "is required with basic_auth");
+      }
+      if (out->username.find(':') != std::string::npos) {
+        return a.ErrorAt("username", "must not contain ':'");
+      }
+      std::optional<ConfigNode> file = a.Take("password_file");
+      if (!file.has_value()) {
+        return a.ErrorAt("password_file",
+                         "is required with basic_auth (no inline passwords)");
+      }
+      return TakeSecretFile(*file, &out->password_file, &out->password);
+    }));
+  }
+  if (std::optional<ConfigNode> file = m.Take("bearer_token_file");
+      file.has_value() &&
+      !(file->yaml().IsScalar() && file->yaml().Scalar().empty())) {
+    if (!out->username.empty()) {
+      return file->Error("give basic_auth or bearer_token_file, not both");
+    }
+    VIGIA_RETURN_IF_ERROR(
+        TakeSecretFile(*file, &out->bearer_token_file, &out->bearer_token));
+  }
+  if (std::optional<ConfigNode> file = m.Take("ca_file"); file.has_value()) {
+    absl::StatusOr<std::string> path = file->String();
+    if (!path.ok()) return path.status();
+    if (!path->empty()) {
+      absl::StatusOr<std::string> pem =
+          ReadFileToString(*path, kMaxConfigFileBytes, "CA file");
+      if (!pem.ok()) return file->Error(FromAbsl(pem.status().message()));
+      if (pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        return file->Error(absl::StrCat(*path, " holds no PEM certificate"));
+      }
+    }
+    out->ca_file = *std::move(path);
+  }
+  // Credentials in a URL and in files would be sent twice, one of them
+  // unseen by whoever reads the config.
+  if (!out->username.empty() || !out->bearer_token.empty()) {
+    for (const std::string& url : out->urls) {
+      if (RedactUrlCredentials(url) != url) {
+        return m.ErrorAt("urls",
+                         "carries user:password@ as well as basic_auth or "
+                         "bearer_token_file: give the credentials once");
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 // "host:port" with a port of digits only.
@@ -113,25 +221,6 @@ bool IsHostAndNumericPort(const std::string& address) {
   if (colon == std::string::npos || colon + 1 == address.size()) return false;
   return std::all_of(address.begin() + colon + 1, address.end(),
                      [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Reads the first line of a password or hash file named by `node`.
-absl::StatusOr<std::string> ReadSecretFile(const ConfigNode& node,
-                                           const std::string& path) {
-  absl::StatusOr<std::string> text =
-      ReadFileToString(path, kMaxMetricsSecretFileBytes, "secret file");
-  if (!text.ok()) return node.Error(FromAbsl(text.status().message()));
-  std::string secret = *std::move(text);
-  // One line; its end (a text editor's newline, a CRLF) is not part of it.
-  const size_t eol = secret.find_first_of("\r\n");
-  if (eol != std::string::npos) {
-    if (secret.find_first_not_of("\r\n", eol) != std::string::npos) {
-      return node.Error(absl::StrCat(path, " must hold a single line"));
-    }
-    secret.resize(eol);
-  }
-  if (secret.empty()) return node.Error(absl::StrCat(path, " is empty"));
-  return secret;
 }
 
 absl::Status ParseMetricsAuth(ConfigMap& m, MetricsAuthConfig* out) {
@@ -236,22 +325,133 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
   });
 }
 
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// The key path and kind a VIGIA_ variable sets, or an error naming it.
+absl::StatusOr<std::pair<std::string, bool>> EnvironmentPath(
+    const std::string& variable) {
+  for (const EnvironmentKey& key : EnvironmentKeys()) {
+    if (key.variable == variable)
+      return std::make_pair(key.path, key.structured);
+  }
+  // The free-form mappings: the rest of the name is the property.
+  for (const char* section : {"kafka.settings", "kafka.secret_files"}) {
+    std::string prefix = absl::StrCat(
+        "VIGIA_",
+        absl::AsciiStrToUpper(absl::StrReplaceAll(section, {{".", "_"}})), "_");
+    if (absl::StartsWith(variable, prefix) && variable.size() > prefix.size()) {
+      std::string property = absl::AsciiStrToLower(
+          absl::StrReplaceAll(variable.substr(prefix.size()), {{"_", "."}}));
+      return std::make_pair(absl::StrCat(section, ".", property), false);
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "environment variable ", variable,
+      " names no configuration key (docs/config.md \"Environment\"; "
+      "VIGIA_LOG_LEVEL and VIGIA_TEST_* are the only other VIGIA_ "
+      "variables)"));
+}
+
+// Sets each variable's value at its key path in `root` (a mapping),
+// creating sections as needed. Records (variable, path) in *applied.
+absl::Status ApplyEnvironment(const EnvList& env, YAML::Node& root,
+                              EnvList* applied) {
+  for (const auto& [variable, value] : env) {
+    absl::StatusOr<std::pair<std::string, bool>> target =
+        EnvironmentPath(variable);
+    if (!target.ok()) return target.status();
+    const auto& [path, structured] = *target;
+    // kafka.settings.<property>: the property (with its dots) is one key.
+    std::vector<std::string> parts;
+    for (const char* section : {"kafka.settings.", "kafka.secret_files."}) {
+      if (absl::StartsWith(path, section)) {
+        parts = {"kafka",
+                 std::string(absl::StripSuffix(
+                     absl::StripPrefix(section, "kafka."), ".")),
+                 path.substr(std::string_view(section).size())};
+      }
+    }
+    if (parts.empty()) parts = absl::StrSplit(path, '.');
+    YAML::Node node;
+    if (structured) {
+      try {
+        node = YAML::Load(value);
+      } catch (const YAML::Exception& e) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "environment variable ", variable, " (", path,
+            "): not a YAML flow value such as [a, b] or {k: v}: ", e.msg));
+      }
+    } else {
+      node = YAML::Node(value);
+    }
+    // yaml-cpp's Node::operator= writes through to the node referred to;
+    // reset() moves the handle, which is what walking down needs.
+    YAML::Node section;
+    section.reset(root);
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node child;
+      child.reset(section[parts[i]]);
+      if (!child.IsDefined() || child.IsNull()) {
+        section[parts[i]] = YAML::Node(YAML::NodeType::Map);
+        child.reset(section[parts[i]]);
+      }
+      if (!child.IsMap()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "environment variable ", variable, " (", path,
+            "): ", absl::StrJoin(parts.begin(), parts.begin() + i + 1, "."),
+            " is not a section in the config file"));
+      }
+      section.reset(child);
+    }
+    section[parts.back()] = node;
+    applied->emplace_back(variable, path);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> ParseConfigOrThrow(std::string_view yaml,
-                                          std::string_view name) {
-  const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+                                          std::string_view name,
+                                          const EnvList& env) {
+  std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
   if (documents.size() > 1) {
     return ConfigNode(documents[1], "", ConfigNode::LineOf(documents[1], 0),
                       name)
         .Error("only one YAML document is allowed");
   }
   Config config = DefaultConfig();
-  if (documents.empty()) return config;
+  if (documents.empty()) {
+    if (env.empty()) return config;
+    documents.push_back(YAML::Node(YAML::NodeType::Map));
+  }
+  EnvList applied;
+  if (!env.empty()) {
+    if (documents[0].IsNull()) documents[0] = YAML::Node(YAML::NodeType::Map);
+    if (documents[0].IsMap()) {
+      VIGIA_RETURN_IF_ERROR(ApplyEnvironment(env, documents[0], &applied));
+    }
+  }
   const ConfigNode root_node(documents[0], "",
                              ConfigNode::LineOf(documents[0], 1), name);
-  absl::StatusOr<ConfigMap> root = ConfigMap::Of(root_node);
-  if (!root.ok()) return root.status();
-  VIGIA_RETURN_IF_ERROR(ParseRoot(*root, &config));
-  VIGIA_RETURN_IF_ERROR(root->CheckNoUnknownKeys());
+  absl::Status parsed = [&]() -> absl::Status {
+    absl::StatusOr<ConfigMap> root = ConfigMap::Of(root_node);
+    if (!root.ok()) return root.status();
+    VIGIA_RETURN_IF_ERROR(ParseRoot(*root, &config));
+    return root->CheckNoUnknownKeys();
+  }();
+  if (!parsed.ok()) {
+    // A value from the environment has no line of its own: name the
+    // variable that set it (its path, or a section above it, is in the
+    // message).
+    for (const auto& [variable, path] : applied) {
+      const std::string message(parsed.message());
+      if (absl::StrContains(message, absl::StrCat(" ", path, ":")) ||
+          absl::StrContains(message, absl::StrCat(" ", path, "."))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            message, " (set by environment variable ", variable, ")"));
+      }
+    }
+    return parsed;
+  }
   return config;
 }
 
@@ -265,8 +465,14 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml,
                                    std::string_view name) {
   // yaml-cpp reports syntax errors (and a few others) by throwing; nothing
   // may escape this function.
+  return ParseConfigWithEnvironment(yaml, name, {});
+}
+
+absl::StatusOr<Config> ParseConfigWithEnvironment(
+    std::string_view yaml, std::string_view name,
+    const std::vector<std::pair<std::string, std::string>>& env) {
   try {
-    return ParseConfigOrThrow(yaml, name);
+    return ParseConfigOrThrow(yaml, name, env);
   } catch (const YAML::Exception& e) {
     std::string where(name);
     if (!e.mark.is_null()) absl::StrAppend(&where, ":", e.mark.line + 1);
@@ -285,6 +491,95 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
       ReadFileToString(path, kMaxConfigFileBytes, "config");
   if (!text.ok()) return text.status();
   return ParseConfig(*text, path);
+}
+
+absl::StatusOr<Config> LoadConfigWithEnvironment(
+    const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& env) {
+  if (path.empty()) {
+    return ParseConfigWithEnvironment("", "environment", env);
+  }
+  absl::StatusOr<std::string> text =
+      ReadFileToString(path, kMaxConfigFileBytes, "config");
+  if (!text.ok()) return text.status();
+  return ParseConfigWithEnvironment(*text, path, env);
+}
+
+const std::vector<EnvironmentKey>& EnvironmentKeys() {
+  static const std::vector<EnvironmentKey>* const keys = [] {
+    // "path = value" lines of the defaults. A ladder prints as
+    // "x.levels.count = 3" and "x.levels[0].severity = info": its key is
+    // "x.levels", a list.
+    std::vector<std::pair<std::string, bool>> paths;
+    std::set<std::string> seen;
+    const Config defaults = DefaultConfig();
+    const std::string canonical = absl::StrCat(CanonicalConfig(defaults), "\n",
+                                               CanonicalConnections(defaults));
+    for (absl::string_view line :
+         absl::StrSplit(canonical, '\n', absl::SkipEmpty())) {
+      const size_t eq = line.find(" = ");
+      if (eq == absl::string_view::npos) continue;
+      std::string path(line.substr(0, eq));
+      const absl::string_view value = line.substr(eq + 3);
+      bool structured =
+          absl::StartsWith(value, "[") || absl::StartsWith(value, "{");
+      if (const size_t bracket = path.find('['); bracket != std::string::npos) {
+        path.resize(bracket);
+        structured = true;
+      } else if (absl::EndsWith(path, ".count") &&
+                 absl::StrContains(
+                     canonical,
+                     absl::StrCat(path.substr(0, path.size() - 6), "["))) {
+        continue;  // the ladder's length, printed before its rungs
+      }
+      // The free-form mappings take their keys from the variable's name.
+      if (path == "kafka.settings" || path == "kafka.secret_files") continue;
+      if (seen.insert(path).second) paths.emplace_back(path, structured);
+    }
+    // Sections printed only when set.
+    for (const char* optional :
+         {"metrics.basic_auth.username", "metrics.basic_auth.password_file",
+          "metrics.basic_auth.password_hash_file",
+          "alertmanager.basic_auth.username",
+          "alertmanager.basic_auth.password_file"}) {
+      if (seen.insert(optional).second) paths.emplace_back(optional, false);
+    }
+    auto* out = new std::vector<EnvironmentKey>();
+    for (const auto& [path, structured] : paths) {
+      out->push_back(
+          {absl::StrCat("VIGIA_", absl::AsciiStrToUpper(
+                                      absl::StrReplaceAll(path, {{".", "_"}}))),
+           path, structured});
+    }
+    return out;
+  }();
+  return *keys;
+}
+
+bool IsReservedEnvironmentVariable(std::string_view name) {
+  return name == "VIGIA_LOG_LEVEL" ||
+         absl::StartsWith(ToAbsl(name), "VIGIA_TEST_");
+}
+
+std::vector<std::pair<std::string, std::string>> VigiaEnvironment(
+    const char* const* environ_list) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (environ_list == nullptr) return out;
+  for (const char* const* e = environ_list; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view name = entry.substr(0, eq);
+    if (!absl::StartsWith(ToAbsl(name), "VIGIA_") ||
+        IsReservedEnvironmentVariable(name)) {
+      continue;
+    }
+    out.emplace_back(std::string(name), std::string(entry.substr(eq + 1)));
+  }
+  // A fixed order, so that errors and precedence do not depend on the
+  // environment's.
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string CanonicalConfig(const Config& c) {
@@ -369,8 +664,13 @@ std::string CanonicalConnections(const Config& c) {
   w.Add("kafka.dlq_topic", k.dlq_topic);
   w.Add("kafka.alerts_topic", k.alerts_topic);
   for (const auto& [key, value] : k.settings) {
+    if (k.secret_files.count(key) > 0) continue;  // printed as its file
     w.Add(absl::StrCat("kafka.settings.", key),
           IsSecretKafkaSetting(key) ? std::string("[redacted]") : value);
+  }
+  if (k.secret_files.empty()) w.Add("kafka.secret_files", std::string("{}"));
+  for (const auto& [key, path] : k.secret_files) {
+    w.Add(absl::StrCat("kafka.secret_files.", key), path);
   }
   const AlertmanagerConfig& a = c.alertmanager;
   // Alertmanager URLs may carry basic-auth credentials: `vigia run` masks
@@ -387,6 +687,13 @@ std::string CanonicalConnections(const Config& c) {
         RedactUrlCredentials(a.runbook_base_url));
   w.Add("alertmanager.generator_url", RedactUrlCredentials(a.generator_url));
   w.Add("alertmanager.drill", a.drill);
+  // The file names only, as for metrics.basic_auth.
+  if (!a.username.empty()) {
+    w.Add("alertmanager.basic_auth.username", a.username);
+    w.Add("alertmanager.basic_auth.password_file", a.password_file);
+  }
+  w.Add("alertmanager.bearer_token_file", a.bearer_token_file);
+  w.Add("alertmanager.ca_file", a.ca_file);
   w.Add("metrics.addr", c.metrics_addr);
   // The file names only: what they hold never leaves the process.
   if (c.metrics_auth.enabled()) {

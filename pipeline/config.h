@@ -10,6 +10,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -67,7 +69,12 @@ struct KafkaConfig {
   std::string group_id = "vigia";
   // librdkafka properties passed through unchanged (security.protocol,
   // sasl.*, ssl.*, tuning). Secret values never reach logs or `vigia config`.
+  // Holds the values read from secret_files too.
   std::map<std::string, std::string> settings;
+  // librdkafka properties whose value is the first line of a file (e.g.
+  // sasl.password: /run/secrets/kafka-password), read when the config is
+  // loaded. Their values are never printed, whatever the property's name.
+  std::map<std::string, std::string> secret_files;
 };
 
 // The Alertmanager sink. docs/alertmanager.md.
@@ -80,6 +87,17 @@ struct AlertmanagerConfig {
   std::string runbook_base_url;
   std::string generator_url;
   bool drill = false;  // label every alert drill="true"
+  // Credentials, each read from a file when the config is loaded and never
+  // printed: basic authentication (basic_auth.username and .password_file)
+  // or a bearer token (bearer_token_file), not both.
+  std::string username;
+  std::string password_file;
+  std::string password;  // the file's first line
+  std::string bearer_token_file;
+  std::string bearer_token;  // the file's first line
+  // CA certificates (PEM) that an https:// Alertmanager's certificate must
+  // chain to, instead of the system's. Empty: the system's.
+  std::string ca_file;
 };
 
 // Basic authentication on /metrics (docs/metrics.md). The secret is read
@@ -147,6 +165,47 @@ inline constexpr size_t kMaxConfigFileBytes = 1 << 20;
 // Reads and parses a file; one over kMaxConfigFileBytes is refused before
 // parsing.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// Configuration from the environment (docs/config.md "Environment"). Every
+// key of the file is also the variable VIGIA_<KEY PATH>, upper-cased with
+// '.' as '_': detectors.foreign_origin_surge.hop is
+// VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_HOP. A list or mapping value is
+// written in YAML flow style ("[http://am-0:9093, http://am-1:9093]").
+// Properties of the free-form mappings kafka.settings and kafka.secret_files
+// are VIGIA_KAFKA_SETTINGS_<PROPERTY>, the property lower-cased with '_' as
+// '.' (VIGIA_KAFKA_SETTINGS_SASL_MECHANISMS is sasl.mechanisms).
+// Precedence: command-line flags > environment > config file > defaults.
+struct EnvironmentKey {
+  std::string variable;  // "VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_HOP"
+  std::string path;      // "detectors.foreign_origin_surge.hop"
+  bool structured;       // a list or mapping: the value is YAML flow
+};
+// Every key settable from the environment, derived from the canonical forms
+// of the defaults (CanonicalConfig, CanonicalConnections) so that a key added
+// to the format is settable without further work; plus the optional
+// sections those forms print only when set (metrics.basic_auth,
+// alertmanager.basic_auth).
+const std::vector<EnvironmentKey>& EnvironmentKeys();
+// VIGIA_ variables that are not configuration: VIGIA_LOG_LEVEL (the log
+// threshold, pipeline/core/log.h) and any VIGIA_TEST_* (tests). Any other
+// VIGIA_ variable that names no key is an error, so a misspelt one is not
+// silently ignored.
+bool IsReservedEnvironmentVariable(std::string_view name);
+// The "NAME=VALUE" strings of `environ` (or a test's list) that start with
+// VIGIA_ and are not reserved, as (name, value) pairs.
+std::vector<std::pair<std::string, std::string>> VigiaEnvironment(
+    const char* const* environ_list);
+
+// ParseConfig with `env` ((name, value) pairs of VIGIA_ variables) applied
+// over the file's values. An error in a value set by a variable names it.
+absl::StatusOr<Config> ParseConfigWithEnvironment(
+    std::string_view yaml, std::string_view name,
+    const std::vector<std::pair<std::string, std::string>>& env);
+// The config file at `path` (empty: no file, only defaults) with `env`
+// applied over it.
+absl::StatusOr<Config> LoadConfigWithEnvironment(
+    const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& env);
 
 // A canonical text form of every effective detection setting (defaults
 // included), in a fixed order: the input to Config::hash().

@@ -4,9 +4,14 @@
 
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -228,6 +233,219 @@ std::string CryptHash(const std::string& password, const char* prefix) {
   struct crypt_data data {};
   const char* hash = crypt_rn(password.c_str(), setting, &data, sizeof(data));
   return hash == nullptr ? "" : hash;
+}
+
+// ---------------------------------------------------------------------------
+// Environment and secret files.
+// ---------------------------------------------------------------------------
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+absl::StatusOr<Config> WithEnv(std::string_view yaml, const Env& env) {
+  return ParseConfigWithEnvironment(yaml, "config.yaml", env);
+}
+
+TEST(ConfigEnvironment, EnvironmentOverridesTheFileWhichOverridesDefaults) {
+  const std::string yaml =
+      "kafka:\n  brokers: file:9092\n  group_id: from-file\n"
+      "detectors:\n  foreign_origin_surge:\n    window: 20m\n";
+  absl::StatusOr<Config> c =
+      WithEnv(yaml, {{"VIGIA_KAFKA_BROKERS", "env:9092"},
+                     {"VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_HOP", "2m"},
+                     {"VIGIA_METRICS_ADDR", "0.0.0.0:9464"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.brokers, "env:9092");    // env over file
+  EXPECT_EQ(c->kafka.group_id, "from-file");  // file over default
+  EXPECT_EQ(c->foreign_origin_surge.window, absl::Minutes(20));
+  EXPECT_EQ(c->foreign_origin_surge.hop, absl::Minutes(2));  // env over default
+  EXPECT_EQ(c->metrics_addr, "0.0.0.0:9464");
+  // Detection keys from the environment change the hash as the file would.
+  EXPECT_EQ(c->hash(),
+            MustParse("detectors:\n  foreign_origin_surge:\n    window: 20m\n"
+                      "    hop: 2m\n")
+                .hash());
+}
+
+TEST(ConfigEnvironment, EveryKeyOfTheCanonicalFormIsAVariable) {
+  // Set every scalar key to its default through the environment: each must
+  // be a key the parser takes (an unknown one would fail), and the result
+  // must equal the defaults.
+  const Config defaults = DefaultConfig();
+  std::map<std::string, std::string> values;
+  for (absl::string_view line :
+       absl::StrSplit(absl::StrCat(CanonicalConfig(defaults), "\n",
+                                   CanonicalConnections(defaults)),
+                      '\n', absl::SkipEmpty())) {
+    const size_t eq = line.find(" = ");
+    values[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 3));
+  }
+  Env env;
+  std::set<std::string> variables;
+  int structured = 0;
+  for (const EnvironmentKey& key : EnvironmentKeys()) {
+    EXPECT_TRUE(variables.insert(key.variable).second)
+        << "two keys share " << key.variable;
+    EXPECT_EQ(key.variable,
+              "VIGIA_" + absl::AsciiStrToUpper(
+                             absl::StrReplaceAll(key.path, {{".", "_"}})));
+    if (key.structured) {
+      ++structured;
+      continue;
+    }
+    auto it = values.find(key.path);
+    if (it == values.end()) continue;  // optional sections
+    // Printed as its contents' digest, not as a file name.
+    if (absl::StartsWith(it->second, "sha256:")) continue;
+    env.emplace_back(key.variable, it->second);
+  }
+  EXPECT_GT(env.size(), 120u);
+  EXPECT_GT(structured, 10);  // targets, ladders, per_target, urls
+  absl::StatusOr<Config> c = WithEnv("", env);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(CanonicalConfig(*c), CanonicalConfig(defaults));
+  EXPECT_EQ(CanonicalConnections(*c), CanonicalConnections(defaults));
+}
+
+TEST(ConfigEnvironment, ListsAndLaddersAreYamlFlowValues) {
+  absl::StatusOr<Config> c = WithEnv(
+      "", {{"VIGIA_ALERTMANAGER_URLS", "[http://am-0:9093, http://am-1:9093]"},
+           {"VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_TARGETS", "[MX, MD]"},
+           {"VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_SCORING_LEVELS",
+            "[{severity: warning, min_score: 6, min_ratio: 3, "
+            "min_observed: 20, min_interval: 168h}]"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->alertmanager.urls,
+              ElementsAre("http://am-0:9093", "http://am-1:9093"));
+  EXPECT_EQ(c->foreign_origin_surge.targets.size(), 2u);
+  EXPECT_THAT(CanonicalConfig(*c),
+              HasSubstr("detectors.foreign_origin_surge.scoring.levels[0]."
+                        "min_score = 6\n"));
+  EXPECT_THAT(WithEnv("", {{"VIGIA_ALERTMANAGER_URLS", "[unclosed"}})
+                  .status()
+                  .message(),
+              HasSubstr("VIGIA_ALERTMANAGER_URLS (alertmanager.urls): not a "
+                        "YAML flow value"));
+}
+
+TEST(ConfigEnvironment, KafkaPropertiesTakeTheirNameFromTheVariable) {
+  absl::StatusOr<Config> c =
+      WithEnv("kafka:\n  settings:\n    security.protocol: SSL\n",
+              {{"VIGIA_KAFKA_SETTINGS_SASL_MECHANISMS", "SCRAM-SHA-512"},
+               {"VIGIA_KAFKA_SETTINGS_SECURITY_PROTOCOL", "SASL_SSL"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.settings.at("sasl.mechanisms"), "SCRAM-SHA-512");
+  EXPECT_EQ(c->kafka.settings.at("security.protocol"), "SASL_SSL");
+}
+
+TEST(ConfigEnvironment, ErrorsNameTheVariable) {
+  // A bad value: the parser's message, and which variable set it.
+  EXPECT_THAT(
+      WithEnv("", {{"VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_HOP", "7m"}})
+          .status()
+          .message(),
+      HasSubstr("detectors.foreign_origin_surge.hop: must divide window (10m) "
+                "(set by environment variable "
+                "VIGIA_DETECTORS_FOREIGN_ORIGIN_SURGE_HOP)"));
+  EXPECT_THAT(
+      WithEnv("", {{"VIGIA_WATERMARK_QUORUM", "four"}}).status().message(),
+      HasSubstr("VIGIA_WATERMARK_QUORUM"));
+  // A misspelt variable is an error, not ignored.
+  absl::StatusOr<Config> typo = WithEnv("", {{"VIGIA_KAFKA_BROKER", "k:9092"}});
+  EXPECT_EQ(typo.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(typo.status().message(),
+              HasSubstr("VIGIA_KAFKA_BROKER names no configuration key"));
+  // A key the file has as a scalar cannot be descended into.
+  EXPECT_THAT(WithEnv("kafka: 3\n", {{"VIGIA_KAFKA_BROKERS", "k:9092"}})
+                  .status()
+                  .message(),
+              HasSubstr("VIGIA_KAFKA_BROKERS"));
+}
+
+TEST(ConfigEnvironment, OnlyVigiaVariablesAreReadAndReservedOnesSkipped) {
+  const char* env[] = {"PATH=/usr/bin",
+                       "VIGIA_LOG_LEVEL=debug",
+                       "VIGIA_TEST_DASHBOARDS_DIR=/tmp",
+                       "VIGIA_METRICS_ADDR=0.0.0.0:1",
+                       "VIGIA_KAFKA_BROKERS=a=b:9092",
+                       nullptr};
+  EXPECT_THAT(VigiaEnvironment(env),
+              ElementsAre(std::pair<std::string, std::string>(
+                              "VIGIA_KAFKA_BROKERS", "a=b:9092"),
+                          std::pair<std::string, std::string>(
+                              "VIGIA_METRICS_ADDR", "0.0.0.0:1")));
+}
+
+TEST(ConfigSecrets, KafkaSecretFilesAreReadAndNeverPrinted) {
+  const std::string file = WriteTempFile("kafka-password", "hunter2-kafka\n");
+  absl::StatusOr<Config> c =
+      WithEnv("kafka:\n  settings:\n    sasl.username: vigia\n",
+              {{"VIGIA_KAFKA_SECRET_FILES_SASL_PASSWORD", file}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.settings.at("sasl.password"), "hunter2-kafka");
+  const std::string printed = CanonicalConnections(*c);
+  EXPECT_THAT(printed, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(printed,
+              HasSubstr("kafka.secret_files.sasl.password = " + file + "\n"));
+  EXPECT_THAT(printed, Not(HasSubstr("kafka.settings.sasl.password")));
+
+  // Not a secret property: its value could reach a log.
+  EXPECT_THAT(
+      ErrorFor("kafka:\n  secret_files:\n    client.id: " + file + "\n"),
+      HasSubstr("config.yaml:3: kafka.secret_files.client.id: is not "
+                "a secret librdkafka property"));
+  EXPECT_THAT(ErrorFor("kafka:\n  settings:\n    sasl.password: x\n"
+                       "  secret_files:\n    sasl.password: " +
+                       file + "\n"),
+              HasSubstr("also set in kafka.settings"));
+  EXPECT_THAT(ErrorFor("kafka:\n  secret_files:\n    sasl.password: "
+                       "/nonexistent/kafka-password\n"),
+              HasSubstr("config.yaml:3: kafka.secret_files.sasl.password: "));
+}
+
+TEST(ConfigSecrets, AlertmanagerCredentialsComeFromFilesAndAreNeverPrinted) {
+  const std::string password = WriteTempFile("am-password", "am-s3cret\n");
+  const std::string token = WriteTempFile("am-token", "tok-s3cret\n");
+  const std::string ca = WriteTempFile(
+      "am-ca.pem",
+      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  absl::StatusOr<Config> basic = ParseConfig(
+      "alertmanager:\n  urls: [https://am:9093]\n  basic_auth:\n"
+      "    username: vigia\n    password_file: " +
+          password + "\n  ca_file: " + ca + "\n",
+      "config.yaml");
+  ASSERT_TRUE(basic.ok()) << basic.status();
+  EXPECT_EQ(basic->alertmanager.username, "vigia");
+  EXPECT_EQ(basic->alertmanager.password, "am-s3cret");
+  EXPECT_EQ(basic->alertmanager.ca_file, ca);
+  std::string printed = CanonicalConnections(*basic);
+  EXPECT_THAT(printed, Not(HasSubstr("am-s3cret")));
+  EXPECT_THAT(
+      printed,
+      HasSubstr("alertmanager.basic_auth.password_file = " + password + "\n"));
+  EXPECT_THAT(printed, HasSubstr("alertmanager.ca_file = " + ca + "\n"));
+
+  absl::StatusOr<Config> bearer =
+      WithEnv("", {{"VIGIA_ALERTMANAGER_BEARER_TOKEN_FILE", token}});
+  ASSERT_TRUE(bearer.ok()) << bearer.status();
+  EXPECT_EQ(bearer->alertmanager.bearer_token, "tok-s3cret");
+  printed = CanonicalConnections(*bearer);
+  EXPECT_THAT(printed, Not(HasSubstr("tok-s3cret")));
+  EXPECT_THAT(printed, HasSubstr("alertmanager.bearer_token_file = " + token));
+
+  EXPECT_THAT(ErrorFor("alertmanager:\n  basic_auth:\n    username: u\n"
+                       "    password_file: " +
+                       password + "\n  bearer_token_file: " + token + "\n"),
+              HasSubstr("give basic_auth or bearer_token_file, not both"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  basic_auth:\n    username: u\n"),
+              HasSubstr("password_file: is required with basic_auth"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  urls: [\"http://u:p@am:9093\"]\n"
+                       "  bearer_token_file: " +
+                       token + "\n"),
+              HasSubstr("give the credentials once"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  ca_file: " + password + "\n"),
+              HasSubstr("holds no PEM certificate"));
+  EXPECT_THAT(ErrorFor("alertmanager:\n  bearer_token_file: /nonexistent/t\n"),
+              HasSubstr("config.yaml:2: alertmanager.bearer_token_file: "));
 }
 
 TEST(Config, MetricsBasicAuthReadsThePasswordFileAndNeverPrintsIt) {

@@ -46,11 +46,19 @@ int64_t PipelineStats::total_rejected() const {
 void AlertCounts::Add(const Alert& alert) {
   absl::MutexLock lock(&mu_);
   ++counts_[Key{alert.detector, alert.severity, alert.state}];
+  ++by_target_[TargetKey{alert.detector, alert.severity, alert.state,
+                         alert.target, alert.origin}];
 }
 
 std::map<AlertCounts::Key, int64_t> AlertCounts::Snapshot() const {
   absl::MutexLock lock(&mu_);
   return counts_;
+}
+
+std::map<AlertCounts::TargetKey, int64_t> AlertCounts::SnapshotByTarget()
+    const {
+  absl::MutexLock lock(&mu_);
+  return by_target_;
 }
 
 namespace {

@@ -83,12 +83,26 @@ class AlertCounts {
     AlertState state;
     friend auto operator<=>(const Key&, const Key&) = default;
   };
+  // The same counts split by the alert's target and origin (unknown when
+  // the detector has none). Not capped here: a pipeline holds one entry per
+  // distinct alert key seen, and alerts are rare; the exported series are
+  // capped by the probe (pipeline/metrics/pipeline_probe.h).
+  struct TargetKey {
+    std::string detector;
+    Severity severity;
+    AlertState state;
+    CountryCode target;
+    CountryCode origin;
+    friend auto operator<=>(const TargetKey&, const TargetKey&) = default;
+  };
   void Add(const Alert& alert);
   std::map<Key, int64_t> Snapshot() const;
+  std::map<TargetKey, int64_t> SnapshotByTarget() const;
 
  private:
   mutable absl::Mutex mu_;
   std::map<Key, int64_t> counts_ ABSL_GUARDED_BY(mu_);
+  std::map<TargetKey, int64_t> by_target_ ABSL_GUARDED_BY(mu_);
 };
 
 // Processed foreign-origin events (origin known and not the target) by

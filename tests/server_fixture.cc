@@ -217,8 +217,13 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
       return absl::InternalError(
           absl::StrCat(o.argv[0], " exited at start:\n", server->LogTail()));
     }
-    absl::StatusOr<HttpResponse> ready = HttpGet(o.ready_url, absl::Seconds(1));
-    if (ready.ok() && ready->status == 200) return server;
+    if (o.ready_probe) {
+      if (o.ready_probe()) return server;
+    } else {
+      absl::StatusOr<HttpResponse> ready =
+          HttpGet(o.ready_url, absl::Seconds(1));
+      if (ready.ok() && ready->status == 200) return server;
+    }
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           o.argv[0], " not ready at ", o.ready_url, " after ",

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,9 @@ class ServerProcess {
     std::vector<std::string> argv;  // argv[0]: absolute path of the program
     std::string dir;                // scratch directory, owned and deleted
     std::string ready_url;          // polled until it answers 200
+    // When set, polled instead of ready_url until it returns true (a
+    // server that answers only over TLS or with credentials).
+    std::function<bool()> ready_probe;
     absl::Duration ready_timeout = absl::Seconds(30);
   };
   // Starts the program with stdout and stderr in `dir`/server.log and waits

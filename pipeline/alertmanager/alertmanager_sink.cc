@@ -64,12 +64,27 @@ int AbortWhenStopping(void* stopping, curl_off_t, curl_off_t, curl_off_t,
 // One POST of `body` to `url` with an easy handle kept per sender thread,
 // so the connection to its Alertmanager is reused between batches.
 PostResult Post(CURL* curl, const std::string& url, const std::string& body,
-                absl::Duration timeout, const std::atomic<bool>* stopping) {
+                const AlertmanagerOptions& options,
+                const std::atomic<bool>* stopping) {
+  const absl::Duration timeout = options.timeout;
   curl_easy_reset(curl);
   std::string response;
   char error[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (options.username.empty() && !options.bearer_token.empty()) {
+    headers = curl_slist_append(
+        headers,
+        absl::StrCat("Authorization: Bearer ", options.bearer_token).c_str());
+  }
+  if (!options.username.empty()) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, options.username.c_str());
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, options.password.c_str());
+  }
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
   // Large batches would otherwise wait for "100 Continue" first.
   headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -496,7 +511,7 @@ void AlertmanagerSink::Run(Target* t) {
     PostResult result =
         curl == nullptr
             ? PostResult{PostResult::kRetry, "curl_easy_init failed"}
-            : Post(curl, t->post_url, body, options_.timeout, &stopping_);
+            : Post(curl, t->post_url, body, options_, &stopping_);
     mu_.Lock();
 
     if (result.kind != PostResult::kRetry) {

@@ -89,6 +89,15 @@ struct AlertmanagerOptions {
   std::string record_ref;
   // Sent as generatorURL when set (e.g. a dashboard of this instance).
   std::string generator_url;
+  // Credentials sent with every request: HTTP basic authentication when
+  // `username` is set, else `Authorization: Bearer <bearer_token>` when that
+  // is set. Never logged.
+  std::string username;
+  std::string password;
+  std::string bearer_token;
+  // PEM file of the CAs an https:// Alertmanager's certificate must chain
+  // to; empty: the system's.
+  std::string ca_file;
 };
 
 // Returns InvalidArgument naming the first bad option, else OK.

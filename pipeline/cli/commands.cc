@@ -1,5 +1,7 @@
 #include "pipeline/cli/commands.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "pipeline/config.h"
@@ -25,8 +27,11 @@ int ExitCodeFor(const absl::Status& status) {
 }
 
 absl::StatusOr<Config> LoadConfigFlag(const ParsedFlags& flags) {
-  if (!flags.has("config")) return DefaultConfig();
-  return LoadConfigFile(flags.get("config"));
+  // Flags > environment > file > defaults: the VIGIA_ variables apply over
+  // the file here, and each command's flags over the result.
+  return LoadConfigWithEnvironment(
+      flags.has("config") ? flags.get("config") : std::string(),
+      VigiaEnvironment(environ));
 }
 
 Command ConfigCommand() {
@@ -53,7 +58,8 @@ std::vector<Command> AllCommands() {
   return {DemoCommand(),      RunCommand(),       ReplayCommand(),
           ExplainCommand(),   EvidenceCommand(),  VerifyCommand(),
           CampaignsCommand(), GenCommand(),       BacktestCommand(),
-          ConfigCommand(),    MockKafkaCommand(), DrillCommand()};
+          ConfigCommand(),    MockKafkaCommand(), DrillCommand(),
+          ReportCommand()};
 }
 
 }  // namespace vigia::cli

@@ -41,6 +41,10 @@ absl::StatusOr<std::unique_ptr<AlertmanagerSink>> MakeAlertmanagerSink(
   o.drill = c.drill || flags.has(kDrillFlag);
   o.runbook_base_url = c.runbook_base_url;
   o.generator_url = c.generator_url;
+  o.username = c.username;
+  o.password = c.password;
+  o.bearer_token = c.bearer_token;
+  o.ca_file = c.ca_file;
   o.record_ref = std::move(record_ref);
   return AlertmanagerSink::Create(std::move(o), clock);
 }

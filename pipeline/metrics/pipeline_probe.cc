@@ -49,6 +49,7 @@ PipelineSnapshot TakeSnapshot(const Pipeline& pipeline) {
   }
   s.dead_letter_errors = stats.dead_letter_errors.value();
   s.alerts = pipeline.alert_counts().Snapshot();
+  s.alerts_by_target = pipeline.alert_counts().SnapshotByTarget();
   s.operators = pipeline.operator_stats();
   s.scores = pipeline.operator_scores();
   s.foreign = pipeline.foreign_events().Snapshot();
@@ -98,6 +99,20 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
                          .Help("Alerts currently firing, by detector and "
                                "severity.")
                          .Register(registry)),
+      alerts_fired_by_target_(
+          prometheus::BuildCounter()
+              .Name("vigia_alerts_fired_by_target_total")
+              .Help("Alert records in state firing, by detector, severity, "
+                    "target and origin (\"none\": the detector has none; "
+                    "\"other\": past the label-set cap).")
+              .Register(registry)),
+      alerts_firing_by_target_(
+          prometheus::BuildGauge()
+              .Name("vigia_alerts_firing_by_target")
+              .Help("Alerts currently firing, by detector, severity, target "
+                    "and origin (capped as vigia_alerts_fired_by_target_"
+                    "total).")
+              .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("vigia_processing_latency_seconds")
                    .Help("Time from taking a record off the source to the "
@@ -180,6 +195,40 @@ prometheus::Counter& PipelineProbe::AlertCounter(const AlertCounts::Key& key) {
   return c;
 }
 
+PipelineProbe::TargetLabels PipelineProbe::LabelsOf(
+    const AlertCounts::TargetKey& key) {
+  const auto triple = std::make_tuple(key.detector, key.target, key.origin);
+  auto it = target_labels_.find(triple);
+  if (it == target_labels_.end()) {
+    if (target_labels_.size() >= static_cast<size_t>(kMaxAlertTargetSeries)) {
+      return {key.detector, key.severity, "other", "other"};
+    }
+    const auto name = [](CountryCode c) {
+      return c.known() ? c.str() : std::string("none");
+    };
+    it =
+        target_labels_
+            .emplace(triple, std::make_pair(name(key.target), name(key.origin)))
+            .first;
+  }
+  return {key.detector, key.severity, it->second.first, it->second.second};
+}
+
+PipelineProbe::TargetSeries& PipelineProbe::SeriesOf(
+    const TargetLabels& labels) {
+  auto it = target_series_.find(labels);
+  if (it != target_series_.end()) return it->second;
+  const prometheus::Labels l = {
+      {"detector", labels.detector},
+      {"severity", Str(SeverityName(labels.severity))},
+      {"target", labels.target},
+      {"origin", labels.origin}};
+  return target_series_
+      .emplace(labels, TargetSeries{&alerts_fired_by_target_.Add(l),
+                                    &alerts_firing_by_target_.Add(l)})
+      .first->second;
+}
+
 prometheus::Counter& PipelineProbe::ForeignCounter(
     const ForeignEventCounts::Key& key) {
   auto it = foreign_counters_.find(key);
@@ -251,6 +300,29 @@ void PipelineProbe::Update(const PipelineSnapshot& s, absl::Time now) {
       if (last_name == name) before = last_stats.cap_hits;
     }
     AddDelta(m.cap_hits, stats.cap_hits, before);
+  }
+
+  // By target and origin: firing records counted, and the alerts firing
+  // now (firing less resolved records of this pipeline instance) summed
+  // over the keys that share a label set. Series not in this snapshot (a
+  // rebuilt pipeline) fall back to zero firing.
+  std::map<TargetLabels, int64_t> firing_now;
+  for (const auto& [key, n] : s.alerts_by_target) {
+    const TargetLabels labels = LabelsOf(key);
+    TargetSeries& series = SeriesOf(labels);
+    if (key.state == AlertState::kFiring) {
+      auto before = last_.alerts_by_target.find(key);
+      AddDelta(series.fired, n,
+               before == last_.alerts_by_target.end() ? 0 : before->second);
+      firing_now[labels] += n;
+    } else {
+      firing_now[labels] -= n;
+    }
+  }
+  for (auto& [labels, series] : target_series_) {
+    auto it = firing_now.find(labels);
+    series.firing->Set(static_cast<double>(
+        it == firing_now.end() ? 0 : std::max<int64_t>(0, it->second)));
   }
 
   // Scores are bounded by detectors x targets; a target once scored keeps

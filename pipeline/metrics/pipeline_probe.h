@@ -1,5 +1,6 @@
 // PipelineProbe: the Prometheus families that describe a Pipeline (events
-// by feed and outcome, foreign-origin events by target and origin, alerts,
+// by feed and outcome, foreign-origin events by target and origin, alerts
+// by detector and by target and origin,
 // event time per feed, detector state and scores, latency).
 //
 // The pipeline keeps plain atomic counters; the probe turns periodic
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -41,6 +43,7 @@ struct PipelineSnapshot {
   std::array<std::array<int64_t, kNumRejectReasons>, kFeedSlots> rejected{};
   int64_t dead_letter_errors = 0;
   std::map<AlertCounts::Key, int64_t> alerts;
+  std::map<AlertCounts::TargetKey, int64_t> alerts_by_target;
   std::vector<std::pair<std::string, OperatorStats>> operators;
   std::map<ForeignEventCounts::Key, int64_t> foreign;
   std::vector<std::pair<std::string, std::vector<TargetScore>>> scores;
@@ -49,6 +52,13 @@ struct PipelineSnapshot {
                                                    absl::InfinitePast()};
   absl::Time max_event_time = absl::InfinitePast();
 };
+
+// The alert families by target and origin hold at most this many distinct
+// (detector, target, origin) label sets for the life of the process, the
+// first ones seen; alerts of any further triple count under target="other",
+// origin="other" of their detector. Each family thus holds at most
+// (kMaxAlertTargetSeries + detectors) x severities series (docs/metrics.md).
+inline constexpr int kMaxAlertTargetSeries = 200;
 
 // Reads every counter of `pipeline`. Thread-safe with respect to the
 // pipeline's own thread.
@@ -81,7 +91,22 @@ class PipelineProbe {
     std::array<prometheus::Gauge*, kNumSeverities> firing;
     prometheus::Counter* cap_hits;
   };
+  // The exported labels of one alert key by target (see
+  // kMaxAlertTargetSeries).
+  struct TargetLabels {
+    std::string detector;
+    Severity severity;
+    std::string target;
+    std::string origin;
+    friend auto operator<=>(const TargetLabels&, const TargetLabels&) = default;
+  };
+  struct TargetSeries {
+    prometheus::Counter* fired;
+    prometheus::Gauge* firing;
+  };
   prometheus::Counter& AlertCounter(const AlertCounts::Key& key);
+  TargetLabels LabelsOf(const AlertCounts::TargetKey& key);
+  TargetSeries& SeriesOf(const TargetLabels& labels);
   DetectorMetrics& Detector(const std::string& name);
   prometheus::Counter& ForeignCounter(const ForeignEventCounts::Key& key);
 
@@ -93,6 +118,8 @@ class PipelineProbe {
   prometheus::Family<prometheus::Counter>& alerts_fired_;
   prometheus::Family<prometheus::Counter>& alerts_resolved_;
   prometheus::Family<prometheus::Gauge>& alerts_firing_;
+  prometheus::Family<prometheus::Counter>& alerts_fired_by_target_;
+  prometheus::Family<prometheus::Gauge>& alerts_firing_by_target_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& watermark_;
@@ -115,6 +142,12 @@ class PipelineProbe {
   prometheus::Gauge* max_event_time_seconds_;
   std::map<AlertCounts::Key, prometheus::Counter*> alert_counters_;
   std::map<std::string, DetectorMetrics> detectors_;
+  // (detector, target, origin) triples with labels of their own; at most
+  // kMaxAlertTargetSeries. A triple not here once it is full is "other".
+  std::map<std::tuple<std::string, CountryCode, CountryCode>,
+           std::pair<std::string, std::string>>
+      target_labels_;
+  std::map<TargetLabels, TargetSeries> target_series_;
   std::map<ForeignEventCounts::Key, prometheus::Counter*> foreign_counters_;
   std::map<std::pair<std::string, CountryCode>, prometheus::Gauge*>
       score_gauges_;

@@ -99,6 +99,78 @@ TEST(PipelineProbe, ACounterThatRestartsWithoutRebaseIsCountedWhole) {
   EXPECT_EQ(Value(text, "vigia_events_processed_total{feed=\"posts\"}"), 107);
 }
 
+AlertCounts::TargetKey ByTarget(const char* detector, AlertState state,
+                                const char* target, const char* origin) {
+  return {detector, Severity::kWarning, state, CountryCode::FromString(target),
+          CountryCode::FromString(origin)};
+}
+
+TEST(PipelineProbe, AlertsAreCountedByTargetAndOrigin) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  PipelineSnapshot s;
+  s.alerts_by_target[ByTarget("foreign_origin_surge", AlertState::kFiring, "MX",
+                              "RU")] = 2;
+  s.alerts_by_target[ByTarget("foreign_origin_surge", AlertState::kResolved,
+                              "MX", "RU")] = 1;
+  s.alerts_by_target[ByTarget("coordinated_sharing", AlertState::kFiring, "MX",
+                              "")] = 1;
+  probe.Update(s, kNow);
+  s.alerts_by_target[ByTarget("foreign_origin_surge", AlertState::kFiring, "MX",
+                              "RU")] = 3;
+  probe.Update(s, kNow);
+  std::string text = SerializeMetrics(*registry);
+  const std::string surge =
+      "{detector=\"foreign_origin_surge\",origin=\"RU\",severity=\"warning\","
+      "target=\"MX\"}";
+  EXPECT_EQ(Value(text, "vigia_alerts_fired_by_target_total" + surge), 3);
+  EXPECT_EQ(Value(text, "vigia_alerts_firing_by_target" + surge), 2);
+  // A detector without an origin says so.
+  const std::string sharing =
+      "{detector=\"coordinated_sharing\",origin=\"none\",severity="
+      "\"warning\",target=\"MX\"}";
+  EXPECT_EQ(Value(text, "vigia_alerts_fired_by_target_total" + sharing), 1);
+  EXPECT_EQ(Value(text, "vigia_alerts_firing_by_target" + sharing), 1);
+
+  // The pipeline is rebuilt: nothing fires in the new one, the count stays.
+  probe.Rebase();
+  probe.Update(PipelineSnapshot(), kNow);
+  text = SerializeMetrics(*registry);
+  EXPECT_EQ(Value(text, "vigia_alerts_fired_by_target_total" + surge), 3);
+  EXPECT_EQ(Value(text, "vigia_alerts_firing_by_target" + surge), 0);
+}
+
+TEST(PipelineProbe, AlertSeriesByTargetAreCappedWithTheRestAsOther) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  PipelineSnapshot s;
+  // Every target-origin pair of 26 x 26 codes: far past the cap.
+  int pairs = 0;
+  for (char t = 'A'; t <= 'Z'; ++t) {
+    for (char o = 'A'; o <= 'Z'; ++o) {
+      if (t == o) continue;
+      s.alerts_by_target[{"foreign_origin_surge", Severity::kWarning,
+                          AlertState::kFiring, CountryCode::FromChars('Q', t),
+                          CountryCode::FromChars('Q', o)}] = 1;
+      ++pairs;
+    }
+  }
+  probe.Update(s, kNow);
+  const std::string text = SerializeMetrics(*registry);
+  int series = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("vigia_alerts_fired_by_target_total{", 0) == 0) ++series;
+  }
+  EXPECT_EQ(series, kMaxAlertTargetSeries + 1);
+  EXPECT_EQ(Value(text,
+                  "vigia_alerts_fired_by_target_total{detector=\"foreign_"
+                  "origin_surge\",origin=\"other\",severity=\"warning\","
+                  "target=\"other\"}"),
+            pairs - kMaxAlertTargetSeries);
+}
+
 TEST(PipelineProbe, AlertsAreCountedByDetectorSeverityAndState) {
   auto registry = NewMetricsRegistry();
   PipelineProbe probe(*registry);

@@ -10,7 +10,12 @@
 //    notified: a webhook receiver, standing in for the pager, gets a firing
 //    and then a resolved notification for each;
 //  - Prometheus scrapes vigia (up == 1);
-//  - every panel query of every dashboard in dashboards/ returns data.
+//  - every panel query of every dashboard in dashboards/ returns data;
+//  - every data link of an alert panel into Alertmanager's alert view
+//    (${alertmanager_url}/#/alerts?...filter={...}), filled in with the
+//    labels of a series its panel returned, finds alerts carrying evidence
+//    in the real Alertmanager: the link's label names and matchers are the
+//    ones vigia's alerts carry.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -21,6 +26,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,10 +41,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -199,6 +208,9 @@ struct PanelQuery {
   std::string panel;      // panel title
   std::string raw_expr;   // as written in the dashboard
   std::string expr;       // with variables substituted
+  // The label matchers of the panel's data links into Alertmanager's alert
+  // view, URL-decoded, e.g. {target="${__field.labels.target}"}.
+  std::vector<std::string> alertmanager_filters;
 };
 
 std::string ReadWholeFile(const std::string& path) {
@@ -311,6 +323,22 @@ std::string SubstituteGrafanaVariables(const std::string& expr) {
   return result;
 }
 
+// Decodes %XX escapes.
+std::string UrlDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    int byte = 0;
+    if (s[i] == '%' && i + 2 < s.size() &&
+        std::sscanf(s.substr(i + 1, 2).c_str(), "%2x", &byte) == 1) {
+      out.push_back(static_cast<char>(byte));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 // Adds the queries of `panels` (and of rows' nested panels) to `out`.
 void CollectPanelQueries(simdjson::dom::array panels,
                          const std::string& dashboard,
@@ -325,6 +353,21 @@ void CollectPanelQueries(simdjson::dom::array panels,
     if (panel["targets"].get_array().get(targets) != simdjson::SUCCESS) {
       continue;
     }
+    std::vector<std::string> filters;
+    simdjson::dom::array links;
+    if (panel["fieldConfig"]["defaults"]["links"].get_array().get(links) ==
+        simdjson::SUCCESS) {
+      for (simdjson::dom::element link : links) {
+        const std::string url = StringOr(link["url"]);
+        const size_t at = url.find("filter=");
+        if (url.find("${alertmanager_url}/#/alerts") == std::string::npos ||
+            at == std::string::npos) {
+          continue;
+        }
+        filters.push_back(
+            UrlDecode(url.substr(at + 7, url.find('&', at) - (at + 7))));
+      }
+    }
     for (simdjson::dom::element target : targets) {
       std::string_view expr;
       if (target["expr"].get_string().get(expr) != simdjson::SUCCESS ||
@@ -332,7 +375,7 @@ void CollectPanelQueries(simdjson::dom::array panels,
         continue;
       }
       out->push_back({dashboard, title, std::string(expr),
-                      SubstituteGrafanaVariables(std::string(expr))});
+                      SubstituteGrafanaVariables(std::string(expr)), filters});
     }
   }
 }
@@ -387,12 +430,17 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
+std::map<std::string, std::string> StringFields(
+    simdjson::simdjson_result<simdjson::dom::element> element);
+
 // The outcome of one instant query.
 struct QueryResult {
   bool ok = false;          // HTTP 200 and status "success"
   size_t series = 0;        // vector/matrix: series; scalar/string: 1
   std::string error;        // Prometheus' error, or the transport error
   std::string first_value;  // the first sample's value, as text
+  // The labels of the first series whose value is not 0.
+  std::map<std::string, std::string> nonzero_labels;
 };
 
 QueryResult InstantQuery(const std::string& prometheus_url,
@@ -431,6 +479,14 @@ QueryResult InstantQuery(const std::string& prometheus_url,
     return r;
   }
   r.series = result.size();
+  for (simdjson::dom::element series : result) {
+    std::string_view v;
+    if (series["value"].at(1).get_string().get(v) == simdjson::SUCCESS &&
+        v != "0") {
+      r.nonzero_labels = StringFields(series["metric"]);
+      break;
+    }
+  }
   if (r.series > 0) {
     std::string_view v;
     if (result.at(0)["value"].at(1).get_string().get(v) == simdjson::SUCCESS) {
@@ -501,6 +557,52 @@ std::map<std::string, SeenAlert> FetchAlerts(const std::string& am_url) {
     alerts[id] = std::move(seen);
   }
   return alerts;
+}
+
+// Fills a data link's matchers ({target="${__field.labels.target}",...})
+// with the labels of one series, as Grafana does on a click, and asks
+// Alertmanager's API for the alerts the link would list. Returns how many
+// of them carry evidence (a description annotation naming top accounts,
+// URLs and sample coordinates).
+int AlertsBehindLink(const std::string& am_url, const std::string& filter,
+                     const std::map<std::string, std::string>& labels) {
+  std::string matchers = filter;
+  for (const auto& [name, value] : labels) {
+    matchers = absl::StrReplaceAll(
+        matchers, {{absl::StrCat("${__field.labels.", name, "}"), value},
+                   {absl::StrCat("${__data.fields.", name, "}"), value}});
+  }
+  // Dashboard variables (All) match everything.
+  matchers = SubstituteGrafanaVariables(matchers);
+  if (matchers.size() < 2 || matchers.front() != '{' ||
+      matchers.back() != '}' || matchers.find("${") != std::string::npos) {
+    ADD_FAILURE() << "cannot fill in the link filter " << filter;
+    return 0;
+  }
+  // The API takes one matcher per filter parameter.
+  std::string query;
+  const std::string inner = matchers.substr(1, matchers.size() - 2);
+  for (absl::string_view m : absl::StrSplit(inner, ',')) {
+    absl::StrAppend(&query, "&filter=",
+                    UrlEncode(std::string(absl::StripAsciiWhitespace(m))));
+  }
+  absl::StatusOr<HttpResponse> response =
+      HttpGet(absl::StrCat(am_url,
+                           "/api/v2/alerts?active=true&silenced=true&"
+                           "inhibited=true&unprocessed=true",
+                           query));
+  if (!response.ok() || response->status != 200) return 0;
+  simdjson::dom::parser parser;
+  simdjson::dom::array array;
+  if (parser.parse(response->body).get_array().get(array) !=
+      simdjson::SUCCESS) {
+    return 0;
+  }
+  int with_evidence = 0;
+  for (simdjson::dom::element a : array) {
+    if (!StringOr(a["annotations"]["description"]).empty()) ++with_evidence;
+  }
+  return with_evidence;
 }
 
 bool IsMdRuSurge(const SeenAlert& a) {
@@ -619,6 +721,10 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
   });
   std::vector<QueryResult> last(queries.size());
   std::vector<bool> had_data(queries.size(), false);
+  // Per query with Alertmanager links: whether a link, filled in with a
+  // series of the panel, found alerts with evidence.
+  std::vector<bool> link_found(queries.size(), false);
+  std::vector<std::string> link_tried(queries.size());
   bool up_seen = false;
   std::optional<int> exit_code;
   absl::Time next_queries = absl::Now();
@@ -636,9 +742,22 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
           InstantQuery((*prometheus)->url(), "up{job=\"vigia\"}");
       if (up.series > 0 && up.first_value == "1") up_seen = true;
       for (size_t i = 0; i < queries.size(); ++i) {
-        if (had_data[i]) continue;
+        const bool check_links =
+            !queries[i].alertmanager_filters.empty() && !link_found[i];
+        if (had_data[i] && !check_links) continue;
         last[i] = InstantQuery((*prometheus)->url(), queries[i].expr);
         if (last[i].ok && last[i].series > 0) had_data[i] = true;
+        if (!check_links || last[i].nonzero_labels.empty()) continue;
+        for (const std::string& filter : queries[i].alertmanager_filters) {
+          link_tried[i] = filter;
+          if (AlertsBehindLink((*am)->url(), filter, last[i].nonzero_labels) >
+              0) {
+            link_found[i] = true;
+          } else {
+            link_found[i] = false;
+            break;
+          }
+        }
       }
     }
     absl::SleepFor(absl::Milliseconds(500));
@@ -676,6 +795,18 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
   std::cout << queries.size() - static_cast<size_t>(failures) << " of "
             << queries.size() << " panel queries in " << dashboards
             << " dashboards returned data\n";
+  int linked = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (queries[i].alertmanager_filters.empty()) continue;
+    ++linked;
+    EXPECT_TRUE(link_found[i])
+        << "dashboard " << queries[i].dashboard << ", panel \""
+        << queries[i].panel << "\": its Alertmanager link (last tried "
+        << link_tried[i]
+        << ") never listed an alert with evidence for a series it showed";
+  }
+  std::cout << linked << " panel queries with Alertmanager links checked\n";
+  EXPECT_GT(linked, 0) << "no alert panel links to Alertmanager";
 
   // Alertmanager saw the campaign's alert, labelled for routing and
   // carrying its evidence.
