@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "pipeline/core/hash.h"
-#include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/text_serializer.h"
 
@@ -57,7 +59,7 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 }
 
 // Checks basic-auth credentials against the configured ones. Called on
-// civetweb's worker threads, several at once.
+// the HTTP server's worker threads, several at once.
 class CredentialCheck {
  public:
   explicit CredentialCheck(const MetricsAuthConfig& auth) : auth_(auth) {}
@@ -94,14 +96,94 @@ class CredentialCheck {
   std::string accepted_ ABSL_GUARDED_BY(mu_);
 };
 
+// The user and password of a basic Authorization header; false if it
+// has none or it is malformed.
+bool BasicCredentials(const HttpRequest& request, std::string* user,
+                      std::string* password) {
+  const std::string* header = request.Header("authorization");
+  if (header == nullptr) return false;
+  const size_t space = header->find(' ');
+  if (space == std::string::npos ||
+      !absl::EqualsIgnoreCase(header->substr(0, space), "basic")) {
+    return false;
+  }
+  std::string decoded;
+  if (!absl::Base64Unescape(absl::StripAsciiWhitespace(
+                                absl::string_view(*header).substr(space + 1)),
+                            &decoded)) {
+    return false;
+  }
+  const size_t colon = decoded.find(':');
+  if (colon == std::string::npos) return false;
+  *user = decoded.substr(0, colon);
+  *password = decoded.substr(colon + 1);
+  return true;
+}
+
+HttpResponse Text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// The three paths of the metrics port. Thread-safe: called on the
+// server's worker threads.
+class MetricsHandler {
+ public:
+  MetricsHandler(std::shared_ptr<prometheus::Registry> registry,
+                 const MetricsAuthConfig& auth,
+                 std::shared_ptr<const Readiness> readiness)
+      : registry_(std::move(registry)),
+        check_(auth.enabled() ? std::make_unique<CredentialCheck>(auth)
+                              : nullptr),
+        readiness_(std::move(readiness)) {}
+
+  HttpResponse Handle(const HttpRequest& request) {
+    if (request.path == "/metrics") return Metrics(request);
+    if (request.path == "/-/healthy") return Text(200, "vigia is healthy.\n");
+    if (request.path == "/-/ready") {
+      std::string reason;
+      if (readiness_ == nullptr || readiness_->IsReady(&reason)) {
+        return Text(200, "vigia is ready.\n");
+      }
+      return Text(503, absl::StrCat("not ready: ", reason, "\n"));
+    }
+    return Text(404, "404 page not found (try /metrics)\n");
+  }
+
+ private:
+  HttpResponse Metrics(const HttpRequest& request) {
+    if (check_ != nullptr) {
+      std::string user, password;
+      if (!BasicCredentials(request, &user, &password) ||
+          !check_->Accepts(user, password)) {
+        HttpResponse r = Text(401, "Unauthorized\n");
+        r.headers.emplace_back("WWW-Authenticate",
+                               "Basic realm=\"vigia\", charset=\"UTF-8\"");
+        return r;
+      }
+    }
+    HttpResponse r = Text(200, SerializeMetrics(*registry_));
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  }
+
+  const std::shared_ptr<prometheus::Registry> registry_;
+  const std::unique_ptr<CredentialCheck> check_;
+  const std::shared_ptr<const Readiness> readiness_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& address, std::shared_ptr<prometheus::Registry> registry,
-    const MetricsAuthConfig& auth) {
+    const MetricsAuthConfig& auth, const MetricsTlsConfig& tls,
+    std::shared_ptr<const Readiness> readiness,
+    const HttpServerLimits& limits) {
   const size_t colon = address.rfind(':');
-  // civetweb reads a suffix on the port ("9464s" for TLS, "r" to redirect);
-  // TLS crashes Debian's build (see the header), so only digits pass.
+  // Only digits after the colon: civetweb, which served this port once,
+  // read suffixes such as "s" for TLS; they are refused, not ignored.
   if (colon == std::string::npos || colon + 1 == address.size() ||
       !std::all_of(address.begin() + colon + 1, address.end(),
                    [](char c) { return c >= '0' && c <= '9'; })) {
@@ -112,42 +194,24 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     return absl::InvalidArgumentError(
         "metrics basic auth has a username but no password");
   }
+  auto handler = std::make_shared<MetricsHandler>(std::move(registry), auth,
+                                                  std::move(readiness));
+  HttpTlsFiles files;
+  files.cert_file = tls.cert_file;
+  files.key_file = tls.key_file;
+  files.client_ca_file = tls.client_ca_file;
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
+      address,
+      [handler](const HttpRequest& request) {
+        return handler->Handle(request);
+      },
+      limits, files);
+  if (!http.ok()) return http.status();
   std::unique_ptr<MetricsServer> server(new MetricsServer());
-  server->registry_ = std::move(registry);
-  // civetweb serves one connection per worker thread, and a worker waits
-  // request_timeout_ms (30 s by default) for a request that never comes:
-  // with prometheus-cpp's two threads, two idle TCP connections took
-  // /metrics down for 30 s. More workers, and a short wait for the request.
-  const std::vector<std::string> options = {
-      "listening_ports",    address,
-      "num_threads",        std::to_string(kMetricsThreads),
-      "request_timeout_ms", std::to_string(kMetricsRequestTimeoutMs),
-  };
-  // civetweb reports a bind failure by throwing; the exception stops here.
-  try {
-    server->exposer_ = std::make_unique<prometheus::Exposer>(options);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
-  }
-  // Authentication first: /metrics is never served without it, even for
-  // the moment between the two calls.
-  if (auth.enabled()) {
-    auto check = std::make_shared<CredentialCheck>(auth);
-    server->exposer_->RegisterAuth(
-        [check](const std::string& user, const std::string& password) {
-          return check->Accepts(user, password);
-        },
-        "vigia");
-  }
-  server->exposer_->RegisterCollectable(server->registry_);
-  const std::vector<int> ports = server->exposer_->GetListeningPorts();
-  if (ports.empty()) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot serve metrics on ", address, ": no port"));
-  }
-  server->port_ = ports.front();
-  server->address_ = absl::StrCat(address.substr(0, colon), ":", ports.front());
+  server->http_ = *std::move(http);
+  server->tls_ = tls.enabled();
+  server->address_ =
+      absl::StrCat(address.substr(0, colon), ":", server->http_->port());
   return server;
 }
 
