@@ -313,17 +313,26 @@ absl::StatusOr<SslCtxPtr> LoadTlsContext(const HttpTlsFiles& files) {
         "metrics.tls.cert_file ", files.cert_file,
         ": no PEM certificate could be loaded (", OpenSslErrors(), ")"));
   }
+  const std::string not_its_key =
+      absl::StrCat("metrics.tls.key_file ", files.key_file,
+                   " is not the key of the certificate in ", files.cert_file);
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), files.key_file.c_str(),
                                   SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL finds a key of another certificate while loading it.
+    const unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+        (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+         ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH)) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(not_its_key);
+    }
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics.tls.key_file ", files.key_file,
         ": no PEM private key could be loaded (", OpenSslErrors(), ")"));
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics.tls.key_file ", files.key_file,
-        " is not the key of the certificate in ", files.cert_file));
+    return absl::InvalidArgumentError(not_its_key);
   }
   if (X509* cert = SSL_CTX_get0_certificate(ctx.get());
       cert != nullptr && X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
@@ -499,6 +508,7 @@ class HttpServer::Loop {
     s.evicted = evicted_.load();
     s.tls_failures = tls_failures_.load();
     s.tls_reloads = tls_reloads_.load();
+    s.tls_reload_failures = tls_reload_failures_.load();
     s.open = open_.load();
     return s;
   }
@@ -577,6 +587,7 @@ class HttpServer::Loop {
     tls_stamps_ = std::move(stamps);
     absl::StatusOr<SslCtxPtr> ctx = LoadTlsContext(tls_files_);
     if (!ctx.ok()) {
+      ++tls_reload_failures_;
       VIGIA_LOG(WARNING) << "metrics: TLS files changed but cannot be loaded ("
                          << ctx.status().message()
                          << "); still serving the previous certificate";
@@ -1023,7 +1034,8 @@ class HttpServer::Loop {
   std::deque<Done> done_ ABSL_GUARDED_BY(done_mu_);
 
   std::atomic<int64_t> accepted_{0}, requests_{0}, bad_requests_{0},
-      timed_out_{0}, evicted_{0}, tls_failures_{0}, tls_reloads_{0}, open_{0};
+      timed_out_{0}, evicted_{0}, tls_failures_{0}, tls_reloads_{0},
+      tls_reload_failures_{0}, open_{0};
 };
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(

@@ -111,13 +111,14 @@ class HttpServer {
   // What the server did so far (thread-safe).
   struct Stats {
     int64_t accepted = 0;
-    int64_t requests = 0;      // handed to the handler
-    int64_t bad_requests = 0;  // answered 4xx/5xx by the parser
-    int64_t timed_out = 0;     // closed by a deadline
-    int64_t evicted = 0;       // closed for a new one at the limit
-    int64_t tls_failures = 0;  // handshakes that failed
-    int64_t tls_reloads = 0;   // certificate reloads that succeeded
-    int64_t open = 0;          // connections open now
+    int64_t requests = 0;             // handed to the handler
+    int64_t bad_requests = 0;         // answered 4xx/5xx by the parser
+    int64_t timed_out = 0;            // closed by a deadline
+    int64_t evicted = 0;              // closed for a new one at the limit
+    int64_t tls_failures = 0;         // handshakes that failed
+    int64_t tls_reloads = 0;          // certificate reloads that succeeded
+    int64_t tls_reload_failures = 0;  // changed files that did not load
+    int64_t open = 0;                 // connections open now
   };
   Stats stats() const;
 
