@@ -209,8 +209,8 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
     VIGIA_RETURN_IF_ERROR(m.Str("addr", &config->metrics_addr));
     if (!config->metrics_addr.empty() &&
         !IsHostAndNumericPort(config->metrics_addr)) {
-      // A port suffix such as civetweb's "s" (TLS) or "r" (redirect) is
-      // refused: TLS is the tls section's business.
+      // A port suffix ("9464s" meant TLS to servers like civetweb) is
+      // refused, not ignored: TLS is the tls section's business.
       return m.ErrorAt("addr", "must be HOST:PORT (or empty for none)");
     }
     if (m.Has("basic_auth")) {

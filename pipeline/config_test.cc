@@ -367,7 +367,7 @@ TEST(Config, BadMetricsBasicAuthIsAStartUpErrorAtItsLine) {
                                 "can check"))
         << bad;
   }
-  // A TLS ("s") or redirect ("r") port suffix would reach civetweb.
+  // A TLS ("s") or redirect ("r") port suffix is refused, not ignored.
   EXPECT_EQ(ErrorFor("metrics:\n  addr: 0.0.0.0:9464s\n"),
             "config.yaml:2: metrics.addr: must be HOST:PORT (or empty for "
             "none)");

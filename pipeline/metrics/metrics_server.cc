@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "pipeline/core/hash.h"
+#include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/text_serializer.h"
 
@@ -127,14 +128,100 @@ HttpResponse Text(int status, std::string body) {
   return r;
 }
 
+}  // namespace
+
+// The metrics port's own figures (docs/metrics.md), copied from the
+// HttpServer's stats before each serialization of /metrics. Thread-safe.
+class MetricsServer::PortMetrics {
+ public:
+  explicit PortMetrics(prometheus::Registry& registry)
+      : requests_(prometheus::BuildCounter()
+                      .Name("vigia_metrics_port_requests_total")
+                      .Help("Requests to the metrics port answered by a "
+                            "handler (/metrics, the probes, 404s).")
+                      .Register(registry)
+                      .Add({})),
+        bad_requests_(prometheus::BuildCounter()
+                          .Name("vigia_metrics_port_bad_requests_total")
+                          .Help("Requests to the metrics port refused before "
+                                "any handler (malformed, oversize, other "
+                                "methods), each answered 4xx/5xx and closed.")
+                          .Register(registry)
+                          .Add({})),
+        closed_(prometheus::BuildCounter()
+                    .Name("vigia_metrics_port_connections_closed_total")
+                    .Help("Connections to the metrics port closed by vigia "
+                          "before a complete request, by reason.")
+                    .Register(registry)),
+        timeout_(closed_.Add({{"reason", "timeout"}})),
+        evicted_(closed_.Add({{"reason", "evicted"}})),
+        tls_handshake_(closed_.Add({{"reason", "tls_handshake"}})),
+        open_(prometheus::BuildGauge()
+                  .Name("vigia_metrics_port_open_connections")
+                  .Help("Connections to the metrics port open now.")
+                  .Register(registry)
+                  .Add({})),
+        reloads_(prometheus::BuildCounter()
+                     .Name("vigia_metrics_port_tls_reloads_total")
+                     .Help("TLS certificate files reloaded after a change on "
+                           "disk, by result.")
+                     .Register(registry)),
+        reload_ok_(reloads_.Add({{"result", "ok"}})),
+        reload_failed_(reloads_.Add({{"result", "failed"}})) {}
+
+  // Starts (a server) or stops (nullptr) copying from `server`.
+  void Attach(const HttpServer* server) {
+    absl::MutexLock lock(&mu_);
+    server_ = server;
+  }
+
+  void Refresh() {
+    absl::MutexLock lock(&mu_);
+    if (server_ == nullptr) return;
+    const HttpServer::Stats now = server_->stats();
+    requests_.Increment(static_cast<double>(now.requests - last_.requests));
+    bad_requests_.Increment(
+        static_cast<double>(now.bad_requests - last_.bad_requests));
+    timeout_.Increment(static_cast<double>(now.timed_out - last_.timed_out));
+    evicted_.Increment(static_cast<double>(now.evicted - last_.evicted));
+    tls_handshake_.Increment(
+        static_cast<double>(now.tls_failures - last_.tls_failures));
+    reload_ok_.Increment(
+        static_cast<double>(now.tls_reloads - last_.tls_reloads));
+    reload_failed_.Increment(static_cast<double>(now.tls_reload_failures -
+                                                 last_.tls_reload_failures));
+    open_.Set(static_cast<double>(now.open));
+    last_ = now;
+  }
+
+ private:
+  absl::Mutex mu_;
+  const HttpServer* server_ ABSL_GUARDED_BY(mu_) = nullptr;
+  HttpServer::Stats last_ ABSL_GUARDED_BY(mu_);
+  prometheus::Counter& requests_;
+  prometheus::Counter& bad_requests_;
+  prometheus::Family<prometheus::Counter>& closed_;
+  prometheus::Counter& timeout_;
+  prometheus::Counter& evicted_;
+  prometheus::Counter& tls_handshake_;
+  prometheus::Gauge& open_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Counter& reload_ok_;
+  prometheus::Counter& reload_failed_;
+};
+
+namespace {
+
 // The three paths of the metrics port. Thread-safe: called on the
 // server's worker threads.
 class MetricsHandler {
  public:
   MetricsHandler(std::shared_ptr<prometheus::Registry> registry,
+                 std::shared_ptr<MetricsServer::PortMetrics> port_metrics,
                  const MetricsAuthConfig& auth,
                  std::shared_ptr<const Readiness> readiness)
       : registry_(std::move(registry)),
+        port_metrics_(std::move(port_metrics)),
         check_(auth.enabled() ? std::make_unique<CredentialCheck>(auth)
                               : nullptr),
         readiness_(std::move(readiness)) {}
@@ -164,12 +251,14 @@ class MetricsHandler {
         return r;
       }
     }
+    port_metrics_->Refresh();
     HttpResponse r = Text(200, SerializeMetrics(*registry_));
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   }
 
   const std::shared_ptr<prometheus::Registry> registry_;
+  const std::shared_ptr<MetricsServer::PortMetrics> port_metrics_;
   const std::unique_ptr<CredentialCheck> check_;
   const std::shared_ptr<const Readiness> readiness_;
 };
@@ -182,8 +271,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     std::shared_ptr<const Readiness> readiness,
     const HttpServerLimits& limits) {
   const size_t colon = address.rfind(':');
-  // Only digits after the colon: civetweb, which served this port once,
-  // read suffixes such as "s" for TLS; they are refused, not ignored.
+  // Only digits after the colon: a suffix such as civetweb's "s" (TLS) is
+  // refused, not ignored; TLS comes from `tls`.
   if (colon == std::string::npos || colon + 1 == address.size() ||
       !std::all_of(address.begin() + colon + 1, address.end(),
                    [](char c) { return c >= '0' && c <= '9'; })) {
@@ -194,8 +283,9 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     return absl::InvalidArgumentError(
         "metrics basic auth has a username but no password");
   }
-  auto handler = std::make_shared<MetricsHandler>(std::move(registry), auth,
-                                                  std::move(readiness));
+  auto port_metrics = std::make_shared<PortMetrics>(*registry);
+  auto handler = std::make_shared<MetricsHandler>(
+      std::move(registry), port_metrics, auth, std::move(readiness));
   HttpTlsFiles files;
   files.cert_file = tls.cert_file;
   files.key_file = tls.key_file;
@@ -209,12 +299,17 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   if (!http.ok()) return http.status();
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->http_ = *std::move(http);
+  server->port_metrics_ = std::move(port_metrics);
+  server->port_metrics_->Attach(server->http_.get());
   server->tls_ = tls.enabled();
   server->address_ =
       absl::StrCat(address.substr(0, colon), ":", server->http_->port());
   return server;
 }
 
-MetricsServer::~MetricsServer() = default;
+MetricsServer::~MetricsServer() {
+  // Before the server (and its workers) go.
+  if (port_metrics_ != nullptr) port_metrics_->Attach(nullptr);
+}
 
 }  // namespace vigia

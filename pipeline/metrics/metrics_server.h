@@ -64,8 +64,11 @@ class MetricsServer {
   const char* scheme() const { return tls_ ? "https" : "http"; }
   HttpServer::Stats stats() const { return http_->stats(); }
 
+  class PortMetrics;
+
  private:
   MetricsServer() = default;
+  std::shared_ptr<PortMetrics> port_metrics_;
   std::unique_ptr<HttpServer> http_;
   std::string address_;
   bool tls_ = false;

@@ -213,8 +213,37 @@ TEST(MetricsServer, ReadyWithoutAReadinessAndNotFoundElsewhere) {
                                     "charset=utf-8\r\n"));
 }
 
+TEST(MetricsServer, CountsItsOwnRequestsAndRefusals) {
+  HttpServerLimits limits;
+  limits.max_connections = 2;
+  limits.request_timeout = absl::Hours(1);
+  auto server = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),
+                                     MetricsAuthConfig(), MetricsTlsConfig(),
+                                     nullptr, limits);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_THAT(HttpGet(port, "/nowhere", 20), HasSubstr(" 404 "));
+  EXPECT_THAT(HttpGet(port, "/metrics\x01", 20), HasSubstr(" 400 "));
+  // Two slow clients fill the port; the scrape closes the older one.
+  const int first = Connect(port), second = Connect(port);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  const std::string scrape = HttpGet(port, "/metrics", 20);
+  ::close(first);
+  ::close(second);
+  EXPECT_THAT(scrape, HasSubstr("\nvigia_metrics_port_requests_total 2\n"));
+  EXPECT_THAT(scrape, HasSubstr("\nvigia_metrics_port_bad_requests_total 1\n"));
+  EXPECT_THAT(scrape, HasSubstr("vigia_metrics_port_connections_closed_total{"
+                                "reason=\"evicted\"} 1\n"));
+  EXPECT_THAT(scrape, HasSubstr("vigia_metrics_port_connections_closed_total{"
+                                "reason=\"timeout\"} 0\n"));
+  EXPECT_THAT(scrape, HasSubstr("\nvigia_metrics_port_open_connections 2\n"));
+  EXPECT_THAT(scrape, HasSubstr("vigia_metrics_port_tls_reloads_total{"
+                                "result=\"failed\"} 0\n"));
+}
+
 TEST(MetricsServer, RefusesAPortSuffixAndAUserWithoutPassword) {
-  // civetweb, which served this port before, read "s" as TLS.
+  // A port suffix ("s" for TLS in civetweb) is refused, not ignored.
   auto tls = MetricsServer::Start("127.0.0.1:0s", NewMetricsRegistry());
   EXPECT_EQ(tls.status().code(), absl::StatusCode::kInvalidArgument);
   auto no_password = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),
