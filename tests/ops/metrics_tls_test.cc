@@ -6,7 +6,11 @@
 // or with one from another CA, must fail; so must plain HTTP. Certificates
 // replaced on disk are served without a restart, and unusable ones stop
 // the server at start with the file named.
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -265,6 +269,51 @@ TEST_F(MetricsTls, PrometheusScrapesOverTlsAndMutualTlsRefusesStrangers) {
     EXPECT_NE(targets[down].last_error, "") << down;
   }
   EXPECT_GE((*mutual)->stats().tls_failures, 2);
+}
+
+// A TCP connection to 127.0.0.1:`port`, or -1.
+int Connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST_F(MetricsTls, StalledHandshakesDoNotStarveAScrape) {
+  MetricsTlsConfig files;
+  files.cert_file = F("server.pem");
+  files.key_file = F("server.key");
+  HttpServerLimits limits;
+  limits.request_timeout = absl::Hours(1);  // nothing is timed out here
+  auto server =
+      MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),
+                           MetricsAuthConfig(), files, nullptr, limits);
+  ASSERT_TRUE(server.ok()) << server.status();
+  // 100 clients that never finish a handshake: half silent, half stopped
+  // inside their ClientHello's record header.
+  std::vector<int> stalled;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = Connect((*server)->port());
+    ASSERT_GE(fd, 0);
+    if (i % 2 == 1) {
+      ASSERT_EQ(::send(fd, "\x16\x03\x01\x02", 4, MSG_NOSIGNAL), 4);
+    }
+    stalled.push_back(fd);
+  }
+  absl::StatusOr<HttpResponse> scrape = HttpsGet(
+      absl::StrCat("https://", (*server)->address(), "/metrics"), F("ca.pem"));
+  for (int fd : stalled) ::close(fd);
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  EXPECT_EQ(scrape->status, 200);
+  EXPECT_THAT(scrape->body, HasSubstr("vigia_build_info"));
+  EXPECT_EQ((*server)->stats().evicted, 0);
 }
 
 TEST_F(MetricsTls, ServesACertificateReplacedOnDisk) {
