@@ -3,7 +3,9 @@
 // docs/metrics.md tells operators), the configuration is loaded from a
 // file as `vigia run` loads it, and Prometheus's own TLS client must get
 // in. With a client CA (mutual TLS) a scrape without a client certificate,
-// or with one from another CA, must fail; so must plain HTTP. Certificates
+// or with one from another CA, must fail; so must plain HTTP. Basic
+// authentication over TLS lets in only the job with the password. Stalled
+// handshakes do not keep a scrape out. Certificates
 // replaced on disk are served without a restart, and unusable ones stop
 // the server at start with the file named.
 #include <arpa/inet.h>
@@ -200,6 +202,15 @@ TEST_F(MetricsTls, PrometheusScrapesOverTlsAndMutualTlsRefusesStrangers) {
                                      mtls.metrics_auth, mtls.metrics_tls);
   ASSERT_TRUE(mutual.ok()) << mutual.status();
   EXPECT_STREQ((*mutual)->scheme(), "https");
+  // TLS and basic authentication together.
+  MetricsAuthConfig auth;
+  auth.username = "prometheus";
+  auth.secret = "over tls";
+  const std::string password_file = F("password");
+  WriteFile(password_file, "over tls\n");
+  auto with_auth = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),
+                                        auth, tls.metrics_tls);
+  ASSERT_TRUE(with_auth.ok()) << with_auth.status();
 
   // A client of our own first: the same answers, with curl's reasons.
   const std::string tls_url =
@@ -246,28 +257,37 @@ TEST_F(MetricsTls, PrometheusScrapesOverTlsAndMutualTlsRefusesStrangers) {
               absl::StrCat(https, "      ca_file: ", F("ca.pem"), "\n",
                            "      cert_file: ", F("stranger.pem"), "\n",
                            "      key_file: ", F("stranger.key"), "\n")),
-          job("plain_http", (*plain_tls)->address(), "")));
+          job("plain_http", (*plain_tls)->address(), ""),
+          job("tls_auth", (*with_auth)->address(),
+              absl::StrCat("    basic_auth:\n      username: prometheus\n"
+                           "      password_file: ",
+                           password_file, "\n", https,
+                           "      ca_file: ", F("ca.pem"), "\n")),
+          job("tls_no_auth", (*with_auth)->address(),
+              absl::StrCat(https, "      ca_file: ", F("ca.pem"), "\n"))));
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
 
   // Wait (no fixed sleep) until Prometheus has scraped every job once.
   std::map<std::string, TargetState> targets;
   for (int i = 0; i < 600; ++i) {
     targets = Targets(**prometheus);
-    bool all_scraped = targets.size() == 5;
+    bool all_scraped = targets.size() == 7;
     for (const auto& [name, state] : targets) {
       all_scraped = all_scraped && state.health != "unknown";
     }
     if (all_scraped) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ASSERT_EQ(targets.size(), 5u) << (*prometheus)->process().LogTail();
-  for (const char* up : {"tls", "mtls"}) {
+  ASSERT_EQ(targets.size(), 7u) << (*prometheus)->process().LogTail();
+  for (const char* up : {"tls", "mtls", "tls_auth"}) {
     EXPECT_EQ(targets[up].health, "up") << up << ": " << targets[up].last_error;
   }
   for (const char* down : {"no_client_cert", "stranger", "plain_http"}) {
     EXPECT_EQ(targets[down].health, "down") << down;
     EXPECT_NE(targets[down].last_error, "") << down;
   }
+  EXPECT_EQ(targets["tls_no_auth"].health, "down");
+  EXPECT_THAT(targets["tls_no_auth"].last_error, HasSubstr("401"));
   EXPECT_GE((*mutual)->stats().tls_failures, 2);
 }
 
