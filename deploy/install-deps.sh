@@ -11,11 +11,13 @@ packages=(
   librdkafka-dev libsimdjson-dev prometheus-cpp-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev
-  libssl-dev  # libcrypto: SHA-256, and Ed25519 for evidence packages
+  libssl-dev  # libcrypto: SHA-256, Ed25519 for evidence packages; libssl:
+              # TLS on the metrics port
   libcrypt-dev  # crypt(3) hashes for /metrics basic auth
   # real servers and tools the tests and operators use (openssl: password
-  # hashes in the /metrics auth test, as docs/metrics.md tells operators,
-  # and evidence signing keys, as docs/evidence.md tells them)
+  # hashes in the /metrics auth test and the CA and certificates of the
+  # metrics TLS test, as docs/metrics.md tells operators, and evidence
+  # signing keys, as docs/evidence.md tells them)
   prometheus prometheus-alertmanager kcat zstd openssl
   # a real browser for the after-action report's test (tests/report_e2e_test)
   chromium

@@ -259,6 +259,34 @@ absl::Status ParseMetricsAuth(ConfigMap& m, MetricsAuthConfig* out) {
   return absl::OkStatus();
 }
 
+// The largest certificate, key or CA file read (a CA bundle such as
+// Debian's ca-certificates.crt is about 200 kB).
+constexpr size_t kMaxTlsFileBytes = 4 << 20;
+
+// metrics.tls: the files must name something readable; whether they hold
+// a usable certificate and key is checked when the server starts.
+absl::Status ParseMetricsTls(ConfigMap& m, MetricsTlsConfig* out) {
+  for (auto [key, field] :
+       {std::pair{"cert_file", &out->cert_file},
+        std::pair{"key_file", &out->key_file},
+        std::pair{"client_ca_file", &out->client_ca_file}}) {
+    std::optional<ConfigNode> node = m.Take(key);
+    if (!node.has_value()) continue;
+    absl::StatusOr<std::string> path = node->String();
+    if (!path.ok()) return path.status();
+    if (path->empty()) return node->Error("must name a file");
+    absl::StatusOr<std::string> text =
+        ReadFileToString(*path, kMaxTlsFileBytes, "TLS file");
+    if (!text.ok()) return node->Error(FromAbsl(text.status().message()));
+    *field = *std::move(path);
+  }
+  if (out->cert_file.empty() || out->key_file.empty()) {
+    return m.ErrorAt(out->cert_file.empty() ? "cert_file" : "key_file",
+                     "is required with tls (cert_file and key_file)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseRoot(ConfigMap& root, Config* config) {
   VIGIA_RETURN_IF_ERROR(root.Section("kafka", [config](ConfigMap& m) {
     return ParseKafka(m, &config->kafka);
@@ -270,13 +298,18 @@ absl::Status ParseRoot(ConfigMap& root, Config* config) {
     VIGIA_RETURN_IF_ERROR(m.Str("addr", &config->metrics_addr));
     if (!config->metrics_addr.empty() &&
         !IsHostAndNumericPort(config->metrics_addr)) {
-      // A port suffix such as civetweb's "s" (TLS) or "r" (redirect) is
-      // refused: vigia serves plain HTTP only (docs/metrics.md says why).
+      // A port suffix ("9464s" meant TLS to servers like civetweb) is
+      // refused, not ignored: TLS is the tls section's business.
       return m.ErrorAt("addr", "must be HOST:PORT (or empty for none)");
     }
     if (m.Has("basic_auth")) {
       VIGIA_RETURN_IF_ERROR(m.Section("basic_auth", [config](ConfigMap& a) {
         return ParseMetricsAuth(a, &config->metrics_auth);
+      }));
+    }
+    if (m.Has("tls")) {
+      VIGIA_RETURN_IF_ERROR(m.Section("tls", [config](ConfigMap& t) {
+        return ParseMetricsTls(t, &config->metrics_tls);
       }));
     }
     return absl::OkStatus();
@@ -703,6 +736,14 @@ std::string CanonicalConnections(const Config& c) {
       w.Add("metrics.basic_auth.password_hash_file", a.password_hash_file);
     } else {
       w.Add("metrics.basic_auth.password_file", a.password_file);
+    }
+  }
+  if (c.metrics_tls.enabled()) {
+    const MetricsTlsConfig& t = c.metrics_tls;
+    w.Add("metrics.tls.cert_file", t.cert_file);
+    w.Add("metrics.tls.key_file", t.key_file);
+    if (!t.client_ca_file.empty()) {
+      w.Add("metrics.tls.client_ca_file", t.client_ca_file);
     }
   }
   return w.Release();

@@ -114,6 +114,17 @@ struct MetricsAuthConfig {
 
   bool enabled() const { return !username.empty(); }
 };
+// TLS on the metrics port (docs/metrics.md): PEM files, read when the
+// server starts and again when they change on disk.
+struct MetricsTlsConfig {
+  std::string cert_file;       // empty: plain HTTP
+  std::string key_file;        // required with cert_file
+  std::string client_ca_file;  // set: clients must present a certificate
+                               // signed by one of these CAs (mutual TLS)
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 // The largest password or hash file read.
 inline constexpr size_t kMaxMetricsSecretFileBytes = 4096;
 
@@ -147,6 +158,7 @@ struct Config {
   AlertmanagerConfig alertmanager;
   std::string metrics_addr = "127.0.0.1:9464";
   MetricsAuthConfig metrics_auth;
+  MetricsTlsConfig metrics_tls;
 
   // Lower-case hex SHA-256 of CanonicalConfig(*this): stamped on every alert
   // so a reader knows exactly which settings produced it.

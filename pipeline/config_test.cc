@@ -483,6 +483,52 @@ TEST(Config, MetricsBasicAuthTakesBcryptAndSha512CryptHashes) {
   }
 }
 
+TEST(Config, MetricsTlsNamesItsFilesAndPrintsOnlyTheirNames) {
+  const std::string cert = WriteTempFile("metrics_cert", "CERT\n");
+  const std::string key = WriteTempFile("metrics_key", "SECRET KEY\n");
+  const std::string ca = WriteTempFile("metrics_ca", "CA\n");
+  const Config c = MustParse(absl::StrCat(
+      "metrics:\n  tls:\n    cert_file: ", cert, "\n    key_file: ", key,
+      "\n    client_ca_file: ", ca, "\n"));
+  EXPECT_TRUE(c.metrics_tls.enabled());
+  EXPECT_EQ(c.metrics_tls.cert_file, cert);
+  EXPECT_EQ(c.metrics_tls.key_file, key);
+  EXPECT_EQ(c.metrics_tls.client_ca_file, ca);
+  const std::string printed = CanonicalConnections(c);
+  EXPECT_THAT(printed, HasSubstr("metrics.tls.key_file = " + key));
+  EXPECT_THAT(printed, HasSubstr("metrics.tls.client_ca_file = " + ca));
+  EXPECT_THAT(printed, Not(HasSubstr("SECRET KEY")));
+  EXPECT_EQ(c.hash(), DefaultConfig().hash());
+  EXPECT_FALSE(DefaultConfig().metrics_tls.enabled());
+  // Without a client CA, nothing is printed for it.
+  const Config no_ca =
+      MustParse(absl::StrCat("metrics:\n  tls:\n    cert_file: ", cert,
+                             "\n    key_file: ", key, "\n"));
+  EXPECT_THAT(CanonicalConnections(no_ca), Not(HasSubstr("client_ca_file")));
+}
+
+TEST(Config, BadMetricsTlsIsAStartUpErrorAtItsLine) {
+  const std::string cert = WriteTempFile("metrics_cert2", "CERT\n");
+  const std::string head = "metrics:\n  tls:\n";
+  EXPECT_EQ(ErrorFor(head + "    cert_file: " + cert + "\n"),
+            "config.yaml:2: metrics.tls.key_file: is required with tls "
+            "(cert_file and key_file)");
+  EXPECT_EQ(ErrorFor(head + "    key_file: " + cert + "\n"),
+            "config.yaml:2: metrics.tls.cert_file: is required with tls "
+            "(cert_file and key_file)");
+  EXPECT_THAT(ErrorFor(head + "    cert_file: " + cert + "\n    key_file: " +
+                       testing::TempDir() + "/no_such_key\n"),
+              HasSubstr("config.yaml:4: metrics.tls.key_file: cannot open TLS "
+                        "file"));
+  EXPECT_THAT(
+      ErrorFor(head + "    cert_file: \"\"\n    key_file: " + cert + "\n"),
+      HasSubstr("config.yaml:3: metrics.tls.cert_file: must name a "
+                "file"));
+  EXPECT_THAT(ErrorFor(head + "    cert_file: " + cert + "\n    key_file: " +
+                       cert + "\n    ca_file: " + cert + "\n"),
+              HasSubstr("metrics.tls.ca_file"));
+}
+
 TEST(Config, BadMetricsBasicAuthIsAStartUpErrorAtItsLine) {
   const std::string good = WriteTempFile("metrics_pw_good", "pw\n");
   const std::string empty = WriteTempFile("metrics_pw_empty", "\n");
@@ -539,7 +585,7 @@ TEST(Config, BadMetricsBasicAuthIsAStartUpErrorAtItsLine) {
                                 "can check"))
         << bad;
   }
-  // A TLS ("s") or redirect ("r") port suffix would reach civetweb.
+  // A TLS ("s") or redirect ("r") port suffix is refused, not ignored.
   EXPECT_EQ(ErrorFor("metrics:\n  addr: 0.0.0.0:9464s\n"),
             "config.yaml:2: metrics.addr: must be HOST:PORT (or empty for "
             "none)");

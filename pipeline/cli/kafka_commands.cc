@@ -56,6 +56,7 @@ absl::Status RunRun(const ParsedFlags& flags) {
   }
   o.metrics_addr = flags.get("metrics-addr", config->metrics_addr);
   o.metrics_auth = config->metrics_auth;
+  o.metrics_tls = config->metrics_tls;
   o.posts_topic = k.posts_topic;
   o.ads_topic = k.ads_topic;
   o.dlq_topic = k.dlq_topic;

@@ -78,11 +78,15 @@ absl::Status Daemon::Init() {
   if (!options_.metrics_addr.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server =
         MetricsServer::Start(options_.metrics_addr, registry_,
-                             options_.metrics_auth);
+                             options_.metrics_auth, options_.metrics_tls,
+                             readiness_);
     if (!server.ok()) return server.status();
     metrics_server_ = std::move(*server);
-    VIGIA_LOG(INFO) << "metrics on http://" << metrics_server_->address()
-                    << "/metrics"
+    VIGIA_LOG(INFO) << "metrics on " << metrics_server_->scheme() << "://"
+                    << metrics_server_->address() << "/metrics"
+                    << (options_.metrics_tls.client_ca_file.empty()
+                            ? ""
+                            : " (client certificates required)")
                     << (options_.metrics_auth.enabled()
                             ? absl::StrCat(" (basic auth, user ",
                                            options_.metrics_auth.username, ")")
@@ -201,8 +205,45 @@ void Daemon::NewPipelineForAssignment() {
   }
 }
 
+void Daemon::UpdateReadiness() {
+  if (closing_) {
+    readiness_->SetNotReady("stopping");
+    return;
+  }
+  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
+  if (assignment->cnt == 0) {
+    readiness_->SetNotReady(rebalances_.load() == 0
+                                ? "not yet assigned partitions"
+                                : "no partitions assigned");
+    return;
+  }
+  int behind = 0;
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    behind += caught_up_.count({tp.topic, tp.partition}) == 0 ? 1 : 0;
+  }
+  if (behind == 0) {
+    readiness_->SetReady();
+  } else {
+    readiness_->SetNotReady(absl::StrCat("catching up: ", behind, " of ",
+                                         assignment->cnt,
+                                         " assigned partitions not yet at "
+                                         "their log end"));
+  }
+}
+
 void Daemon::TrackAssignment(rd_kafka_resp_err_t err,
                              const rd_kafka_topic_partition_list_t* changed) {
+  // A partition (re)assigned must catch up again; one revoked is no
+  // longer waited for.
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ||
+      err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    for (int i = 0; i < changed->cnt; ++i) {
+      caught_up_.erase({changed->elems[i].topic, changed->elems[i].partition});
+    }
+  } else {
+    caught_up_.clear();
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (!cooperative_) {
       assignment_.reset(rd_kafka_topic_partition_list_copy(changed));
@@ -226,6 +267,7 @@ void Daemon::TrackAssignment(rd_kafka_resp_err_t err,
     assignment_.reset(rd_kafka_topic_partition_list_new(0));
   }
   assigned_.store(assignment_->cnt);
+  UpdateReadiness();
 }
 
 void Daemon::DropPipeline() {
@@ -550,6 +592,7 @@ void Daemon::MarkEnds() {
   // stalled partition is not believed: its high watermark is stale.
   const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
   bool changed = false;
+  bool newly_caught_up = false;
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     const std::pair<std::string, int32_t> key{tp.topic, tp.partition};
@@ -568,12 +611,14 @@ void Daemon::MarkEnds() {
         std::find(stalled_.begin(), stalled_.end(), key) != stalled_.end()) {
       continue;
     }
+    newly_caught_up |= caught_up_.insert(key).second;
     const std::string_view view = TopicView(tp.topic);
     const SourceRef source{view, tp.partition, 0};
     if (pipeline_->SourceAtEnd(source)) continue;
     pipeline_->SetSourceAtEnd(source, FeedOf(view), true);
     changed = true;
   }
+  if (newly_caught_up) UpdateReadiness();
   // The watermark may move now (end_grace 0), with no record to move it.
   if (changed) {
     if (absl::Status s = pipeline_->Tick(); !s.ok()) {
@@ -923,6 +968,7 @@ void Daemon::Close() {
   // Leave the group through a queue we serve ourselves, so a dead
   // coordinator cannot hold the shutdown past its bound.
   closing_ = true;
+  UpdateReadiness();
   rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer_);
   if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(consumer_, queue)) {
     VIGIA_LOG(WARNING) << "kafka close: " << rd_kafka_error_string(e);

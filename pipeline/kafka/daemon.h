@@ -44,6 +44,7 @@
 #include "pipeline/kafka/settings.h"
 #include "pipeline/metrics/metrics_server.h"
 #include "pipeline/metrics/pipeline_probe.h"
+#include "pipeline/metrics/readiness.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/sinks.h"
 #include "prometheus/registry.h"
@@ -58,6 +59,8 @@ struct DaemonOptions {
   std::string metrics_addr = "127.0.0.1:9464";
   // Basic authentication on /metrics (metrics.basic_auth); off by default.
   MetricsAuthConfig metrics_auth;
+  // TLS on the metrics port (metrics.tls); off by default.
+  MetricsTlsConfig metrics_tls;
   std::string posts_topic = "vigia.posts";
   std::string ads_topic = "vigia.ads";
   std::string dlq_topic = "vigia.dlq";
@@ -147,6 +150,9 @@ class Daemon {
   int64_t alignment_pauses() const { return alignment_pauses_.load(); }
   int64_t alignment_resumes() const { return alignment_resumes_.load(); }
   prometheus::Registry& registry() const { return *registry_; }
+  // What /-/ready answers: ready once partitions are assigned and each has
+  // reached its log end since its assignment (docs/metrics.md).
+  const Readiness& readiness() const { return *readiness_; }
 
  private:
   Daemon(const Config& config, const DaemonOptions& options,
@@ -188,6 +194,8 @@ class Daemon {
   // librdkafka's consumer_lag is measured from) stayed below the deleted
   // records for good.
   void SkipDeletedRecords();
+  // Sets readiness_ from the assignment and caught_up_.
+  void UpdateReadiness();
   // Applies a rebalance event to assignment_ and assigned_.
   void TrackAssignment(rd_kafka_resp_err_t err,
                        const rd_kafka_topic_partition_list_t* changed);
@@ -246,6 +254,8 @@ class Daemon {
   BatchClock batch_clock_;
 
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<Readiness> readiness_ =
+      std::make_shared<Readiness>("not yet assigned partitions");
   std::unique_ptr<MetricsServer> metrics_server_;
   std::unique_ptr<PipelineProbe> pipeline_probe_;
   std::unique_ptr<KafkaProbe> kafka_probe_;
@@ -295,6 +305,9 @@ class Daemon {
   // are recognised and dropped (they will be re-read).
   int64_t generation_ = 0;
   bool paused_ = false;
+  // Assigned partitions that have reached their log end since their
+  // assignment (MarkEnds): what readiness waits for.
+  std::set<std::pair<std::string, int32_t>> caught_up_;
   // Partitions paused for watermark alignment (AlignPartitions).
   std::set<std::pair<std::string, int32_t>> aligned_;
   int64_t alignment_logs_ = 0;

@@ -80,6 +80,7 @@ absl::Status RunDemo(const Config& base_config, const DemoOptions& options,
   daemon_options.brokers = bootstrap;
   daemon_options.metrics_addr = options.metrics_addr;
   daemon_options.metrics_auth = config.metrics_auth;
+  daemon_options.metrics_tls = config.metrics_tls;
   daemon_options.group_id = "vigia-demo";
   daemon_options.statistics_interval_ms = 1000;
   daemon_options.registry = options.registry;

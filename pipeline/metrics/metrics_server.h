@@ -1,16 +1,15 @@
 // The Prometheus side of vigia: one registry per process (or per daemon in
-// tests), the build-info metric every vigia registry carries, and the HTTP
-// endpoint that serves /metrics. The metric set is a public interface,
-// listed in docs/metrics.md.
+// tests), the build-info metric every vigia registry carries, and the
+// metrics port: /metrics, /-/healthy and /-/ready. The metric set is a
+// public interface, listed in docs/metrics.md.
 //
-// A MetricsServer owns its HTTP threads (prometheus-cpp's civetweb) and
-// keeps the registry alive while it serves it. With basic authentication
-// it checks every request's credentials on the HTTP threads (the check is
-// thread-safe). It serves plain HTTP only: Debian's civetweb 1.15 loads
-// OpenSSL 3 at run time and crashes on the first HTTPS request, so TLS is
-// left to a terminating proxy (docs/metrics.md). prometheus::Registry and its
-// metrics are thread-safe, so probes may update them from any thread while
-// the server reads them.
+// A MetricsServer serves over vigia's own HttpServer (http_server.h):
+// bounded in connections, time and request size, so idle or slow clients
+// cannot starve scrapes; with optional TLS (OpenSSL 3, mutual TLS with a
+// client CA) and basic authentication. It keeps the registry and the
+// readiness alive while it serves them. prometheus::Registry, its metrics
+// and Readiness are thread-safe, so probes and the daemon may update them
+// from any thread while the server's workers read them.
 #ifndef VIGIA_PIPELINE_METRICS_METRICS_SERVER_H_
 #define VIGIA_PIPELINE_METRICS_METRICS_SERVER_H_
 
@@ -19,11 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "pipeline/config.h"
+#include "pipeline/metrics/http_server.h"
+#include "pipeline/metrics/readiness.h"
 #include "prometheus/registry.h"
-
-namespace prometheus {
-class Exposer;
-}  // namespace prometheus
 
 namespace vigia {
 
@@ -37,37 +34,44 @@ std::shared_ptr<prometheus::Registry> NewMetricsRegistry();
 // of /metrics would see them.
 std::string SerializeMetrics(prometheus::Registry& registry);
 
-// Worker threads of the /metrics server: idle or slow connections beyond
-// this many make scrapes wait, each for at most kMetricsRequestTimeoutMs.
-inline constexpr int kMetricsThreads = 16;
-inline constexpr int kMetricsRequestTimeoutMs = 5000;
-
 class MetricsServer {
  public:
-  // Serves `registry` on http://`address`/metrics. `address` is "host:port";
-  // port 0 picks a free port (see port()). With `auth` enabled, a request
-  // without its username and password is answered 401. Returns
-  // InvalidArgument for an address without a numeric port, Unavailable when
-  // it cannot be bound.
+  // Serves `registry` on `address`/metrics ("host:port"; port 0 picks a
+  // free port, see port()), with /-/healthy (200 while serving) and
+  // /-/ready (200 when `readiness` says so, else 503 with its reason; always
+  // 200 without one). With `auth` enabled, /metrics without its username
+  // and password is answered 401 (the probes need none: they disclose
+  // nothing but a one-line state). With `tls` enabled, speaks HTTPS only.
+  // Returns InvalidArgument for an address without a numeric port, a user
+  // without password or a TLS file that cannot be used (the message names
+  // the file and the problem), Unavailable when it cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const std::string& address,
       std::shared_ptr<prometheus::Registry> registry,
-      const MetricsAuthConfig& auth = MetricsAuthConfig());
+      const MetricsAuthConfig& auth = MetricsAuthConfig(),
+      const MetricsTlsConfig& tls = MetricsTlsConfig(),
+      std::shared_ptr<const Readiness> readiness = nullptr,
+      const HttpServerLimits& limits = HttpServerLimits());
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   // The port actually listened on.
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
   // "host:port" with the actual port, e.g. "127.0.0.1:9464".
   const std::string& address() const { return address_; }
+  // "http" or "https".
+  const char* scheme() const { return tls_ ? "https" : "http"; }
+  HttpServer::Stats stats() const { return http_->stats(); }
+
+  class PortMetrics;
 
  private:
   MetricsServer() = default;
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  int port_ = 0;
+  std::shared_ptr<PortMetrics> port_metrics_;
+  std::unique_ptr<HttpServer> http_;
   std::string address_;
+  bool tls_ = false;
 };
 
 }  // namespace vigia

@@ -173,8 +173,77 @@ TEST(MetricsServer, BasicAuthChecksACryptHashAndRemembersNoWrongPassword) {
   }
 }
 
+TEST(MetricsServer, HealthyWhileServingAndReadyOnlyWhenTheDaemonSaysSo) {
+  auto readiness = std::make_shared<Readiness>("not yet assigned partitions");
+  // The probes need no credentials, even with basic auth on /metrics.
+  auto server = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),
+                                     PlainAuth("p", "s3cret"),
+                                     MetricsTlsConfig(), readiness);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_THAT(HttpGet(port, "/-/healthy", 20), HasSubstr("200 OK"));
+  std::string not_ready = HttpGet(port, "/-/ready", 20);
+  EXPECT_THAT(not_ready, HasSubstr(" 503 Service Unavailable\r\n"));
+  EXPECT_THAT(not_ready, HasSubstr("\r\n\r\nnot ready: not yet assigned "
+                                   "partitions\n"));
+  readiness->SetNotReady("catching up: 2 of 3 assigned partitions");
+  EXPECT_THAT(HttpGet(port, "/-/ready", 20),
+              HasSubstr("not ready: catching up: 2 of 3 assigned partitions"));
+  readiness->SetReady();
+  EXPECT_THAT(HttpGet(port, "/-/ready", 20), HasSubstr("200 OK"));
+  readiness->SetNotReady("stopping");
+  EXPECT_THAT(HttpGet(port, "/-/ready", 20), HasSubstr(" 503 "));
+  EXPECT_THAT(HttpGet(port, "/-/healthy", 20), HasSubstr("200 OK"));
+  // /metrics still wants its password.
+  EXPECT_THAT(HttpGet(port, "/metrics", 20), HasSubstr(" 401 "));
+}
+
+TEST(MetricsServer, ReadyWithoutAReadinessAndNotFoundElsewhere) {
+  auto server = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry());
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_THAT(HttpGet(port, "/-/ready", 20), HasSubstr("200 OK"));
+  for (const char* path : {"/", "/metricsx", "/-/", "/metrics/", "/../etc"}) {
+    EXPECT_THAT(HttpGet(port, path, 20), HasSubstr(" 404 Not Found")) << path;
+  }
+  // A query string is ignored, as Prometheus's own params would be.
+  const std::string with_query = HttpGet(port, "/metrics?x=1", 20);
+  EXPECT_THAT(with_query, HasSubstr("200 OK"));
+  EXPECT_THAT(with_query, HasSubstr("Content-Type: text/plain; version=0.0.4; "
+                                    "charset=utf-8\r\n"));
+}
+
+TEST(MetricsServer, CountsItsOwnRequestsAndRefusals) {
+  HttpServerLimits limits;
+  limits.max_connections = 2;
+  limits.request_timeout = absl::Hours(1);
+  auto server = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),
+                                     MetricsAuthConfig(), MetricsTlsConfig(),
+                                     nullptr, limits);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_THAT(HttpGet(port, "/nowhere", 20), HasSubstr(" 404 "));
+  EXPECT_THAT(HttpGet(port, "/metrics\x01", 20), HasSubstr(" 400 "));
+  // Two slow clients fill the port; the scrape closes the older one.
+  const int first = Connect(port), second = Connect(port);
+  ASSERT_GE(first, 0);
+  ASSERT_GE(second, 0);
+  const std::string scrape = HttpGet(port, "/metrics", 20);
+  ::close(first);
+  ::close(second);
+  EXPECT_THAT(scrape, HasSubstr("\nvigia_metrics_port_requests_total 2\n"));
+  EXPECT_THAT(scrape, HasSubstr("\nvigia_metrics_port_bad_requests_total 1\n"));
+  EXPECT_THAT(scrape, HasSubstr("vigia_metrics_port_connections_closed_total{"
+                                "reason=\"evicted\"} 1\n"));
+  EXPECT_THAT(scrape, HasSubstr("vigia_metrics_port_connections_closed_total{"
+                                "reason=\"timeout\"} 0\n"));
+  EXPECT_THAT(scrape, HasSubstr("\nvigia_metrics_port_open_connections 2\n"));
+  EXPECT_THAT(scrape, HasSubstr("vigia_metrics_port_tls_reloads_total{"
+                                "result=\"failed\"} 0\n"));
+}
+
 TEST(MetricsServer, RefusesAPortSuffixAndAUserWithoutPassword) {
-  // civetweb would read "s" as TLS, which crashes Debian's build.
+  // A port suffix ("s" for TLS in civetweb) is refused, not ignored.
   auto tls = MetricsServer::Start("127.0.0.1:0s", NewMetricsRegistry());
   EXPECT_EQ(tls.status().code(), absl::StatusCode::kInvalidArgument);
   auto no_password = MetricsServer::Start("127.0.0.1:0", NewMetricsRegistry(),

@@ -2,8 +2,12 @@
 // replay's, dead letters, outages, restarts, and a two-instance group.
 #include "pipeline/kafka/daemon.h"
 
+#include <arpa/inet.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -749,6 +753,74 @@ TEST(KafkaDaemon,
       testing::EndingBy(testing::ReplayAlerts(feed, config), Cutoff(feed))));
   ASSERT_TRUE(HasSurgeAlert(replay));
   EXPECT_EQ(kafka, replay);
+}
+
+// GET `path` from the daemon's metrics port (HTTP/1.0 on a plain socket):
+// the whole response, or "" if it could not connect.
+std::string MetricsPortGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+TEST(KafkaDaemon, ReadyOnlyOnceAssignedAndCaughtUpAndNotWhileStopping) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed = testing::SurgeFeed(absl::Hours(2));
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", feed, kPartitions)
+          .ok());
+  const Config config = testing::TestConfig();
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "ready");
+  options.metrics_addr = "127.0.0.1:0";
+
+  {
+    // Created, not running: serving and healthy, not ready.
+    auto idle = Daemon::Create(config, options);
+    ASSERT_TRUE(idle.ok()) << idle.status();
+    const int port = (*idle)->metrics_port();
+    EXPECT_THAT(MetricsPortGet(port, "/-/healthy"), HasSubstr(" 200 OK"));
+    const std::string ready = MetricsPortGet(port, "/-/ready");
+    EXPECT_THAT(ready, HasSubstr(" 503 Service Unavailable"));
+    EXPECT_THAT(ready, HasSubstr("not ready: not yet assigned partitions"));
+  }
+
+  Handled handled;
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  // Ready comes only after every record produced before the start has been
+  // handled: each partition has been read to its end.
+  std::string reason;
+  ASSERT_TRUE(WaitUntil([&] {
+    return d.daemon().readiness().IsReady(&reason);
+  })) << reason;
+  EXPECT_EQ(handled.distinct(), static_cast<int64_t>(feed.size()));
+  const int port = d.daemon().metrics_port();
+  const std::string ready = MetricsPortGet(port, "/-/ready");
+  EXPECT_THAT(ready, HasSubstr(" 200 OK"));
+  EXPECT_THAT(ready, HasSubstr("vigia is ready."));
+  ASSERT_TRUE(d.Stop().ok());
+  // Stopped (the port is served until the daemon is destroyed): not ready.
+  EXPECT_FALSE(d.daemon().readiness().IsReady(&reason));
+  EXPECT_EQ(reason, "stopping");
+  EXPECT_THAT(MetricsPortGet(port, "/-/ready"),
+              HasSubstr("not ready: stopping"));
 }
 
 }  // namespace

@@ -183,6 +183,11 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
         "# TYPE vigia_kafka_delivery_errors_total counter",
         "# TYPE vigia_kafka_unacknowledged_messages gauge",
         "# TYPE vigia_kafka_consumer_paused gauge",
+        "# TYPE vigia_metrics_port_requests_total counter",
+        "# TYPE vigia_metrics_port_bad_requests_total counter",
+        "# TYPE vigia_metrics_port_connections_closed_total counter",
+        "# TYPE vigia_metrics_port_open_connections gauge",
+        "# TYPE vigia_metrics_port_tls_reloads_total counter",
         "# TYPE vigia_build_info gauge"}) {
     EXPECT_THAT(text, HasSubstr(family));
   }
