@@ -383,24 +383,25 @@ class CoordinatedSharing final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter& out) override {
+  void Observe(const Event& event, EventFacts& facts,
+               AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
       return;
     }
-    if (any_watched_ && !watched_[CountryIndex(event.target)]) return;
+    if (any_watched_ && !watched_[facts.target_index()]) return;
     const int64_t t = absl::ToUnixMicros(event.created_at);
     if (wm_us_ != kNoTime && t - wm_us_ >= lookahead_us_) {
       ++cap_hits_;
       return;
     }
-    const uint64_t account = StableHash64(event.account_id);
+    const uint64_t account = facts.account_hash();
     if (!event.repost_of.empty()) {
       AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), t,
               account, std::string_view());
       return;
     }
     seen_urls_.clear();
-    EventUrls& urls = UrlsOf(event, own_urls_);
+    EventUrls& urls = facts.urls();
     for (size_t i = 0; i < urls.size(); ++i) {
       const std::string_view normalized = urls.Normalized(i);
       if (normalized.empty()) continue;
@@ -1212,7 +1213,6 @@ class CoordinatedSharing final : public Operator {
   std::vector<uint64_t> scratch_;
   // Scratch for Observe, reused so that normalising allocates nothing.
   std::string buffer_;
-  EventUrls own_urls_;  // for events the pipeline attached no cache to
   std::vector<uint64_t> seen_urls_;
 };
 
