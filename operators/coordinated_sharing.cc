@@ -48,7 +48,7 @@ constexpr size_t kExampleBytes = 140;
 
 // Punctuation, spaces, symbols and emoji: word breaks, so that "vote!!!",
 // "vote 🗳️" and "«vote»" read the same.
-bool IsBreak(char32_t c) {
+constexpr bool IsBreak(char32_t c) {
   if (c < 0x80) {
     return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
              (c >= '0' && c <= '9'));
@@ -71,6 +71,45 @@ constexpr std::array<char16_t, kLowerTableSize> kLowerTable = [] {
   }
   return t;
 }();
+
+// What NormalizePostTextTo does with a code point below kLowerTableSize
+// written in two bytes (Latin diacritics, Greek, Cyrillic), in one lookup
+// instead of IsBreak()'s ranges, the table above and WriteUtf8(): most
+// non-ASCII text is such code points.
+struct TwoByteFold {
+  enum Kind : uint8_t { kLetter, kBreak, kMark };
+  Kind kind = kLetter;
+  uint8_t size = 0;  // of `bytes`: FoldCodePoint() as UTF-8, 1 or 2 bytes
+  char bytes[2] = {};
+};
+constexpr std::array<TwoByteFold, kLowerTableSize> kTwoByteFold = [] {
+  std::array<TwoByteFold, kLowerTableSize> t = {};
+  for (size_t c = 0x80; c < kLowerTableSize; ++c) {
+    const char32_t cp = static_cast<char32_t>(c);
+    TwoByteFold& f = t[c];
+    f.kind = IsBreak(cp)           ? TwoByteFold::kBreak
+             : IsCombiningMark(cp) ? TwoByteFold::kMark
+                                   : TwoByteFold::kLetter;
+    const char32_t folded = FoldCodePoint(cp);
+    if (folded < 0x80) {
+      f.size = 1;
+      f.bytes[0] = static_cast<char>(folded);
+    } else {
+      f.size = 2;
+      f.bytes[0] = static_cast<char>(0xc0 | (folded >> 6));
+      f.bytes[1] = static_cast<char>(0x80 | (folded & 0x3f));
+    }
+  }
+  return t;
+}();
+// FoldCodePoint() never lengthens a two-byte code point's encoding (what
+// the one-pass writer relies on), so every entry fits in two bytes.
+static_assert([] {
+  for (size_t c = 0x80; c < kLowerTableSize; ++c) {
+    if (FoldCodePoint(static_cast<char32_t>(c)) >= 0x800) return false;
+  }
+  return true;
+}());
 
 // ASCII as FoldCodePoint(), IsBreak() and IsAsciiSpace() treat it, in one
 // lookup for the fast path of NormalizePostTextTo: the lower-cased byte of a
@@ -1328,6 +1367,25 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
       cp = static_cast<char32_t>(
           (c & 0x1f) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3f));
       len = 2;
+      if (cp < kLowerTableSize) {
+        // The rules below, looked up (kTwoByteFold).
+        const TwoByteFold& f = kTwoByteFold[cp];
+        i += 2;
+        if (f.kind == TwoByteFold::kBreak) {
+          word_open = false;
+          continue;
+        }
+        if (f.kind == TwoByteFold::kMark && word_open &&
+            EndsInLatinLetter(begin, w)) {
+          if (cp == kCombiningTilde && w[-1] == 'n') w = WriteUtf8(0xf1, w - 1);
+          continue;
+        }
+        if (!word_open && w != begin) *w++ = ' ';
+        word_open = true;
+        *w++ = f.bytes[0];
+        if (f.size == 2) *w++ = f.bytes[1];
+        continue;
+      }
     } else {
       len = DecodeUtf8(text, i, &cp);
     }
