@@ -93,14 +93,10 @@ void WatermarkTracker::AddRecent(Source& s, absl::Time t) {
   if (t > s.progress) ++s.newer;
   if (s.newer < options_.quorum) return;
   // `quorum` recent times are past progress: it moves to the quorum-th
-  // newest of them. A handful of entries on an honest feed, so cheap. They
-  // are looked for from the newest back, and the search stops once all
-  // `newer` are found: on an ordered feed they are the last few added, and
-  // scanning the whole ring for them was 3% of replay's instructions.
+  // newest of them. A handful of entries on an honest feed, so cheap.
   std::array<absl::Time, kRecentWindow> past;
   int n = 0;
-  for (int j = 0, i = s.recent_next; j < s.recent_size && n < s.newer; ++j) {
-    i = (i == 0 ? kRecentWindow : i) - 1;
+  for (int i = 0; i < s.recent_size; ++i) {
     if (s.recent[i] > s.progress) past[n++] = s.recent[i];
   }
   const int k = options_.quorum - 1;
@@ -258,9 +254,7 @@ void WatermarkTracker::Restore(SnapshotReader& r) {
     const uint32_t next = r.U32();
     const uint32_t newer = r.U32();
     if (r.ok() && (feeds > kAllFeeds || size > kRecentWindow ||
-                   next >= kRecentWindow || newer > size ||
-                   // A ring not yet full is filled from its first slot.
-                   (size < kRecentWindow && next != size))) {
+                   next >= kRecentWindow || newer > size)) {
       r.Fail("malformed watermark source");
     }
     if (!r.ok()) break;
@@ -268,16 +262,7 @@ void WatermarkTracker::Restore(SnapshotReader& r) {
     s.recent_size = static_cast<int>(size);
     s.recent_next = static_cast<int>(next);
     s.newer = static_cast<int>(newer);
-    int after = 0;
-    for (uint32_t k = 0; k < size; ++k) {
-      s.recent[k] = r.Time();
-      after += s.recent[k] > s.progress ? 1 : 0;
-    }
-    // AddRecent() trusts the count when it looks for those times.
-    if (r.ok() && after != s.newer) {
-      r.Fail("malformed watermark source");
-      break;
-    }
+    for (uint32_t k = 0; k < size; ++k) s.recent[k] = r.Time();
     const size_t run = r.Count(1);
     for (size_t k = 0; k < run && r.ok(); ++k) s.run.push_back(r.Time());
     if (!r.ok()) break;
