@@ -3,9 +3,10 @@
 // its URLs' normal forms and hosts (EventUrls).
 //
 // The pipeline owns one EventFacts, resets it for each accepted event and
-// hands it to every operator's Prefetch() and Observe() (operator.h). Each
-// fact is computed on first use only, so an event no detector asks about
-// costs nothing beyond Reset(); once computed it is shared by the
+// hands it to every operator's Prefetch() and Observe() (operator.h). The
+// country indices are set by Reset(); the account hash and the URLs' forms
+// are computed on first use only, so an event no detector asks about costs
+// little more than Reset(), and once computed they are shared by the
 // detectors that follow. Tools and tests that drive an operator directly
 // make one the same way (EventFacts facts; facts.Reset(event)).
 //
