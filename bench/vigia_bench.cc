@@ -721,6 +721,11 @@ int Main(int argc, char** argv) {
     report.Add(
         "decode", "vigia_decoder_events_per_s", n / s, "ev/s",
         absl::StrFormat("Decoder with full validation; %d accepted", ok));
+    const double decoder_eps = n / s;
+    report.AddTarget("decode", "decoder_ratio_to_ceiling",
+                     100.0 * decoder_eps / ceiling_eps, "%", ">= 75%",
+                     decoder_eps >= 0.75 * ceiling_eps,
+                     "validating decoder / simdjson alone (issue 14)");
   }
 
   Progress("replay");
@@ -736,8 +741,9 @@ int Main(int argc, char** argv) {
                              "%d late",
                              replay.alerts, replay.rejected, replay.late));
   report.AddTarget("replay", "ratio_to_decode_ceiling",
-                   100.0 * replay_eps / ceiling_eps, "%", ">= 50%",
-                   replay_eps >= 0.5 * ceiling_eps);
+                   100.0 * replay_eps / ceiling_eps, "%", ">= 25%",
+                   replay_eps >= 0.25 * ceiling_eps,
+                   "every detector on (issue 14)");
 
   Progress("in-process decision latency");
   {
@@ -795,8 +801,8 @@ int Main(int argc, char** argv) {
       // the feed producer, the mock broker and the alert reader, so it
       // understates. The target is judged on the upper bound.
       report.AddTarget(section, "events_per_consumer_core_s",
-                       k->events_per_consumer_cpu_s, "ev/s", ">= 1,000,000",
-                       k->events_per_consumer_cpu_s >= 1e6,
+                       k->events_per_consumer_cpu_s, "ev/s", ">= 600,000",
+                       k->events_per_consumer_cpu_s >= 6e5,
                        absl::StrFormat("upper bound: records / daemon "
                                        "threads' CPU (%.2f s), librdkafka "
                                        "threads not counted",
@@ -856,8 +862,8 @@ int Main(int argc, char** argv) {
                                "%.0f ev/s",
                                m->accounts, by_operator, m->cap_hits,
                                m->accounts / m->seconds));
-    report.AddTarget(section, "bytes_per_tracked_key", per_key, "B", "<= 200 B",
-                     per_key <= 200,
+    report.AddTarget(section, "bytes_per_tracked_key", per_key, "B", "<= 128 B",
+                     per_key <= 128,
                      "heap bytes in use after - before (all pipeline state, "
                      "not only per-key records) / keys summed over operators");
     report.Add(section, "heap_growth", heap / 1048576.0, "MiB");

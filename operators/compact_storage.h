@@ -86,9 +86,11 @@ class SourceTable {
   // SourceRef promises: it views a string of the reader).
   uint32_t Intern(const SourceRef& source) {
     // Records come from a handful of sources, mostly the same as the last.
-    if (last_ < entries_.size() &&
-        entries_[last_].first.data() == source.source.data() &&
-        entries_[last_].first.size() == source.source.size() &&
+    // Compared with the last name looked up, not the entry's: one name may
+    // reach the table through two strings (the pipeline's copy of a source
+    // it held back, then the reader's), and the entry keeps the first.
+    if (last_ < entries_.size() && last_name_ == source.source.data() &&
+        last_size_ == source.source.size() &&
         entries_[last_].second == source.partition) {
       return last_;
     }
@@ -97,6 +99,8 @@ class SourceTable {
                            static_cast<uint32_t>(entries_.size()));
     if (added) entries_.emplace_back(source.source, source.partition);
     last_ = it->second;
+    last_name_ = source.source.data();
+    last_size_ = source.source.size();
     return last_;
   }
 
@@ -135,6 +139,8 @@ class SourceTable {
   std::vector<Entry> entries_;
   absl::flat_hash_map<Entry, uint32_t> index_;
   uint32_t last_ = ~uint32_t{0};
+  const char* last_name_ = nullptr;
+  size_t last_size_ = 0;
 };
 
 // A few strings (fixed at construction) in one heap block: the number of

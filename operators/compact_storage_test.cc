@@ -56,6 +56,14 @@ TEST(SourceTable, GivesEqualSourcesOneNumber) {
   EXPECT_EQ(t.Intern(SourceRef{posts_copy, 0, 99}), p0);
   EXPECT_EQ(t.Intern(SourceRef{posts, 1, 5}), p1);
   EXPECT_EQ(t.size(), 3u);
+  // Runs from the copy (the pipeline's held records, then the reader's),
+  // then from another source on the same partition, then back.
+  EXPECT_EQ(t.Intern(SourceRef{posts_copy, 1, 6}), p1);
+  EXPECT_EQ(t.Intern(SourceRef{posts_copy, 1, 7}), p1);
+  EXPECT_EQ(t.Intern(SourceRef{posts_copy, 0, 8}), p0);
+  EXPECT_EQ(t.Intern(SourceRef{file, -1, 9}), f);
+  EXPECT_EQ(t.Intern(SourceRef{posts_copy, 0, 10}), p0);
+  EXPECT_EQ(t.size(), 3u);
 
   const SourceRef r = t.Get(p1, 42);
   EXPECT_EQ(r.source, "vigia.posts");

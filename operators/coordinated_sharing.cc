@@ -48,7 +48,7 @@ constexpr size_t kExampleBytes = 140;
 
 // Punctuation, spaces, symbols and emoji: word breaks, so that "vote!!!",
 // "vote 🗳️" and "«vote»" read the same.
-bool IsBreak(char32_t c) {
+constexpr bool IsBreak(char32_t c) {
   if (c < 0x80) {
     return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
              (c >= '0' && c <= '9'));
@@ -71,6 +71,45 @@ constexpr std::array<char16_t, kLowerTableSize> kLowerTable = [] {
   }
   return t;
 }();
+
+// What NormalizePostTextTo does with a code point below kLowerTableSize
+// written in two bytes (Latin diacritics, Greek, Cyrillic), in one lookup
+// instead of IsBreak()'s ranges, the table above and WriteUtf8(): most
+// non-ASCII text is such code points.
+struct TwoByteFold {
+  enum Kind : uint8_t { kLetter, kBreak, kMark };
+  Kind kind = kLetter;
+  uint8_t size = 0;  // of `bytes`: FoldCodePoint() as UTF-8, 1 or 2 bytes
+  char bytes[2] = {};
+};
+constexpr std::array<TwoByteFold, kLowerTableSize> kTwoByteFold = [] {
+  std::array<TwoByteFold, kLowerTableSize> t = {};
+  for (size_t c = 0x80; c < kLowerTableSize; ++c) {
+    const char32_t cp = static_cast<char32_t>(c);
+    TwoByteFold& f = t[c];
+    f.kind = IsBreak(cp)           ? TwoByteFold::kBreak
+             : IsCombiningMark(cp) ? TwoByteFold::kMark
+                                   : TwoByteFold::kLetter;
+    const char32_t folded = FoldCodePoint(cp);
+    if (folded < 0x80) {
+      f.size = 1;
+      f.bytes[0] = static_cast<char>(folded);
+    } else {
+      f.size = 2;
+      f.bytes[0] = static_cast<char>(0xc0 | (folded >> 6));
+      f.bytes[1] = static_cast<char>(0x80 | (folded & 0x3f));
+    }
+  }
+  return t;
+}();
+// FoldCodePoint() never lengthens a two-byte code point's encoding (what
+// the one-pass writer relies on), so every entry fits in two bytes.
+static_assert([] {
+  for (size_t c = 0x80; c < kLowerTableSize; ++c) {
+    if (FoldCodePoint(static_cast<char32_t>(c)) >= 0x800) return false;
+  }
+  return true;
+}());
 
 // ASCII as FoldCodePoint(), IsBreak() and IsAsciiSpace() treat it, in one
 // lookup for the fast path of NormalizePostTextTo: the lower-cased byte of a
@@ -383,24 +422,25 @@ class CoordinatedSharing final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter& out) override {
+  void Observe(const Event& event, EventFacts& facts,
+               AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
       return;
     }
-    if (any_watched_ && !watched_[CountryIndex(event.target)]) return;
+    if (any_watched_ && !watched_[facts.target_index()]) return;
     const int64_t t = absl::ToUnixMicros(event.created_at);
     if (wm_us_ != kNoTime && t - wm_us_ >= lookahead_us_) {
       ++cap_hits_;
       return;
     }
-    const uint64_t account = StableHash64(event.account_id);
+    const uint64_t account = facts.account_hash();
     if (!event.repost_of.empty()) {
       AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), t,
               account, std::string_view());
       return;
     }
     seen_urls_.clear();
-    EventUrls& urls = UrlsOf(event, own_urls_);
+    EventUrls& urls = facts.urls();
     for (size_t i = 0; i < urls.size(); ++i) {
       const std::string_view normalized = urls.Normalized(i);
       if (normalized.empty()) continue;
@@ -1212,7 +1252,6 @@ class CoordinatedSharing final : public Operator {
   std::vector<uint64_t> scratch_;
   // Scratch for Observe, reused so that normalising allocates nothing.
   std::string buffer_;
-  EventUrls own_urls_;  // for events the pipeline attached no cache to
   std::vector<uint64_t> seen_urls_;
 };
 
@@ -1328,6 +1367,25 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
       cp = static_cast<char32_t>(
           (c & 0x1f) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3f));
       len = 2;
+      if (cp < kLowerTableSize) {
+        // The rules below, looked up (kTwoByteFold).
+        const TwoByteFold& f = kTwoByteFold[cp];
+        i += 2;
+        if (f.kind == TwoByteFold::kBreak) {
+          word_open = false;
+          continue;
+        }
+        if (f.kind == TwoByteFold::kMark && word_open &&
+            EndsInLatinLetter(begin, w)) {
+          if (cp == kCombiningTilde && w[-1] == 'n') w = WriteUtf8(0xf1, w - 1);
+          continue;
+        }
+        if (!word_open && w != begin) *w++ = ' ';
+        word_open = true;
+        *w++ = f.bytes[0];
+        if (f.size == 2) *w++ = f.bytes[1];
+        continue;
+      }
     } else {
       len = DecodeUtf8(text, i, &cp);
     }

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "operators/testing/operator_test_util.h"
+#include "operators/text_fold.h"
 
 namespace vigia {
 namespace {
@@ -167,6 +168,31 @@ TEST(NormalizePostText, SpanishCopiesWithAndWithoutAccentsAreOneText) {
   // Cyrillic keeps its marks, precomposed or not: й is not и.
   EXPECT_EQ(NormalizePostText("ЙОД"), "йод");
   EXPECT_EQ(NormalizePostText("и\xCC\x86"), "и\xCC\x86");
+}
+
+// Every code point written in two bytes, between Latin letters: a break
+// (Latin-1 punctuation and symbols, the multiplication and division signs)
+// splits the word, a combining mark after a Latin letter is dropped, and
+// any other letter is folded (FoldCodePoint) in place.
+TEST(NormalizePostText, FoldsEveryTwoByteCodePointByTheRules) {
+  for (char32_t c = 0x80; c < 0x800; ++c) {
+    char buf[4];
+    const std::string cp(buf, WriteUtf8(c, buf));
+    const std::string text = "ab" + cp + "cd";
+    std::string expected;
+    if (c <= 0xbf || c == 0xd7 || c == 0xf7) {
+      expected = "ab cd";
+    } else if (IsCombiningMark(c)) {
+      expected = "abcd";
+    } else {
+      const std::string folded(buf, WriteUtf8(FoldCodePoint(c), buf));
+      expected = "ab" + folded + "cd";
+    }
+    EXPECT_EQ(NormalizePostText(text), expected)
+        << "U+" << std::hex << static_cast<int>(c);
+  }
+  // The tilde that makes an n an ñ is the one mark kept.
+  EXPECT_EQ(NormalizePostText("an\xcc\x83o"), "a\xc3\xb1o");
 }
 
 TEST(CountWords, CountsTheWordsOfANormalizedText) {

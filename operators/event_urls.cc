@@ -35,16 +35,4 @@ std::string_view EventUrls::Host(size_t i) {
   return p.host;
 }
 
-EventUrls& UrlsOf(const Event& event, EventUrls& own) {
-  // The attached cache is used only if it holds this event's URLs: an Event
-  // copied and given other URLs must not read another event's results.
-  if (event.url_cache != nullptr &&
-      event.url_cache->urls().data() == event.urls.data() &&
-      event.url_cache->size() == event.urls.size()) {
-    return *event.url_cache;
-  }
-  own.Reset(event.urls);
-  return own;
-}
-
 }  // namespace vigia

@@ -3,10 +3,10 @@
 // coordinated_sharing matches shares by a URL's normal form and
 // state_media_amplification by its host; both come from one parse
 // (NormalizeUrlTo), which each detector used to repeat for every URL of
-// every post. The pipeline owns one EventUrls, resets it for each event and
-// hands it to the operators through Event::url_cache; an operator given an
-// Event without one (unit tests, tools) resets its own. Each URL is parsed
-// on first use only, so a post no detector asks about costs nothing.
+// every post. It is one of the facts the pipeline derives once per event
+// for every detector (EventFacts::urls(), operators/event_facts.h). Each
+// URL is parsed on first use only, so a post no detector asks about costs
+// nothing.
 //
 // Not thread-safe; used on the pipeline thread. Views returned stay valid
 // until the next Reset() (or the object's destruction). In steady state
@@ -74,11 +74,6 @@ class EventUrls {
   uint64_t generation_ = 0;
   int64_t parses_ = 0;
 };
-
-// The URL cache for `event`: the one the pipeline attached
-// (Event::url_cache), or else `own`, reset to the event's URLs. Operators
-// call this once at the start of Observe().
-EventUrls& UrlsOf(const Event& event, EventUrls& own);
 
 }  // namespace vigia
 

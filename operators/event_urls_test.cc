@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "operators/event_facts.h"
 #include "operators/url_normalize.h"
 
 namespace vigia {
@@ -85,36 +86,53 @@ TEST(EventUrls, ViewsStayValidWhileOtherUrlsOfTheEventAreParsed) {
   EXPECT_EQ(first, copy);
 }
 
-TEST(UrlsOf, UsesTheAttachedCacheForItsEvent) {
-  EventUrls attached;
-  EventUrls own;
+TEST(EventFacts, HoldTheEventsUrlsParsedOnceForAllWhoAsk) {
   Event event;
   event.urls = kUrls;
-  attached.Reset(event.urls);
-  event.url_cache = &attached;
-  EXPECT_EQ(&UrlsOf(event, own), &attached);
+  EventFacts facts;
+  facts.Reset(event);
+  ASSERT_EQ(facts.urls().size(), kUrls.size());
+  EXPECT_EQ(facts.urls().Host(1), "de.rt.com");          // one detector
+  EXPECT_EQ(facts.urls().Normalized(1), "de.rt.com/x");  // another
+  EXPECT_EQ(facts.urls().Host(1), "de.rt.com");
+  EXPECT_EQ(facts.urls().parses(), 2);
 }
 
-TEST(UrlsOf, FallsBackToItsOwnWithoutACache) {
-  EventUrls own;
+TEST(EventFacts, GiveTheAccountHashAndCountryIndices) {
   Event event;
-  event.urls = kUrls;
-  EventUrls& urls = UrlsOf(event, own);
-  EXPECT_EQ(&urls, &own);
-  EXPECT_EQ(urls.Normalized(1), "de.rt.com/x");
+  event.account_id = "acct-42";
+  event.target = CountryCode::FromChars('M', 'D');
+  event.account_country = CountryCode::FromChars('R', 'U');
+  EventFacts facts;
+  facts.Reset(event);
+  EXPECT_EQ(facts.account_hash(), StableHash64("acct-42"));
+  EXPECT_EQ(facts.target_index(),
+            CountryIndex(CountryCode::FromChars('M', 'D')));
+  EXPECT_EQ(facts.origin_index(),
+            CountryIndex(CountryCode::FromChars('R', 'U')));
+
+  Event unknown;  // no account, target or origin
+  facts.Reset(unknown);
+  EXPECT_EQ(facts.account_hash(), StableHash64(""));
+  EXPECT_EQ(facts.target_index(), -1);
+  EXPECT_EQ(facts.origin_index(), -1);
 }
 
-TEST(UrlsOf, IgnoresACacheHoldingAnotherEventsUrls) {
-  EventUrls attached;
-  EventUrls own;
+TEST(EventFacts, ResetForgetsThePreviousEvent) {
   const std::vector<std::string_view> other = {"https://other.example/"};
-  attached.Reset(other);
-  Event event;
-  event.urls = kUrls;
-  event.url_cache = &attached;
-  EventUrls& urls = UrlsOf(event, own);
-  EXPECT_EQ(&urls, &own);
-  EXPECT_EQ(urls.Host(0), "example.com");
+  Event first;
+  first.account_id = "a";
+  first.urls = other;
+  Event second;
+  second.account_id = "b";
+  second.urls = kUrls;
+  EventFacts facts;
+  facts.Reset(first);
+  EXPECT_EQ(facts.account_hash(), StableHash64("a"));
+  EXPECT_EQ(facts.urls().Host(0), "other.example");
+  facts.Reset(second);
+  EXPECT_EQ(facts.account_hash(), StableHash64("b"));
+  EXPECT_EQ(facts.urls().Host(0), "example.com");
 }
 
 }  // namespace

@@ -132,9 +132,9 @@ class ForeignAdSpend final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kAd); }
 
-  void Observe(const Event& event, AlertEmitter&) override {
+  void Observe(const Event& event, EventFacts& facts, AlertEmitter&) override {
     if (!event.is_ad() || !event.target.known()) return;
-    const int ti = CountryIndex(event.target);
+    const int ti = facts.target_index();
     if (targets_filter_.any() && !targets_filter_.test(ti)) return;
     const Params& p = ParamsFor(event.target);
     uint8_t reasons = 0;

@@ -46,11 +46,12 @@ class ForeignOriginSurge final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter& out) override {
+  void Observe(const Event& event, EventFacts& facts,
+               AlertEmitter& out) override {
     if (!event.is_post() || !event.is_foreign() || !event.target.known()) {
       return;
     }
-    if (targets_.any() && !targets_.test(CountryIndex(event.target))) return;
+    if (targets_.any() && !targets_.test(facts.target_index())) return;
     BucketEvidence* bucket =
         counter_.Add(Counter::Pack(event.target, event.origin()),
                      event.created_at, &scorer_);

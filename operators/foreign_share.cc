@@ -211,13 +211,13 @@ class ForeignShare final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter&) override {
+  void Observe(const Event& event, EventFacts& facts, AlertEmitter&) override {
     // Posts of unknown origin can be neither foreign nor domestic: they are
     // left out of both counts.
     if (!event.is_post() || !event.target.known() || !event.origin().known()) {
       return;
     }
-    const int ti = CountryIndex(event.target);
+    const int ti = facts.target_index();
     if (targets_filter_.any() && !targets_filter_.test(ti)) return;
     const int64_t hop = schedule_.HopOf(event.created_at);
     TargetState& ts = Target(event.target);

@@ -85,9 +85,10 @@ class NewAccountBurst final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter& out) override {
+  void Observe(const Event& event, EventFacts& facts,
+               AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known()) return;
-    const int index = CountryIndex(event.target);
+    const int index = facts.target_index();
     if (any_watched_ && !watched_[index]) return;
     const Rules& rules = *rules_by_target_[index];
     const bool known_age = event.has_account_created_at();
@@ -113,7 +114,7 @@ class NewAccountBurst final : public Operator {
                                  Date(event.account_created_at), ")"));
     b->origins.Add(event.account_country.known() ? event.account_country.str()
                                                  : "unknown");
-    b->distinct.Add(event.account_id);
+    b->distinct.AddHash(facts.account_hash());
   }
 
   void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {

@@ -3,7 +3,8 @@
 // when their watermark moves, and emits alerts.
 //
 // Lifecycle: the pipeline constructs operators through their factories,
-// calls Prefetch() and then Observe() for every accepted event and
+// calls Prefetch() and then Observe() for every accepted event (with the
+// facts derived from it once for all operators, event_facts.h) and
 // AdvanceWatermark() whenever the watermark moves forward, all on one thread.
 // Operators hold no locks and never read the wall clock: event time arrives
 // with each event and the watermark says how far event time is complete.
@@ -17,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "operators/event_facts.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/event.h"
 
@@ -64,17 +66,26 @@ class Operator {
   // The detector name used in alerts and metrics, e.g. "foreign_origin_surge".
   virtual std::string_view name() const = 0;
 
-  // Accounts for one event. REQUIRES: the event is not late, i.e.
-  // event.created_at >= (last watermark passed) - allowed lateness. The event
-  // and its strings are valid only during the call.
-  virtual void Observe(const Event& event, AlertEmitter& out) = 0;
+  // Accounts for one event. `facts` holds what several operators derive
+  // from the event (its URLs' normal forms and hosts, the account's hash,
+  // country indices), derived once for all of them: use it rather than
+  // deriving again. REQUIRES: the event is not late, i.e.
+  // event.created_at >= (last watermark passed) - allowed lateness; `facts`
+  // was Reset() to this event. The event, its strings and `facts` are valid
+  // only during the call.
+  virtual void Observe(const Event& event, EventFacts& facts,
+                       AlertEmitter& out) = 0;
 
   // Called for an event before any operator observes it: an operator whose
   // Observe() looks the event up among very many keys may start loading
   // that memory here, so that the cache misses overlap the other operators'
   // work. Changes nothing Observe() or the outputs depend on; the default
-  // does nothing. The event and its strings are valid only during the call.
-  virtual void Prefetch(const Event& event) { (void)event; }
+  // does nothing. The event, its strings and `facts` are valid only during
+  // the call.
+  virtual void Prefetch(const Event& event, EventFacts& facts) {
+    (void)event;
+    (void)facts;
+  }
 
   // Event time of the operator's feeds is complete up to `watermark`:
   // evaluates every window that ends at or before it and emits the alerts

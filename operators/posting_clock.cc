@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "operators/compact_storage.h"
 #include "operators/detector_options.h"
+#include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
 #include "operators/posting_clock_week.h"
 #include "operators/scorer.h"
@@ -235,11 +236,11 @@ class PostingClock final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter&) override {
+  void Observe(const Event& event, EventFacts& facts, AlertEmitter&) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
       return;
     }
-    const int ti = CountryIndex(event.target);
+    const int ti = facts.target_index();
     if (targets_filter_.any() && !targets_filter_.test(ti)) return;
     const int64_t hour =
         FloorDiv(absl::ToUnixMicros(event.created_at), kHourUs);
@@ -253,7 +254,8 @@ class PostingClock final : public Operator {
     ts.population.Add(hour);
     if (event.account_country == event.target) ts.domestic.Add(hour);
     max_event_hour_ = std::max(max_event_hour_, hour);
-    auto it = ts.accounts.find(ToAbsl(event.account_id));
+    auto it = ts.accounts.find(
+        AccountKey{ToAbsl(event.account_id), facts.account_hash()});
     uint32_t index;
     if (it != ts.accounts.end()) {
       index = *it;
@@ -290,14 +292,14 @@ class PostingClock final : public Operator {
   // hundred thousand accounts (with the account's record, most of
   // Observe()'s time, itself a sixth of replay's); started here, it
   // overlaps the other detectors' work.
-  void Prefetch(const Event& event) override {
+  void Prefetch(const Event& event, EventFacts& facts) override {
     if (!event.is_post() || !event.target.known() || event.account_id.empty()) {
       return;
     }
-    const int16_t slot = target_slot_[CountryIndex(event.target)];
+    const int16_t slot = target_slot_[facts.target_index()];
     if (slot < 0) return;
     targets_[static_cast<size_t>(slot)]->accounts.prefetch(
-        ToAbsl(event.account_id));
+        AccountKey{ToAbsl(event.account_id), facts.account_hash()});
   }
 
   void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
@@ -463,17 +465,27 @@ class PostingClock final : public Operator {
     absl::Time episode_start;
   };
 
+  // An account id with its StableHash64, for lookups: Observe() takes the
+  // hash from EventFacts, which other detectors share, instead of hashing
+  // the id (twice, with Prefetch()) itself.
+  struct AccountKey {
+    absl::string_view id;
+    uint64_t hash;
+  };
   // Hash and equality of account indices by the account's id, so a
   // target's index set is searched by id without holding a second copy.
+  // The hash is StableHash64 (EventFacts::account_hash()); the set is only
+  // searched, never iterated, so its order reaches no output.
   struct AccountIdHash {
     using is_transparent = void;
     const AccountSlots* accounts;
     size_t operator()(uint32_t i) const {
-      return absl::Hash<absl::string_view>()(ToAbsl((*accounts)[i].id.view()));
+      return StableHash64((*accounts)[i].id.view());
     }
     size_t operator()(absl::string_view id) const {
-      return absl::Hash<absl::string_view>()(id);
+      return StableHash64(FromAbsl(id));
     }
+    size_t operator()(const AccountKey& key) const { return key.hash; }
   };
   struct AccountIdEq {
     using is_transparent = void;
@@ -484,6 +496,12 @@ class PostingClock final : public Operator {
     }
     bool operator()(absl::string_view id, uint32_t a) const {
       return ToAbsl((*accounts)[a].id.view()) == id;
+    }
+    bool operator()(uint32_t a, const AccountKey& key) const {
+      return ToAbsl((*accounts)[a].id.view()) == key.id;
+    }
+    bool operator()(const AccountKey& key, uint32_t a) const {
+      return ToAbsl((*accounts)[a].id.view()) == key.id;
     }
   };
 

@@ -139,12 +139,13 @@ class StateMediaAmplification final : public Operator {
   std::string_view name() const override { return kName; }
   FeedSet feeds() const override { return FeedBit(FeedKind::kPost); }
 
-  void Observe(const Event& event, AlertEmitter& out) override {
+  void Observe(const Event& event, EventFacts& facts,
+               AlertEmitter& out) override {
     if (!event.is_post() || !event.target.known()) return;
-    const int index = CountryIndex(event.target);
+    const int index = facts.target_index();
     if (any_watched_ && !watched_[index]) return;
     int outlet = -1;
-    EventUrls& urls = UrlsOf(event, own_urls_);
+    EventUrls& urls = facts.urls();
     for (size_t i = 0; i < urls.size(); ++i) {
       outlet = Match(urls.Host(i));
       if (outlet >= 0) break;
@@ -324,7 +325,6 @@ class StateMediaAmplification final : public Operator {
   std::array<const Scorer*, kCountrySlots> scorers_{};
   std::array<bool, kCountrySlots> watched_{};
   bool any_watched_ = false;
-  EventUrls own_urls_;  // for events the pipeline attached no cache to
 };
 
 }  // namespace

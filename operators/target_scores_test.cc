@@ -61,7 +61,9 @@ TEST(TargetScores, ForeignOriginSurgeReportsEachTargetsLatestMaximumScore) {
     e.target = target;
     e.account_id = account;
     e.account_country = kRU;
-    op->Observe(e, out);
+    EventFacts facts;
+    facts.Reset(e);
+    op->Observe(e, facts, out);
   };
   absl::Time now = kT0;
   const auto minute = [&](int md, int ro) {

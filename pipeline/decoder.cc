@@ -1124,7 +1124,6 @@ RejectReason Decoder::DecodeUnpadded(std::string_view input,
 }
 
 const Event& Decoder::event() const { return impl_->event; }
-Event& Decoder::mutable_event() { return impl_->event; }
 RejectReason Decoder::reason() const { return impl_->reason; }
 std::string_view Decoder::detail() const { return impl_->detail; }
 

@@ -74,10 +74,6 @@ class Decoder {
   RejectReason DecodeUnpadded(std::string_view input, const SourceRef& source);
 
   const Event& event() const;
-  // The same event, for the pipeline to attach per-event shared work
-  // (Event::url_cache) to before the operators see it; the next call
-  // resets it.
-  Event& mutable_event();
   RejectReason reason() const;
   std::string_view detail() const;
 

@@ -282,7 +282,7 @@ absl::Status Pipeline::Hold(const RawRecord& record) {
           ? decoder_.Decode(record.bytes, record.capacity, record.source)
           : decoder_.DecodeUnpadded(record.bytes, record.source);
   if (reason == RejectReason::kNone) {
-    h->times.push_back(decoder_.mutable_event().created_at);
+    h->times.push_back(decoder_.event().created_at);
   }
   const int majority = 2 * config_.watermark.quorum - 1;
   h->bytes += record.bytes.size();
@@ -338,10 +338,7 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
                             decoder_.detail());
   }
 
-  Event& decoded = decoder_.mutable_event();
-  urls_.Reset(decoded.urls);
-  decoded.url_cache = &urls_;
-  const Event& event = decoded;
+  const Event& event = decoder_.event();
   const int slot = static_cast<int>(event.kind);
   stats_.read[slot].Add();
   if (ABSL_PREDICT_FALSE(
@@ -387,8 +384,9 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
   // Every operator's prefetch first: posting_clock, observing last, finds
   // its account among a hundred thousand.
   const std::vector<Operator*>& readers = readers_[slot];
-  for (Operator* op : readers) op->Prefetch(event);
-  for (Operator* op : readers) op->Observe(event, *emitter_);
+  facts_.Reset(event);
+  for (Operator* op : readers) op->Prefetch(event, facts_);
+  for (Operator* op : readers) op->Observe(event, facts_, *emitter_);
   stats_.processed[slot].Add();
   if (event.is_foreign() && event.target.known()) {
     foreign_.Add(event.kind, event.target, event.origin());

@@ -30,7 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "operators/event_urls.h"
+#include "operators/event_facts.h"
 #include "operators/operator.h"
 #include "operators/snapshot.h"
 #include "pipeline/config.h"
@@ -313,9 +313,9 @@ class Pipeline {
   DeadLetterSink* dead_letter_sink_;
   const Clock* clock_;
   Decoder decoder_;
-  // The current event's URLs, parsed once for every operator (attached to
-  // the event as Event::url_cache during Observe()).
-  EventUrls urls_;
+  // What the operators derive from the current event, derived once for all
+  // of them (operators/event_facts.h).
+  EventFacts facts_;
   WatermarkTracker watermark_;
   // Every source held so far; a released one keeps its name alive, since
   // the tracker remembers the last name pointer it looked up.

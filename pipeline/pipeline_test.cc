@@ -11,6 +11,8 @@
 #include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/hyperloglog.h"
+#include "operators/operator_util.h"
 #include "pipeline/core/time.h"
 
 namespace vigia {
@@ -23,8 +25,15 @@ using ::testing::ElementsAre;
 class RecordingOperator final : public Operator {
  public:
   std::string_view name() const override { return "recording"; }
-  void Observe(const Event& e, AlertEmitter& out) override {
+  void Observe(const Event& e, EventFacts& facts, AlertEmitter& out) override {
     ids.push_back(std::string(e.id));
+    // The facts handed over are this event's.
+    facts_of_event.push_back(
+        facts.urls().urls().data() == e.urls.data() &&
+        facts.urls().size() == e.urls.size() &&
+        facts.target_index() ==
+            (e.target.known() ? CountryIndex(e.target) : -1) &&
+        facts.account_hash() == StableHash64(e.account_id));
     if (e.id == "emit") {
       Alert a;
       a.id = "a1";
@@ -41,6 +50,7 @@ class RecordingOperator final : public Operator {
 
   FeedSet reads = kAllFeeds;
   std::vector<std::string> ids;
+  std::vector<bool> facts_of_event;
   std::vector<absl::Time> watermarks;
 };
 
@@ -138,6 +148,7 @@ TEST_F(PipelineTest, EveryRecordIsProcessedRejectedOrLate) {
   EXPECT_EQ(s.total_processed() + s.total_rejected() + s.total_late(),
             s.total_read());
   EXPECT_THAT(op_->ids, ElementsAre("p1", "p2", "p3"));
+  EXPECT_THAT(op_->facts_of_event, ElementsAre(true, true, true));
   EXPECT_THAT(dead_.reasons,
               ElementsAre("malformed_json", "late", "missing_field"));
   EXPECT_THAT(dead_.positions, ElementsAre(2, 5, 6));

@@ -27,7 +27,10 @@ void OperatorDriver::Observe(Event event) {
   event.id = id;
   event.source.source = options_.source;
   event.source.position = line_;
-  op_->Observe(event, out_);
+  EventFacts facts;
+  facts.Reset(event);
+  op_->Prefetch(event, facts);
+  op_->Observe(event, facts, out_);
 }
 
 std::vector<std::string_view> Views(const std::vector<std::string>& strings) {

@@ -17,8 +17,6 @@
 
 namespace vigia {
 
-class EventUrls;  // operators/event_urls.h
-
 // A tri-state flag: a platform may not say whether an account is
 // state-affiliated, and "unknown" must not read as "no".
 enum class Tristate : uint8_t { kUnknown = 0, kNo = 1, kYes = 2 };
@@ -63,12 +61,6 @@ struct Event {
 
   // Where the bytes came from.
   SourceRef source;
-
-  // Work on this event's URLs shared by the detectors (each URL parsed once
-  // for all of them), attached by the pipeline for the duration of the
-  // operators' Observe() calls; null elsewhere, and then each detector
-  // parses for itself. Not owned. See operators/event_urls.h.
-  EventUrls* url_cache = nullptr;
 
   bool is_post() const { return kind == FeedKind::kPost; }
   bool is_ad() const { return kind == FeedKind::kAd; }

@@ -20,6 +20,7 @@
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/bundled_scenarios.h"
 #include "pipeline/gen/lexicon.h"
 #include "yaml-cpp/yaml.h"
@@ -881,21 +882,22 @@ absl::StatusOr<absl::Duration> ParseUtcOffset(std::string_view s) {
   return s[0] == '-' ? -d : d;
 }
 
-// Reads one scenario document. Every key read records the line of its value
-// so that validation problems found afterwards can point at a line too.
+// Reads one scenario document with the core's strict YAML reader
+// (pipeline/core/yaml_config.h: key paths, lines, duplicate keys, the
+// "file:line: key.path: problem" errors config files share). Every key read
+// records its line so that validation problems found afterwards can point
+// at a line too.
 class Reader {
  public:
   explicit Reader(std::string_view source) : source_(source) {}
 
-  absl::StatusOr<Scenario> Read(const YAML::Node& root) {
+  absl::StatusOr<Scenario> Read(const YAML::Node& yaml) {
     Scenario s = DefaultScenario();
     s.name.clear();
     s.description.clear();
-    lines_[""] = root.Mark().is_null() ? 1 : root.Mark().line + 1;
-    if (!root.IsNull()) {
-      absl::Status st = Top(root, &s);
-      if (!st.ok()) return st;
-    }
+    const ConfigNode root(yaml, "", ConfigNode::LineOf(yaml, 1), source_);
+    lines_[""] = root.line();
+    if (!root.is_null()) VIGIA_RETURN_IF_ERROR(Top(root, &s));
     if (s.name.empty()) {
       // The file name without directories and extension.
       std::string_view stem = source_;
@@ -912,222 +914,214 @@ class Reader {
   }
 
  private:
+  // Calls fn(key, value) for each key of the mapping `node`, in document
+  // order; a key not in `allowed` is an error naming those that are.
   template <typename F>
-  absl::Status Map(const YAML::Node& node, const std::string& path,
+  absl::Status Map(const ConfigNode& node,
                    const std::vector<std::string_view>& allowed, F&& fn) {
     // A section present but empty (`disorder:`) keeps its defaults.
-    if (node.IsNull()) return absl::OkStatus();
-    if (!node.IsMap()) return Error(node, path, "must be a mapping");
-    std::set<std::string> seen;
-    for (const auto& kv : node) {
-      const YAML::Node& key = kv.first;
-      const YAML::Node& value = kv.second;
-      if (!key.IsScalar()) return Error(key, path, "keys must be scalars");
-      const std::string& name = key.Scalar();
-      const std::string child = path.empty() ? name : path + "." + name;
-      if (!seen.insert(name).second) return Error(key, child, "duplicate key");
+    if (node.is_null()) return absl::OkStatus();
+    if (!node.yaml().IsMap()) return node.Error("must be a mapping");
+    absl::StatusOr<ConfigMap> map = ConfigMap::Of(node);
+    if (!map.ok()) return map.status();
+    return map->ForEach([&](const std::string& name,
+                            const ConfigNode& value) -> absl::Status {
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        return Error(key, child,
-                     absl::StrCat("unknown key (expected one of: ",
-                                  absl::StrJoin(
-                                      allowed, ", ",
-                                      [](std::string* out, std::string_view k) {
-                                        out->append(k);
-                                      }),
-                                  ")"));
+        return value.Error(absl::StrCat(
+            "unknown key (expected one of: ",
+            absl::StrJoin(
+                allowed, ", ",
+                [](std::string* out, std::string_view k) { out->append(k); }),
+            ")"));
       }
-      lines_[child] = value.Mark().line + 1;
-      absl::Status st = fn(name, value, child);
-      if (!st.ok()) return st;
-    }
-    return absl::OkStatus();
+      lines_[value.path()] = value.line();
+      return fn(name, value);
+    });
   }
 
-  absl::Status Top(const YAML::Node& root, Scenario* s) {
+  // Element i of a list. REQUIRES: i < the list's size.
+  static ConfigNode Element(const ConfigNode& list, size_t i) {
+    const YAML::Node element = list.yaml()[i];
+    return ConfigNode(element, absl::StrCat(list.path(), "[", i, "]"),
+                      ConfigNode::LineOf(element, list.line()), list.file());
+  }
+
+  // The elements of a list, or an error unless `v` is one.
+  static absl::StatusOr<std::vector<ConfigNode>> List(const ConfigNode& v) {
+    if (!v.yaml().IsSequence()) return v.Error("must be a list");
+    return v.Elements();
+  }
+
+  absl::Status Top(const ConfigNode& root, Scenario* s) {
     return Map(
-        root, "",
+        root,
         {"version", "name", "description", "seed", "start", "duration",
          "background_scale", "daily_profile", "platforms", "accounts", "posts",
          "ads", "disorder", "bad_lines", "background", "targets", "campaigns"},
-        [&](const std::string& key, const YAML::Node& v,
-            const std::string& path) -> absl::Status {
+        [&](const std::string& key, const ConfigNode& v) -> absl::Status {
           if (key == "version") {
             int64_t version;
-            VIGIA_RETURN_IF_ERROR(Int(v, path, &version));
-            if (version != 1) return Error(v, path, "only version 1 exists");
+            VIGIA_RETURN_IF_ERROR(Int(v, &version));
+            if (version != 1) return v.Error("only version 1 exists");
             return absl::OkStatus();
           }
-          if (key == "name") return String(v, path, &s->name);
-          if (key == "description") return String(v, path, &s->description);
+          if (key == "name") return String(v, &s->name);
+          if (key == "description") return String(v, &s->description);
           if (key == "seed") {
             int64_t seed;
-            VIGIA_RETURN_IF_ERROR(Int(v, path, &seed));
-            if (seed < 0) return Error(v, path, "must be >= 0");
+            VIGIA_RETURN_IF_ERROR(Int(v, &seed));
+            if (seed < 0) return v.Error("must be >= 0");
             s->seed = static_cast<uint64_t>(seed);
             return absl::OkStatus();
           }
-          if (key == "start") return Time(v, path, &s->start);
-          if (key == "duration") return Duration(v, path, &s->duration);
+          if (key == "start") return Time(v, &s->start);
+          if (key == "duration") return Duration(v, &s->duration);
           if (key == "background_scale") {
-            return Number(v, path, &s->background_scale);
+            return Number(v, &s->background_scale);
           }
           if (key == "daily_profile") {
-            return NumberList(v, path, &s->daily_profile);
+            return NumberList(v, &s->daily_profile);
           }
-          if (key == "platforms") return Shares(v, path, &s->platforms);
+          if (key == "platforms") return Shares(v, &s->platforms);
           if (key == "accounts") {
             AccountSpec& a = s->accounts;
-            return Map(v, path,
+            return Map(v,
                        {"mean_posts_per_day", "zipf_exponent",
                         "state_affiliated_share", "new_account_share"},
-                       [&](const std::string& k, const YAML::Node& x,
-                           const std::string& p) {
+                       [&](const std::string& k, const ConfigNode& x) {
                          if (k == "mean_posts_per_day") {
-                           return Number(x, p, &a.mean_posts_per_day);
+                           return Number(x, &a.mean_posts_per_day);
                          }
                          if (k == "zipf_exponent") {
-                           return Number(x, p, &a.zipf_exponent);
+                           return Number(x, &a.zipf_exponent);
                          }
                          if (k == "state_affiliated_share") {
-                           return Number(x, p, &a.state_affiliated_share);
+                           return Number(x, &a.state_affiliated_share);
                          }
-                         return Number(x, p, &a.new_account_share);
+                         return Number(x, &a.new_account_share);
                        });
           }
           if (key == "posts") {
             PostSpec& ps = s->posts;
-            return Map(v, path,
+            return Map(v,
                        {"repost_share", "url_share", "target_language_share",
                         "state_media_share"},
-                       [&](const std::string& k, const YAML::Node& x,
-                           const std::string& p) {
+                       [&](const std::string& k, const ConfigNode& x) {
                          if (k == "repost_share") {
-                           return Number(x, p, &ps.repost_share);
+                           return Number(x, &ps.repost_share);
                          }
                          if (k == "url_share") {
-                           return Number(x, p, &ps.url_share);
+                           return Number(x, &ps.url_share);
                          }
                          if (k == "state_media_share") {
-                           return Number(x, p, &ps.state_media_share);
+                           return Number(x, &ps.state_media_share);
                          }
-                         return Number(x, p, &ps.target_language_share);
+                         return Number(x, &ps.target_language_share);
                        });
           }
           if (key == "ads") {
             AdSpec& a = s->ads;
-            return Map(v, path,
-                       {"foreign_payer_share", "missing_disclaimer_share"},
-                       [&](const std::string& k, const YAML::Node& x,
-                           const std::string& p) {
+            return Map(v, {"foreign_payer_share", "missing_disclaimer_share"},
+                       [&](const std::string& k, const ConfigNode& x) {
                          if (k == "foreign_payer_share") {
-                           return Number(x, p, &a.foreign_payer_share);
+                           return Number(x, &a.foreign_payer_share);
                          }
-                         return Number(x, p, &a.missing_disclaimer_share);
+                         return Number(x, &a.missing_disclaimer_share);
                        });
           }
           if (key == "disorder") {
             DisorderSpec& d = s->disorder;
-            return Map(v, path, {"jitter", "late_events", "late_by"},
-                       [&](const std::string& k, const YAML::Node& x,
-                           const std::string& p) -> absl::Status {
-                         if (k == "jitter") return Duration(x, p, &d.jitter);
-                         if (k == "late_by") return Duration(x, p, &d.late_by);
-                         int64_t n;
-                         VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
-                         if (n < 0 || n > 1000000) {
-                           return Error(x, p, "must be in [0, 1000000]");
-                         }
-                         d.late_events = static_cast<int>(n);
-                         return absl::OkStatus();
-                       });
+            return Map(
+                v, {"jitter", "late_events", "late_by"},
+                [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                  if (k == "jitter") return Duration(x, &d.jitter);
+                  if (k == "late_by") return Duration(x, &d.late_by);
+                  int64_t n;
+                  VIGIA_RETURN_IF_ERROR(Int(x, &n));
+                  if (n < 0 || n > 1000000) {
+                    return x.Error("must be in [0, 1000000]");
+                  }
+                  d.late_events = static_cast<int>(n);
+                  return absl::OkStatus();
+                });
           }
-          if (key == "bad_lines") return BadLines(v, path, &s->bad_lines);
+          if (key == "bad_lines") return BadLines(v, &s->bad_lines);
           if (key == "background") {
-            return Background(v, path, &s->background);
+            return Background(v, &s->background);
           }
-          if (key == "targets") return Targets(v, path, &s->targets);
-          return Campaigns(v, path, &s->campaigns);
+          if (key == "targets") return Targets(v, &s->targets);
+          return Campaigns(v, &s->campaigns);
         });
   }
 
-  absl::Status Background(const YAML::Node& v, const std::string& path,
-                          BackgroundSpec* b) {
-    return Map(
-        v, path, {"noise", "weekly_profile", "cascades", "news", "outage"},
-        [&](const std::string& k, const YAML::Node& x,
-            const std::string& p) -> absl::Status {
-          if (k == "weekly_profile") {
-            return NumberList(x, p, &b->weekly_profile);
-          }
-          if (k == "noise") {
-            return Map(x, p, {"cv", "memory"},
-                       [&](const std::string& kk, const YAML::Node& y,
-                           const std::string& pp) {
-                         if (kk == "cv") return Number(y, pp, &b->noise_cv);
-                         return Duration(y, pp, &b->noise_memory);
-                       });
-          }
-          if (k == "cascades") {
-            return Map(x, p, {"max_reposts", "tail", "delay"},
-                       [&](const std::string& kk, const YAML::Node& y,
-                           const std::string& pp) {
-                         if (kk == "max_reposts") {
-                           return Number(y, pp, &b->cascade_max_reposts);
-                         }
-                         if (kk == "tail") {
-                           return Number(y, pp, &b->cascade_tail);
-                         }
-                         return Duration(y, pp, &b->cascade_delay);
-                       });
-          }
-          if (k == "news") {
-            return Map(x, p,
+  absl::Status Background(const ConfigNode& v, BackgroundSpec* b) {
+    return Map(v, {"noise", "weekly_profile", "cascades", "news", "outage"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "weekly_profile") {
+                   return NumberList(x, &b->weekly_profile);
+                 }
+                 if (k == "noise") {
+                   return Map(x, {"cv", "memory"},
+                              [&](const std::string& kk, const ConfigNode& y) {
+                                if (kk == "cv") return Number(y, &b->noise_cv);
+                                return Duration(y, &b->noise_memory);
+                              });
+                 }
+                 if (k == "cascades") {
+                   return Map(x, {"max_reposts", "tail", "delay"},
+                              [&](const std::string& kk, const ConfigNode& y) {
+                                if (kk == "max_reposts") {
+                                  return Number(y, &b->cascade_max_reposts);
+                                }
+                                if (kk == "tail") {
+                                  return Number(y, &b->cascade_tail);
+                                }
+                                return Duration(y, &b->cascade_delay);
+                              });
+                 }
+                 if (k == "news") {
+                   return Map(
+                       x,
                        {"per_day", "peak", "rise", "decay", "foreign_response"},
-                       [&](const std::string& kk, const YAML::Node& y,
-                           const std::string& pp) -> absl::Status {
+                       [&](const std::string& kk,
+                           const ConfigNode& y) -> absl::Status {
                          if (kk == "per_day")
-                           return Number(y, pp, &b->news_per_day);
-                         if (kk == "rise")
-                           return Duration(y, pp, &b->news_rise);
-                         if (kk == "decay")
-                           return Duration(y, pp, &b->news_decay);
+                           return Number(y, &b->news_per_day);
+                         if (kk == "rise") return Duration(y, &b->news_rise);
+                         if (kk == "decay") return Duration(y, &b->news_decay);
                          if (kk == "foreign_response") {
-                           return Number(y, pp, &b->news_foreign_response);
+                           return Number(y, &b->news_foreign_response);
                          }
-                         if (!y.IsSequence() || y.size() != 2) {
-                           return Error(y, pp, "must be a list of two numbers");
+                         if (!y.yaml().IsSequence() || y.yaml().size() != 2) {
+                           return y.Error("must be a list of two numbers");
                          }
                          VIGIA_RETURN_IF_ERROR(
-                             Number(y[0], pp + "[0]", &b->news_peak_min));
-                         return Number(y[1], pp + "[1]", &b->news_peak_max);
+                             Number(Element(y, 0), &b->news_peak_min));
+                         return Number(Element(y, 1), &b->news_peak_max);
                        });
-          }
-          return Map(x, p, {"start", "duration"},
-                     [&](const std::string& kk, const YAML::Node& y,
-                         const std::string& pp) {
-                       if (kk == "start") {
-                         return Duration(y, pp, &b->outage_start);
-                       }
-                       return Duration(y, pp, &b->outage_duration);
-                     });
-        });
+                 }
+                 return Map(x, {"start", "duration"},
+                            [&](const std::string& kk, const ConfigNode& y) {
+                              if (kk == "start") {
+                                return Duration(y, &b->outage_start);
+                              }
+                              return Duration(y, &b->outage_duration);
+                            });
+               });
   }
 
-  absl::Status BadLines(const YAML::Node& v, const std::string& path,
-                        BadLineSpec* b) {
-    return Map(v, path, {"rate", "kinds"},
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
-                 if (k == "rate") return Number(x, p, &b->rate);
-                 return Map(x, p,
+  absl::Status BadLines(const ConfigNode& v, BadLineSpec* b) {
+    return Map(v, {"rate", "kinds"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "rate") return Number(x, &b->rate);
+                 return Map(x,
                             {"malformed_json", "truncated", "invalid_utf8",
                              "missing_field", "bad_country", "bad_time"},
-                            [&](const std::string& kind, const YAML::Node& w,
-                                const std::string& wp) {
+                            [&](const std::string& kind, const ConfigNode& w) {
                               for (int i = 0; i < kNumBadLineKinds; ++i) {
                                 if (BadLineKindName(
                                         static_cast<BadLineKind>(i)) == kind) {
-                                  return Number(w, wp, &b->weights[i]);
+                                  return Number(w, &b->weights[i]);
                                 }
                               }
                               return absl::OkStatus();  // not reached
@@ -1135,65 +1129,62 @@ class Reader {
                });
   }
 
-  absl::Status Targets(const YAML::Node& v, const std::string& path,
-                       std::vector<TargetSpec>* targets) {
-    if (!v.IsSequence()) return Error(v, path, "must be a list");
+  absl::Status Targets(const ConfigNode& v, std::vector<TargetSpec>* targets) {
+    absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
+    if (!elements.ok()) return elements.status();
     targets->clear();
-    for (size_t i = 0; i < v.size(); ++i) {
-      const YAML::Node& node = v[i];
-      const std::string tp = absl::StrCat(path, "[", i, "]");
-      lines_[tp] = node.Mark().line + 1;
+    for (const ConfigNode& node : *elements) {
+      lines_[node.path()] = node.line();
       TargetSpec t;
       t.ads_per_day = 50;
       bool has_offset = false, has_posts = false;
       absl::Status st =
-          Map(node, tp,
+          Map(node,
               {"country", "posts_per_hour", "ads_per_day", "utc_offset",
                "currency", "languages", "hashtags", "origins"},
-              [&](const std::string& k, const YAML::Node& x,
-                  const std::string& p) -> absl::Status {
-                if (k == "country") return Country(x, p, &t.country);
+              [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                if (k == "country") return Country(x, &t.country);
                 if (k == "posts_per_hour") {
                   has_posts = true;
-                  return Number(x, p, &t.posts_per_hour);
+                  return Number(x, &t.posts_per_hour);
                 }
-                if (k == "ads_per_day") return Number(x, p, &t.ads_per_day);
+                if (k == "ads_per_day") return Number(x, &t.ads_per_day);
                 if (k == "utc_offset") {
                   has_offset = true;
                   std::string text;
-                  VIGIA_RETURN_IF_ERROR(String(x, p, &text));
+                  VIGIA_RETURN_IF_ERROR(String(x, &text));
                   absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
-                  if (!d.ok()) return Error(x, p, d.status().message());
+                  if (!d.ok()) return x.Error(FromAbsl(d.status().message()));
                   t.utc_offset = *d;
                   return absl::OkStatus();
                 }
                 if (k == "currency") {
                   std::string text;
-                  VIGIA_RETURN_IF_ERROR(String(x, p, &text));
+                  VIGIA_RETURN_IF_ERROR(String(x, &text));
                   t.currency = CurrencyCode::FromString(text);
                   if (!t.currency.known()) {
-                    return Error(x, p, "is not a three-letter ISO 4217 code");
+                    return x.Error("is not a three-letter ISO 4217 code");
                   }
                   return absl::OkStatus();
                 }
-                if (k == "languages") return StringList(x, p, &t.languages);
-                if (k == "hashtags") return StringList(x, p, &t.hashtags);
-                return OriginMix(x, p, &t.origins);
+                if (k == "languages") return StringList(x, &t.languages);
+                if (k == "hashtags") return StringList(x, &t.hashtags);
+                return OriginMix(x, &t.origins);
               });
       if (!st.ok()) return st;
       if (!t.country.known()) {
-        return Error(node, tp, "missing required key country");
+        return node.Error("missing required key country");
       }
       if (!has_posts) {
-        return Error(node, tp, "missing required key posts_per_hour");
+        return node.Error("missing required key posts_per_hour");
       }
       if (t.origins.empty()) {
-        return Error(node, tp, "missing required key origins");
+        return node.Error("missing required key origins");
       }
       const CountryCode country = t.country;
       const absl::Duration offset = t.utc_offset;
       if (absl::Status fill = FillTargetDefaults(&t); !fill.ok()) {
-        return Error(node, tp, fill.message());
+        return node.Error(FromAbsl(fill.message()));
       }
       if (has_offset) t.utc_offset = offset;
       t.country = country;
@@ -1202,25 +1193,21 @@ class Reader {
     return absl::OkStatus();
   }
 
-  absl::Status OriginMix(const YAML::Node& v, const std::string& path,
-                         std::vector<OriginShare>* out) {
-    if (!v.IsMap()) return Error(v, path, "must be a mapping COUNTRY: share");
+  absl::Status OriginMix(const ConfigNode& v, std::vector<OriginShare>* out) {
+    if (!v.yaml().IsMap()) return v.Error("must be a mapping COUNTRY: share");
+    absl::StatusOr<ConfigMap> map = ConfigMap::Of(v);
+    if (!map.ok()) return map.status();
     out->clear();
-    std::set<std::string> seen;
-    for (const auto& kv : v) {
-      if (!kv.first.IsScalar()) return Error(kv.first, path, "bad key");
-      const std::string& code = kv.first.Scalar();
-      const std::string p = absl::StrCat(path, ".", code);
-      if (!seen.insert(code).second) return Error(kv.first, p, "duplicate key");
-      const CountryCode c = ParseCountry(code);
-      if (!c.known()) {
-        return Error(kv.first, p, "is not an ISO 3166-1 alpha-2 code");
-      }
-      lines_[p] = kv.second.Mark().line + 1;
-      double share;
-      VIGIA_RETURN_IF_ERROR(Number(kv.second, p, &share));
-      out->push_back({c, share});
-    }
+    VIGIA_RETURN_IF_ERROR(map->ForEach(
+        [&](const std::string& code, const ConfigNode& x) -> absl::Status {
+          const CountryCode c = ParseCountry(code);
+          if (!c.known()) return x.Error("is not an ISO 3166-1 alpha-2 code");
+          lines_[x.path()] = x.line();
+          double share;
+          VIGIA_RETURN_IF_ERROR(Number(x, &share));
+          out->push_back({c, share});
+          return absl::OkStatus();
+        }));
     std::sort(out->begin(), out->end(),
               [](const OriginShare& a, const OriginShare& b) {
                 return a.country < b.country;
@@ -1228,58 +1215,55 @@ class Reader {
     return absl::OkStatus();
   }
 
-  absl::Status Campaigns(const YAML::Node& v, const std::string& path,
+  absl::Status Campaigns(const ConfigNode& v,
                          std::vector<CampaignSpec>* campaigns) {
-    if (v.IsNull()) {
-      campaigns->clear();
-      return absl::OkStatus();
-    }
-    if (!v.IsSequence()) return Error(v, path, "must be a list");
     campaigns->clear();
-    for (size_t i = 0; i < v.size(); ++i) {
-      const YAML::Node& node = v[i];
-      const std::string cp = absl::StrCat(path, "[", i, "]");
-      lines_[cp] = node.Mark().line + 1;
-      if (!node.IsMap()) return Error(node, cp, "must be a mapping");
+    if (v.is_null()) return absl::OkStatus();
+    absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
+    if (!elements.ok()) return elements.status();
+    for (const ConfigNode& node : *elements) {
+      lines_[node.path()] = node.line();
+      if (!node.yaml().IsMap()) return node.Error("must be a mapping");
       // The kind decides which keys are allowed and their defaults.
-      const YAML::Node kind_node = node["kind"];
-      if (!kind_node.IsDefined()) {
-        return Error(node, cp, "missing required key kind");
+      absl::StatusOr<ConfigMap> keys = ConfigMap::Of(node);
+      if (!keys.ok()) return keys.status();
+      const std::optional<ConfigNode> kind_node = keys->Take("kind");
+      if (!kind_node.has_value()) {
+        return node.Error("missing required key kind");
       }
       std::string kind_name;
-      VIGIA_RETURN_IF_ERROR(String(kind_node, cp + ".kind", &kind_name));
+      VIGIA_RETURN_IF_ERROR(String(*kind_node, &kind_name));
       const std::optional<CampaignKind> kind = ParseCampaignKind(kind_name);
       if (!kind.has_value()) {
-        return Error(kind_node, cp + ".kind",
-                     absl::StrCat("unknown campaign kind \"", kind_name,
-                                  "\" (known: ", KnownKinds(), ")"));
+        return kind_node->Error(absl::StrCat("unknown campaign kind \"",
+                                             kind_name,
+                                             "\" (known: ", KnownKinds(), ")"));
       }
       CampaignSpec c = DefaultCampaign(*kind);
       std::set<std::string> present;
-      auto fields = [&](const std::string& k, const YAML::Node& x,
-                        const std::string& p) -> absl::Status {
+      auto fields = [&](const std::string& k,
+                        const ConfigNode& x) -> absl::Status {
         present.insert(k);
         if (k == "kind") return absl::OkStatus();
-        if (k == "name") return String(x, p, &c.name);
-        if (k == "target") return Country(x, p, &c.target);
-        if (k == "origin") return Country(x, p, &c.origin);
-        if (k == "start") return CampaignStartKey(x, p, &c);
-        if (k == "duration") return Duration(x, p, &c.duration);
-        if (k == "ramp_in") return Duration(x, p, &c.ramp_in);
-        if (k == "ramp_out") return Duration(x, p, &c.ramp_out);
-        if (k == "rate_multiplier") return Number(x, p, &c.rate_multiplier);
-        if (k == "rate_per_min") return Number(x, p, &c.rate_per_min);
-        if (k == "network") return Network(x, p, c.kind, &c.network);
-        if (k == "content") return Content(x, p, c.kind, &c.content);
-        if (k == "trend") return Trend(x, p, &c.trend);
-        if (k == "bursts") return Bursts(x, p, &c.bursts);
-        if (k == "media") return Media(x, p, &c.media);
-        if (k == "ads") return AdCampaign(x, p, &c.ads, &present);
-        if (k == "clock") return Clock(x, p, &c.clock);
-        return Link(x, p, &c.link);
+        if (k == "name") return String(x, &c.name);
+        if (k == "target") return Country(x, &c.target);
+        if (k == "origin") return Country(x, &c.origin);
+        if (k == "start") return CampaignStartKey(x, &c);
+        if (k == "duration") return Duration(x, &c.duration);
+        if (k == "ramp_in") return Duration(x, &c.ramp_in);
+        if (k == "ramp_out") return Duration(x, &c.ramp_out);
+        if (k == "rate_multiplier") return Number(x, &c.rate_multiplier);
+        if (k == "rate_per_min") return Number(x, &c.rate_per_min);
+        if (k == "network") return Network(x, c.kind, &c.network);
+        if (k == "content") return Content(x, c.kind, &c.content);
+        if (k == "trend") return Trend(x, &c.trend);
+        if (k == "bursts") return Bursts(x, &c.bursts);
+        if (k == "media") return Media(x, &c.media);
+        if (k == "ads") return AdCampaign(x, &c.ads, &present);
+        if (k == "clock") return Clock(x, &c.clock);
+        return Link(x, &c.link);
       };
-      if (absl::Status st = Map(node, cp, CampaignKeys(c.kind), fields);
-          !st.ok()) {
+      if (absl::Status st = Map(node, CampaignKeys(c.kind), fields); !st.ok()) {
         return st;
       }
       std::vector<std::string> required = {"name", "target"};
@@ -1294,46 +1278,42 @@ class Reader {
       if (c.kind == CampaignKind::kPostingClock) required.push_back("clock");
       for (const std::string& key : required) {
         if (!present.contains(key)) {
-          return Error(node, cp, absl::StrCat("missing required key ", key));
+          return node.Error(absl::StrCat("missing required key ", key));
         }
       }
       if ((c.kind == CampaignKind::kForeignOriginSurge ||
            c.kind == CampaignKind::kOrganicRise) &&
           !present.contains("rate_multiplier") &&
           !present.contains("rate_per_min")) {
-        return Error(node, cp,
-                     c.kind == CampaignKind::kOrganicRise
-                         ? "missing required key rate_multiplier"
-                         : "missing rate_multiplier or rate_per_min");
+        return node.Error(c.kind == CampaignKind::kOrganicRise
+                              ? "missing required key rate_multiplier"
+                              : "missing rate_multiplier or rate_per_min");
       }
       campaigns->push_back(std::move(c));
     }
     return absl::OkStatus();
   }
 
-  absl::Status CampaignStartKey(const YAML::Node& x, const std::string& p,
-                                CampaignSpec* c) {
+  absl::Status CampaignStartKey(const ConfigNode& x, CampaignSpec* c) {
     std::string text;
-    VIGIA_RETURN_IF_ERROR(String(x, p, &text));
+    VIGIA_RETURN_IF_ERROR(String(x, &text));
     if (text.find('T') != std::string::npos && text.find('-') != 0 &&
         text.find('-') != std::string::npos) {
       absl::StatusOr<absl::Time> t = ParseRfc3339(text);
-      if (!t.ok()) return Error(x, p, t.status().message());
+      if (!t.ok()) return x.Error(FromAbsl(t.status().message()));
       c->start_at = *t;
       return absl::OkStatus();
     }
     absl::StatusOr<absl::Duration> d = ParseScenarioDuration(text);
     if (!d.ok()) {
-      return Error(
-          x, p,
+      return x.Error(
           absl::StrCat(d.status().message(), "; or give an RFC 3339 time"));
     }
     c->start_offset = *d;
     return absl::OkStatus();
   }
 
-  absl::Status Network(const YAML::Node& v, const std::string& path,
-                       CampaignKind kind, NetworkSpec* n) {
+  absl::Status Network(const ConfigNode& v, CampaignKind kind, NetworkSpec* n) {
     // Every account of a new_account_burst network is new; when they were
     // created is the knob instead.
     std::vector<std::string_view> keys = {"accounts", "state_affiliated_share",
@@ -1341,83 +1321,75 @@ class Reader {
     keys.push_back(kind == CampaignKind::kNewAccountBurst
                        ? "created_within"
                        : "new_account_share");
-    return Map(v, path, keys,
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
+    return Map(v, keys,
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
                  if (k == "accounts") {
                    int64_t a;
-                   VIGIA_RETURN_IF_ERROR(Int(x, p, &a));
+                   VIGIA_RETURN_IF_ERROR(Int(x, &a));
                    if (a < 1 || a > 1000000) {
-                     return Error(x, p, "must be in [1, 1000000]");
+                     return x.Error("must be in [1, 1000000]");
                    }
                    n->accounts = static_cast<int>(a);
                    return absl::OkStatus();
                  }
                  if (k == "new_account_share") {
-                   return Number(x, p, &n->new_account_share);
+                   return Number(x, &n->new_account_share);
                  }
                  if (k == "state_affiliated_share") {
-                   return Number(x, p, &n->state_affiliated_share);
+                   return Number(x, &n->state_affiliated_share);
                  }
                  if (k == "created_within") {
-                   return Duration(x, p, &n->created_within);
+                   return Duration(x, &n->created_within);
                  }
-                 return Shares(x, p, &n->platforms);
+                 return Shares(x, &n->platforms);
                });
   }
 
-  absl::Status Content(const YAML::Node& v, const std::string& path,
-                       CampaignKind kind, ContentSpec* c) {
+  absl::Status Content(const ConfigNode& v, CampaignKind kind, ContentSpec* c) {
     std::vector<std::string_view> keys = {"lang", "messages", "urls"};
     if (kind != CampaignKind::kCoordinatedSharing) {
       keys.insert(keys.end(), {"hashtags", "repost_share", "url_share"});
     }
-    return Map(v, path, keys,
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
-                 if (k == "lang") return String(x, p, &c->lang);
-                 if (k == "messages") return StringList(x, p, &c->messages);
-                 if (k == "urls") return StringList(x, p, &c->urls);
-                 if (k == "hashtags") return StringList(x, p, &c->hashtags);
+    return Map(v, keys,
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "lang") return String(x, &c->lang);
+                 if (k == "messages") return StringList(x, &c->messages);
+                 if (k == "urls") return StringList(x, &c->urls);
+                 if (k == "hashtags") return StringList(x, &c->hashtags);
                  if (k == "repost_share") {
-                   return Number(x, p, &c->repost_share);
+                   return Number(x, &c->repost_share);
                  }
-                 return Number(x, p, &c->url_share);
+                 return Number(x, &c->url_share);
                });
   }
 
-  absl::Status Trend(const YAML::Node& v, const std::string& path,
-                     TrendSpec* t) {
-    return Map(v, path, {"hashtag", "origins", "url_share"},
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
-                 if (k == "hashtag") return String(x, p, &t->hashtag);
-                 if (k == "origins") return OriginMix(x, p, &t->origins);
-                 return Number(x, p, &t->url_share);
+  absl::Status Trend(const ConfigNode& v, TrendSpec* t) {
+    return Map(v, {"hashtag", "origins", "url_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "hashtag") return String(x, &t->hashtag);
+                 if (k == "origins") return OriginMix(x, &t->origins);
+                 return Number(x, &t->url_share);
                });
   }
 
-  absl::Status Bursts(const YAML::Node& v, const std::string& path,
-                      BurstSpec* b) {
-    return Map(v, path, {"url", "text", "repost", "accounts", "spread"},
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
-                 if (k == "spread") return Duration(x, p, &b->spread);
+  absl::Status Bursts(const ConfigNode& v, BurstSpec* b) {
+    return Map(v, {"url", "text", "repost", "accounts", "spread"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "spread") return Duration(x, &b->spread);
                  if (k == "accounts") {
                    int64_t lo, hi;
-                   VIGIA_RETURN_IF_ERROR(IntPair(x, p, &lo, &hi));
+                   VIGIA_RETURN_IF_ERROR(IntPair(x, &lo, &hi));
                    if (lo < 2 || hi < lo || hi > 1000000) {
-                     return Error(x, p,
-                                  "must be [min, max] with 2 <= min <= max");
+                     return x.Error("must be [min, max] with 2 <= min <= max");
                    }
                    b->min_accounts = static_cast<int>(lo);
                    b->max_accounts = static_cast<int>(hi);
                    return absl::OkStatus();
                  }
                  int64_t n;
-                 VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
+                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
                  if (n < 0 || n > 10000) {
-                   return Error(x, p, "must be in [0, 10000]");
+                   return x.Error("must be in [0, 10000]");
                  }
                  (k == "url"    ? b->url
                   : k == "text" ? b->text
@@ -1426,46 +1398,43 @@ class Reader {
                });
   }
 
-  absl::Status Media(const YAML::Node& v, const std::string& path,
-                     MediaSpec* m) {
-    return Map(v, path, {"domains", "state", "articles", "repost_share"},
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
-                 if (k == "domains") return StringList(x, p, &m->domains);
-                 if (k == "state") return Country(x, p, &m->state);
+  absl::Status Media(const ConfigNode& v, MediaSpec* m) {
+    return Map(v, {"domains", "state", "articles", "repost_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "domains") return StringList(x, &m->domains);
+                 if (k == "state") return Country(x, &m->state);
                  if (k == "repost_share") {
-                   return Number(x, p, &m->repost_share);
+                   return Number(x, &m->repost_share);
                  }
                  int64_t n;
-                 VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
+                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
                  if (n < 1 || n > 10000) {
-                   return Error(x, p, "must be in [1, 10000]");
+                   return x.Error("must be in [1, 10000]");
                  }
                  m->articles = static_cast<int>(n);
                  return absl::OkStatus();
                });
   }
 
-  absl::Status AdCampaign(const YAML::Node& v, const std::string& path,
-                          AdCampaignSpec* a, std::set<std::string>* present) {
-    return Map(v, path,
+  absl::Status AdCampaign(const ConfigNode& v, AdCampaignSpec* a,
+                          std::set<std::string>* present) {
+    return Map(v,
                {"per_hour", "payer", "pages", "spend", "currency",
                 "missing_disclaimer_share"},
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
                  present->insert("ads." + k);
-                 if (k == "per_hour") return Number(x, p, &a->per_hour);
-                 if (k == "payer") return String(x, p, &a->payer);
+                 if (k == "per_hour") return Number(x, &a->per_hour);
+                 if (k == "payer") return String(x, &a->payer);
                  if (k == "missing_disclaimer_share") {
-                   return Number(x, p, &a->missing_disclaimer_share);
+                   return Number(x, &a->missing_disclaimer_share);
                  }
                  if (k == "spend") {
                    int64_t lo, hi;
-                   VIGIA_RETURN_IF_ERROR(IntPair(x, p, &lo, &hi));
+                   VIGIA_RETURN_IF_ERROR(IntPair(x, &lo, &hi));
                    if (lo < 0 || hi < lo) {
-                     return Error(x, p,
-                                  "must be [lower, upper] with 0 <= lower "
-                                  "<= upper");
+                     return x.Error(
+                         "must be [lower, upper] with 0 <= lower "
+                         "<= upper");
                    }
                    a->spend_lower = lo;
                    a->spend_upper = hi;
@@ -1473,46 +1442,44 @@ class Reader {
                  }
                  if (k == "currency") {
                    std::string text;
-                   VIGIA_RETURN_IF_ERROR(String(x, p, &text));
+                   VIGIA_RETURN_IF_ERROR(String(x, &text));
                    a->currency = CurrencyCode::FromString(text);
                    if (!a->currency.known()) {
-                     return Error(x, p, "is not a three-letter ISO 4217 code");
+                     return x.Error("is not a three-letter ISO 4217 code");
                    }
                    return absl::OkStatus();
                  }
                  int64_t n;
-                 VIGIA_RETURN_IF_ERROR(Int(x, p, &n));
+                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
                  if (n < 1 || n > 1000) {
-                   return Error(x, p, "must be in [1, 1000]");
+                   return x.Error("must be in [1, 1000]");
                  }
                  a->pages = static_cast<int>(n);
                  return absl::OkStatus();
                });
   }
 
-  absl::Status Clock(const YAML::Node& v, const std::string& path,
-                     ClockSpec* c) {
-    return Map(v, path, {"utc_offset", "work_hours", "posts_per_day"},
-               [&](const std::string& k, const YAML::Node& x,
-                   const std::string& p) -> absl::Status {
+  absl::Status Clock(const ConfigNode& v, ClockSpec* c) {
+    return Map(v, {"utc_offset", "work_hours", "posts_per_day"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
                  if (k == "utc_offset") {
                    std::string text;
-                   VIGIA_RETURN_IF_ERROR(String(x, p, &text));
+                   VIGIA_RETURN_IF_ERROR(String(x, &text));
                    absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
-                   if (!d.ok()) return Error(x, p, d.status().message());
+                   if (!d.ok()) return x.Error(FromAbsl(d.status().message()));
                    c->utc_offset = *d;
                    c->has_utc_offset = true;
                    return absl::OkStatus();
                  }
                  if (k == "posts_per_day") {
-                   return Number(x, p, &c->posts_per_day);
+                   return Number(x, &c->posts_per_day);
                  }
                  int64_t lo, hi;
-                 VIGIA_RETURN_IF_ERROR(IntPair(x, p, &lo, &hi));
+                 VIGIA_RETURN_IF_ERROR(IntPair(x, &lo, &hi));
                  if (lo < 0 || hi > 24 || lo >= hi) {
-                   return Error(x, p,
-                                "must be [start, end) hours with 0 <= start "
-                                "< end <= 24");
+                   return x.Error(
+                       "must be [start, end) hours with 0 <= start "
+                       "< end <= 24");
                  }
                  c->work_start = static_cast<int>(lo);
                  c->work_end = static_cast<int>(hi);
@@ -1520,136 +1487,119 @@ class Reader {
                });
   }
 
-  absl::Status Link(const YAML::Node& v, const std::string& path, LinkSpec* l) {
-    return Map(v, path, {"url"},
-               [&](const std::string&, const YAML::Node& x,
-                   const std::string& p) { return String(x, p, &l->url); });
+  absl::Status Link(const ConfigNode& v, LinkSpec* l) {
+    return Map(v, {"url"}, [&](const std::string&, const ConfigNode& x) {
+      return String(x, &l->url);
+    });
   }
 
   // Scalars.
 
-  absl::Status String(const YAML::Node& v, const std::string& path,
-                      std::string* out) {
-    if (v.IsNull()) return Error(v, path, "needs a value");
-    if (!v.IsScalar()) return Error(v, path, "must be a scalar");
-    *out = v.Scalar();
+  absl::Status String(const ConfigNode& v, std::string* out) {
+    if (v.is_null()) return v.Error("needs a value");
+    if (!v.yaml().IsScalar()) return v.Error("must be a scalar");
+    *out = v.yaml().Scalar();
     return absl::OkStatus();
   }
 
-  absl::Status Number(const YAML::Node& v, const std::string& path,
-                      double* out) {
+  absl::Status Number(const ConfigNode& v, double* out) {
     std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
+    VIGIA_RETURN_IF_ERROR(String(v, &text));
     absl::StatusOr<double> d = ParseNumber(text);
-    if (!d.ok()) return Error(v, path, d.status().message());
+    if (!d.ok()) return v.Error(FromAbsl(d.status().message()));
     *out = *d;
     return absl::OkStatus();
   }
 
-  absl::Status Int(const YAML::Node& v, const std::string& path, int64_t* out) {
+  absl::Status Int(const ConfigNode& v, int64_t* out) {
     std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
+    VIGIA_RETURN_IF_ERROR(String(v, &text));
     absl::StatusOr<int64_t> i = ParseInteger(text);
-    if (!i.ok()) return Error(v, path, i.status().message());
+    if (!i.ok()) return v.Error(FromAbsl(i.status().message()));
     *out = *i;
     return absl::OkStatus();
   }
 
   // A list of exactly two integers: [8, 15].
-  absl::Status IntPair(const YAML::Node& v, const std::string& path,
-                       int64_t* first, int64_t* second) {
-    if (!v.IsSequence() || v.size() != 2) {
-      return Error(v, path, "must be a list of two integers");
+  absl::Status IntPair(const ConfigNode& v, int64_t* first, int64_t* second) {
+    if (!v.yaml().IsSequence() || v.yaml().size() != 2) {
+      return v.Error("must be a list of two integers");
     }
-    VIGIA_RETURN_IF_ERROR(Int(v[0], path + "[0]", first));
-    return Int(v[1], path + "[1]", second);
+    VIGIA_RETURN_IF_ERROR(Int(Element(v, 0), first));
+    return Int(Element(v, 1), second);
   }
 
-  absl::Status Duration(const YAML::Node& v, const std::string& path,
-                        absl::Duration* out) {
+  absl::Status Duration(const ConfigNode& v, absl::Duration* out) {
     std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
+    VIGIA_RETURN_IF_ERROR(String(v, &text));
     absl::StatusOr<absl::Duration> d = ParseScenarioDuration(text);
-    if (!d.ok()) return Error(v, path, d.status().message());
+    if (!d.ok()) return v.Error(FromAbsl(d.status().message()));
     *out = *d;
     return absl::OkStatus();
   }
 
-  absl::Status Time(const YAML::Node& v, const std::string& path,
-                    absl::Time* out) {
+  absl::Status Time(const ConfigNode& v, absl::Time* out) {
     std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
+    VIGIA_RETURN_IF_ERROR(String(v, &text));
     absl::StatusOr<absl::Time> t = ParseRfc3339(text);
-    if (!t.ok()) return Error(v, path, t.status().message());
+    if (!t.ok()) return v.Error(FromAbsl(t.status().message()));
     *out = *t;
     return absl::OkStatus();
   }
 
-  absl::Status Country(const YAML::Node& v, const std::string& path,
-                       CountryCode* out) {
+  absl::Status Country(const ConfigNode& v, CountryCode* out) {
     std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, path, &text));
+    VIGIA_RETURN_IF_ERROR(String(v, &text));
     *out = ParseCountry(text);
     if (!out->known()) {
-      return Error(
-          v, path,
+      return v.Error(
           absl::StrCat("\"", text, "\" is not an ISO 3166-1 alpha-2 code"));
     }
     return absl::OkStatus();
   }
 
-  absl::Status StringList(const YAML::Node& v, const std::string& path,
-                          std::vector<std::string>* out) {
-    if (!v.IsSequence()) return Error(v, path, "must be a list");
+  absl::Status StringList(const ConfigNode& v, std::vector<std::string>* out) {
+    absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
+    if (!elements.ok()) return elements.status();
     out->clear();
-    for (size_t i = 0; i < v.size(); ++i) {
+    for (const ConfigNode& element : *elements) {
       std::string s;
-      VIGIA_RETURN_IF_ERROR(String(v[i], absl::StrCat(path, "[", i, "]"), &s));
+      VIGIA_RETURN_IF_ERROR(String(element, &s));
       out->push_back(std::move(s));
     }
     return absl::OkStatus();
   }
 
-  absl::Status NumberList(const YAML::Node& v, const std::string& path,
-                          std::vector<double>* out) {
-    if (!v.IsSequence()) return Error(v, path, "must be a list");
+  absl::Status NumberList(const ConfigNode& v, std::vector<double>* out) {
+    absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
+    if (!elements.ok()) return elements.status();
     out->clear();
-    for (size_t i = 0; i < v.size(); ++i) {
+    for (const ConfigNode& element : *elements) {
       double d;
-      VIGIA_RETURN_IF_ERROR(Number(v[i], absl::StrCat(path, "[", i, "]"), &d));
+      VIGIA_RETURN_IF_ERROR(Number(element, &d));
       out->push_back(d);
     }
     return absl::OkStatus();
   }
 
-  absl::Status Shares(const YAML::Node& v, const std::string& path,
-                      std::vector<NamedShare>* out) {
-    if (!v.IsMap()) return Error(v, path, "must be a mapping name: share");
+  absl::Status Shares(const ConfigNode& v, std::vector<NamedShare>* out) {
+    if (!v.yaml().IsMap()) return v.Error("must be a mapping name: share");
+    absl::StatusOr<ConfigMap> map = ConfigMap::Of(v);
+    if (!map.ok()) return map.status();
     out->clear();
-    std::set<std::string> seen;
-    for (const auto& kv : v) {
-      if (!kv.first.IsScalar()) return Error(kv.first, path, "bad key");
-      const std::string& name = kv.first.Scalar();
-      const std::string p = absl::StrCat(path, ".", name);
-      if (!seen.insert(name).second) return Error(kv.first, p, "duplicate key");
-      lines_[p] = kv.second.Mark().line + 1;
-      double share;
-      VIGIA_RETURN_IF_ERROR(Number(kv.second, p, &share));
-      out->push_back({name, share});
-    }
+    VIGIA_RETURN_IF_ERROR(map->ForEach(
+        [&](const std::string& name, const ConfigNode& x) -> absl::Status {
+          lines_[x.path()] = x.line();
+          double share;
+          VIGIA_RETURN_IF_ERROR(Number(x, &share));
+          out->push_back({name, share});
+          return absl::OkStatus();
+        }));
     std::sort(out->begin(), out->end(),
               [](const NamedShare& a, const NamedShare& b) {
                 return a.name < b.name;
               });
     return absl::OkStatus();
-  }
-
-  absl::Status Error(const YAML::Node& node, std::string_view path,
-                     absl::string_view message) {
-    const int line = node.Mark().is_null() ? 0 : node.Mark().line + 1;
-    return absl::InvalidArgumentError(
-        absl::StrCat(ToAbsl(source_), ":", line, ": ",
-                     path.empty() ? "(top)" : ToAbsl(path), ": ", message));
   }
 
   // A problem found after reading: point at the line of its key path, or of
