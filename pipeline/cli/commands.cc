@@ -50,10 +50,11 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {DemoCommand(),      RunCommand(),       ReplayCommand(),
-          ExplainCommand(),   EvidenceCommand(),  VerifyCommand(),
-          CampaignsCommand(), GenCommand(),       BacktestCommand(),
-          ConfigCommand(),    MockKafkaCommand(), DrillCommand()};
+  return {DemoCommand(),      RunCommand(),      ReplayCommand(),
+          ExplainCommand(),   EvidenceCommand(), VerifyCommand(),
+          CampaignsCommand(), ImportCommand(),   GenCommand(),
+          BacktestCommand(),  ConfigCommand(),   MockKafkaCommand(),
+          DrillCommand()};
 }
 
 }  // namespace vigia::cli

@@ -46,6 +46,7 @@ Command ExplainCommand();
 Command EvidenceCommand();
 Command VerifyCommand();
 Command CampaignsCommand();
+Command ImportCommand();
 
 }  // namespace vigia::cli
 
