@@ -7,8 +7,10 @@
 // convert is in the dead letters with its reason, and the counts add up.
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -147,6 +149,99 @@ TEST_P(ImportEndToEnd, ImportsReplaysAndExplainsBackToTheExport) {
         window, absl::StrCat("\"", std::string(record_id), "\"")))
         << "record " << record_id << " not at " << file << ":" << line;
   }
+}
+
+// The X sample's two alerts (its URL and its text, posted by the same five
+// accounts) are one campaign; the co-activity network written as GEXF and
+// GraphML parses as XML (python3's xml.etree) with the five accounts and
+// every pair weighted 2; explain names the campaign as of each alert.
+TEST(ImportCampaigns, TheSamplesAlertsAreOneCampaignWithAParsableNetwork) {
+  const std::string dir = MakeTempDir("import_e2e_campaigns");
+  const std::string feed = dir + "/x.ndjson";
+  const std::string alerts = dir + "/x.alerts.ndjson";
+  ASSERT_EQ(
+      RunCommand(absl::StrCat(kVigia, " import --format x --input ", kData,
+                              "/x_search_page.json --enrich ", kData,
+                              "/enrichment.csv --target US --out ", feed)),
+      0);
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " replay --quiet --input ", feed,
+                                    " --alerts ", alerts,
+                                    " --dead-letters /dev/null")),
+            0);
+  const std::string campaigns = dir + "/campaigns.ndjson";
+  const std::string gexf = dir + "/network.gexf";
+  const std::string graphml = dir + "/network.graphml";
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " campaigns --alerts ", alerts,
+                                    " --min-severity info --out ", campaigns,
+                                    " --gexf ", gexf, " --graphml ", graphml)),
+            0);
+  const std::vector<std::string> lines = Lines(ReadFile(campaigns));
+  ASSERT_EQ(lines.size(), 1u) << ReadFile(campaigns);
+  simdjson::dom::parser parser;
+  simdjson::dom::element c;
+  ASSERT_EQ(parser.parse(lines[0]).get(c), simdjson::SUCCESS);
+  std::string_view id;
+  ASSERT_EQ(c["campaign"].get(id), simdjson::SUCCESS);
+  simdjson::dom::array ids;
+  ASSERT_EQ(c["alerts"].get(ids), simdjson::SUCCESS);
+  EXPECT_EQ(ids.size(), 2u);
+  EXPECT_TRUE(c["reach"].is_object());
+
+  // Parsed by a real XML parser, not matched as text.
+  const std::string check = dir + "/check.py";
+  std::ofstream(check) << R"(import sys
+import xml.etree.ElementTree as ET
+kind, path, campaign = sys.argv[1], sys.argv[2], sys.argv[3]
+root = ET.parse(path).getroot()
+if kind == "gexf":
+    ns = "{http://gexf.net/1.3}"
+    assert root.tag == ns + "gexf" and root.get("version") == "1.3", root.tag
+    nodes = list(root.iter(ns + "node"))
+    edges = list(root.iter(ns + "edge"))
+    weights = [float(e.get("weight")) for e in edges]
+    camps = {v.get("value") for n in nodes for v in n.iter(ns + "attvalue")
+             if v.get("for") == "campaign"}
+else:
+    ns = "{http://graphml.graphdrawing.org/xmlns}"
+    assert root.tag == ns + "graphml", root.tag
+    nodes = list(root.iter(ns + "node"))
+    edges = list(root.iter(ns + "edge"))
+    weights = [float(d.text) for e in edges for d in e.iter(ns + "data")
+               if d.get("key") == "weight"]
+    camps = {d.text for n in nodes for d in n.iter(ns + "data")
+             if d.get("key") == "campaign"}
+assert len(nodes) == 5, len(nodes)
+assert len(edges) == 10, len(edges)
+assert weights == [2.0] * 10, weights
+assert camps == {campaign}, camps
+print(kind, "ok:", len(nodes), "nodes,", len(edges), "edges")
+)";
+  for (const auto& [kind, path] :
+       {std::pair<std::string, std::string>{"gexf", gexf},
+        {"graphml", graphml}}) {
+    EXPECT_EQ(RunCommand(absl::StrCat("python3 ", check, " ", kind, " ", path,
+                                      " ", std::string(id))),
+              0)
+        << kind;
+  }
+
+  // Explain names the campaign as of the alert (warning and above, and the
+  // alert itself: here, the alert alone).
+  std::string first;
+  for (const AlertLine& a : ReadAlerts(alerts)) first = a.id;
+  const std::string explained = dir + "/explain.json";
+  ASSERT_EQ(RunCommand(absl::StrCat(kVigia, " explain --json --input ", feed,
+                                    " --alert ", first, " >", explained)),
+            0);
+  simdjson::dom::parser explain_parser;
+  simdjson::dom::element e;
+  const std::string text = ReadFile(explained);
+  ASSERT_EQ(explain_parser.parse(text).get(e), simdjson::SUCCESS) << text;
+  std::string_view campaign;
+  ASSERT_EQ(e.at_pointer("/campaign/id").get(campaign), simdjson::SUCCESS)
+      << text;
+  EXPECT_EQ(campaign.size(), 20u);
+  EXPECT_EQ(campaign[0], 'c');
 }
 
 INSTANTIATE_TEST_SUITE_P(Samples, ImportEndToEnd,
