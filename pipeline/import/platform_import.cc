@@ -492,11 +492,8 @@ class Run {
     size_t skip = 0;
     if (body.substr(0, 3) == "\xEF\xBB\xBF") skip = 3;  // a UTF-8 BOM
     const std::string_view all = body.substr(skip);
-    dom::element unused;
-    if (whole_parser_.parse(all.data(), all.size()).get(unused) == SUCCESS) {
-      Document(skip, all.size());
-    } else {
-      // JSON Lines: one document per line.
+    if (IsJsonLines(all)) {
+      // One document per line; a line that is not JSON is one rejection.
       size_t start = skip;
       while (start < input_.size()) {
         size_t end = input_.find('\n', start);
@@ -507,6 +504,8 @@ class Run {
         }
         start = end + 1;
       }
+    } else {
+      Document(skip, all.size());
     }
     std::stable_sort(result_.records.begin(), result_.records.end(),
                      [](const ImportedRecord& a, const ImportedRecord& b) {
@@ -516,6 +515,33 @@ class Run {
   }
 
  private:
+  // JSON Lines when the file has several non-blank lines and one of the
+  // first two is a whole JSON document (the first may be damaged): decided
+  // on two lines, so a large JSON Lines file is never parsed whole, and a
+  // damaged pretty-printed page ("{", then "\"data\": [") stays one
+  // document, rejected once.
+  bool IsJsonLines(std::string_view all) {
+    int lines = 0;
+    bool parses = false;
+    size_t start = 0;
+    while (start < all.size() && lines < 3) {
+      size_t end = all.find('\n', start);
+      if (end == std::string_view::npos) end = all.size();
+      const std::string_view line = all.substr(start, end - start);
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+        ++lines;
+        dom::element unused;
+        if (lines <= 2 &&
+            whole_parser_.parse(line.data(), line.size()).get(unused) ==
+                SUCCESS) {
+          parses = true;
+        }
+      }
+      start = end + 1;
+    }
+    return lines >= 2 && parses;
+  }
+
   int64_t LineAt(size_t offset) {
     // Items come in input order, so the count moves forward only.
     if (offset < line_offset_) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -368,6 +369,28 @@ TEST(ImportMeta, EveryProblemHasItsReason) {
     EXPECT_THAT(r.rejects[0].detail, HasSubstr(c.detail)) << c.item;
     EXPECT_EQ(r.rejects[0].line, 1);
   }
+}
+
+TEST(ImportX,
+     ADamagedFirstLineStillReadsAsJsonLinesAndADamagedPageIsOneReject) {
+  const std::string tweet =
+      R"({"data":{"id":"9","author_id":"1570000000000001001","created_at":"2027-05-30T18:00:00Z"}})";
+  ImportResult r = ImportExport(absl::StrCat("{\"data\":{\"id\n", tweet, "\n"),
+                                "f", Table(), Options(ExportFormat::kXV2));
+  EXPECT_EQ(r.stats.documents, 2);
+  EXPECT_EQ(r.stats.imported, 1);
+  EXPECT_EQ(r.stats.rejected.at("malformed_json"), 1);
+  // A pretty-printed page cut short: one document, one rejection, its bytes
+  // the whole file.
+  const std::string page = Read("x_search_page.json");
+  const std::string cut = page.substr(0, page.size() / 2);
+  r = ImportExport(cut, "f", Table(), Options(ExportFormat::kXV2, "US"));
+  EXPECT_EQ(r.stats.documents, 1);
+  EXPECT_EQ(r.stats.imported, 0);
+  ASSERT_EQ(r.rejects.size(), 1u);
+  EXPECT_EQ(r.rejects[0].reason, "malformed_json");
+  EXPECT_EQ(std::string(r.rejects[0].bytes),
+            std::string(absl::StripTrailingAsciiWhitespace(cut)));
 }
 
 TEST(ImportFormat, NamesAreMetaAndX) {
