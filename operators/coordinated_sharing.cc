@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "operators/compact_storage.h"
@@ -281,7 +282,9 @@ struct Member {
   int64_t t_us = 0;
   uint64_t account_hash = 0;
   int64_t position = 0;
-  PackedStrings text;   // id, account, then the URL as posted ("url" keys)
+  // id, account, then the URL as posted ("url" keys), then the account's
+  // follower count in decimal when the post reported one.
+  PackedStrings text;
   uint32_t source = 0;  // source and partition, in the detector's table
   CountryCode country;
   bool in_episode = false;
@@ -289,9 +292,16 @@ struct Member {
 
   std::string_view id() const { return text[0]; }
   std::string_view account() const { return text[1]; }
-  // Empty but for the members of "url" keys.
+  // REQUIRES: a member of a "url" key.
   std::string_view raw_url() const {
     return text.count() > 2 ? text[2] : std::string_view();
+  }
+  // The account's follower count when the post was collected, or -1.
+  int64_t followers(bool url_key) const {
+    const size_t at = url_key ? 3 : 2;
+    int64_t n = -1;
+    if (text.count() > at && absl::SimpleAtoi(ToAbsl(text[at]), &n)) return n;
+    return -1;
   }
   StoredSample Sample(const SourceTable& sources) const {
     const SourceRef s = sources.Get(source, position);
@@ -304,6 +314,7 @@ static_assert(sizeof(Member) == 40);
 struct AccountStat {
   uint32_t posts = 0;
   CountryCode country;
+  int64_t followers = -1;  // the largest count its posts reported; -1: none
 };
 
 // A firing cluster: what the alert records say about it.
@@ -494,13 +505,14 @@ class CoordinatedSharing final : public Operator {
     return s;
   }
 
-  // State format, version 1: the counters and watermark; the source table;
+  // State format, version 2 (1 lacked the episode accounts' follower
+  // counts): the counters and watermark; the source table;
   // every slot (free ones as not live; live ones with id, fingerprint,
   // target, kind, LRU links, generation, quote, held posts and open
   // episode); the free list, LRU ends and firing keys in order; the queued
   // judgements (their pop order is fixed by time and sequence). The index
   // of slots by id is rebuilt.
-  uint32_t state_version() const override { return 1; }
+  uint32_t state_version() const override { return 2; }
   void SaveState(SnapshotWriter& w) const override {
     w.I64(wm_us_);
     w.U64(seq_);
@@ -554,7 +566,6 @@ class CoordinatedSharing final : public Operator {
   }
 
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
     wm_us_ = r.I64();
     seq_ = r.U64();
     cap_hits_ = r.I64();
@@ -609,7 +620,7 @@ class CoordinatedSharing final : public Operator {
       }
       if (r.Bool()) {
         key.episode = std::make_unique<Episode>(top_capacity_);
-        RestoreEpisode(r, key.episode.get());
+        RestoreEpisode(r, version, key.episode.get());
         if (r.ok() &&
             (key.episode->level < -1 ||
              key.episode->level >= static_cast<int>(Levels(key).size()))) {
@@ -719,9 +730,21 @@ class CoordinatedSharing final : public Operator {
     m.account_hash = account;
     m.position = event.source.position;
     m.source = sources_.Intern(event.source);
-    m.text = kind == Kind::kUrl
-                 ? PackedStrings({event.id, event.account_id, raw_url})
-                 : PackedStrings({event.id, event.account_id});
+    // The follower count rides in the strings' block (a few bytes, only
+    // when reported) rather than in every Member: it is read only when
+    // the post joins an episode, for the alert's reach.
+    const std::string followers =
+        event.followers >= 0 ? absl::StrCat(event.followers) : std::string();
+    if (kind == Kind::kUrl) {
+      m.text =
+          followers.empty()
+              ? PackedStrings({event.id, event.account_id, raw_url})
+              : PackedStrings({event.id, event.account_id, raw_url, followers});
+    } else {
+      m.text = followers.empty()
+                   ? PackedStrings({event.id, event.account_id})
+                   : PackedStrings({event.id, event.account_id, followers});
+    }
     m.country = event.account_country;
 
     key.members.insert(key.members.begin() + static_cast<ptrdiff_t>(pos),
@@ -907,15 +930,18 @@ class CoordinatedSharing final : public Operator {
           ep.first_us == kNoTime ? m.t_us : std::min(ep.first_us, m.t_us);
       ep.last_us = std::max(ep.last_us, m.t_us);
       const std::string_view account = m.account();
+      const int64_t followers = m.followers(key.kind == Kind::kUrl);
       auto it = ep.accounts.find(ToAbsl(account));
       if (it == ep.accounts.end()) {
         if (ep.accounts.size() >= static_cast<size_t>(kMaxEpisodeAccounts)) {
           ++ep.accounts_dropped;
         } else {
-          ep.accounts.emplace(std::string(account), AccountStat{1, m.country});
+          ep.accounts.emplace(std::string(account),
+                              AccountStat{1, m.country, followers});
         }
       } else {
         ++it->second.posts;
+        it->second.followers = std::max(it->second.followers, followers);
       }
       if (key.kind == Kind::kUrl) ep.raw_urls.Add(m.raw_url());
       // One sample per account first: the evidence should show the
@@ -956,11 +982,12 @@ class CoordinatedSharing final : public Operator {
     w.U64(p.count());
     for (size_t i = 0; i < p.count(); ++i) w.Str(p[i]);
   }
-  // Up to the three parts a member or quote has.
+  // Up to the four parts a member (id, account, URL, followers) or quote
+  // has.
   static PackedStrings RestorePacked(SnapshotReader& r) {
     const size_t n = r.Count(1);
-    if (n > 3) r.Fail("more than three packed strings");
-    std::string_view parts[3];
+    if (n > 4) r.Fail("more than four packed strings");
+    std::string_view parts[4];
     for (size_t i = 0; i < n && r.ok(); ++i) parts[i] = r.StrView();
     if (!r.ok()) return PackedStrings();
     switch (n) {
@@ -970,6 +997,8 @@ class CoordinatedSharing final : public Operator {
         return PackedStrings({parts[0], parts[1]});
       case 3:
         return PackedStrings({parts[0], parts[1], parts[2]});
+      case 4:
+        return PackedStrings({parts[0], parts[1], parts[2], parts[3]});
       default:
         return PackedStrings();
     }
@@ -995,6 +1024,7 @@ class CoordinatedSharing final : public Operator {
       w.Str(account);
       w.U32(stat.posts);
       w.U32(stat.country.packed());
+      w.I64(stat.followers);
     }
     w.I64(ep.accounts_dropped);
     ep.raw_urls.Save(w);
@@ -1016,7 +1046,7 @@ class CoordinatedSharing final : public Operator {
       w.Bool(yes);
     }
   }
-  static void RestoreEpisode(SnapshotReader& r, Episode* ep) {
+  static void RestoreEpisode(SnapshotReader& r, uint32_t version, Episode* ep) {
     ep->level = r.I32();
     ep->start = r.Time();
     ep->first_us = r.I64();
@@ -1037,6 +1067,10 @@ class CoordinatedSharing final : public Operator {
       }
       stat.country = CountryCode::FromChars(static_cast<char>(c >> 8),
                                             static_cast<char>(c & 0xff));
+      if (version >= 2) {
+        stat.followers = r.I64();
+        if (stat.followers < -1) r.Fail("negative follower count");
+      }
       if (r.ok()) ep->accounts.emplace(std::move(account), stat);
     }
     ep->accounts_dropped = r.I64();
@@ -1161,6 +1195,20 @@ class CoordinatedSharing final : public Operator {
       e.position = s.position;
       alert.evidence.samples.push_back(std::move(e));
     }
+    // Reach of the episode's accounts, each counted once; posts of accounts
+    // beyond the cap are counted as unmeasured.
+    Reach reach;
+    for (const auto& [account, stat] : ep.accounts) {
+      if (stat.followers >= 0) {
+        ++reach.accounts;
+        reach.followers += stat.followers;
+      } else {
+        reach.posts_without_followers += stat.posts;
+      }
+    }
+    reach.posts_without_followers += ep.accounts_dropped;
+    if (key.kind == Kind::kRepost) reach.reposts = ep.posts;
+    alert.evidence.reach = reach;
     const int64_t episode_accounts =
         static_cast<int64_t>(ep.accounts.size()) + ep.accounts_dropped;
     alert.evidence.baseline = {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 #include "operators/testing/operator_test_util.h"
 #include "operators/text_fold.h"
 
@@ -32,6 +33,7 @@ struct Post {
   std::string repost_of;
   CountryCode target = kMD;
   CountryCode origin = kRU;
+  int64_t followers = -1;  // not reported
 };
 
 // Feeds posts to the detector and moves the watermark explicitly.
@@ -57,6 +59,7 @@ class Driver : public OperatorDriver {
     e.urls = urls;
     e.text = p.text;
     e.repost_of = p.repost_of;
+    e.followers = p.followers;
     Observe(e);
   }
 };
@@ -381,6 +384,57 @@ TEST(CoordinatedSharing, IgnoresShortTexts) {
   EXPECT_EQ(d.op().stats().keys, 0);
 }
 
+TEST(CoordinatedSharing, StatesTheReachOfTheEpisodesAccounts) {
+  Driver d;
+  // Five accounts: acct0 twice (its larger count counts), acct1 without a
+  // count.
+  std::vector<Post> posts = Sharers(5, "https://disinfo.test/rigged", 4, 2);
+  posts[0].at = At(0);
+  posts[0].followers = 100;
+  Post again = posts[0];
+  again.at = At(2);
+  again.followers = 180;
+  posts.push_back(again);
+  for (int i = 2; i < 5; ++i) posts[i].followers = 100 * (i + 1);
+  SendAll(d, posts);
+  d.Watermark(At(40));
+  ASSERT_EQ(d.alerts().size(), 1u);
+  ASSERT_TRUE(d.alerts()[0].evidence.reach.has_value());
+  const Reach& r = *d.alerts()[0].evidence.reach;
+  EXPECT_EQ(r.accounts, 4);
+  EXPECT_EQ(r.followers, 180 + 300 + 400 + 500);
+  EXPECT_FALSE(r.estimated);
+  EXPECT_EQ(r.posts_without_followers, 1);
+  EXPECT_EQ(r.reposts, 0);
+}
+
+TEST(CoordinatedSharing, KeepsFollowerCountsAcrossASnapshot) {
+  const std::string url = "https://disinfo.test/rigged";
+  std::vector<Post> first = Sharers(6, url, 0, 2);
+  std::vector<Post> second = Sharers(6, url, 12, 2, "late");
+  for (Post& p : first) p.followers = 10;
+  for (Post& p : second) p.followers = 1000;
+  Driver d;
+  SendAll(d, first);
+  d.Watermark(At(11));
+  ASSERT_EQ(d.alerts().size(), 1u);  // an open episode, saved below
+  SnapshotWriter w;
+  d.op().SaveState(w);
+  Driver restored;
+  SnapshotReader r(w.bytes(), 0, "coordinated_sharing");
+  ASSERT_TRUE(restored.op().RestoreState(r, 2).ok()) << r.status();
+  SendAll(restored, second);
+  restored.Watermark(At(40));
+  ASSERT_FALSE(restored.alerts().empty());
+  const Alert& a = restored.alerts().back();
+  // The warning at the tenth account: the six of the episode saved in the
+  // snapshot keep their counts.
+  EXPECT_EQ(a.severity, Severity::kWarning);
+  ASSERT_TRUE(a.evidence.reach.has_value());
+  EXPECT_EQ(a.evidence.reach->accounts, 10);
+  EXPECT_EQ(a.evidence.reach->followers, 6 * 10 + 4 * 1000);
+}
+
 TEST(CoordinatedSharing, CountsRepostStormsApartFromOriginalPosts) {
   Driver d;
   // Nine accounts repost one post that carries a URL: below the repost
@@ -400,6 +454,8 @@ TEST(CoordinatedSharing, CountsRepostStormsApartFromOriginalPosts) {
   d.Watermark(At(40));
   ASSERT_EQ(d.alerts().size(), 1u);
   EXPECT_EQ(d.alerts()[0].subject_kind, "repost");
+  ASSERT_TRUE(d.alerts()[0].evidence.reach.has_value());
+  EXPECT_EQ(d.alerts()[0].evidence.reach->reposts, 10);
   EXPECT_EQ(d.alerts()[0].subject, "p-42");
   EXPECT_EQ(d.alerts()[0].observed, 10);
   EXPECT_THAT(d.alerts()[0].summary,

@@ -1,10 +1,12 @@
 #include "operators/evidence.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <tuple>
 
+#include "operators/hyperloglog.h"
 #include "operators/snapshot.h"
 
 namespace vigia {
@@ -176,6 +178,7 @@ void BucketEvidence::Save(SnapshotWriter& w) const {
     w.I32(s.partition);
     w.I64(s.position);
   }
+  reach_.Save(w);
 }
 
 void BucketEvidence::Restore(SnapshotReader& r) {
@@ -198,6 +201,9 @@ void BucketEvidence::Restore(SnapshotReader& r) {
     const int64_t position = r.I64();
     samples_.emplace_back(id, account, t, source, partition, position);
   }
+  // Format 1 snapshots have no reach: the bucket restores with none.
+  reach_ = ReachSketch();
+  if (r.format_version() >= 2) reach_.Restore(r);
 }
 
 BucketEvidence::BucketEvidence(const EvidenceLimits& limits)
@@ -206,7 +212,125 @@ BucketEvidence::BucketEvidence(const EvidenceLimits& limits)
       hashtags_(std::max(limits.top_capacity, 1)),
       max_samples_(static_cast<uint32_t>(std::max(limits.max_samples, 0))) {}
 
+void ReachSketch::Insert(std::vector<Account>& sample, Account a) {
+  constexpr size_t kKeep = kExactAccounts + 1;
+  if (sample.size() == kKeep && a.hash > sample.back().hash) return;
+  auto it =
+      std::lower_bound(sample.begin(), sample.end(), a.hash,
+                       [](const Account& x, uint64_t h) { return x.hash < h; });
+  if (it != sample.end() && it->hash == a.hash) {
+    it->followers = std::max(it->followers, a.followers);
+    return;
+  }
+  const size_t at = static_cast<size_t>(it - sample.begin());
+  if (sample.size() == sample.capacity()) {
+    // A few, then all: most buckets hold a handful of accounts.
+    sample.reserve(sample.empty() ? 4 : kKeep);
+  }
+  sample.insert(sample.begin() + at, a);
+  if (sample.size() > kKeep) sample.pop_back();
+}
+
+void ReachSketch::Add(const Event& event) {
+  if (event.is_ad()) {
+    if (event.impressions.known()) {
+      ++ads_with_impressions_;
+      impressions_lower_ += event.impressions.lower;
+      impressions_upper_ += event.impressions.upper;
+    } else {
+      ++ads_without_impressions_;
+    }
+    return;
+  }
+  if (!event.repost_of.empty()) ++reposts_;
+  if (event.reposts > 0) reported_reposts_ += event.reposts;
+  if (event.followers < 0 || event.account_id.empty()) {
+    ++posts_without_followers_;
+    return;
+  }
+  Insert(sample_, Account{StableHash64(event.account_id), event.followers});
+}
+
+Reach MergeReach(std::span<const ReachSketch* const> parts) {
+  Reach r;
+  std::vector<ReachSketch::Account> sample;
+  for (const ReachSketch* p : parts) {
+    if (p == nullptr) continue;
+    for (const ReachSketch::Account& a : p->sample_) {
+      ReachSketch::Insert(sample, a);
+    }
+    r.posts_without_followers += p->posts_without_followers_;
+    r.reposts += p->reposts_;
+    r.reported_reposts += p->reported_reposts_;
+    r.ads_with_impressions += p->ads_with_impressions_;
+    r.ads_without_impressions += p->ads_without_impressions_;
+    r.impressions_lower += p->impressions_lower_;
+    r.impressions_upper += p->impressions_upper_;
+  }
+  constexpr size_t k = ReachSketch::kExactAccounts;
+  double followers = 0;
+  for (size_t i = 0; i < sample.size() && i < k; ++i) {
+    followers += static_cast<double>(sample[i].followers);
+  }
+  if (sample.size() <= k) {
+    r.accounts = static_cast<int64_t>(sample.size());
+    r.followers = static_cast<int64_t>(followers);
+  } else {
+    // The k smallest of the distinct hashes, each in the sample with
+    // probability tau, the (k+1)-th smallest as a fraction of 2^64.
+    const double tau = (static_cast<double>(sample[k].hash) + 1) / 0x1p64;
+    r.accounts = std::llround(static_cast<double>(k) / tau);
+    r.followers = std::llround(followers / tau);
+    r.estimated = true;
+  }
+  return r;
+}
+
+void ReachSketch::Save(SnapshotWriter& w) const {
+  w.U64(sample_.size());
+  for (const Account& a : sample_) {
+    w.Fixed64(a.hash);
+    w.I64(a.followers);
+  }
+  w.I64(posts_without_followers_);
+  w.I64(reposts_);
+  w.I64(reported_reposts_);
+  w.I64(ads_with_impressions_);
+  w.I64(ads_without_impressions_);
+  w.F64(impressions_lower_);
+  w.F64(impressions_upper_);
+}
+
+void ReachSketch::Restore(SnapshotReader& r) {
+  sample_.clear();
+  const size_t n = r.Count(9);
+  if (n > static_cast<size_t>(kExactAccounts) + 1) {
+    r.Fail("more reach accounts than the sketch keeps");
+    return;
+  }
+  sample_.reserve(n);
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    Account a;
+    a.hash = r.Fixed64();
+    a.followers = r.I64();
+    if (a.followers < 0 ||
+        (!sample_.empty() && a.hash <= sample_.back().hash)) {
+      r.Fail("reach accounts out of order or negative");
+      return;
+    }
+    sample_.push_back(a);
+  }
+  posts_without_followers_ = r.I64();
+  reposts_ = r.I64();
+  reported_reposts_ = r.I64();
+  ads_with_impressions_ = r.I64();
+  ads_without_impressions_ = r.I64();
+  impressions_lower_ = r.F64();
+  impressions_upper_ = r.F64();
+}
+
 void BucketEvidence::Add(const Event& event) {
+  reach_.Add(event);
   const std::string_view account =
       event.is_post() ? event.account_id : event.page_id;
   if (!account.empty()) accounts_.Add(account);
@@ -236,6 +360,11 @@ Evidence MergeEvidence(std::span<const BucketEvidence* const> buckets,
     for (const StoredSample& s : b->samples()) samples.push_back(&s);
   }
   Evidence ev;
+  std::vector<const ReachSketch*> reach;
+  for (const BucketEvidence* b : buckets) {
+    if (b != nullptr) reach.push_back(&b->reach());
+  }
+  ev.reach = MergeReach(reach);
   ev.top_accounts = MergeTop(accounts, top_n);
   ev.top_urls = MergeTop(urls, top_n);
   ev.top_hashtags = MergeTop(hashtags, top_n);

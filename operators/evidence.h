@@ -91,6 +91,49 @@ class TopK {
   uint32_t capacity_;
 };
 
+// The reach of a bucket's events (Reach in pipeline/core/alert.h): the
+// followers of the distinct posting accounts, reposts, and ads' impression
+// ranges. Distinct accounts are a bottom-k sample: the kExactAccounts + 1
+// smallest StableHash64s of the account ids that report followers, each
+// with the account's largest count. Up to kExactAccounts accounts the sums
+// are exact; beyond, the standard bottom-k estimate (the sampled sum over
+// the (k+1)-th smallest hash as a fraction of the hash space) is unbiased
+// with a relative error of about 1/sqrt(k), 12%. Sketches of disjoint or
+// overlapping parts merge exactly (an account in two buckets counts once),
+// so a window's reach is that of its buckets. At most 1 KiB per bucket.
+class ReachSketch {
+ public:
+  static constexpr int kExactAccounts = 64;
+
+  void Add(const Event& event);
+
+  // Snapshots: the sample and the counters.
+  void Save(SnapshotWriter& w) const;
+  void Restore(SnapshotReader& r);
+
+ private:
+  friend Reach MergeReach(std::span<const ReachSketch* const> parts);
+  struct Account {
+    uint64_t hash = 0;
+    int64_t followers = 0;
+  };
+  // Keeps the kExactAccounts + 1 smallest hashes, by hash; an account seen
+  // again keeps its largest count.
+  static void Insert(std::vector<Account>& sample, Account a);
+
+  std::vector<Account> sample_;
+  int64_t posts_without_followers_ = 0;
+  int64_t reposts_ = 0;
+  int64_t reported_reposts_ = 0;
+  int64_t ads_with_impressions_ = 0;
+  int64_t ads_without_impressions_ = 0;
+  double impressions_lower_ = 0;
+  double impressions_upper_ = 0;
+};
+
+// The reach of the union of `parts` (null entries skipped).
+Reach MergeReach(std::span<const ReachSketch* const> parts);
+
 // Bounds of what one bucket keeps.
 struct EvidenceLimits {
   int top_capacity = 20;  // entries per TopK
@@ -144,9 +187,11 @@ class BucketEvidence {
   const TopK& urls() const { return urls_; }
   const TopK& hashtags() const { return hashtags_; }
   const std::vector<StoredSample>& samples() const { return samples_; }
+  const ReachSketch& reach() const { return reach_; }
 
-  // Snapshots: the three sketches and the samples (their sources by name;
-  // restored ones view InternSourceName's copies).
+  // Snapshots: the three sketches, the samples (their sources by name;
+  // restored ones view InternSourceName's copies) and, from snapshot format
+  // 2, the reach.
   void Save(SnapshotWriter& w) const;
   void Restore(SnapshotReader& r);
 
@@ -155,6 +200,7 @@ class BucketEvidence {
   TopK urls_;
   TopK hashtags_;
   std::vector<StoredSample> samples_;
+  ReachSketch reach_;
   uint32_t max_samples_;
 };
 
@@ -165,9 +211,9 @@ class BucketEvidence {
 std::vector<Tally> MergeTop(std::span<const TopK* const> parts, int n);
 
 // Builds the evidence of a window from its buckets (null entries skipped):
-// top `top_n` accounts, URLs and hashtags, and up to `max_samples` samples,
-// preferring events of the top accounts, listed by time then id. Leaves
-// Evidence::baseline empty.
+// top `top_n` accounts, URLs and hashtags, up to `max_samples` samples,
+// preferring events of the top accounts, listed by time then id, and the
+// window's reach. Leaves Evidence::baseline empty.
 Evidence MergeEvidence(std::span<const BucketEvidence* const> buckets,
                        int top_n, int max_samples);
 

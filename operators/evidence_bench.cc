@@ -1,5 +1,7 @@
 // Microbenchmarks for the evidence sketches: Space-Saving top-k updates
-// (every counted event updates three of them) with a realistic skew.
+// (every counted event updates three of them) with a realistic skew, and
+// the reach sketch every counted post updates (a hash of its account and,
+// while the account's hash is among the 65 smallest, an insertion).
 
 #include <cstdint>
 #include <random>
@@ -41,6 +43,27 @@ void BM_TopKTop(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(top.Top(5));
 }
 BENCHMARK(BM_TopKTop);
+
+// One post into the reach sketch of a bucket that sees `range(0)` distinct
+// accounts (a fresh sketch every 4,096 posts, as buckets are per hop).
+void BM_ReachSketchAdd(benchmark::State& state) {
+  const std::vector<std::string> accounts =
+      Skewed(1 << 14, static_cast<int>(state.range(0)));
+  std::vector<Event> events(accounts.size());
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    events[i].kind = FeedKind::kPost;
+    events[i].account_id = accounts[i];
+    events[i].followers = static_cast<int64_t>(i % 5000);
+  }
+  ReachSketch sketch;
+  size_t i = 0;
+  for (auto _ : state) {
+    if ((i & 4095) == 0) sketch = ReachSketch();
+    sketch.Add(events[i++ & ((1 << 14) - 1)]);
+  }
+  benchmark::ClobberMemory();
+}
+BENCHMARK(BM_ReachSketchAdd)->Arg(10)->Arg(1000)->Arg(100000);
 
 }  // namespace
 }  // namespace vigia

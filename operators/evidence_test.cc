@@ -1,5 +1,7 @@
 #include "operators/evidence.h"
 
+#include <cstdio>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -8,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 
 namespace vigia {
 namespace {
@@ -176,6 +179,129 @@ TEST(MergeEvidence, PrefersSamplesOfTopAccountsAndListsThemByTime) {
   EXPECT_EQ(ev.samples[2].position, 3);
   EXPECT_EQ(ev.samples[2].created_at, absl::FromUnixSeconds(70));
   EXPECT_TRUE(ev.baseline.empty());
+}
+
+Event Follower(std::string_view account, int64_t followers) {
+  Event e = Post("p", account, 100, {}, {}, 1);
+  e.followers = followers;
+  return e;
+}
+
+Event Ad(double lower, double upper) {
+  Event e;
+  e.kind = FeedKind::kAd;
+  e.id = "ad";
+  e.page_id = "page";
+  e.impressions = Range{lower, upper};
+  return e;
+}
+
+TEST(ReachSketch, SumsFollowersOfDistinctAccountsAndCountsWhatItCannot) {
+  BucketEvidence b(EvidenceLimits{4, 2});
+  b.Add(Follower("a", 100));
+  b.Add(Follower("a", 150));  // the same account, counted later: its largest
+  b.Add(Follower("b", 7));
+  b.Add(Follower("c", -1));  // no follower count reported
+  Event repost = Follower("d", 0);
+  repost.repost_of = "p-1";
+  b.Add(repost);
+  Event popular = Follower("b", 5);
+  popular.reposts = 40;
+  b.Add(popular);
+  b.Add(Ad(1000, 1999));
+  b.Add(Ad(500, 999));
+  b.Add(Ad(std::numeric_limits<double>::quiet_NaN(),
+           std::numeric_limits<double>::quiet_NaN()));
+  const BucketEvidence* buckets[] = {&b};
+  const Evidence ev = MergeEvidence(buckets, 4, 2);
+  ASSERT_TRUE(ev.reach.has_value());
+  const Reach& r = *ev.reach;
+  EXPECT_EQ(r.accounts, 3);  // a, b and d (0 followers is a count)
+  EXPECT_EQ(r.followers, 150 + 7);
+  EXPECT_FALSE(r.estimated);
+  EXPECT_EQ(r.posts_without_followers, 1);
+  EXPECT_EQ(r.reposts, 1);
+  EXPECT_EQ(r.reported_reposts, 40);
+  EXPECT_EQ(r.ads_with_impressions, 2);
+  EXPECT_EQ(r.impressions_lower, 1500);
+  EXPECT_EQ(r.impressions_upper, 2998);
+  EXPECT_EQ(r.ads_without_impressions, 1);
+}
+
+TEST(ReachSketch, CountsAnAccountInSeveralBucketsOnce) {
+  BucketEvidence early(EvidenceLimits{4, 2}), late(EvidenceLimits{4, 2});
+  early.Add(Follower("a", 1000));
+  late.Add(Follower("a", 1200));
+  late.Add(Follower("b", 10));
+  const BucketEvidence* buckets[] = {&early, nullptr, &late};
+  const Reach r = *MergeEvidence(buckets, 4, 2).reach;
+  EXPECT_EQ(r.accounts, 2);
+  EXPECT_EQ(r.followers, 1210);
+}
+
+TEST(ReachSketch, EstimatesBeyondItsExactRangeWithinItsError) {
+  // 20,000 accounts with 1 to 1,000 followers each, spread over 12
+  // buckets, every account posting in two of them.
+  std::vector<BucketEvidence> buckets(12, BucketEvidence(EvidenceLimits{4, 2}));
+  int64_t truth = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string account = absl::StrCat("acct-", i);
+    const int64_t followers = 1 + (i * 7919) % 1000;
+    truth += followers;
+    buckets[i % 12].Add(Follower(account, followers));
+    buckets[(i + 5) % 12].Add(Follower(account, followers));
+  }
+  std::vector<const BucketEvidence*> parts;
+  for (const BucketEvidence& b : buckets) parts.push_back(&b);
+  const Reach r = *MergeEvidence(parts, 4, 2).reach;
+  EXPECT_TRUE(r.estimated);
+  // k = 64: a relative error of about 12%; three of those is far out.
+  EXPECT_NEAR(r.accounts, 20000, 20000 * 0.36);
+  EXPECT_NEAR(static_cast<double>(r.followers), static_cast<double>(truth),
+              truth * 0.36);
+  std::printf(
+      "reach estimate: %lld accounts (truth 20000), %lld followers "
+      "(truth %lld)\n",
+      static_cast<long long>(r.accounts), static_cast<long long>(r.followers),
+      static_cast<long long>(truth));
+}
+
+TEST(ReachSketch, SurvivesASnapshotAndAFormatOneSnapshotRestoresWithout) {
+  BucketEvidence b(EvidenceLimits{4, 2});
+  b.Add(Follower("a", 100));
+  b.Add(Follower("b", 23));
+  b.Add(Ad(10, 20));
+  SnapshotWriter w;
+  b.Save(w);
+  BucketEvidence restored(EvidenceLimits{4, 2});
+  SnapshotReader r(w.bytes(), 0, "test");
+  restored.Restore(r);
+  ASSERT_TRUE(r.Finish().ok()) << r.status();
+  const BucketEvidence* parts[] = {&restored};
+  const Reach got = *MergeEvidence(parts, 4, 2).reach;
+  EXPECT_EQ(got.accounts, 2);
+  EXPECT_EQ(got.followers, 123);
+  EXPECT_EQ(got.impressions_upper, 20);
+
+  // A format 1 bucket is the same bytes without the reach at the end.
+  BucketEvidence empty(EvidenceLimits{4, 2});
+  empty.Add(Post("p", "a", 100, {}, {}, 1));
+  SnapshotWriter w2;
+  empty.Save(w2);
+  SnapshotWriter reach_only;
+  ReachSketch().Save(reach_only);
+  const std::string v1 =
+      w2.bytes().substr(0, w2.bytes().size() - reach_only.bytes().size());
+  // (The post above counts one post without followers: one varint byte,
+  // as the empty sketch's zero.)
+  BucketEvidence old(EvidenceLimits{4, 2});
+  SnapshotReader r1(v1, 0, "test");
+  r1.set_format_version(1);
+  old.Restore(r1);
+  ASSERT_TRUE(r1.Finish().ok()) << r1.status();
+  ASSERT_EQ(old.samples().size(), 1u);
+  const BucketEvidence* old_parts[] = {&old};
+  EXPECT_EQ(MergeEvidence(old_parts, 4, 2).reach->accounts, 0);
 }
 
 }  // namespace

@@ -290,6 +290,7 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::string_view bytes) {
     if (name.empty()) break;  // end marker
     SnapshotSection s;
     s.name = name;
+    s.format_version = out.format_version;
     s.version = r.U32();
     const uint64_t len = r.Fixed64();
     if (!r.ok()) break;
@@ -312,8 +313,10 @@ absl::StatusOr<ParsedSnapshot> ParseSnapshot(std::string_view bytes) {
 }
 
 SnapshotReader SectionReader(const SnapshotSection& section) {
-  return SnapshotReader(section.payload, section.offset,
-                        absl::StrCat("section ", ToAbsl(section.name)));
+  SnapshotReader r(section.payload, section.offset,
+                   absl::StrCat("section ", ToAbsl(section.name)));
+  r.set_format_version(section.format_version);
+  return r;
 }
 
 absl::Status CheckSectionVersion(const SnapshotSection& section,

@@ -79,6 +79,11 @@ class SnapshotWriter {
   size_t section_length_at_ = 0;
 };
 
+inline constexpr std::string_view kSnapshotMagic = "VIGIASNP";
+// 2: BucketEvidence carries a ReachSketch (operators/evidence.h); a section
+// of a version 1 snapshot restores with empty reach.
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
+
 // Reads primitives from bytes it does not own, keeping the first error.
 class SnapshotReader {
  public:
@@ -125,6 +130,12 @@ class SnapshotReader {
   size_t offset() const { return base_ + pos_; }
   size_t remaining() const { return data_.size() - pos_; }
 
+  // The format version of the snapshot being read (SectionReader sets it),
+  // for shared pieces whose layout changed with it; the current one for a
+  // reader made directly.
+  uint32_t format_version() const { return format_version_; }
+  void set_format_version(uint32_t v) { format_version_ = v; }
+
  private:
   bool Need(size_t n);
 
@@ -133,6 +144,7 @@ class SnapshotReader {
   size_t base_;
   std::string what_;
   absl::Status status_;
+  uint32_t format_version_ = kSnapshotFormatVersion;
 };
 
 // A parsed snapshot: the header, and the sections in file order. Views into
@@ -142,6 +154,7 @@ struct SnapshotSection {
   uint32_t version = 0;
   std::string_view payload;
   size_t offset = 0;  // of the payload in the snapshot
+  uint32_t format_version = kSnapshotFormatVersion;  // the snapshot's
 };
 struct ParsedSnapshot {
   uint32_t format_version = 0;
@@ -151,9 +164,6 @@ struct ParsedSnapshot {
   // The section called `name`, or nullptr.
   const SnapshotSection* Find(std::string_view name) const;
 };
-
-inline constexpr std::string_view kSnapshotMagic = "VIGIASNP";
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
 
 // Starts a snapshot (magic, format version, config hash) in `w`.
 void BeginSnapshot(SnapshotWriter& w, std::string_view config_hash);

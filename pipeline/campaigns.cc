@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "operators/url_normalize.h"
 #include "pipeline/core/hash.h"
 
 namespace vigia {
@@ -60,13 +61,88 @@ std::string XmlEscape(const std::string& s) {
         out += "&quot;";
         break;
       default:
-        out.push_back(c);
+        // XML 1.0 has no way to write most control characters, not even
+        // as references; an id carrying one (decoded from a JSON \u0001)
+        // gets U+FFFD so that the file still parses.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' &&
+            c != '\r') {
+          out += "\xEF\xBF\xBD";
+        } else {
+          out.push_back(c);
+        }
     }
   }
   return out;
 }
 
+void AddReach(const Reach& r, CampaignReach* c) {
+  ++c->alerts;
+  c->followers_at_least = std::max(c->followers_at_least, r.followers);
+  c->followers_at_most += r.followers;
+  c->estimated = c->estimated || r.estimated;
+  const int64_t reposts = r.reposts + r.reported_reposts;
+  c->reposts_at_least = std::max(c->reposts_at_least, reposts);
+  c->reposts_at_most += reposts;
+  c->impressions_at_least =
+      std::max(c->impressions_at_least, r.impressions_lower);
+  c->impressions_at_most += r.impressions_upper;
+}
+
 }  // namespace
+
+CampaignAlert ToCampaignAlert(const Alert& a) {
+  CampaignAlert c;
+  c.id = a.id;
+  c.detector = a.detector;
+  c.severity = std::string(SeverityName(a.severity));
+  c.target = a.target.str();
+  c.origin = a.origin.str();
+  c.window_start = a.window_start;
+  c.window_end = a.window_end;
+  const auto undecorated = [](std::string v) {
+    if (const size_t cut = v.find(" ("); cut != std::string::npos) {
+      v.resize(cut);
+    }
+    return v;
+  };
+  for (const Tally& t : a.evidence.top_accounts) {
+    std::string v = undecorated(t.value);
+    if (!v.empty()) c.accounts.push_back(std::move(v));
+  }
+  for (const SampleEvent& s : a.evidence.samples) {
+    if (!s.account.empty()) c.accounts.push_back(s.account);
+  }
+  for (const Tally& t : a.evidence.top_urls) {
+    std::string n = NormalizeUrl(t.value);
+    if (!n.empty()) c.urls.push_back(std::move(n));
+  }
+  for (const auto& [name, tallies] : a.evidence.other_tops) {
+    if (name != "top_payers") continue;
+    for (const Tally& t : tallies) {
+      std::string v = undecorated(t.value);
+      if (!v.empty()) c.payers.push_back(std::move(v));
+    }
+  }
+  if (a.subject_kind == "text") c.text_cluster = a.subject;
+  if (a.subject_kind == "url") {
+    std::string n = NormalizeUrl(a.subject);
+    if (!n.empty()) c.urls.push_back(std::move(n));
+  }
+  c.reach = a.evidence.reach;
+  return c;
+}
+
+std::optional<Campaign> CampaignOf(const std::vector<CampaignAlert>& alerts,
+                                   const std::string& alert_id,
+                                   const CampaignOptions& options) {
+  for (Campaign& c : LinkCampaigns(alerts, options)) {
+    if (std::find(c.alerts.begin(), c.alerts.end(), alert_id) !=
+        c.alerts.end()) {
+      return std::move(c);
+    }
+  }
+  return std::nullopt;
+}
 
 std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
                                     const CampaignOptions& options) {
@@ -135,6 +211,7 @@ std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
            std::set<std::string>(a.payers.begin(), a.payers.end())) {
         ++payers[v];
       }
+      if (a.reach) AddReach(*a.reach, &c.reach);
     }
     c.targets.assign(targets.begin(), targets.end());
     c.origins.assign(origins.begin(), origins.end());
@@ -150,13 +227,20 @@ std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
   return out;
 }
 
-std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
-                              const std::vector<CampaignAlert>& alerts) {
-  std::map<std::string, const CampaignAlert*> by_id;
-  for (const CampaignAlert& a : alerts) by_id[a.id] = &a;
-  // Account -> (campaign of its first alert, alerts naming it).
+namespace {
+
+// Account -> (campaign of its first alert, alerts naming it), and account
+// pairs -> alerts naming both.
+struct CoActivity {
   std::map<std::string, std::pair<std::string, int>> nodes;
   std::map<std::pair<std::string, std::string>, int> edges;
+};
+
+CoActivity BuildCoActivity(const std::vector<Campaign>& campaigns,
+                           const std::vector<CampaignAlert>& alerts) {
+  std::map<std::string, const CampaignAlert*> by_id;
+  for (const CampaignAlert& a : alerts) by_id[a.id] = &a;
+  CoActivity net;
   for (const Campaign& c : campaigns) {
     for (const std::string& id : c.alerts) {
       auto it = by_id.find(id);
@@ -164,16 +248,26 @@ std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
       const std::set<std::string> accounts(it->second->accounts.begin(),
                                            it->second->accounts.end());
       for (const std::string& acc : accounts) {
-        auto [node, fresh] = nodes.emplace(acc, std::make_pair(c.id, 0));
+        auto [node, fresh] = net.nodes.emplace(acc, std::make_pair(c.id, 0));
         ++node->second.second;
       }
       for (auto x = accounts.begin(); x != accounts.end(); ++x) {
         for (auto y = std::next(x); y != accounts.end(); ++y) {
-          ++edges[{*x, *y}];
+          ++net.edges[{*x, *y}];
         }
       }
     }
   }
+  return net;
+}
+
+}  // namespace
+
+std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
+                              const std::vector<CampaignAlert>& alerts) {
+  const CoActivity net = BuildCoActivity(campaigns, alerts);
+  const auto& nodes = net.nodes;
+  const auto& edges = net.edges;
   std::string out =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n"
@@ -196,6 +290,39 @@ std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
                     "\"><data key=\"weight\">", weight, "</data></edge>\n");
   }
   absl::StrAppend(&out, "  </graph>\n</graphml>\n");
+  return out;
+}
+
+std::string CoActivityGexf(const std::vector<Campaign>& campaigns,
+                           const std::vector<CampaignAlert>& alerts) {
+  const CoActivity net = BuildCoActivity(campaigns, alerts);
+  std::string out =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n"
+      "  <meta><creator>vigia</creator><description>account co-activity "
+      "across alerts (vigia campaigns)</description></meta>\n"
+      "  <graph mode=\"static\" defaultedgetype=\"undirected\">\n"
+      "    <attributes class=\"node\">\n"
+      "      <attribute id=\"campaign\" title=\"campaign\" "
+      "type=\"string\"/>\n"
+      "      <attribute id=\"alerts\" title=\"alerts\" type=\"integer\"/>\n"
+      "    </attributes>\n"
+      "    <nodes>\n";
+  for (const auto& [account, info] : net.nodes) {
+    const std::string id = XmlEscape(account);
+    absl::StrAppend(&out, "      <node id=\"", id, "\" label=\"", id,
+                    "\"><attvalues><attvalue for=\"campaign\" value=\"",
+                    info.first, "\"/><attvalue for=\"alerts\" value=\"",
+                    info.second, "\"/></attvalues></node>\n");
+  }
+  absl::StrAppend(&out, "    </nodes>\n    <edges>\n");
+  int64_t n = 0;
+  for (const auto& [pair, weight] : net.edges) {
+    absl::StrAppend(&out, "      <edge id=\"", n++, "\" source=\"",
+                    XmlEscape(pair.first), "\" target=\"",
+                    XmlEscape(pair.second), "\" weight=\"", weight, "\"/>\n");
+  }
+  absl::StrAppend(&out, "    </edges>\n  </graph>\n</gexf>\n");
   return out;
 }
 

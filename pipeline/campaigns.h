@@ -3,16 +3,19 @@
 // them (docs/campaigns.md). A campaign id is stable: it derives from the
 // campaign's earliest alert, so later alerts joining a campaign do not
 // change it. Also the account co-activity network of the campaigns'
-// alerts, as GraphML (Gephi, igraph, networkx, CooRnet's users).
+// alerts, as GraphML (igraph, networkx, CooRnet's users) or GEXF (Gephi).
 //
 // Pure functions over values; thread-compatible.
 #ifndef VIGIA_PIPELINE_CAMPAIGNS_H_
 #define VIGIA_PIPELINE_CAMPAIGNS_H_
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "pipeline/core/alert.h"
 
 namespace vigia {
 
@@ -28,8 +31,27 @@ struct CampaignAlert {
   std::vector<std::string> accounts;  // top accounts and sample accounts
   std::vector<std::string> urls;      // normalised
   std::vector<std::string> payers;
-  std::string text_cluster;  // coordinated_sharing's text fingerprint, or ""
+  std::string text_cluster;    // coordinated_sharing's text fingerprint, or ""
+  std::optional<Reach> reach;  // evidence.reach, when the alert states one
 };
+
+// The reach of a campaign, as a range its alerts' reaches bound: an
+// audience is at least the largest one alert reached, and at most what all
+// reached together (alerts of one campaign share accounts, so the sum
+// counts some people more than once).
+struct CampaignReach {
+  int alerts = 0;  // alerts that state a reach
+  int64_t followers_at_least = 0, followers_at_most = 0;
+  bool estimated = false;  // some alert's followers are estimated
+  int64_t reposts_at_least = 0, reposts_at_most = 0;
+  double impressions_at_least = 0, impressions_at_most = 0;
+};
+
+// What linking takes from an alert record (the same as `vigia campaigns`
+// reads from its JSON): top and sample accounts (decorations such as
+// " (created ...)" cut), normalised URLs (top URLs and a URL subject), top
+// payers, the text cluster, and the reach.
+CampaignAlert ToCampaignAlert(const Alert& alert);
 
 struct CampaignOptions {
   // Two alerts are linked when they share at least this many accounts, or
@@ -47,6 +69,7 @@ struct Campaign {
   std::vector<std::string> targets, origins, detectors;  // sorted, distinct
   // Accounts, URLs and payers of its alerts, most alerts first.
   std::vector<std::pair<std::string, int>> accounts, urls, payers;
+  CampaignReach reach;
 };
 
 // Groups `alerts` into campaigns (connected components of the links),
@@ -55,11 +78,25 @@ struct Campaign {
 std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
                                     const CampaignOptions& options);
 
+// The campaign `alert_id` belongs to among `alerts` (linked with `options`),
+// or null. Used to stamp an alert with its campaign as of the alerts so far
+// (vigia explain): the id is that of the campaign's earliest alert, so it
+// stays as later alerts join, and changes only if a later alert merges the
+// campaign into an older one.
+std::optional<Campaign> CampaignOf(const std::vector<CampaignAlert>& alerts,
+                                   const std::string& alert_id,
+                                   const CampaignOptions& options);
+
 // The account co-activity network of `campaigns`' alerts as GraphML: one
 // node per account (attributes: campaign, alerts), one undirected edge per
 // pair of accounts named by the same alert (weight: alerts naming both).
 std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
                               const std::vector<CampaignAlert>& alerts);
+
+// The same network as GEXF 1.3 (Gephi's own format): node attributes
+// campaign and alerts, undirected edges with their weight.
+std::string CoActivityGexf(const std::vector<Campaign>& campaigns,
+                           const std::vector<CampaignAlert>& alerts);
 
 }  // namespace vigia
 

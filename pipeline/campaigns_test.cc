@@ -125,5 +125,89 @@ TEST(CoActivityGraphMl, NamesEveryAccountAndWeighsPairsByAlerts) {
   EXPECT_TRUE(absl::EndsWith(xml, "</graphml>\n"));
 }
 
+TEST(CoActivityGexf, IsGexfOneThreeWithWeightsAndAttributes) {
+  std::vector<CampaignAlert> alerts = {
+      Alert("s1", "foreign_origin_surge", 10, {"a1", "a2", "a<3>"}),
+      Alert("s2", "new_account_burst", 12, {"a1", "a2", "ctl\x01"}),
+  };
+  const std::string xml = CoActivityGexf(LinkCampaigns(alerts, {}), alerts);
+  EXPECT_TRUE(absl::StartsWith(xml, "<?xml version=\"1.0\""));
+  EXPECT_TRUE(absl::StrContains(
+      xml, "<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">"));
+  EXPECT_TRUE(absl::StrContains(xml, "defaultedgetype=\"undirected\""));
+  EXPECT_TRUE(
+      absl::StrContains(xml, "source=\"a1\" target=\"a2\" weight=\"2\""));
+  EXPECT_TRUE(
+      absl::StrContains(xml, "<node id=\"a&lt;3&gt;\" label=\"a&lt;3&gt;\">"));
+  EXPECT_TRUE(absl::StrContains(xml, "<attvalue for=\"alerts\" value=\"2\"/>"));
+  // A control character cannot be written in XML 1.0, even as a reference.
+  EXPECT_FALSE(absl::StrContains(xml, "\x01"));
+  EXPECT_TRUE(absl::StrContains(xml, "ctl\xEF\xBF\xBD"));
+  EXPECT_TRUE(absl::EndsWith(xml, "</gexf>\n"));
+}
+
+TEST(LinkCampaigns, StatesTheReachItsAlertsBound) {
+  std::vector<CampaignAlert> alerts = {
+      Alert("surge", "foreign_origin_surge", 10, {"a1", "a2", "a3"}),
+      Alert("fresh", "new_account_burst", 12, {"a1", "a2"}),
+      Alert("cluster", "coordinated_sharing", 14, {"a1", "a2", "a3"}),
+  };
+  Reach big;
+  big.followers = 5000;
+  big.reposts = 10;
+  big.reported_reposts = 90;
+  big.impressions_lower = 1000;
+  big.impressions_upper = 1999;
+  Reach small;
+  small.followers = 1200;
+  small.estimated = true;
+  alerts[0].reach = big;
+  alerts[1].reach = small;  // the cluster's detector states none
+  const std::vector<Campaign> cs = LinkCampaigns(alerts, {});
+  ASSERT_EQ(cs.size(), 1u);
+  const CampaignReach& r = cs[0].reach;
+  EXPECT_EQ(r.alerts, 2);
+  EXPECT_EQ(r.followers_at_least, 5000);
+  EXPECT_EQ(r.followers_at_most, 6200);
+  EXPECT_TRUE(r.estimated);
+  EXPECT_EQ(r.reposts_at_least, 100);
+  EXPECT_EQ(r.reposts_at_most, 100);
+  EXPECT_EQ(r.impressions_at_least, 1000);
+  EXPECT_EQ(r.impressions_at_most, 1999);
+}
+
+TEST(ToCampaignAlert, TakesWhatTheAlertsJsonWouldGive) {
+  vigia::Alert a;
+  a.id = "id1";
+  a.detector = "foreign_ad_spend";
+  a.severity = Severity::kWarning;
+  a.target = CountryCode::FromString("MX");
+  a.origin = CountryCode::FromString("RU");
+  a.subject_kind = "url";
+  a.subject = "https://Gob.example.mx/a?utm_source=x";
+  a.evidence.top_accounts = {{"acct_1 (created 2027-05-01)", 3, 0}};
+  a.evidence.samples.push_back(
+      SampleEvent{"p1", "acct_2", absl::UnixEpoch(), "f", -1, 1, ""});
+  a.evidence.other_tops.push_back({"top_payers", {{"Fundación X", 1500, 0}}});
+  a.evidence.reach = Reach{};
+  a.evidence.reach->followers = 77;
+  const CampaignAlert c = ToCampaignAlert(a);
+  EXPECT_EQ(c.severity, "warning");
+  EXPECT_EQ(c.origin, "RU");
+  EXPECT_EQ(c.accounts, (std::vector<std::string>{"acct_1", "acct_2"}));
+  EXPECT_EQ(c.payers, (std::vector<std::string>{"Fundación X"}));
+  ASSERT_EQ(c.urls.size(), 1u);
+  EXPECT_EQ(c.urls[0], "gob.example.mx/a");
+  ASSERT_TRUE(c.reach.has_value());
+  EXPECT_EQ(c.reach->followers, 77);
+  // Its campaign among others, by id.
+  std::vector<CampaignAlert> all = {c,
+                                    Alert("x", "d", 1, {"acct_1", "acct_2"})};
+  const std::optional<Campaign> of = CampaignOf(all, "id1", {});
+  ASSERT_TRUE(of.has_value());
+  EXPECT_EQ(of->alerts.size(), 2u);
+  EXPECT_FALSE(CampaignOf(all, "nope", {}).has_value());
+}
+
 }  // namespace
 }  // namespace vigia

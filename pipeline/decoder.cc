@@ -265,6 +265,7 @@ enum TopField : uint32_t {
   kImpressions,
   kLanguages,
   kDisclaimer,
+  kReposts,
   kUnknownField,
 };
 
@@ -291,6 +292,7 @@ constexpr FieldName kTopFields[] = {
     {"impressions", kImpressions},
     {"languages", kLanguages},
     {"disclaimer", kDisclaimer},
+    {"reposts", kReposts},
 };
 
 // Whether `key`, already known to have N - 1 bytes, spells `name`.
@@ -325,6 +327,7 @@ constexpr TopField LookupTopField(std::string_view key) {
     case 7:
       if (Spells(key, "account")) return kAccount;
       if (Spells(key, "page_id")) return kPageId;
+      if (Spells(key, "reposts")) return kReposts;
       break;
     case 8:
       if (Spells(key, "platform")) return kPlatform;
@@ -649,6 +652,9 @@ bool Decoder::Impl::ReadTopField(std::string_view key, od::value& v) {
       break;
     case kRepostOf:
       ok = ReadString(v, path, "string", &event.repost_of, &given);
+      break;
+    case kReposts:
+      ok = ReadCount(v, path, &event.reposts);
       break;
     case kPageId:
       ok = ReadNonEmpty(v, path, &event.page_id, &given);
@@ -1041,6 +1047,7 @@ bool Decoder::Impl::Finish() {
     event.account_country = CountryCode();
     event.state_affiliated = Tristate::kUnknown;
     event.followers = -1;
+    event.reposts = -1;
     event.lang = {};
     event.text = {};
     event.repost_of = {};

@@ -256,6 +256,30 @@ TEST(Decoder, TellsAnAdFromAPostByThePayerField) {
   EXPECT_EQ(decoder.detail(), "missing field payer.name");
 }
 
+TEST(Decoder, ReadsAPostsRepostCountAsAnOptionalInteger) {
+  Decoder decoder(DecoderOptions{});
+  ASSERT_EQ(decoder.DecodeUnpadded(PostWith(R"("reposts":42)"), kSource),
+            RejectReason::kNone)
+      << decoder.detail();
+  EXPECT_EQ(decoder.event().reposts, 42);
+  ASSERT_EQ(decoder.DecodeUnpadded(kMinimalPost, kSource), RejectReason::kNone);
+  EXPECT_EQ(decoder.event().reposts, -1);
+  ASSERT_EQ(decoder.DecodeUnpadded(PostWith(R"("reposts":null)"), kSource),
+            RejectReason::kNone);
+  EXPECT_EQ(decoder.event().reposts, -1);
+  EXPECT_EQ(decoder.DecodeUnpadded(PostWith(R"("reposts":"42")"), kSource),
+            RejectReason::kWrongType);
+  EXPECT_THAT(decoder.detail(),
+              HasSubstr("wrong type for reposts: expected integer"));
+  EXPECT_EQ(decoder.DecodeUnpadded(PostWith(R"("reposts":4.5)"), kSource),
+            RejectReason::kWrongType);
+  EXPECT_EQ(decoder.DecodeUnpadded(PostWith(R"("reposts":-1)"), kSource),
+            RejectReason::kBadValue);
+  EXPECT_EQ(
+      decoder.DecodeUnpadded(PostWith(R"("reposts":1,"reposts":2)"), kSource),
+      RejectReason::kMalformedJson);
+}
+
 TEST(Decoder, FieldOrderDoesNotMatter) {
   Decoder decoder(DecoderOptions{});
   ASSERT_EQ(decoder.DecodeUnpadded(kFullPost, kSource), RejectReason::kNone);

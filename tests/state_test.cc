@@ -442,7 +442,8 @@ TEST_F(BadSnapshotTest, AnotherConfigIsRefusedNamingBothHashes) {
 
 TEST_F(BadSnapshotTest, ANewerFormatIsRefusedAsNewerNotCorrupt) {
   std::string newer = state_;
-  newer[8] = 2;  // the format version varint, after the 8-byte magic
+  newer[8] = static_cast<char>(kSnapshotFormatVersion + 1);  // the format
+  // version varint, after the 8-byte magic
   const absl::Status s = Start(newer);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("newer"));

@@ -52,6 +52,36 @@ std::vector<std::string> Values(
   return out;
 }
 
+int64_t Int(simdjson::dom::element e, std::string_view key) {
+  int64_t v = 0;
+  if (e[key].get_int64().get(v) != simdjson::SUCCESS) return 0;
+  return v;
+}
+
+double Number(simdjson::simdjson_result<simdjson::dom::element> e) {
+  double v = 0;
+  if (e.get_double().get(v) != simdjson::SUCCESS) return 0;
+  return v;
+}
+
+Reach ReadReach(simdjson::dom::element r) {
+  Reach out;
+  out.accounts = Int(r, "accounts");
+  out.followers = Int(r, "followers");
+  bool estimated = false;
+  if (r["estimated"].get_bool().get(estimated) == simdjson::SUCCESS) {
+    out.estimated = estimated;
+  }
+  out.posts_without_followers = Int(r, "posts_without_followers");
+  out.reposts = Int(r, "reposts");
+  out.reported_reposts = Int(r, "reported_reposts");
+  out.ads_with_impressions = Int(r, "ads_with_impressions");
+  out.impressions_lower = Number(r.at_pointer("/impressions/lower"));
+  out.impressions_upper = Number(r.at_pointer("/impressions/upper"));
+  out.ads_without_impressions = Int(r, "ads_without_impressions");
+  return out;
+}
+
 absl::StatusOr<std::vector<CampaignAlert>> ReadAlerts(const std::string& path,
                                                       int min_rank) {
   absl::StatusOr<std::string> text =
@@ -105,6 +135,11 @@ absl::StatusOr<std::vector<CampaignAlert>> ReadAlerts(const std::string& path,
         if (!acc.empty()) c.accounts.push_back(std::move(acc));
       }
     }
+    simdjson::dom::element reach;
+    if (evidence["reach"].get(reach) == simdjson::SUCCESS &&
+        reach.is_object()) {
+      c.reach = ReadReach(reach);
+    }
     const std::string kind = Str(a["subject_kind"]);
     if (kind == "text") c.text_cluster = Str(a["subject"]);
     if (kind == "url") {
@@ -152,6 +187,27 @@ std::string CampaignJson(const Campaign& c) {
   Tallies(w, "top_accounts", c.accounts, 20);
   Tallies(w, "urls", c.urls, 20);
   Tallies(w, "payers", c.payers, 20);
+  const CampaignReach& r = c.reach;
+  w.Key("reach");
+  w.BeginObject();
+  w.Field("alerts", r.alerts);
+  w.Key("followers");
+  w.BeginObject();
+  w.Field("at_least", r.followers_at_least);
+  w.Field("at_most", r.followers_at_most);
+  w.Field("estimated", r.estimated);
+  w.EndObject();
+  w.Key("reposts");
+  w.BeginObject();
+  w.Field("at_least", r.reposts_at_least);
+  w.Field("at_most", r.reposts_at_most);
+  w.EndObject();
+  w.Key("impressions");
+  w.BeginObject();
+  w.Field("at_least", r.impressions_at_least);
+  w.Field("at_most", r.impressions_at_most);
+  w.EndObject();
+  w.EndObject();
   w.EndObject();
   return std::string(w.view());
 }
@@ -199,6 +255,10 @@ absl::Status RunCampaigns(const ParsedFlags& flags) {
     VIGIA_RETURN_IF_ERROR(
         WriteText(flags.get("graphml"), CoActivityGraphMl(campaigns, *alerts)));
   }
+  if (flags.has("gexf")) {
+    VIGIA_RETURN_IF_ERROR(
+        WriteText(flags.get("gexf"), CoActivityGexf(campaigns, *alerts)));
+  }
   std::fprintf(stderr,
                "vigia campaigns: %zu alerts at %s or above, in %zu "
                "campaign%s\n",
@@ -222,7 +282,8 @@ Command CampaignsCommand() {
       "one JSON line per\n"
       "campaign: a stable id, first and last seen, targets, origins, "
       "detectors, alerts and\n"
-      "accounts. --graphml writes the account co-activity network for "
+      "accounts, reach. --graphml and --gexf write the account co-activity "
+      "network for\n"
       "Gephi and friends.",
       {{"alerts", "FILE", "alert records, one JSON object per line", true},
        {"min-severity", "LEVEL",
@@ -230,7 +291,9 @@ Command CampaignsCommand() {
        {"min-shared-accounts", "N",
         "accounts two alerts must share to be linked (default 2)"},
        {"out", "FILE", "write the campaigns here instead of stdout"},
-       {"graphml", "FILE", "write the account co-activity network (GraphML)"}}};
+       {"graphml", "FILE", "write the account co-activity network (GraphML)"},
+       {"gexf", "FILE",
+        "write the account co-activity network (GEXF 1.3, Gephi)"}}};
   c.run = RunCampaigns;
   return c;
 }

@@ -55,11 +55,11 @@ Command ConfigCommand() {
 }
 
 std::vector<Command> AllCommands() {
-  return {DemoCommand(),      RunCommand(),       ReplayCommand(),
-          ExplainCommand(),   EvidenceCommand(),  VerifyCommand(),
-          CampaignsCommand(), GenCommand(),       BacktestCommand(),
-          ConfigCommand(),    MockKafkaCommand(), DrillCommand(),
-          ReportCommand()};
+  return {DemoCommand(),      RunCommand(),      ReplayCommand(),
+          ExplainCommand(),   EvidenceCommand(), VerifyCommand(),
+          CampaignsCommand(), ImportCommand(),   GenCommand(),
+          BacktestCommand(),  ConfigCommand(),   MockKafkaCommand(),
+          DrillCommand(),     ReportCommand()};
 }
 
 }  // namespace vigia::cli

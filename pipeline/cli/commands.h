@@ -47,6 +47,7 @@ Command EvidenceCommand();
 Command VerifyCommand();
 Command CampaignsCommand();
 Command ReportCommand();
+Command ImportCommand();
 
 }  // namespace vigia::cli
 

@@ -4,6 +4,7 @@
 // archive by file and line, so each step can be checked by hand.
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/campaigns.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/json_writer.h"
@@ -35,17 +37,29 @@ class FindAlertSink final : public AlertSink {
   FindAlertSink(std::string id, bool lifecycle)
       : id_(std::move(id)), lifecycle_(lifecycle) {}
   absl::Status Write(const Alert& alert) override {
-    if (alert.id != id_ &&
-        !(id_.size() >= 8 && absl::StartsWith(alert.id, id_))) {
-      return absl::OkStatus();
+    const bool match =
+        alert.id == id_ || (id_.size() >= 8 && absl::StartsWith(alert.id, id_));
+    // The alerts `vigia campaigns` links by default (firing, warning or
+    // above), and the alert itself, up to it: its campaign as of then.
+    if (records_.empty() && alert.state == AlertState::kFiring &&
+        (match || alert.severity >= Severity::kWarning)) {
+      linked_.push_back(ToCampaignAlert(alert));
     }
+    if (!match) return absl::OkStatus();
     records_.push_back(alert);
     if (!lifecycle_) return absl::CancelledError(kFound);
     return absl::OkStatus();
   }
   const std::vector<Alert>& records() const { return records_; }
+  // The campaign of the alert as of its firing record (null when the first
+  // record found is not a firing one).
+  std::optional<Campaign> campaign() const {
+    if (records_.empty()) return std::nullopt;
+    return CampaignOf(linked_, records_.front().id, CampaignOptions{});
+  }
 
  private:
+  std::vector<CampaignAlert> linked_;
   const std::string id_;
   const bool lifecycle_;
   std::vector<Alert> records_;
@@ -91,7 +105,8 @@ std::map<int64_t, std::string> SampleLines(const Alert& a,
                                            const std::string& input);
 
 void Print(const Alert& a, const std::string& input,
-           const std::string& config_arg) {
+           const std::string& config_arg,
+           const std::optional<Campaign>& campaign) {
   const Evidence& e = a.evidence;
   std::printf("Alert %s\n", a.id.c_str());
   std::printf("  detector     %s (%s, %s)\n", a.detector.c_str(),
@@ -102,6 +117,12 @@ void Print(const Alert& a, const std::string& input,
   if (a.origin.known()) std::printf(", from %s", a.origin.str().c_str());
   if (!a.subject.empty()) {
     std::printf(", %s %s", a.subject_kind.c_str(), a.subject.c_str());
+  }
+  if (campaign) {
+    std::printf("\n  campaign     %s (as of this alert: %zu alert%s, %s)",
+                campaign->id.c_str(), campaign->alerts.size(),
+                campaign->alerts.size() == 1 ? "" : "s",
+                absl::StrJoin(campaign->detectors, ", ").c_str());
   }
   std::printf("\n  window       %s .. %s (event time, %s)\n",
               FormatRfc3339(a.window_start).c_str(),
@@ -129,6 +150,45 @@ void Print(const Alert& a, const std::string& input,
   std::printf("  hashtags     %s\n", Tallies(e.top_hashtags).c_str());
   for (const auto& [name, tallies] : e.other_tops) {
     std::printf("  %-12s %s\n", name.c_str(), Tallies(tallies).c_str());
+  }
+
+  if (e.reach) {
+    const Reach& r = *e.reach;
+    std::printf("\nReach (who could have seen it)\n");
+    const bool posts = r.accounts > 0 || r.posts_without_followers > 0 ||
+                       r.reposts > 0 || r.reported_reposts > 0;
+    const bool ads = r.ads_with_impressions + r.ads_without_impressions > 0;
+    if (posts) {
+      std::printf("  followers    %lld%s of %lld posting account%s",
+                  static_cast<long long>(r.followers),
+                  r.estimated ? " (estimated)" : "",
+                  static_cast<long long>(r.accounts),
+                  r.accounts == 1 ? "" : "s");
+      if (r.posts_without_followers > 0) {
+        std::printf("; %lld post%s without a follower count",
+                    static_cast<long long>(r.posts_without_followers),
+                    r.posts_without_followers == 1 ? "" : "s");
+      }
+      std::printf(
+          "\n  reposts      %lld in the window, %lld reported by the "
+          "platform\n",
+          static_cast<long long>(r.reposts),
+          static_cast<long long>(r.reported_reposts));
+    }
+    if (!posts && !ads)
+      std::printf("  (no records with an audience to count)\n");
+    if (ads) {
+      std::printf("  impressions  %.0f to %.0f over %lld ad%s",
+                  r.impressions_lower, r.impressions_upper,
+                  static_cast<long long>(r.ads_with_impressions),
+                  r.ads_with_impressions == 1 ? "" : "s");
+      if (r.ads_without_impressions > 0) {
+        std::printf("; %lld ad%s without a range",
+                    static_cast<long long>(r.ads_without_impressions),
+                    r.ads_without_impressions == 1 ? "" : "s");
+      }
+      std::printf("\n");
+    }
   }
 
   const std::map<int64_t, std::string> lines = SampleLines(a, input);
@@ -170,13 +230,26 @@ std::map<int64_t, std::string> SampleLines(const Alert& a,
 // `raw_base64`, as dead letters carry them), the command that reproduces it,
 // and with --lifecycle every record with the id.
 void PrintJson(const std::vector<Alert>& records, const std::string& input,
-               const std::string& config_arg, bool lifecycle) {
+               const std::string& config_arg, bool lifecycle,
+               const std::optional<Campaign>& campaign) {
   const Alert& a = records.front();
   const std::map<int64_t, std::string> lines = SampleLines(a, input);
   JsonWriter w;
   w.BeginObject();
   w.Key("alert");
   w.Raw(AlertToJson(a));
+  w.Key("campaign");
+  if (campaign) {
+    w.BeginObject();
+    w.Field("id", campaign->id);
+    w.Key("alerts");
+    w.BeginArray();
+    for (const std::string& id : campaign->alerts) w.String(id);
+    w.EndArray();
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   w.Key("sample_lines");
   w.BeginArray();
   for (const auto& [number, bytes] : lines) {
@@ -231,10 +304,10 @@ absl::Status RunExplain(const ParsedFlags& flags) {
       flags.has("config") ? absl::StrCat(" --config ", flags.get("config"))
                           : "";
   if (flags.has("json")) {
-    PrintJson(sink.records(), input, config_arg, lifecycle);
+    PrintJson(sink.records(), input, config_arg, lifecycle, sink.campaign());
     return absl::OkStatus();
   }
-  Print(sink.records().front(), input, config_arg);
+  Print(sink.records().front(), input, config_arg, sink.campaign());
   if (lifecycle) {
     std::printf("\nLifecycle (every record with this id)\n");
     for (const Alert& a : sink.records()) {

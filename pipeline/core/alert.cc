@@ -23,6 +23,25 @@ void WriteTallies(std::string_view key, const std::vector<Tally>& tallies,
   w.EndArray();
 }
 
+void WriteReach(const Reach& r, JsonWriter& w) {
+  w.Key("reach");
+  w.BeginObject();
+  w.Field("accounts", r.accounts);
+  w.Field("followers", r.followers);
+  w.Field("estimated", r.estimated);
+  w.Field("posts_without_followers", r.posts_without_followers);
+  w.Field("reposts", r.reposts);
+  w.Field("reported_reposts", r.reported_reposts);
+  w.Field("ads_with_impressions", r.ads_with_impressions);
+  w.Key("impressions");
+  w.BeginObject();
+  w.Field("lower", r.impressions_lower);
+  w.Field("upper", r.impressions_upper);
+  w.EndObject();
+  w.Field("ads_without_impressions", r.ads_without_impressions);
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string_view SeverityName(Severity s) {
@@ -111,6 +130,7 @@ std::string AlertToJson(const Alert& a) {
   w.BeginObject();
   for (const auto& [name, value] : a.evidence.baseline) w.Field(name, value);
   w.EndObject();
+  if (a.evidence.reach) WriteReach(*a.evidence.reach, w);
   w.EndObject();
   w.Field("config_hash", a.config_hash);
   w.EndObject();

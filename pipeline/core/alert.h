@@ -7,6 +7,7 @@
 #define VIGIA_PIPELINE_CORE_ALERT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,29 @@ struct SampleEvent {
   std::string note;
 };
 
+// How many people the window's records could have reached (docs/alerts.md,
+// "Reach"): the followers of the distinct posting accounts, reposts, and
+// the ads' reported impressions. Counts of what could not be measured sit
+// beside each figure, so a small number is never mistaken for a complete
+// one.
+struct Reach {
+  // Distinct posting accounts with a follower count, and the sum of their
+  // followers (an account's largest count in the window). Exact up to a
+  // few dozen accounts; beyond, estimated from a sample (`estimated`).
+  int64_t accounts = 0;
+  int64_t followers = 0;
+  bool estimated = false;
+  int64_t posts_without_followers = 0;
+  int64_t reposts = 0;           // posts of the window that are reposts
+  int64_t reported_reposts = 0;  // sum of the posts' own repost counts
+  // Sums of the ads' reported impression ranges, over the ads that report
+  // one.
+  int64_t ads_with_impressions = 0;
+  double impressions_lower = 0;
+  double impressions_upper = 0;
+  int64_t ads_without_impressions = 0;
+};
+
 struct Evidence {
   std::vector<Tally> top_accounts;
   std::vector<Tally> top_urls;
@@ -58,6 +82,8 @@ struct Evidence {
   // level, the time-of-day factor, hours of history), so the comparison can
   // be redone by hand. Written in order.
   std::vector<std::pair<std::string, double>> baseline;
+  // Absent for detectors that do not measure reach (written as no field).
+  std::optional<Reach> reach;
 };
 
 struct Alert {

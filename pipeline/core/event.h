@@ -47,6 +47,7 @@ struct Event {
   std::span<const std::string_view> urls;
   std::span<const std::string_view> hashtags;
   std::string_view repost_of;  // empty = original post
+  int64_t reposts = -1;  // reposts of this post, as collected; -1 = unknown
 
   // Ads.
   std::string_view page_id;
