@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -259,6 +260,8 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
   // would otherwise stay paused).
   if (!closing_) ResumeAligned();
   aligned_.clear();
+  delivered_.clear();
+  released_.fill(false);
   TrackAssignment(err, partitions);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     const bool lost = rd_kafka_assignment_lost(consumer_);
@@ -594,13 +597,82 @@ void Daemon::AlignPartitions() {
   const absl::Duration drift =
       std::max(options_.alignment_drift,
                2 * config_.watermark.max_out_of_orderness + absl::Minutes(1));
+  const absl::Duration grace = config_.watermark.end_grace;
+  const absl::Time now = clock_->Now();
+  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
+
+  // Liveness. A pause only helps while the partitions holding the feed's
+  // watermark are reading a backlog: then the watermark catches up and the
+  // paused ones resume. When every holder is at its log end (a sparse
+  // partition whose few records keep its progress hours behind, however
+  // often they come), cannot be fetched, or has delivered nothing for
+  // end_grace, waiting gains nothing, and the paused partitions' records
+  // sit in the brokers until retention deletes them unread (a CI run of
+  // `vigia demo` lost 174,864 of 195,231 records so). So once a pause has
+  // lasted end_grace while no holder of its feed is catching up, the feed's
+  // alignment is released: its paused partitions resume and none is paused
+  // again until a holder reads a backlog again.
+  std::array<bool, kNumFeeds> catching_up{};
+  std::array<bool, kNumFeeds> overdue{};
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    const std::string_view view = TopicView(tp.topic);
+    const int feed = static_cast<int>(FeedOf(view));
+    std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    auto progress_it = progress_.find(key);
+    const int64_t next =
+        progress_it != progress_.end() ? progress_it->second : -1;
+    auto [delivered, inserted] =
+        delivered_.try_emplace(key, Delivered{next, now});
+    if (!inserted && delivered->second.next != next) {
+      delivered->second = Delivered{next, now};
+    }
+    if (auto it = aligned_.find(key); it != aligned_.end()) {
+      if (now - it->second >= grace) overdue[feed] = true;
+      continue;
+    }
+    absl::Time reference = pipeline_->feed_watermark(FeedOf(view));
+    if (reference == absl::InfinitePast()) {
+      reference = pipeline_->feed_start(FeedOf(view));
+    }
+    const SourceRef source{view, tp.partition, 0};
+    const absl::Time progress = pipeline_->SourceProgress(source);
+    const bool holder = reference == absl::InfinitePast() ||
+                        progress == absl::InfinitePast() ||
+                        progress <= reference + drift / 2;
+    if (holder && !pipeline_->SourceAtEnd(source) &&
+        now - delivered->second.at < grace &&
+        std::find(stalled_.begin(), stalled_.end(), key) == stalled_.end()) {
+      catching_up[feed] = true;
+    }
+  }
+  for (int f = 0; f < kNumFeeds; ++f) {
+    if (catching_up[f]) {
+      released_[f] = false;
+    } else if (overdue[f] && !paused_ && !released_[f]) {
+      // (While consumption is paused for backpressure nothing delivers:
+      // that silence says nothing about the holders.)
+      released_[f] = true;
+      ++alignment_releases_;
+      VIGIA_LOG(WARNING)
+          << "kafka: watermark alignment released for the "
+          << (f == static_cast<int>(FeedKind::kAd) ? "ads" : "posts")
+          << " feed: no partition holding its watermark has records to "
+             "read (at its log end, silent or unreachable for "
+          << absl::FormatDuration(grace)
+          << "), so the partitions paused ahead of it resume rather than "
+             "leave their records to retention ("
+          << alignment_releases_ << " release(s) so far)";
+    }
+  }
+
   PartitionList pause(rd_kafka_topic_partition_list_new(0));
   PartitionList resume(rd_kafka_topic_partition_list_new(0));
-  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     const std::string_view view = TopicView(tp.topic);
     const FeedKind feed = FeedOf(view);
+    const bool released = released_[static_cast<int>(feed)];
     absl::Time reference = pipeline_->feed_watermark(feed);
     if (reference == absl::InfinitePast()) {
       reference = pipeline_->feed_start(feed);
@@ -609,12 +681,12 @@ void Daemon::AlignPartitions() {
         pipeline_->SourceProgress(SourceRef{view, tp.partition, 0});
     std::pair<std::string, int32_t> key{tp.topic, tp.partition};
     const bool aligned = aligned_.contains(key);
-    if (!aligned && reference != absl::InfinitePast() &&
+    if (!aligned && !released && reference != absl::InfinitePast() &&
         progress != absl::InfinitePast() && progress > reference + drift) {
       rd_kafka_topic_partition_list_add(pause.get(), tp.topic, tp.partition);
-      aligned_.insert(std::move(key));
+      aligned_.emplace(std::move(key), now);
     } else if (aligned && !paused_ &&
-               (reference == absl::InfinitePast() ||
+               (released || reference == absl::InfinitePast() ||
                 progress <= reference + drift / 2)) {
       rd_kafka_topic_partition_list_add(resume.get(), tp.topic, tp.partition);
       aligned_.erase(key);
@@ -647,8 +719,8 @@ void Daemon::ResumeAligned() {
   if (aligned_.empty()) return;
   PartitionList list(
       rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
-  for (const auto& [topic, partition] : aligned_) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  for (const auto& [tp, since] : aligned_) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
   }
   rd_kafka_resume_partitions(consumer_, list.get());
   alignment_resumes_.fetch_add(list->cnt);
@@ -784,8 +856,9 @@ void Daemon::ApplyBackpressure() {
     if (!aligned_.empty()) {
       PartitionList list(
           rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
-      for (const auto& [topic, partition] : aligned_) {
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+      for (const auto& [tp, since] : aligned_) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(),
+                                          tp.second);
       }
       rd_kafka_pause_partitions(consumer_, list.get());
     }

@@ -10,7 +10,8 @@
 // rebalance the pipeline is rebuilt from scratch (detectors warm up again).
 // A partition holds its feed's watermark while it has records to read and
 // stops at its log end (no idle timeout); partitions running far ahead of
-// their feed's watermark are paused until it catches up (alignment).
+// their feed's watermark are paused until it catches up (alignment), for
+// as long as the partitions holding it are reading a backlog.
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback
@@ -21,6 +22,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -207,7 +209,10 @@ class Daemon {
   void MarkEnds();
   // After a batch: pauses partitions that run more than alignment_drift
   // ahead of their feed's watermark, and resumes paused ones once it is
-  // within half of that (watermark alignment, as Flink's FLIP-182).
+  // within half of that (watermark alignment, as Flink's FLIP-182). A feed
+  // whose watermark holders have nothing to read (at their end, silent or
+  // unreachable) gets its paused partitions back after end_grace instead of
+  // leaving their records to retention.
   void AlignPartitions();
   // Resumes every partition paused for alignment (rebalances).
   void ResumeAligned();
@@ -295,8 +300,20 @@ class Daemon {
   // are recognised and dropped (they will be re-read).
   int64_t generation_ = 0;
   bool paused_ = false;
-  // Partitions paused for watermark alignment (AlignPartitions).
-  std::set<std::pair<std::string, int32_t>> aligned_;
+  // Partitions paused for watermark alignment (AlignPartitions), with when
+  // (processing time) each was paused.
+  std::map<std::pair<std::string, int32_t>, absl::Time> aligned_;
+  // Per assigned partition: the progress_ offset AlignPartitions last saw
+  // and when it last changed, i.e. when the partition last delivered.
+  struct Delivered {
+    int64_t next = -1;
+    absl::Time at;
+  };
+  std::map<std::pair<std::string, int32_t>, Delivered> delivered_;
+  // Per feed: alignment released because no partition holding its
+  // watermark is catching up (AlignPartitions).
+  std::array<bool, kNumFeeds> released_{};
+  int64_t alignment_releases_ = 0;
   int64_t alignment_logs_ = 0;
   bool failed_ = false;
   int64_t checkpoint_failures_ = 0;
