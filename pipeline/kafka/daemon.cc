@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/log.h"
+#include "pipeline/kafka/state_store.h"
 
 namespace vigia {
 namespace {
@@ -19,6 +23,10 @@ using SteadyClock = std::chrono::steady_clock;
 // The longest a start waits for the output topics' metadata: librdkafka's
 // own lookup would come within a second anyway.
 constexpr absl::Duration kPrepareTopicsTimeout = absl::Seconds(1);
+
+// The daemon's section of its snapshots: the assignment and the offsets the
+// state reflects.
+constexpr std::string_view kKafkaStateSection = "kafka";
 
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
@@ -64,7 +72,10 @@ absl::Status Daemon::Init() {
                   << options_.group_id << ", topics " << options_.posts_topic
                   << " + " << options_.ads_topic << " -> "
                   << options_.alerts_topic << " (dead letters "
-                  << options_.dlq_topic << ")";
+                  << options_.dlq_topic << ", detector state "
+                  << (state_enabled() ? options_.state_topic
+                                      : std::string("not checkpointed"))
+                  << ")";
   if (!options_.kafka_settings.empty()) {
     VIGIA_LOG(INFO) << "kafka settings: "
                     << RedactSettings(options_.kafka_settings);
@@ -102,6 +113,12 @@ absl::Status Daemon::Init() {
   };
   po.on_delivery_error = [this](std::string_view output) {
     kafka_probe_->OnDeliveryError(output);
+  };
+  po.on_acknowledged = [this](uint64_t id, int32_t partition, int64_t offset) {
+    if (id == state_first_message_) {
+      state_first_partition_ = partition;
+      state_first_offset_ = offset;
+    }
   };
   absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(po);
   if (!producer.ok()) return producer.status();
@@ -194,6 +211,8 @@ void Daemon::NewPipelineForAssignment() {
     // and make the others' records late. (With a cooperative assignor the
     // assignment includes partitions kept from before.)
     EnsurePipeline();
+    // Before anything touches the fresh pipeline: a restore wants it empty.
+    if (state_enabled()) RestoreAssignmentState();
     // Each holds it until it delivers or reaches its end of log, not for a
     // time: how long a first fetch takes must not decide what is late.
     for (int i = 0; i < all->cnt; ++i) {
@@ -327,8 +346,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     NewPipelineForAssignment();
     paused_ = false;
     kafka_probe_->SetPaused(false);
-    VIGIA_LOG(INFO) << "kafka: assigned " << partitions->cnt
-                    << " partition(s); detectors start from scratch";
+    VIGIA_LOG(INFO) << "kafka: assigned " << partitions->cnt << " partition(s)";
   } else {
     VIGIA_LOG(ERROR) << "kafka: rebalance error: " << rd_kafka_err2str(err);
     DropPipeline();
@@ -351,6 +369,15 @@ void Daemon::OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err,
     }
   }
   self->kafka_probe_->OnCommit(ok);
+  if (self->commit_in_flight_) {
+    // The asynchronous commit of a state checkpoint: its slot is now the
+    // one the group's offsets name (or, on failure, still the old one).
+    self->commit_in_flight_ = false;
+    if (ok) {
+      self->committed_slot_ = self->inflight_slot_;
+      ++self->state_checkpoints_;
+    }
+  }
   if (ok) {
     ++self->commits_;
   } else {
@@ -472,8 +499,14 @@ void Daemon::ExpectCommittedOffsets(
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR &&
         tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0) {
       expected_[key] = tp.offset;
+      committed_meta_[key] =
+          tp.metadata != nullptr
+              ? std::string(static_cast<const char*>(tp.metadata),
+                            tp.metadata_size)
+              : std::string();
     } else {
       expected_.erase(key);
+      committed_meta_.erase(key);
     }
   }
 }
@@ -745,6 +778,20 @@ absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
   if (!uncommitted_ && producer_->unacknowledged() == 0) {
     return absl::OkStatus();
   }
+  char slot = 0;
+  uint64_t id = 0;
+  if (state_enabled() && uncommitted_ && !progress_.empty() &&
+      pipeline_ != nullptr) {
+    absl::StatusOr<std::pair<char, uint64_t>> written = WriteState(progress_);
+    if (!written.ok()) {
+      // Committing without the state would acknowledge undecided records.
+      VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                            "committed: "
+                         << written.status().message();
+      return written.status();
+    }
+    std::tie(slot, id) = *written;
+  }
   absl::Status flushed = producer_->Flush(timeout);
   if (flushed.ok() && extra_alert_sink_ != nullptr) {
     flushed = extra_alert_sink_->Flush();
@@ -760,8 +807,16 @@ absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
     return flushed;
   }
   if (!uncommitted_ || progress_.empty()) return absl::OkStatus();
+  std::string metadata;
+  if (slot != 0) {
+    metadata = StateMetadata(slot, id);
+    if (metadata.empty()) {
+      return absl::InternalError(
+          "kafka: the state snapshot was acknowledged without an offset");
+    }
+  }
   uncommitted_ = false;
-  return CommitOffsets(progress_, sync);
+  return CommitOffsets(progress_, sync, metadata, slot);
 }
 
 void Daemon::BeginCheckpoint() {
@@ -783,6 +838,8 @@ void Daemon::BeginCheckpoint() {
     uncommitted_ = true;
   }
   if (!uncommitted_ || progress_.empty()) return;
+  // The slot of the next snapshot depends on how the last commit ended.
+  if (state_enabled() && commit_in_flight_) return;
   // The extra sinks (stdout, a notification queue) only flush locally.
   if (extra_alert_sink_ != nullptr) {
     if (absl::Status s = extra_alert_sink_->Flush(); !s.ok()) {
@@ -792,8 +849,21 @@ void Daemon::BeginCheckpoint() {
       return;
     }
   }
-  checkpoint_ =
-      PendingCheckpoint{progress_, producer_->Mark(), SteadyClock::now()};
+  PendingCheckpoint pending{progress_, 0, SteadyClock::now()};
+  if (state_enabled() && pipeline_ != nullptr) {
+    absl::StatusOr<std::pair<char, uint64_t>> written = WriteState(progress_);
+    if (!written.ok()) {
+      if (++checkpoint_failures_ <= 10 || checkpoint_failures_ % 100 == 0) {
+        VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                              "committed: "
+                           << written.status().message();
+      }
+      return;
+    }
+    std::tie(pending.slot, pending.id) = *written;
+  }
+  pending.mark = producer_->Mark();
+  checkpoint_ = std::move(pending);
   uncommitted_ = false;
 }
 
@@ -805,19 +875,34 @@ absl::Status Daemon::FinishCheckpoint() {
   }
   const PendingCheckpoint done = std::move(*checkpoint_);
   checkpoint_.reset();
-  absl::Status s = CommitOffsets(done.offsets, false);
+  std::string metadata;
+  if (done.slot != 0) {
+    metadata = StateMetadata(done.slot, done.id);
+    if (metadata.empty()) {
+      uncommitted_ = true;
+      return absl::OkStatus();  // (cannot happen: acknowledged means placed)
+    }
+  }
+  absl::Status s = CommitOffsets(done.offsets, false, metadata, done.slot);
   if (!s.ok()) uncommitted_ = true;
   return s;
 }
 
 absl::Status Daemon::CommitOffsets(
     const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
-    bool sync) {
+    bool sync, const std::string& metadata, char slot) {
   PartitionList list(
       rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, next] : offsets) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)
-        ->offset = next;
+    rd_kafka_topic_partition_t* p = rd_kafka_topic_partition_list_add(
+        list.get(), tp.first.c_str(), tp.second);
+    p->offset = next;
+    if (!metadata.empty()) {
+      // Freed with the list (by librdkafka's free()).
+      p->metadata = std::malloc(metadata.size());
+      std::memcpy(p->metadata, metadata.data(), metadata.size());
+      p->metadata_size = metadata.size();
+    }
   }
   // Stored as well as committed, so that a configuration that turns
   // auto-commit back on still commits only checkpointed offsets.
@@ -829,7 +914,196 @@ absl::Status Daemon::CommitOffsets(
     return absl::UnavailableError(
         absl::StrCat("kafka offset commit failed: ", rd_kafka_err2str(err)));
   }
+  if (slot != 0) {
+    if (sync) {
+      committed_slot_ = slot;
+      ++state_checkpoints_;
+    } else {
+      commit_in_flight_ = true;
+      inflight_slot_ = slot;
+    }
+  }
   return absl::OkStatus();
+}
+
+std::string Daemon::CurrentAssignment() const {
+  std::vector<std::pair<std::string, int32_t>> partitions;
+  const rd_kafka_topic_partition_list_t* a = assignment_.get();
+  for (int i = 0; i < a->cnt; ++i) {
+    partitions.emplace_back(a->elems[i].topic, a->elems[i].partition);
+  }
+  return AssignmentString(std::move(partitions));
+}
+
+absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& offsets) {
+  const std::string assignment = CurrentAssignment();
+  SnapshotWriter w;
+  BeginSnapshot(w, config_.hash());
+  if (absl::Status s = pipeline_->SaveState(w); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("cannot snapshot the "
+                                               "detectors: ",
+                                               s.message()));
+  }
+  // The daemon's own section: what the state reflects, checked on restore
+  // against the offsets the group committed with it.
+  w.BeginSection(kKafkaStateSection, 1);
+  w.Str(assignment);
+  w.U64(offsets.size());
+  for (const auto& [tp, next] : offsets) {
+    w.Str(tp.first);
+    w.I32(tp.second);
+    w.I64(next);
+  }
+  w.EndSection();
+  const std::string bytes = FinishSnapshot(w);
+  // Never the slot the group's offsets name now: that snapshot must stay
+  // whole until a commit names this one.
+  const char slot = committed_slot_ == 'A' ? 'B' : 'A';
+  const uint64_t id = state_rng_() ^ ++state_sequence_;
+  std::vector<OutMessage> records = StateRecords(
+      options_.state_topic, 0, StateKeyPrefix(options_.group_id, assignment),
+      slot, id, assignment, bytes);
+  state_first_partition_ = -1;
+  state_first_offset_ = -1;
+  bool first = true;
+  for (OutMessage& m : records) {
+    const uint64_t pid = producer_->Produce(std::move(m));
+    if (first) state_first_message_ = pid;
+    first = false;
+  }
+  kafka_probe_->OnStateCheckpoint(static_cast<int64_t>(bytes.size()));
+  return std::make_pair(slot, id);
+}
+
+std::string Daemon::StateMetadata(char slot, uint64_t id) const {
+  if (state_first_offset_ < 0) return std::string();
+  return FormatStateRef(
+      StateRef{slot, id, state_first_partition_, state_first_offset_});
+}
+
+void Daemon::RestoreAssignmentState() {
+  const std::string assignment = CurrentAssignment();
+  // Every partition with a commit is committed again at each checkpoint,
+  // with the new snapshot's name, even before it delivers: otherwise its
+  // old commit would name an older snapshot than its neighbours'.
+  std::optional<StateRef> ref;
+  bool differ = false;
+  int committed = 0;
+  int without = 0;
+  const rd_kafka_topic_partition_list_t* a = assignment_.get();
+  for (int i = 0; i < a->cnt; ++i) {
+    const std::pair<std::string, int32_t> key{a->elems[i].topic,
+                                              a->elems[i].partition};
+    auto offset = expected_.find(key);
+    auto meta = committed_meta_.find(key);
+    if (offset == expected_.end() || meta == committed_meta_.end()) continue;
+    progress_[key] = std::max(progress_[key], offset->second);
+    ++committed;
+    std::optional<StateRef> r = ParseStateRef(meta->second);
+    if (!r.has_value()) {
+      ++without;
+    } else if (!ref.has_value()) {
+      ref = r;
+    } else if (!(*ref == *r)) {
+      differ = true;
+    }
+  }
+  if (committed == 0) {
+    VIGIA_LOG(INFO) << "kafka: no checkpoint for " << assignment
+                    << " yet; the detectors start empty";
+    return;
+  }
+  auto fail = [&](std::string_view reason, absl::string_view message) {
+    ++state_restore_failures_;
+    kafka_probe_->OnStateRestore(reason);
+    VIGIA_LOG(WARNING) << "kafka: detector state not restored (" << reason
+                       << "): " << message
+                       << "; the detectors start empty, from the committed "
+                          "offsets";
+    // A restore may have half-filled it: a fresh one.
+    pipeline_.reset();
+    EnsurePipeline();
+  };
+  if (!ref.has_value()) {
+    return fail("missing",
+                "the committed offsets name no snapshot (committed without "
+                "a state topic, or by an older vigia)");
+  }
+  committed_slot_ = ref->slot;
+  if (differ || without > 0) {
+    return fail("assignment",
+                absl::StrCat("the commits of ", assignment,
+                             " name different snapshots (the partitions were "
+                             "held by other instances)"));
+  }
+  const auto started = SteadyClock::now();
+  absl::StatusOr<StoredState> stored = ReadStateSnapshot(
+      options_.brokers, options_.kafka_settings, options_.state_topic,
+      absl::StrCat(options_.group_id, "/"), *ref, options_.restore_timeout);
+  if (!stored.ok()) {
+    const std::string_view reason =
+        absl::IsNotFound(stored.status())   ? "missing"
+        : absl::IsDataLoss(stored.status()) ? "corrupt"
+                                            : "unreadable";
+    return fail(reason, stored.status().message());
+  }
+  if (stored->assignment != assignment) {
+    return fail(
+        "assignment",
+        absl::StrCat("snapshot ", FormatStateRef(*ref), " covers ",
+                     stored->assignment, ", this instance holds ", assignment));
+  }
+  absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(stored->bytes);
+  if (!parsed.ok()) {
+    return fail(
+        absl::IsFailedPrecondition(parsed.status()) ? "version" : "corrupt",
+        parsed.status().message());
+  }
+  if (parsed->config_hash != config_.hash()) {
+    return fail("config", absl::StrCat("the snapshot was written under config ",
+                                       parsed->config_hash, ", this is ",
+                                       config_.hash()));
+  }
+  const SnapshotSection* section = parsed->Find(kKafkaStateSection);
+  if (section == nullptr) {
+    return fail("corrupt", "the snapshot has no kafka section");
+  }
+  if (absl::Status s = CheckSectionVersion(*section, 1); !s.ok()) {
+    return fail("version", s.message());
+  }
+  SnapshotReader r = SectionReader(*section);
+  (void)r.StrView();
+  const uint64_t n = r.U64();
+  std::string mismatch;
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const std::string topic(r.StrView());
+    const int32_t partition =
+        static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
+    const int64_t next = r.Int(0, INT64_MAX / 2, "offset");
+    auto it = expected_.find({topic, partition});
+    if (r.ok() && mismatch.empty() &&
+        (it == expected_.end() || it->second != next)) {
+      mismatch = absl::StrCat(topic, "/", partition, " is committed at ",
+                              it == expected_.end() ? -1 : it->second,
+                              ", the snapshot reflects ", next);
+    }
+  }
+  if (absl::Status s = r.Finish(); !s.ok()) return fail("corrupt", s.message());
+  if (!mismatch.empty()) return fail("offsets", mismatch);
+  if (absl::Status s = pipeline_->RestoreState(*parsed); !s.ok()) {
+    return fail(absl::IsFailedPrecondition(s) ? "version" : "corrupt",
+                s.message());
+  }
+  ++state_restores_;
+  kafka_probe_->OnStateRestore("");
+  VIGIA_LOG(INFO) << "kafka: detector state restored from "
+                  << FormatStateRef(*ref) << " (" << stored->bytes.size()
+                  << " bytes, read in "
+                  << absl::FormatDuration(
+                         absl::FromChrono(SteadyClock::now() - started))
+                  << "); " << assignment
+                  << " goes on from its committed offsets";
 }
 
 void Daemon::UpdateMetrics() {
@@ -885,8 +1159,10 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   // Look the output topics up before the first alert needs them (see
   // Producer::PrepareTopics); bounded, and only a warning if the brokers are
   // not reachable yet.
-  if (absl::Status s = producer_->PrepareTopics(
-          {options_.alerts_topic, options_.dlq_topic}, kPrepareTopicsTimeout);
+  std::vector<std::string> outputs = {options_.alerts_topic,
+                                      options_.dlq_topic};
+  if (state_enabled()) outputs.push_back(options_.state_topic);
+  if (absl::Status s = producer_->PrepareTopics(outputs, kPrepareTopicsTimeout);
       !s.ok()) {
     VIGIA_LOG(WARNING) << "kafka: " << s.message()
                        << "; looked up again on the first output";
