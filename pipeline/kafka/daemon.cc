@@ -211,6 +211,9 @@ void Daemon::NewPipelineForAssignment() {
     // and make the others' records late. (With a cooperative assignor the
     // assignment includes partitions kept from before.)
     EnsurePipeline();
+    // What the pipeline's state will cover. Kept: on a revoke the
+    // assignment is already gone when the last checkpoint writes it.
+    pipeline_assignment_ = CurrentAssignment();
     // Before anything touches the fresh pipeline: a restore wants it empty.
     if (state_enabled()) RestoreAssignmentState();
     // Each holds it until it delivers or reaches its end of log, not for a
@@ -937,7 +940,7 @@ std::string Daemon::CurrentAssignment() const {
 
 absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
     const std::map<std::pair<std::string, int32_t>, int64_t>& offsets) {
-  const std::string assignment = CurrentAssignment();
+  const std::string& assignment = pipeline_assignment_;
   SnapshotWriter w;
   BeginSnapshot(w, config_.hash());
   if (absl::Status s = pipeline_->SaveState(w); !s.ok()) {
@@ -983,7 +986,7 @@ std::string Daemon::StateMetadata(char slot, uint64_t id) const {
 }
 
 void Daemon::RestoreAssignmentState() {
-  const std::string assignment = CurrentAssignment();
+  const std::string& assignment = pipeline_assignment_;
   // Every partition with a commit is committed again at each checkpoint,
   // with the new snapshot's name, even before it delivers: otherwise its
   // old commit would name an older snapshot than its neighbours'.

@@ -379,6 +379,9 @@ class Daemon {
   int32_t state_first_partition_ = -1;
   int64_t state_first_offset_ = -1;
   uint64_t state_sequence_ = 0;
+  // The assignment the pipeline's state covers (AssignmentString), set
+  // when it is created for one.
+  std::string pipeline_assignment_;
   // Commit metadata of the assigned partitions, as read on assignment.
   std::map<std::pair<std::string, int32_t>, std::string> committed_meta_;
   std::mt19937_64 state_rng_{std::random_device{}()};
