@@ -929,6 +929,33 @@ absl::Status Daemon::CommitOffsets(
   return absl::OkStatus();
 }
 
+absl::Status Daemon::CheckStateTopic() {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(
+      producer_->raw(), options_.state_topic.c_str(), nullptr);
+  if (rkt == nullptr) return absl::OkStatus();
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(
+      producer_->raw(), 0, rkt, &md, ToMillis(kPrepareTopicsTimeout));
+  bool missing = false;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr) {
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (options_.state_topic == md->topics[i].topic &&
+          md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        missing = true;
+      }
+    }
+  }
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  // (Brokers not answering yet: the checkpoints will say so.)
+  if (!missing) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the state topic ", options_.state_topic,
+      " does not exist: create it (cleanup.policy=compact, see "
+      "docs/state.md) or set kafka.state_topic: \"\" to run without state "
+      "checkpoints"));
+}
+
 std::string Daemon::CurrentAssignment() const {
   std::vector<std::pair<std::string, int32_t>> partitions;
   const rd_kafka_topic_partition_list_t* a = assignment_.get();
@@ -1169,6 +1196,15 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
       !s.ok()) {
     VIGIA_LOG(WARNING) << "kafka: " << s.message()
                        << "; looked up again on the first output";
+  }
+  // A state topic the brokers do not have would take every checkpoint and
+  // never acknowledge it: nothing would ever be committed. Said at once.
+  if (state_enabled()) {
+    if (absl::Status s = CheckStateTopic(); !s.ok()) {
+      VIGIA_LOG(ERROR) << "kafka: " << s.message();
+      Close();
+      return s;
+    }
   }
 
   absl::Status status;

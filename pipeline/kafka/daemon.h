@@ -262,6 +262,8 @@ class Daemon {
       const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
       bool sync, const std::string& metadata = "", char slot = 0);
   bool state_enabled() const { return !options_.state_topic.empty(); }
+  // FailedPrecondition when the brokers say the state topic does not exist.
+  absl::Status CheckStateTopic();
   // The current assignment as AssignmentString() writes it.
   std::string CurrentAssignment() const;
   // Snapshots the pipeline with `offsets` (the progress it reflects) and
