@@ -435,6 +435,75 @@ TEST_P(CorruptSnapshot, IsRefusedAndTheDetectorsStartEmpty) {
   ASSERT_TRUE(again.Stop().ok());
 }
 
+// Issue 15, item 4: the brokers go down while a checkpoint's snapshot is
+// on its way. Nothing is committed while they are down (the offsets keep
+// naming the last whole snapshot); once they are back the snapshot is
+// delivered, its commit follows, and it is the one the next start restores.
+TEST(DurableState, ABrokerOutageDuringACheckpointCommitsOnlyAfterItsState) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(2), absl::ZeroDuration(), 0);
+  const std::vector<FeedLine> first(feed.begin(),
+                                    feed.begin() + feed.size() / 2);
+  const std::vector<FeedLine> second(feed.begin() + feed.size() / 2,
+                                     feed.end());
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", first, kPartitions)
+          .ok());
+  const Config config = testing::TestConfig();
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "outage");
+  // Long enough that the brokers are down before the checkpoint after the
+  // second half begins.
+  options.checkpoint_interval = absl::Seconds(2);
+  Handled handled;
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(first.size()), kWait));
+  ASSERT_TRUE(WaitUntil([&] { return d.daemon().state_checkpoints() > 0; }));
+  const std::string before =
+      CommittedMetadata(mc->bootstrap(), "outage", "vigia.posts");
+  ASSERT_TRUE(ParseStateRef(before).has_value()) << before;
+
+  ASSERT_TRUE(
+      testing::ProduceFeed(mc->bootstrap(), "vigia.posts", second, kPartitions)
+          .ok());
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
+  ASSERT_TRUE(mc->SetBrokerDown(-1).ok());
+  // A checkpoint's snapshot (and nothing else: every output so far was
+  // acknowledged or none was written) waits for the brokers.
+  ASSERT_TRUE(WaitUntil([&] {
+    return SumOf(SerializeMetrics(d.daemon().registry()),
+                 "vigia_kafka_unacknowledged_messages") > 0;
+  }));
+  const int64_t committed_before = d.daemon().state_checkpoints();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(d.daemon().state_checkpoints(), committed_before);
+  ASSERT_TRUE(mc->SetBrokerUp(-1).ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] { return d.daemon().state_checkpoints() > committed_before; }));
+  ASSERT_TRUE(d.Stop().ok());
+  const std::string after =
+      CommittedMetadata(mc->bootstrap(), "outage", "vigia.posts");
+  std::optional<StateRef> ref = ParseStateRef(after);
+  ASSERT_TRUE(ref.has_value()) << after;
+  EXPECT_NE(after, before);
+  absl::StatusOr<StoredState> stored = ReadStateSnapshot(
+      mc->bootstrap(), {}, "vigia.state", "outage/", *ref, absl::Seconds(30));
+  EXPECT_TRUE(stored.ok()) << stored.status();
+
+  DaemonThread again(config, options);
+  ASSERT_TRUE(again.create_status().ok()) << again.create_status();
+  ASSERT_TRUE(WaitUntil([&] {
+    return again.daemon().state_restores() +
+               again.daemon().state_restore_failures() >
+           0;
+  }));
+  EXPECT_EQ(again.daemon().state_restores(), 1);
+  ASSERT_TRUE(again.Stop().ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(DurableState, CorruptSnapshot,
                          ::testing::Values("flipped", "truncated"));
 
