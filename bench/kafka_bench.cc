@@ -236,6 +236,8 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     d.brokers = bootstrap;
     d.metrics_addr = "";
     d.group_id = "vigia-bench";
+    d.state_topic = options.state_topic;
+    d.checkpoint_interval = absl::Seconds(options.checkpoint_interval_s);
     for (const auto& [k, v] : options.daemon_settings) d.kafka_settings[k] = v;
     AttributingSink* sink = inst->sink.get();
     const std::string ads_topic = d.ads_topic;
@@ -375,7 +377,11 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
   }
   const double wall = SecondsSince(t0);
   const double process_cpu = ProcessCpuSeconds() - process_cpu0;
-  for (auto& inst : instances) inst->cpu_end = ThreadCpuSeconds(inst->thread);
+  int64_t checkpoints = 0;
+  for (auto& inst : instances) {
+    inst->cpu_end = ThreadCpuSeconds(inst->thread);
+    checkpoints += inst->daemon->state_checkpoints();
+  }
   rd_kafka_flush(producer, 5000);
   // Give the last alerts time to reach the topic and the reader.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -408,6 +414,7 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
               .count());
     }
   }
+  r.state_checkpoints = checkpoints;
   r.alerts_seen = static_cast<int64_t>(shared.seen.size());
   r.alerts_emitted = static_cast<int64_t>(shared.trigger.size());
   for (const auto& [key, when] : shared.seen) {
@@ -434,6 +441,189 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     return absl::DeadlineExceededError(
         absl::StrCat("only ", r.events, " of ", total, " records handled in ",
                      options.timeout_s, " s"));
+  }
+  return r;
+}
+
+namespace {
+
+// Notes when the first alert was written, and counts them.
+class FirstAlertSink : public AlertSink {
+ public:
+  absl::Status Write(const Alert&) override {
+    if (count_.fetch_add(1) == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_ = SteadyClock::now();
+    }
+    return absl::OkStatus();
+  }
+  int64_t count() const { return count_.load(); }
+  SteadyClock::time_point first() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_;
+  }
+
+ private:
+  std::atomic<int64_t> count_{0};
+  mutable std::mutex mu_;
+  SteadyClock::time_point first_;
+};
+
+}  // namespace
+
+absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
+                                                   const Config& config,
+                                                   int64_t records,
+                                                   bool static_membership) {
+  constexpr int kPartitions = 4;
+  records = std::min<int64_t>(records, static_cast<int64_t>(feed.lines.size()));
+  absl::StatusOr<std::unique_ptr<MockCluster>> cluster =
+      MockCluster::Start(1, kPartitions, DefaultTopics());
+  if (!cluster.ok()) return cluster.status();
+  const std::string bootstrap = (*cluster)->bootstrap();
+  rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap,
+                                   {{"linger.ms", "1"}}, nullptr, nullptr);
+  if (producer == nullptr) return absl::InternalError("no feed producer");
+  std::map<std::string_view, int32_t> target_partition;
+  auto produce = [&](int64_t from, int64_t to) {
+    for (int64_t i = from; i < to; ++i) {
+      const FeedLine& line = feed.lines[i];
+      const std::string_view bytes = feed.line(i);
+      int32_t partition = 0;
+      if (!line.target.empty()) {
+        auto [it, added] = target_partition.try_emplace(
+            line.target,
+            static_cast<int32_t>(target_partition.size() % kPartitions));
+        partition = it->second;
+      }
+      rd_kafka_resp_err_t err;
+      do {
+        err = rd_kafka_producev(
+            producer, RD_KAFKA_V_TOPIC(line.ad ? "vigia.ads" : "vigia.posts"),
+            RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY(line.target.data(), line.target.size()),
+            RD_KAFKA_V_VALUE(const_cast<char*>(bytes.data()), bytes.size()),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(producer, 1);
+      } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    }
+    rd_kafka_flush(producer, 30000);
+  };
+  // The librdkafka default session timeout: how long a member that died
+  // without leaving holds its partitions.
+  std::map<std::string, std::string> settings = {
+      {"fetch.wait.max.ms", "5"}, {"session.timeout.ms", "45000"}};
+  if (static_membership) settings["group.instance.id"] = "vigia-bench-1";
+  DaemonOptions d;
+  d.brokers = bootstrap;
+  d.metrics_addr = "";
+  d.group_id = "vigia-restart";
+  d.checkpoint_interval = absl::Seconds(1);
+  for (const auto& [k, v] : settings) d.kafka_settings[k] = v;
+  std::atomic<int64_t> handled{0};
+  d.on_record = [&handled](const SourceRef&) { handled.fetch_add(1); };
+  const int64_t half = records / 2;
+  produce(0, half);
+
+  // The first instance, to a checkpoint covering the first half.
+  {
+    FirstAlertSink sink;
+    absl::StatusOr<std::unique_ptr<Daemon>> a =
+        Daemon::Create(config, d, &sink);
+    if (!a.ok()) return a.status();
+    std::atomic<bool> stop{false};
+    absl::Status status;
+    std::thread t([&] { status = (*a)->Run(stop); });
+    const auto start = SteadyClock::now();
+    while (handled.load() < half && SecondsSince(start) < 120) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const int64_t before = (*a)->state_checkpoints();
+    while ((*a)->state_checkpoints() <= before && SecondsSince(start) < 120) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop.store(true);
+    t.join();
+    if (handled.load() < half) {
+      return absl::DeadlineExceededError("first instance did not finish");
+    }
+  }
+  // A member that dies in the group without leaving, as kill -9 leaves one.
+  {
+    rd_kafka_t* ghost = NewClient(
+        RD_KAFKA_CONSUMER, bootstrap,
+        [&] {
+          std::vector<std::pair<std::string, std::string>> kv(settings.begin(),
+                                                              settings.end());
+          kv.emplace_back("group.id", d.group_id);
+          return kv;
+        }(),
+        nullptr, nullptr);
+    if (ghost == nullptr) return absl::InternalError("no ghost consumer");
+    rd_kafka_poll_set_consumer(ghost);
+    rd_kafka_topic_partition_list_t* topics =
+        rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(topics, "vigia.posts",
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, "vigia.ads",
+                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(ghost, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    const auto start = SteadyClock::now();
+    while (SecondsSince(start) < 60) {
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(ghost, 50)) {
+        rd_kafka_message_destroy(m);
+      }
+      rd_kafka_topic_partition_list_t* assigned = nullptr;
+      if (rd_kafka_assignment(ghost, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const bool any = assigned->cnt > 0;
+        rd_kafka_topic_partition_list_destroy(assigned);
+        if (any) break;
+      }
+    }
+    rd_kafka_destroy_flags(ghost, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+  produce(half, records);
+  rd_kafka_destroy(producer);
+
+  RestartBenchResult r;
+  handled.store(0);
+  FirstAlertSink sink;
+  const auto t0 = SteadyClock::now();
+  absl::StatusOr<std::unique_ptr<Daemon>> b = Daemon::Create(config, d, &sink);
+  if (!b.ok()) return b.status();
+  std::atomic<bool> stop{false};
+  absl::Status status;
+  std::thread t([&] { status = (*b)->Run(stop); });
+  const int64_t rest = records - half;
+  while (SecondsSince(t0) < 180) {
+    if (r.assigned_s < 0 && (*b)->assigned_partitions() > 0) {
+      r.assigned_s = SecondsSince(t0);
+    }
+    if (r.first_record_s < 0 && handled.load() > 0) {
+      r.first_record_s = SecondsSince(t0);
+    }
+    if (r.first_alert_s < 0 && sink.count() > 0) {
+      r.first_alert_s =
+          std::chrono::duration<double>(sink.first() - t0).count();
+    }
+    if (handled.load() >= rest) {
+      r.all_records_s = SecondsSince(t0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (r.first_alert_s < 0 && sink.count() > 0) {
+    r.first_alert_s = std::chrono::duration<double>(sink.first() - t0).count();
+  }
+  r.restored = (*b)->state_restores() > 0;
+  r.alerts = sink.count();
+  stop.store(true);
+  t.join();
+  if (r.all_records_s < 0) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the restarted daemon handled ", handled.load(), " of ",
+                     rest, " records in 180 s"));
   }
   return r;
 }

@@ -33,6 +33,10 @@ struct KafkaBenchOptions {
   int64_t limit = 0;
   // Extra librdkafka settings for the daemons' clients.
   std::map<std::string, std::string> daemon_settings;
+  // Detector state checkpoints (docs/state.md): the state topic ("" off,
+  // as the throughput and latency runs have it) and the interval.
+  std::string state_topic;
+  double checkpoint_interval_s = 1;
 };
 
 struct KafkaBenchResult {
@@ -54,6 +58,7 @@ struct KafkaBenchResult {
   // Paced runs: every record's produce time -> the daemon has handled it,
   // ms. Many more samples than there are alerts.
   std::vector<double> record_transit_ms;
+  int64_t state_checkpoints = 0;            // snapshots committed, all daemons
   int64_t alerts_emitted = 0;               // by the daemons
   int64_t alerts_seen = 0;                  // on the alerts topic
   int64_t alerts_attributed = 0;            // with a known triggering record
@@ -63,6 +68,23 @@ struct KafkaBenchResult {
 
 absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     const Feed& feed, const Config& config, const KafkaBenchOptions& options);
+
+// Restart after a crash (docs/state.md): one daemon reads the first half of
+// `records` with state checkpoints, stops, and a group member that dies
+// without leaving (what kill -9 leaves behind) joins; the second half is
+// produced, and a new daemon starts. Timed from its creation.
+struct RestartBenchResult {
+  double assigned_s = -1;      // to its partitions assigned, state restored
+  double first_record_s = -1;  // to its first record handled
+  double first_alert_s = -1;   // to its first alert (-1: none in the slice)
+  double all_records_s = -1;   // to the second half handled
+  bool restored = false;
+  int64_t alerts = 0;
+};
+absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
+                                                   const Config& config,
+                                                   int64_t records,
+                                                   bool static_membership);
 
 }  // namespace vigia::bench
 

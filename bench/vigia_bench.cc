@@ -772,6 +772,7 @@ int Main(int argc, char** argv) {
     std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
     for (const auto& [k, v] : flags.daemon_settings) settings[k] = v;
     double saturated_1 = 0;
+    double saturated_1_cpu_per_record = 0;
     // --kafka-latency-rate R skips the saturated runs and paces at R.
     if (flags.latency_rate > 0) saturated_1 = 2 * flags.latency_rate;
     for (int instances : {1, 2}) {
@@ -786,7 +787,10 @@ int Main(int argc, char** argv) {
         report.Add(section, "failed", std::nan(""), "", k.status().ToString());
         continue;
       }
-      if (instances == 1) saturated_1 = k->events_per_s;
+      if (instances == 1) {
+        saturated_1 = k->events_per_s;
+        saturated_1_cpu_per_record = k->consumer_cpu_s / k->events;
+      }
       report.Add(section, "events_per_s", k->events_per_s, "ev/s",
                  absl::StrFormat("%d records in %.2f s wall, saturated; "
                                  "producer, mock broker and daemon(s) share "
@@ -813,6 +817,76 @@ int Main(int argc, char** argv) {
                                  "(%.2f s): daemons, librdkafka, feed "
                                  "producer, mock broker, reader",
                                  k->process_cpu_s));
+    }
+    if (flags.latency_rate <= 0) {
+      // Detector state checkpoints (docs/state.md): the same saturated run
+      // with a snapshot written to vigia.state, and the offsets committed
+      // with it, every second (30 times the default rate: the default
+      // interval, 30 s, would see no checkpoint in a run this short).
+      Progress("kafka throughput with state checkpoints every 1 s");
+      KafkaBenchOptions options;
+      options.daemon_settings = settings;
+      options.state_topic = "vigia.state";
+      options.checkpoint_interval_s = 1;
+      absl::StatusOr<KafkaBenchResult> k = RunKafkaBench(feed, config, options);
+      if (!k.ok()) {
+        report.Add("kafka ckpt", "failed", std::nan(""), "",
+                   k.status().ToString());
+      } else {
+        report.Add("kafka ckpt", "events_per_s", k->events_per_s, "ev/s",
+                   absl::StrFormat("%d records in %.2f s wall, %d state "
+                                   "checkpoints committed; without: %.0f "
+                                   "ev/s (kafka x1)",
+                                   k->events, k->wall_s, k->state_checkpoints,
+                                   saturated_1));
+        if (saturated_1 > 0) {
+          report.Add("kafka ckpt", "throughput_cost_pct",
+                     100 * (1 - k->events_per_s / saturated_1), "%",
+                     "1 - with / without (wall), one run each: noisy on a "
+                     "shared machine");
+        }
+        if (saturated_1_cpu_per_record > 0) {
+          // The daemon thread does the snapshot; wall time hides it when
+          // the run waits on something else.
+          report.Add("kafka ckpt", "daemon_cpu_cost_pct",
+                     100 * (k->consumer_cpu_s / k->events /
+                                saturated_1_cpu_per_record -
+                            1),
+                     "%",
+                     absl::StrFormat("daemon thread CPU per record, with / "
+                                     "without - 1 (%.3f s vs %.3f s for the "
+                                     "same records)",
+                                     k->consumer_cpu_s,
+                                     saturated_1_cpu_per_record * k->events));
+        }
+      }
+    }
+    if (flags.latency_rate <= 0) {
+      // Restart after kill -9 with the state restored (docs/state.md): the
+      // dead member holds the group for its session timeout (librdkafka's
+      // default 45 s) unless the instance has a static membership.
+      for (bool static_membership : {false, true}) {
+        const std::string section =
+            static_membership ? "kafka restart static" : "kafka restart";
+        Progress(absl::StrCat(section, " (40,000 records)"));
+        absl::StatusOr<RestartBenchResult> r =
+            RunRestartBench(feed, config, 40000, static_membership);
+        if (!r.ok()) {
+          report.Add(section, "failed", std::nan(""), "",
+                     r.status().ToString());
+          continue;
+        }
+        report.Add(section, "restart_to_assigned_s", r->assigned_s, "s",
+                   absl::StrFormat("new daemon created -> partitions "
+                                   "assigned and state %s",
+                                   r->restored ? "restored" : "NOT restored"));
+        report.Add(section, "restart_to_first_record_s", r->first_record_s, "s",
+                   "");
+        report.Add(section, "restart_to_first_alert_s", r->first_alert_s, "s",
+                   absl::StrFormat("%d alerts in the second half; all of it "
+                                   "handled after %.2f s; -1: no alert",
+                                   r->alerts, r->all_records_s));
+      }
     }
     if (saturated_1 > 0) {
       // Judged paced at half the saturated rate; then at a low rate, where

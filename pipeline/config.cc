@@ -92,6 +92,10 @@ absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
     if (field->empty()) return m.ErrorAt(key, "must not be empty");
   }
   if (out->group_id.empty()) return m.ErrorAt("group_id", "must not be empty");
+  // May be empty: no state checkpoints.
+  VIGIA_RETURN_IF_ERROR(m.Str("state_topic", &out->state_topic));
+  VIGIA_RETURN_IF_ERROR(m.Duration("checkpoint_interval", Bound::kPositive,
+                                   &out->checkpoint_interval));
   VIGIA_RETURN_IF_ERROR(m.Section("settings", [out](ConfigMap& s) {
     return s.ForEach([out](const std::string& key, const ConfigNode& value) {
       if (!value.yaml().IsScalar()) {
@@ -696,6 +700,8 @@ std::string CanonicalConnections(const Config& c) {
   w.Add("kafka.ads_topic", k.ads_topic);
   w.Add("kafka.dlq_topic", k.dlq_topic);
   w.Add("kafka.alerts_topic", k.alerts_topic);
+  w.Add("kafka.state_topic", k.state_topic);
+  w.Add("kafka.checkpoint_interval", k.checkpoint_interval);
   for (const auto& [key, value] : k.settings) {
     if (k.secret_files.count(key) > 0) continue;  // printed as its file
     w.Add(absl::StrCat("kafka.settings.", key),

@@ -67,6 +67,12 @@ struct KafkaConfig {
   std::string dlq_topic = "vigia.dlq";
   std::string alerts_topic = "vigia.alerts";
   std::string group_id = "vigia";
+  // The compacted topic detector state is checkpointed to (docs/state.md);
+  // empty: no state checkpoints (every assignment starts empty).
+  std::string state_topic = "vigia.state";
+  // How often the daemon checkpoints: writes the detector state, then
+  // commits the offsets it reflects. A restart re-reads at most this much.
+  absl::Duration checkpoint_interval = absl::Seconds(30);
   // librdkafka properties passed through unchanged (security.protocol,
   // sasl.*, ssl.*, tuning). Secret values never reach logs or `vigia config`.
   // Holds the values read from secret_files too.

@@ -61,6 +61,8 @@ absl::Status RunRun(const ParsedFlags& flags) {
   o.ads_topic = k.ads_topic;
   o.dlq_topic = k.dlq_topic;
   o.alerts_topic = k.alerts_topic;
+  o.state_topic = k.state_topic;
+  o.checkpoint_interval = k.checkpoint_interval;
   o.group_id = flags.get("group", k.group_id);
   o.kafka_settings = k.settings;
   o.registry = NewMetricsRegistry();

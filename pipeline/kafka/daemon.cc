@@ -3,12 +3,17 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstring>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/log.h"
+#include "pipeline/kafka/state_store.h"
 
 namespace vigia {
 namespace {
@@ -18,6 +23,10 @@ using SteadyClock = std::chrono::steady_clock;
 // The longest a start waits for the output topics' metadata: librdkafka's
 // own lookup would come within a second anyway.
 constexpr absl::Duration kPrepareTopicsTimeout = absl::Seconds(1);
+
+// The daemon's section of its snapshots: the assignment and the offsets the
+// state reflects.
+constexpr std::string_view kKafkaStateSection = "kafka";
 
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
@@ -63,7 +72,10 @@ absl::Status Daemon::Init() {
                   << options_.group_id << ", topics " << options_.posts_topic
                   << " + " << options_.ads_topic << " -> "
                   << options_.alerts_topic << " (dead letters "
-                  << options_.dlq_topic << ")";
+                  << options_.dlq_topic << ", detector state "
+                  << (state_enabled() ? options_.state_topic
+                                      : std::string("not checkpointed"))
+                  << ")";
   if (!options_.kafka_settings.empty()) {
     VIGIA_LOG(INFO) << "kafka settings: "
                     << RedactSettings(options_.kafka_settings);
@@ -105,6 +117,12 @@ absl::Status Daemon::Init() {
   };
   po.on_delivery_error = [this](std::string_view output) {
     kafka_probe_->OnDeliveryError(output);
+  };
+  po.on_acknowledged = [this](uint64_t id, int32_t partition, int64_t offset) {
+    if (id == state_first_message_) {
+      state_first_partition_ = partition;
+      state_first_offset_ = offset;
+    }
   };
   absl::StatusOr<std::unique_ptr<Producer>> producer = Producer::Create(po);
   if (!producer.ok()) return producer.status();
@@ -197,6 +215,11 @@ void Daemon::NewPipelineForAssignment() {
     // and make the others' records late. (With a cooperative assignor the
     // assignment includes partitions kept from before.)
     EnsurePipeline();
+    // What the pipeline's state will cover. Kept: on a revoke the
+    // assignment is already gone when the last checkpoint writes it.
+    pipeline_assignment_ = CurrentAssignment();
+    // Before anything touches the fresh pipeline: a restore wants it empty.
+    if (state_enabled()) RestoreAssignmentState();
     // Each holds it until it delivers or reaches its end of log, not for a
     // time: how long a first fetch takes must not decide what is late.
     for (int i = 0; i < all->cnt; ++i) {
@@ -301,6 +324,8 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
   // would otherwise stay paused).
   if (!closing_) ResumeAligned();
   aligned_.clear();
+  delivered_.clear();
+  released_.fill(false);
   TrackAssignment(err, partitions);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     const bool lost = rd_kafka_assignment_lost(consumer_);
@@ -366,8 +391,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     NewPipelineForAssignment();
     paused_ = false;
     kafka_probe_->SetPaused(false);
-    VIGIA_LOG(INFO) << "kafka: assigned " << partitions->cnt
-                    << " partition(s); detectors start from scratch";
+    VIGIA_LOG(INFO) << "kafka: assigned " << partitions->cnt << " partition(s)";
   } else {
     VIGIA_LOG(ERROR) << "kafka: rebalance error: " << rd_kafka_err2str(err);
     DropPipeline();
@@ -390,6 +414,15 @@ void Daemon::OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err,
     }
   }
   self->kafka_probe_->OnCommit(ok);
+  if (self->commit_in_flight_) {
+    // The asynchronous commit of a state checkpoint: its slot is now the
+    // one the group's offsets name (or, on failure, still the old one).
+    self->commit_in_flight_ = false;
+    if (ok) {
+      self->committed_slot_ = self->inflight_slot_;
+      ++self->state_checkpoints_;
+    }
+  }
   if (ok) {
     ++self->commits_;
   } else {
@@ -511,8 +544,14 @@ void Daemon::ExpectCommittedOffsets(
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR &&
         tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0) {
       expected_[key] = tp.offset;
+      committed_meta_[key] =
+          tp.metadata != nullptr
+              ? std::string(static_cast<const char*>(tp.metadata),
+                            tp.metadata_size)
+              : std::string();
     } else {
       expected_.erase(key);
+      committed_meta_.erase(key);
     }
   }
 }
@@ -639,13 +678,82 @@ void Daemon::AlignPartitions() {
   const absl::Duration drift =
       std::max(options_.alignment_drift,
                2 * config_.watermark.max_out_of_orderness + absl::Minutes(1));
+  const absl::Duration grace = config_.watermark.end_grace;
+  const absl::Time now = clock_->Now();
+  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
+
+  // Liveness. A pause only helps while the partitions holding the feed's
+  // watermark are reading a backlog: then the watermark catches up and the
+  // paused ones resume. When every holder is at its log end (a sparse
+  // partition whose few records keep its progress hours behind, however
+  // often they come), cannot be fetched, or has delivered nothing for
+  // end_grace, waiting gains nothing, and the paused partitions' records
+  // sit in the brokers until retention deletes them unread (a CI run of
+  // `vigia demo` lost 174,864 of 195,231 records so). So once a pause has
+  // lasted end_grace while no holder of its feed is catching up, the feed's
+  // alignment is released: its paused partitions resume and none is paused
+  // again until a holder reads a backlog again.
+  std::array<bool, kNumFeeds> catching_up{};
+  std::array<bool, kNumFeeds> overdue{};
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = assignment->elems[i];
+    const std::string_view view = TopicView(tp.topic);
+    const int feed = static_cast<int>(FeedOf(view));
+    std::pair<std::string, int32_t> key{tp.topic, tp.partition};
+    auto progress_it = progress_.find(key);
+    const int64_t next =
+        progress_it != progress_.end() ? progress_it->second : -1;
+    auto [delivered, inserted] =
+        delivered_.try_emplace(key, Delivered{next, now});
+    if (!inserted && delivered->second.next != next) {
+      delivered->second = Delivered{next, now};
+    }
+    if (auto it = aligned_.find(key); it != aligned_.end()) {
+      if (now - it->second >= grace) overdue[feed] = true;
+      continue;
+    }
+    absl::Time reference = pipeline_->feed_watermark(FeedOf(view));
+    if (reference == absl::InfinitePast()) {
+      reference = pipeline_->feed_start(FeedOf(view));
+    }
+    const SourceRef source{view, tp.partition, 0};
+    const absl::Time progress = pipeline_->SourceProgress(source);
+    const bool holder = reference == absl::InfinitePast() ||
+                        progress == absl::InfinitePast() ||
+                        progress <= reference + drift / 2;
+    if (holder && !pipeline_->SourceAtEnd(source) &&
+        now - delivered->second.at < grace &&
+        std::find(stalled_.begin(), stalled_.end(), key) == stalled_.end()) {
+      catching_up[feed] = true;
+    }
+  }
+  for (int f = 0; f < kNumFeeds; ++f) {
+    if (catching_up[f]) {
+      released_[f] = false;
+    } else if (overdue[f] && !paused_ && !released_[f]) {
+      // (While consumption is paused for backpressure nothing delivers:
+      // that silence says nothing about the holders.)
+      released_[f] = true;
+      ++alignment_releases_;
+      VIGIA_LOG(WARNING)
+          << "kafka: watermark alignment released for the "
+          << (f == static_cast<int>(FeedKind::kAd) ? "ads" : "posts")
+          << " feed: no partition holding its watermark has records to "
+             "read (at its log end, silent or unreachable for "
+          << absl::FormatDuration(grace)
+          << "), so the partitions paused ahead of it resume rather than "
+             "leave their records to retention ("
+          << alignment_releases_ << " release(s) so far)";
+    }
+  }
+
   PartitionList pause(rd_kafka_topic_partition_list_new(0));
   PartitionList resume(rd_kafka_topic_partition_list_new(0));
-  const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     const std::string_view view = TopicView(tp.topic);
     const FeedKind feed = FeedOf(view);
+    const bool released = released_[static_cast<int>(feed)];
     absl::Time reference = pipeline_->feed_watermark(feed);
     if (reference == absl::InfinitePast()) {
       reference = pipeline_->feed_start(feed);
@@ -654,12 +762,12 @@ void Daemon::AlignPartitions() {
         pipeline_->SourceProgress(SourceRef{view, tp.partition, 0});
     std::pair<std::string, int32_t> key{tp.topic, tp.partition};
     const bool aligned = aligned_.contains(key);
-    if (!aligned && reference != absl::InfinitePast() &&
+    if (!aligned && !released && reference != absl::InfinitePast() &&
         progress != absl::InfinitePast() && progress > reference + drift) {
       rd_kafka_topic_partition_list_add(pause.get(), tp.topic, tp.partition);
-      aligned_.insert(std::move(key));
+      aligned_.emplace(std::move(key), now);
     } else if (aligned && !paused_ &&
-               (reference == absl::InfinitePast() ||
+               (released || reference == absl::InfinitePast() ||
                 progress <= reference + drift / 2)) {
       rd_kafka_topic_partition_list_add(resume.get(), tp.topic, tp.partition);
       aligned_.erase(key);
@@ -692,8 +800,8 @@ void Daemon::ResumeAligned() {
   if (aligned_.empty()) return;
   PartitionList list(
       rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
-  for (const auto& [topic, partition] : aligned_) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  for (const auto& [tp, since] : aligned_) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
   }
   rd_kafka_resume_partitions(consumer_, list.get());
   alignment_resumes_.fetch_add(list->cnt);
@@ -718,6 +826,20 @@ absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
   if (!uncommitted_ && producer_->unacknowledged() == 0) {
     return absl::OkStatus();
   }
+  char slot = 0;
+  uint64_t id = 0;
+  if (state_enabled() && uncommitted_ && !progress_.empty() &&
+      pipeline_ != nullptr) {
+    absl::StatusOr<std::pair<char, uint64_t>> written = WriteState(progress_);
+    if (!written.ok()) {
+      // Committing without the state would acknowledge undecided records.
+      VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                            "committed: "
+                         << written.status().message();
+      return written.status();
+    }
+    std::tie(slot, id) = *written;
+  }
   absl::Status flushed = producer_->Flush(timeout);
   if (flushed.ok() && extra_alert_sink_ != nullptr) {
     flushed = extra_alert_sink_->Flush();
@@ -733,8 +855,16 @@ absl::Status Daemon::Checkpoint(absl::Duration timeout, bool sync) {
     return flushed;
   }
   if (!uncommitted_ || progress_.empty()) return absl::OkStatus();
+  std::string metadata;
+  if (slot != 0) {
+    metadata = StateMetadata(slot, id);
+    if (metadata.empty()) {
+      return absl::InternalError(
+          "kafka: the state snapshot was acknowledged without an offset");
+    }
+  }
   uncommitted_ = false;
-  return CommitOffsets(progress_, sync);
+  return CommitOffsets(progress_, sync, metadata, slot);
 }
 
 void Daemon::BeginCheckpoint() {
@@ -756,6 +886,8 @@ void Daemon::BeginCheckpoint() {
     uncommitted_ = true;
   }
   if (!uncommitted_ || progress_.empty()) return;
+  // The slot of the next snapshot depends on how the last commit ended.
+  if (state_enabled() && commit_in_flight_) return;
   // The extra sinks (stdout, a notification queue) only flush locally.
   if (extra_alert_sink_ != nullptr) {
     if (absl::Status s = extra_alert_sink_->Flush(); !s.ok()) {
@@ -765,8 +897,21 @@ void Daemon::BeginCheckpoint() {
       return;
     }
   }
-  checkpoint_ =
-      PendingCheckpoint{progress_, producer_->Mark(), SteadyClock::now()};
+  PendingCheckpoint pending{progress_, 0, SteadyClock::now()};
+  if (state_enabled() && pipeline_ != nullptr) {
+    absl::StatusOr<std::pair<char, uint64_t>> written = WriteState(progress_);
+    if (!written.ok()) {
+      if (++checkpoint_failures_ <= 10 || checkpoint_failures_ % 100 == 0) {
+        VIGIA_LOG(WARNING) << "kafka: checkpoint postponed, offsets not "
+                              "committed: "
+                           << written.status().message();
+      }
+      return;
+    }
+    std::tie(pending.slot, pending.id) = *written;
+  }
+  pending.mark = producer_->Mark();
+  checkpoint_ = std::move(pending);
   uncommitted_ = false;
 }
 
@@ -778,19 +923,34 @@ absl::Status Daemon::FinishCheckpoint() {
   }
   const PendingCheckpoint done = std::move(*checkpoint_);
   checkpoint_.reset();
-  absl::Status s = CommitOffsets(done.offsets, false);
+  std::string metadata;
+  if (done.slot != 0) {
+    metadata = StateMetadata(done.slot, done.id);
+    if (metadata.empty()) {
+      uncommitted_ = true;
+      return absl::OkStatus();  // (cannot happen: acknowledged means placed)
+    }
+  }
+  absl::Status s = CommitOffsets(done.offsets, false, metadata, done.slot);
   if (!s.ok()) uncommitted_ = true;
   return s;
 }
 
 absl::Status Daemon::CommitOffsets(
     const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
-    bool sync) {
+    bool sync, const std::string& metadata, char slot) {
   PartitionList list(
       rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, next] : offsets) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)
-        ->offset = next;
+    rd_kafka_topic_partition_t* p = rd_kafka_topic_partition_list_add(
+        list.get(), tp.first.c_str(), tp.second);
+    p->offset = next;
+    if (!metadata.empty()) {
+      // Freed with the list (by librdkafka's free()).
+      p->metadata = std::malloc(metadata.size());
+      std::memcpy(p->metadata, metadata.data(), metadata.size());
+      p->metadata_size = metadata.size();
+    }
   }
   // Stored as well as committed, so that a configuration that turns
   // auto-commit back on still commits only checkpointed offsets.
@@ -802,7 +962,223 @@ absl::Status Daemon::CommitOffsets(
     return absl::UnavailableError(
         absl::StrCat("kafka offset commit failed: ", rd_kafka_err2str(err)));
   }
+  if (slot != 0) {
+    if (sync) {
+      committed_slot_ = slot;
+      ++state_checkpoints_;
+    } else {
+      commit_in_flight_ = true;
+      inflight_slot_ = slot;
+    }
+  }
   return absl::OkStatus();
+}
+
+absl::Status Daemon::CheckStateTopic() {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(
+      producer_->raw(), options_.state_topic.c_str(), nullptr);
+  if (rkt == nullptr) return absl::OkStatus();
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(
+      producer_->raw(), 0, rkt, &md, ToMillis(kPrepareTopicsTimeout));
+  bool missing = false;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr) {
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (options_.state_topic == md->topics[i].topic &&
+          md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        missing = true;
+      }
+    }
+  }
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  // (Brokers not answering yet: the checkpoints will say so.)
+  if (!missing) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the state topic ", options_.state_topic,
+      " does not exist: create it (cleanup.policy=compact, see "
+      "docs/state.md) or set kafka.state_topic: \"\" to run without state "
+      "checkpoints"));
+}
+
+std::string Daemon::CurrentAssignment() const {
+  std::vector<std::pair<std::string, int32_t>> partitions;
+  const rd_kafka_topic_partition_list_t* a = assignment_.get();
+  for (int i = 0; i < a->cnt; ++i) {
+    partitions.emplace_back(a->elems[i].topic, a->elems[i].partition);
+  }
+  return AssignmentString(std::move(partitions));
+}
+
+absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& offsets) {
+  const std::string& assignment = pipeline_assignment_;
+  SnapshotWriter w;
+  BeginSnapshot(w, config_.hash());
+  if (absl::Status s = pipeline_->SaveState(w); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("cannot snapshot the "
+                                               "detectors: ",
+                                               s.message()));
+  }
+  // The daemon's own section: what the state reflects, checked on restore
+  // against the offsets the group committed with it.
+  w.BeginSection(kKafkaStateSection, 1);
+  w.Str(assignment);
+  w.U64(offsets.size());
+  for (const auto& [tp, next] : offsets) {
+    w.Str(tp.first);
+    w.I32(tp.second);
+    w.I64(next);
+  }
+  w.EndSection();
+  const std::string bytes = FinishSnapshot(w);
+  // Never the slot the group's offsets name now: that snapshot must stay
+  // whole until a commit names this one.
+  const char slot = committed_slot_ == 'A' ? 'B' : 'A';
+  const uint64_t id = state_rng_() ^ ++state_sequence_;
+  std::vector<OutMessage> records = StateRecords(
+      options_.state_topic, 0, StateKeyPrefix(options_.group_id, assignment),
+      slot, id, assignment, bytes);
+  state_first_partition_ = -1;
+  state_first_offset_ = -1;
+  bool first = true;
+  for (OutMessage& m : records) {
+    const uint64_t pid = producer_->Produce(std::move(m));
+    if (first) state_first_message_ = pid;
+    first = false;
+  }
+  kafka_probe_->OnStateCheckpoint(static_cast<int64_t>(bytes.size()));
+  return std::make_pair(slot, id);
+}
+
+std::string Daemon::StateMetadata(char slot, uint64_t id) const {
+  if (state_first_offset_ < 0) return std::string();
+  return FormatStateRef(
+      StateRef{slot, id, state_first_partition_, state_first_offset_});
+}
+
+void Daemon::RestoreAssignmentState() {
+  const std::string& assignment = pipeline_assignment_;
+  // Every partition with a commit is committed again at each checkpoint,
+  // with the new snapshot's name, even before it delivers: otherwise its
+  // old commit would name an older snapshot than its neighbours'.
+  std::optional<StateRef> ref;
+  bool differ = false;
+  int committed = 0;
+  int without = 0;
+  const rd_kafka_topic_partition_list_t* a = assignment_.get();
+  for (int i = 0; i < a->cnt; ++i) {
+    const std::pair<std::string, int32_t> key{a->elems[i].topic,
+                                              a->elems[i].partition};
+    auto offset = expected_.find(key);
+    auto meta = committed_meta_.find(key);
+    if (offset == expected_.end() || meta == committed_meta_.end()) continue;
+    progress_[key] = std::max(progress_[key], offset->second);
+    ++committed;
+    std::optional<StateRef> r = ParseStateRef(meta->second);
+    if (!r.has_value()) {
+      ++without;
+    } else if (!ref.has_value()) {
+      ref = r;
+    } else if (!(*ref == *r)) {
+      differ = true;
+    }
+  }
+  if (committed == 0) {
+    VIGIA_LOG(INFO) << "kafka: no checkpoint for " << assignment
+                    << " yet; the detectors start empty";
+    return;
+  }
+  auto fail = [&](std::string_view reason, absl::string_view message) {
+    ++state_restore_failures_;
+    kafka_probe_->OnStateRestore(reason);
+    VIGIA_LOG(WARNING) << "kafka: detector state not restored (" << reason
+                       << "): " << message
+                       << "; the detectors start empty, from the committed "
+                          "offsets";
+    // A restore may have half-filled it: a fresh one.
+    pipeline_.reset();
+    EnsurePipeline();
+  };
+  if (!ref.has_value()) {
+    return fail("missing",
+                "the committed offsets name no snapshot (committed without "
+                "a state topic, or by an older vigia)");
+  }
+  committed_slot_ = ref->slot;
+  if (differ || without > 0) {
+    return fail("assignment",
+                absl::StrCat("the commits of ", assignment,
+                             " name different snapshots (the partitions were "
+                             "held by other instances)"));
+  }
+  const auto started = SteadyClock::now();
+  absl::StatusOr<StoredState> stored = ReadStateSnapshot(
+      options_.brokers, options_.kafka_settings, options_.state_topic,
+      absl::StrCat(options_.group_id, "/"), *ref, options_.restore_timeout);
+  if (!stored.ok()) {
+    const std::string_view reason =
+        absl::IsNotFound(stored.status())   ? "missing"
+        : absl::IsDataLoss(stored.status()) ? "corrupt"
+                                            : "unreadable";
+    return fail(reason, stored.status().message());
+  }
+  if (stored->assignment != assignment) {
+    return fail(
+        "assignment",
+        absl::StrCat("snapshot ", FormatStateRef(*ref), " covers ",
+                     stored->assignment, ", this instance holds ", assignment));
+  }
+  absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(stored->bytes);
+  if (!parsed.ok()) {
+    return fail(
+        absl::IsFailedPrecondition(parsed.status()) ? "version" : "corrupt",
+        parsed.status().message());
+  }
+  if (parsed->config_hash != config_.hash()) {
+    return fail("config", absl::StrCat("the snapshot was written under config ",
+                                       parsed->config_hash, ", this is ",
+                                       config_.hash()));
+  }
+  const SnapshotSection* section = parsed->Find(kKafkaStateSection);
+  if (section == nullptr) {
+    return fail("corrupt", "the snapshot has no kafka section");
+  }
+  if (absl::Status s = CheckSectionVersion(*section, 1); !s.ok()) {
+    return fail("version", s.message());
+  }
+  SnapshotReader r = SectionReader(*section);
+  (void)r.StrView();
+  const uint64_t n = r.U64();
+  std::string mismatch;
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    const std::string topic(r.StrView());
+    const int32_t partition =
+        static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
+    const int64_t next = r.Int(0, INT64_MAX / 2, "offset");
+    auto it = expected_.find({topic, partition});
+    if (r.ok() && mismatch.empty() &&
+        (it == expected_.end() || it->second != next)) {
+      mismatch = absl::StrCat(topic, "/", partition, " is committed at ",
+                              it == expected_.end() ? -1 : it->second,
+                              ", the snapshot reflects ", next);
+    }
+  }
+  if (absl::Status s = r.Finish(); !s.ok()) return fail("corrupt", s.message());
+  if (!mismatch.empty()) return fail("offsets", mismatch);
+  if (absl::Status s = pipeline_->RestoreState(*parsed); !s.ok()) {
+    return fail(absl::IsFailedPrecondition(s) ? "version" : "corrupt",
+                s.message());
+  }
+  ++state_restores_;
+  kafka_probe_->OnStateRestore("");
+  VIGIA_LOG(INFO) << "kafka: detector state restored from "
+                  << FormatStateRef(*ref) << " (" << stored->bytes.size()
+                  << " bytes, read in "
+                  << absl::FormatDuration(
+                         absl::FromChrono(SteadyClock::now() - started))
+                  << "); " << assignment
+                  << " goes on from its committed offsets";
 }
 
 void Daemon::UpdateMetrics() {
@@ -829,8 +1205,9 @@ void Daemon::ApplyBackpressure() {
     if (!aligned_.empty()) {
       PartitionList list(
           rd_kafka_topic_partition_list_new(static_cast<int>(aligned_.size())));
-      for (const auto& [topic, partition] : aligned_) {
-        rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+      for (const auto& [tp, since] : aligned_) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(),
+                                          tp.second);
       }
       rd_kafka_pause_partitions(consumer_, list.get());
     }
@@ -857,11 +1234,22 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   // Look the output topics up before the first alert needs them (see
   // Producer::PrepareTopics); bounded, and only a warning if the brokers are
   // not reachable yet.
-  if (absl::Status s = producer_->PrepareTopics(
-          {options_.alerts_topic, options_.dlq_topic}, kPrepareTopicsTimeout);
+  std::vector<std::string> outputs = {options_.alerts_topic,
+                                      options_.dlq_topic};
+  if (state_enabled()) outputs.push_back(options_.state_topic);
+  if (absl::Status s = producer_->PrepareTopics(outputs, kPrepareTopicsTimeout);
       !s.ok()) {
     VIGIA_LOG(WARNING) << "kafka: " << s.message()
                        << "; looked up again on the first output";
+  }
+  // A state topic the brokers do not have would take every checkpoint and
+  // never acknowledge it: nothing would ever be committed. Said at once.
+  if (state_enabled()) {
+    if (absl::Status s = CheckStateTopic(); !s.ok()) {
+      VIGIA_LOG(ERROR) << "kafka: " << s.message();
+      Close();
+      return s;
+    }
   }
 
   absl::Status status;

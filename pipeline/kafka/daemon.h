@@ -6,11 +6,16 @@
 // at checkpoints, and a checkpoint commits only after the producer has had
 // every alert and dead letter so far acknowledged; if that fails nothing is
 // committed and the checkpoint is retried. A crash or rebalance therefore
-// re-reads, never skips. Window state is not checkpointed: on every
-// rebalance the pipeline is rebuilt from scratch (detectors warm up again).
+// re-reads, never skips. With a state topic (the default) a checkpoint also
+// writes the pipeline's whole state there (state_store.h), and the offsets
+// are committed only once it is acknowledged, naming it in their commit
+// metadata; on assign the state the committed offsets name is restored, so
+// a restarted instance with the same assignment goes on where the last
+// checkpoint was: nothing undecided is ever acknowledged. docs/state.md.
 // A partition holds its feed's watermark while it has records to read and
 // stops at its log end (no idle timeout); partitions running far ahead of
-// their feed's watermark are paused until it catches up (alignment).
+// their feed's watermark are paused until it catches up (alignment), for
+// as long as the partitions holding it are reading a backlog.
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback
@@ -21,6 +26,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -28,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -76,8 +83,15 @@ struct DaemonOptions {
   int max_batch = 1000;
   // How long one poll waits for records; an empty poll ticks the pipeline.
   absl::Duration poll_timeout = absl::Milliseconds(100);
-  // How often progress is checkpointed (flush outputs, then commit).
+  // How often progress is checkpointed (write the state, flush outputs,
+  // then commit).
   absl::Duration checkpoint_interval = absl::Seconds(1);
+  // The compacted topic detector state is checkpointed to (docs/state.md);
+  // empty: none, the pipeline starts empty on every assignment.
+  std::string state_topic = "vigia.state";
+  // How long restoring a snapshot may take to read before the assignment
+  // starts empty instead.
+  absl::Duration restore_timeout = absl::Seconds(30);
   // How long a checkpoint waits for acknowledgements before giving up until
   // the next one.
   absl::Duration checkpoint_timeout = absl::Seconds(5);
@@ -149,6 +163,14 @@ class Daemon {
   // Partitions paused for watermark alignment, and resumed, so far.
   int64_t alignment_pauses() const { return alignment_pauses_.load(); }
   int64_t alignment_resumes() const { return alignment_resumes_.load(); }
+  // Snapshots written to the state topic and committed with offsets;
+  // assignments started from one; and those that could not (missing,
+  // corrupt, other config or assignment: vigia_state_restore_failures_total).
+  int64_t state_checkpoints() const { return state_checkpoints_.load(); }
+  int64_t state_restores() const { return state_restores_.load(); }
+  int64_t state_restore_failures() const {
+    return state_restore_failures_.load();
+  }
   prometheus::Registry& registry() const { return *registry_; }
   // What /-/ready answers: ready once partitions are assigned and each has
   // reached its log end since its assignment (docs/metrics.md).
@@ -215,7 +237,10 @@ class Daemon {
   void MarkEnds();
   // After a batch: pauses partitions that run more than alignment_drift
   // ahead of their feed's watermark, and resumes paused ones once it is
-  // within half of that (watermark alignment, as Flink's FLIP-182).
+  // within half of that (watermark alignment, as Flink's FLIP-182). A feed
+  // whose watermark holders have nothing to read (at their end, silent or
+  // unreachable) gets its paused partitions back after end_grace instead of
+  // leaving their records to retention.
   void AlignPartitions();
   // Resumes every partition paused for alignment (rebalances).
   void ResumeAligned();
@@ -239,9 +264,29 @@ class Daemon {
   void BeginCheckpoint();
   absl::Status FinishCheckpoint();
   // Stores and commits `offsets` (asynchronously unless `sync`).
+  // With a state topic, `metadata` names the snapshot the offsets go with
+  // and `slot` its slot (remembered once the commit succeeds).
   absl::Status CommitOffsets(
       const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
-      bool sync);
+      bool sync, const std::string& metadata = "", char slot = 0);
+  bool state_enabled() const { return !options_.state_topic.empty(); }
+  // FailedPrecondition when the brokers say the state topic does not exist.
+  absl::Status CheckStateTopic();
+  // The current assignment as AssignmentString() writes it.
+  std::string CurrentAssignment() const;
+  // Snapshots the pipeline with `offsets` (the progress it reflects) and
+  // hands its records to the producer, into the slot the last commit does
+  // not name. Returns the slot and id; the first record's producer id goes
+  // to state_first_message_. Fails if the pipeline cannot be snapshotted.
+  absl::StatusOr<std::pair<char, uint64_t>> WriteState(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& offsets);
+  // The commit metadata for the snapshot WriteState() wrote, once its first
+  // record is acknowledged; empty before.
+  std::string StateMetadata(char slot, uint64_t id) const;
+  // Into the fresh pipeline_ of an assignment: the state the committed
+  // offsets name (committed_meta_), if it is whole, of this config and this
+  // assignment. Otherwise logs and counts why, and leaves it empty.
+  void RestoreAssignmentState();
   void UpdateMetrics();
   void ApplyBackpressure();
   void Close();
@@ -299,6 +344,9 @@ class Daemon {
     std::map<std::pair<std::string, int32_t>, int64_t> offsets;
     uint64_t mark = 0;
     std::chrono::steady_clock::time_point begun;
+    // The snapshot written with it (state topic only; slot 0: none).
+    char slot = 0;
+    uint64_t id = 0;
   };
   std::optional<PendingCheckpoint> checkpoint_;
   // Bumped on every rebalance, so records fetched under an old assignment
@@ -308,8 +356,20 @@ class Daemon {
   // Assigned partitions that have reached their log end since their
   // assignment (MarkEnds): what readiness waits for.
   std::set<std::pair<std::string, int32_t>> caught_up_;
-  // Partitions paused for watermark alignment (AlignPartitions).
-  std::set<std::pair<std::string, int32_t>> aligned_;
+  // Partitions paused for watermark alignment (AlignPartitions), with when
+  // (processing time) each was paused.
+  std::map<std::pair<std::string, int32_t>, absl::Time> aligned_;
+  // Per assigned partition: the progress_ offset AlignPartitions last saw
+  // and when it last changed, i.e. when the partition last delivered.
+  struct Delivered {
+    int64_t next = -1;
+    absl::Time at;
+  };
+  std::map<std::pair<std::string, int32_t>, Delivered> delivered_;
+  // Per feed: alignment released because no partition holding its
+  // watermark is catching up (AlignPartitions).
+  std::array<bool, kNumFeeds> released_{};
+  int64_t alignment_releases_ = 0;
   int64_t alignment_logs_ = 0;
   bool failed_ = false;
   int64_t checkpoint_failures_ = 0;
@@ -321,6 +381,28 @@ class Daemon {
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> alignment_pauses_{0};
   std::atomic<int64_t> alignment_resumes_{0};
+
+  // State checkpoints. The slot the last successful commit named ('A' or
+  // 'B'; 0 before any), and the one of a commit still in flight (no new
+  // snapshot is written meanwhile: its slot would be unknown).
+  char committed_slot_ = 0;
+  char inflight_slot_ = 0;
+  bool commit_in_flight_ = false;
+  // The producer id of the last snapshot's first record, and where the
+  // brokers put it (on_acknowledged).
+  uint64_t state_first_message_ = 0;
+  int32_t state_first_partition_ = -1;
+  int64_t state_first_offset_ = -1;
+  uint64_t state_sequence_ = 0;
+  // The assignment the pipeline's state covers (AssignmentString), set
+  // when it is created for one.
+  std::string pipeline_assignment_;
+  // Commit metadata of the assigned partitions, as read on assignment.
+  std::map<std::pair<std::string, int32_t>, std::string> committed_meta_;
+  std::mt19937_64 state_rng_{std::random_device{}()};
+  std::atomic<int64_t> state_checkpoints_{0};
+  std::atomic<int64_t> state_restores_{0};
+  std::atomic<int64_t> state_restore_failures_{0};
 };
 
 // Creates a Daemon and runs it until `stop`.

@@ -167,7 +167,34 @@ KafkaProbe::KafkaProbe(prometheus::Registry& registry)
                    .Name("vigia_kafka_alignment_paused_partitions")
                    .Help("Partitions paused now for running ahead of their "
                          "feed's watermark.")
-                   .Register(registry)) {
+                   .Register(registry)),
+      state_checkpoints_(prometheus::BuildCounter()
+                             .Name("vigia_state_checkpoints_total")
+                             .Help("Detector state snapshots written to the "
+                                   "state topic.")
+                             .Register(registry)),
+      state_bytes_(prometheus::BuildGauge()
+                       .Name("vigia_state_snapshot_bytes")
+                       .Help("Size of the last detector state snapshot.")
+                       .Register(registry)),
+      state_restores_(prometheus::BuildCounter()
+                          .Name("vigia_state_restores_total")
+                          .Help("Assignments started from their checkpointed "
+                                "detector state.")
+                          .Register(registry)),
+      state_restore_failures_(
+          prometheus::BuildCounter()
+              .Name("vigia_state_restore_failures_total")
+              .Help("Assignments started empty because the snapshot their "
+                    "committed offsets name could not be used, by reason.")
+              .Register(registry)) {
+  state_checkpoints_.Add({});
+  state_bytes_.Add({});
+  state_restores_.Add({});
+  for (const char* reason : {"missing", "corrupt", "config", "version",
+                             "assignment", "offsets", "unreadable"}) {
+    state_restore_failures_.Add({{"reason", reason}});
+  }
   rebalances_total_ = &rebalances_.Add({});
   assigned_partitions_ = &assigned_.Add({});
   queue_messages_ = &queue_.Add({});
@@ -259,6 +286,23 @@ void KafkaProbe::OnAlignment(int64_t paused, int64_t now) {
   if (paused > 0)
     alignment_pauses_total_->Increment(static_cast<double>(paused));
   aligned_partitions_->Set(static_cast<double>(now));
+}
+
+}  // namespace vigia
+
+namespace vigia {
+
+void KafkaProbe::OnStateCheckpoint(int64_t bytes) {
+  state_checkpoints_.Add({}).Increment();
+  state_bytes_.Add({}).Set(static_cast<double>(bytes));
+}
+
+void KafkaProbe::OnStateRestore(std::string_view failure) {
+  if (failure.empty()) {
+    state_restores_.Add({}).Increment();
+  } else {
+    state_restore_failures_.Add({{"reason", std::string(failure)}}).Increment();
+  }
 }
 
 }  // namespace vigia

@@ -92,6 +92,12 @@ class KafkaProbe {
   // Watermark alignment: `paused` partitions were just paused for running
   // ahead of their feed's watermark, and `now` are paused so at present.
   void OnAlignment(int64_t paused, int64_t now);
+  // Detector state (docs/state.md): a snapshot of `bytes` written to the
+  // state topic; an assignment restored (`failure` empty) or started empty
+  // because its snapshot could not be used (`failure` is the reason:
+  // missing, corrupt, config, version, assignment, offsets, unreadable).
+  void OnStateCheckpoint(int64_t bytes);
+  void OnStateRestore(std::string_view failure);
 
  private:
   prometheus::Counter& DeliveryCounter(std::string_view output);
@@ -109,6 +115,10 @@ class KafkaProbe {
   prometheus::Family<prometheus::Gauge>& paused_;
   prometheus::Family<prometheus::Counter>& alignment_pauses_;
   prometheus::Family<prometheus::Gauge>& aligned_;
+  prometheus::Family<prometheus::Counter>& state_checkpoints_;
+  prometheus::Family<prometheus::Gauge>& state_bytes_;
+  prometheus::Family<prometheus::Counter>& state_restores_;
+  prometheus::Family<prometheus::Counter>& state_restore_failures_;
 
   prometheus::Counter* rebalances_total_;
   prometheus::Gauge* assigned_partitions_;

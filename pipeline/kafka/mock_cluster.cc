@@ -20,7 +20,8 @@
 namespace vigia {
 
 std::vector<std::string> DefaultTopics() {
-  return {"vigia.posts", "vigia.ads", "vigia.dlq", "vigia.alerts"};
+  return {"vigia.posts", "vigia.ads", "vigia.dlq", "vigia.alerts",
+          "vigia.state"};
 }
 
 namespace {
@@ -162,10 +163,10 @@ absl::Status RunMockKafka(int brokers, int partitions,
       MockCluster::Start(brokers, partitions, DefaultTopics());
   if (!mc.ok()) return mc.status();
   out << (*mc)->bootstrap() << std::endl;
-  VIGIA_LOG(INFO) << "mock kafka: " << brokers << " broker(s), topics "
-                  << "vigia.posts, vigia.ads, vigia.dlq, vigia.alerts with "
-                  << partitions << " partition(s) each, at "
-                  << (*mc)->bootstrap();
+  VIGIA_LOG(INFO)
+      << "mock kafka: " << brokers << " broker(s), topics "
+      << "vigia.posts, vigia.ads, vigia.dlq, vigia.alerts, vigia.state with "
+      << partitions << " partition(s) each, at " << (*mc)->bootstrap();
   while (!stop.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

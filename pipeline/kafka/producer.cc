@@ -111,12 +111,13 @@ void Producer::CountFailure(Pending& p, rd_kafka_resp_err_t err) {
   p.not_before = std::chrono::steady_clock::now() + kRetryBackoff;
 }
 
-void Producer::Produce(OutMessage message) {
+uint64_t Producer::Produce(OutMessage message) {
   const uint64_t id = next_id_++;
   pending_.emplace(id, std::make_unique<Pending>(Pending{std::move(message)}));
   ++unacknowledged_;
   waiting_.insert(id);
   SubmitWaiting();
+  return id;
 }
 
 void Producer::SubmitWaiting() {
@@ -217,6 +218,9 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m,
     self->pending_.erase(it);
     --self->unacknowledged_;
     ++self->acknowledged_;
+    if (self->options_.on_acknowledged) {
+      self->options_.on_acknowledged(id, m->partition, m->offset);
+    }
     return;
   }
   self->CountFailure(*it->second, m->err);

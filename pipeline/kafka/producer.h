@@ -60,6 +60,11 @@ struct ProducerOptions {
   std::function<void(std::string_view json)> on_stats;
   std::function<void(std::string_view error, std::string_view reason)> on_error;
   std::function<void(std::string_view output)> on_delivery_error;
+  // Called from Poll()/Flush() when a message is acknowledged, with the id
+  // Produce() returned and where the brokers put it (the daemon's state
+  // checkpoints learn where their snapshot starts).
+  std::function<void(uint64_t id, int32_t partition, int64_t offset)>
+      on_acknowledged;
 };
 
 class Producer {
@@ -73,8 +78,9 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
 
   // Takes the message and hands it to librdkafka, or keeps it waiting if
-  // the local queue is full. Never fails and never drops.
-  void Produce(OutMessage message);
+  // the local queue is full. Never fails and never drops. Returns the
+  // message's id (see ProducerOptions::on_acknowledged).
+  uint64_t Produce(OutMessage message);
 
   // Serves delivery reports and callbacks without blocking, and re-produces
   // messages that failed or waited.
