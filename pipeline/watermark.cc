@@ -412,8 +412,9 @@ void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
         if (r.ok() && lane >= s.lanes.size()) {
           r.Fail("malformed watermark source");
         }
+        if (!r.ok()) break;
         s.share_ring[k] = static_cast<uint8_t>(lane);
-        ++s.share[s.share_ring[k]];
+        ++s.share[lane];
       }
       const size_t run = r.Count(1);
       for (size_t k = 0; k < run && r.ok(); ++k) {
@@ -422,6 +423,7 @@ void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
         if (r.ok() && lane >= s.lanes.size()) {
           r.Fail("malformed watermark source");
         }
+        if (!r.ok()) break;
         s.run.emplace_back(t, static_cast<uint8_t>(lane));
       }
     }
