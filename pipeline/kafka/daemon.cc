@@ -325,6 +325,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
   if (!closing_) ResumeAligned();
   aligned_.clear();
   delivered_.clear();
+  last_at_end_.clear();
   released_.fill(false);
   TrackAssignment(err, partitions);
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -650,6 +651,7 @@ void Daemon::MarkEnds() {
         std::find(stalled_.begin(), stalled_.end(), key) != stalled_.end()) {
       continue;
     }
+    last_at_end_[key] = clock_->Now();
     newly_caught_up |= caught_up_.insert(key).second;
     const std::string_view view = TopicView(tp.topic);
     const SourceRef source{view, tp.partition, 0};
@@ -721,7 +723,15 @@ void Daemon::AlignPartitions() {
     const bool holder = reference == absl::InfinitePast() ||
                         progress == absl::InfinitePast() ||
                         progress <= reference + drift / 2;
-    if (holder && !pipeline_->SourceAtEnd(source) &&
+    // Reading a backlog: delivering, and away from its log end for a
+    // whole end_grace. Being off the end now is not enough: a partition
+    // that receives a record every 250 ms is off it most of the time, and
+    // counting it re-paused the released partitions every few seconds (a
+    // CI run read a partition 50 records per release for minutes).
+    auto end_it = last_at_end_.find(key);
+    const bool away_from_end =
+        end_it == last_at_end_.end() || now - end_it->second >= grace;
+    if (holder && !pipeline_->SourceAtEnd(source) && away_from_end &&
         now - delivered->second.at < grace &&
         std::find(stalled_.begin(), stalled_.end(), key) == stalled_.end()) {
       catching_up[feed] = true;

@@ -366,6 +366,10 @@ class Daemon {
     absl::Time at;
   };
   std::map<std::pair<std::string, int32_t>, Delivered> delivered_;
+  // Per assigned partition: when MarkEnds last found it at its log end
+  // (processing time). A partition that has not been there for end_grace
+  // is reading a backlog; one that trickles touches its end all the time.
+  std::map<std::pair<std::string, int32_t>, absl::Time> last_at_end_;
   // Per feed: alignment released because no partition holding its
   // watermark is catching up (AlignPartitions).
   std::array<bool, kNumFeeds> released_{};

@@ -561,6 +561,12 @@ TEST(KafkaDaemon, APartitionPausedBehindAHolderWithNothingToReadResumes) {
   EXPECT_TRUE(still_trickling);
   EXPECT_GT(on_holder.load(), 0);
   EXPECT_GT(d.daemon().alignment_pauses(), 0);
+  // Released once and left so: the trickling holder touches its log end
+  // every 250 ms, so it is not reading a backlog and the partition is not
+  // paused again. (Counting it as catching up whenever a record had just
+  // arrived re-paused the partition every end_grace; a CI run read it 50
+  // records per release and ran out of time.)
+  EXPECT_LE(d.daemon().alignment_pauses(), 3);
   EXPECT_GT(d.daemon().alignment_resumes(), 0);
   EXPECT_EQ(d.daemon().skipped_records(), 0);
   // The holder's records were never made late by the released partition.
