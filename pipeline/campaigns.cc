@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "operators/url_normalize.h"
 #include "pipeline/core/hash.h"
+#include "pipeline/core/markup.h"
 
 namespace vigia {
 namespace {
@@ -41,37 +42,6 @@ std::vector<std::pair<std::string, int>> Ranked(
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.second > b.second;
   });
-  return out;
-}
-
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        // XML 1.0 has no way to write most control characters, not even
-        // as references; an id carrying one (decoded from a JSON \u0001)
-        // gets U+FFFD so that the file still parses.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' &&
-            c != '\r') {
-          out += "\xEF\xBF\xBD";
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
   return out;
 }
 
@@ -279,14 +249,14 @@ std::string CoActivityGraphMl(const std::vector<Campaign>& campaigns,
       "attr.type=\"int\"/>\n"
       "  <graph id=\"co-activity\" edgedefault=\"undirected\">\n";
   for (const auto& [account, info] : nodes) {
-    absl::StrAppend(&out, "    <node id=\"", XmlEscape(account),
+    absl::StrAppend(&out, "    <node id=\"", EscapeMarkup(account),
                     "\"><data key=\"campaign\">", info.first,
                     "</data><data key=\"alerts\">", info.second,
                     "</data></node>\n");
   }
   for (const auto& [pair, weight] : edges) {
-    absl::StrAppend(&out, "    <edge source=\"", XmlEscape(pair.first),
-                    "\" target=\"", XmlEscape(pair.second),
+    absl::StrAppend(&out, "    <edge source=\"", EscapeMarkup(pair.first),
+                    "\" target=\"", EscapeMarkup(pair.second),
                     "\"><data key=\"weight\">", weight, "</data></edge>\n");
   }
   absl::StrAppend(&out, "  </graph>\n</graphml>\n");
@@ -309,7 +279,7 @@ std::string CoActivityGexf(const std::vector<Campaign>& campaigns,
       "    </attributes>\n"
       "    <nodes>\n";
   for (const auto& [account, info] : net.nodes) {
-    const std::string id = XmlEscape(account);
+    const std::string id = EscapeMarkup(account);
     absl::StrAppend(&out, "      <node id=\"", id, "\" label=\"", id,
                     "\"><attvalues><attvalue for=\"campaign\" value=\"",
                     info.first, "\"/><attvalue for=\"alerts\" value=\"",
@@ -319,8 +289,9 @@ std::string CoActivityGexf(const std::vector<Campaign>& campaigns,
   int64_t n = 0;
   for (const auto& [pair, weight] : net.edges) {
     absl::StrAppend(&out, "      <edge id=\"", n++, "\" source=\"",
-                    XmlEscape(pair.first), "\" target=\"",
-                    XmlEscape(pair.second), "\" weight=\"", weight, "\"/>\n");
+                    EscapeMarkup(pair.first), "\" target=\"",
+                    EscapeMarkup(pair.second), "\" weight=\"", weight,
+                    "\"/>\n");
   }
   absl::StrAppend(&out, "    </edges>\n  </graph>\n</gexf>\n");
   return out;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/files.h"
+#include "pipeline/core/markup.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/core/types.h"
@@ -27,30 +28,6 @@ namespace {
 
 // The largest alerts or truth file read: a month of alerts is far below.
 constexpr size_t kMaxInputBytes = size_t{1} << 30;
-
-std::string Html(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 std::string Str(simdjson::simdjson_result<simdjson::dom::element> e) {
   std::string_view s;
@@ -361,11 +338,11 @@ std::string Plot(const std::string& target, const std::vector<Series>& series,
       "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" "
       "viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
       "aria-label=\"Traffic aimed at %s by origin\">\n",
-      kW, kH, kW, kH, Html(target));
+      kW, kH, kW, kH, EscapeMarkup(target));
   absl::StrAppendFormat(&svg,
                         "<text x=\"%.0f\" y=\"16\" class=\"title\">Events "
                         "aimed at %s per %s, by origin</text>\n",
-                        kLeft, Html(target), Minutes(bucket));
+                        kLeft, EscapeMarkup(target), Minutes(bucket));
   for (const Campaign* c : campaigns) {
     absl::StrAppendFormat(
         &svg,
@@ -374,7 +351,7 @@ std::string Plot(const std::string& target, const std::vector<Series>& series,
         "stroke-dasharray=\"4 3\"><title>campaign %s (%s): %s</title>"
         "</rect>\n",
         x(c->start), kTop, std::max(1.0, x(c->end) - x(c->start)), ph,
-        Html(c->name), Html(c->kind), Html(c->verdict));
+        EscapeMarkup(c->name), EscapeMarkup(c->kind), EscapeMarkup(c->verdict));
   }
   for (const Episode* e : episodes) {
     const absl::Time until = e->resolved == absl::InfiniteFuture()
@@ -388,10 +365,10 @@ std::string Plot(const std::string& target, const std::vector<Series>& series,
         x(e->window_start), kTop, std::max(1.5, x(until) - x(e->window_start)),
         ph, SeverityColor(e->severity),
         // Info episodes are context, not pages: kept faint.
-        SeverityRank(e->severity) >= 1 ? "0.25" : "0.06", Html(e->severity),
-        Html(e->detector),
-        Html(e->origin.empty() ? "" : "from " + e->origin + " "), Html(e->id),
-        Html(e->summary));
+        SeverityRank(e->severity) >= 1 ? "0.25" : "0.06",
+        EscapeMarkup(e->severity), EscapeMarkup(e->detector),
+        EscapeMarkup(e->origin.empty() ? "" : "from " + e->origin + " "),
+        EscapeMarkup(e->id), EscapeMarkup(e->summary));
   }
   // Axes and ticks.
   absl::StrAppendFormat(&svg,
@@ -440,14 +417,14 @@ std::string Plot(const std::string& target, const std::vector<Series>& series,
                           "<polyline class=\"series\" fill=\"none\" "
                           "stroke=\"%s\" stroke-width=\"1.5\" points=\"%s\">"
                           "<title>%s</title></polyline>\n",
-                          color, points, Html(series[s].label));
+                          color, points, EscapeMarkup(series[s].label));
     absl::StrAppendFormat(&svg,
                           "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" "
                           "height=\"10\" fill=\"%s\"/><text x=\"%.0f\" "
                           "y=\"%.0f\" class=\"legend\">%s</text>\n",
                           kLeft + pw + 12, kTop + 14.0 * s, color,
                           kLeft + pw + 26, kTop + 14.0 * s + 9,
-                          Html(series[s].label));
+                          EscapeMarkup(series[s].label));
   }
   svg += "</svg>\n";
   return svg;
@@ -535,16 +512,16 @@ absl::StatusOr<ReportSummary> WriteReport(const ReportOptions& o,
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
          "'none'; style-src 'unsafe-inline'; img-src data:\">\n"
-      << "<title>" << Html(title) << "</title>\n<style>" << kStyle
-      << "</style></head><body>\n<h1>" << Html(title) << "</h1>\n";
-  out << "<p class=\"note\">Archive " << Html(o.archive_path) << ": "
+      << "<title>" << EscapeMarkup(title) << "</title>\n<style>" << kStyle
+      << "</style></head><body>\n<h1>" << EscapeMarkup(title) << "</h1>\n";
+  out << "<p class=\"note\">Archive " << EscapeMarkup(o.archive_path) << ": "
       << summary.lines << " lines, " << summary.events << " events, "
       << summary.bad_lines << " bad lines; event time " << TimeText(start)
-      << " to " << TimeText(end) << " UTC. Alerts " << Html(o.alerts_path)
-      << ": " << summary.alert_records << " records, " << summary.episodes
-      << " alerts.";
+      << " to " << TimeText(end) << " UTC. Alerts "
+      << EscapeMarkup(o.alerts_path) << ": " << summary.alert_records
+      << " records, " << summary.episodes << " alerts.";
   if (!o.truth_path.empty()) {
-    out << " Truth " << Html(o.truth_path) << ": " << campaigns.size()
+    out << " Truth " << EscapeMarkup(o.truth_path) << ": " << campaigns.size()
         << " campaigns.";
   }
   out << " Times are event times (UTC); a delay is from the campaign's start "
@@ -565,12 +542,13 @@ absl::StatusOr<ReportSummary> WriteReport(const ReportOptions& o,
                               : c.verdict == "missed"      ? "missed"
                               : c.verdict == "false alarm" ? "false"
                                                            : "";
-      out << "<tr><td>" << Html(c.name) << "</td><td>" << Html(c.kind)
-          << "</td><td>" << (c.interference ? "yes" : "no (organic)")
-          << "</td><td>" << Html(c.target) << "</td><td>"
-          << Html(c.origin.empty() ? "-" : c.origin) << "</td><td>"
+      out << "<tr><td>" << EscapeMarkup(c.name) << "</td><td>"
+          << EscapeMarkup(c.kind) << "</td><td>"
+          << (c.interference ? "yes" : "no (organic)") << "</td><td>"
+          << EscapeMarkup(c.target) << "</td><td>"
+          << EscapeMarkup(c.origin.empty() ? "-" : c.origin) << "</td><td>"
           << TimeText(c.start) << " to " << TimeText(c.end)
-          << "</td><td class=\"" << cls << "\">" << Html(c.verdict)
+          << "</td><td class=\"" << cls << "\">" << EscapeMarkup(c.verdict)
           << "</td><td>" << c.episodes << "</td><td>"
           << (c.delay == absl::InfiniteDuration() ? "-" : Minutes(c.delay))
           << "</td></tr>\n";
@@ -624,7 +602,7 @@ absl::StatusOr<ReportSummary> WriteReport(const ReportOptions& o,
     for (const Campaign& c : campaigns) {
       if (c.target == target) target_campaigns.push_back(&c);
     }
-    out << "<h3>" << Html(target) << "</h3>\n"
+    out << "<h3>" << EscapeMarkup(target) << "</h3>\n"
         << Plot(target, series, start, bucket, buckets, target_episodes,
                 target_campaigns);
   }
@@ -636,27 +614,29 @@ absl::StatusOr<ReportSummary> WriteReport(const ReportOptions& o,
   if (!o.truth_path.empty()) out << "<th>campaign</th><th>delay</th>";
   out << "<th>observed / expected</th><th>score</th><th>evidence</th></tr>\n";
   for (const Episode& e : *episodes) {
-    out << "<tr><td><code>" << Html(e.id) << "</code></td><td class=\"sev-"
-        << Html(e.severity) << "\">" << Html(e.severity) << "</td><td>"
-        << Html(e.detector) << "</td><td>" << Html(e.target) << "</td><td>"
-        << Html(e.origin.empty() ? "-" : e.origin)
-        << Html(e.subject.empty() ? "" : " / " + e.subject) << "</td><td>"
-        << TimeText(e.fired) << "</td><td>"
+    out << "<tr><td><code>" << EscapeMarkup(e.id)
+        << "</code></td><td class=\"sev-" << EscapeMarkup(e.severity) << "\">"
+        << EscapeMarkup(e.severity) << "</td><td>" << EscapeMarkup(e.detector)
+        << "</td><td>" << EscapeMarkup(e.target) << "</td><td>"
+        << EscapeMarkup(e.origin.empty() ? "-" : e.origin)
+        << EscapeMarkup(e.subject.empty() ? "" : " / " + e.subject)
+        << "</td><td>" << TimeText(e.fired) << "</td><td>"
         << (e.resolved == absl::InfiniteFuture() ? std::string("open")
                                                  : TimeText(e.resolved))
         << "</td>";
     if (!o.truth_path.empty()) {
-      out << "<td>" << Html(e.campaign.empty() ? "-" : e.campaign)
+      out << "<td>" << EscapeMarkup(e.campaign.empty() ? "-" : e.campaign)
           << "</td><td>"
           << (e.delay == absl::InfiniteDuration() ? "-" : Minutes(e.delay))
           << "</td>";
     }
     out << "<td>" << absl::StrFormat("%.0f / %.1f", e.observed, e.expected)
         << "</td><td>" << absl::StrFormat("%.1f", e.score) << "</td><td>"
-        << Html(e.summary);
-    for (const std::string& line : e.evidence) out << "<br>" << Html(line);
+        << EscapeMarkup(e.summary);
+    for (const std::string& line : e.evidence)
+      out << "<br>" << EscapeMarkup(line);
     out << "<br>" << e.samples << " sample events (<code>vigia explain --input "
-        << Html(o.archive_path) << " --alert " << Html(e.id)
+        << EscapeMarkup(o.archive_path) << " --alert " << EscapeMarkup(e.id)
         << "</code>)</td></tr>\n";
   }
   out << "</table>\n<p class=\"note\">Written by vigia report; the plots are "
