@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "simdjson.h"
 
 namespace vigia::test_servers {
 namespace {
@@ -373,6 +374,34 @@ PrometheusServer::StartWithScrapeConfigs(const std::string& scrape_configs) {
     last = process.status();
   }
   return last;
+}
+
+std::map<std::string, PrometheusServer::TargetHealth>
+PrometheusServer::ActiveTargets() const {
+  std::map<std::string, TargetHealth> out;
+  absl::StatusOr<HttpResponse> response =
+      HttpGet(url() + "/api/v1/targets?state=active");
+  if (!response.ok() || response->status != 200) return out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(response->body).get(doc) != simdjson::SUCCESS) return out;
+  simdjson::dom::array targets;
+  if (doc["data"]["activeTargets"].get_array().get(targets) !=
+      simdjson::SUCCESS) {
+    return out;
+  }
+  for (simdjson::dom::element t : targets) {
+    std::string_view job, health, error;
+    if (t["labels"]["job"].get_string().get(job) != simdjson::SUCCESS ||
+        t["health"].get_string().get(health) != simdjson::SUCCESS) {
+      continue;
+    }
+    if (t["lastError"].get_string().get(error) != simdjson::SUCCESS) {
+      error = "";
+    }
+    out[std::string(job)] = {std::string(health), std::string(error)};
+  }
+  return out;
 }
 
 std::string PrometheusServer::url() const {

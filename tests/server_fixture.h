@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,6 +167,15 @@ class PrometheusServer {
   // "http://127.0.0.1:PORT"
   std::string url() const;
   ServerProcess& process() { return *process_; }
+
+  // A scrape target's last health as Prometheus reports it.
+  struct TargetHealth {
+    std::string health;  // "up", "down" or "unknown"
+    std::string last_error;
+  };
+  // The active targets by job (/api/v1/targets); empty when Prometheus
+  // cannot be asked or answers something else.
+  std::map<std::string, TargetHealth> ActiveTargets() const;
 
  private:
   PrometheusServer(int port, std::unique_ptr<ServerProcess> process)

@@ -14,7 +14,6 @@
 #include "gtest/gtest.h"
 #include "pipeline/config.h"
 #include "pipeline/metrics/metrics_server.h"
-#include "simdjson.h"
 #include "tests/server_fixture.h"
 
 namespace vigia {
@@ -29,39 +28,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
   ASSERT_TRUE(out.good()) << path;
-}
-
-struct TargetState {
-  std::string health;  // "up", "down" or "unknown"
-  std::string last_error;
-};
-
-// The health of every active target of `prometheus`, by job.
-std::map<std::string, TargetState> Targets(const PrometheusServer& prometheus) {
-  std::map<std::string, TargetState> out;
-  absl::StatusOr<HttpResponse> response =
-      HttpGet(prometheus.url() + "/api/v1/targets?state=active");
-  if (!response.ok() || response->status != 200) return out;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(response->body).get(doc) != simdjson::SUCCESS) return out;
-  simdjson::dom::array targets;
-  if (doc["data"]["activeTargets"].get_array().get(targets) !=
-      simdjson::SUCCESS) {
-    return out;
-  }
-  for (simdjson::dom::element t : targets) {
-    std::string_view job, health, error;
-    if (t["labels"]["job"].get_string().get(job) != simdjson::SUCCESS ||
-        t["health"].get_string().get(health) != simdjson::SUCCESS) {
-      continue;
-    }
-    if (t["lastError"].get_string().get(error) != simdjson::SUCCESS) {
-      error = "";
-    }
-    out[std::string(job)] = {std::string(health), std::string(error)};
-  }
-  return out;
 }
 
 TEST(MetricsAuth, PrometheusWithTheRightPasswordGetsInAndOthersAreRefused) {
@@ -119,9 +85,9 @@ TEST(MetricsAuth, PrometheusWithTheRightPasswordGetsInAndOthersAreRefused) {
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
 
   // Wait (no fixed sleep) until Prometheus has scraped all three once.
-  std::map<std::string, TargetState> targets;
+  std::map<std::string, PrometheusServer::TargetHealth> targets;
   for (int i = 0; i < 600; ++i) {
-    targets = Targets(**prometheus);
+    targets = (*prometheus)->ActiveTargets();
     bool all_scraped = targets.size() == 3;
     for (const auto& [job, state] : targets) {
       all_scraped = all_scraped && state.health != "unknown";

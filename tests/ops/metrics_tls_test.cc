@@ -27,7 +27,6 @@
 #include "gtest/gtest.h"
 #include "pipeline/config.h"
 #include "pipeline/metrics/metrics_server.h"
-#include "simdjson.h"
 #include "tests/server_fixture.h"
 
 namespace vigia {
@@ -117,39 +116,6 @@ absl::StatusOr<HttpResponse> HttpsGet(const std::string& url,
         absl::StrCat(curl_easy_strerror(rc), ": ", error));
   }
   return response;
-}
-
-struct TargetState {
-  std::string health;  // "up", "down" or "unknown"
-  std::string last_error;
-};
-
-// The health of every active target of `prometheus`, by job.
-std::map<std::string, TargetState> Targets(const PrometheusServer& prometheus) {
-  std::map<std::string, TargetState> out;
-  absl::StatusOr<HttpResponse> response =
-      test_servers::HttpGet(prometheus.url() + "/api/v1/targets?state=active");
-  if (!response.ok() || response->status != 200) return out;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(response->body).get(doc) != simdjson::SUCCESS) return out;
-  simdjson::dom::array targets;
-  if (doc["data"]["activeTargets"].get_array().get(targets) !=
-      simdjson::SUCCESS) {
-    return out;
-  }
-  for (simdjson::dom::element t : targets) {
-    std::string_view job, health, error;
-    if (t["labels"]["job"].get_string().get(job) != simdjson::SUCCESS ||
-        t["health"].get_string().get(health) != simdjson::SUCCESS) {
-      continue;
-    }
-    if (t["lastError"].get_string().get(error) != simdjson::SUCCESS) {
-      error = "";
-    }
-    out[std::string(job)] = {std::string(health), std::string(error)};
-  }
-  return out;
 }
 
 class MetricsTls : public ::testing::Test {
@@ -268,9 +234,9 @@ TEST_F(MetricsTls, PrometheusScrapesOverTlsAndMutualTlsRefusesStrangers) {
   ASSERT_TRUE(prometheus.ok()) << prometheus.status();
 
   // Wait (no fixed sleep) until Prometheus has scraped every job once.
-  std::map<std::string, TargetState> targets;
+  std::map<std::string, PrometheusServer::TargetHealth> targets;
   for (int i = 0; i < 600; ++i) {
-    targets = Targets(**prometheus);
+    targets = (*prometheus)->ActiveTargets();
     bool all_scraped = targets.size() == 7;
     for (const auto& [name, state] : targets) {
       all_scraped = all_scraped && state.health != "unknown";
