@@ -110,6 +110,24 @@ absl::StatusOr<int> PickFreePort() {
   return port->port();
 }
 
+int ConnectLoopback(int port, absl::Duration recv_timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (recv_timeout > absl::ZeroDuration()) {
+    const timeval tv = absl::ToTimeval(recv_timeout);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string path = absl::StrCat(

@@ -55,6 +55,12 @@ class ClosedPort {
   int port_;
 };
 
+// A TCP connection to 127.0.0.1:`port`, or -1. With a nonzero
+// `recv_timeout`, a read that waits longer fails (so that a broken server
+// fails a test instead of hanging it). The caller closes the descriptor.
+int ConnectLoopback(int port,
+                    absl::Duration recv_timeout = absl::ZeroDuration());
+
 // Creates a fresh directory under $TEST_TMPDIR (or /tmp) named
 // `prefix`XXXXXX and returns its path.
 absl::StatusOr<std::string> MakeScratchDir(const std::string& prefix);

@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/server_fixture.h"
 
 namespace vigia {
 namespace {
@@ -20,45 +21,20 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A TCP connection to 127.0.0.1:`port`, or -1.
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // A minimal HTTP/1.0 GET over a plain socket to 127.0.0.1:`port`. With
 // `timeout_s`, the answer must start within that many seconds.
 std::string HttpGet(int port, const std::string& path, int timeout_s = 0,
                     const std::string& headers = "") {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = test_servers::ConnectLoopback(port, absl::Seconds(timeout_s));
   if (fd < 0) return "";
-  if (timeout_s > 0) {
-    timeval tv{timeout_s, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request =
-        "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" + headers + "\r\n";
-    if (::send(fd, request.data(), request.size(), 0) ==
-        static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-    }
+  const std::string request =
+      "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" + headers + "\r\n";
+  if (::send(fd, request.data(), request.size(), 0) ==
+      static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
   }
   ::close(fd);
   return response;
@@ -86,7 +62,7 @@ TEST(MetricsServer, IdleConnectionsDoNotStarveAScrape) {
   ASSERT_TRUE(server.ok()) << server.status();
   std::vector<int> idle;
   for (int i = 0; i < 4; ++i) {
-    const int fd = Connect((*server)->port());
+    const int fd = test_servers::ConnectLoopback((*server)->port());
     ASSERT_GE(fd, 0);
     idle.push_back(fd);
   }
@@ -225,7 +201,8 @@ TEST(MetricsServer, CountsItsOwnRequestsAndRefusals) {
   EXPECT_THAT(HttpGet(port, "/nowhere", 20), HasSubstr(" 404 "));
   EXPECT_THAT(HttpGet(port, "/metrics\x01", 20), HasSubstr(" 400 "));
   // Two slow clients fill the port; the scrape closes the older one.
-  const int first = Connect(port), second = Connect(port);
+  const int first = test_servers::ConnectLoopback(port),
+            second = test_servers::ConnectLoopback(port);
   ASSERT_GE(first, 0);
   ASSERT_GE(second, 0);
   const std::string scrape = HttpGet(port, "/metrics", 20);

@@ -257,21 +257,6 @@ TEST_F(MetricsTls, PrometheusScrapesOverTlsAndMutualTlsRefusesStrangers) {
   EXPECT_GE((*mutual)->stats().tls_failures, 2);
 }
 
-// A TCP connection to 127.0.0.1:`port`, or -1.
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 TEST_F(MetricsTls, StalledHandshakesDoNotStarveAScrape) {
   MetricsTlsConfig files;
   files.cert_file = F("server.pem");
@@ -286,7 +271,7 @@ TEST_F(MetricsTls, StalledHandshakesDoNotStarveAScrape) {
   // inside their ClientHello's record header.
   std::vector<int> stalled;
   for (int i = 0; i < 100; ++i) {
-    const int fd = Connect((*server)->port());
+    const int fd = test_servers::ConnectLoopback((*server)->port());
     ASSERT_GE(fd, 0);
     if (i % 2 == 1) {
       ASSERT_EQ(::send(fd, "\x16\x03\x01\x02", 4, MSG_NOSIGNAL), 4);
