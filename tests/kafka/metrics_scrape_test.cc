@@ -1,6 +1,8 @@
 // /metrics of a running daemon, scraped over HTTP with libcurl.
 #include <curl/curl.h>
 
+#include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -52,6 +54,26 @@ std::optional<double> Value(const std::string& text,
       return std::stod(line.substr(series.size() + 1));
   }
   return std::nullopt;
+}
+
+// The families docs/metrics.md documents, each with its type, read from
+// its tables' rows ("| `vigia_x` | counter | ...").
+std::map<std::string, std::string> DocumentedFamilies() {
+  std::map<std::string, std::string> out;
+  std::ifstream in(std::string(VIGIA_SOURCE_DIR) + "/docs/metrics.md");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("| `vigia_", 0) != 0) continue;
+    const size_t name_end = line.find('`', 3);
+    if (name_end == std::string::npos) continue;
+    const size_t type_start = line.find("| ", name_end);
+    if (type_start == std::string::npos) continue;
+    const size_t type_end = line.find(' ', type_start + 2);
+    if (type_end == std::string::npos) continue;
+    out[line.substr(3, name_end - 3)] =
+        line.substr(type_start + 2, type_end - type_start - 2);
+  }
+  return out;
 }
 
 // Scrapes until `series` has `want` (the daemon copies its counters into
@@ -156,46 +178,31 @@ TEST(DaemonMetrics, ScrapeShowsEventsAlertsKafkaStateAndBuildInfo) {
                   "topic=\"vigia.posts\"}"),
             0);
 
-  // Every documented family is exposed with its type.
-  for (const char* family :
-       {"# TYPE vigia_events_consumed_total counter",
-        "# TYPE vigia_events_processed_total counter",
-        "# TYPE vigia_events_rejected_total counter",
-        "# TYPE vigia_events_late_total counter",
-        "# TYPE vigia_dead_letter_errors_total counter",
-        "# TYPE vigia_alerts_fired_total counter",
-        "# TYPE vigia_alerts_resolved_total counter",
-        "# TYPE vigia_alerts_firing gauge",
-        "# TYPE vigia_processing_latency_seconds histogram",
-        "# TYPE vigia_event_time_lag_seconds gauge",
-        "# TYPE vigia_watermark_seconds gauge",
-        "# TYPE vigia_max_event_time_seconds gauge",
-        "# TYPE vigia_detector_keys gauge",
-        "# TYPE vigia_detector_buckets gauge",
-        "# TYPE vigia_detector_cap_hits_total counter",
-        "# TYPE vigia_foreign_events_total counter",
-        "# TYPE vigia_kafka_consumer_lag_messages gauge",
-        "# TYPE vigia_kafka_rebalances_total counter",
-        "# TYPE vigia_kafka_assigned_partitions gauge",
-        "# TYPE vigia_kafka_brokers_up gauge",
-        "# TYPE vigia_kafka_producer_queue_messages gauge",
-        "# TYPE vigia_kafka_commits_total counter",
-        "# TYPE vigia_kafka_delivery_errors_total counter",
-        "# TYPE vigia_kafka_unacknowledged_messages gauge",
-        "# TYPE vigia_kafka_consumer_paused gauge",
-        "# TYPE vigia_metrics_port_requests_total counter",
-        "# TYPE vigia_metrics_port_bad_requests_total counter",
-        "# TYPE vigia_metrics_port_connections_closed_total counter",
-        "# TYPE vigia_metrics_port_open_connections gauge",
-        "# TYPE vigia_metrics_port_tls_reloads_total counter",
-        "# TYPE vigia_build_info gauge"}) {
-    EXPECT_THAT(text, HasSubstr(family));
+  // Every family docs/metrics.md documents is exposed with the documented
+  // type, but those that need something this daemon does not have.
+  const std::map<std::string, std::string> documented = DocumentedFamilies();
+  ASSERT_GT(documented.size(), 40u) << "docs/metrics.md's tables not read";
+  std::vector<std::string> missing;
+  for (const auto& [family, type] : documented) {
+    // Only with an Alertmanager sink (tests/ops/ops_e2e_test.cc scrapes
+    // them from `vigia run`).
+    if (family.rfind("vigia_alertmanager_", 0) == 0) continue;
+    // Series only from the first alert (by target and origin) or the first
+    // client error (by error), and an empty family is not exposed. Their
+    // export: pipeline_probe_test and kafka_probe_test; a client error
+    // through the daemon: daemon_test's outage tests; alerts by target
+    // through a real Prometheus: ops_e2e_test's dashboard queries.
+    if (family == "vigia_alerts_fired_by_target_total" ||
+        family == "vigia_alerts_firing_by_target" ||
+        family == "vigia_kafka_client_errors_total") {
+      continue;
+    }
+    if (text.find("# TYPE " + family + " " + type + "\n") ==
+        std::string::npos) {
+      missing.push_back(family + " " + type);
+    }
   }
-  // vigia_detector_score has series only once a detector has scored a
-  // window past its warm-up, which this short feed does not reach. The
-  // operators' side is tested in operators/target_scores_test.cc; its
-  // export is scraped by tests/ops/ops_e2e_test.cc, whose real Prometheus
-  // must return data for every dashboard panel, the score panels included.
+  EXPECT_THAT(missing, ::testing::IsEmpty());
   ASSERT_TRUE(d.Stop().ok());
 }
 
