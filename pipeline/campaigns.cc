@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "operators/url_normalize.h"
 #include "pipeline/core/hash.h"
+#include "pipeline/core/json_writer.h"
 #include "pipeline/core/markup.h"
+#include "pipeline/core/time.h"
 
 namespace vigia {
 namespace {
@@ -295,6 +297,71 @@ std::string CoActivityGexf(const std::vector<Campaign>& campaigns,
   }
   absl::StrAppend(&out, "    </edges>\n  </graph>\n</gexf>\n");
   return out;
+}
+
+namespace {
+
+void Strings(JsonWriter& w, std::string_view key,
+             const std::vector<std::string>& values) {
+  w.Key(key);
+  w.BeginArray();
+  for (const std::string& v : values) w.String(v);
+  w.EndArray();
+}
+
+void Tallies(JsonWriter& w, std::string_view key,
+             const std::vector<std::pair<std::string, int>>& values,
+             size_t max) {
+  w.Key(key);
+  w.BeginArray();
+  for (size_t i = 0; i < values.size() && i < max; ++i) {
+    w.BeginObject();
+    w.Field("value", values[i].first);
+    w.Field("alerts", values[i].second);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string CampaignToJson(const Campaign& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Field("campaign", c.id);
+  w.Field("first_seen", FormatRfc3339(c.first_seen));
+  w.Field("last_seen", FormatRfc3339(c.last_seen));
+  Strings(w, "targets", c.targets);
+  Strings(w, "origins", c.origins);
+  Strings(w, "detectors", c.detectors);
+  Strings(w, "alerts", c.alerts);
+  w.Field("accounts", static_cast<int64_t>(c.accounts.size()));
+  Tallies(w, "top_accounts", c.accounts, 20);
+  Tallies(w, "urls", c.urls, 20);
+  Tallies(w, "payers", c.payers, 20);
+  const CampaignReach& r = c.reach;
+  w.Key("reach");
+  w.BeginObject();
+  w.Field("alerts", r.alerts);
+  w.Key("followers");
+  w.BeginObject();
+  w.Field("at_least", r.followers_at_least);
+  w.Field("at_most", r.followers_at_most);
+  w.Field("estimated", r.estimated);
+  w.EndObject();
+  w.Key("reposts");
+  w.BeginObject();
+  w.Field("at_least", r.reposts_at_least);
+  w.Field("at_most", r.reposts_at_most);
+  w.EndObject();
+  w.Key("impressions");
+  w.BeginObject();
+  w.Field("at_least", r.impressions_at_least);
+  w.Field("at_most", r.impressions_at_most);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return std::string(w.view());
 }
 
 }  // namespace vigia

@@ -87,6 +87,12 @@ std::optional<Campaign> CampaignOf(const std::vector<CampaignAlert>& alerts,
                                    const std::string& alert_id,
                                    const CampaignOptions& options);
 
+// One campaign as a JSON object on one line (no newline), as `vigia
+// campaigns` writes it and evidence packages keep it (docs/campaigns.md):
+// id, first and last seen, targets, origins, detectors, alerts, the top 20
+// accounts, URLs and payers with their alert counts, and the reach range.
+std::string CampaignToJson(const Campaign& c);
+
 // The account co-activity network of `campaigns`' alerts as GraphML: one
 // node per account (attributes: campaign, alerts), one undirected edge per
 // pair of accounts named by the same alert (weight: alerts naming both).

@@ -138,7 +138,7 @@ TEST(Evidence, APackageOfAHeldAlertHoldsWhatItShouldAndVerifies) {
   ASSERT_FALSE(f.alert_id.empty());
   for (const char* file :
        {"manifest.json", "manifest.sig", "alert.json", "baseline.json",
-        "config.canonical.txt", "config.yaml", "README.txt"}) {
+        "campaign.json", "config.canonical.txt", "config.yaml", "README.txt"}) {
     EXPECT_TRUE(fs::exists(fs::path(f.package) / file)) << file;
   }
   // The config file is the one given, byte for byte.
@@ -152,8 +152,16 @@ TEST(Evidence, APackageOfAHeldAlertHoldsWhatItShouldAndVerifies) {
     ++records;
   }
   EXPECT_EQ(records, 8);
+  // The campaign as of the alert: the first warning of the scenario's one
+  // push, so a campaign of its own, named after it.
+  const std::string campaign = ReadFile(f.package + "/campaign.json");
+  EXPECT_TRUE(absl::StrContains(
+      campaign, absl::StrCat("\"alerts\":[\"", f.alert_id, "\"]")))
+      << campaign;
+  EXPECT_TRUE(absl::StrContains(campaign, "\"targets\":[\"MD\"]")) << campaign;
   const std::string manifest = ReadFile(f.package + "/manifest.json");
   EXPECT_TRUE(absl::StrContains(manifest, f.alert_id));
+  EXPECT_TRUE(absl::StrContains(manifest, "\"campaign\":\"campaign.json\""));
   EXPECT_TRUE(absl::StrContains(manifest, "\"algorithm\":\"Ed25519\""));
   EXPECT_TRUE(absl::StrContains(manifest, "\"commit\":"));
   int rc = -1;
@@ -162,6 +170,7 @@ TEST(Evidence, APackageOfAHeldAlertHoldsWhatItShouldAndVerifies) {
   EXPECT_TRUE(absl::StrContains(out, "the package verifies")) << out;
   EXPECT_TRUE(absl::StrContains(out, "re-derived")) << out;
   EXPECT_TRUE(absl::StrContains(out, "all 8 cited records")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "is the one the replay links")) << out;
   EXPECT_FALSE(absl::StrContains(out, "FAILED")) << out;
 }
 
@@ -175,7 +184,8 @@ TEST(Evidence, OneByteChangedAnywhereFailsNamingTheFile) {
   ASSERT_FALSE(record.empty());
   const std::vector<std::string> places = {
       record,          "manifest.json", "alert.json",           "config.yaml",
-      "baseline.json", "manifest.sig",  "config.canonical.txt", "README.txt"};
+      "baseline.json", "manifest.sig",  "config.canonical.txt", "README.txt",
+      "campaign.json"};
   int n = 0;
   for (const std::string& place : places) {
     const std::string copy = CopyOfPackage(absl::StrCat("tampered", ++n));

@@ -11,7 +11,6 @@
 #include "pipeline/campaigns.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/core/files.h"
-#include "pipeline/core/json_writer.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/time.h"
 #include "simdjson.h"
@@ -151,67 +150,6 @@ absl::StatusOr<std::vector<CampaignAlert>> ReadAlerts(const std::string& path,
   return out;
 }
 
-void Strings(JsonWriter& w, std::string_view key,
-             const std::vector<std::string>& values) {
-  w.Key(key);
-  w.BeginArray();
-  for (const std::string& v : values) w.String(v);
-  w.EndArray();
-}
-
-void Tallies(JsonWriter& w, std::string_view key,
-             const std::vector<std::pair<std::string, int>>& values,
-             size_t max) {
-  w.Key(key);
-  w.BeginArray();
-  for (size_t i = 0; i < values.size() && i < max; ++i) {
-    w.BeginObject();
-    w.Field("value", values[i].first);
-    w.Field("alerts", values[i].second);
-    w.EndObject();
-  }
-  w.EndArray();
-}
-
-std::string CampaignJson(const Campaign& c) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Field("campaign", c.id);
-  w.Field("first_seen", FormatRfc3339(c.first_seen));
-  w.Field("last_seen", FormatRfc3339(c.last_seen));
-  Strings(w, "targets", c.targets);
-  Strings(w, "origins", c.origins);
-  Strings(w, "detectors", c.detectors);
-  Strings(w, "alerts", c.alerts);
-  w.Field("accounts", static_cast<int64_t>(c.accounts.size()));
-  Tallies(w, "top_accounts", c.accounts, 20);
-  Tallies(w, "urls", c.urls, 20);
-  Tallies(w, "payers", c.payers, 20);
-  const CampaignReach& r = c.reach;
-  w.Key("reach");
-  w.BeginObject();
-  w.Field("alerts", r.alerts);
-  w.Key("followers");
-  w.BeginObject();
-  w.Field("at_least", r.followers_at_least);
-  w.Field("at_most", r.followers_at_most);
-  w.Field("estimated", r.estimated);
-  w.EndObject();
-  w.Key("reposts");
-  w.BeginObject();
-  w.Field("at_least", r.reposts_at_least);
-  w.Field("at_most", r.reposts_at_most);
-  w.EndObject();
-  w.Key("impressions");
-  w.BeginObject();
-  w.Field("at_least", r.impressions_at_least);
-  w.Field("at_most", r.impressions_at_most);
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-  return std::string(w.view());
-}
-
 absl::Status WriteText(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) {
@@ -245,7 +183,7 @@ absl::Status RunCampaigns(const ParsedFlags& flags) {
   const std::vector<Campaign> campaigns = LinkCampaigns(*alerts, options);
   std::string out;
   for (const Campaign& c : campaigns)
-    absl::StrAppend(&out, CampaignJson(c), "\n");
+    absl::StrAppend(&out, CampaignToJson(c), "\n");
   if (flags.has("out")) {
     VIGIA_RETURN_IF_ERROR(WriteText(flags.get("out"), out));
   } else {

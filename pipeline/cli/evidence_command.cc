@@ -36,6 +36,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "pipeline/campaigns.h"
+#include "pipeline/cli/alert_finder.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/files.h"
@@ -46,8 +48,6 @@
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/reader.h"
-#include "pipeline/replay.h"
-#include "pipeline/sinks.h"
 #include "simdjson.h"
 
 namespace vigia::cli {
@@ -60,6 +60,7 @@ constexpr char kManifest[] = "manifest.json";
 constexpr char kSignature[] = "manifest.sig";
 constexpr char kAlertFile[] = "alert.json";
 constexpr char kBaselineFile[] = "baseline.json";
+constexpr char kCampaignFile[] = "campaign.json";
 constexpr char kCanonicalConfig[] = "config.canonical.txt";
 constexpr char kConfigFile[] = "config.yaml";
 constexpr char kReadme[] = "README.txt";
@@ -68,54 +69,6 @@ constexpr size_t kMaxKeyBytes = 64 * 1024;
 // Package files other than the archive copy are read whole; an alert and
 // its records are kilobytes.
 constexpr size_t kMaxPackageFileBytes = 64 * 1024 * 1024;
-// Stops the replay (by failing the write with this message) once the
-// alert has been seen.
-constexpr char kFound[] = "evidence: alert found";
-
-class FindAlertSink final : public AlertSink {
- public:
-  explicit FindAlertSink(std::string id) : id_(std::move(id)) {}
-  absl::Status Write(const Alert& alert) override {
-    if (alert.id != id_ &&
-        !(id_.size() >= 8 && absl::StartsWith(alert.id, id_))) {
-      return absl::OkStatus();
-    }
-    found_ = alert;
-    return absl::CancelledError(kFound);
-  }
-  const std::optional<Alert>& found() const { return found_; }
-
- private:
-  const std::string id_;
-  std::optional<Alert> found_;
-};
-
-// Replays `path` (its samples named `source_name`) up to alert `id`.
-absl::StatusOr<Alert> ReplayToAlert(const Config& config,
-                                    const std::string& path,
-                                    const std::string& source_name,
-                                    const std::string& id) {
-  absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(path);
-  if (!reader.ok()) return reader.status();
-  FindAlertSink sink(id);
-  NullDeadLetterSink dead;
-  const RunSummary summary =
-      Replay(config, **reader, source_name, sink, dead, nullptr);
-  if (!summary.status.ok() &&
-      !(absl::IsCancelled(summary.status) &&
-        absl::StrContains(summary.status.message(), kFound))) {
-    return summary.status;
-  }
-  if (!sink.found().has_value()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no alert ", id, " in a replay of ", path, " with config_hash ",
-        config.hash(),
-        " (alert ids depend on the input and the config: pass the same "
-        "--config)"));
-  }
-  return *sink.found();
-}
-
 // The given lines of an archive, by number.
 absl::StatusOr<std::map<int64_t, std::string>> ReadLines(
     const std::string& path, const std::set<int64_t>& wanted) {
@@ -199,6 +152,10 @@ std::string ReadmeText(const Alert& a) {
       "  alert.json            the alert record as vigia emitted it\n"
       "  baseline.json         the window, observed and expected counts, "
       "and the baseline\n"
+      "  campaign.json         the campaign the alert belonged to when it "
+      "fired: the alerts\n"
+      "                        linked to it by shared accounts, links, "
+      "payers or texts\n"
       "  records/line-N.json   the original bytes of each archive line the "
       "alert cites\n"
       "  config.canonical.txt  the effective configuration; its SHA-256 is "
@@ -305,9 +262,10 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   absl::StatusOr<std::string> input_sha = Sha256FileHex(input);
   if (!input_sha.ok()) return input_sha.status();
   const int64_t input_bytes = static_cast<int64_t>(fs::file_size(input, ec));
-  absl::StatusOr<Alert> alert =
-      ReplayToAlert(*config, input, input, flags.get("alert"));
-  if (!alert.ok()) return alert.status();
+  absl::StatusOr<FoundAlert> found = ReplayToAlert(
+      *config, input, input, flags.get("alert"), /*lifecycle=*/false);
+  if (!found.ok()) return found.status();
+  const Alert* alert = &found->records.front();
   const std::vector<const SampleEvent*> cited = CitedSamples(*alert, input);
   std::set<int64_t> wanted;
   for (const SampleEvent* s : cited) wanted.insert(s->position);
@@ -319,6 +277,9 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   std::vector<std::pair<std::string, std::string>> files;
   files.emplace_back(kAlertFile, AlertToJson(*alert) + "\n");
   files.emplace_back(kBaselineFile, BaselineJson(*alert));
+  if (found->campaign.has_value()) {
+    files.emplace_back(kCampaignFile, CampaignToJson(*found->campaign) + "\n");
+  }
   files.emplace_back(kCanonicalConfig, CanonicalConfig(*config));
   if (flags.has("config")) files.emplace_back(kConfigFile, config_bytes);
   files.emplace_back(kReadme, ReadmeText(*alert));
@@ -390,6 +351,12 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   }
   w.EndObject();
   w.Field("baseline", kBaselineFile);
+  w.Key("campaign");
+  if (found->campaign.has_value()) {
+    w.String(kCampaignFile);
+  } else {
+    w.Null();
+  }
   w.Key("records");
   w.BeginArray();
   for (const SampleEvent* s : cited) {
@@ -750,12 +717,13 @@ absl::Status RunVerify(const ParsedFlags& flags) {
     r.Holds(absl::StrCat("the archive ", archive,
                          " is the one the package was made from (SHA-256 ",
                          archive_sha->substr(0, 16), "...)"));
-    absl::StatusOr<Alert> again =
-        ReplayToAlert(*config, archive, source, alert_id);
-    if (!again.ok()) {
+    absl::StatusOr<FoundAlert> found =
+        ReplayToAlert(*config, archive, source, alert_id, /*lifecycle=*/false);
+    if (!found.ok()) {
       r.Fails(kAlertFile,
-              absl::StrCat("does not re-derive: ", again.status().message()));
+              absl::StrCat("does not re-derive: ", found.status().message()));
     } else {
+      const Alert* again = &found->records.front();
       if (alert_bytes.has_value() &&
           AlertToJson(*again) + "\n" == *alert_bytes) {
         r.Holds(absl::StrCat(
@@ -776,6 +744,27 @@ absl::Status RunVerify(const ParsedFlags& flags) {
       } else {
         r.Fails(kBaselineFile,
                 "differs from the baseline the replay compares with");
+      }
+      // The campaign as of the alert, when the package states one.
+      const std::string campaign_file = Str(doc["campaign"]);
+      if (!campaign_file.empty()) {
+        const std::optional<std::string> campaign =
+            listed.contains(campaign_file) ? ReadPackageFile(dir, campaign_file)
+                                           : std::nullopt;
+        if (found->campaign.has_value() && campaign.has_value() &&
+            *campaign == CampaignToJson(*found->campaign) + "\n") {
+          r.Holds(absl::StrCat(
+              "the campaign (", found->campaign->id, ", ",
+              found->campaign->alerts.size(),
+              " alert(s) linked as of this one) is the one the replay links"));
+        } else {
+          r.Fails(kCampaignFile,
+                  "differs from the campaign the replay links the alert to");
+        }
+      } else if (found->campaign.has_value()) {
+        r.Fails(kManifest, absl::StrCat("names no campaign, and the replay "
+                                        "links the alert to campaign ",
+                                        found->campaign->id));
       }
       // The cited records are the archive's lines, byte for byte.
       std::set<int64_t> wanted;

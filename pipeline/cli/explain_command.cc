@@ -15,55 +15,17 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/campaigns.h"
+#include "pipeline/cli/alert_finder.h"
 #include "pipeline/cli/commands.h"
 #include "pipeline/core/alert.h"
 #include "pipeline/core/json_writer.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/reader.h"
-#include "pipeline/replay.h"
-#include "pipeline/sinks.h"
 #include "simdjson.h"
 
 namespace vigia::cli {
 namespace {
-
-// Stops the replay (by failing the write with this message) once the
-// alert has been seen, unless the whole lifecycle is wanted.
-constexpr char kFound[] = "explain: alert found";
-
-class FindAlertSink final : public AlertSink {
- public:
-  FindAlertSink(std::string id, bool lifecycle)
-      : id_(std::move(id)), lifecycle_(lifecycle) {}
-  absl::Status Write(const Alert& alert) override {
-    const bool match =
-        alert.id == id_ || (id_.size() >= 8 && absl::StartsWith(alert.id, id_));
-    // The alerts `vigia campaigns` links by default (firing, warning or
-    // above), and the alert itself, up to it: its campaign as of then.
-    if (records_.empty() && alert.state == AlertState::kFiring &&
-        (match || alert.severity >= Severity::kWarning)) {
-      linked_.push_back(ToCampaignAlert(alert));
-    }
-    if (!match) return absl::OkStatus();
-    records_.push_back(alert);
-    if (!lifecycle_) return absl::CancelledError(kFound);
-    return absl::OkStatus();
-  }
-  const std::vector<Alert>& records() const { return records_; }
-  // The campaign of the alert as of its firing record (null when the first
-  // record found is not a firing one).
-  std::optional<Campaign> campaign() const {
-    if (records_.empty()) return std::nullopt;
-    return CampaignOf(linked_, records_.front().id, CampaignOptions{});
-  }
-
- private:
-  std::vector<CampaignAlert> linked_;
-  const std::string id_;
-  const bool lifecycle_;
-  std::vector<Alert> records_;
-};
 
 std::string Tallies(const std::vector<Tally>& tallies) {
   std::vector<std::string> parts;
@@ -281,36 +243,21 @@ absl::Status RunExplain(const ParsedFlags& flags) {
   if (!config.ok()) return config.status();
   const std::string input = flags.get("input");
   const std::string id = flags.get("alert");
-  absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
-  if (!reader.ok()) return reader.status();
   const bool lifecycle = flags.has("lifecycle");
-  FindAlertSink sink(id, lifecycle);
-  NullDeadLetterSink dead;
-  const RunSummary summary =
-      Replay(*config, **reader, input, sink, dead, nullptr);
-  if (!summary.status.ok() &&
-      !(absl::IsCancelled(summary.status) &&
-        absl::StrContains(summary.status.message(), kFound))) {
-    return summary.status;
-  }
-  if (sink.records().empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no alert ", id, " in a replay of ", input, " with config_hash ",
-        config->hash(),
-        " (alert ids depend on the input and the config: pass the same "
-        "--config)"));
-  }
+  absl::StatusOr<FoundAlert> found =
+      ReplayToAlert(*config, input, input, id, lifecycle);
+  if (!found.ok()) return found.status();
   const std::string config_arg =
       flags.has("config") ? absl::StrCat(" --config ", flags.get("config"))
                           : "";
   if (flags.has("json")) {
-    PrintJson(sink.records(), input, config_arg, lifecycle, sink.campaign());
+    PrintJson(found->records, input, config_arg, lifecycle, found->campaign);
     return absl::OkStatus();
   }
-  Print(sink.records().front(), input, config_arg, sink.campaign());
+  Print(found->records.front(), input, config_arg, found->campaign);
   if (lifecycle) {
     std::printf("\nLifecycle (every record with this id)\n");
-    for (const Alert& a : sink.records()) {
+    for (const Alert& a : found->records) {
       std::printf("  %-8s %-8s window ends %s  observed %.6g expected %.6g\n",
                   std::string(AlertStateName(a.state)).c_str(),
                   std::string(SeverityName(a.severity)).c_str(),
