@@ -419,9 +419,11 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
 // What holds and what does not, in order, with the places at fault.
 class Report {
  public:
-  void Holds(std::string what) { lines_.push_back({true, std::move(what)}); }
+  void Holds(std::string what) { lines_.push_back({"ok", std::move(what)}); }
+  // Says something the reader must weigh, neither a check held nor failed.
+  void Notes(std::string what) { lines_.push_back({"note", std::move(what)}); }
   void Fails(const std::string& place, std::string what) {
-    lines_.push_back({false, absl::StrCat(place, ": ", what)});
+    lines_.push_back({"FAILED", absl::StrCat(place, ": ", what)});
     if (std::find(places_.begin(), places_.end(), place) == places_.end()) {
       places_.push_back(place);
     }
@@ -429,8 +431,8 @@ class Report {
   bool ok() const { return places_.empty(); }
   void Print(const std::string& dir) const {
     std::printf("Evidence package %s\n", dir.c_str());
-    for (const auto& [holds, text] : lines_) {
-      std::printf("  %-6s %s\n", holds ? "ok" : "FAILED", text.c_str());
+    for (const auto& [mark, text] : lines_) {
+      std::printf("  %-6s %s\n", mark, text.c_str());
     }
     if (ok()) {
       std::printf(
@@ -444,7 +446,7 @@ class Report {
   const std::vector<std::string>& places() const { return places_; }
 
  private:
-  std::vector<std::pair<bool, std::string>> lines_;
+  std::vector<std::pair<const char*, std::string>> lines_;
   std::vector<std::string> places_;
 };
 
@@ -607,6 +609,14 @@ absl::Status RunVerify(const ParsedFlags& flags) {
   const std::set<std::string> listed = CheckFiles(dir, doc, r);
   r.Holds(absl::StrCat("made by vigia ", Str(doc["vigia"]["version"]),
                        " at commit ", Str(doc["vigia"]["commit"])));
+  if (Str(doc["vigia"]["commit"]) != CommitOrUnknown()) {
+    r.Notes(absl::StrCat(
+        "re-deriving with vigia ", VersionString(), " at commit ",
+        CommitOrUnknown(),
+        ", not the build that made the package: if the alert does not "
+        "re-derive, a change of detection between the two may be why (run "
+        "verify with the package's commit to tell it from tampering)"));
+  }
 
   // The alert and its configuration.
   const std::string alert_id = Str(doc["alert"]["id"]);
