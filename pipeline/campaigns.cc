@@ -5,6 +5,7 @@
 #include <numeric>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -116,6 +117,134 @@ std::optional<Campaign> CampaignOf(const std::vector<CampaignAlert>& alerts,
   return std::nullopt;
 }
 
+namespace {
+
+// A campaign's id: from its earliest alert (by window end, then id).
+std::string CampaignId(const std::string& earliest_alert_id) {
+  return absl::StrCat(
+      "c",
+      Sha256Hex(absl::StrCat("campaign|", earliest_alert_id)).substr(0, 19));
+}
+
+}  // namespace
+
+CampaignLinker::Member CampaignLinker::ToMember(const CampaignAlert& a) {
+  Member m;
+  m.id = a.id;
+  m.window_end = a.window_end;
+  const std::set<std::string> accounts(a.accounts.begin(), a.accounts.end());
+  m.accounts.assign(accounts.begin(), accounts.end());
+  std::set<std::string> keys;
+  for (const std::string& u : a.urls) keys.insert("url\x1f" + u);
+  for (const std::string& p : a.payers) keys.insert("payer\x1f" + p);
+  if (!a.text_cluster.empty()) keys.insert("text\x1f" + a.text_cluster);
+  m.keys.assign(keys.begin(), keys.end());
+  return m;
+}
+
+size_t CampaignLinker::Find(size_t x) {
+  while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
+  return x;
+}
+
+std::vector<size_t> CampaignLinker::LinkedRoots(const Member& m) {
+  std::set<size_t> roots;
+  for (const std::string& key : m.keys) {
+    if (auto it = first_with_.find(key); it != first_with_.end()) {
+      roots.insert(Find(it->second));
+    }
+  }
+  absl::flat_hash_map<size_t, int> shared;
+  for (const std::string& account : m.accounts) {
+    auto it = by_account_.find(account);
+    if (it == by_account_.end()) continue;
+    for (size_t i : it->second) {
+      if (++shared[i] == options_.min_shared_accounts) roots.insert(Find(i));
+    }
+  }
+  return std::vector<size_t>(roots.begin(), roots.end());
+}
+
+void CampaignLinker::Keep(Member m) {
+  const size_t i = members_.size();
+  const std::vector<size_t> roots = LinkedRoots(m);
+  parent_.push_back(i);
+  earliest_.push_back(i);
+  for (const std::string& key : m.keys) first_with_.emplace(key, i);
+  for (const std::string& account : m.accounts) {
+    by_account_[account].push_back(i);
+  }
+  by_id_.emplace(m.id, i);
+  members_.push_back(std::move(m));
+  const auto earlier = [this](size_t a, size_t b) {
+    return std::tie(members_[a].window_end, members_[a].id) <
+           std::tie(members_[b].window_end, members_[b].id);
+  };
+  for (size_t root : roots) {
+    const size_t a = Find(root), b = Find(i);
+    if (a == b) continue;
+    const size_t keep = std::min(a, b), gone = std::max(a, b);
+    parent_[gone] = keep;
+    if (earlier(earliest_[gone], earliest_[keep])) {
+      earliest_[keep] = earliest_[gone];
+    }
+  }
+}
+
+std::string CampaignLinker::Stamp(const Alert& alert) {
+  if (auto it = by_id_.find(alert.id); it != by_id_.end()) {
+    return CampaignId(members_[earliest_[Find(it->second)]].id);
+  }
+  Member m = ToMember(ToCampaignAlert(alert));
+  if (alert.state == AlertState::kFiring &&
+      alert.severity >= Severity::kWarning && members_.size() < kMaxLinked) {
+    const std::string id = m.id;
+    Keep(std::move(m));
+    return CampaignId(members_[earliest_[Find(by_id_.at(id))]].id);
+  }
+  // Not kept: the campaign it would join, without joining it.
+  std::pair<absl::Time, std::string> first{m.window_end, m.id};
+  for (size_t root : LinkedRoots(m)) {
+    const Member& e = members_[earliest_[root]];
+    first = std::min(first, {e.window_end, e.id});
+  }
+  return CampaignId(first.second);
+}
+
+void CampaignLinker::SaveState(SnapshotWriter& w) const {
+  w.U64(members_.size());
+  for (const Member& m : members_) {
+    w.Str(m.id);
+    w.Time(m.window_end);
+    w.U64(m.accounts.size());
+    for (const std::string& a : m.accounts) w.Str(a);
+    w.U64(m.keys.size());
+    for (const std::string& k : m.keys) w.Str(k);
+  }
+}
+
+absl::Status CampaignLinker::RestoreState(SnapshotReader& r) {
+  *this = CampaignLinker(options_);
+  const size_t n = r.Count(3);
+  if (r.ok() && n > kMaxLinked) r.Fail("more linked alerts than the cap");
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    Member m;
+    m.id = r.Str();
+    m.window_end = r.Time();
+    const size_t accounts = r.Count(1);
+    for (size_t j = 0; j < accounts && r.ok(); ++j) {
+      m.accounts.push_back(r.Str());
+    }
+    const size_t keys = r.Count(1);
+    for (size_t j = 0; j < keys && r.ok(); ++j) m.keys.push_back(r.Str());
+    if (r.ok() && by_id_.contains(m.id)) r.Fail("an alert linked twice");
+    if (r.ok()) Keep(std::move(m));
+  }
+  absl::Status s = r.Finish();
+  if (!s.ok()) *this = CampaignLinker(options_);
+  return s;
+}
+
 std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
                                     const CampaignOptions& options) {
   const size_t n = alerts.size();
@@ -156,9 +285,7 @@ std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
              std::tie(alerts[b].window_end, alerts[b].id);
     });
     Campaign c;
-    c.id = absl::StrCat(
-        "c", Sha256Hex(absl::StrCat("campaign|", alerts[members[0]].id))
-                 .substr(0, 19));
+    c.id = CampaignId(alerts[members[0]].id);
     c.first_seen = absl::InfiniteFuture();
     c.last_seen = absl::InfinitePast();
     std::set<std::string> targets, origins, detectors;

@@ -14,7 +14,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/alert.h"
 
 namespace vigia {
@@ -86,6 +89,59 @@ std::vector<Campaign> LinkCampaigns(const std::vector<CampaignAlert>& alerts,
 std::optional<Campaign> CampaignOf(const std::vector<CampaignAlert>& alerts,
                                    const std::string& alert_id,
                                    const CampaignOptions& options);
+
+// Stamps each alert record with its campaign as it is raised, as of the
+// alerts so far: the campaign CampaignOf gives over the firing records at
+// warning or above raised before it, the record itself included. Firing
+// records at warning or above are kept to link later ones (up to
+// kMaxLinked; past it records are still stamped, and no more are kept).
+// Incremental (a union-find over the kept records and an index of their
+// accounts, URLs, payers and text clusters): a record costs what its own
+// accounts share with earlier ones, not a relinking of the run.
+//
+// Owned by the pipeline; thread-compatible.
+class CampaignLinker {
+ public:
+  static constexpr size_t kMaxLinked = 20'000;
+  // The snapshot section's format version (SaveState, RestoreState).
+  static constexpr uint32_t kStateVersion = 1;
+
+  explicit CampaignLinker(CampaignOptions options = {}) : options_(options) {}
+
+  // The campaign id of `alert` as of now; keeps it for later records when it
+  // is a firing record at warning or above not kept yet.
+  std::string Stamp(const Alert& alert);
+
+  size_t linked() const { return members_.size(); }
+
+  // The kept records (id, window end, accounts, URLs, payers, text
+  // cluster), in the order they were kept; a restore keeps them again in
+  // that order, which rebuilds the same links.
+  void SaveState(SnapshotWriter& w) const;
+  absl::Status RestoreState(SnapshotReader& r);
+
+ private:
+  struct Member {
+    std::string id;
+    absl::Time window_end;
+    std::vector<std::string> accounts;  // distinct, sorted
+    std::vector<std::string> keys;  // "url\x1f..", "payer\x1f..", "text\x1f.."
+  };
+  static Member ToMember(const CampaignAlert& a);
+  size_t Find(size_t x);
+  // The kept records `m` links to (their roots), by shared keys or
+  // min_shared_accounts accounts.
+  std::vector<size_t> LinkedRoots(const Member& m);
+  void Keep(Member m);
+
+  CampaignOptions options_;
+  std::vector<Member> members_;
+  std::vector<size_t> parent_;
+  std::vector<size_t> earliest_;  // per root: its earliest member
+  absl::flat_hash_map<std::string, size_t> first_with_;
+  absl::flat_hash_map<std::string, std::vector<size_t>> by_account_;
+  absl::flat_hash_map<std::string, size_t> by_id_;
+};
 
 // One campaign as a JSON object on one line (no newline), as `vigia
 // campaigns` writes it and evidence packages keep it (docs/campaigns.md):

@@ -1,9 +1,13 @@
 #include "pipeline/campaigns.h"
 
+#include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
@@ -207,6 +211,131 @@ TEST(ToCampaignAlert, TakesWhatTheAlertsJsonWouldGive) {
   ASSERT_TRUE(of.has_value());
   EXPECT_EQ(of->alerts.size(), 2u);
   EXPECT_FALSE(CampaignOf(all, "nope", {}).has_value());
+}
+
+// A random alert record over small pools of accounts, URLs and payers, so
+// that links of every kind happen.
+vigia::Alert RandomRecord(std::mt19937& rng, int n) {
+  std::uniform_int_distribution<int> pick(0, 99);
+  vigia::Alert a;
+  a.id = absl::StrCat("a", n);
+  a.detector = "d";
+  a.severity = static_cast<Severity>(pick(rng) % 3);
+  a.state = pick(rng) < 85 ? AlertState::kFiring : AlertState::kResolved;
+  a.target = CountryCode::FromString("MX");
+  // Not in order: window ends go back and forth by up to a day.
+  a.window_end = absl::FromUnixSeconds(1'800'000'000 + 60 * n +
+                                       3600 * (pick(rng) % 24) - 43'200);
+  a.window_start = a.window_end - absl::Minutes(10);
+  const int accounts = pick(rng) % 5;
+  for (int i = 0; i < accounts; ++i) {
+    a.evidence.top_accounts.push_back(
+        {absl::StrCat("acct", pick(rng) % 60), 1, 0});
+  }
+  if (pick(rng) < 8) {
+    a.evidence.top_urls.push_back(
+        {absl::StrCat("https://site", pick(rng) % 40, ".example/x"), 1, 0});
+  }
+  if (pick(rng) < 5) {
+    a.evidence.other_tops.push_back(
+        {"top_payers", {{absl::StrCat("payer", pick(rng) % 10), 1, 0}}});
+  }
+  return a;
+}
+
+// The linker gives each record the campaign `vigia explain` names for it:
+// CampaignOf over the firing records at warning or above so far and the
+// record itself; and a linker restored from a snapshot goes on as the
+// original would.
+TEST(CampaignLinker, StampsWhatLinkingTheAlertsSoFarGives) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    std::mt19937 rng(seed);
+    CampaignLinker linker;
+    std::optional<CampaignLinker> restored;
+    std::vector<CampaignAlert> kept;
+    std::set<std::string> kept_ids;
+    int links = 0;
+    for (int n = 0; n < 400; ++n) {
+      const vigia::Alert a = RandomRecord(rng, n);
+      const CampaignAlert c = ToCampaignAlert(a);
+      std::vector<CampaignAlert> with = kept;
+      const bool keep =
+          a.state == AlertState::kFiring && a.severity >= Severity::kWarning;
+      if (!kept_ids.contains(a.id)) with.push_back(c);
+      const std::optional<Campaign> want = vigia::CampaignOf(with, a.id, {});
+      ASSERT_TRUE(want.has_value());
+      if (want->alerts.size() > 1) ++links;
+      EXPECT_EQ(linker.Stamp(a), want->id)
+          << "seed " << seed << " record " << n;
+      if (restored.has_value()) {
+        EXPECT_EQ(restored->Stamp(a), want->id) << "restored, record " << n;
+      }
+      if (keep && kept_ids.insert(a.id).second) kept.push_back(c);
+      if (n == 200) {
+        SnapshotWriter w;
+        linker.SaveState(w);
+        SnapshotReader r(w.bytes(), 0, "campaigns");
+        restored.emplace();
+        ASSERT_TRUE(restored->RestoreState(r).ok());
+        EXPECT_EQ(restored->linked(), linker.linked());
+      }
+    }
+    EXPECT_EQ(linker.linked(), kept.size());
+    // The pools are small enough that many records joined others.
+    EXPECT_GT(links, 50) << "seed " << seed;
+  }
+}
+
+TEST(CampaignLinker, ARecordOfAKeptAlertStatesItsCampaignNow) {
+  CampaignLinker linker;
+  vigia::Alert first;
+  first.id = "first";
+  first.severity = Severity::kWarning;
+  first.window_end = absl::FromUnixSeconds(2'000);
+  first.evidence.top_urls = {{"https://x.example/a", 3, 0}};
+  const std::string alone = linker.Stamp(first);
+  EXPECT_EQ(alone,
+            vigia::CampaignOf(
+                std::vector<CampaignAlert>{ToCampaignAlert(first)}, "first", {})
+                ->id);
+  // An earlier alert (by window end) with the same link arrives later: the
+  // campaign is now named after it, and so is the first alert's resolved
+  // record.
+  vigia::Alert earlier = first;
+  earlier.id = "earlier";
+  earlier.window_end = absl::FromUnixSeconds(1'000);
+  const std::string joined = linker.Stamp(earlier);
+  EXPECT_NE(joined, alone);
+  vigia::Alert resolved = first;
+  resolved.state = AlertState::kResolved;
+  EXPECT_EQ(linker.Stamp(resolved), joined);
+  EXPECT_EQ(linker.linked(), 2u);
+}
+
+TEST(CampaignLinker, ACorruptStateIsRefusedAndLeavesItEmpty) {
+  CampaignLinker linker;
+  vigia::Alert a;
+  a.id = "a";
+  a.severity = Severity::kCritical;
+  a.evidence.top_accounts = {{"x", 1, 0}, {"y", 1, 0}};
+  linker.Stamp(a);
+  SnapshotWriter w;
+  linker.SaveState(w);
+  const std::string bytes = w.bytes();
+  {
+    SnapshotReader whole(bytes, 0, "campaigns");
+    CampaignLinker copy;
+    ASSERT_TRUE(copy.RestoreState(whole).ok());
+    EXPECT_EQ(copy.linked(), 1u);
+  }
+  // Every truncation is refused, and leaves the linker empty.
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    SnapshotReader part(std::string_view(bytes.data(), cut), 0, "campaigns");
+    CampaignLinker other;
+    other.Stamp(a);
+    EXPECT_FALSE(other.RestoreState(part).ok()) << "cut at " << cut;
+    EXPECT_EQ(other.linked(), 0u);
+  }
 }
 
 }  // namespace

@@ -136,10 +136,11 @@ std::map<ForeignEventCounts::Key, int64_t> ForeignEventCounts::Snapshot()
 // sink error for the pipeline to return.
 class Pipeline::Emitter final : public AlertEmitter {
  public:
-  Emitter(AlertSink* sink, AlertCounts* counts)
-      : sink_(sink), counts_(counts) {}
+  Emitter(AlertSink* sink, AlertCounts* counts, CampaignLinker* campaigns)
+      : sink_(sink), counts_(counts), campaigns_(campaigns) {}
 
   void Emit(Alert alert) override {
+    alert.campaign = campaigns_->Stamp(alert);
     counts_->Add(alert);
     absl::Status s = sink_->Write(alert);
     if (!s.ok() && status_.ok()) status_ = std::move(s);
@@ -150,6 +151,7 @@ class Pipeline::Emitter final : public AlertEmitter {
  private:
   AlertSink* sink_;
   AlertCounts* counts_;
+  CampaignLinker* campaigns_;
   absl::Status status_;
 };
 
@@ -164,7 +166,8 @@ Pipeline::Pipeline(const Config& config,
       clock_(clock),
       decoder_(config.decoder),
       watermark_(config.watermark),
-      emitter_(std::make_unique<Emitter>(alert_sink_, &alert_counts_)) {
+      emitter_(
+          std::make_unique<Emitter>(alert_sink_, &alert_counts_, &campaigns_)) {
   for (const auto& op : operators_) {
     op_stats_.emplace_back(std::string(op->name()), op->stats());
     op_scores_.emplace_back(std::string(op->name()), op->LatestScores());
@@ -522,6 +525,9 @@ absl::Status Pipeline::SaveState(SnapshotWriter& w) {
     op->SaveState(w);
     w.EndSection();
   }
+  w.BeginSection(kCampaignSection, CampaignLinker::kStateVersion);
+  campaigns_.SaveState(w);
+  w.EndSection();
   return absl::OkStatus();
 }
 
@@ -566,6 +572,13 @@ absl::Status Pipeline::RestoreState(const ParsedSnapshot& snapshot) {
     SnapshotReader op_reader = SectionReader(*section);
     absl::Status s = op->RestoreState(op_reader, section->version);
     if (!s.ok()) return s;
+  }
+  if (const SnapshotSection* section = snapshot.Find(kCampaignSection);
+      section != nullptr) {
+    VIGIA_RETURN_IF_ERROR(
+        CheckSectionVersion(*section, CampaignLinker::kStateVersion));
+    SnapshotReader campaign_reader = SectionReader(*section);
+    VIGIA_RETURN_IF_ERROR(campaigns_.RestoreState(campaign_reader));
   }
   // The numbers other threads read follow the restored state.
   const auto store = [](std::atomic<int64_t>& to, absl::Time t) {

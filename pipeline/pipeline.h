@@ -33,6 +33,7 @@
 #include "operators/event_facts.h"
 #include "operators/operator.h"
 #include "operators/snapshot.h"
+#include "pipeline/campaigns.h"
 #include "pipeline/config.h"
 #include "pipeline/core/time.h"
 #include "pipeline/decoder.h"
@@ -245,6 +246,9 @@ class Pipeline {
   absl::Status RestoreState(const ParsedSnapshot& snapshot);
   // The section name of the pipeline's own state.
   static constexpr std::string_view kStateSection = "pipeline";
+  // The campaign linker's section; a snapshot without it (written before
+  // alerts carried campaigns) restores with no campaign history.
+  static constexpr std::string_view kCampaignSection = "campaigns";
 
   const PipelineStats& stats() const { return stats_; }
   const AlertCounts& alert_counts() const { return alert_counts_; }
@@ -320,6 +324,9 @@ class Pipeline {
   // Every source held so far; a released one keeps its name alive, since
   // the tracker remembers the last name pointer it looked up.
   std::vector<std::unique_ptr<Holding>> holding_;
+  // Stamps every alert with its campaign as of it (before emitter_ hands
+  // it on).
+  CampaignLinker campaigns_;
   std::unique_ptr<Emitter> emitter_;
   PipelineStats stats_;
   AlertCounts alert_counts_;

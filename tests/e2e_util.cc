@@ -70,6 +70,7 @@ std::vector<AlertLine> ReadAlerts(const std::string& path) {
     a.target = StringOrEmpty(doc["target"]);
     a.origin = StringOrEmpty(doc["origin"]);
     a.subject_kind = StringOrEmpty(doc["subject_kind"]);
+    a.campaign = StringOrEmpty(doc["campaign"]);
     a.subject = StringOrEmpty(doc["subject"]);
     a.window_start = ParseTime(StringOrEmpty(doc["window_start"]));
     a.window_end = ParseTime(StringOrEmpty(doc["window_end"]));

@@ -34,6 +34,7 @@ struct AlertLine {
   double observed = 0;
   double expected = 0;
   int samples = 0;
+  std::string campaign;  // as stamped when raised; empty when absent
 };
 // Parses an NDJSON alert file; fails the calling test on a bad line.
 std::vector<AlertLine> ReadAlerts(const std::string& path);

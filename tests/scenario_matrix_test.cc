@@ -931,6 +931,17 @@ TEST_F(ScenarioMatrix, CaseAlertsJoinIntoCampaignsAcrossDetectors) {
         for (const std::string& id : ids) {
           EXPECT_EQ(line_of(id), line) << c.base.name << " seed " << r->seed;
         }
+        // As raised, the records about it carried a campaign, and one of
+        // them already the id the whole run's linking gives (the id comes
+        // from the campaign's earliest alert).
+        bool stamped_final = false;
+        for (const AlertLine& a : r->alerts) {
+          if (!IsAbout(a, c)) continue;
+          EXPECT_FALSE(a.campaign.empty()) << a.id;
+          stamped_final |= absl::StrContains(
+              line, absl::StrCat("{\"campaign\":\"", a.campaign, "\""));
+        }
+        EXPECT_TRUE(stamped_final) << c.base.name << " seed " << r->seed;
         if (c.base.name == "mx-us-ni-un-voto") {
           EXPECT_TRUE(absl::StrContains(line, "\"coordinated_sharing\"") &&
                       absl::StrContains(line, "\"foreign_origin_surge\""))

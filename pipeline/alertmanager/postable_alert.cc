@@ -106,6 +106,11 @@ StringPairs AlertmanagerAnnotations(const Alert& alert,
   annotations.emplace_back("window_start", FormatRfc3339(alert.window_start));
   annotations.emplace_back("window_end", FormatRfc3339(alert.window_end));
   annotations.emplace_back("config_hash", alert.config_hash);
+  // An annotation, not a label: a later record of the same alert may name
+  // a merged campaign, and a changed label would be another alert.
+  if (!alert.campaign.empty()) {
+    annotations.emplace_back("campaign", alert.campaign);
+  }
   if (!record_ref.empty()) {
     annotations.emplace_back("record", std::string(record_ref));
   }

@@ -113,6 +113,15 @@ TEST(AlertmanagerAnnotations, LinkRunbookWindowConfigAndRecord) {
           Pair("record", "kafka topic vigia.alerts")));
 }
 
+TEST(AlertmanagerAnnotations, NameTheCampaignTheRecordStates) {
+  Alert a = SurgeAlert();
+  a.campaign = "c0726a8484a5ab0a9aa1";
+  EXPECT_THAT(AlertmanagerAnnotations(a, "", "alerts.ndjson"),
+              testing::Contains(Pair("campaign", "c0726a8484a5ab0a9aa1")));
+  EXPECT_THAT(AlertmanagerLabels(a, /*drill=*/false),
+              testing::Not(testing::Contains(Pair("campaign", testing::_))));
+}
+
 TEST(AlertmanagerAnnotations, LeaveOutRunbookAndRecordWhenNotConfigured) {
   EXPECT_THAT(
       AlertmanagerAnnotations(SurgeAlert(), "", ""),

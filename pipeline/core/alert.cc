@@ -133,6 +133,7 @@ std::string AlertToJson(const Alert& a) {
   if (a.evidence.reach) WriteReach(*a.evidence.reach, w);
   w.EndObject();
   w.Field("config_hash", a.config_hash);
+  if (!a.campaign.empty()) w.Field("campaign", a.campaign);
   w.EndObject();
   return w.Release();
 }

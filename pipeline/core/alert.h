@@ -107,6 +107,10 @@ struct Alert {
   std::string summary;
   Evidence evidence;
   std::string config_hash;
+  // The campaign the record belonged to as it was raised ("c" + 19 hex
+  // digits; pipeline/campaigns.h), or empty where no pipeline stamped it
+  // (an operator's own tests).
+  std::string campaign;
 };
 
 // Returns a deterministic alert id: the first 20 hex digits of the SHA-256
