@@ -22,6 +22,8 @@
 #include "pipeline/core/time.h"
 #include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/bundled_scenarios.h"
+#include "pipeline/gen/checks.h"
+#include "pipeline/gen/kind.h"
 #include "pipeline/gen/lexicon.h"
 #include "yaml-cpp/yaml.h"
 
@@ -73,150 +75,18 @@ TargetSpec Target(const char* code, double posts_per_hour, double ads_per_day,
   return t;
 }
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (int k = 1; k <= n; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-// A validation problem: the key path it concerns and what is wrong.
-struct Problem {
-  std::string path;
-  std::string message;
-};
-
-std::string Fmt(double v) { return absl::StrCat(v); }
-
-std::optional<Problem> CheckShare(double v, std::string path) {
-  if (!(v >= 0 && v <= 1)) {
-    return Problem{std::move(path),
-                   absl::StrCat("must be in [0, 1], not ", Fmt(v))};
-  }
-  return std::nullopt;
-}
-
-std::optional<Problem> CheckMix(const std::vector<NamedShare>& mix,
-                                const std::string& path, bool allow_empty) {
-  if (mix.empty() && !allow_empty) return Problem{path, "must not be empty"};
-  if (mix.size() > 64) return Problem{path, "has more than 64 entries"};
-  std::set<std::string> seen;
-  for (const NamedShare& s : mix) {
-    const std::string p = absl::StrCat(path, ".", s.name);
-    if (s.name.empty() || !IsValidUtf8(s.name)) {
-      return Problem{path, "names must be non-empty UTF-8"};
-    }
-    if (!seen.insert(s.name).second) return Problem{p, "duplicate name"};
-    if (!(s.share > 0 && std::isfinite(s.share))) {
-      return Problem{p, "share must be > 0"};
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<Problem> CheckStrings(const std::vector<std::string>& list,
-                                    const std::string& path) {
-  for (const std::string& s : list) {
-    if (s.empty()) return Problem{path, "entries must not be empty"};
-    if (!IsValidUtf8(s)) return Problem{path, "entries must be valid UTF-8"};
-  }
-  return std::nullopt;
-}
-
-const TargetSpec* FindTarget(const Scenario& s, CountryCode c) {
-  for (const TargetSpec& t : s.targets) {
-    if (t.country == c) return &t;
-  }
-  return nullptr;
-}
-
-double PairShare(const TargetSpec& t, CountryCode origin) {
-  double total = 0, pair = 0;
-  for (const OriginShare& o : t.origins) {
-    total += o.share;
-    if (o.country == origin) pair += o.share;
-  }
-  return total > 0 ? pair / total : 0;
-}
-
-bool HasOwnNetwork(CampaignKind k) {
-  return k != CampaignKind::kOrganicRise &&
-         k != CampaignKind::kForeignAdSpend && k != CampaignKind::kViralLink;
-}
-
-// Kinds whose intensity is rate_per_min alone.
-bool TakesRatePerMin(CampaignKind k) {
-  return k == CampaignKind::kTrendRiding ||
-         k == CampaignKind::kNewAccountBurst ||
-         k == CampaignKind::kStateMediaAmplification ||
-         k == CampaignKind::kViralLink;
-}
-
-std::optional<Problem> CheckHttpUrls(const std::vector<std::string>& urls,
-                                     const std::string& path) {
-  for (const std::string& url : urls) {
-    if (!url.starts_with("https://") && !url.starts_with("http://")) {
-      return Problem{path, absl::StrCat("\"", url, "\" is not an http(s) URL")};
-    }
-  }
-  return std::nullopt;
-}
-
-// A lower-case DNS name with at least two labels: "de.rt.com".
-bool IsDomainName(std::string_view d) {
-  if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' ||
-      d.find('.') == std::string_view::npos ||
-      d.find("..") != std::string_view::npos) {
-    return false;
-  }
-  for (char ch : d) {
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-          ch == '.')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-int CountWords(std::string_view text) {
-  int words = 0;
-  bool in_word = false;
-  for (char ch : text) {
-    const bool space = ch == ' ' || ch == '\t' || ch == '\n';
-    if (!space && !in_word) ++words;
-    in_word = !space;
-  }
-  return words;
-}
+using internal::CheckContent;
+using internal::CheckMix;
+using internal::CheckShare;
+using internal::CheckStrings;
+using internal::FindTarget;
+using internal::Fmt;
+using internal::Intensity;
+using internal::IsValidUtf8;
+using internal::Kind;
+using internal::KindSpec;
+using internal::PairShare;
+using internal::Problem;
 
 std::optional<Problem> CheckNetwork(const CampaignSpec& c,
                                     const std::string& path) {
@@ -232,252 +102,13 @@ std::optional<Problem> CheckNetwork(const CampaignSpec& c,
                           path + ".network.state_affiliated_share")) {
     return p;
   }
-  if (auto p = CheckMix(n.platforms, path + ".network.platforms", true)) {
-    return p;
-  }
-  if (c.kind == CampaignKind::kNewAccountBurst &&
-      (n.created_within < absl::Hours(24) ||
-       n.created_within + c.duration >= absl::Hours(30 * 24))) {
-    return Problem{path + ".network.created_within",
-                   "must be at least 1d, and with the campaign duration less "
-                   "than 30d, so that every post is by an account younger "
-                   "than 30 days"};
-  }
-  return std::nullopt;
-}
-
-std::optional<Problem> CheckContent(const ContentSpec& k,
-                                    const std::string& path) {
-  if (!k.lang.empty() && !IsValidUtf8(k.lang)) {
-    return Problem{path + ".content.lang", "must be valid UTF-8"};
-  }
-  if (auto p = CheckStrings(k.messages, path + ".content.messages")) return p;
-  if (auto p = CheckStrings(k.hashtags, path + ".content.hashtags")) return p;
-  if (auto p = CheckStrings(k.urls, path + ".content.urls")) return p;
-  if (auto p = CheckHttpUrls(k.urls, path + ".content.urls")) return p;
-  if (auto p = CheckShare(k.repost_share, path + ".content.repost_share")) {
-    return p;
-  }
-  if (auto p = CheckShare(k.url_share, path + ".content.url_share")) return p;
-  return std::nullopt;
-}
-
-// Hours between two UTC offsets around the clock: +12 and -12 are 0 apart.
-double ZoneDistanceHours(absl::Duration a, absl::Duration b) {
-  double d = std::fabs(absl::ToDoubleHours(a - b));
-  d = std::fmod(d, 24.0);
-  return std::min(d, 24.0 - d);
-}
-
-// Weekdays (in the office's zone) whose working hours overlap the campaign.
-int WorkingDays(const Scenario& s, const CampaignSpec& c) {
-  const int64_t offset_ms = absl::ToInt64Milliseconds(c.clock.utc_offset);
-  const int64_t from = absl::ToUnixMillis(CampaignStart(s, c)) + offset_ms;
-  const int64_t to = from + absl::ToInt64Milliseconds(c.duration);
-  constexpr int64_t kDay = 86400000, kHour = 3600000;
-  int days = 0;
-  for (int64_t day = from / kDay - 1; day * kDay < to; ++day) {
-    // 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays.
-    const int64_t weekday = ((day + 3) % 7 + 7) % 7;
-    if (weekday >= 5) continue;
-    const int64_t open = day * kDay + c.clock.work_start * kHour;
-    const int64_t close = day * kDay + c.clock.work_end * kHour;
-    if (open < to && close > from) ++days;
-  }
-  return days;
-}
-
-std::optional<Problem> CheckKindParts(const Scenario& s, const CampaignSpec& c,
-                                      const TargetSpec& target,
-                                      const std::string& path) {
-  switch (c.kind) {
-    case CampaignKind::kForeignOriginSurge:
-    case CampaignKind::kNewAccountBurst:
-      return CheckContent(c.content, path);
-    case CampaignKind::kOrganicRise:
-      return std::nullopt;
-    case CampaignKind::kTrendRiding: {
-      const TrendSpec& t = c.trend;
-      if (!t.hashtag.empty() &&
-          std::find(target.hashtags.begin(), target.hashtags.end(),
-                    t.hashtag) == target.hashtags.end()) {
-        return Problem{
-            path + ".trend.hashtag",
-            absl::StrCat("\"", t.hashtag, "\" is not one of ", c.target.str(),
-                         "'s hashtags (a trend to ride must "
-                         "already exist): ",
-                         absl::StrJoin(target.hashtags, ", "))};
-      }
-      std::set<CountryCode> seen;
-      for (const OriginShare& o : t.origins) {
-        const std::string op =
-            absl::StrCat(path, ".trend.origins.", o.country.str());
-        if (!o.country.known()) {
-          return Problem{path + ".trend.origins", "has an unknown country"};
-        }
-        if (o.country == c.target) {
-          return Problem{op, "must differ from the target"};
-        }
-        if (!seen.insert(o.country).second) {
-          return Problem{op, "is listed twice"};
-        }
-        if (!(o.share > 0 && std::isfinite(o.share))) {
-          return Problem{op, "share must be > 0"};
-        }
-      }
-      if (t.origins.empty() && PairShare(target, c.target) >= 1) {
-        return Problem{path + ".trend.origins",
-                       absl::StrCat(c.target.str(),
-                                    " has no foreign origins to default to; "
-                                    "list the network's countries")};
-      }
-      return CheckShare(t.url_share, path + ".trend.url_share");
-    }
-    case CampaignKind::kCoordinatedSharing: {
-      const BurstSpec& b = c.bursts;
-      if (b.url < 0 || b.text < 0 || b.repost < 0 ||
-          b.url + b.text + b.repost < 1 || b.url + b.text + b.repost > 10000) {
-        return Problem{path + ".bursts",
-                       "url, text and repost must be >= 0 and add up to "
-                       "[1, 10000] bursts"};
-      }
-      if (b.min_accounts < 2 || b.max_accounts < b.min_accounts) {
-        return Problem{path + ".bursts.accounts",
-                       "must be [min, max] with 2 <= min <= max"};
-      }
-      // A repost burst also needs the account that posts the original.
-      const int needed = b.max_accounts + (b.repost > 0 ? 1 : 0);
-      if (needed > c.network.accounts) {
-        return Problem{path + ".bursts.accounts",
-                       absl::StrCat("needs ", needed,
-                                    " distinct accounts but the network has ",
-                                    c.network.accounts)};
-      }
-      if (b.spread <= absl::ZeroDuration() || b.spread > absl::Minutes(10)) {
-        return Problem{path + ".bursts.spread", "must be in (0, 10m]"};
-      }
-      if (c.duration < b.spread * (b.url + b.text + b.repost)) {
-        return Problem{path + ".bursts",
-                       "the bursts do not fit in the duration (each needs "
-                       "`spread`)"};
-      }
-      const ContentSpec& k = c.content;
-      if (!k.lang.empty() && !IsValidUtf8(k.lang)) {
-        return Problem{path + ".content.lang", "must be valid UTF-8"};
-      }
-      if (auto p = CheckStrings(k.urls, path + ".content.urls")) return p;
-      if (auto p = CheckHttpUrls(k.urls, path + ".content.urls")) return p;
-      if (auto p = CheckStrings(k.messages, path + ".content.messages")) {
-        return p;
-      }
-      for (const std::string& m : k.messages) {
-        if (CountWords(m) < 5) {
-          return Problem{path + ".content.messages",
-                         absl::StrCat("\"", m,
-                                      "\" has fewer than 5 words; shorter "
-                                      "texts are not fingerprinted")};
-        }
-      }
-      return std::nullopt;
-    }
-    case CampaignKind::kStateMediaAmplification: {
-      const MediaSpec& m = c.media;
-      for (const std::string& d : m.domains) {
-        if (!IsDomainName(d)) {
-          return Problem{path + ".media.domains",
-                         absl::StrCat("\"", d,
-                                      "\" is not a lower-case domain name "
-                                      "like de.rt.com")};
-        }
-      }
-      if (m.articles < 1 || m.articles > 10000) {
-        return Problem{path + ".media.articles", "must be in [1, 10000]"};
-      }
-      return CheckShare(m.repost_share, path + ".media.repost_share");
-    }
-    case CampaignKind::kForeignAdSpend: {
-      const AdCampaignSpec& a = c.ads;
-      if (!(a.per_hour > 0 && a.per_hour <= 10000)) {
-        return Problem{path + ".ads.per_hour",
-                       "is required and must be in (0, 10000]"};
-      }
-      if (!IsValidUtf8(a.payer)) {
-        return Problem{path + ".ads.payer", "must be valid UTF-8"};
-      }
-      if (a.pages < 1 || a.pages > 1000) {
-        return Problem{path + ".ads.pages", "must be in [1, 1000]"};
-      }
-      bool any = false;
-      for (const internal::SpendRange& r : internal::AdSpendRanges()) {
-        any = any || (r.lower >= a.spend_lower && r.upper <= a.spend_upper);
-      }
-      if (!any) {
-        return Problem{path + ".ads.spend",
-                       "contains none of the standard spend ranges (0-99, "
-                       "100-499, 500-999, 1000-4999, 5000-9999, 10000-49999, "
-                       "50000-99999, 100000-499999)"};
-      }
-      if (!a.currency.known() &&
-          internal::FindCountryProfile(c.origin) == nullptr) {
-        return Problem{path + ".ads.currency",
-                       absl::StrCat("is required: ", c.origin.str(),
-                                    " has no built-in country profile")};
-      }
-      return CheckShare(a.missing_disclaimer_share,
-                        path + ".ads.missing_disclaimer_share");
-    }
-    case CampaignKind::kPostingClock: {
-      const ClockSpec& k = c.clock;
-      if (!k.has_utc_offset) {
-        return Problem{path + ".clock.utc_offset", "is required"};
-      }
-      if (k.utc_offset < absl::Hours(-14) || k.utc_offset > absl::Hours(14)) {
-        return Problem{path + ".clock.utc_offset", "must be within +-14:00"};
-      }
-      if (ZoneDistanceHours(k.utc_offset, target.utc_offset) < 3) {
-        return Problem{
-            path + ".clock.utc_offset",
-            absl::StrCat("must be at least 3 hours from ", c.target.str(),
-                         "'s own offset; office hours of the "
-                         "electorate's own zone are not "
-                         "interference")};
-      }
-      if (k.work_start < 0 || k.work_end > 24 || k.work_start >= k.work_end) {
-        return Problem{path + ".clock.work_hours",
-                       "must be [start, end) hours with 0 <= start < end <= "
-                       "24"};
-      }
-      if (!(k.posts_per_day > 0 && k.posts_per_day <= 1000)) {
-        return Problem{path + ".clock.posts_per_day", "must be in (0, 1000]"};
-      }
-      if (WorkingDays(s, c) < 3) {
-        return Problem{path + ".duration",
-                       "must cover at least 3 weekdays of the office's "
-                       "working hours (the detector needs posts on 3 days)"};
-      }
-      return std::nullopt;
-    }
-    case CampaignKind::kViralLink: {
-      if (PairShare(target, c.origin) <= 0) {
-        return Problem{
-            path + ".origin",
-            absl::StrCat(c.origin.str(), " is not one of ", c.target.str(),
-                         "'s origins; a viral link spreads "
-                         "through the pair's usual accounts")};
-      }
-      if (!c.link.url.empty()) {
-        if (auto p = CheckStrings({c.link.url}, path + ".link.url")) return p;
-        if (auto p = CheckHttpUrls({c.link.url}, path + ".link.url")) return p;
-      }
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
+  return CheckMix(n.platforms, path + ".network.platforms", true);
 }
 
 std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
                                      const std::string& path) {
-  const std::string kind(CampaignKindName(c.kind));
+  const KindSpec& spec = Kind(c.kind);
+  const std::string kind(spec.name);
   if (c.name.empty() || !IsValidUtf8(c.name)) {
     return Problem{path + ".name", "must be non-empty UTF-8"};
   }
@@ -487,17 +118,15 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
     return Problem{path + ".target",
                    absl::StrCat(c.target.str(), " is not one of the targets")};
   }
-  if (c.kind == CampaignKind::kTrendRiding) {
+  if (!spec.takes_origin) {
     if (c.origin.known()) {
       return Problem{path + ".origin",
-                     "trend_riding takes trend.origins instead"};
+                     absl::StrCat(kind, " takes trend.origins instead")};
     }
   } else if (!c.origin.known()) {
     return Problem{path + ".origin", "is required"};
   }
-  if ((c.kind == CampaignKind::kForeignOriginSurge ||
-       c.kind == CampaignKind::kForeignAdSpend) &&
-      c.origin == c.target) {
+  if (spec.foreign_origin && c.origin == c.target) {
     return Problem{path + ".origin",
                    absl::StrCat("must differ from target ", c.target.str(),
                                 " for ", kind)};
@@ -526,15 +155,15 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
   }
   const bool has_mult = c.rate_multiplier != 0;
   const bool has_rate = c.rate_per_min != 0;
-  if (c.kind == CampaignKind::kForeignOriginSurge ||
-      c.kind == CampaignKind::kOrganicRise) {
+  if (spec.intensity == Intensity::kMultiplierOrRate ||
+      spec.intensity == Intensity::kMultiplier) {
     if (has_mult == has_rate) {
       return Problem{path,
                      "needs exactly one of rate_multiplier, rate_per_min"};
     }
-    if (has_rate && c.kind == CampaignKind::kOrganicRise) {
+    if (has_rate && spec.intensity == Intensity::kMultiplier) {
       return Problem{path + ".rate_per_min",
-                     "organic_rise takes rate_multiplier only"};
+                     absl::StrCat(kind, " takes rate_multiplier only")};
     }
     if (has_mult) {
       if (!(c.rate_multiplier > 1 && c.rate_multiplier <= 1000)) {
@@ -548,7 +177,7 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
                          "origin to the target or use rate_per_min")};
       }
     }
-  } else if (TakesRatePerMin(c.kind)) {
+  } else if (spec.intensity == Intensity::kRatePerMin) {
     if (has_mult) {
       return Problem{path + ".rate_multiplier",
                      absl::StrCat(kind, " takes rate_per_min only")};
@@ -561,13 +190,13 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
   if (has_rate && !(c.rate_per_min > 0 && c.rate_per_min <= 1e5)) {
     return Problem{path + ".rate_per_min", "must be in (0, 100000]"};
   }
-  if (TakesRatePerMin(c.kind) && !has_rate) {
+  if (spec.intensity == Intensity::kRatePerMin && !has_rate) {
     return Problem{path + ".rate_per_min", "is required"};
   }
-  if (HasOwnNetwork(c.kind)) {
+  if (spec.own_network) {
     if (auto p = CheckNetwork(c, path)) return p;
   }
-  return CheckKindParts(s, c, *target, path);
+  return spec.check(s, c, *target, path);
 }
 
 std::optional<Problem> CheckBackground(const BackgroundSpec& b) {
@@ -765,13 +394,8 @@ std::optional<Problem> FindProblem(const Scenario& s) {
       const TargetSpec* t = FindTarget(s, c.target);
       events += (c.rate_multiplier - 1) * t->posts_per_hour *
                 s.background_scale * PairShare(*t, c.origin) * minutes / 60 * 2;
-    } else if (c.kind == CampaignKind::kCoordinatedSharing) {
-      events += (c.bursts.url + c.bursts.text + c.bursts.repost) *
-                (c.bursts.max_accounts + 1.0);
-    } else if (c.kind == CampaignKind::kForeignAdSpend) {
-      events += c.ads.per_hour * minutes / 60;
-    } else if (c.kind == CampaignKind::kPostingClock) {
-      events += c.network.accounts * c.clock.posts_per_day * minutes / 1440;
+    } else if (const KindSpec& spec = Kind(c.kind); spec.own_events) {
+      events += spec.own_events(c, minutes);
     }
   }
   if (events > kMaxEvents) {
@@ -786,42 +410,11 @@ std::optional<Problem> FindProblem(const Scenario& s) {
 // The keys a campaign of `kind` may have, in the order error messages list
 // them.
 std::vector<std::string_view> CampaignKeys(CampaignKind kind) {
+  const KindSpec& spec = Kind(kind);
   std::vector<std::string_view> keys = {"name", "kind", "target"};
-  if (kind != CampaignKind::kTrendRiding) keys.push_back("origin");
+  if (spec.takes_origin) keys.push_back("origin");
   keys.insert(keys.end(), {"start", "duration"});
-  switch (kind) {
-    case CampaignKind::kForeignOriginSurge:
-      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_multiplier",
-                               "rate_per_min", "network", "content"});
-      break;
-    case CampaignKind::kOrganicRise:
-      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_multiplier"});
-      break;
-    case CampaignKind::kTrendRiding:
-      keys.insert(keys.end(),
-                  {"ramp_in", "ramp_out", "rate_per_min", "network", "trend"});
-      break;
-    case CampaignKind::kCoordinatedSharing:
-      keys.insert(keys.end(), {"network", "bursts", "content"});
-      break;
-    case CampaignKind::kNewAccountBurst:
-      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_per_min", "network",
-                               "content"});
-      break;
-    case CampaignKind::kStateMediaAmplification:
-      keys.insert(keys.end(),
-                  {"ramp_in", "ramp_out", "rate_per_min", "network", "media"});
-      break;
-    case CampaignKind::kForeignAdSpend:
-      keys.push_back("ads");
-      break;
-    case CampaignKind::kPostingClock:
-      keys.insert(keys.end(), {"network", "clock"});
-      break;
-    case CampaignKind::kViralLink:
-      keys.insert(keys.end(), {"ramp_in", "ramp_out", "rate_per_min", "link"});
-      break;
-  }
+  keys.insert(keys.end(), spec.keys.begin(), spec.keys.end());
   return keys;
 }
 
@@ -1266,26 +859,26 @@ class Reader {
       if (absl::Status st = Map(node, CampaignKeys(c.kind), fields); !st.ok()) {
         return st;
       }
-      std::vector<std::string> required = {"name", "target"};
-      if (c.kind != CampaignKind::kTrendRiding) required.push_back("origin");
+      const KindSpec& spec = Kind(c.kind);
+      std::vector<std::string_view> required = {"name", "target"};
+      if (spec.takes_origin) required.push_back("origin");
       required.push_back("start");
       required.push_back("duration");
-      if (TakesRatePerMin(c.kind)) required.push_back("rate_per_min");
-      if (c.kind == CampaignKind::kForeignAdSpend) {
-        required.push_back("ads");
-        required.push_back("ads.per_hour");
+      if (spec.intensity == Intensity::kRatePerMin) {
+        required.push_back("rate_per_min");
       }
-      if (c.kind == CampaignKind::kPostingClock) required.push_back("clock");
-      for (const std::string& key : required) {
-        if (!present.contains(key)) {
-          return node.Error(absl::StrCat("missing required key ", key));
+      required.insert(required.end(), spec.required.begin(),
+                      spec.required.end());
+      for (std::string_view key : required) {
+        if (!present.contains(std::string(key))) {
+          return node.Error(absl::StrCat("missing required key ", ToAbsl(key)));
         }
       }
-      if ((c.kind == CampaignKind::kForeignOriginSurge ||
-           c.kind == CampaignKind::kOrganicRise) &&
+      if ((spec.intensity == Intensity::kMultiplierOrRate ||
+           spec.intensity == Intensity::kMultiplier) &&
           !present.contains("rate_multiplier") &&
           !present.contains("rate_per_min")) {
-        return node.Error(c.kind == CampaignKind::kOrganicRise
+        return node.Error(spec.intensity == Intensity::kMultiplier
                               ? "missing required key rate_multiplier"
                               : "missing rate_multiplier or rate_per_min");
       }
@@ -1318,9 +911,8 @@ class Reader {
     // created is the knob instead.
     std::vector<std::string_view> keys = {"accounts", "state_affiliated_share",
                                           "platforms"};
-    keys.push_back(kind == CampaignKind::kNewAccountBurst
-                       ? "created_within"
-                       : "new_account_share");
+    keys.push_back(Kind(kind).all_accounts_new ? "created_within"
+                                               : "new_account_share");
     return Map(v, keys,
                [&](const std::string& k, const ConfigNode& x) -> absl::Status {
                  if (k == "accounts") {
@@ -1346,11 +938,7 @@ class Reader {
   }
 
   absl::Status Content(const ConfigNode& v, CampaignKind kind, ContentSpec* c) {
-    std::vector<std::string_view> keys = {"lang", "messages", "urls"};
-    if (kind != CampaignKind::kCoordinatedSharing) {
-      keys.insert(keys.end(), {"hashtags", "repost_share", "url_share"});
-    }
-    return Map(v, keys,
+    return Map(v, Kind(kind).content_keys,
                [&](const std::string& k, const ConfigNode& x) -> absl::Status {
                  if (k == "lang") return String(x, &c->lang);
                  if (k == "messages") return StringList(x, &c->messages);
@@ -1630,27 +1218,8 @@ class Reader {
 }  // namespace
 
 std::string_view CampaignKindName(CampaignKind kind) {
-  switch (kind) {
-    case CampaignKind::kForeignOriginSurge:
-      return "foreign_origin_surge";
-    case CampaignKind::kOrganicRise:
-      return "organic_rise";
-    case CampaignKind::kTrendRiding:
-      return "trend_riding";
-    case CampaignKind::kCoordinatedSharing:
-      return "coordinated_sharing";
-    case CampaignKind::kNewAccountBurst:
-      return "new_account_burst";
-    case CampaignKind::kStateMediaAmplification:
-      return "state_media_amplification";
-    case CampaignKind::kForeignAdSpend:
-      return "foreign_ad_spend";
-    case CampaignKind::kPostingClock:
-      return "posting_clock";
-    case CampaignKind::kViralLink:
-      return "viral_link";
-  }
-  return "unknown";
+  if (static_cast<int>(kind) >= kNumCampaignKinds) return "unknown";
+  return Kind(kind).name;
 }
 
 std::optional<CampaignKind> ParseCampaignKind(std::string_view name) {
@@ -1662,67 +1231,14 @@ std::optional<CampaignKind> ParseCampaignKind(std::string_view name) {
 }
 
 std::string_view ExpectedDetector(CampaignKind kind) {
-  switch (kind) {
-    case CampaignKind::kForeignOriginSurge:
-      return "foreign_origin_surge";
-    case CampaignKind::kTrendRiding:
-      return "foreign_share";
-    case CampaignKind::kCoordinatedSharing:
-      return "coordinated_sharing";
-    case CampaignKind::kNewAccountBurst:
-      return "new_account_burst";
-    case CampaignKind::kStateMediaAmplification:
-      return "state_media_amplification";
-    case CampaignKind::kForeignAdSpend:
-      return "foreign_ad_spend";
-    case CampaignKind::kPostingClock:
-      return "posting_clock";
-    case CampaignKind::kOrganicRise:
-    case CampaignKind::kViralLink:
-      return "";
-  }
-  return "";
+  if (static_cast<int>(kind) >= kNumCampaignKinds) return "";
+  return Kind(kind).detector;
 }
 
 CampaignSpec DefaultCampaign(CampaignKind kind) {
   CampaignSpec c;
   c.kind = kind;
-  auto network = [&](int accounts, double new_share, double state_share) {
-    c.network.accounts = accounts;
-    c.network.new_account_share = new_share;
-    c.network.state_affiliated_share = state_share;
-  };
-  switch (kind) {
-    case CampaignKind::kForeignOriginSurge:
-      c.ramp_in = c.ramp_out = absl::Minutes(5);
-      break;
-    case CampaignKind::kOrganicRise:
-      c.ramp_in = c.ramp_out = absl::Hours(1);
-      break;
-    case CampaignKind::kTrendRiding:
-      c.ramp_in = c.ramp_out = absl::Minutes(10);
-      network(60, 0.1, 0);
-      break;
-    case CampaignKind::kCoordinatedSharing:
-      network(40, 0.3, 0);
-      break;
-    case CampaignKind::kNewAccountBurst:
-      c.ramp_in = c.ramp_out = absl::Minutes(5);
-      network(40, 1, 0);
-      break;
-    case CampaignKind::kStateMediaAmplification:
-      c.ramp_in = c.ramp_out = absl::Minutes(5);
-      network(50, 0.2, 0.2);
-      break;
-    case CampaignKind::kForeignAdSpend:
-      break;
-    case CampaignKind::kPostingClock:
-      network(30, 0.1, 0);
-      break;
-    case CampaignKind::kViralLink:
-      c.ramp_in = c.ramp_out = absl::Minutes(20);
-      break;
-  }
+  Kind(kind).defaults(&c);
   return c;
 }
 
