@@ -1,15 +1,17 @@
 // The campaign kinds' registry: one KindSpec per CampaignKind, each defined
-// in its own file under kinds/ with everything that kind alone decides
-// (its name and detector, the YAML keys it takes, its defaults, its own
-// checks). The scenario loader and validator read a kind only through
-// Kind(); adding a kind = a CampaignKind value, its kinds/ file and one line
-// in kind.cc's table (docs/scenarios.md lists each kind's keys).
+// in its own file under kinds/ with everything that kind alone decides:
+// its name and detector, the YAML keys it takes, its defaults and checks
+// (scenario.cc), and how the generator sets it up, schedules, renders and
+// reports it in the truth (generator.cc, render.cc). Both read a kind only
+// through Kind(); adding a kind = a CampaignKind value, its kinds/ file and
+// one line in kind.cc's table (docs/scenarios.md lists each kind's keys).
 //
 // Internal to vigia::gen. The specs are immutable after first use and
 // thread-safe.
 #ifndef VIGIA_PIPELINE_GEN_KIND_H_
 #define VIGIA_PIPELINE_GEN_KIND_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +20,18 @@
 #include "pipeline/gen/checks.h"
 #include "pipeline/gen/scenario.h"
 
+namespace vigia {
+class JsonWriter;
+}  // namespace vigia
+
 namespace vigia::gen::internal {
+
+// The generator's model (model.h, render.h).
+struct Model;
+struct Record;
+struct Schedule;
+struct Stream;
+class Renderer;
 
 // How a campaign of the kind gives its intensity (CampaignSpec's
 // rate_multiplier and rate_per_min).
@@ -42,6 +55,10 @@ struct KindSpec {
   // network.new_account_share).
   bool own_network = true;
   bool all_accounts_new = false;
+  // Whether it posts from its pair's usual (background) accounts instead.
+  bool pair_accounts = false;
+  // Whether its records are ads rather than posts.
+  bool renders_ads = false;
   Intensity intensity = Intensity::kOwn;
   // The keys after name, kind, target, origin, start and duration, in the
   // order error messages list them.
@@ -61,6 +78,20 @@ struct KindSpec {
   // Events a campaign of an Intensity::kOwn kind adds, for the scenario's
   // size limit; `minutes` is its duration.
   double (*own_events)(const CampaignSpec& c, double minutes) = nullptr;
+
+  // Generation, in the order Generate() calls them. Sets the campaign's
+  // content (m->campaign_content[st.campaign]) up once its stream and
+  // pool exist; null = nothing to set up.
+  void (*prepare)(Model* m, const Stream& st) = nullptr;
+  // Appends the campaign's records.
+  void (*arrivals)(const Schedule& s) = nullptr;
+  // Renders one of its records into `line`.
+  void (*render)(Renderer& r, Stream& st, const Record& rec,
+                 const std::string& id, int64_t unix_ms,
+                 std::string* line) = nullptr;
+  // Writes its truth fields after the common ones (name, kind, detector,
+  // interference, target, origin, start, end).
+  void (*truth)(const Model& m, const Stream& st, JsonWriter& w) = nullptr;
 };
 
 const KindSpec& Kind(CampaignKind kind);

@@ -1,6 +1,11 @@
 // new_account_burst: a network of accounts all created days before the
 // campaign posts at the target, with foreign_origin_surge's content.
+#include "pipeline/core/json_writer.h"
+#include "pipeline/core/time.h"
 #include "pipeline/gen/kind.h"
+#include "pipeline/gen/kinds/surge.h"
+#include "pipeline/gen/model.h"
+#include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
@@ -16,6 +21,35 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                    "than 30 days"};
   }
   return CheckContent(c.content, path);
+}
+
+void Truth(const Model& m, const Stream& st, JsonWriter& w) {
+  const CampaignContent& cc = m.campaign_content[st.campaign];
+  WriteCountsTruth(m, st, w);
+  int64_t oldest = INT64_MAX, newest = INT64_MIN;
+  const Pool& pool = m.pools[st.pool];
+  for (size_t k = 0; k < st.used.size(); ++k) {
+    if (!st.used[k]) continue;
+    oldest = std::min(oldest, pool.accounts[k].created_ms);
+    newest = std::max(newest, pool.accounts[k].created_ms);
+  }
+  const bool none = oldest > newest;  // no account posted
+  w.Key("accounts_created_from");
+  if (none) {
+    w.Null();
+  } else {
+    w.String(FormatRfc3339(absl::FromUnixMillis(oldest)));
+  }
+  w.Key("accounts_created_to");
+  if (none) {
+    w.Null();
+  } else {
+    w.String(FormatRfc3339(absl::FromUnixMillis(newest)));
+  }
+  w.Field("max_account_age_days",
+          static_cast<double>(st.max_account_age_ms) / kMsPerDay);
+  StringArray(w, "urls", cc.urls);
+  StringArray(w, "hashtags", cc.hashtags);
 }
 
 }  // namespace
@@ -38,6 +72,10 @@ const KindSpec& NewAccountBurstKind() {
             c->network.state_affiliated_share = 0;
           },
       .check = &Check,
+      .prepare = &PrepareSurge,
+      .arrivals = &RatePerMinArrivals,
+      .render = &RenderSurgePost,
+      .truth = &Truth,
   };
   return kSpec;
 }

@@ -5,7 +5,10 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "pipeline/core/json_writer.h"
 #include "pipeline/gen/kind.h"
+#include "pipeline/gen/model.h"
+#include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
@@ -69,6 +72,74 @@ std::optional<Problem> Check(const Scenario& s, const CampaignSpec& c,
   return std::nullopt;
 }
 
+// Whether `unix_ms` falls in the office's working hours on a weekday of its
+// zone.
+bool IsWorkingTime(int64_t unix_ms, int64_t office_offset_ms,
+                   const ClockSpec& k) {
+  const int64_t local = unix_ms + office_offset_ms;
+  const int64_t day = local >= 0 ? local / kDayMs : (local + 1) / kDayMs - 1;
+  // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays.
+  const int64_t weekday = ((day + 3) % 7 + 7) % 7;
+  const int64_t hour = (local - day * kDayMs) / 3600000;
+  return weekday < 5 && hour >= k.work_start && hour < k.work_end;
+}
+
+// Posts at the accounts' rate while the office works, none otherwise.
+void ScheduleOfficeHours(const Schedule& s) {
+  const Model& m = s.m;
+  const ClockSpec& k = s.c.clock;
+  const double rate = s.c.network.accounts * k.posts_per_day /
+                      ((k.work_end - k.work_start) * kMsPerHour);
+  const int64_t office_ms = absl::ToInt64Milliseconds(k.utc_offset);
+  Arrivals(
+      s.stream, s.index, s.from, s.to, rate, s.jitter_ms,
+      [&](int64_t ms) {
+        return IsWorkingTime(m.start_ms + ms, office_ms, k) ? rate : 0.0;
+      },
+      s.out);
+}
+
+// posting_clock: ordinary posts, at office hours of a distant zone.
+void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
+            int64_t unix_ms, std::string* line) {
+  Rng& rng = st.content;
+  const CampaignSpec& c = r.scenario().campaigns[st.campaign];
+  const TargetSpec& t = r.Target(st);
+  const Pool& pool = r.model().pools[st.pool];
+  const size_t k = pool.pick.Sample(rng);
+  const Account& account = pool.accounts[k];
+  st.used[k] = true;
+  const std::string& platform = pool.platforms[account.platform];
+  Original fresh;
+  fresh.id = id;
+  r.OrdinaryContent(rng, t, c.origin, unix_ms, platform,
+                    r.scenario().posts.url_share, &fresh);
+  r.Write(PostView{id, platform, unix_ms, &account, c.origin.str(),
+                   t.country.str(), &fresh, ""},
+          line);
+}
+void Truth(const Model& m, const Stream& st, JsonWriter& w) {
+  const Scenario& s = *m.s;
+  const CampaignSpec& c = s.campaigns[st.campaign];
+  WriteCountsTruth(m, st, w);
+  const ClockSpec& k = c.clock;
+  w.Field("utc_offset", FormatOffset(k.utc_offset));
+  w.Key("work_hours");
+  w.BeginArray();
+  w.Int(k.work_start);
+  w.Int(k.work_end);
+  w.EndArray();
+  w.Field("posts_per_day", k.posts_per_day);
+  const TargetSpec* t = nullptr;
+  for (const TargetSpec& x : s.targets) {
+    if (x.country == c.target) t = &x;
+  }
+  double distance = std::fmod(
+      std::fabs(absl::ToDoubleHours(k.utc_offset - t->utc_offset)), 24.0);
+  distance = std::min(distance, 24 - distance);
+  w.Field("zone_distance_hours", distance);
+}
+
 }  // namespace
 
 const KindSpec& PostingClockKind() {
@@ -90,6 +161,9 @@ const KindSpec& PostingClockKind() {
           [](const CampaignSpec& c, double minutes) {
             return c.network.accounts * c.clock.posts_per_day * minutes / 1440;
           },
+      .arrivals = &ScheduleOfficeHours,
+      .render = &Render,
+      .truth = &Truth,
   };
   return kSpec;
 }

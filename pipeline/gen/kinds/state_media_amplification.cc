@@ -1,7 +1,16 @@
 // state_media_amplification: accounts (some labelled state-affiliated)
 // share articles of state-affiliated media domains at the target.
+#include <set>
+#include <string>
+
 #include "absl/strings/str_cat.h"
+#include "pipeline/core/country.h"
+#include "pipeline/core/json_writer.h"
+#include "pipeline/core/strings.h"
 #include "pipeline/gen/kind.h"
+#include "pipeline/gen/lexicon.h"
+#include "pipeline/gen/model.h"
+#include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
@@ -39,6 +48,75 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
   return CheckShare(m.repost_share, path + ".media.repost_share");
 }
 
+void Prepare(Model* m, const Stream& st) {
+  const CampaignSpec& c = m->s->campaigns[st.campaign];
+  CampaignContent& out = m->campaign_content[st.campaign];
+  Rng rng = KindSetupRng(*m, st.campaign, c, &out);
+  if (c.media.domains.empty()) {
+    for (std::string_view d : internal::DefaultCampaignStateMediaDomains()) {
+      out.domains.emplace_back(d);
+    }
+  } else {
+    out.domains = c.media.domains;
+  }
+  out.state = c.media.state.known() ? c.media.state : ParseCountry("RU");
+  std::set<std::string> seen;
+  for (int i = 0; static_cast<int>(out.urls.size()) < c.media.articles; ++i) {
+    std::string url =
+        StateMediaArticle(rng, out.domains[i % out.domains.size()]);
+    if (seen.insert(url).second) out.urls.push_back(std::move(url));
+  }
+}
+
+// state_media_amplification: shares of the campaign's state-media
+// articles, with ordinary comments, and reposts of them.
+void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
+            int64_t unix_ms, std::string* line) {
+  Rng& rng = st.content;
+  const CampaignSpec& c = r.scenario().campaigns[st.campaign];
+  const CampaignContent& cc = r.model().campaign_content[st.campaign];
+  const TargetSpec& t = r.Target(st);
+  const Pool& pool = r.model().pools[st.pool];
+  const size_t k = pool.pick.Sample(rng);
+  const Account& account = pool.accounts[k];
+  st.used[k] = true;
+  const std::string& platform = pool.platforms[account.platform];
+  Original fresh;
+  const Original* content = nullptr;
+  std::string_view repost_of;
+  if (rng.Bernoulli(c.media.repost_share)) {
+    content = Renderer::Recent(st, 16);
+    if (content != nullptr) repost_of = content->id;
+  }
+  if (content == nullptr) {
+    fresh.id = id;
+    fresh.lang = r.PickLanguage(rng, t, c.origin);
+    fresh.text = r.Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+    std::string url = cc.urls[rng.Below(cc.urls.size())];
+    if (rng.Bernoulli(0.25)) AddUtm(&url, platform, "");
+    fresh.urls.push_back(std::move(url));
+    r.BackgroundHashtags(rng, t, &fresh.hashtags);
+    content = &fresh;
+  }
+  r.Write(PostView{id, platform, unix_ms, &account, c.origin.str(),
+                   t.country.str(), content, repost_of},
+          line);
+  if (content == &fresh) Renderer::Remember(st, fresh);
+}
+void Truth(const Model& m, const Stream& st, JsonWriter& w) {
+  const CampaignContent& cc = m.campaign_content[st.campaign];
+  WriteCountsTruth(m, st, w);
+  w.Field("state", cc.state.str());
+  StringArray(w, "domains", cc.domains);
+  StringArray(w, "urls", cc.urls);
+  int64_t state_accounts = 0;
+  const Pool& pool = m.pools[st.pool];
+  for (size_t k = 0; k < st.used.size(); ++k) {
+    if (st.used[k] && pool.accounts[k].state_affiliated) ++state_accounts;
+  }
+  w.Field("state_affiliated_accounts", state_accounts);
+}
+
 }  // namespace
 
 const KindSpec& StateMediaAmplificationKind() {
@@ -56,6 +134,10 @@ const KindSpec& StateMediaAmplificationKind() {
             c->network.state_affiliated_share = 0.2;
           },
       .check = &Check,
+      .prepare = &Prepare,
+      .arrivals = &RatePerMinArrivals,
+      .render = &Render,
+      .truth = &Truth,
   };
   return kSpec;
 }

@@ -6,7 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "pipeline/core/json_writer.h"
 #include "pipeline/gen/kind.h"
+#include "pipeline/gen/model.h"
+#include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
@@ -51,6 +54,77 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
   return CheckShare(t.url_share, path + ".trend.url_share");
 }
 
+void Prepare(Model* m, const Stream& st) {
+  const CampaignSpec& c = m->s->campaigns[st.campaign];
+  const TargetSpec& t = m->s->targets[st.target];
+  CampaignContent& out = m->campaign_content[st.campaign];
+  KindSetupRng(*m, st.campaign, c, &out);
+  out.hashtag = c.trend.hashtag.empty() ? t.hashtags.front() : c.trend.hashtag;
+  if (!c.trend.origins.empty()) {
+    out.origins = c.trend.origins;
+  } else {
+    for (const OriginShare& o : t.origins) {
+      if (o.country != t.country) out.origins.push_back(o);
+    }
+  }
+  double sum = 0;
+  for (const OriginShare& o : out.origins) sum += o.share;
+  for (OriginShare& o : out.origins) o.share /= sum;
+  // The network spans several countries: account k operates from the
+  // origin whose cumulative share covers k / size.
+  std::vector<Account>& accounts = m->pools[st.pool].accounts;
+  double cumulative = 0;
+  size_t k = 0;
+  for (const OriginShare& o : out.origins) {
+    cumulative += o.share;
+    const size_t until = static_cast<size_t>(
+        std::lround(cumulative * static_cast<double>(accounts.size())));
+    for (; k < std::min(until, accounts.size()); ++k) {
+      accounts[k].country = o.country;
+    }
+  }
+  for (; k < accounts.size(); ++k)
+    accounts[k].country = out.origins.back().country;
+}
+
+// trend_riding: ordinary-looking posts that all carry the trend's
+// hashtag, from accounts in several foreign countries.
+void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
+            int64_t unix_ms, std::string* line) {
+  Rng& rng = st.content;
+  const CampaignSpec& c = r.scenario().campaigns[st.campaign];
+  const CampaignContent& cc = r.model().campaign_content[st.campaign];
+  const TargetSpec& t = r.Target(st);
+  const Pool& pool = r.model().pools[st.pool];
+  const size_t k = pool.pick.Sample(rng);
+  const Account& account = pool.accounts[k];
+  st.used[k] = true;
+  const std::string& platform = pool.platforms[account.platform];
+  Original fresh;
+  fresh.id = id;
+  fresh.lang = r.PickLanguage(rng, t, account.country);
+  fresh.text = r.Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+  if (rng.Bernoulli(c.trend.url_share)) {
+    fresh.urls.push_back(r.NewsUrl(rng, account.country, t, unix_ms, platform));
+  }
+  fresh.hashtags.push_back(cc.hashtag);
+  if (rng.Bernoulli(0.35)) r.PickHashtags(rng, t.hashtags, 2, &fresh.hashtags);
+  r.Write(PostView{id, platform, unix_ms, &account, account.country.str(),
+                   t.country.str(), &fresh, ""},
+          line);
+}
+void Truth(const Model& m, const Stream& st, JsonWriter& w) {
+  const CampaignContent& cc = m.campaign_content[st.campaign];
+  WriteCountsTruth(m, st, w);
+  w.Field("hashtag", cc.hashtag);
+  w.Key("origins");
+  w.BeginObject();
+  for (const OriginShare& o : cc.origins) {
+    w.Field(o.country.str(), o.share);
+  }
+  w.EndObject();
+}
+
 }  // namespace
 
 const KindSpec& TrendRidingKind() {
@@ -69,6 +143,10 @@ const KindSpec& TrendRidingKind() {
             c->network.state_affiliated_share = 0;
           },
       .check = &Check,
+      .prepare = &Prepare,
+      .arrivals = &RatePerMinArrivals,
+      .render = &Render,
+      .truth = &Truth,
   };
   return kSpec;
 }
