@@ -105,6 +105,84 @@ std::optional<Problem> CheckNetwork(const CampaignSpec& c,
   return CheckMix(n.platforms, path + ".network.platforms", true);
 }
 
+// Start, duration and ramps.
+std::optional<Problem> CheckCampaignTimes(const Scenario& s,
+                                          const CampaignSpec& c,
+                                          const std::string& path) {
+  const absl::Time start = CampaignStart(s, c);
+  if (c.duration <= absl::ZeroDuration()) {
+    return Problem{path + ".duration", "must be > 0"};
+  }
+  if (start < s.start) {
+    return Problem{
+        path + ".start",
+        absl::StrCat("starts at ", FormatRfc3339(start),
+                     ", before the scenario start ", FormatRfc3339(s.start))};
+  }
+  if (start + c.duration > s.end()) {
+    return Problem{
+        path + ".duration",
+        absl::StrCat("ends at ", FormatRfc3339(start + c.duration),
+                     ", after the scenario end ", FormatRfc3339(s.end()),
+                     " (lengthen the scenario duration)")};
+  }
+  if (c.ramp_in < absl::ZeroDuration() || c.ramp_out < absl::ZeroDuration() ||
+      c.ramp_in + c.ramp_out > c.duration) {
+    return Problem{path + ".ramp_in",
+                   "ramp_in and ramp_out must be >= 0 and fit in duration"};
+  }
+  return std::nullopt;
+}
+
+// rate_multiplier and rate_per_min, as the kind's Intensity takes them.
+std::optional<Problem> CheckIntensity(const CampaignSpec& c,
+                                      const KindSpec& spec,
+                                      const TargetSpec& target,
+                                      const std::string& path) {
+  const std::string kind(spec.name);
+  const bool has_mult = c.rate_multiplier != 0;
+  const bool has_rate = c.rate_per_min != 0;
+  if (spec.intensity == Intensity::kMultiplierOrRate ||
+      spec.intensity == Intensity::kMultiplier) {
+    if (has_mult == has_rate) {
+      return Problem{path,
+                     "needs exactly one of rate_multiplier, rate_per_min"};
+    }
+    if (has_rate && spec.intensity == Intensity::kMultiplier) {
+      return Problem{path + ".rate_per_min",
+                     absl::StrCat(kind, " takes rate_multiplier only")};
+    }
+    if (has_mult) {
+      if (!(c.rate_multiplier > 1 && c.rate_multiplier <= 1000)) {
+        return Problem{path + ".rate_multiplier", "must be in (1, 1000]"};
+      }
+      if (PairShare(target, c.origin) <= 0) {
+        return Problem{
+            path + ".rate_multiplier",
+            absl::StrCat("the pair ", c.target.str(), "/", c.origin.str(),
+                         " has no background traffic to multiply; add the "
+                         "origin to the target or use rate_per_min")};
+      }
+    }
+  } else if (spec.intensity == Intensity::kRatePerMin) {
+    if (has_mult) {
+      return Problem{path + ".rate_multiplier",
+                     absl::StrCat(kind, " takes rate_per_min only")};
+    }
+  } else if (has_mult || has_rate) {
+    return Problem{path, absl::StrCat(kind,
+                                      " takes neither rate_multiplier nor "
+                                      "rate_per_min")};
+  }
+  if (has_rate && !(c.rate_per_min > 0 && c.rate_per_min <= 1e5)) {
+    return Problem{path + ".rate_per_min", "must be in (0, 100000]"};
+  }
+  if (spec.intensity == Intensity::kRatePerMin && !has_rate) {
+    return Problem{path + ".rate_per_min", "is required"};
+  }
+  return std::nullopt;
+}
+
 std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
                                      const std::string& path) {
   const KindSpec& spec = Kind(c.kind);
@@ -131,68 +209,8 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
                    absl::StrCat("must differ from target ", c.target.str(),
                                 " for ", kind)};
   }
-  const absl::Time start = CampaignStart(s, c);
-  if (c.duration <= absl::ZeroDuration()) {
-    return Problem{path + ".duration", "must be > 0"};
-  }
-  if (start < s.start) {
-    return Problem{
-        path + ".start",
-        absl::StrCat("starts at ", FormatRfc3339(start),
-                     ", before the scenario start ", FormatRfc3339(s.start))};
-  }
-  if (start + c.duration > s.end()) {
-    return Problem{
-        path + ".duration",
-        absl::StrCat("ends at ", FormatRfc3339(start + c.duration),
-                     ", after the scenario end ", FormatRfc3339(s.end()),
-                     " (lengthen the scenario duration)")};
-  }
-  if (c.ramp_in < absl::ZeroDuration() || c.ramp_out < absl::ZeroDuration() ||
-      c.ramp_in + c.ramp_out > c.duration) {
-    return Problem{path + ".ramp_in",
-                   "ramp_in and ramp_out must be >= 0 and fit in duration"};
-  }
-  const bool has_mult = c.rate_multiplier != 0;
-  const bool has_rate = c.rate_per_min != 0;
-  if (spec.intensity == Intensity::kMultiplierOrRate ||
-      spec.intensity == Intensity::kMultiplier) {
-    if (has_mult == has_rate) {
-      return Problem{path,
-                     "needs exactly one of rate_multiplier, rate_per_min"};
-    }
-    if (has_rate && spec.intensity == Intensity::kMultiplier) {
-      return Problem{path + ".rate_per_min",
-                     absl::StrCat(kind, " takes rate_multiplier only")};
-    }
-    if (has_mult) {
-      if (!(c.rate_multiplier > 1 && c.rate_multiplier <= 1000)) {
-        return Problem{path + ".rate_multiplier", "must be in (1, 1000]"};
-      }
-      if (PairShare(*target, c.origin) <= 0) {
-        return Problem{
-            path + ".rate_multiplier",
-            absl::StrCat("the pair ", c.target.str(), "/", c.origin.str(),
-                         " has no background traffic to multiply; add the "
-                         "origin to the target or use rate_per_min")};
-      }
-    }
-  } else if (spec.intensity == Intensity::kRatePerMin) {
-    if (has_mult) {
-      return Problem{path + ".rate_multiplier",
-                     absl::StrCat(kind, " takes rate_per_min only")};
-    }
-  } else if (has_mult || has_rate) {
-    return Problem{path, absl::StrCat(kind,
-                                      " takes neither rate_multiplier nor "
-                                      "rate_per_min")};
-  }
-  if (has_rate && !(c.rate_per_min > 0 && c.rate_per_min <= 1e5)) {
-    return Problem{path + ".rate_per_min", "must be in (0, 100000]"};
-  }
-  if (spec.intensity == Intensity::kRatePerMin && !has_rate) {
-    return Problem{path + ".rate_per_min", "is required"};
-  }
+  if (auto p = CheckCampaignTimes(s, c, path)) return p;
+  if (auto p = CheckIntensity(c, spec, *target, path)) return p;
   if (spec.own_network) {
     if (auto p = CheckNetwork(c, path)) return p;
   }
@@ -253,7 +271,8 @@ std::optional<Problem> CheckBackground(const BackgroundSpec& b) {
   return std::nullopt;
 }
 
-std::optional<Problem> FindProblem(const Scenario& s) {
+// The scenario's top-level fields and its background section.
+std::optional<Problem> CheckScenarioFields(const Scenario& s) {
   if (s.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return Problem{"seed", "must be at most 2^63 - 1"};
   }
@@ -277,7 +296,11 @@ std::optional<Problem> FindProblem(const Scenario& s) {
     }
   }
   if (auto p = CheckBackground(s.background)) return p;
-  if (auto p = CheckMix(s.platforms, "platforms", false)) return p;
+  return CheckMix(s.platforms, "platforms", false);
+}
+
+// How background accounts, posts, ads, disorder and bad lines are drawn.
+std::optional<Problem> CheckDraws(const Scenario& s) {
   if (!(s.accounts.mean_posts_per_day > 0 &&
         s.accounts.mean_posts_per_day <= 1e6)) {
     return Problem{"accounts.mean_posts_per_day", "must be in (0, 1000000]"};
@@ -328,10 +351,48 @@ std::optional<Problem> FindProblem(const Scenario& s) {
   if (s.bad_lines.rate > 0 && weight_sum <= 0) {
     return Problem{"bad_lines.kinds", "needs a positive weight"};
   }
+  return std::nullopt;
+}
 
+// A target's fields after its country.
+std::optional<Problem> CheckTarget(const TargetSpec& t,
+                                   const std::string& path) {
+  if (!(t.posts_per_hour >= 0 && t.posts_per_hour <= 1e7)) {
+    return Problem{path + ".posts_per_hour", "must be in [0, 10000000]"};
+  }
+  if (!(t.ads_per_day >= 0 && t.ads_per_day <= 1e7)) {
+    return Problem{path + ".ads_per_day", "must be in [0, 10000000]"};
+  }
+  if (t.utc_offset < absl::Hours(-14) || t.utc_offset > absl::Hours(14)) {
+    return Problem{path + ".utc_offset", "must be within +-14:00"};
+  }
+  if (!t.currency.known()) return Problem{path + ".currency", "is required"};
+  if (t.languages.empty()) {
+    return Problem{path + ".languages", "must not be empty"};
+  }
+  if (auto p = CheckStrings(t.languages, path + ".languages")) return p;
+  if (auto p = CheckStrings(t.hashtags, path + ".hashtags")) return p;
+  if (t.origins.empty()) return Problem{path + ".origins", "must not be empty"};
+  std::set<CountryCode> origins;
+  for (const OriginShare& o : t.origins) {
+    if (!o.country.known()) {
+      return Problem{path + ".origins", "has an unknown country"};
+    }
+    const std::string op = absl::StrCat(path, ".origins.", o.country.str());
+    if (!origins.insert(o.country).second) {
+      return Problem{op, "is listed twice"};
+    }
+    if (!(o.share > 0 && std::isfinite(o.share))) {
+      return Problem{op, "share must be > 0"};
+    }
+  }
+  return std::nullopt;
+}
+
+// The targets; adds their background events to `events`.
+std::optional<Problem> CheckTargets(const Scenario& s, double* events) {
   if (s.targets.empty()) return Problem{"targets", "must not be empty"};
   std::set<CountryCode> seen;
-  double events = 0;
   const double hours = absl::ToDoubleHours(s.duration);
   for (size_t i = 0; i < s.targets.size(); ++i) {
     const TargetSpec& t = s.targets[i];
@@ -341,40 +402,28 @@ std::optional<Problem> FindProblem(const Scenario& s) {
       return Problem{path + ".country",
                      absl::StrCat(t.country.str(), " is listed twice")};
     }
-    if (!(t.posts_per_hour >= 0 && t.posts_per_hour <= 1e7)) {
-      return Problem{path + ".posts_per_hour", "must be in [0, 10000000]"};
-    }
-    if (!(t.ads_per_day >= 0 && t.ads_per_day <= 1e7)) {
-      return Problem{path + ".ads_per_day", "must be in [0, 10000000]"};
-    }
-    if (t.utc_offset < absl::Hours(-14) || t.utc_offset > absl::Hours(14)) {
-      return Problem{path + ".utc_offset", "must be within +-14:00"};
-    }
-    if (!t.currency.known()) return Problem{path + ".currency", "is required"};
-    if (t.languages.empty()) {
-      return Problem{path + ".languages", "must not be empty"};
-    }
-    if (auto p = CheckStrings(t.languages, path + ".languages")) return p;
-    if (auto p = CheckStrings(t.hashtags, path + ".hashtags")) return p;
-    if (t.origins.empty())
-      return Problem{path + ".origins", "must not be empty"};
-    std::set<CountryCode> origins;
-    for (const OriginShare& o : t.origins) {
-      if (!o.country.known()) {
-        return Problem{path + ".origins", "has an unknown country"};
-      }
-      const std::string op = absl::StrCat(path, ".origins.", o.country.str());
-      if (!origins.insert(o.country).second) {
-        return Problem{op, "is listed twice"};
-      }
-      if (!(o.share > 0 && std::isfinite(o.share))) {
-        return Problem{op, "share must be > 0"};
-      }
-    }
-    events += (t.posts_per_hour * hours + t.ads_per_day * hours / 24) *
-              s.background_scale;
+    if (auto p = CheckTarget(t, path)) return p;
+    *events += (t.posts_per_hour * hours + t.ads_per_day * hours / 24) *
+               s.background_scale;
   }
+  return std::nullopt;
+}
 
+// About how many events a (valid) campaign adds.
+double CampaignEvents(const Scenario& s, const CampaignSpec& c) {
+  const double minutes = absl::ToDoubleMinutes(c.duration);
+  if (c.rate_per_min > 0) return c.rate_per_min * minutes;
+  if (c.rate_multiplier > 0) {
+    const TargetSpec* t = FindTarget(s, c.target);
+    return (c.rate_multiplier - 1) * t->posts_per_hour * s.background_scale *
+           PairShare(*t, c.origin) * minutes / 60 * 2;
+  }
+  const KindSpec& spec = Kind(c.kind);
+  return spec.own_events != nullptr ? spec.own_events(c, minutes) : 0;
+}
+
+// The campaigns; adds their events to `events`.
+std::optional<Problem> CheckCampaigns(const Scenario& s, double* events) {
   if (s.campaigns.size() > 1000) {
     return Problem{"campaigns", "has more than 1000 entries"};
   }
@@ -387,17 +436,17 @@ std::optional<Problem> FindProblem(const Scenario& s) {
       return Problem{path + ".name",
                      absl::StrCat("\"", c.name, "\" is used twice")};
     }
-    const double minutes = absl::ToDoubleMinutes(c.duration);
-    if (c.rate_per_min > 0) {
-      events += c.rate_per_min * minutes;
-    } else if (c.rate_multiplier > 0) {
-      const TargetSpec* t = FindTarget(s, c.target);
-      events += (c.rate_multiplier - 1) * t->posts_per_hour *
-                s.background_scale * PairShare(*t, c.origin) * minutes / 60 * 2;
-    } else if (const KindSpec& spec = Kind(c.kind); spec.own_events) {
-      events += spec.own_events(c, minutes);
-    }
+    *events += CampaignEvents(s, c);
   }
+  return std::nullopt;
+}
+
+std::optional<Problem> FindProblem(const Scenario& s) {
+  if (auto p = CheckScenarioFields(s)) return p;
+  if (auto p = CheckDraws(s)) return p;
+  double events = 0;
+  if (auto p = CheckTargets(s, &events)) return p;
+  if (auto p = CheckCampaigns(s, &events)) return p;
   if (events > kMaxEvents) {
     return Problem{"duration",
                    absl::StrCat("the scenario would generate about ",
@@ -576,68 +625,10 @@ class Reader {
             return NumberList(v, &s->daily_profile);
           }
           if (key == "platforms") return Shares(v, &s->platforms);
-          if (key == "accounts") {
-            AccountSpec& a = s->accounts;
-            return Map(v,
-                       {"mean_posts_per_day", "zipf_exponent",
-                        "state_affiliated_share", "new_account_share"},
-                       [&](const std::string& k, const ConfigNode& x) {
-                         if (k == "mean_posts_per_day") {
-                           return Number(x, &a.mean_posts_per_day);
-                         }
-                         if (k == "zipf_exponent") {
-                           return Number(x, &a.zipf_exponent);
-                         }
-                         if (k == "state_affiliated_share") {
-                           return Number(x, &a.state_affiliated_share);
-                         }
-                         return Number(x, &a.new_account_share);
-                       });
-          }
-          if (key == "posts") {
-            PostSpec& ps = s->posts;
-            return Map(v,
-                       {"repost_share", "url_share", "target_language_share",
-                        "state_media_share"},
-                       [&](const std::string& k, const ConfigNode& x) {
-                         if (k == "repost_share") {
-                           return Number(x, &ps.repost_share);
-                         }
-                         if (k == "url_share") {
-                           return Number(x, &ps.url_share);
-                         }
-                         if (k == "state_media_share") {
-                           return Number(x, &ps.state_media_share);
-                         }
-                         return Number(x, &ps.target_language_share);
-                       });
-          }
-          if (key == "ads") {
-            AdSpec& a = s->ads;
-            return Map(v, {"foreign_payer_share", "missing_disclaimer_share"},
-                       [&](const std::string& k, const ConfigNode& x) {
-                         if (k == "foreign_payer_share") {
-                           return Number(x, &a.foreign_payer_share);
-                         }
-                         return Number(x, &a.missing_disclaimer_share);
-                       });
-          }
-          if (key == "disorder") {
-            DisorderSpec& d = s->disorder;
-            return Map(
-                v, {"jitter", "late_events", "late_by"},
-                [&](const std::string& k, const ConfigNode& x) -> absl::Status {
-                  if (k == "jitter") return Duration(x, &d.jitter);
-                  if (k == "late_by") return Duration(x, &d.late_by);
-                  int64_t n;
-                  VIGIA_RETURN_IF_ERROR(Int(x, &n));
-                  if (n < 0 || n > 1000000) {
-                    return x.Error("must be in [0, 1000000]");
-                  }
-                  d.late_events = static_cast<int>(n);
-                  return absl::OkStatus();
-                });
-          }
+          if (key == "accounts") return Accounts(v, &s->accounts);
+          if (key == "posts") return Posts(v, &s->posts);
+          if (key == "ads") return Ads(v, &s->ads);
+          if (key == "disorder") return Disorder(v, &s->disorder);
           if (key == "bad_lines") return BadLines(v, &s->bad_lines);
           if (key == "background") {
             return Background(v, &s->background);
@@ -645,6 +636,67 @@ class Reader {
           if (key == "targets") return Targets(v, &s->targets);
           return Campaigns(v, &s->campaigns);
         });
+  }
+
+  absl::Status Accounts(const ConfigNode& v, AccountSpec* a) {
+    return Map(v,
+               {"mean_posts_per_day", "zipf_exponent", "state_affiliated_share",
+                "new_account_share"},
+               [&](const std::string& k, const ConfigNode& x) {
+                 if (k == "mean_posts_per_day") {
+                   return Number(x, &a->mean_posts_per_day);
+                 }
+                 if (k == "zipf_exponent") {
+                   return Number(x, &a->zipf_exponent);
+                 }
+                 if (k == "state_affiliated_share") {
+                   return Number(x, &a->state_affiliated_share);
+                 }
+                 return Number(x, &a->new_account_share);
+               });
+  }
+
+  absl::Status Posts(const ConfigNode& v, PostSpec* ps) {
+    return Map(v,
+               {"repost_share", "url_share", "target_language_share",
+                "state_media_share"},
+               [&](const std::string& k, const ConfigNode& x) {
+                 if (k == "repost_share") {
+                   return Number(x, &ps->repost_share);
+                 }
+                 if (k == "url_share") {
+                   return Number(x, &ps->url_share);
+                 }
+                 if (k == "state_media_share") {
+                   return Number(x, &ps->state_media_share);
+                 }
+                 return Number(x, &ps->target_language_share);
+               });
+  }
+
+  absl::Status Ads(const ConfigNode& v, AdSpec* a) {
+    return Map(v, {"foreign_payer_share", "missing_disclaimer_share"},
+               [&](const std::string& k, const ConfigNode& x) {
+                 if (k == "foreign_payer_share") {
+                   return Number(x, &a->foreign_payer_share);
+                 }
+                 return Number(x, &a->missing_disclaimer_share);
+               });
+  }
+
+  absl::Status Disorder(const ConfigNode& v, DisorderSpec* d) {
+    return Map(v, {"jitter", "late_events", "late_by"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "jitter") return Duration(x, &d->jitter);
+                 if (k == "late_by") return Duration(x, &d->late_by);
+                 int64_t n;
+                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
+                 if (n < 0 || n > 1000000) {
+                   return x.Error("must be in [0, 1000000]");
+                 }
+                 d->late_events = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
   }
 
   absl::Status Background(const ConfigNode& v, BackgroundSpec* b) {

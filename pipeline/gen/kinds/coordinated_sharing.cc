@@ -264,6 +264,32 @@ void Prepare(Model* m, const Stream& st) {
   }
 }
 
+// The bursts' types in a shuffled order.
+std::vector<BurstType> ShuffledBurstTypes(const BurstSpec& b, Rng& rng) {
+  std::vector<BurstType> types;
+  types.insert(types.end(), b.url, BurstType::kUrl);
+  types.insert(types.end(), b.text, BurstType::kText);
+  types.insert(types.end(), b.repost, BurstType::kRepost);
+  for (size_t i = types.size(); i > 1; --i) {
+    std::swap(types[i - 1], types[rng.Below(i)]);
+  }
+  return types;
+}
+
+// The times of a burst's `size` posts, sorted, strictly after t0 (where a
+// repost burst's original sits) and within `spread` of it.
+std::vector<int64_t> BurstTimes(Rng& rng, int64_t t0, int size,
+                                int64_t spread) {
+  std::vector<int64_t> times;
+  for (int i = 0; i < size; ++i) {
+    times.push_back(
+        t0 + 1 +
+        static_cast<int64_t>(rng.Uniform() * static_cast<double>(spread - 1)));
+  }
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
 // coordinated_sharing: lays out the bursts, shuffled by type, one per equal
 // slot of [from, to), and appends their records. Each burst draws its
 // distinct accounts and its posts' times within `spread`; repost bursts
@@ -278,13 +304,7 @@ void PlanBursts(const Schedule& s) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
   const BurstSpec& b = c.bursts;
   Rng& rng = st.arrival;
-  std::vector<BurstType> types;
-  types.insert(types.end(), b.url, BurstType::kUrl);
-  types.insert(types.end(), b.text, BurstType::kText);
-  types.insert(types.end(), b.repost, BurstType::kRepost);
-  for (size_t i = types.size(); i > 1; --i) {
-    std::swap(types[i - 1], types[rng.Below(i)]);
-  }
+  const std::vector<BurstType> types = ShuffledBurstTypes(b, rng);
   const int64_t spread = absl::ToInt64Milliseconds(b.spread);
   const int64_t slot = (to - from) / static_cast<int64_t>(types.size());
   const size_t pool_size = m.pools[st.pool].accounts.size();
@@ -307,14 +327,7 @@ void PlanBursts(const Schedule& s) {
       const size_t j = i + rng.Below(pool_size - i);
       std::swap(order[i], order[j]);
     }
-    std::vector<int64_t> times;
-    for (int i = 0; i < size; ++i) {
-      // Strictly after t0, where a repost burst's original sits.
-      times.push_back(t0 + 1 +
-                      static_cast<int64_t>(rng.Uniform() *
-                                           static_cast<double>(spread - 1)));
-    }
-    std::sort(times.begin(), times.end());
+    std::vector<int64_t> times = BurstTimes(rng, t0, size, spread);
     Burst burst;
     burst.type = type;
     burst.accounts = size;
