@@ -47,7 +47,7 @@ std::string IdString(const Model& m, IdClass cls, uint64_t a, uint64_t b) {
 
 // Primary language of a country, or "en".
 std::string_view PrimaryLanguage(CountryCode c) {
-  const internal::CountryProfile* p = internal::FindCountryProfile(c);
+  const CountryProfile* p = FindCountryProfile(c);
   if (p == nullptr) return "en";
   const size_t space = p->languages.find(' ');
   return p->languages.substr(0, space);
@@ -55,7 +55,7 @@ std::string_view PrimaryLanguage(CountryCode c) {
 
 // Domain of the j-th (0..5) news outlet of a country.
 std::string OutletDomain(CountryCode c, int j) {
-  const auto words = internal::OutletWords();
+  const auto words = OutletWords();
   const uint64_t h = Mix64(c.packed()) % words.size();
   // A step coprime with the list size visits distinct words.
   const auto& w = words[(h + static_cast<uint64_t>(j) * 5) % words.size()];
@@ -63,8 +63,8 @@ std::string OutletDomain(CountryCode c, int j) {
 }
 
 std::string ArticlePath(Rng& rng, int64_t unix_ms) {
-  const auto sections = internal::UrlSections();
-  const auto slugs = internal::UrlSlugWords();
+  const auto sections = UrlSections();
+  const auto slugs = UrlSlugWords();
   // Draws are sequenced one per statement: the order in which function
   // arguments are evaluated is unspecified, and it must not change output.
   const int64_t article_ms =
@@ -80,8 +80,8 @@ std::string ArticlePath(Rng& rng, int64_t unix_ms) {
 // An article of a state-affiliated outlet: https://de.rt.com/world/
 // 123456-vote-debate/ (a trailing slash, as such sites write them).
 std::string StateMediaArticle(Rng& rng, std::string_view domain) {
-  const auto sections = internal::UrlSections();
-  const auto slugs = internal::UrlSlugWords();
+  const auto sections = UrlSections();
+  const auto slugs = UrlSlugWords();
   const std::string_view section = sections[rng.Below(sections.size())];
   const uint64_t number = 100000 + rng.Below(900000);
   const std::string_view slug1 = slugs[rng.Below(slugs.size())];

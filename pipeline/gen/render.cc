@@ -193,7 +193,7 @@ std::string Renderer::PickLanguage(Rng& rng, const TargetSpec& t,
     lang = t.languages[1 + rng.Below(t.languages.size() - 1)];
   }
   // Languages without word lists are written (and labelled) in English.
-  return std::string(internal::LexiconOrEnglish(lang).lang);
+  return std::string(LexiconOrEnglish(lang).lang);
 }
 
 // One to three statements and maybe a closer. A lone statement gets a
@@ -268,7 +268,7 @@ std::string Renderer::NewsUrl(Rng& rng, CountryCode origin, const TargetSpec& t,
   // Drawn only when enabled, so that the standard background's draws (and
   // bytes) do not change.
   if (s_.posts.state_media_share > 0) {
-    const auto media = internal::StateMediaDomains(origin);
+    const auto media = StateMediaDomains(origin);
     if (!media.empty() && rng.Bernoulli(s_.posts.state_media_share)) {
       std::string url = StateMediaArticle(rng, media[rng.Below(media.size())]);
       if (rng.Bernoulli(0.2)) AddUtm(&url, platform, "");
@@ -303,7 +303,7 @@ void Renderer::OrdinaryContent(Rng& rng, const TargetSpec& t,
                                std::string_view platform, double url_share,
                                Original* out) {
   out->lang = PickLanguage(rng, t, origin);
-  out->text = Text(rng, internal::LexiconOrEnglish(out->lang), out->id);
+  out->text = Text(rng, LexiconOrEnglish(out->lang), out->id);
   if (rng.Bernoulli(url_share)) {
     out->urls.push_back(NewsUrl(rng, origin, t, unix_ms, platform));
   }
@@ -379,7 +379,7 @@ void Renderer::BackgroundPost(Stream& st, const std::string& id,
   if (content == nullptr) {
     fresh.id = id;
     fresh.lang = PickLanguage(rng, t, origin);
-    fresh.text = Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+    fresh.text = Text(rng, LexiconOrEnglish(fresh.lang), id);
     if (rng.Bernoulli(s_.posts.url_share)) {
       const int urls = rng.Bernoulli(0.1) ? 2 : 1;
       for (int i = 0; i < urls; ++i) {
@@ -428,7 +428,7 @@ void Renderer::Ad(Stream& st, const std::string& id, int64_t unix_ms,
     return WeightedTable(w);
   }();
   const uint64_t payer_index = kPayerPick.Sample(rng);
-  const Lexicon& lex = internal::LexiconOrEnglish(
+  const Lexicon& lex = LexiconOrEnglish(
       payer == t.country ? std::string_view(t.languages.front())
                          : PrimaryLanguage(payer));
   // 12 distinct (prefix, suffix) pairs out of 36 per (target, payer country).
@@ -444,8 +444,7 @@ void Renderer::Ad(Stream& st, const std::string& id, int64_t unix_ms,
       (static_cast<uint64_t>(payer.packed()) << 8) | (payer_index << 1) | page);
   CurrencyCode currency = t.currency;
   if (payer != t.country && rng.Bernoulli(0.7)) {
-    if (const internal::CountryProfile* p =
-            internal::FindCountryProfile(payer)) {
+    if (const CountryProfile* p = FindCountryProfile(payer)) {
       currency = CurrencyCode::FromString(p->currency);
     }
   }
@@ -457,11 +456,11 @@ void Renderer::Ad(Stream& st, const std::string& id, int64_t unix_ms,
   const std::string_view platform = kAdPlatforms[kPlatformPick.Sample(rng)];
   const bool all_languages = t.languages.size() > 1 && rng.Bernoulli(0.2);
   const bool disclaimer = !rng.Bernoulli(s_.ads.missing_disclaimer_share);
-  WriteAd(AdView{id, platform, unix_ms, page_id, name, payer.str(),
-                 t.country.str(), currency.str(),
-                 internal::AdSpendRanges()[spend], kImpressions[impressions],
-                 &t.languages, all_languages, disclaimer},
-          d, line);
+  WriteAd(
+      AdView{id, platform, unix_ms, page_id, name, payer.str(), t.country.str(),
+             currency.str(), AdSpendRanges()[spend], kImpressions[impressions],
+             &t.languages, all_languages, disclaimer},
+      d, line);
 }
 
 void Renderer::WriteAd(const AdView& a, const Defect& d, std::string* line) {

@@ -198,7 +198,7 @@ std::string CopyPaste(Rng& rng, const std::string& message, bool retyped) {
     case 1: {
       // The non-empty prefixes are the emoji ones.
       std::vector<std::string_view> emoji;
-      for (std::string_view p : internal::MessagePrefixes()) {
+      for (std::string_view p : MessagePrefixes()) {
         if (!p.empty()) emoji.push_back(p);
       }
       text = absl::StrCat(ToAbsl(emoji[rng.Below(emoji.size())]), text);
@@ -206,7 +206,7 @@ std::string CopyPaste(Rng& rng, const std::string& message, bool retyped) {
     }
     case 2: {
       std::vector<std::string_view> marks;
-      for (std::string_view p : internal::MessageSuffixes()) {
+      for (std::string_view p : MessageSuffixes()) {
         if (!p.empty()) marks.push_back(p);
       }
       absl::StrAppend(&text, ToAbsl(marks[rng.Below(marks.size())]));
@@ -231,6 +231,7 @@ std::string CopyPaste(Rng& rng, const std::string& message, bool retyped) {
   return text;
 }
 
+// Its content, defaults filled in.
 void Prepare(Model* m, const Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   const TargetSpec& t = m->s->targets[st.target];
@@ -242,9 +243,8 @@ void Prepare(Model* m, const Stream& st) {
   if (!k.messages.empty()) {
     out.messages = k.messages;
   } else {
-    if (!internal::HasCampaignMessages(out.lang)) out.lang = "en";
-    for (std::string_view msg :
-         internal::LexiconOrEnglish(out.lang).campaign_messages) {
+    if (!HasCampaignMessages(out.lang)) out.lang = "en";
+    for (std::string_view msg : LexiconOrEnglish(out.lang).campaign_messages) {
       out.messages.emplace_back(msg);
     }
   }
@@ -252,7 +252,7 @@ void Prepare(Model* m, const Stream& st) {
     out.urls = k.urls;
   } else {
     // One article per URL burst, on a campaign domain of the origin.
-    const auto words = internal::CampaignOutletWords();
+    const auto words = CampaignOutletWords();
     const std::string domain =
         absl::StrCat(ToAbsl(words[rng.Below(words.size())]), "-",
                      Lower(c.origin.str()), ".example");
@@ -390,7 +390,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
     case BurstType::kUrl:
       // Every account words it differently; the link is the same page
       // however it is spelled.
-      fresh.text = r.Text(rng, internal::LexiconOrEnglish(cc.lang), id);
+      fresh.text = r.Text(rng, LexiconOrEnglish(cc.lang), id);
       fresh.urls.push_back(
           UrlSpelling(rng, burst.subject, platform, cc.utm_tag));
       r.BackgroundHashtags(rng, t, &fresh.hashtags);
@@ -408,6 +408,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
                    t.country.str(), content, repost_of},
           line);
 }
+
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignSpec& c = m.s->campaigns[st.campaign];
   const CampaignContent& cc = m.campaign_content[st.campaign];

@@ -43,6 +43,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                     path + ".ads.missing_disclaimer_share");
 }
 
+// Its content, defaults filled in.
 void Prepare(Model* m, const Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
@@ -53,7 +54,7 @@ void Prepare(Model* m, const Stream& st) {
   } else {
     // Background payers are exactly "<prefix> <suffix>": the suffix
     // word keeps this one new to the target.
-    const Lexicon& en = internal::LexiconOrEnglish("en");
+    const Lexicon& en = LexiconOrEnglish("en");
     out.payer = absl::StrCat(
         ToAbsl(en.org_prefixes[rng.Below(en.org_prefixes.size())]), " ",
         ToAbsl(en.org_suffixes[rng.Below(en.org_suffixes.size())]),
@@ -61,14 +62,14 @@ void Prepare(Model* m, const Stream& st) {
   }
   out.currency = a.currency;
   if (!out.currency.known()) {
-    out.currency = CurrencyCode::FromString(
-        internal::FindCountryProfile(c.origin)->currency);
+    out.currency =
+        CurrencyCode::FromString(FindCountryProfile(c.origin)->currency);
   }
   for (int p = 0; p < a.pages; ++p) {
     out.page_ids.push_back(IdString(*m, kPageId, 0x800000 | st.campaign,
                                     static_cast<uint64_t>(p)));
   }
-  const auto ranges = internal::AdSpendRanges();
+  const auto ranges = AdSpendRanges();
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (ranges[i].lower >= a.spend_lower && ranges[i].upper <= a.spend_upper) {
       out.spend_ranges.push_back(i);
@@ -96,7 +97,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   static const WeightedTable kPlatformPick({0.8, 0.2});
   const std::string_view platform = kAdPlatforms[kPlatformPick.Sample(rng)];
   const bool disclaimer = !rng.Bernoulli(c.ads.missing_disclaimer_share);
-  const internal::SpendRange range = internal::AdSpendRanges()[spend];
+  const SpendRange range = AdSpendRanges()[spend];
   st.spends.emplace_back(unix_ms - r.model().start_ms,
                          static_cast<double>(range.lower + range.upper) / 2);
   if (!disclaimer) ++st.ads_without_disclaimer;
@@ -106,6 +107,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
                              /*all_languages=*/true, disclaimer},
             Defect{}, line);
 }
+
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignSpec& c = m.s->campaigns[st.campaign];
   const CampaignContent& cc = m.campaign_content[st.campaign];

@@ -26,17 +26,15 @@ CampaignContent ResolveContent(const Model& m, int index, const CampaignSpec& c,
   if (!k.messages.empty()) {
     out.messages = k.messages;
   } else {
-    if (!internal::HasCampaignMessages(out.lang)) out.lang = "en";
-    for (std::string_view msg :
-         internal::LexiconOrEnglish(out.lang).campaign_messages) {
+    if (!HasCampaignMessages(out.lang)) out.lang = "en";
+    for (std::string_view msg : LexiconOrEnglish(out.lang).campaign_messages) {
       out.messages.emplace_back(msg);
     }
   }
   if (!k.hashtags.empty()) {
     out.hashtags = k.hashtags;
   } else {
-    for (std::string_view h :
-         internal::LexiconOrEnglish(out.lang).campaign_hashtags) {
+    for (std::string_view h : LexiconOrEnglish(out.lang).campaign_hashtags) {
       out.hashtags.emplace_back(h);
     }
   }
@@ -44,7 +42,7 @@ CampaignContent ResolveContent(const Model& m, int index, const CampaignSpec& c,
   if (!k.urls.empty()) {
     out.urls = k.urls;
   } else {
-    const auto words = internal::CampaignOutletWords();
+    const auto words = CampaignOutletWords();
     const std::string domain =
         absl::StrCat(ToAbsl(words[rng.Below(words.size())]), "-",
                      Lower(c.origin.str()), ".example");
@@ -58,8 +56,7 @@ CampaignContent ResolveContent(const Model& m, int index, const CampaignSpec& c,
   return out;
 }
 
-// Content of the kinds other than foreign_origin_surge and
-
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignSpec& c = m.s->campaigns[st.campaign];
   if (c.rate_multiplier > 0) {
@@ -116,12 +113,12 @@ void RenderSurgePost(Renderer& r, Stream& st, const Record& rec,
       weights.push_back(1.0 / (i + 1));
     }
     const std::string& msg = cc.messages[WeightedTable(weights).Sample(rng)];
-    const auto prefixes = internal::MessagePrefixes();
-    const auto suffixes = internal::MessageSuffixes();
+    const auto prefixes = MessagePrefixes();
+    const auto suffixes = MessageSuffixes();
     const std::string_view prefix = prefixes[rng.Below(prefixes.size())];
     const std::string_view suffix = suffixes[rng.Below(suffixes.size())];
     fresh.text = absl::StrCat(ToAbsl(prefix), msg, ToAbsl(suffix));
-    if (const Lexicon* lex = internal::FindLexicon(cc.lang);
+    if (const Lexicon* lex = FindLexicon(cc.lang);
         lex != nullptr && rng.Bernoulli(0.3)) {
       const unsigned char last = static_cast<unsigned char>(fresh.text.back());
       if (last >= 0x80 || std::isalnum(last)) fresh.text.push_back('.');

@@ -23,6 +23,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
   return CheckContent(c.content, path);
 }
 
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
   WriteCountsTruth(m, st, w);

@@ -10,6 +10,7 @@
 namespace vigia::gen::internal {
 namespace {
 
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignSpec& c = m.s->campaigns[st.campaign];
   w.Field("rate_multiplier", c.rate_multiplier);

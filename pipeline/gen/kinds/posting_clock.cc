@@ -118,6 +118,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
                    t.country.str(), &fresh, ""},
           line);
 }
+
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const Scenario& s = *m.s;
   const CampaignSpec& c = s.campaigns[st.campaign];

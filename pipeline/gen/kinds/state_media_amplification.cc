@@ -48,12 +48,13 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
   return CheckShare(m.repost_share, path + ".media.repost_share");
 }
 
+// Its content, defaults filled in.
 void Prepare(Model* m, const Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
   if (c.media.domains.empty()) {
-    for (std::string_view d : internal::DefaultCampaignStateMediaDomains()) {
+    for (std::string_view d : DefaultCampaignStateMediaDomains()) {
       out.domains.emplace_back(d);
     }
   } else {
@@ -91,7 +92,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   if (content == nullptr) {
     fresh.id = id;
     fresh.lang = r.PickLanguage(rng, t, c.origin);
-    fresh.text = r.Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+    fresh.text = r.Text(rng, LexiconOrEnglish(fresh.lang), id);
     std::string url = cc.urls[rng.Below(cc.urls.size())];
     if (rng.Bernoulli(0.25)) AddUtm(&url, platform, "");
     fresh.urls.push_back(std::move(url));
@@ -103,6 +104,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
           line);
   if (content == &fresh) Renderer::Remember(st, fresh);
 }
+
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
   WriteCountsTruth(m, st, w);

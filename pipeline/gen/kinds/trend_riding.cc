@@ -54,6 +54,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
   return CheckShare(t.url_share, path + ".trend.url_share");
 }
 
+// Its content, defaults filled in.
 void Prepare(Model* m, const Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   const TargetSpec& t = m->s->targets[st.target];
@@ -103,7 +104,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   Original fresh;
   fresh.id = id;
   fresh.lang = r.PickLanguage(rng, t, account.country);
-  fresh.text = r.Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+  fresh.text = r.Text(rng, LexiconOrEnglish(fresh.lang), id);
   if (rng.Bernoulli(c.trend.url_share)) {
     fresh.urls.push_back(r.NewsUrl(rng, account.country, t, unix_ms, platform));
   }
@@ -113,6 +114,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
                    t.country.str(), &fresh, ""},
           line);
 }
+
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
   WriteCountsTruth(m, st, w);

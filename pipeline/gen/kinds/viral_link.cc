@@ -31,6 +31,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
   return std::nullopt;
 }
 
+// Its content, defaults filled in.
 void Prepare(Model* m, const Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
@@ -89,7 +90,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   Original fresh;
   fresh.id = id;
   fresh.lang = r.PickLanguage(rng, t, c.origin);
-  fresh.text = r.Text(rng, internal::LexiconOrEnglish(fresh.lang), id);
+  fresh.text = r.Text(rng, LexiconOrEnglish(fresh.lang), id);
   std::string url = cc.urls.front();
   if (rng.Bernoulli(0.3)) url = ToggleWww(url);
   if (rng.Bernoulli(0.2)) AddUtm(&url, platform, "share");
@@ -99,6 +100,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
                    t.country.str(), &fresh, ""},
           line);
 }
+
+// Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
   WriteCountsTruth(m, st, w);
