@@ -310,6 +310,14 @@ void Renderer::OrdinaryContent(Rng& rng, const TargetSpec& t,
   BackgroundHashtags(rng, t, &out->hashtags);
 }
 
+Renderer::Poster Renderer::PickPoster(Stream& st) {
+  const Pool& pool = m_.pools[st.pool];
+  const size_t k = pool.pick.Sample(st.content);
+  const Account& account = pool.accounts[k];
+  st.used[k] = true;
+  return Poster{k, account, pool.platforms[account.platform]};
+}
+
 void Renderer::Write(const PostView& p, std::string* line) {
   writer_.Clear();
   WritePost(p, Defect{}, writer_);

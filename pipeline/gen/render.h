@@ -93,6 +93,14 @@ class Renderer {
   void OrdinaryContent(Rng& rng, const TargetSpec& t, CountryCode origin,
                        int64_t unix_ms, std::string_view platform,
                        double url_share, Original* out);
+  // The next poster of a campaign stream: an account of its pool, picked by
+  // the pool's weights, and marked as having posted.
+  struct Poster {
+    size_t index;  // in the pool
+    const Account& account;
+    const std::string& platform;
+  };
+  Poster PickPoster(Stream& st);
   // Renders a valid post into `line`.
   void Write(const PostView& p, std::string* line);
   // A background post of the stream's pair (or of an organic_rise, which

@@ -88,13 +88,9 @@ void RenderSurgePost(Renderer& r, Stream& st, const Record& rec,
   const CampaignSpec& c = r.scenario().campaigns[st.campaign];
   const CampaignContent& cc = r.model().campaign_content[st.campaign];
   const TargetSpec& t = r.Target(st);
-  const Pool& pool = r.model().pools[st.pool];
-  const size_t k = pool.pick.Sample(rng);
-  const Account& account = pool.accounts[k];
-  st.used[k] = true;
+  const auto [k, account, platform] = r.PickPoster(st);
   st.max_account_age_ms =
       std::max(st.max_account_age_ms, unix_ms - account.created_ms);
-  const std::string& platform = pool.platforms[account.platform];
 
   Original fresh;
   const Original* content = nullptr;

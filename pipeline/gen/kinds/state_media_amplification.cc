@@ -77,11 +77,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   const CampaignSpec& c = r.scenario().campaigns[st.campaign];
   const CampaignContent& cc = r.model().campaign_content[st.campaign];
   const TargetSpec& t = r.Target(st);
-  const Pool& pool = r.model().pools[st.pool];
-  const size_t k = pool.pick.Sample(rng);
-  const Account& account = pool.accounts[k];
-  st.used[k] = true;
-  const std::string& platform = pool.platforms[account.platform];
+  const auto [k, account, platform] = r.PickPoster(st);
   Original fresh;
   const Original* content = nullptr;
   std::string_view repost_of;

@@ -80,13 +80,9 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   const CampaignSpec& c = r.scenario().campaigns[st.campaign];
   const CampaignContent& cc = r.model().campaign_content[st.campaign];
   const TargetSpec& t = r.Target(st);
-  const Pool& pool = r.model().pools[st.pool];
-  const size_t k = pool.pick.Sample(rng);
-  const Account& account = pool.accounts[k];
-  st.used[k] = true;
+  const auto [k, account, platform] = r.PickPoster(st);
   st.shares.emplace_back(unix_ms - r.model().start_ms,
                          static_cast<uint32_t>(k));
-  const std::string& platform = pool.platforms[account.platform];
   Original fresh;
   fresh.id = id;
   fresh.lang = r.PickLanguage(rng, t, c.origin);
