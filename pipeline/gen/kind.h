@@ -96,6 +96,14 @@ struct KindSpec {
 
 const KindSpec& Kind(CampaignKind kind);
 
+// For KindSpec::defaults: the size and shares of the kind's network.
+inline void DefaultNetwork(CampaignSpec* c, int accounts, double new_share,
+                           double state_share) {
+  c->network.accounts = accounts;
+  c->network.new_account_share = new_share;
+  c->network.state_affiliated_share = state_share;
+}
+
 // One per kind, in kinds/<name>.cc.
 const KindSpec& ForeignOriginSurgeKind();
 const KindSpec& OrganicRiseKind();

@@ -163,6 +163,19 @@ Pool MakePool(const Model& m, uint64_t pool_index, int size,
   return pool;
 }
 
+void ResolveMessages(const ContentSpec& k, const TargetSpec& t,
+                     CampaignContent* out) {
+  out->lang = k.lang.empty() ? t.languages.front() : k.lang;
+  if (!k.messages.empty()) {
+    out->messages = k.messages;
+  } else {
+    if (!HasCampaignMessages(out->lang)) out->lang = "en";
+    for (std::string_view msg : LexiconOrEnglish(out->lang).campaign_messages) {
+      out->messages.emplace_back(msg);
+    }
+  }
+}
+
 Rng KindSetupRng(const Model& m, int index, const CampaignSpec& c,
                  CampaignContent* out) {
   Rng rng(DeriveSeed(

@@ -262,6 +262,12 @@ std::string FormatOffset(absl::Duration offset);
 // ---------------------------------------------------------------------------
 // Setup
 
+// A campaign's language and messages: the content's, or the target's
+// primary language and its built-in campaign messages (English where it has
+// none).
+void ResolveMessages(const ContentSpec& k, const TargetSpec& t,
+                     CampaignContent* out);
+
 // A pool of `size` accounts, created relative to `reference_ms`. A
 // `network` (a campaign's own accounts) has exactly the given shares of new
 // (1 to `new_max_days` old) and state-affiliated accounts and spreads its

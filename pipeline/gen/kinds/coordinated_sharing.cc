@@ -239,15 +239,7 @@ void Prepare(Model* m, const Stream& st) {
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
   const int64_t start_ms = absl::ToUnixMillis(CampaignStart(*m->s, c));
   const ContentSpec& k = c.content;
-  out.lang = k.lang.empty() ? t.languages.front() : k.lang;
-  if (!k.messages.empty()) {
-    out.messages = k.messages;
-  } else {
-    if (!HasCampaignMessages(out.lang)) out.lang = "en";
-    for (std::string_view msg : LexiconOrEnglish(out.lang).campaign_messages) {
-      out.messages.emplace_back(msg);
-    }
-  }
+  ResolveMessages(k, t, &out);
   if (!k.urls.empty()) {
     out.urls = k.urls;
   } else {
@@ -444,12 +436,7 @@ const KindSpec& CoordinatedSharingKind() {
       .intensity = Intensity::kOwn,
       .keys = {"network", "bursts", "content"},
       .content_keys = {"lang", "messages", "urls"},
-      .defaults =
-          [](CampaignSpec* c) {
-            c->network.accounts = 40;
-            c->network.new_account_share = 0.3;
-            c->network.state_affiliated_share = 0;
-          },
+      .defaults = [](CampaignSpec* c) { DefaultNetwork(c, 40, 0.3, 0); },
       .check =
           [](const Scenario&, const CampaignSpec& c, const TargetSpec&,
              const std::string& path) {

@@ -22,15 +22,7 @@ CampaignContent ResolveContent(const Model& m, int index, const CampaignSpec& c,
                                const TargetSpec& t) {
   CampaignContent out;
   const ContentSpec& k = c.content;
-  out.lang = k.lang.empty() ? t.languages.front() : k.lang;
-  if (!k.messages.empty()) {
-    out.messages = k.messages;
-  } else {
-    if (!HasCampaignMessages(out.lang)) out.lang = "en";
-    for (std::string_view msg : LexiconOrEnglish(out.lang).campaign_messages) {
-      out.messages.emplace_back(msg);
-    }
-  }
+  ResolveMessages(k, t, &out);
   if (!k.hashtags.empty()) {
     out.hashtags = k.hashtags;
   } else {

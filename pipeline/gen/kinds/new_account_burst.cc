@@ -68,9 +68,7 @@ const KindSpec& NewAccountBurstKind() {
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(5);
-            c->network.accounts = 40;
-            c->network.new_account_share = 1;
-            c->network.state_affiliated_share = 0;
+            DefaultNetwork(c, 40, 1, 0);
           },
       .check = &Check,
       .prepare = &PrepareSurge,

@@ -148,12 +148,7 @@ const KindSpec& PostingClockKind() {
       .intensity = Intensity::kOwn,
       .keys = {"network", "clock"},
       .required = {"clock"},
-      .defaults =
-          [](CampaignSpec* c) {
-            c->network.accounts = 30;
-            c->network.new_account_share = 0.1;
-            c->network.state_affiliated_share = 0;
-          },
+      .defaults = [](CampaignSpec* c) { DefaultNetwork(c, 30, 0.1, 0); },
       .check = &Check,
       .own_events =
           [](const CampaignSpec& c, double minutes) {

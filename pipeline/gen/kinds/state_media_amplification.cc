@@ -128,9 +128,7 @@ const KindSpec& StateMediaAmplificationKind() {
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(5);
-            c->network.accounts = 50;
-            c->network.new_account_share = 0.2;
-            c->network.state_affiliated_share = 0.2;
+            DefaultNetwork(c, 50, 0.2, 0.2);
           },
       .check = &Check,
       .prepare = &Prepare,

@@ -137,9 +137,7 @@ const KindSpec& TrendRidingKind() {
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(10);
-            c->network.accounts = 60;
-            c->network.new_account_share = 0.1;
-            c->network.state_affiliated_share = 0;
+            DefaultNetwork(c, 60, 0.1, 0);
           },
       .check = &Check,
       .prepare = &Prepare,
