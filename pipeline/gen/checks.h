@@ -1,4 +1,4 @@
-// Scenario validation helpers shared by scenario.cc and the campaign kinds
+// Scenario validation helpers shared by validate.cc and the campaign kinds
 // (kinds/): a Problem is a key path and what is wrong with it, turned into
 // the "path: problem" message of ValidateScenario(). Internal to
 // vigia::gen; stateless and thread-safe.

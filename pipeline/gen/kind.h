@@ -1,10 +1,11 @@
 // The campaign kinds' registry: one KindSpec per CampaignKind, each defined
 // in its own file under kinds/ with everything that kind alone decides:
 // its name and detector, the YAML keys it takes, its defaults and checks
-// (scenario.cc), and how the generator sets it up, schedules, renders and
-// reports it in the truth (generator.cc, render.cc). Both read a kind only
-// through Kind(); adding a kind = a CampaignKind value, its kinds/ file and
-// one line in kind.cc's table (docs/scenarios.md lists each kind's keys).
+// (load.cc, validate.cc), and how the generator sets it up, schedules,
+// renders and reports it in the truth (generator.cc, render.cc). Both read a
+// kind only through Kind(); adding a kind = a CampaignKind value, its kinds/
+// file and one line in kind.cc's table (docs/scenarios.md lists each kind's
+// keys).
 //
 // Internal to vigia::gen. The specs are immutable after first use and
 // thread-safe.
