@@ -290,9 +290,7 @@ void AddCampaignStreams(Model* m, std::vector<Stream>* streams) {
       m->pools.push_back(MakeNetworkPool(*m, pool_index, c));
       st.pool = static_cast<int>(pool_index);
     }
-    st.used.assign(st.pool >= 0 ? m->pools[st.pool].accounts.size()
-                                : static_cast<size_t>(c.ads.pages),
-                   false);
+    if (st.pool >= 0) st.used.assign(m->pools[st.pool].accounts.size(), false);
     streams->push_back(std::move(st));
   }
 }
@@ -313,7 +311,7 @@ std::vector<Stream> MakeStreams(Model* m) {
   }
   AddCampaignStreams(m, &streams);
   m->campaign_content.resize(s.campaigns.size());
-  for (const Stream& st : streams) {
+  for (Stream& st : streams) {
     if (st.type != StreamType::kCampaign) continue;
     const KindSpec& kind = Kind(s.campaigns[st.campaign].kind);
     if (kind.prepare != nullptr) kind.prepare(m, st);

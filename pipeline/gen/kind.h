@@ -82,8 +82,8 @@ struct KindSpec {
 
   // Generation, in the order Generate() calls them. Sets the campaign's
   // content (m->campaign_content[st.campaign]) up once its stream and
-  // pool exist; null = nothing to set up.
-  void (*prepare)(Model* m, const Stream& st) = nullptr;
+  // pool exist, and `st.used` if it has no pool; null = nothing to set up.
+  void (*prepare)(Model* m, Stream& st) = nullptr;
   // Appends the campaign's records.
   void (*arrivals)(const Schedule& s) = nullptr;
   // Renders one of its records into `line`.

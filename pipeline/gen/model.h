@@ -172,7 +172,8 @@ struct Stream {
   size_t ring_next = 0;
   int64_t events = 0;
   uint32_t bad_seq = 0;
-  std::vector<bool> used;  // accounts of the pool that posted (campaigns)
+  // Accounts of the pool that posted (campaigns; foreign_ad_spend: pages).
+  std::vector<bool> used;
   // Per-kind bookkeeping for the truth.
   std::vector<Planned> plan;              // coordinated_sharing, by seq
   std::vector<Burst> bursts;              // coordinated_sharing

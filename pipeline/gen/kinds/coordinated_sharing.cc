@@ -232,7 +232,7 @@ std::string CopyPaste(Rng& rng, const std::string& message, bool retyped) {
 }
 
 // Its content, defaults filled in.
-void Prepare(Model* m, const Stream& st) {
+void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   const TargetSpec& t = m->s->targets[st.target];
   CampaignContent& out = m->campaign_content[st.campaign];

@@ -44,7 +44,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 }
 
 // Its content, defaults filled in.
-void Prepare(Model* m, const Stream& st) {
+void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
@@ -65,6 +65,7 @@ void Prepare(Model* m, const Stream& st) {
     out.currency =
         CurrencyCode::FromString(FindCountryProfile(c.origin)->currency);
   }
+  st.used.assign(a.pages, false);  // an ad account is a page
   for (int p = 0; p < a.pages; ++p) {
     out.page_ids.push_back(IdString(*m, kPageId, 0x800000 | st.campaign,
                                     static_cast<uint64_t>(p)));

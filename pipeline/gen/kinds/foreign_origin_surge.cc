@@ -67,7 +67,7 @@ void Truth(const Model& m, const Stream& st, JsonWriter& w) {
 
 }  // namespace
 
-void PrepareSurge(Model* m, const Stream& st) {
+void PrepareSurge(Model* m, Stream& st) {
   m->campaign_content[st.campaign] = ResolveContent(
       *m, st.campaign, m->s->campaigns[st.campaign], m->s->targets[st.target]);
 }

@@ -14,7 +14,7 @@
 namespace vigia::gen::internal {
 
 // KindSpec::prepare: the content with defaults filled in.
-void PrepareSurge(Model* m, const Stream& st);
+void PrepareSurge(Model* m, Stream& st);
 // KindSpec::render.
 void RenderSurgePost(Renderer& r, Stream& st, const Record& rec,
                      const std::string& id, int64_t unix_ms, std::string* line);

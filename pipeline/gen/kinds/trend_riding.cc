@@ -55,7 +55,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 }
 
 // Its content, defaults filled in.
-void Prepare(Model* m, const Stream& st) {
+void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   const TargetSpec& t = m->s->targets[st.target];
   CampaignContent& out = m->campaign_content[st.campaign];

@@ -32,7 +32,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 }
 
 // Its content, defaults filled in.
-void Prepare(Model* m, const Stream& st) {
+void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
