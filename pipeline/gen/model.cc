@@ -77,6 +77,19 @@ std::string ArticlePath(Rng& rng, int64_t unix_ms) {
                       "/", ToAbsl(slug1), "-", ToAbsl(slug2), "-", number);
 }
 
+std::vector<std::string> CampaignArticles(Rng& rng, CountryCode origin, int n,
+                                          int64_t unix_ms) {
+  const auto words = CampaignOutletWords();
+  const std::string domain =
+      absl::StrCat(ToAbsl(words[rng.Below(words.size())]), "-",
+                   Lower(origin.str()), ".example");
+  std::vector<std::string> urls;
+  for (int i = 0; i < n; ++i) {
+    urls.push_back(absl::StrCat("https://", domain, ArticlePath(rng, unix_ms)));
+  }
+  return urls;
+}
+
 // An article of a state-affiliated outlet: https://de.rt.com/world/
 // 123456-vote-debate/ (a trailing slash, as such sites write them).
 std::string StateMediaArticle(Rng& rng, std::string_view domain) {

@@ -250,6 +250,10 @@ std::string_view PrimaryLanguage(CountryCode c);
 std::string OutletDomain(CountryCode c, int j);
 // A dated article path: "/<section>/2026/05/09/<slug>-<slug>-<number>".
 std::string ArticlePath(Rng& rng, int64_t unix_ms);
+// `n` articles on one campaign domain of `origin` (a domain drawn from the
+// campaign outlet words), dated around `unix_ms`.
+std::vector<std::string> CampaignArticles(Rng& rng, CountryCode origin, int n,
+                                          int64_t unix_ms);
 // An article URL on a state-affiliated media domain.
 std::string StateMediaArticle(Rng& rng, std::string_view domain);
 // Appends utm_source (and utm_campaign, if any) to `url`.

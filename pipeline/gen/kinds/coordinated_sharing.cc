@@ -243,16 +243,9 @@ void Prepare(Model* m, Stream& st) {
   if (!k.urls.empty()) {
     out.urls = k.urls;
   } else {
-    // One article per URL burst, on a campaign domain of the origin.
-    const auto words = CampaignOutletWords();
-    const std::string domain =
-        absl::StrCat(ToAbsl(words[rng.Below(words.size())]), "-",
-                     Lower(c.origin.str()), ".example");
-    const int n = std::max(1, c.bursts.url + c.bursts.repost);
-    for (int i = 0; i < n; ++i) {
-      out.urls.push_back(
-          absl::StrCat("https://", domain, ArticlePath(rng, start_ms)));
-    }
+    // One article per URL burst.
+    out.urls = CampaignArticles(
+        rng, c.origin, std::max(1, c.bursts.url + c.bursts.repost), start_ms);
   }
 }
 

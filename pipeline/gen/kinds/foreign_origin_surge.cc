@@ -34,15 +34,8 @@ CampaignContent ResolveContent(const Model& m, int index, const CampaignSpec& c,
   if (!k.urls.empty()) {
     out.urls = k.urls;
   } else {
-    const auto words = CampaignOutletWords();
-    const std::string domain =
-        absl::StrCat(ToAbsl(words[rng.Below(words.size())]), "-",
-                     Lower(c.origin.str()), ".example");
-    const int64_t start_ms = absl::ToUnixMillis(CampaignStart(*m.s, c));
-    for (int i = 0; i < 3; ++i) {
-      out.urls.push_back(
-          absl::StrCat("https://", domain, ArticlePath(rng, start_ms)));
-    }
+    out.urls = CampaignArticles(rng, c.origin, 3,
+                                absl::ToUnixMillis(CampaignStart(*m.s, c)));
   }
   out.utm_tag = absl::StrCat("c", rng.Below(90000) + 10000);
   return out;
