@@ -737,25 +737,30 @@ TEST_F(StateFollowsPartitions,
   ASSERT_TRUE(WaitForStableAssignment());
   Produce(absl::ZeroDuration(), absl::Minutes(100));
 
-  // a restarts: b takes a's partitions with their state (merging it into
-  // its own), then the new a takes its share back from b's.
+  // a restarts, and the feed goes on meanwhile: b takes a's partitions
+  // with their state (merging it into its own) and reads on alone; then
+  // the new a takes its share back from b's state.
   StopInstance(a);
   ASSERT_TRUE(WaitForStableAssignment());
   EXPECT_EQ(b->daemon().state_restored_partitions(), kPartitions);
+  Produce(absl::Minutes(100), absl::Minutes(130));
   Instance* a2 = StartInstance();
   ASSERT_TRUE(WaitForStableAssignment());
   EXPECT_EQ(a2->daemon().state_restored_partitions(), kPartitions / 2);
-  Produce(absl::Minutes(100), absl::Minutes(162));
+  Produce(absl::Minutes(130), absl::Minutes(162));
   ASSERT_TRUE(WaitUntil([&] { return !SurgeAlerts().empty(); }))
       << "the surge has not paged yet";
 
   // b restarts while the surge is firing.
   StopInstance(b);
   ASSERT_TRUE(WaitForStableAssignment());
+  EXPECT_EQ(a2->daemon().state_restored_partitions(),
+            kPartitions / 2 + kPartitions);
+  Produce(absl::Minutes(162), absl::Minutes(190));
   Instance* b2 = StartInstance();
   ASSERT_TRUE(WaitForStableAssignment());
   EXPECT_EQ(b2->daemon().state_restored_partitions(), kPartitions / 2);
-  Produce(absl::Minutes(162), absl::Hours(4));
+  Produce(absl::Minutes(190), absl::Hours(4));
   StopInstance(a2);
   StopInstance(b2);
 
