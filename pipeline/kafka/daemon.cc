@@ -1339,6 +1339,8 @@ void Daemon::RestoreAssignmentState() {
     ++state_restores_;
     state_restored_partitions_ += static_cast<int64_t>(l->partitions.size());
     kafka_probe_->OnStateRestore("");
+    kafka_probe_->OnPartitionsRestored(
+        static_cast<int64_t>(l->partitions.size()));
     VIGIA_LOG(INFO) << "kafka: detector state of "
                     << AssignmentString(l->partitions) << " restored from "
                     << FormatStateRef(l->ref) << " (" << l->bytes.size()

@@ -10,8 +10,9 @@
 // writes the pipeline's whole state there (state_store.h), and the offsets
 // are committed only once it is acknowledged, naming it in their commit
 // metadata; on assign the state the committed offsets name is restored, so
-// a restarted instance with the same assignment goes on where the last
-// checkpoint was: nothing undecided is ever acknowledged. docs/state.md.
+// a restarted instance goes on where the last checkpoint was: nothing
+// undecided is ever acknowledged. A partition moved by a rebalance takes
+// its part of the state (its targets') to its next owner. docs/state.md.
 // A partition holds its feed's watermark while it has records to read and
 // stops at its log end (no idle timeout); partitions running far ahead of
 // their feed's watermark are paused until it catches up (alignment), for
