@@ -87,7 +87,25 @@ class ForeignOriginSurge final : public Operator {
     return r.Finish();
   }
 
+  bool splits_by_target() const override { return true; }
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    counter_.RetainTargets(keep);
+  }
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<ForeignOriginSurge*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    return counter_.Absorb(
+        o->counter_, [this](uint32_t packed) { return ScorerOf(packed); });
+  }
+
  private:
+  // The scorer Add() gives the key `packed`; nullptr for a target not
+  // watched.
+  const Scorer* ScorerOf(uint32_t packed) const {
+    (void)packed;
+    return &scorer_;
+  }
+
   using Counter = KeyedHopCounter<BucketEvidence>;
   using Key = Counter::Key;
 

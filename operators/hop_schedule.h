@@ -166,6 +166,18 @@ class HopSchedule {
     last_done_hop_ = r.I64();
     max_event_hop_ = r.I64();
   }
+  // Merging two detectors' keys (Operator::Absorb): the merged schedule
+  // resumes at the earlier of the two hops done, so no key of either waits
+  // for a hop the loop has passed (the loop evaluates a key only at its own
+  // next hop, so the other's keys simply wait), and knows the newer event.
+  void TakeProgress(const HopSchedule& other) {
+    last_done_hop_ = other.last_done_hop_;
+    max_event_hop_ = other.max_event_hop_;
+  }
+  void Absorb(const HopSchedule& other) {
+    last_done_hop_ = std::min(last_done_hop_, other.last_done_hop_);
+    max_event_hop_ = std::max(max_event_hop_, other.max_event_hop_);
+  }
 
  private:
   const int64_t hop_us_;

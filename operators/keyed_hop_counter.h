@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "operators/hop_schedule.h"
@@ -274,7 +275,65 @@ class KeyedHopCounter {
     scores_.Restore(r);
   }
 
+  // State that follows partitions (Operator::RetainTargets, Absorb).
+  // Every key belongs to its target, so splitting is dropping keys and
+  // merging is appending the other's keys (their order decides only the
+  // order of alerts within one hop); `scorer_of` as for Restore().
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) {
+    std::vector<Key> kept;
+    kept.reserve(keys_.size());
+    for (Key& key : keys_) {
+      if (keep(key.target())) kept.push_back(std::move(key));
+    }
+    keys_ = std::move(kept);
+    Reindex();
+    scores_.RetainTargets(keep);
+  }
+  absl::Status Absorb(KeyedHopCounter& other,
+                      const std::function<const Scorer*(uint32_t)>& scorer_of) {
+    // A side without keys says nothing about when keys are evaluated.
+    if (keys_.empty()) {
+      schedule_.TakeProgress(other.schedule_);
+    } else if (!other.keys_.empty()) {
+      schedule_.Absorb(other.schedule_);
+    }
+    cap_hits_ += other.cap_hits_;
+    for (Key& key : other.keys_) {
+      if (index_.contains(key.packed)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("key ", key.text(), " is in both states"));
+      }
+      key.scorer = scorer_of(key.packed);
+      if (key.scorer == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("key ", key.text(), " has no scorer here"));
+      }
+      index_.emplace(key.packed, static_cast<uint32_t>(keys_.size()));
+      keys_.push_back(std::move(key));
+    }
+    if (static_cast<int64_t>(keys_.size()) > max_keys_) {
+      return absl::FailedPreconditionError("more keys than max_keys");
+    }
+    other.keys_.clear();
+    other.Reindex();
+    Reindex();
+    scores_.Absorb(other.scores_);
+    return absl::OkStatus();
+  }
+
  private:
+  // Rebuilds what is derived from keys_.
+  void Reindex() {
+    index_.clear();
+    buckets_ = 0;
+    firing_ = 0;
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      index_.emplace(keys_[i].packed, static_cast<uint32_t>(i));
+      buckets_ += keys_[i].window.capacity();
+      if (keys_[i].firing_level >= 0) ++firing_;
+    }
+  }
+
   Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer) {
     if (static_cast<int64_t>(keys_.size()) >= max_keys_) {
       ++cap_hits_;

@@ -174,7 +174,27 @@ class NewAccountBurst final : public Operator {
     return r.Finish();
   }
 
+  bool splits_by_target() const override { return true; }
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    counter_.RetainTargets(keep);
+  }
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<NewAccountBurst*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    return counter_.Absorb(
+        o->counter_, [this](uint32_t packed) { return ScorerOf(packed); });
+  }
+
  private:
+  // The scorer Add() gives the key `packed`; nullptr for a target not
+  // watched.
+  const Scorer* ScorerOf(uint32_t packed) const {
+    const Rules* rules = rules_by_target_[CountryIndex(
+        CountryCode::FromChars(static_cast<char>(packed >> 24),
+                               static_cast<char>((packed >> 16) & 0xff)))];
+    return rules == nullptr ? nullptr : rules->scorer.get();
+  }
+
   using Key = KeyedHopCounter<Bucket>::Key;
 
   // The UTC date of `t`, e.g. "2026-05-01"; the last one is cached, as a

@@ -12,6 +12,7 @@
 #define VIGIA_OPERATORS_OPERATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +123,24 @@ class Operator {
   // `version`. Returns the reader's first error (naming the byte) or one of
   // its own; on error the operator must be discarded.
   virtual absl::Status RestoreState(SnapshotReader& r, uint32_t version);
+
+  // State that follows partitions (docs/state.md, "State follows
+  // partitions"): a detector whose every piece of state belongs to one
+  // target can drop the targets an instance no longer holds and take over
+  // those another instance held, so a rebalance moves each target's state
+  // with the partition its records arrive on. Those that cannot start
+  // empty when an instance's state would have to be split or merged.
+  virtual bool splits_by_target() const { return false; }
+  // Forgets every target `keep` rejects (windows, baselines, episodes,
+  // scores), as if it had never seen them.
+  virtual void RetainTargets(const std::function<bool(CountryCode)>& keep) {
+    (void)keep;
+  }
+  // Takes over the whole state of `other`, an operator of the same kind and
+  // options whose targets this one does not hold (each was restored from
+  // another snapshot, then RetainTargets). `other` is left to be discarded.
+  // Unimplemented unless splits_by_target().
+  virtual absl::Status Absorb(Operator& other);
 };
 
 }  // namespace vigia

@@ -338,6 +338,12 @@ absl::Status Operator::RestoreState(SnapshotReader& r, uint32_t version) {
       absl::StrCat("detector ", ToAbsl(name()), " cannot restore a snapshot"));
 }
 
+absl::Status Operator::Absorb(Operator& other) {
+  (void)other;
+  return absl::UnimplementedError(absl::StrCat(
+      "detector ", ToAbsl(name()), " cannot merge state from two snapshots"));
+}
+
 std::string_view InternSourceName(std::string_view name) {
   static absl::Mutex mu(absl::kConstInit);
   // Nodes never move, so the views stay valid as the set grows.

@@ -227,7 +227,26 @@ class StateMediaAmplification final : public Operator {
     return r.Finish();
   }
 
+  bool splits_by_target() const override { return true; }
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    counter_.RetainTargets(keep);
+  }
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<StateMediaAmplification*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    return counter_.Absorb(
+        o->counter_, [this](uint32_t packed) { return ScorerOf(packed); });
+  }
+
  private:
+  // The scorer Add() gives the key `packed`; nullptr for a target not
+  // watched.
+  const Scorer* ScorerOf(uint32_t packed) const {
+    return scorers_[CountryIndex(
+        CountryCode::FromChars(static_cast<char>(packed >> 24),
+                               static_cast<char>((packed >> 16) & 0xff)))];
+  }
+
   using Key = KeyedHopCounter<Bucket>::Key;
 
   // The outlet whose domain is `host` (a URL's, as UrlHost() gives it) or a

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -67,6 +68,17 @@ class TargetScores {
       if (packed > 0xffff) r.Fail("target code out of range");
       if (r.ok()) by_target_[static_cast<uint16_t>(packed)] = e;
     }
+  }
+
+  // Splitting and merging by target (Operator::RetainTargets, Absorb).
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) {
+    absl::erase_if(by_target_, [&](const auto& kv) {
+      return !keep(CountryCode::FromChars(static_cast<char>(kv.first >> 8),
+                                          static_cast<char>(kv.first & 0xff)));
+    });
+  }
+  void Absorb(const TargetScores& other) {
+    for (const auto& [packed, e] : other.by_target_) by_target_[packed] = e;
   }
 
  private:

@@ -211,6 +211,13 @@ std::string CampaignLinker::Stamp(const Alert& alert) {
   return CampaignId(first.second);
 }
 
+void CampaignLinker::Absorb(const CampaignLinker& other) {
+  for (const Member& m : other.members_) {
+    if (members_.size() >= kMaxLinked) break;
+    if (!by_id_.contains(m.id)) Keep(m);
+  }
+}
+
 void CampaignLinker::SaveState(SnapshotWriter& w) const {
   w.U64(members_.size());
   for (const Member& m : members_) {

@@ -114,6 +114,11 @@ class CampaignLinker {
 
   size_t linked() const { return members_.size(); }
 
+  // Keeps `other`'s kept alerts that this one does not keep yet, in their
+  // order (up to kMaxLinked): merging the histories of two instances'
+  // pipelines when their partitions come together.
+  void Absorb(const CampaignLinker& other);
+
   // The kept records (id, window end, accounts, URLs, payers, text
   // cluster), in the order they were kept; a restore keeps them again in
   // that order, which rebuilds the same links.

@@ -338,5 +338,32 @@ TEST(CampaignLinker, ACorruptStateIsRefusedAndLeavesItEmpty) {
   }
 }
 
+TEST(CampaignLinker, AbsorbKeepsBothHistoriesOnce) {
+  std::mt19937 rng(9);
+  CampaignLinker left, right, both;
+  std::vector<CampaignAlert> kept;
+  for (int n = 0; n < 200; ++n) {
+    vigia::Alert a = RandomRecord(rng, n);
+    a.state = AlertState::kFiring;
+    a.severity = Severity::kWarning;
+    (n % 2 == 0 ? left : right).Stamp(a);
+    if (n % 3 == 0) (n % 2 == 0 ? right : left).Stamp(a);  // seen by both
+    kept.push_back(ToCampaignAlert(a));
+  }
+  both.Absorb(left);
+  both.Absorb(right);
+  EXPECT_EQ(both.linked(), kept.size());
+  // A later record links as it would over the union of the two histories.
+  for (int n = 200; n < 260; ++n) {
+    const vigia::Alert a = RandomRecord(rng, n);
+    std::vector<CampaignAlert> with = kept;
+    with.push_back(ToCampaignAlert(a));
+    EXPECT_EQ(both.Stamp(a), vigia::CampaignOf(with, a.id, {})->id) << n;
+    if (a.state == AlertState::kFiring && a.severity >= Severity::kWarning) {
+      kept.push_back(ToCampaignAlert(a));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigia

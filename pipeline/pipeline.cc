@@ -580,7 +580,12 @@ absl::Status Pipeline::RestoreState(const ParsedSnapshot& snapshot) {
     SnapshotReader campaign_reader = SectionReader(*section);
     VIGIA_RETURN_IF_ERROR(campaigns_.RestoreState(campaign_reader));
   }
-  // The numbers other threads read follow the restored state.
+  PublishRestoredWatermarks();
+  RefreshOperatorStats();
+  return absl::OkStatus();
+}
+
+void Pipeline::PublishRestoredWatermarks() {
   const auto store = [](std::atomic<int64_t>& to, absl::Time t) {
     if (t != absl::InfinitePast() && t != absl::InfiniteFuture()) {
       to.store(absl::ToUnixMicros(t), std::memory_order_relaxed);
@@ -592,6 +597,58 @@ absl::Status Pipeline::RestoreState(const ParsedSnapshot& snapshot) {
           watermark_.feed_watermark(static_cast<FeedKind>(f)));
   }
   store(max_event_us_, watermark_.max_event_time());
+}
+
+absl::Status Pipeline::RestoreParts(const std::vector<StatePart>& parts,
+                                    std::vector<std::string>* started_empty) {
+  std::vector<bool> empty(operators_.size(), false);
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const StatePart& part = parts[k];
+    // Restored whole first: the formats are read only one way, and a
+    // part is checked exactly as a whole restore would check it.
+    Pipeline whole(config_, MakeOperators(config_), alert_sink_,
+                   dead_letter_sink_, clock_);
+    VIGIA_RETURN_IF_ERROR(whole.RestoreState(*part.snapshot));
+    if (whole.operators_.size() != operators_.size()) {
+      return absl::InternalError("the config built another set of detectors");
+    }
+    whole.watermark_.RetainSources(part.keep_source);
+    // Campaigns span targets: every part's linked alerts are kept.
+    campaigns_.Absorb(whole.campaigns_);
+    watermark_.Absorb(whole.watermark_, k == 0);
+    for (int f = 0; f < kNumFeeds; ++f) {
+      last_feed_watermark_[f] = k == 0
+                                    ? whole.last_feed_watermark_[f]
+                                    : std::min(last_feed_watermark_[f],
+                                               whole.last_feed_watermark_[f]);
+    }
+    for (size_t i = 0; i < operators_.size(); ++i) {
+      // The earlier watermark: the other part's keys wait for their own
+      // next hop (each detector evaluates a key only there).
+      op_watermark_[i] =
+          k == 0 ? whole.op_watermark_[i]
+                 : std::min(op_watermark_[i], whole.op_watermark_[i]);
+      Operator& op = *whole.operators_[i];
+      if (!op.splits_by_target()) {
+        empty[i] = true;
+        continue;
+      }
+      const FeedSet feeds = op_feeds_[i];
+      op.RetainTargets(
+          [&](CountryCode target) { return part.keep_target(feeds, target); });
+      if (absl::Status s = operators_[i]->Absorb(op); !s.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("detector ", ToAbsl(op.name()),
+                         ": cannot merge the parts: ", s.message()));
+      }
+    }
+  }
+  for (size_t i = 0; i < operators_.size(); ++i) {
+    if (empty[i] && started_empty != nullptr) {
+      started_empty->push_back(std::string(operators_[i]->name()));
+    }
+  }
+  PublishRestoredWatermarks();
   RefreshOperatorStats();
   return absl::OkStatus();
 }

@@ -20,6 +20,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -250,6 +251,25 @@ class Pipeline {
   // alerts carried campaigns) restores with no campaign history.
   static constexpr std::string_view kCampaignSection = "campaigns";
 
+  // State that follows partitions (docs/state.md): one part of the state
+  // of a fresh pipeline, taken from `snapshot`: the watermark sources
+  // `keep_source(name, partition)` accepts, and, in each detector, the
+  // targets `keep_target(feeds the detector reads, target)` accepts.
+  struct StatePart {
+    const ParsedSnapshot* snapshot = nullptr;
+    std::function<bool(std::string_view, int32_t)> keep_source;
+    std::function<bool(FeedSet, CountryCode)> keep_target;
+  };
+  // Replaces the state of a fresh pipeline with the parts merged: each is
+  // restored whole into a pipeline of its own, cut down to what it keeps,
+  // and absorbed (Operator::Absorb, WatermarkTracker::Absorb). The parts
+  // must keep disjoint sources and targets. A detector that cannot split
+  // its state by target (Operator::splits_by_target) starts empty; its name
+  // goes to `started_empty`. Errors as RestoreState(), plus
+  // FailedPrecondition when two parts hold the same key.
+  absl::Status RestoreParts(const std::vector<StatePart>& parts,
+                            std::vector<std::string>* started_empty);
+
   const PipelineStats& stats() const { return stats_; }
   const AlertCounts& alert_counts() const { return alert_counts_; }
   const ForeignEventCounts& foreign_events() const { return foreign_; }
@@ -300,6 +320,8 @@ class Pipeline {
                 std::string_view platform);
   std::string FutureDetail(const SourceRef& source, absl::Time t);
   void RefreshOperatorStats();
+  // After a restore: the numbers other threads read follow the state.
+  void PublishRestoredWatermarks();
 
   Config config_;
   std::vector<std::unique_ptr<Operator>> operators_;

@@ -437,4 +437,52 @@ void WatermarkTracker::Restore(SnapshotReader& r, uint32_t version) {
   }
 }
 
+void WatermarkTracker::RetainSources(
+    const std::function<bool(std::string_view, int32_t)>& keep) {
+  std::vector<std::pair<Key, int>> keys(index_.begin(), index_.end());
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  std::vector<Source> kept;
+  index_.clear();
+  for (auto& [key, i] : keys) {
+    if (!keep(key.name, key.partition)) continue;
+    index_.emplace(key, static_cast<int>(kept.size()));
+    kept.push_back(std::move(sources_[i]));
+  }
+  sources_ = std::move(kept);
+  last_name_data_ = nullptr;
+  last_name_size_ = 0;
+  last_partition_ = -2;
+  last_index_ = -1;
+}
+
+void WatermarkTracker::Absorb(const WatermarkTracker& other, bool first) {
+  std::vector<std::pair<Key, int>> keys(other.index_.begin(),
+                                        other.index_.end());
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  for (const auto& [key, i] : keys) {
+    if (index_.try_emplace(key, static_cast<int>(sources_.size())).second) {
+      sources_.push_back(other.sources_[i]);
+    }
+  }
+  if (first) {
+    watermark_ = other.watermark_;
+    feed_watermark_ = other.feed_watermark_;
+    feed_start_ = other.feed_start_;
+    max_event_time_ = other.max_event_time_;
+    progress_ = other.progress_;
+    active_sources_ = other.active_sources_;
+    return;
+  }
+  watermark_ = std::min(watermark_, other.watermark_);
+  for (int f = 0; f < kNumFeeds; ++f) {
+    feed_watermark_[f] = std::min(feed_watermark_[f], other.feed_watermark_[f]);
+    feed_start_[f] = std::min(feed_start_[f], other.feed_start_[f]);
+  }
+  max_event_time_ = std::max(max_event_time_, other.max_event_time_);
+  progress_ = std::max(progress_, other.progress_);
+  active_sources_ += other.active_sources_;
+}
+
 }  // namespace vigia

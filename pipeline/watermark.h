@@ -43,6 +43,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -194,6 +195,19 @@ class WatermarkTracker {
   static constexpr uint32_t kStateVersion = 2;
   void Save(SnapshotWriter& w) const;
   void Restore(SnapshotReader& r, uint32_t version = kStateVersion);
+
+  // State that follows partitions (docs/state.md): a tracker restored from
+  // one instance's snapshot keeps only the sources (Kafka partitions) this
+  // instance now holds, and takes in those restored from another's.
+  // RetainSources() keeps the sources `keep(name, partition)` accepts; the
+  // watermarks stay (the others only held them back). Absorb() adds
+  // `other`'s sources (none may be this one's): with `first`, this fresh
+  // tracker takes `other`'s watermarks too; otherwise each watermark becomes
+  // the earlier of the two (never later than either part had judged
+  // complete) and the newest event time and progress the later.
+  void RetainSources(
+      const std::function<bool(std::string_view, int32_t)>& keep);
+  void Absorb(const WatermarkTracker& other, bool first);
 
  private:
   // The source's slot, created on first sight.

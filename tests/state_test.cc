@@ -6,6 +6,7 @@
 // detector fires, split at several points including inside firing
 // episodes. And a snapshot that is corrupt, truncated, of another config or
 // of a newer version is refused with a clear error, never misread.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -354,6 +355,124 @@ TEST_F(StateTest, PostingClockSurvivesASplitAcrossDays) {
 }
 
 // A snapshot of the slice's first half, and the second half to run on it.
+// State follows partitions (docs/state.md): the slice's records come from
+// two sources (partitions) by target. One pipeline reads the first part and
+// snapshots; its state is split by partition into two pipelines
+// (Pipeline::RestoreParts keeping one partition each), each reads its
+// partition's middle part and snapshots; the two are merged back into one
+// pipeline, which reads the rest. The detectors that split their state
+// raise exactly the alerts (whole JSON records) of one pipeline over all
+// of it; the others are named as started empty.
+TEST_F(StateTest, StateSplitAndMergedByTargetRaisesTheAlertsOfOneRun) {
+  const Config config = AllDetectors();
+  const std::vector<std::string>& lines = *slice_;
+  const auto partition_of_target = [](CountryCode target) {
+    return static_cast<int32_t>(target.packed() % 2);
+  };
+  std::vector<int32_t> partition(lines.size(), 0);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const size_t at = lines[i].find("\"target\":\"");
+    if (at == std::string::npos || at + 12 > lines[i].size()) continue;
+    partition[i] = partition_of_target(
+        CountryCode::FromChars(lines[i][at + 10], lines[i][at + 11]));
+  }
+  const auto run = [&](Pipeline& p, size_t from, size_t to,
+                       std::optional<int32_t> only) {
+    for (size_t i = from; i < to; ++i) {
+      if (only.has_value() && partition[i] != *only) continue;
+      RawRecord r;
+      r.bytes = lines[i];
+      r.capacity = lines[i].size();
+      r.source = SourceRef{"feed", partition[i], static_cast<int64_t>(i + 1)};
+      ASSERT_TRUE(p.Process(r).ok());
+    }
+  };
+  const auto snapshot = [&](Pipeline& p) {
+    SnapshotWriter w;
+    BeginSnapshot(w, config.hash());
+    EXPECT_TRUE(p.SaveState(w).ok());
+    return FinishSnapshot(w);
+  };
+  const auto part = [&](const ParsedSnapshot& s, int32_t k) {
+    Pipeline::StatePart part;
+    part.snapshot = &s;
+    part.keep_source = [k](std::string_view, int32_t p) { return p == k; };
+    part.keep_target = [k, partition_of_target](FeedSet, CountryCode t) {
+      return partition_of_target(t) == k;
+    };
+    return part;
+  };
+  const std::set<std::string> splitting = {
+      "foreign_origin_surge", "new_account_burst", "state_media_amplification"};
+  const auto splitting_alerts = [&](const JsonSink& sink) {
+    std::multiset<std::string> out;
+    for (size_t i = 0; i < sink.alerts.size(); ++i) {
+      if (splitting.contains(sink.alerts[i].detector)) {
+        out.insert(sink.records[i]);
+      }
+    }
+    return out;
+  };
+
+  NullDeadLetterSink dead;
+  JsonSink whole_sink;
+  Pipeline whole(config, Pipeline::MakeOperators(config), &whole_sink, &dead);
+  run(whole, 0, lines.size(), std::nullopt);
+  ASSERT_TRUE(whole.Finish().ok());
+
+  const absl::Time start =
+      absl::FromCivil(absl::CivilSecond(2026, 5, 9), absl::UTCTimeZone());
+  // Inside the surge's and the state media's episodes, then inside the
+  // new-account burst.
+  const size_t first = LineAt(lines, start + absl::Minutes(200));
+  const size_t second = LineAt(lines, start + absl::Minutes(320));
+  JsonSink sink;
+  Pipeline p(config, Pipeline::MakeOperators(config), &sink, &dead);
+  run(p, 0, first, std::nullopt);
+  const std::string s0 = snapshot(p);
+  absl::StatusOr<ParsedSnapshot> parsed0 = ParseSnapshot(s0);
+  ASSERT_TRUE(parsed0.ok()) << parsed0.status();
+
+  std::vector<std::string> halves;
+  for (int32_t k = 0; k < 2; ++k) {
+    Pipeline q(config, Pipeline::MakeOperators(config), &sink, &dead);
+    std::vector<std::string> empty;
+    ASSERT_TRUE(q.RestoreParts({part(*parsed0, k)}, &empty).ok());
+    EXPECT_THAT(empty, ::testing::UnorderedElementsAre(
+                           "foreign_share", "foreign_ad_spend", "posting_clock",
+                           "coordinated_sharing"));
+    run(q, first, second, k);
+    halves.push_back(snapshot(q));
+  }
+  absl::StatusOr<ParsedSnapshot> parsed1 = ParseSnapshot(halves[0]);
+  absl::StatusOr<ParsedSnapshot> parsed2 = ParseSnapshot(halves[1]);
+  ASSERT_TRUE(parsed1.ok() && parsed2.ok());
+  Pipeline merged(config, Pipeline::MakeOperators(config), &sink, &dead);
+  ASSERT_TRUE(
+      merged.RestoreParts({part(*parsed1, 0), part(*parsed2, 1)}, nullptr)
+          .ok());
+  run(merged, second, lines.size(), std::nullopt);
+  ASSERT_TRUE(merged.Finish().ok());
+
+  const std::multiset<std::string> want = splitting_alerts(whole_sink);
+  const std::multiset<std::string> got = splitting_alerts(sink);
+  std::printf(
+      "split at lines %zu and %zu: %zu alerts of the splitting "
+      "detectors in one run, %zu in parts\n",
+      first, second, want.size(), got.size());
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()),
+            std::set<std::string>(want.begin(), want.end()));
+  for (const std::string& d : splitting) {
+    EXPECT_TRUE(std::any_of(want.begin(), want.end(),
+                            [&](const auto& r) {
+                              return absl::StrContains(
+                                  r, absl::StrCat("\"detector\":\"", d, "\""));
+                            }))
+        << d << " raised nothing: the test would not show its state moving";
+  }
+}
+
 class BadSnapshotTest : public StateTest {
  protected:
   void SetUp() override {

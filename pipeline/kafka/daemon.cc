@@ -6,11 +6,14 @@
 #include <array>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "operators/snapshot.h"
 #include "pipeline/core/log.h"
 #include "pipeline/kafka/state_store.h"
@@ -27,6 +30,7 @@ constexpr absl::Duration kPrepareTopicsTimeout = absl::Seconds(1);
 // The daemon's section of its snapshots: the assignment and the offsets the
 // state reflects.
 constexpr std::string_view kKafkaStateSection = "kafka";
+constexpr uint32_t kKafkaStateVersion = 2;
 
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
@@ -208,6 +212,9 @@ Pipeline& Daemon::EnsurePipeline() {
 
 void Daemon::NewPipelineForAssignment() {
   DropPipeline();
+  // What the new pipeline's partitions carried comes with its state.
+  partition_targets_.clear();
+  last_target_topic_ = nullptr;
   const rd_kafka_topic_partition_list_t* all = assignment_.get();
   if (all->cnt > 0) {
     // Every assigned partition holds the watermark back from the start:
@@ -520,10 +527,29 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
   pipeline_probe_->ObserveLatency(
       std::chrono::duration<double>(SteadyClock::now() - dequeued).count());
   progress_[{std::string(record.source.source), m->partition}] = m->offset + 1;
+  NoteTarget(topic, m->partition, m);
   uncommitted_ = true;
   ++records_;
   if (options_.on_record) options_.on_record(record.source);
   return absl::OkStatus();
+}
+
+void Daemon::NoteTarget(std::string_view topic, int32_t partition,
+                        const rd_kafka_message_t* m) {
+  // Records are keyed by target (docs/kafka.md): the key says which
+  // partition carries a target's records, so its state goes with it.
+  if (m->key_len != 2 || m->key == nullptr) return;
+  const char* k = static_cast<const char*>(m->key);
+  if (k[0] < 'A' || k[0] > 'Z' || k[1] < 'A' || k[1] > 'Z') return;
+  const uint16_t code = CountryCode::FromChars(k[0], k[1]).packed();
+  if (topic.data() == last_target_topic_ &&
+      partition == last_target_partition_ && code == last_target_code_) {
+    return;
+  }
+  partition_targets_[{std::string(topic), partition}].insert(code);
+  last_target_topic_ = topic.data();
+  last_target_partition_ = partition;
+  last_target_code_ = code;
 }
 
 void Daemon::HandleEndOfLog(const rd_kafka_message_t* m) {
@@ -1032,13 +1058,22 @@ absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
   }
   // The daemon's own section: what the state reflects, checked on restore
   // against the offsets the group committed with it.
-  w.BeginSection(kKafkaStateSection, 1);
+  // Version 2: then the targets each partition has carried (by the
+  // records' keys), so another instance can take one partition's part.
+  w.BeginSection(kKafkaStateSection, kKafkaStateVersion);
   w.Str(assignment);
   w.U64(offsets.size());
   for (const auto& [tp, next] : offsets) {
     w.Str(tp.first);
     w.I32(tp.second);
     w.I64(next);
+  }
+  w.U64(partition_targets_.size());
+  for (const auto& [tp, codes] : partition_targets_) {
+    w.Str(tp.first);
+    w.I32(tp.second);
+    w.U64(codes.size());
+    for (uint16_t code : codes) w.U32(code);
   }
   w.EndSection();
   const std::string bytes = FinishSnapshot(w);
@@ -1069,126 +1104,262 @@ std::string Daemon::StateMetadata(char slot, uint64_t id) const {
 
 void Daemon::RestoreAssignmentState() {
   const std::string& assignment = pipeline_assignment_;
-  // Every partition with a commit is committed again at each checkpoint,
-  // with the new snapshot's name, even before it delivers: otherwise its
-  // old commit would name an older snapshot than its neighbours'.
-  std::optional<StateRef> ref;
-  bool differ = false;
+  // The assigned partitions with a commit, by the snapshot their commit
+  // metadata names. A commit names the snapshot of the instance that held
+  // the partition last, so after a rebalance one assignment may name
+  // several (docs/state.md, "State follows partitions").
+  using TopicPartition = std::pair<std::string, int32_t>;
+  std::map<std::string, std::pair<StateRef, std::vector<TopicPartition>>> named;
+  std::vector<TopicPartition> unnamed;
   int committed = 0;
-  int without = 0;
   const rd_kafka_topic_partition_list_t* a = assignment_.get();
   for (int i = 0; i < a->cnt; ++i) {
-    const std::pair<std::string, int32_t> key{a->elems[i].topic,
-                                              a->elems[i].partition};
+    const TopicPartition key{a->elems[i].topic, a->elems[i].partition};
     auto offset = expected_.find(key);
     auto meta = committed_meta_.find(key);
     if (offset == expected_.end() || meta == committed_meta_.end()) continue;
+    // Every partition with a commit is committed again at each
+    // checkpoint, with the new snapshot's name, even before it delivers.
     progress_[key] = std::max(progress_[key], offset->second);
     ++committed;
     std::optional<StateRef> r = ParseStateRef(meta->second);
     if (!r.has_value()) {
-      ++without;
-    } else if (!ref.has_value()) {
-      ref = r;
-    } else if (!(*ref == *r)) {
-      differ = true;
+      unnamed.push_back(key);
+      continue;
     }
+    auto& entry = named[FormatStateRef(*r)];
+    entry.first = *r;
+    entry.second.push_back(key);
   }
   if (committed == 0) {
     VIGIA_LOG(INFO) << "kafka: no checkpoint for " << assignment
                     << " yet; the detectors start empty";
     return;
   }
-  auto fail = [&](std::string_view reason, absl::string_view message) {
+  const auto fail = [&](std::string_view reason,
+                        const std::vector<TopicPartition>& partitions,
+                        absl::string_view message) {
     ++state_restore_failures_;
     kafka_probe_->OnStateRestore(reason);
-    VIGIA_LOG(WARNING) << "kafka: detector state not restored (" << reason
-                       << "): " << message
-                       << "; the detectors start empty, from the committed "
+    VIGIA_LOG(WARNING) << "kafka: detector state of "
+                       << AssignmentString(partitions) << " not restored ("
+                       << reason << "): " << message
+                       << "; its targets start empty, from the committed "
                           "offsets";
+  };
+  if (!unnamed.empty()) {
+    fail("missing", unnamed,
+         "the committed offsets name no snapshot (committed without a state "
+         "topic, or by an older vigia)");
+  }
+
+  // Each snapshot named, read and checked; the partitions whose commit
+  // names it must be committed exactly where it reflects them.
+  struct Loaded {
+    StateRef ref;
+    std::vector<TopicPartition> partitions;
+    std::string assignment;  // what the snapshot covers
+    std::string bytes;
+    ParsedSnapshot parsed;
+    uint32_t kafka_version = 0;
+    // Per topic, each target's partition (the lowest that carried it).
+    std::map<std::string, std::map<uint16_t, int32_t>, std::less<>> home;
+    std::map<TopicPartition, std::set<uint16_t>> targets;
+  };
+  std::vector<std::unique_ptr<Loaded>> loaded;
+  const auto started = SteadyClock::now();
+  for (auto& [name, entry] : named) {
+    const StateRef& ref = entry.first;
+    const std::vector<TopicPartition>& partitions = entry.second;
+    absl::StatusOr<StoredState> stored = ReadStateSnapshot(
+        options_.brokers, options_.kafka_settings, options_.state_topic,
+        absl::StrCat(options_.group_id, "/"), ref, options_.restore_timeout);
+    if (!stored.ok()) {
+      fail(absl::IsNotFound(stored.status())   ? "missing"
+           : absl::IsDataLoss(stored.status()) ? "corrupt"
+                                               : "unreadable",
+           partitions, stored.status().message());
+      continue;
+    }
+    auto l = std::make_unique<Loaded>();
+    l->ref = ref;
+    l->partitions = partitions;
+    l->assignment = std::move(stored->assignment);
+    l->bytes = std::move(stored->bytes);
+    absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(l->bytes);
+    if (!parsed.ok()) {
+      fail(absl::IsFailedPrecondition(parsed.status()) ? "version" : "corrupt",
+           partitions, parsed.status().message());
+      continue;
+    }
+    l->parsed = std::move(*parsed);
+    if (l->parsed.config_hash != config_.hash()) {
+      fail("config", partitions,
+           absl::StrCat("the snapshot was written under config ",
+                        l->parsed.config_hash, ", this is ", config_.hash()));
+      continue;
+    }
+    const SnapshotSection* section = l->parsed.Find(kKafkaStateSection);
+    if (section == nullptr) {
+      fail("corrupt", partitions, "the snapshot has no kafka section");
+      continue;
+    }
+    if (absl::Status s = CheckSectionVersion(*section, kKafkaStateVersion);
+        !s.ok()) {
+      fail("version", partitions, s.message());
+      continue;
+    }
+    l->kafka_version = section->version;
+    const std::set<TopicPartition> mine(partitions.begin(), partitions.end());
+    SnapshotReader r = SectionReader(*section);
+    (void)r.StrView();
+    const uint64_t n = r.U64();
+    std::string mismatch;
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      const std::string topic(r.StrView());
+      const int32_t partition =
+          static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
+      const int64_t next = r.Int(0, INT64_MAX / 2, "offset");
+      if (!r.ok() || !mine.contains({topic, partition})) continue;
+      auto it = expected_.find({topic, partition});
+      if (mismatch.empty() && (it == expected_.end() || it->second != next)) {
+        mismatch = absl::StrCat(topic, "/", partition, " is committed at ",
+                                it == expected_.end() ? -1 : it->second,
+                                ", the snapshot reflects ", next);
+      }
+    }
+    if (l->kafka_version >= 2) {
+      const size_t carried = r.Count(4);
+      for (size_t i = 0; i < carried && r.ok(); ++i) {
+        TopicPartition tp{std::string(r.StrView()), 0};
+        tp.second = static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
+        const size_t codes = r.Count(1);
+        for (size_t c = 0; c < codes && r.ok(); ++c) {
+          const uint32_t code = r.U32();
+          if (r.ok() &&
+              (code > 0xffff || !IsCountryCode(static_cast<uint16_t>(code)))) {
+            r.Fail("malformed target code");
+          }
+          if (!r.ok()) break;
+          const uint16_t packed = static_cast<uint16_t>(code);
+          auto [home, inserted] =
+              l->home[tp.first].try_emplace(packed, tp.second);
+          if (!inserted) home->second = std::min(home->second, tp.second);
+          l->targets[tp].insert(packed);
+        }
+      }
+    }
+    if (absl::Status s = r.Finish(); !s.ok()) {
+      fail("corrupt", partitions, s.message());
+      continue;
+    }
+    if (!mismatch.empty()) {
+      fail("offsets", partitions, mismatch);
+      continue;
+    }
+    loaded.push_back(std::move(l));
+  }
+  if (loaded.empty()) return;
+
+  // One snapshot of exactly this assignment: restored whole, every
+  // detector included (a single instance, or one that got its partitions
+  // back). Otherwise each snapshot gives the partitions that name it, and
+  // the targets those carried.
+  const bool whole = loaded.size() == 1 && unnamed.empty() &&
+                     loaded[0]->assignment == assignment;
+  std::vector<std::string> started_empty;
+  absl::Status restored;
+  std::vector<const Loaded*> used;
+  if (whole) {
+    restored = pipeline_->RestoreState(loaded[0]->parsed);
+    used.push_back(loaded[0].get());
+  } else {
+    std::vector<Pipeline::StatePart> parts;
+    for (const std::unique_ptr<Loaded>& l : loaded) {
+      if (l->kafka_version < 2) {
+        fail("assignment", l->partitions,
+             absl::StrCat("snapshot ", FormatStateRef(l->ref), " covers ",
+                          l->assignment,
+                          " and was written by an older vigia, without the "
+                          "targets of each partition, so it cannot be split"));
+        continue;
+      }
+      used.push_back(l.get());
+      Pipeline::StatePart part;
+      part.snapshot = &l->parsed;
+      const Loaded* lp = l.get();
+      part.keep_source = [lp](std::string_view topic, int32_t partition) {
+        for (const TopicPartition& tp : lp->partitions) {
+          if (tp.first == topic && tp.second == partition) return true;
+        }
+        return false;
+      };
+      part.keep_target = [this, lp](FeedSet feeds, CountryCode target) {
+        // A detector's state of a target follows the partition its
+        // records come from: the ads topic's for a detector of ads only,
+        // the posts topic's otherwise.
+        const std::string& topic = feeds == FeedBit(FeedKind::kAd)
+                                       ? options_.ads_topic
+                                       : options_.posts_topic;
+        auto homes = lp->home.find(topic);
+        if (homes == lp->home.end()) return false;
+        auto home = homes->second.find(target.packed());
+        if (home == homes->second.end()) return false;
+        for (const TopicPartition& tp : lp->partitions) {
+          if (tp.first == topic && tp.second == home->second) return true;
+        }
+        return false;
+      };
+      parts.push_back(std::move(part));
+    }
+    if (parts.empty()) return;
+    restored = pipeline_->RestoreParts(parts, &started_empty);
+  }
+  if (!restored.ok()) {
+    std::vector<TopicPartition> all;
+    for (const Loaded* l : used) {
+      all.insert(all.end(), l->partitions.begin(), l->partitions.end());
+    }
+    fail(absl::IsFailedPrecondition(restored) ? "version" : "corrupt", all,
+         restored.message());
     // A restore may have half-filled it: a fresh one.
     pipeline_.reset();
     EnsurePipeline();
-  };
-  if (!ref.has_value()) {
-    return fail("missing",
-                "the committed offsets name no snapshot (committed without "
-                "a state topic, or by an older vigia)");
+    return;
   }
-  committed_slot_ = ref->slot;
-  if (differ || without > 0) {
-    return fail("assignment",
-                absl::StrCat("the commits of ", assignment,
-                             " name different snapshots (the partitions were "
-                             "held by other instances)"));
-  }
-  const auto started = SteadyClock::now();
-  absl::StatusOr<StoredState> stored = ReadStateSnapshot(
-      options_.brokers, options_.kafka_settings, options_.state_topic,
-      absl::StrCat(options_.group_id, "/"), *ref, options_.restore_timeout);
-  if (!stored.ok()) {
-    const std::string_view reason =
-        absl::IsNotFound(stored.status())   ? "missing"
-        : absl::IsDataLoss(stored.status()) ? "corrupt"
-                                            : "unreadable";
-    return fail(reason, stored.status().message());
-  }
-  if (stored->assignment != assignment) {
-    return fail(
-        "assignment",
-        absl::StrCat("snapshot ", FormatStateRef(*ref), " covers ",
-                     stored->assignment, ", this instance holds ", assignment));
-  }
-  absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(stored->bytes);
-  if (!parsed.ok()) {
-    return fail(
-        absl::IsFailedPrecondition(parsed.status()) ? "version" : "corrupt",
-        parsed.status().message());
-  }
-  if (parsed->config_hash != config_.hash()) {
-    return fail("config", absl::StrCat("the snapshot was written under config ",
-                                       parsed->config_hash, ", this is ",
-                                       config_.hash()));
-  }
-  const SnapshotSection* section = parsed->Find(kKafkaStateSection);
-  if (section == nullptr) {
-    return fail("corrupt", "the snapshot has no kafka section");
-  }
-  if (absl::Status s = CheckSectionVersion(*section, 1); !s.ok()) {
-    return fail("version", s.message());
-  }
-  SnapshotReader r = SectionReader(*section);
-  (void)r.StrView();
-  const uint64_t n = r.U64();
-  std::string mismatch;
-  for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    const std::string topic(r.StrView());
-    const int32_t partition =
-        static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
-    const int64_t next = r.Int(0, INT64_MAX / 2, "offset");
-    auto it = expected_.find({topic, partition});
-    if (r.ok() && mismatch.empty() &&
-        (it == expected_.end() || it->second != next)) {
-      mismatch = absl::StrCat(topic, "/", partition, " is committed at ",
-                              it == expected_.end() ? -1 : it->second,
-                              ", the snapshot reflects ", next);
+  committed_slot_ = 0;
+  for (const Loaded* l : used) {
+    // The slot of a snapshot under this assignment's keys must not be
+    // overwritten before a commit names the next.
+    if (l->assignment == assignment) committed_slot_ = l->ref.slot;
+    for (const TopicPartition& tp : l->partitions) {
+      auto it = l->targets.find(tp);
+      if (it != l->targets.end()) partition_targets_[tp] = it->second;
     }
+    ++state_restores_;
+    state_restored_partitions_ += static_cast<int64_t>(l->partitions.size());
+    kafka_probe_->OnStateRestore("");
+    kafka_probe_->OnPartitionsRestored(
+        static_cast<int64_t>(l->partitions.size()));
+    VIGIA_LOG(INFO) << "kafka: detector state of "
+                    << AssignmentString(l->partitions) << " restored from "
+                    << FormatStateRef(l->ref) << " (" << l->bytes.size()
+                    << " bytes, covering " << l->assignment << ")";
   }
-  if (absl::Status s = r.Finish(); !s.ok()) return fail("corrupt", s.message());
-  if (!mismatch.empty()) return fail("offsets", mismatch);
-  if (absl::Status s = pipeline_->RestoreState(*parsed); !s.ok()) {
-    return fail(absl::IsFailedPrecondition(s) ? "version" : "corrupt",
-                s.message());
+  if (!started_empty.empty()) {
+    ++state_restore_failures_;
+    kafka_probe_->OnStateRestore("unsplittable");
+    VIGIA_LOG(WARNING) << "kafka: " << absl::StrJoin(started_empty, ", ")
+                       << " cannot split or merge state by target and "
+                          "start empty: this assignment's state came from "
+                       << used.size() << " snapshot(s) not of exactly "
+                       << assignment;
   }
-  ++state_restores_;
-  kafka_probe_->OnStateRestore("");
-  VIGIA_LOG(INFO) << "kafka: detector state restored from "
-                  << FormatStateRef(*ref) << " (" << stored->bytes.size()
-                  << " bytes, read in "
+  VIGIA_LOG(INFO) << "kafka: " << assignment << " goes on from its committed "
+                  << "offsets (state read in "
                   << absl::FormatDuration(
                          absl::FromChrono(SteadyClock::now() - started))
-                  << "); " << assignment
-                  << " goes on from its committed offsets";
+                  << ")";
 }
 
 void Daemon::UpdateMetrics() {

@@ -10,8 +10,9 @@
 // writes the pipeline's whole state there (state_store.h), and the offsets
 // are committed only once it is acknowledged, naming it in their commit
 // metadata; on assign the state the committed offsets name is restored, so
-// a restarted instance with the same assignment goes on where the last
-// checkpoint was: nothing undecided is ever acknowledged. docs/state.md.
+// a restarted instance goes on where the last checkpoint was: nothing
+// undecided is ever acknowledged. A partition moved by a rebalance takes
+// its part of the state (its targets') to its next owner. docs/state.md.
 // A partition holds its feed's watermark while it has records to read and
 // stops at its log end (no idle timeout); partitions running far ahead of
 // their feed's watermark are paused until it catches up (alignment), for
@@ -171,6 +172,11 @@ class Daemon {
   int64_t state_restore_failures() const {
     return state_restore_failures_.load();
   }
+  // Partitions whose state a restore brought back (from this instance's
+  // snapshot or another's: state follows partitions).
+  int64_t state_restored_partitions() const {
+    return state_restored_partitions_.load();
+  }
   prometheus::Registry& registry() const { return *registry_; }
   // What /-/ready answers: ready once partitions are assigned and each has
   // reached its log end since its assignment (docs/metrics.md).
@@ -247,6 +253,10 @@ class Daemon {
   // Notes a partition's end-of-log event (handled in its place in the
   // batch).
   void HandleEndOfLog(const rd_kafka_message_t* m);
+  // Notes the target a record is keyed by (two capital letters) as carried
+  // by its partition.
+  void NoteTarget(std::string_view topic, int32_t partition,
+                  const rd_kafka_message_t* m);
   // WatermarkTracker::SetAtEnd for a partition of the pipeline (which must
   // exist).
   void SetPartitionAtEnd(const char* topic, int32_t partition, bool at_end);
@@ -284,8 +294,12 @@ class Daemon {
   // record is acknowledged; empty before.
   std::string StateMetadata(char slot, uint64_t id) const;
   // Into the fresh pipeline_ of an assignment: the state the committed
-  // offsets name (committed_meta_), if it is whole, of this config and this
-  // assignment. Otherwise logs and counts why, and leaves it empty.
+  // offsets name (committed_meta_). One snapshot of exactly this
+  // assignment is restored whole; otherwise each snapshot named gives the
+  // partitions whose commits name it and the targets they carried
+  // (Pipeline::RestoreParts). A snapshot that cannot be used (missing,
+  // corrupt, other config, offsets) is logged and counted, and its
+  // partitions' targets start empty.
   void RestoreAssignmentState();
   void UpdateMetrics();
   void ApplyBackpressure();
@@ -407,6 +421,16 @@ class Daemon {
   std::atomic<int64_t> state_checkpoints_{0};
   std::atomic<int64_t> state_restores_{0};
   std::atomic<int64_t> state_restore_failures_{0};
+  std::atomic<int64_t> state_restored_partitions_{0};
+  // Per assigned partition: the targets its records were keyed by (from
+  // the restored snapshots, then as read), written with every snapshot so
+  // a partition's part of it can be restored elsewhere; and the last one
+  // noted, to skip the lookup for runs of one target.
+  std::map<std::pair<std::string, int32_t>, std::set<uint16_t>>
+      partition_targets_;
+  const char* last_target_topic_ = nullptr;
+  int32_t last_target_partition_ = -1;
+  uint16_t last_target_code_ = 0;
 };
 
 // Creates a Daemon and runs it until `stop`.

@@ -179,20 +179,29 @@ KafkaProbe::KafkaProbe(prometheus::Registry& registry)
                        .Register(registry)),
       state_restores_(prometheus::BuildCounter()
                           .Name("vigia_state_restores_total")
-                          .Help("Assignments started from their checkpointed "
-                                "detector state.")
+                          .Help("Snapshots an assignment's detector state "
+                                "was restored from (one per snapshot its "
+                                "partitions' commits name).")
                           .Register(registry)),
       state_restore_failures_(
           prometheus::BuildCounter()
               .Name("vigia_state_restore_failures_total")
-              .Help("Assignments started empty because the snapshot their "
-                    "committed offsets name could not be used, by reason.")
+              .Help("Snapshots (or detectors) whose state an assignment "
+                    "could not use and started empty, by reason.")
+              .Register(registry)),
+      state_restored_partitions_(
+          prometheus::BuildCounter()
+              .Name("vigia_state_restored_partitions_total")
+              .Help("Assigned partitions whose detector state was restored, "
+                    "from this instance's snapshot or another's.")
               .Register(registry)) {
   state_checkpoints_.Add({});
   state_bytes_.Add({});
   state_restores_.Add({});
-  for (const char* reason : {"missing", "corrupt", "config", "version",
-                             "assignment", "offsets", "unreadable"}) {
+  state_restored_partitions_.Add({});
+  for (const char* reason :
+       {"missing", "corrupt", "config", "version", "assignment", "offsets",
+        "unreadable", "unsplittable"}) {
     state_restore_failures_.Add({{"reason", reason}});
   }
   rebalances_total_ = &rebalances_.Add({});
@@ -295,6 +304,10 @@ namespace vigia {
 void KafkaProbe::OnStateCheckpoint(int64_t bytes) {
   state_checkpoints_.Add({}).Increment();
   state_bytes_.Add({}).Set(static_cast<double>(bytes));
+}
+
+void KafkaProbe::OnPartitionsRestored(int64_t partitions) {
+  state_restored_partitions_.Add({}).Increment(static_cast<double>(partitions));
 }
 
 void KafkaProbe::OnStateRestore(std::string_view failure) {

@@ -93,11 +93,14 @@ class KafkaProbe {
   // ahead of their feed's watermark, and `now` are paused so at present.
   void OnAlignment(int64_t paused, int64_t now);
   // Detector state (docs/state.md): a snapshot of `bytes` written to the
-  // state topic; an assignment restored (`failure` empty) or started empty
-  // because its snapshot could not be used (`failure` is the reason:
-  // missing, corrupt, config, version, assignment, offsets, unreadable).
+  // state topic; a snapshot restored into an assignment (`failure` empty)
+  // or not used, its partitions' targets started empty (`failure` is the
+  // reason: missing, corrupt, config, version, assignment, offsets,
+  // unreadable; unsplittable when detectors that cannot split or merge
+  // their state started empty); `partitions` whose state came back.
   void OnStateCheckpoint(int64_t bytes);
   void OnStateRestore(std::string_view failure);
+  void OnPartitionsRestored(int64_t partitions);
 
  private:
   prometheus::Counter& DeliveryCounter(std::string_view output);
@@ -119,6 +122,7 @@ class KafkaProbe {
   prometheus::Family<prometheus::Gauge>& state_bytes_;
   prometheus::Family<prometheus::Counter>& state_restores_;
   prometheus::Family<prometheus::Counter>& state_restore_failures_;
+  prometheus::Family<prometheus::Counter>& state_restored_partitions_;
 
   prometheus::Counter* rebalances_total_;
   prometheus::Gauge* assigned_partitions_;

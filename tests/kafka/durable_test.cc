@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "pipeline/detectors.h"
 #include "pipeline/kafka/daemon.h"
@@ -507,5 +508,266 @@ TEST(DurableState, ABrokerOutageDuringACheckpointCommitsOnlyAfterItsState) {
 INSTANTIATE_TEST_SUITE_P(DurableState, CorruptSnapshot,
                          ::testing::Values("flipped", "truncated"));
 
+// State follows partitions (docs/state.md): instances of one group come and
+// go between slices of the surge feed (four targets, one per posts
+// partition; MD<-RU surges at 150 min for 20 min, after the 1 h warm-up),
+// each slice produced and taken in before the next move. Every move hands
+// each partition's part of the detector state to its next owner, so the
+// alerts are replay's: no warm-up after a move (an instance starting
+// empty would warm up for an hour and miss the surge or its end), the
+// surge pages once, and its resolved comes from whoever holds MD then.
+class StateFollowsPartitions : public ::testing::Test {
+ protected:
+  static constexpr int kAssigned = 2 * kPartitions;  // posts and ads
+
+  struct Instance {
+    std::unique_ptr<DaemonThread> thread;
+    // Records of MD's posts partition this instance handled.
+    std::atomic<int64_t> md_records{0};
+    Daemon& daemon() { return thread->daemon(); }
+  };
+
+  void SetUp() override {
+    mc_ = StartCluster();
+    ASSERT_NE(mc_, nullptr);
+    feed_ = testing::SurgeFeed();
+    config_ = testing::TestConfig();
+    md_partition_ = testing::PartitionOf("MD", kPartitions);
+  }
+
+  absl::Time Start() const { return feed_.front().time; }
+
+  Instance* StartInstance() {
+    auto instance = std::make_unique<Instance>();
+    Instance* raw = instance.get();
+    DaemonOptions o = testing::TestDaemonOptions(mc_->bootstrap(), "moves");
+    const int32_t md = md_partition_;
+    o.on_record = [raw, md](const SourceRef& s) {
+      if (s.source == "vigia.posts" && s.partition == md) ++raw->md_records;
+    };
+    instance->thread = std::make_unique<DaemonThread>(config_, o);
+    EXPECT_TRUE(instance->thread->create_status().ok())
+        << instance->thread->create_status();
+    instances_.push_back(std::move(instance));
+    live_.push_back(raw);
+    return raw;
+  }
+
+  void StopInstance(Instance* instance) {
+    EXPECT_TRUE(instance->thread->Stop().ok());
+    live_.erase(std::find(live_.begin(), live_.end(), instance));
+  }
+
+  // Until the live instances split the partitions evenly and no rebalance
+  // has come for 1.5 s.
+  bool WaitForStableAssignment() {
+    const int each = kAssigned / static_cast<int>(live_.size());
+    const auto settled = [&] {
+      return std::all_of(live_.begin(), live_.end(), [&](Instance* i) {
+        return i->daemon().assigned_partitions() == each;
+      });
+    };
+    const auto rebalances = [&] {
+      int64_t n = 0;
+      for (Instance* i : live_) n += i->daemon().rebalances();
+      return n;
+    };
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (settled()) {
+        const int64_t before = rebalances();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        if (settled() && rebalances() == before) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  // Produces the feed's posts in [from, to) of event time and waits until
+  // every live instance has decided the windows up to the last of them.
+  void Produce(absl::Duration from, absl::Duration to) {
+    std::vector<FeedLine> slice;
+    for (const FeedLine& line : feed_) {
+      if (line.time >= Start() + from && line.time < Start() + to) {
+        slice.push_back(line);
+      }
+    }
+    ASSERT_FALSE(slice.empty());
+    ASSERT_TRUE(testing::ProduceFeed(mc_->bootstrap(), "vigia.posts", slice,
+                                     kPartitions)
+                    .ok());
+    produced_ += static_cast<int64_t>(slice.size());
+    // Every partition at its end for end_grace: the watermark is the
+    // newest progress less the disorder bound.
+    const absl::Time decided = slice.back().time - absl::Minutes(2);
+    for (Instance* i : live_) {
+      ASSERT_TRUE(testing::WaitForWatermark(i->daemon(), decided, kWait))
+          << "watermark never reached " << decided;
+    }
+    // And checkpointed: the group's offsets (which name the state that
+    // reflects them) cover every record produced. Otherwise the next move
+    // would only show that the new owners re-read from the start.
+    ASSERT_TRUE(WaitUntil([&] {
+      auto committed = testing::CommittedOffsets(mc_->bootstrap(), "moves",
+                                                 "vigia.posts", kPartitions);
+      if (!committed.ok()) return false;
+      int64_t sum = 0;
+      for (const auto& [partition, next] : *committed) sum += next;
+      return sum == produced_;
+    })) << "the records produced were never all committed";
+  }
+
+  // The MD<-RU alerts in the alerts topic (duplicates aside).
+  std::vector<AlertRecord> SurgeAlerts() {
+    std::vector<AlertRecord> out;
+    for (const AlertRecord& a : AlertsInTopic(mc_->bootstrap())) {
+      if (a.target == "MD" && a.origin == "RU") out.push_back(a);
+    }
+    return out;
+  }
+
+  // The holder of MD's partition among the live instances: the one that
+  // handled its records of the last slice.
+  Instance* MdHolder(const std::map<Instance*, int64_t>& before) {
+    for (Instance* i : live_) {
+      auto it = before.find(i);
+      if (i->md_records.load() > (it == before.end() ? 0 : it->second)) {
+        return i;
+      }
+    }
+    return nullptr;
+  }
+  std::map<Instance*, int64_t> MdCounts() {
+    std::map<Instance*, int64_t> out;
+    for (Instance* i : live_) out[i] = i->md_records.load();
+    return out;
+  }
+
+  // The alerts topic holds replay's alerts, duplicates aside; the surge
+  // paged before the move in the middle and resolved after it, once.
+  void ExpectReplaysAlerts(absl::Time move) {
+    const absl::Time cutoff = feed_.back().time - absl::Minutes(30);
+    const std::set<AlertRecord> written = AlertsInTopic(mc_->bootstrap());
+    const std::set<AlertRecord> kafka = AsSet(testing::EndingBy(
+        std::vector<AlertRecord>(written.begin(), written.end()), cutoff));
+    const std::set<AlertRecord> replay =
+        AsSet(testing::EndingBy(testing::ReplayAlerts(feed_, config_), cutoff));
+    EXPECT_EQ(kafka, replay);
+    std::set<std::string> firing_ids;
+    int resolved_after_move = 0;
+    int firing_before_move = 0;
+    for (const AlertRecord& a : SurgeAlerts()) {
+      absl::Time end;
+      ASSERT_TRUE(
+          absl::ParseTime(absl::RFC3339_full, a.window_end, &end, nullptr));
+      if (a.state == "firing") {
+        firing_ids.insert(a.id);
+        if (end < move) ++firing_before_move;
+      }
+      if (a.state == "resolved" && end > move) ++resolved_after_move;
+    }
+    EXPECT_GE(firing_before_move, 1)
+        << "the surge did not page before the move";
+    EXPECT_GE(resolved_after_move, 1) << "its resolved never came";
+    // One episode (each severity reached has its id): as in replay.
+    std::set<std::string> replay_firing;
+    for (const AlertRecord& a : replay) {
+      if (a.target == "MD" && a.origin == "RU" && a.state == "firing") {
+        replay_firing.insert(a.id);
+      }
+    }
+    EXPECT_EQ(firing_ids, replay_firing);
+  }
+
+  std::unique_ptr<MockCluster> mc_;
+  std::vector<FeedLine> feed_;
+  Config config_;
+  int32_t md_partition_ = 0;
+  int64_t produced_ = 0;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::vector<Instance*> live_;
+};
+
+TEST_F(StateFollowsPartitions, OneToTwoToOneInstancesRaiseReplaysAlerts) {
+  // One instance past the warm-up.
+  Instance* first = StartInstance();
+  ASSERT_TRUE(WaitForStableAssignment());
+  Produce(absl::ZeroDuration(), absl::Minutes(100));
+  ASSERT_TRUE(SurgeAlerts().empty());
+
+  // 1 -> 2, before the surge: each takes its partitions' part of the
+  // first one's state.
+  Instance* second = StartInstance();
+  ASSERT_TRUE(WaitForStableAssignment());
+  auto md = MdCounts();
+  Produce(absl::Minutes(100), absl::Minutes(162));
+  Instance* holder = MdHolder(md);
+  ASSERT_NE(holder, nullptr);
+  // Both restored (the first its own partitions' part, the second the
+  // rest), none started empty.
+  EXPECT_EQ(first->daemon().state_restored_partitions(), kPartitions / 2);
+  EXPECT_EQ(second->daemon().state_restored_partitions(), kPartitions / 2);
+  ASSERT_TRUE(WaitUntil([&] { return !SurgeAlerts().empty(); }))
+      << "the surge has not paged yet";
+
+  // 2 -> 1 while the surge is firing: MD's holder leaves, and the other
+  // merges both instances' states.
+  Instance* survivor = holder == first ? second : first;
+  const int64_t restored = survivor->daemon().state_restored_partitions();
+  StopInstance(holder);
+  ASSERT_TRUE(WaitForStableAssignment());
+  EXPECT_EQ(survivor->daemon().state_restored_partitions() - restored,
+            kPartitions);
+  Produce(absl::Minutes(162), absl::Hours(4));
+  StopInstance(survivor);
+
+  for (const auto& i : instances_) {
+    EXPECT_EQ(i->daemon().state_restore_failures(), 0);
+  }
+  ExpectReplaysAlerts(Start() + absl::Minutes(162));
+}
+
+TEST_F(StateFollowsPartitions,
+       ARollingRestartOfTwoInstancesRaisesReplaysAlerts) {
+  Instance* a = StartInstance();
+  ASSERT_TRUE(WaitForStableAssignment());
+  Instance* b = StartInstance();
+  ASSERT_TRUE(WaitForStableAssignment());
+  Produce(absl::ZeroDuration(), absl::Minutes(100));
+
+  // a restarts, and the feed goes on meanwhile: b takes a's partitions
+  // with their state (merging it into its own) and reads on alone; then
+  // the new a takes its share back from b's state.
+  StopInstance(a);
+  ASSERT_TRUE(WaitForStableAssignment());
+  EXPECT_EQ(b->daemon().state_restored_partitions(), kPartitions);
+  Produce(absl::Minutes(100), absl::Minutes(130));
+  Instance* a2 = StartInstance();
+  ASSERT_TRUE(WaitForStableAssignment());
+  EXPECT_EQ(a2->daemon().state_restored_partitions(), kPartitions / 2);
+  Produce(absl::Minutes(130), absl::Minutes(162));
+  ASSERT_TRUE(WaitUntil([&] { return !SurgeAlerts().empty(); }))
+      << "the surge has not paged yet";
+
+  // b restarts while the surge is firing.
+  StopInstance(b);
+  ASSERT_TRUE(WaitForStableAssignment());
+  EXPECT_EQ(a2->daemon().state_restored_partitions(),
+            kPartitions / 2 + kPartitions);
+  Produce(absl::Minutes(162), absl::Minutes(190));
+  Instance* b2 = StartInstance();
+  ASSERT_TRUE(WaitForStableAssignment());
+  EXPECT_EQ(b2->daemon().state_restored_partitions(), kPartitions / 2);
+  Produce(absl::Minutes(190), absl::Hours(4));
+  StopInstance(a2);
+  StopInstance(b2);
+
+  for (const auto& i : instances_) {
+    EXPECT_EQ(i->daemon().state_restore_failures(), 0);
+  }
+  ExpectReplaysAlerts(Start() + absl::Minutes(162));
+}
 }  // namespace
 }  // namespace vigia
