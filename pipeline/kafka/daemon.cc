@@ -69,10 +69,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
 
 absl::Status Daemon::Init() {
   VIGIA_LOG(INFO) << "kafka: brokers " << options_.brokers << ", group "
-                  << options_.group_id << ", topics " << options_.posts_topic
-                  << " + " << options_.ads_topic << " -> "
-                  << options_.alerts_topic << " (dead letters "
-                  << options_.dlq_topic << ", detector state "
+                  << options_.group_id
+                  << (options_.group_instance_id.empty()
+                          ? std::string()
+                          : absl::StrCat(" (static member ",
+                                         options_.group_instance_id, ")"))
+                  << ", topics " << options_.posts_topic << " + "
+                  << options_.ads_topic << " -> " << options_.alerts_topic
+                  << " (dead letters " << options_.dlq_topic
+                  << ", detector state "
                   << (state_enabled() ? options_.state_topic
                                       : std::string("not checkpointed"))
                   << ")";
@@ -141,6 +146,17 @@ absl::Status Daemon::Init() {
       // still in the topic is skipped.
       {"auto.offset.reset", "earliest"},
       {"statistics.interval.ms", absl::StrCat(options_.statistics_interval_ms)},
+      // How long the group waits for a member that died without leaving
+      // (kill -9, a lost host) before its partitions go to the others or
+      // to its restarted self: 10 s, Kafka's default before 3.0, instead of
+      // librdkafka's 45 s. The heartbeats go from librdkafka's own thread
+      // every heartbeat.interval.ms (3 s), whatever the daemon's thread is
+      // doing, and a C++ process has no collector pauses, so only a broker
+      // or network stall of over 10 s can cost a rebalance; that costs a
+      // re-read from the last checkpoint, while every kill -9 would cost
+      // the whole session timeout. The brokers' floor is
+      // group.min.session.timeout.ms (6 s by default).
+      {"session.timeout.ms", absl::StrCat(kDefaultSessionTimeoutMs)},
   };
   KafkaSettings forced = {
       {"group.id", options_.group_id},
@@ -151,6 +167,9 @@ absl::Status Daemon::Init() {
       {"enable.partition.eof", "true"},
   };
   if (!options_.brokers.empty()) forced["bootstrap.servers"] = options_.brokers;
+  if (!options_.group_instance_id.empty()) {
+    forced["group.instance.id"] = options_.group_instance_id;
+  }
   absl::StatusOr<KafkaConfPtr> conf =
       MakeKafkaConf(defaults, options_.kafka_settings, forced);
   if (!conf.ok()) return conf.status();
@@ -1058,6 +1077,7 @@ absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
     first = false;
   }
   kafka_probe_->OnStateCheckpoint(static_cast<int64_t>(bytes.size()));
+  state_snapshot_bytes_.store(static_cast<int64_t>(bytes.size()));
   return std::make_pair(slot, id);
 }
 
@@ -1139,6 +1159,7 @@ void Daemon::RestoreAssignmentState() {
         absl::StrCat("snapshot ", FormatStateRef(*ref), " covers ",
                      stored->assignment, ", this instance holds ", assignment));
   }
+  const auto read = SteadyClock::now();
   absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(stored->bytes);
   if (!parsed.ok()) {
     return fail(
@@ -1180,15 +1201,28 @@ void Daemon::RestoreAssignmentState() {
     return fail(absl::IsFailedPrecondition(s) ? "version" : "corrupt",
                 s.message());
   }
+  const auto done = SteadyClock::now();
+  {
+    std::lock_guard<std::mutex> lock(restore_mu_);
+    last_restore_.bytes = static_cast<int64_t>(stored->bytes.size());
+    last_restore_.read = absl::FromChrono(read - started);
+    last_restore_.decode = absl::FromChrono(done - read);
+  }
   ++state_restores_;
   kafka_probe_->OnStateRestore("");
   VIGIA_LOG(INFO) << "kafka: detector state restored from "
                   << FormatStateRef(*ref) << " (" << stored->bytes.size()
                   << " bytes, read in "
-                  << absl::FormatDuration(
-                         absl::FromChrono(SteadyClock::now() - started))
+                  << absl::FormatDuration(absl::FromChrono(read - started))
+                  << ", decoded in "
+                  << absl::FormatDuration(absl::FromChrono(done - read))
                   << "); " << assignment
                   << " goes on from its committed offsets";
+}
+
+Daemon::RestoreFigures Daemon::last_restore() const {
+  std::lock_guard<std::mutex> lock(restore_mu_);
+  return last_restore_;
 }
 
 void Daemon::UpdateMetrics() {
