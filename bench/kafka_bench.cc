@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,7 @@
 #include "pipeline/kafka/daemon.h"
 #include "pipeline/kafka/mock_cluster.h"
 #include "pipeline/sinks.h"
+#include "prometheus/metric_family.h"
 #include "simdjson.h"
 
 namespace vigia::bench {
@@ -469,51 +472,86 @@ class FirstAlertSink : public AlertSink {
   SteadyClock::time_point first_;
 };
 
+// Delivery reports of the feed producer: a record the mock refused would
+// otherwise only show as a daemon that waits for it.
+struct Deliveries {
+  std::atomic<int64_t> failed{0};
+  rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+void OnFeedDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* d = static_cast<Deliveries*>(opaque);
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR && d->failed.fetch_add(1) == 0) {
+    d->first = m->err;
+  }
+}
+
+int64_t DetectorKeys(const Daemon& daemon) {
+  int64_t keys = 0;
+  for (const prometheus::MetricFamily& f : daemon.registry().Collect()) {
+    if (f.name != "vigia_detector_keys") continue;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      keys += static_cast<int64_t>(m.gauge.value);
+    }
+  }
+  return keys;
+}
+
 }  // namespace
 
-absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
-                                                   const Config& config,
-                                                   int64_t records,
-                                                   bool static_membership) {
+absl::StatusOr<RestartBenchResult> RunRestartBench(
+    const Feed& feed, const Config& config, int64_t records,
+    const std::map<std::string, std::string>& daemon_settings) {
   constexpr int kPartitions = 4;
   records = std::min<int64_t>(records, static_cast<int64_t>(feed.lines.size()));
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster =
       MockCluster::Start(1, kPartitions, DefaultTopics());
   if (!cluster.ok()) return cluster.status();
   const std::string bootstrap = (*cluster)->bootstrap();
-  rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap,
-                                   {{"linger.ms", "1"}}, nullptr, nullptr);
+  Deliveries deliveries;
+  rd_kafka_t* producer =
+      NewClient(RD_KAFKA_PRODUCER, bootstrap, {{"linger.ms", "1"}}, &deliveries,
+                &OnFeedDelivery);
   if (producer == nullptr) return absl::InternalError("no feed producer");
   std::map<std::string_view, int32_t> target_partition;
-  auto produce = [&](int64_t from, int64_t to) {
-    for (int64_t i = from; i < to; ++i) {
-      const FeedLine& line = feed.lines[i];
-      const std::string_view bytes = feed.line(i);
-      int32_t partition = 0;
-      if (!line.target.empty()) {
-        auto [it, added] = target_partition.try_emplace(
-            line.target,
-            static_cast<int32_t>(target_partition.size() % kPartitions));
-        partition = it->second;
-      }
-      rd_kafka_resp_err_t err;
-      do {
-        err = rd_kafka_producev(
-            producer, RD_KAFKA_V_TOPIC(line.ad ? "vigia.ads" : "vigia.posts"),
-            RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_KEY(line.target.data(), line.target.size()),
-            RD_KAFKA_V_VALUE(const_cast<char*>(bytes.data()), bytes.size()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(producer, 1);
-      } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+  auto send = [&](bool ad, std::string_view target, std::string_view bytes) {
+    int32_t partition = 0;
+    if (!target.empty()) {
+      auto [it, added] = target_partition.try_emplace(
+          target, static_cast<int32_t>(target_partition.size() % kPartitions));
+      partition = it->second;
     }
-    rd_kafka_flush(producer, 30000);
+    rd_kafka_resp_err_t err;
+    do {
+      err = rd_kafka_producev(
+          producer, RD_KAFKA_V_TOPIC(ad ? "vigia.ads" : "vigia.posts"),
+          RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_KEY(target.data(), target.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(bytes.data()), bytes.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(producer, 1);
+    } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
   };
-  // The librdkafka default session timeout: how long a member that died
-  // without leaving holds its partitions.
-  std::map<std::string, std::string> settings = {
-      {"fetch.wait.max.ms", "5"}, {"session.timeout.ms", "45000"}};
-  if (static_membership) settings["group.instance.id"] = "vigia-bench-1";
+  const int64_t half = records / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    send(feed.lines[i].ad, feed.lines[i].target, feed.line(i));
+  }
+  rd_kafka_flush(producer, 30000);
+  if (deliveries.failed.load() > 0 || rd_kafka_outq_len(producer) > 0) {
+    return absl::InternalError(absl::StrCat(
+        "feed: ", deliveries.failed.load(), " records not delivered (",
+        rd_kafka_err2str(deliveries.first), "), ", rd_kafka_outq_len(producer),
+        " still queued"));
+  }
+
+  // The ghost must hold the group as long as the daemon it stands for would.
+  std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
+  for (const auto& [k, v] : daemon_settings) settings[k] = v;
+  RestartBenchResult r;
+  r.session_timeout_ms = kDefaultSessionTimeoutMs;
+  if (auto it = settings.find("session.timeout.ms"); it != settings.end()) {
+    r.session_timeout_ms = std::atoi(it->second.c_str());
+  }
   DaemonOptions d;
   d.brokers = bootstrap;
   d.metrics_addr = "";
@@ -522,8 +560,6 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
   for (const auto& [k, v] : settings) d.kafka_settings[k] = v;
   std::atomic<int64_t> handled{0};
   d.on_record = [&handled](const SourceRef&) { handled.fetch_add(1); };
-  const int64_t half = records / 2;
-  produce(0, half);
 
   // The first instance, to a checkpoint covering the first half.
   {
@@ -535,17 +571,22 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
     absl::Status status;
     std::thread t([&] { status = (*a)->Run(stop); });
     const auto start = SteadyClock::now();
-    while (handled.load() < half && SecondsSince(start) < 120) {
+    const double limit = 120;
+    while (handled.load() < half && SecondsSince(start) < limit) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     const int64_t before = (*a)->state_checkpoints();
-    while ((*a)->state_checkpoints() <= before && SecondsSince(start) < 120) {
+    while ((*a)->state_checkpoints() <= before &&
+           SecondsSince(start) < limit + 60) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    r.keys = DetectorKeys(**a);
+    r.snapshot_bytes = (*a)->state_snapshot_bytes();
     stop.store(true);
     t.join();
     if (handled.load() < half) {
-      return absl::DeadlineExceededError("first instance did not finish");
+      return absl::DeadlineExceededError(absl::StrCat(
+          "first instance handled ", handled.load(), " of ", half, " records"));
     }
   }
   // A member that dies in the group without leaving, as kill -9 leaves one.
@@ -556,6 +597,8 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
           std::vector<std::pair<std::string, std::string>> kv(settings.begin(),
                                                               settings.end());
           kv.emplace_back("group.id", d.group_id);
+          kv.emplace_back("session.timeout.ms",
+                          absl::StrCat(r.session_timeout_ms));
           return kv;
         }(),
         nullptr, nullptr);
@@ -570,7 +613,7 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
     rd_kafka_subscribe(ghost, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     const auto start = SteadyClock::now();
-    while (SecondsSince(start) < 60) {
+    while (SecondsSince(start) < 120) {
       if (rd_kafka_message_t* m = rd_kafka_consumer_poll(ghost, 50)) {
         rd_kafka_message_destroy(m);
       }
@@ -583,10 +626,12 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
     }
     rd_kafka_destroy_flags(ghost, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
-  produce(half, records);
+  for (int64_t i = half; i < records; ++i) {
+    send(feed.lines[i].ad, feed.lines[i].target, feed.line(i));
+  }
+  rd_kafka_flush(producer, 30000);
   rd_kafka_destroy(producer);
 
-  RestartBenchResult r;
   handled.store(0);
   FirstAlertSink sink;
   const auto t0 = SteadyClock::now();
@@ -596,9 +641,12 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
   absl::Status status;
   std::thread t([&] { status = (*b)->Run(stop); });
   const int64_t rest = records - half;
-  while (SecondsSince(t0) < 180) {
+  while (SecondsSince(t0) < 240) {
     if (r.assigned_s < 0 && (*b)->assigned_partitions() > 0) {
       r.assigned_s = SecondsSince(t0);
+    }
+    if (r.restored_s < 0 && (*b)->state_restores() > 0) {
+      r.restored_s = SecondsSince(t0);
     }
     if (r.first_record_s < 0 && handled.load() > 0) {
       r.first_record_s = SecondsSince(t0);
@@ -617,13 +665,18 @@ absl::StatusOr<RestartBenchResult> RunRestartBench(const Feed& feed,
     r.first_alert_s = std::chrono::duration<double>(sink.first() - t0).count();
   }
   r.restored = (*b)->state_restores() > 0;
+  if (r.restored) {
+    const Daemon::RestoreFigures f = (*b)->last_restore();
+    r.restore_read_s = absl::ToDoubleSeconds(f.read);
+    r.restore_decode_s = absl::ToDoubleSeconds(f.decode);
+  }
   r.alerts = sink.count();
   stop.store(true);
   t.join();
   if (r.all_records_s < 0) {
     return absl::DeadlineExceededError(
         absl::StrCat("the restarted daemon handled ", handled.load(), " of ",
-                     rest, " records in 180 s"));
+                     rest, " records in 240 s"));
   }
   return r;
 }

@@ -92,6 +92,8 @@ absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
     if (field->empty()) return m.ErrorAt(key, "must not be empty");
   }
   if (out->group_id.empty()) return m.ErrorAt("group_id", "must not be empty");
+  // May be empty: dynamic membership.
+  VIGIA_RETURN_IF_ERROR(m.Str("instance_id", &out->instance_id));
   // May be empty: no state checkpoints.
   VIGIA_RETURN_IF_ERROR(m.Str("state_topic", &out->state_topic));
   VIGIA_RETURN_IF_ERROR(m.Duration("checkpoint_interval", Bound::kPositive,
@@ -105,6 +107,11 @@ absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
       return absl::OkStatus();
     });
   }));
+  if (!out->instance_id.empty() && out->settings.count("group.instance.id")) {
+    return m.ErrorAt("instance_id",
+                     "kafka.settings sets group.instance.id too: give one of "
+                     "them");
+  }
   return m.Section("secret_files", [out](ConfigMap& s) {
     return s.ForEach([out](const std::string& key, const ConfigNode& value) {
       // Only properties the daemon's logs redact by name, so the value read
@@ -691,11 +698,18 @@ std::string RedactUrlCredentials(std::string_view url) {
                       ToAbsl(url.substr(at)));
 }
 
+std::string ExpandInstanceId(std::string_view pattern,
+                             std::string_view hostname) {
+  return absl::StrReplaceAll(ToAbsl(pattern),
+                             {{"{hostname}", ToAbsl(hostname)}});
+}
+
 std::string CanonicalConnections(const Config& c) {
   CanonicalWriter w;
   const KafkaConfig& k = c.kafka;
   w.Add("kafka.brokers", k.brokers);
   w.Add("kafka.group_id", k.group_id);
+  w.Add("kafka.instance_id", k.instance_id);
   w.Add("kafka.posts_topic", k.posts_topic);
   w.Add("kafka.ads_topic", k.ads_topic);
   w.Add("kafka.dlq_topic", k.dlq_topic);

@@ -67,6 +67,9 @@ struct KafkaConfig {
   std::string dlq_topic = "vigia.dlq";
   std::string alerts_topic = "vigia.alerts";
   std::string group_id = "vigia";
+  // group.instance.id of `vigia run`'s consumer (static membership); empty:
+  // dynamic membership. "{hostname}" in it stands for the host's name.
+  std::string instance_id;
   // The compacted topic detector state is checkpointed to (docs/state.md);
   // empty: no state checkpoints (every assignment starts empty).
   std::string state_topic = "vigia.state";
@@ -232,6 +235,11 @@ std::string CanonicalConfig(const Config& config);
 // The connection settings (kafka, alertmanager, metrics) in the same form,
 // with secret values redacted: what `vigia config` prints after the hash.
 std::string CanonicalConnections(const Config& config);
+
+// kafka.instance_id as `vigia run` uses it: every "{hostname}" replaced by
+// `hostname` (a StatefulSet's pod name, a compose service's hostname).
+std::string ExpandInstanceId(std::string_view pattern,
+                             std::string_view hostname);
 
 // True when a librdkafka property holds a secret (passwords, keys, tokens).
 bool IsSecretKafkaSetting(std::string_view key);

@@ -402,6 +402,25 @@ TEST(ConfigSecrets, KafkaSecretFilesAreReadAndNeverPrinted) {
               HasSubstr("config.yaml:3: kafka.secret_files.sasl.password: "));
 }
 
+TEST(ConfigKafka, InstanceIdIsStaticMembershipAndNamesTheHost) {
+  absl::StatusOr<Config> c = WithEnv("kafka:\n  group_id: g\n", {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.instance_id, "");  // dynamic membership by default
+  c = WithEnv("kafka:\n  instance_id: vigia-{hostname}\n", {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(ExpandInstanceId(c->kafka.instance_id, "node-7"), "vigia-node-7");
+  EXPECT_EQ(ExpandInstanceId("a", "node-7"), "a");
+  EXPECT_THAT(CanonicalConnections(*c),
+              HasSubstr("kafka.instance_id = vigia-{hostname}\n"));
+  c = WithEnv("", {{"VIGIA_KAFKA_INSTANCE_ID", "pod-3"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kafka.instance_id, "pod-3");
+  EXPECT_THAT(ErrorFor("kafka:\n  instance_id: a\n  settings:\n"
+                       "    group.instance.id: b\n"),
+              HasSubstr("config.yaml:2: kafka.instance_id: kafka.settings "
+                        "sets group.instance.id too"));
+}
+
 TEST(ConfigSecrets, AlertmanagerCredentialsComeFromFilesAndAreNeverPrinted) {
   const std::string password = WriteTempFile("am-password", "am-s3cret\n");
   const std::string token = WriteTempFile("am-token", "tok-s3cret\n");

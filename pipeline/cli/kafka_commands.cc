@@ -1,9 +1,12 @@
 // `vigia run`, `vigia demo` and `vigia mock-kafka`: the Kafka modes.
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "pipeline/cli/commands.h"
@@ -64,6 +67,16 @@ absl::Status RunRun(const ParsedFlags& flags) {
   o.state_topic = k.state_topic;
   o.checkpoint_interval = k.checkpoint_interval;
   o.group_id = flags.get("group", k.group_id);
+  if (!k.instance_id.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0 &&
+        absl::StrContains(k.instance_id, "{hostname}")) {
+      return absl::InternalError(
+          "kafka.instance_id names {hostname}, and the host's name cannot be "
+          "read");
+    }
+    o.group_instance_id = ExpandInstanceId(k.instance_id, host);
+  }
   o.kafka_settings = k.settings;
   o.registry = NewMetricsRegistry();
 

@@ -73,10 +73,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
 
 absl::Status Daemon::Init() {
   VIGIA_LOG(INFO) << "kafka: brokers " << options_.brokers << ", group "
-                  << options_.group_id << ", topics " << options_.posts_topic
-                  << " + " << options_.ads_topic << " -> "
-                  << options_.alerts_topic << " (dead letters "
-                  << options_.dlq_topic << ", detector state "
+                  << options_.group_id
+                  << (options_.group_instance_id.empty()
+                          ? std::string()
+                          : absl::StrCat(" (static member ",
+                                         options_.group_instance_id, ")"))
+                  << ", topics " << options_.posts_topic << " + "
+                  << options_.ads_topic << " -> " << options_.alerts_topic
+                  << " (dead letters " << options_.dlq_topic
+                  << ", detector state "
                   << (state_enabled() ? options_.state_topic
                                       : std::string("not checkpointed"))
                   << ")";
@@ -145,6 +150,17 @@ absl::Status Daemon::Init() {
       // still in the topic is skipped.
       {"auto.offset.reset", "earliest"},
       {"statistics.interval.ms", absl::StrCat(options_.statistics_interval_ms)},
+      // How long the group waits for a member that died without leaving
+      // (kill -9, a lost host) before its partitions go to the others or
+      // to its restarted self: 10 s, Kafka's default before 3.0, instead of
+      // librdkafka's 45 s. The heartbeats go from librdkafka's own thread
+      // every heartbeat.interval.ms (3 s), whatever the daemon's thread is
+      // doing, and a C++ process has no collector pauses, so only a broker
+      // or network stall of over 10 s can cost a rebalance; that costs a
+      // re-read from the last checkpoint, while every kill -9 would cost
+      // the whole session timeout. The brokers' floor is
+      // group.min.session.timeout.ms (6 s by default).
+      {"session.timeout.ms", absl::StrCat(kDefaultSessionTimeoutMs)},
   };
   KafkaSettings forced = {
       {"group.id", options_.group_id},
@@ -155,6 +171,9 @@ absl::Status Daemon::Init() {
       {"enable.partition.eof", "true"},
   };
   if (!options_.brokers.empty()) forced["bootstrap.servers"] = options_.brokers;
+  if (!options_.group_instance_id.empty()) {
+    forced["group.instance.id"] = options_.group_instance_id;
+  }
   absl::StatusOr<KafkaConfPtr> conf =
       MakeKafkaConf(defaults, options_.kafka_settings, forced);
   if (!conf.ok()) return conf.status();
@@ -1093,6 +1112,7 @@ absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
     first = false;
   }
   kafka_probe_->OnStateCheckpoint(static_cast<int64_t>(bytes.size()));
+  state_snapshot_bytes_.store(static_cast<int64_t>(bytes.size()));
   return std::make_pair(slot, id);
 }
 
@@ -1265,6 +1285,8 @@ void Daemon::RestoreAssignmentState() {
   // detector included (a single instance, or one that got its partitions
   // back). Otherwise each snapshot gives the partitions that name it, and
   // the targets those carried.
+  // Read and checked: what follows decodes into the pipeline.
+  const auto read = SteadyClock::now();
   const bool whole = loaded.size() == 1 && unnamed.empty() &&
                      loaded[0]->assignment == assignment;
   std::vector<std::string> started_empty;
@@ -1355,11 +1377,25 @@ void Daemon::RestoreAssignmentState() {
                        << used.size() << " snapshot(s) not of exactly "
                        << assignment;
   }
+  const auto done = SteadyClock::now();
+  int64_t bytes = 0;
+  for (const Loaded* l : used) bytes += static_cast<int64_t>(l->bytes.size());
+  {
+    absl::MutexLock lock(&restore_mu_);
+    last_restore_.bytes = bytes;
+    last_restore_.read = absl::FromChrono(read - started);
+    last_restore_.decode = absl::FromChrono(done - read);
+  }
   VIGIA_LOG(INFO) << "kafka: " << assignment << " goes on from its committed "
                   << "offsets (state read in "
-                  << absl::FormatDuration(
-                         absl::FromChrono(SteadyClock::now() - started))
-                  << ")";
+                  << absl::FormatDuration(absl::FromChrono(read - started))
+                  << ", decoded in "
+                  << absl::FormatDuration(absl::FromChrono(done - read)) << ")";
+}
+
+Daemon::RestoreFigures Daemon::last_restore() const {
+  absl::MutexLock lock(&restore_mu_);
+  return last_restore_;
 }
 
 void Daemon::UpdateMetrics() {

@@ -43,6 +43,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pipeline/config.h"
 #include "pipeline/core/time.h"
@@ -59,6 +60,10 @@
 
 namespace vigia {
 
+// session.timeout.ms of the daemon's consumer unless kafka_settings sets
+// it (why 10 s: Daemon::Init).
+inline constexpr int kDefaultSessionTimeoutMs = 10000;
+
 struct DaemonOptions {
   // bootstrap.servers; empty leaves it to kafka_settings.
   std::string brokers;
@@ -74,6 +79,12 @@ struct DaemonOptions {
   std::string dlq_topic = "vigia.dlq";
   std::string alerts_topic = "vigia.alerts";
   std::string group_id = "vigia";
+  // group.instance.id (static membership, KIP-345); empty: dynamic. An
+  // instance restarted with the same id within the session timeout gets its
+  // partitions back from the brokers without a rebalance (and so restores
+  // its state); it does not leave the group on a clean stop, so the next
+  // start finds them still held for it. Distinct per instance of a group.
+  std::string group_instance_id;
   // Passthrough librdkafka settings for both clients (security.protocol,
   // sasl.*, ssl.*, tuning). Settings that the delivery guarantee depends on
   // (group.id, enable.auto.commit, enable.auto.offset.store,
@@ -177,6 +188,16 @@ class Daemon {
   int64_t state_restored_partitions() const {
     return state_restored_partitions_.load();
   }
+  // The last snapshot written to the state topic (bytes), and what the last
+  // successful restore cost: its size, reading its chunks from the state
+  // topic, and checking and decoding them into the pipeline.
+  int64_t state_snapshot_bytes() const { return state_snapshot_bytes_.load(); }
+  struct RestoreFigures {
+    int64_t bytes = 0;
+    absl::Duration read;
+    absl::Duration decode;
+  };
+  RestoreFigures last_restore() const;
   prometheus::Registry& registry() const { return *registry_; }
   // What /-/ready answers: ready once partitions are assigned and each has
   // reached its log end since its assignment (docs/metrics.md).
@@ -431,6 +452,9 @@ class Daemon {
   const char* last_target_topic_ = nullptr;
   int32_t last_target_partition_ = -1;
   uint16_t last_target_code_ = 0;
+  std::atomic<int64_t> state_snapshot_bytes_{0};
+  mutable absl::Mutex restore_mu_;
+  RestoreFigures last_restore_ ABSL_GUARDED_BY(restore_mu_);
 };
 
 // Creates a Daemon and runs it until `stop`.

@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -855,6 +856,43 @@ TEST(KafkaFailures, AnAlertmanagerOutageNeverHoldsBackKafkaCommits) {
   const std::optional<int> code = WaitForExit(**vigia);
   ASSERT_TRUE(code.has_value()) << (*vigia)->LogTail();
   // The Kafka side stopped cleanly; only the notification channel failed.
+  EXPECT_EQ(*code, 0) << (*vigia)->LogTail();
+}
+
+// kafka.instance_id reaches the consumer as its group.instance.id, with
+// {hostname} replaced, and a static member consumes and commits like any
+// other (the mock accepts static joins; it does not implement the
+// restart-without-rebalance a real broker gives them, docs/kafka.md).
+TEST(KafkaMembership, InstanceIdMakesAStaticMemberNamedAfterTheHost) {
+  auto mc = StartCluster();
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  std::vector<std::string> values;
+  for (const FeedLine& line : feed) values.push_back(line.json);
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 0, values).ok());
+  absl::StatusOr<std::string> dir = test_servers::MakeScratchDir("static");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string config = absl::StrCat(*dir, "/vigia.yaml");
+  std::ofstream(config) << "kafka:\n  instance_id: vigia-{hostname}\n";
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  const std::string group = "static-member";
+  int port = 0;
+  auto vigia = StartVigiaRun(*mc, group, {"--config", config}, &port);
+  ASSERT_TRUE(vigia.ok()) << vigia.status();
+  ASSERT_TRUE(WaitUntil([&] {
+    auto p = testing::CommittedOffsets(mc->bootstrap(), group, "vigia.posts",
+                                       kPartitions);
+    return p.ok() && Total(*p) == static_cast<int64_t>(values.size());
+  })) << (*vigia)->LogTail();
+  EXPECT_THAT((*vigia)->LogTail(1 << 20),
+              HasSubstr(absl::StrCat("group ", group, " (static member vigia-",
+                                     host, ")")));
+  ASSERT_EQ(::kill((*vigia)->pid(), SIGTERM), 0);
+  const std::optional<int> code = WaitForExit(**vigia);
+  ASSERT_TRUE(code.has_value()) << (*vigia)->LogTail();
   EXPECT_EQ(*code, 0) << (*vigia)->LogTail();
 }
 
