@@ -522,7 +522,8 @@ void Usage() {
          "  --no-10m     skip the 10-million-key memory figure\n"
          "  --no-kafka   skip the Kafka throughput, latency and scaling runs\n"
          "  --no-memory  skip the bytes-per-key runs\n"
-         "  --no-state   skip the snapshot size and speed runs\n"
+         "  --no-state   skip the snapshot size and speed runs and the Kafka\n"
+         "               restart runs\n"
          "  --kafka-setting K=V  a librdkafka setting for the daemons "
          "(repeatable)\n"
          "  --kafka-latency-rate R  skip the saturated Kafka runs; measure\n"
@@ -861,7 +862,9 @@ int Main(int argc, char** argv) {
         }
       }
     }
-    if (flags.latency_rate <= 0) {
+    // The restart runs measure restoring state, so --no-state skips them
+    // too (about three minutes of waiting on the dead member's session).
+    if (flags.latency_rate <= 0 && flags.state) {
       // Restart after kill -9 with the state restored (docs/state.md): the
       // dead member holds the group for its session timeout (librdkafka's
       // default 45 s) unless the instance has a static membership.
