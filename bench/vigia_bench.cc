@@ -693,15 +693,30 @@ int Main(int argc, char** argv) {
            feed.lines.size(), feed.bytes / 1e6, mean_bytes)});
   const Config config = DefaultConfig();
 
-  // Decode ceiling: best of three, as is the replay below, so both see warm
-  // caches and the same page-faulted feed.
+  // Decode ceiling and the validating decoder: best of three each, as is
+  // the replay below, so all see warm caches and the same page-faulted
+  // feed. The passes alternate, so that load from elsewhere on a shared
+  // machine falls on both alike (the decoder was one pass after the
+  // ceiling's three, and its ratio moved with the load: 33-75% in six runs
+  // of one build).
   Progress("decode ceiling");
   double ceiling_s = 1e30;
+  double decoder_s = 1e30;
   uint64_t checksum = 0;
   int64_t ceiling_errors = 0;
+  int64_t decoder_ok = 0;
+  Decoder decoder(config.decoder);
   for (int rep = 0; rep < 3; ++rep) {
     ceiling_s =
         std::min(ceiling_s, DecodeCeiling(feed, &checksum, &ceiling_errors));
+    const auto t0 = SteadyClock::now();
+    int64_t ok = 0;
+    for (size_t i = 0; i < feed.lines.size(); ++i) {
+      ok += decoder.Decode(feed.line(i), feed.capacity(i),
+                           Record(feed, i).source) == RejectReason::kNone;
+    }
+    decoder_s = std::min(decoder_s, SecondsSince(t0));
+    decoder_ok = ok;
   }
   const double ceiling_eps = n / ceiling_s;
   report.Add("decode", "ceiling_events_per_s", ceiling_eps, "ev/s",
@@ -711,18 +726,11 @@ int Main(int argc, char** argv) {
   report.Add("decode", "ceiling_GB_per_s", feed.bytes / ceiling_s / 1e9,
              "GB/s");
   {
-    Decoder decoder(config.decoder);
-    const auto t0 = SteadyClock::now();
-    int64_t ok = 0;
-    for (size_t i = 0; i < feed.lines.size(); ++i) {
-      ok += decoder.Decode(feed.line(i), feed.capacity(i),
-                           Record(feed, i).source) == RejectReason::kNone;
-    }
-    const double s = SecondsSince(t0);
+    const double decoder_eps = n / decoder_s;
     report.Add(
-        "decode", "vigia_decoder_events_per_s", n / s, "ev/s",
-        absl::StrFormat("Decoder with full validation; %d accepted", ok));
-    const double decoder_eps = n / s;
+        "decode", "vigia_decoder_events_per_s", decoder_eps, "ev/s",
+        absl::StrFormat("Decoder with full validation, best of 3; %d accepted",
+                        decoder_ok));
     report.AddTarget("decode", "decoder_ratio_to_ceiling",
                      100.0 * decoder_eps / ceiling_eps, "%", ">= 75%",
                      decoder_eps >= 0.75 * ceiling_eps,
