@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -22,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "pipeline/kafka/daemon.h"
 #include "pipeline/kafka/mock_cluster.h"
 #include "pipeline/sinks.h"
@@ -64,16 +64,18 @@ using AlertKey = std::pair<std::string, std::string>;
 // figures computed after the run.
 struct Shared {
   std::atomic<int64_t> handled{0};
-  std::mutex mu;
+  absl::Mutex mu;
   // Produce time of every record, by (topic, partition, offset), filled from
   // delivery reports on the producing thread.
-  std::map<std::tuple<int, int32_t, int64_t>, SteadyClock::time_point> produced;
+  std::map<std::tuple<int, int32_t, int64_t>, SteadyClock::time_point> produced
+      ABSL_GUARDED_BY(mu);
   // The record whose processing emitted each alert.
-  std::map<AlertKey, std::tuple<int, int32_t, int64_t>> trigger;
+  std::map<AlertKey, std::tuple<int, int32_t, int64_t>> trigger
+      ABSL_GUARDED_BY(mu);
   // When each alert was emitted by a daemon.
-  std::map<AlertKey, SteadyClock::time_point> emitted;
+  std::map<AlertKey, SteadyClock::time_point> emitted ABSL_GUARDED_BY(mu);
   // When each alert was read back from the alerts topic.
-  std::map<AlertKey, SteadyClock::time_point> seen;
+  std::map<AlertKey, SteadyClock::time_point> seen ABSL_GUARDED_BY(mu);
 };
 
 // Sees every alert a daemon emits (on its thread, while a record is being
@@ -86,13 +88,13 @@ class AttributingSink : public AlertSink {
   explicit AttributingSink(Shared* shared) : shared_(shared) {}
   absl::Status Write(const Alert& alert) override {
     pending_.emplace_back(alert.id, std::string(AlertStateName(alert.state)));
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    absl::MutexLock lock(&shared_->mu);
     shared_->emitted.emplace(pending_.back(), SteadyClock::now());
     return absl::OkStatus();
   }
   void OnRecord(const SourceRef& s, const std::string& ads_topic) {
     if (!pending_.empty()) {
-      std::lock_guard<std::mutex> lock(shared_->mu);
+      absl::MutexLock lock(&shared_->mu);
       const int topic = s.source == ads_topic ? 1 : 0;
       for (auto& k : pending_) {
         shared_->trigger.emplace(
@@ -119,7 +121,7 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     const size_t index = reinterpret_cast<uintptr_t>(m->_private);
     const int topic =
         std::string_view(rd_kafka_topic_name(m->rkt)) == "vigia.ads" ? 1 : 0;
-    std::lock_guard<std::mutex> lock(ctx->shared->mu);
+    absl::MutexLock lock(&ctx->shared->mu);
     ctx->shared->produced[{topic, m->partition, m->offset}] =
         (*ctx->produce_time)[index];
   }
@@ -188,7 +190,7 @@ void ReadAlerts(const std::string& bootstrap, int partitions, Shared* shared,
       std::string_view id, state;
       if (!parser.iterate(json).get(doc) && !doc["id"].get_string().get(id) &&
           !doc["state"].get_string().get(state)) {
-        std::lock_guard<std::mutex> lock(shared->mu);
+        absl::MutexLock lock(&shared->mu);
         shared->seen.emplace(AlertKey(std::string(id), std::string(state)),
                              now);
       }
@@ -408,6 +410,8 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
   }
   r.events_per_consumer_cpu_s =
       r.consumer_cpu_s > 0 ? r.events / r.consumer_cpu_s : 0;
+  // Every writer has stopped; the lock is for the annotations' sake.
+  absl::MutexLock lock(&shared.mu);
   for (auto& inst : instances) {
     for (const auto& [tp, at] : inst->handled_at) {
       auto p = shared.produced.find({tp.first, tp.second, at.first});
@@ -455,21 +459,21 @@ class FirstAlertSink : public AlertSink {
  public:
   absl::Status Write(const Alert&) override {
     if (count_.fetch_add(1) == 0) {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       first_ = SteadyClock::now();
     }
     return absl::OkStatus();
   }
   int64_t count() const { return count_.load(); }
   SteadyClock::time_point first() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return first_;
   }
 
  private:
   std::atomic<int64_t> count_{0};
-  mutable std::mutex mu_;
-  SteadyClock::time_point first_;
+  mutable absl::Mutex mu_;
+  SteadyClock::time_point first_ ABSL_GUARDED_BY(mu_);
 };
 
 // Delivery reports of the feed producer: a record the mock refused would

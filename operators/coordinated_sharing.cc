@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -733,8 +734,15 @@ class CoordinatedSharing final : public Operator {
     // The follower count rides in the strings' block (a few bytes, only
     // when reported) rather than in every Member: it is read only when
     // the post joins an episode, for the alert's reach.
-    const std::string followers =
-        event.followers >= 0 ? absl::StrCat(event.followers) : std::string();
+    char digits[24];
+    const std::string_view followers(
+        digits,
+        event.followers >= 0
+            ? static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits),
+                                                event.followers)
+                                      .ptr -
+                                  digits)
+            : 0);
     if (kind == Kind::kUrl) {
       m.text =
           followers.empty()

@@ -1,6 +1,7 @@
 #include "operators/coordinated_sharing.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <string>
@@ -129,6 +130,40 @@ TEST(NormalizePostText, FoldsLongAsciiRunsLikeShortOnes) {
   EXPECT_EQ(NormalizePostText("abcdefghi"), "abcdefghi");
   EXPECT_EQ(NormalizePostText("@abcdefghijkl ABCDEFGHIJKL\x7F\xFFmn"),
             "abcdefghijkl mn");
+}
+
+// Runs of words are folded eight bytes at a time: links, and words that
+// only look like a link's start, at every position against those steps.
+TEST(NormalizePostText, TellsLinksFromWordsStartingWithHOrWAtEveryOffset) {
+  const std::vector<std::string> words = {
+      "http://a.b/c", "https://a.b", "www.a.b", "HTTP://A.B", "Www.x.y",
+      "hat",          "Http",        "https",   "httpsx",     "www",
+      "wwwx",         "h",           "w",       "When",       "hello"};
+  const auto is_link = [](std::string_view w) {
+    std::string l(w);
+    for (char& c : l) c = static_cast<char>(std::tolower(c));
+    return l.starts_with("http://") || l.starts_with("https://") ||
+           l.starts_with("www.");
+  };
+  for (int pad = 0; pad < 9; ++pad) {
+    for (const std::string& w : words) {
+      for (const std::string& next : {std::string("vote"), std::string()}) {
+        const std::string text =
+            absl::StrCat(std::string(static_cast<size_t>(pad), 'a'), " Bb ", w,
+                         next.empty() ? "" : " ", next, " cc DD ee");
+        std::string want = std::string(static_cast<size_t>(pad), 'a');
+        absl::StrAppend(&want, want.empty() ? "" : " ", "bb");
+        if (!is_link(w)) {
+          std::string l = w;
+          for (char& c : l) c = static_cast<char>(std::tolower(c));
+          absl::StrAppend(&want, " ", l);
+        }
+        if (!next.empty()) absl::StrAppend(&want, " ", next);
+        absl::StrAppend(&want, " cc dd ee");
+        EXPECT_EQ(NormalizePostText(text), want) << text;
+      }
+    }
+  }
 }
 
 TEST(NormalizePostText, CopiesThatDifferOnlyInFormNormalizeTogether) {

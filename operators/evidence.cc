@@ -63,6 +63,12 @@ void TopK::Add(std::string_view value, uint32_t weight) {
   victim->count = plus(victim->count);
 }
 
+void TopK::Clear() {
+  entries_.clear();
+  chars_.clear();
+  garbage_ = 0;
+}
+
 void TopK::Store(Entry& e, std::string_view value) {
   constexpr uint32_t kMinGarbage = 256;
   if (garbage_ > kMinGarbage && garbage_ > chars_.size() - garbage_) {
@@ -231,6 +237,17 @@ void ReachSketch::Insert(std::vector<Account>& sample, Account a) {
   if (sample.size() > kKeep) sample.pop_back();
 }
 
+void ReachSketch::Clear() {
+  sample_.clear();
+  posts_without_followers_ = 0;
+  reposts_ = 0;
+  reported_reposts_ = 0;
+  ads_with_impressions_ = 0;
+  ads_without_impressions_ = 0;
+  impressions_lower_ = 0;
+  impressions_upper_ = 0;
+}
+
 void ReachSketch::Add(const Event& event) {
   if (event.is_ad()) {
     if (event.impressions.known()) {
@@ -327,6 +344,14 @@ void ReachSketch::Restore(SnapshotReader& r) {
   ads_without_impressions_ = r.I64();
   impressions_lower_ = r.F64();
   impressions_upper_ = r.F64();
+}
+
+void BucketEvidence::Clear() {
+  accounts_.Clear();
+  urls_.Clear();
+  hashtags_.Clear();
+  samples_.clear();
+  reach_.Clear();
 }
 
 void BucketEvidence::Add(const Event& event) {

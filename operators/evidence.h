@@ -54,6 +54,9 @@ class TopK {
   // Counts `weight` (e.g. an ad's spend) for `value`: the weighted
   // Space-Saving variant, with the same bounds on counts and errors.
   void Add(std::string_view value, uint32_t weight);
+  // Empties the sketch as if newly built with the same capacity, keeping its
+  // allocations (for a bucket that is recycled).
+  void Clear();
 
   int capacity() const { return static_cast<int>(capacity_); }
   bool full() const { return entries_.size() >= capacity_; }
@@ -106,6 +109,8 @@ class ReachSketch {
   static constexpr int kExactAccounts = 64;
 
   void Add(const Event& event);
+  // Empties the sketch as if newly built, keeping its allocation.
+  void Clear();
 
   // Snapshots: the sample and the counters.
   void Save(SnapshotWriter& w) const;
@@ -182,6 +187,11 @@ class BucketEvidence {
   // Adds the event's account (page for an ad), URLs and hashtags, and keeps
   // it as a sample while there is room.
   void Add(const Event& event);
+  // Empties the bucket as if newly built with the same limits, keeping the
+  // sketches' allocations: detectors recycle the buckets their windows drop
+  // (a bucket's first events otherwise cost a dozen allocations, and its
+  // drop as many frees, at the rate hops and keys come and go).
+  void Clear();
 
   const TopK& accounts() const { return accounts_; }
   const TopK& urls() const { return urls_; }

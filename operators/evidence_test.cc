@@ -266,6 +266,49 @@ TEST(ReachSketch, EstimatesBeyondItsExactRangeWithinItsError) {
       static_cast<long long>(truth));
 }
 
+// Buckets are recycled (KeyedHopCounter, foreign_share): a cleared bucket
+// must behave as a new one, whatever it held, for alerts not to change.
+TEST(BucketEvidence, ClearedIsANewBucket) {
+  const auto saved = [](const BucketEvidence& b) {
+    SnapshotWriter w;
+    b.Save(w);
+    return w.bytes();
+  };
+  // Fills every part: more accounts, URLs and hashtags than the sketches
+  // hold (replacements leave garbage in their value bytes), more samples
+  // than kept, more followed accounts than the reach keeps exactly, ads.
+  const auto fill = [](BucketEvidence& b, int n, int seed) {
+    for (int i = 0; i < n; ++i) {
+      const std::string url = absl::StrCat("https://x.test/", (i * seed) % 37);
+      const std::string tag = absl::StrCat("tag", (i + seed) % 11);
+      const std::string_view urls[] = {url};
+      const std::string_view tags[] = {tag};
+      Event e = Post(absl::StrCat("p", i), absl::StrCat("acct", i * seed % 97),
+                     100 + i, urls, tags, i + 1);
+      e.followers = i % 3 == 0 ? -1 : 10 * i;
+      e.reposts = i % 4;
+      if (i % 5 == 0) e.repost_of = "orig";
+      b.Add(e);
+      if (i % 7 == 0) b.Add(Ad(i, 2 * i));
+    }
+  };
+  const EvidenceLimits limits{4, 3};
+  BucketEvidence used(limits);
+  fill(used, 300, 7);
+  used.Clear();
+  const BucketEvidence fresh(limits);
+  EXPECT_EQ(saved(used), saved(fresh));
+  // And it fills again as a new one does.
+  BucketEvidence again(limits);
+  fill(used, 120, 3);
+  fill(again, 120, 3);
+  EXPECT_EQ(saved(used), saved(again));
+  const BucketEvidence* a[] = {&used};
+  const BucketEvidence* b[] = {&again};
+  EXPECT_EQ(MergeEvidence(a, 4, 3).reach->followers,
+            MergeEvidence(b, 4, 3).reach->followers);
+}
+
 TEST(ReachSketch, SurvivesASnapshotAndAFormatOneSnapshotRestoresWithout) {
   BucketEvidence b(EvidenceLimits{4, 2});
   b.Add(Follower("a", 100));

@@ -178,7 +178,16 @@ struct Bucket {
       : evidence(limits), origins(kOriginCapacity) {}
   BucketEvidence evidence;
   TopK origins;
+
+  void Clear() {
+    evidence.Clear();
+    origins.Clear();
+  }
 };
+
+// Spare buckets kept at most for reuse (see BucketEvidence::Clear): a hop
+// boundary drops about one bucket per key.
+constexpr size_t kMaxSpareBuckets = 64;
 
 class ForeignShare final : public Operator {
  public:
@@ -460,7 +469,12 @@ class ForeignShare final : public Operator {
     ForeignWindow::Slot* slot = ks.fwin.Add(hop);  // same span as twin
     buckets_ += ks.fwin.capacity() - before;
     if (slot->payload == nullptr) {
-      slot->payload = std::make_unique<Bucket>(limits_);
+      if (spare_.empty()) {
+        slot->payload = std::make_unique<Bucket>(limits_);
+      } else {
+        slot->payload = std::move(spare_.back());
+        spare_.pop_back();
+      }
     }
     slot->payload->evidence.Add(event);
     const CountryCode origin = event.origin();
@@ -616,6 +630,11 @@ class ForeignShare final : public Operator {
     }
     p.scorer.Learn(ks.foreign, end, foreign_hop, a);
     p.scorer.Learn(ks.total, end, total_hop, total_verdict);
+    if (std::unique_ptr<Bucket>& gone = ks.fwin.oldest_payload();
+        gone != nullptr && spare_.size() < kMaxSpareBuckets) {
+      gone->Clear();
+      spare_.push_back(std::move(gone));
+    }
     ks.fwin.Advance();
     ks.twin.Advance();
     if (ks.firing_level >= 0) return true;
@@ -734,6 +753,8 @@ class ForeignShare final : public Operator {
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;
   TargetScores scores_;
+  // Buckets dropped by windows, emptied, for Count() to reuse.
+  std::vector<std::unique_ptr<Bucket>> spare_;
 };
 
 }  // namespace

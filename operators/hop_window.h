@@ -129,6 +129,10 @@ class HopWindow {
     }
   }
 
+  // The oldest hop's payload, which Advance() drops: a caller that recycles
+  // payloads moves it out first.
+  Payload& oldest_payload() { return slot(oldest_hop()).payload; }
+
   void Advance() {
     const int64_t oldest = oldest_hop();
     partial_ = Sum() - At(oldest).count;

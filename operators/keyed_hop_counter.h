@@ -9,7 +9,9 @@
 //     is HopSchedule's, shared with every windowed detector);
 //   - Assess -> firing / escalation (the lower alert resolved as
 //     superseded, the higher one fired) / resolution -> Learn(hop count);
-//   - the detector builds each record (summary, evidence) in a callback.
+//   - the detector builds each record (summary, evidence) in a callback;
+//   - a bucket with a Clear() (BucketEvidence) is recycled when its hop
+//     leaves the window, instead of freed and built again.
 // Each key is scored by the Scorer chosen for its target when it was
 // created (per-target ladders).
 //
@@ -130,7 +132,7 @@ class KeyedHopCounter {
       return nullptr;
     }
     buckets_ += key->window.capacity() - before;
-    if (slot->payload == nullptr) slot->payload = new_bucket_();
+    if (slot->payload == nullptr) slot->payload = NewBucket();
     // Any event keeps the key alive, counted or not (new_account_burst
     // touches its target's bucket for every post).
     key->last_event_hop = std::max(key->last_event_hop, hop);
@@ -350,6 +352,31 @@ class KeyedHopCounter {
     return &key;
   }
 
+  static constexpr bool kRecyclable = requires(Bucket & b) { b.Clear(); };
+  // Spare buckets kept at most: a hop boundary drops about one bucket per
+  // key, and the next hop's events take them back.
+  static constexpr size_t kMaxSpare = 64;
+
+  std::unique_ptr<Bucket> NewBucket() {
+    if constexpr (kRecyclable) {
+      if (!spare_.empty()) {
+        std::unique_ptr<Bucket> b = std::move(spare_.back());
+        spare_.pop_back();
+        return b;
+      }
+    }
+    return new_bucket_();
+  }
+
+  // Takes a bucket the window is about to drop, emptied, for NewBucket().
+  void Recycle(std::unique_ptr<Bucket>& bucket) {
+    if constexpr (kRecyclable) {
+      if (bucket == nullptr || spare_.size() >= kMaxSpare) return;
+      bucket->Clear();
+      spare_.push_back(std::move(bucket));
+    }
+  }
+
   void Evict(size_t i) {
     buckets_ -= keys_[i].window.capacity();
     index_.erase(keys_[i].packed);
@@ -404,6 +431,7 @@ class KeyedHopCounter {
           make(key, end, a, CountRecord::kFiring, a.level, Severity::kInfo));
     }
     scorer.Learn(key.baseline, end, key.window.At(h).count, a);
+    Recycle(key.window.oldest_payload());
     key.window.Advance();
     return !(key.firing_level < 0 && key.window.Sum() == 0 &&
              key.last_event_hop < key.window.next_hop() &&
@@ -413,6 +441,7 @@ class KeyedHopCounter {
   HopSchedule schedule_;
   const int64_t max_keys_;
   const std::function<std::unique_ptr<Bucket>()> new_bucket_;
+  std::vector<std::unique_ptr<Bucket>> spare_;  // emptied, for NewBucket()
   LevelCapFn level_cap_;
 
   absl::flat_hash_map<uint32_t, uint32_t> index_;

@@ -12,13 +12,13 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/core/time.h"
@@ -612,12 +612,12 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   // broker returns.
   options.kafka_settings["reconnect.backoff.max.ms"] = "1000";
   // When each posts partition last delivered a record, and how many.
-  std::mutex mu;
+  absl::Mutex mu;
   std::map<int32_t, std::chrono::steady_clock::time_point> last_record;
   std::map<int32_t, int64_t> handled_in;
   options.on_record = [&](const SourceRef& s) {
     handled.Add(s);
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     last_record[s.partition] = std::chrono::steady_clock::now();
     ++handled_in[s.partition];
   };
@@ -664,13 +664,13 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   EXPECT_TRUE(mc->SetBrokerUp(1).ok());
   EXPECT_TRUE(mc->SetBrokerUp(2).ok());
   const auto silent_for = [&] {
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     return std::chrono::steady_clock::now() -
            last_record[kLastBrokersPartition];
   };
   const auto idle = absl::ToChronoMilliseconds(config.watermark.idle_timeout);
   EXPECT_TRUE(WaitUntil([&] {
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     for (const auto& [p, n] : per_partition) {
       if (p != kLastBrokersPartition && handled_in[p] < n) return false;
     }
@@ -681,7 +681,7 @@ TEST(KafkaDaemon, BrokerOutageAndInjectedErrorsLoseNoEventAndDuplicateNoAlert) {
   // broker 3's partition was silent for twice the idle timeout, its second
   // half still waiting.
   {
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     EXPECT_LT(handled_in[kLastBrokersPartition],
               per_partition[kLastBrokersPartition]);
   }

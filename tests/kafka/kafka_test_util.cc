@@ -410,23 +410,23 @@ absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(
 }
 
 void Handled::Add(const SourceRef& s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   seen_.emplace(s.partition, s.position);
   ++total_;
 }
 
 int64_t Handled::distinct() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(seen_.size());
 }
 
 int64_t Handled::total() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return total_;
 }
 
 std::set<std::pair<int32_t, int64_t>> Handled::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return seen_;
 }
 

@@ -10,7 +10,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <ostream>
 #include <set>
 #include <string>
@@ -20,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pipeline/config.h"
 #include "pipeline/kafka/daemon.h"
@@ -141,9 +141,9 @@ class Handled {
   bool WaitFor(int64_t n, absl::Duration timeout) const;
 
  private:
-  mutable std::mutex mu_;
-  std::set<std::pair<int32_t, int64_t>> seen_;
-  int64_t total_ = 0;
+  mutable absl::Mutex mu_;
+  std::set<std::pair<int32_t, int64_t>> seen_ ABSL_GUARDED_BY(mu_);
+  int64_t total_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A daemon running on its own thread until Stop().

@@ -33,7 +33,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -48,6 +47,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -95,7 +95,7 @@ class WebhookReceiver {
     return absl::StrCat("http://127.0.0.1:", port_, "/hook");
   }
   std::vector<std::string> bodies() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return bodies_;
   }
 
@@ -132,7 +132,7 @@ class WebhookReceiver {
         }
       }
       if (body_at != std::string::npos) {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         bodies_.push_back(request.substr(body_at));
       }
       static constexpr char kOk[] =
@@ -145,8 +145,8 @@ class WebhookReceiver {
   const int fd_;
   const int port_;
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<std::string> bodies_;
+  absl::Mutex mu_;
+  std::vector<std::string> bodies_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
@@ -704,14 +704,14 @@ TEST(OpsEndToEnd, AlertsReachAlertmanagerAndEveryDashboardPanelHasData) {
   // While the demo runs: follow Alertmanager closely (at 3600x an alert
   // episode of two event-time hours lasts two seconds), and run the
   // dashboards' queries every few seconds until each has returned data.
-  std::mutex mu;
+  absl::Mutex mu;
   std::map<std::string, SeenAlert> md_ru;  // every MD<-RU alert seen, by id
   std::atomic<bool> stop_polling{false};
   std::thread am_poller([&] {
     while (!stop_polling.load()) {
       for (auto& [id, alert] : FetchAlerts((*am)->url())) {
         if (!IsMdRuSurge(alert)) continue;
-        std::lock_guard<std::mutex> lock(mu);
+        absl::MutexLock lock(&mu);
         // The latest view wins (the resolve's endsAt replaces the firing
         // one's), but "was active" sticks.
         SeenAlert& seen = md_ru[id];
