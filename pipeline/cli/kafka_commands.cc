@@ -63,6 +63,7 @@ absl::Status RunRun(const ParsedFlags& flags) {
   o.alerts_topic = k.alerts_topic;
   o.state_topic = k.state_topic;
   o.checkpoint_interval = k.checkpoint_interval;
+  o.repartition = k.repartition;
   o.group_id = flags.get("group", k.group_id);
   o.kafka_settings = k.settings;
   o.registry = NewMetricsRegistry();
