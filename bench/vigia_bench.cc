@@ -503,6 +503,8 @@ struct Flags {
   bool kafka = true;
   bool memory = true;
   bool state = true;
+  // Only the saturated Kafka runs, without and with kafka.repartition.
+  bool repartition_only = false;
   // Only the Kafka latency run, paced at this many records/s (0: the
   // saturated runs first, then half their rate).
   double latency_rate = 0;
@@ -526,7 +528,9 @@ void Usage() {
          "  --kafka-setting K=V  a librdkafka setting for the daemons "
          "(repeatable)\n"
          "  --kafka-latency-rate R  skip the saturated Kafka runs; measure\n"
-         "               event-to-alert latency paced at R records/s\n";
+         "               event-to-alert latency paced at R records/s\n"
+         "  --kafka-repartition-only  only the saturated Kafka runs, 1 and 2\n"
+         "               daemons, without and with kafka.repartition\n";
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -556,6 +560,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->memory = false;
     } else if (a == "--no-state") {
       f->state = false;
+    } else if (a == "--kafka-repartition-only") {
+      f->repartition_only = true;
     } else if (a == "--kafka-latency-rate") {
       const char* v = next();
       if (v == nullptr ||
@@ -600,6 +606,59 @@ void Progress(std::string_view what) {
 // The low rate of the second latency run: well below what one daemon takes
 // saturated here (about 200k records/s), so that the cores are mostly idle.
 constexpr double kLowLatencyRate = 10000;
+
+// kafka.repartition's cost: the saturated runs of one and two daemons,
+// without and then with the repartition stage, on the same feed (keyed by
+// target in both). Sections "kafka rp xN".
+void RunRepartitionCost(const Feed& feed, const Config& config,
+                        const Flags& flags, Report& report) {
+  std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
+  for (const auto& [k, v] : flags.daemon_settings) settings[k] = v;
+  for (int instances : {1, 2}) {
+    KafkaBenchResult without;
+    for (bool repartition : {false, true}) {
+      Progress(absl::StrCat("kafka throughput, ", instances, " daemon(s)",
+                            repartition ? ", repartitioned" : ""));
+      KafkaBenchOptions options;
+      options.instances = instances;
+      options.daemon_settings = settings;
+      options.repartition = repartition;
+      absl::StatusOr<KafkaBenchResult> k = RunKafkaBench(feed, config, options);
+      const std::string section =
+          absl::StrCat("kafka ", repartition ? "rp" : "plain", " x", instances);
+      if (!k.ok()) {
+        report.Add(section, "failed", std::nan(""), "", k.status().ToString());
+        continue;
+      }
+      report.Add(section, "events_per_s", k->events_per_s, "ev/s",
+                 absl::StrFormat("%d records in %.2f s wall, saturated%s",
+                                 k->events, k->wall_s,
+                                 k->shutdown_notes.empty()
+                                     ? ""
+                                     : "; shutdown: " + k->shutdown_notes[0]));
+      report.Add(section, "daemon_cpu_us_per_record",
+                 1e6 * k->consumer_cpu_s / k->events, "us",
+                 "daemon threads' CPU / records (librdkafka threads not "
+                 "counted)");
+      report.Add(section, "process_cpu_us_per_record",
+                 1e6 * k->process_cpu_s / k->events, "us",
+                 "whole process CPU / records: daemons, librdkafka, feed "
+                 "producer, mock broker, reader");
+      if (!repartition) {
+        without = *k;
+      } else if (without.events > 0) {
+        report.Add(section, "throughput_cost_pct",
+                   100 * (1 - k->events_per_s / without.events_per_s), "%",
+                   "1 - with / without (wall), one run each");
+        report.Add(section, "process_cpu_cost_pct",
+                   100 * (k->process_cpu_s / k->events /
+                              (without.process_cpu_s / without.events) -
+                          1),
+                   "%", "whole process CPU per record, with / without - 1");
+      }
+    }
+  }
+}
 
 // One daemon fed at `rate` records/s: event-to-alert latency and its parts,
 // and every record's transit. The judged run's section is "kafka lat",
@@ -691,6 +750,17 @@ int Main(int argc, char** argv) {
            "diaspora scenario scaled: %d records, %.1f MB, %.0f B/record",
            feed.lines.size(), feed.bytes / 1e6, mean_bytes)});
   const Config config = DefaultConfig();
+
+  if (flags.repartition_only) {
+    RunRepartitionCost(feed, config, flags, report);
+    std::cout << FormatTable(report);
+    if (!flags.json.empty()) {
+      std::ofstream out(flags.json);
+      out << FormatJson(report) << "\n";
+      if (!out) return 1;
+    }
+    return 0;
+  }
 
   // Decode ceiling: best of three, as is the replay below, so both see warm
   // caches and the same page-faulted feed.

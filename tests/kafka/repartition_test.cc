@@ -387,5 +387,61 @@ TEST(KafkaRepartition, MiskeyedRecordsAreCountedAndBadOnesDeadLettered) {
   }
 }
 
+// A forwarder that crashed before its commit forwards its records again:
+// the copies (same input partition and offset) are skipped, and counted.
+TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
+  auto mc = StartCluster("dup");
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  // Input offsets 0..4 of partition 1, then 2..4 again (the re-send after
+  // a commit at 2), then 5..9; all to repartition partition 3.
+  std::vector<int64_t> offsets = {0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7, 8, 9};
+  ProducerOptions po;
+  po.brokers = mc->bootstrap();
+  po.client_id = "test-forwarder";
+  auto producer = Producer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  for (int64_t o : offsets) {
+    OutMessage m;
+    m.topic = RepartitionTopic("dup", FeedKind::kPost);
+    m.key = feed[o].target;
+    m.value = feed[o].json;
+    m.headers = {{"vigia.source.partition", "1"},
+                 {"vigia.source.offset", absl::StrCat(o)}};
+    m.output = "feed";
+    m.partition = 3;
+    (*producer)->Produce(std::move(m));
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+
+  ByInstance handled;
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "dup");
+  options.repartition = true;
+  options.on_record = [&](const SourceRef& s) {
+    EXPECT_EQ(s.partition, 1);
+    EXPECT_EQ(s.source, "vigia.posts via dup-posts-by-target/3");
+    handled.Add(0, s);
+  };
+  DaemonThread d(testing::TestConfig(), options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(10));
+  // Until the last record has surely been read.
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
+  while (d.daemon().repartition_duplicates() < 3 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(d.Stop().ok());
+  EXPECT_EQ(handled.total(), 10);
+  EXPECT_EQ(d.daemon().repartition_duplicates(), 3);
+  EXPECT_EQ(
+      MetricValue(
+          d.daemon().registry(),
+          R"(vigia_kafka_repartition_duplicates_total{topic="dup-posts-by-target"})"),
+      3);
+}
+
 }  // namespace
 }  // namespace vigia
