@@ -16,6 +16,10 @@
 // stops at its log end (no idle timeout); partitions running far ahead of
 // their feed's watermark are paused until it catches up (alignment), for
 // as long as the partitions holding it are reading a backlog.
+// With repartition on, the same consumer also reads the group's
+// repartition topics: records of the input topics are forwarded there keyed
+// by target (committed once acknowledged, like alerts), and only those are
+// processed, each lane (input partition) holding the watermark apart.
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback
