@@ -230,8 +230,16 @@ void RunPair(bool repartition, bool by_account,
   out->miskeyed = a.daemon().miskeyed_records() + b.daemon().miskeyed_records();
   out->repartitioned =
       a.daemon().repartitioned_records() + b.daemon().repartitioned_records();
-  ASSERT_TRUE(a.Stop().ok());
-  ASSERT_TRUE(b.Stop().ok());
+  // Both at once. Still, the first to leave starts a rebalance that can
+  // refuse the other's final commit: shutdown behaviour (docs/kafka.md),
+  // which loses nothing (the outputs were flushed before it) and is not
+  // what this test is about.
+  a.stop_flag().store(true);
+  b.stop_flag().store(true);
+  for (DaemonThread* d : {&a, &b}) {
+    const absl::Status s = d->Stop();
+    EXPECT_TRUE(s.ok() || absl::StrContains(s.message(), "commit failed")) << s;
+  }
   const std::string series =
       R"(vigia_kafka_miskeyed_records_total{topic="vigia.posts"})";
   out->miskeyed_metric = MetricValue(a.daemon().registry(), series) +
