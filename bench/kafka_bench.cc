@@ -205,8 +205,14 @@ void ReadAlerts(const std::string& bootstrap, int partitions, Shared* shared,
 
 absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     const Feed& feed, const Config& config, const KafkaBenchOptions& options) {
+  const std::string group = "vigia-bench";
+  std::vector<std::string> topics = DefaultTopics();
+  if (options.repartition) {
+    topics.push_back(RepartitionTopic(group, FeedKind::kPost));
+    topics.push_back(RepartitionTopic(group, FeedKind::kAd));
+  }
   absl::StatusOr<std::unique_ptr<MockCluster>> cluster =
-      MockCluster::Start(1, options.partitions, DefaultTopics());
+      MockCluster::Start(1, options.partitions, topics);
   if (!cluster.ok()) return cluster.status();
   const std::string bootstrap = (*cluster)->bootstrap();
   Shared shared;
@@ -240,7 +246,8 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
     DaemonOptions d;
     d.brokers = bootstrap;
     d.metrics_addr = "";
-    d.group_id = "vigia-bench";
+    d.group_id = group;
+    d.repartition = options.repartition;
     d.state_topic = options.state_topic;
     d.checkpoint_interval = absl::Seconds(options.checkpoint_interval_s);
     for (const auto& [k, v] : options.daemon_settings) d.kafka_settings[k] = v;
@@ -279,10 +286,14 @@ absl::StatusOr<KafkaBenchResult> RunKafkaBench(
       assigned += inst->daemon->assigned_partitions();
       each = each && inst->daemon->assigned_partitions() > 0;
     }
-    if (assigned == 2 * options.partitions && each) break;
-    if (SteadyClock::now() - wait_start > std::chrono::seconds(30)) {
+    if (assigned == (options.repartition ? 4 : 2) * options.partitions &&
+        each) {
+      break;
+    }
+    // (30 s was not always enough for two daemons on a busy machine.)
+    if (SteadyClock::now() - wait_start > std::chrono::seconds(90)) {
       stop_all();
-      return absl::DeadlineExceededError("daemons got no assignment in 30 s");
+      return absl::DeadlineExceededError("daemons got no assignment in 90 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

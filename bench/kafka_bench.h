@@ -37,6 +37,11 @@ struct KafkaBenchOptions {
   // as the throughput and latency runs have it) and the interval.
   std::string state_topic;
   double checkpoint_interval_s = 1;
+  // kafka.repartition on the daemons (docs/kafka.md): every record is
+  // forwarded through the group's repartition topics before it is
+  // processed. The feed is produced keyed by target either way, so the two
+  // runs differ only by the repartition stage.
+  bool repartition = false;
 };
 
 struct KafkaBenchResult {

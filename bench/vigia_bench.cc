@@ -503,6 +503,8 @@ struct Flags {
   bool kafka = true;
   bool memory = true;
   bool state = true;
+  // Only the saturated Kafka runs, without and with kafka.repartition.
+  bool repartition_only = false;
   // Only the Kafka latency run, paced at this many records/s (0: the
   // saturated runs first, then half their rate).
   double latency_rate = 0;
@@ -531,7 +533,9 @@ void Usage() {
          "  --kafka-latency-rate R  skip the saturated Kafka runs; measure\n"
          "               event-to-alert latency paced at R records/s\n"
          "  --only RUN   only that Kafka run: kafka-x1 (one saturated daemon)\n"
-         "               or kafka-restart (restart after kill -9)\n";
+         "               or kafka-restart (restart after kill -9)\n"
+         "  --kafka-repartition-only  only the saturated Kafka runs, 1 and 2\n"
+         "               daemons, without and with kafka.repartition\n";
 }
 
 bool ParseFlags(int argc, char** argv, Flags* f) {
@@ -561,6 +565,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->memory = false;
     } else if (a == "--no-state") {
       f->state = false;
+    } else if (a == "--kafka-repartition-only") {
+      f->repartition_only = true;
     } else if (a == "--kafka-latency-rate") {
       const char* v = next();
       if (v == nullptr ||
@@ -616,6 +622,59 @@ void Progress(std::string_view what) {
 // The low rate of the second latency run: well below what one daemon takes
 // saturated here (about 200k records/s), so that the cores are mostly idle.
 constexpr double kLowLatencyRate = 10000;
+
+// kafka.repartition's cost: the saturated runs of one and two daemons,
+// without and then with the repartition stage, on the same feed (keyed by
+// target in both). Sections "kafka rp xN".
+void RunRepartitionCost(const Feed& feed, const Config& config,
+                        const Flags& flags, Report& report) {
+  std::map<std::string, std::string> settings = {{"fetch.wait.max.ms", "5"}};
+  for (const auto& [k, v] : flags.daemon_settings) settings[k] = v;
+  for (int instances : {1, 2}) {
+    KafkaBenchResult without;
+    for (bool repartition : {false, true}) {
+      Progress(absl::StrCat("kafka throughput, ", instances, " daemon(s)",
+                            repartition ? ", repartitioned" : ""));
+      KafkaBenchOptions options;
+      options.instances = instances;
+      options.daemon_settings = settings;
+      options.repartition = repartition;
+      absl::StatusOr<KafkaBenchResult> k = RunKafkaBench(feed, config, options);
+      const std::string section =
+          absl::StrCat("kafka ", repartition ? "rp" : "plain", " x", instances);
+      if (!k.ok()) {
+        report.Add(section, "failed", std::nan(""), "", k.status().ToString());
+        continue;
+      }
+      report.Add(section, "events_per_s", k->events_per_s, "ev/s",
+                 absl::StrFormat("%d records in %.2f s wall, saturated%s",
+                                 k->events, k->wall_s,
+                                 k->shutdown_notes.empty()
+                                     ? ""
+                                     : "; shutdown: " + k->shutdown_notes[0]));
+      report.Add(section, "daemon_cpu_us_per_record",
+                 1e6 * k->consumer_cpu_s / k->events, "us",
+                 "daemon threads' CPU / records (librdkafka threads not "
+                 "counted)");
+      report.Add(section, "process_cpu_us_per_record",
+                 1e6 * k->process_cpu_s / k->events, "us",
+                 "whole process CPU / records: daemons, librdkafka, feed "
+                 "producer, mock broker, reader");
+      if (!repartition) {
+        without = *k;
+      } else if (without.events > 0) {
+        report.Add(section, "throughput_cost_pct",
+                   100 * (1 - k->events_per_s / without.events_per_s), "%",
+                   "1 - with / without (wall), one run each");
+        report.Add(section, "process_cpu_cost_pct",
+                   100 * (k->process_cpu_s / k->events /
+                              (without.process_cpu_s / without.events) -
+                          1),
+                   "%", "whole process CPU per record, with / without - 1");
+      }
+    }
+  }
+}
 
 // One daemon fed at `rate` records/s: event-to-alert latency and its parts,
 // and every record's transit. The judged run's section is "kafka lat",
@@ -707,6 +766,17 @@ int Main(int argc, char** argv) {
            "diaspora scenario scaled: %d records, %.1f MB, %.0f B/record",
            feed.lines.size(), feed.bytes / 1e6, mean_bytes)});
   const Config config = DefaultConfig();
+
+  if (flags.repartition_only) {
+    RunRepartitionCost(feed, config, flags, report);
+    std::cout << FormatTable(report);
+    if (!flags.json.empty()) {
+      std::ofstream out(flags.json);
+      out << FormatJson(report) << "\n";
+      if (!out) return 1;
+    }
+    return 0;
+  }
 
   if (flags.only.empty()) {
     // Decode ceiling and the validating decoder: best of three each, as is
@@ -892,8 +962,9 @@ int Main(int argc, char** argv) {
         }
       }
     }
-<<<<<<< HEAD
-    if (flags.latency_rate <= 0 &&
+    // The restart run measures restoring state, so --no-state skips it too
+    // (it waits on the dead member's session).
+    if (flags.latency_rate <= 0 && flags.state &&
         (flags.only.empty() || flags.only == "kafka-restart")) {
       // Restart after kill -9 with the state restored (docs/state.md). The
       // dead member holds the group for its session timeout (vigia's
@@ -923,25 +994,6 @@ int Main(int argc, char** argv) {
         report.Add(section, "restore_decode_s", r->restore_decode_s, "s",
                    "checked (CRC, config, offsets) and restored into the "
                    "pipeline");
-=======
-    // The restart runs measure restoring state, so --no-state skips them
-    // too (about three minutes of waiting on the dead member's session).
-    if (flags.latency_rate <= 0 && flags.state) {
-      // Restart after kill -9 with the state restored (docs/state.md): the
-      // dead member holds the group for its session timeout (librdkafka's
-      // default 45 s) unless the instance has a static membership.
-      for (bool static_membership : {false, true}) {
-        const std::string section =
-            static_membership ? "kafka restart static" : "kafka restart";
-        Progress(absl::StrCat(section, " (40,000 records)"));
-        absl::StatusOr<RestartBenchResult> r =
-            RunRestartBench(feed, config, 40000, static_membership);
-        if (!r.ok()) {
-          report.Add(section, "failed", std::nan(""), "",
-                     r.status().ToString());
-          continue;
-        }
->>>>>>> speed
         report.Add(section, "restart_to_assigned_s", r->assigned_s, "s",
                    absl::StrFormat("new daemon created -> partitions "
                                    "assigned: the group's wait for the dead "

@@ -98,6 +98,7 @@ absl::Status ParseKafka(ConfigMap& m, KafkaConfig* out) {
   VIGIA_RETURN_IF_ERROR(m.Str("state_topic", &out->state_topic));
   VIGIA_RETURN_IF_ERROR(m.Duration("checkpoint_interval", Bound::kPositive,
                                    &out->checkpoint_interval));
+  VIGIA_RETURN_IF_ERROR(m.Bool("repartition", &out->repartition));
   VIGIA_RETURN_IF_ERROR(m.Section("settings", [out](ConfigMap& s) {
     return s.ForEach([out](const std::string& key, const ConfigNode& value) {
       if (!value.yaml().IsScalar()) {
@@ -716,6 +717,7 @@ std::string CanonicalConnections(const Config& c) {
   w.Add("kafka.alerts_topic", k.alerts_topic);
   w.Add("kafka.state_topic", k.state_topic);
   w.Add("kafka.checkpoint_interval", k.checkpoint_interval);
+  w.Add("kafka.repartition", k.repartition);
   for (const auto& [key, value] : k.settings) {
     if (k.secret_files.count(key) > 0) continue;  // printed as its file
     w.Add(absl::StrCat("kafka.settings.", key),

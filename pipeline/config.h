@@ -76,6 +76,11 @@ struct KafkaConfig {
   // How often the daemon checkpoints: writes the detector state, then
   // commits the offsets it reflects. A restart re-reads at most this much.
   absl::Duration checkpoint_interval = absl::Seconds(30);
+  // Forward the post and ad topics' records, keyed by target, through the
+  // topics "<group_id>-posts-by-target" and "<group_id>-ads-by-target" and
+  // detect on those: for feeds keyed other than by target (docs/kafka.md,
+  // "Keying and scale-out"). Off: records keyed otherwise are counted.
+  bool repartition = false;
   // librdkafka properties passed through unchanged (security.protocol,
   // sasl.*, ssl.*, tuning). Secret values never reach logs or `vigia config`.
   // Holds the values read from secret_files too.

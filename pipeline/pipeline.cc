@@ -334,6 +334,7 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
     reason = decoder_.DecodeUnpadded(record.bytes, record.source);
   }
   if (ABSL_PREDICT_FALSE(reason != RejectReason::kNone)) {
+    last_target_ = CountryCode();
     stats_.read[hint_slot].Add();
     stats_.rejected[hint_slot][static_cast<int>(reason)].Add();
     watermark_.ObserveUntimed(record.source, Now());
@@ -342,6 +343,7 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
   }
 
   const Event& event = decoder_.event();
+  last_target_ = event.target;
   const int slot = static_cast<int>(event.kind);
   stats_.read[slot].Add();
   if (ABSL_PREDICT_FALSE(

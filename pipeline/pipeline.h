@@ -187,6 +187,10 @@ class Pipeline {
   // records are then processed in their order, and counted only then.
   absl::Status Process(const RawRecord& record);
   static constexpr int kMaxHeldRecords = 256;
+  // The target of the record Process() last decoded, unknown if it could
+  // not be decoded (or was held). The Kafka daemon checks it against the
+  // record's key without decoding the record a second time.
+  CountryCode last_target() const { return last_target_; }
   static constexpr size_t kMaxHeldBytes = size_t{8} << 20;
 
   // Re-evaluates the watermark on processing time alone (idle sources), for
@@ -339,6 +343,7 @@ class Pipeline {
   DeadLetterSink* dead_letter_sink_;
   const Clock* clock_;
   Decoder decoder_;
+  CountryCode last_target_;
   // What the operators derive from the current event, derived once for all
   // of them (operators/event_facts.h).
   EventFacts facts_;

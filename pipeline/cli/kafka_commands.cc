@@ -66,6 +66,7 @@ absl::Status RunRun(const ParsedFlags& flags) {
   o.alerts_topic = k.alerts_topic;
   o.state_topic = k.state_topic;
   o.checkpoint_interval = k.checkpoint_interval;
+  o.repartition = k.repartition;
   o.group_id = flags.get("group", k.group_id);
   if (!k.instance_id.empty()) {
     char host[256] = {};

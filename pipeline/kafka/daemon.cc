@@ -12,10 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "operators/snapshot.h"
 #include "pipeline/core/log.h"
+#include "pipeline/core/strings.h"
 #include "pipeline/kafka/state_store.h"
 
 namespace vigia {
@@ -40,7 +43,39 @@ std::atomic<bool> g_stop{false};
 
 void SetStop(int) { g_stop.store(true); }
 
+// The record headers a forwarded record carries: where it was read.
+constexpr char kSourcePartitionHeader[] = "vigia.source.partition";
+constexpr char kSourceOffsetHeader[] = "vigia.source.offset";
+
+// The value of header `name` of `m` as an integer, or -1.
+int64_t IntHeader(const rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return -1;
+  }
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr) {
+    return -1;
+  }
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(
+          absl::string_view(static_cast<const char*>(value), size), &n) ||
+      n < 0) {
+    return -1;
+  }
+  return n;
+}
+
 }  // namespace
+
+std::string RepartitionTopic(std::string_view group_id, FeedKind feed) {
+  return absl::StrCat(ToAbsl(group_id), feed == FeedKind::kAd
+                                            ? "-ads-by-target"
+                                            : "-posts-by-target");
+}
 
 const std::atomic<bool>& StopOnSignals() {
   struct sigaction sa;
@@ -61,7 +96,13 @@ Daemon::Daemon(const Config& config, const DaemonOptions& options,
       options_(options),
       extra_alert_sink_(extra_alert_sink),
       clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
-      batch_clock_(clock_) {}
+      batch_clock_(clock_) {
+  for (FeedKind feed : {FeedKind::kPost, FeedKind::kAd}) {
+    repartition_topics_[static_cast<int>(feed)] =
+        RepartitionTopic(options_.group_id, feed);
+  }
+  forward_decoder_ = std::make_unique<Decoder>(config_.decoder);
+}
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
     const Config& config, const DaemonOptions& options,
@@ -85,6 +126,12 @@ absl::Status Daemon::Init() {
                   << (state_enabled() ? options_.state_topic
                                       : std::string("not checkpointed"))
                   << ")";
+  if (options_.repartition) {
+    VIGIA_LOG(INFO) << "kafka: repartitioning by target: "
+                    << options_.posts_topic << " -> " << repartition_topics_[0]
+                    << ", " << options_.ads_topic << " -> "
+                    << repartition_topics_[1];
+  }
   if (!options_.kafka_settings.empty()) {
     VIGIA_LOG(INFO) << "kafka settings: "
                     << RedactSettings(options_.kafka_settings);
@@ -96,6 +143,12 @@ absl::Status Daemon::Init() {
   // Present from the start, at 0.
   kafka_probe_->OnSkipped(options_.posts_topic, 0);
   kafka_probe_->OnSkipped(options_.ads_topic, 0);
+  kafka_probe_->OnMiskeyed(options_.posts_topic, 0);
+  kafka_probe_->OnMiskeyed(options_.ads_topic, 0);
+  if (options_.repartition) {
+    kafka_probe_->OnRepartitioned(options_.posts_topic, 0);
+    kafka_probe_->OnRepartitioned(options_.ads_topic, 0);
+  }
   if (!options_.metrics_addr.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsServer>> server =
         MetricsServer::Start(options_.metrics_addr, registry_,
@@ -211,13 +264,89 @@ int Daemon::metrics_port() const {
 
 std::string_view Daemon::TopicView(const char* topic) const {
   // SourceRef views a string that outlives the pipeline: the option's.
-  return options_.ads_topic == topic ? std::string_view(options_.ads_topic)
-                                     : std::string_view(options_.posts_topic);
+  if (options_.ads_topic == topic) return options_.ads_topic;
+  if (options_.repartition) {
+    for (const std::string& t : repartition_topics_) {
+      if (t == topic) return t;
+    }
+  }
+  return options_.posts_topic;
 }
 
 FeedKind Daemon::FeedOf(std::string_view topic_view) const {
-  return topic_view.data() == options_.ads_topic.data() ? FeedKind::kAd
-                                                        : FeedKind::kPost;
+  return topic_view.data() == options_.ads_topic.data() ||
+                 topic_view.data() ==
+                     repartition_topics_[static_cast<int>(FeedKind::kAd)].data()
+             ? FeedKind::kAd
+             : FeedKind::kPost;
+}
+
+bool Daemon::Forwarded(std::string_view topic_view) const {
+  return options_.repartition &&
+         (topic_view.data() == options_.posts_topic.data() ||
+          topic_view.data() == options_.ads_topic.data());
+}
+
+bool Daemon::IsRepartitionTopic(std::string_view topic_view) const {
+  return options_.repartition &&
+         (topic_view.data() == repartition_topics_[0].data() ||
+          topic_view.data() == repartition_topics_[1].data());
+}
+
+SourceRef Daemon::LaneSource(std::string_view view, int32_t partition,
+                             int32_t input, int64_t offset) {
+  std::map<int32_t, std::string>& lanes = lanes_[{view.data(), partition}];
+  auto it = lanes.find(input);
+  if (it == lanes.end()) {
+    const std::string& input_topic = FeedOf(view) == FeedKind::kAd
+                                         ? options_.ads_topic
+                                         : options_.posts_topic;
+    it = lanes
+             .emplace(input, absl::StrCat(input_topic, " via ", ToAbsl(view),
+                                          "/", partition))
+             .first;
+  }
+  return SourceRef{it->second, input, offset};
+}
+
+int32_t Daemon::LaneCount(std::string_view view, int32_t partition) const {
+  int32_t n = std::max(input_partitions_[static_cast<int>(FeedOf(view))], 1);
+  auto it = lanes_.find({view.data(), partition});
+  if (it != lanes_.end() && !it->second.empty()) {
+    n = std::max(n, it->second.rbegin()->first + 1);
+  }
+  return n;
+}
+
+bool Daemon::PartitionAtEnd(const char* topic, int32_t partition) {
+  const std::string_view view = TopicView(topic);
+  if (Forwarded(view)) return true;
+  if (!IsRepartitionTopic(view)) {
+    return pipeline_->SourceAtEnd(SourceRef{view, partition, 0});
+  }
+  for (int32_t i = 0, n = LaneCount(view, partition); i < n; ++i) {
+    if (!pipeline_->SourceAtEnd(LaneSource(view, partition, i, 0))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Time Daemon::PartitionProgress(const char* topic, int32_t partition) {
+  const std::string_view view = TopicView(topic);
+  if (!IsRepartitionTopic(view)) {
+    return pipeline_->SourceProgress(SourceRef{view, partition, 0});
+  }
+  // The slowest lane that has said anything: a lane with no records (an
+  // input partition none of whose targets hash here) is no reason to keep
+  // the partition from being paused.
+  absl::Time least = absl::InfiniteFuture();
+  for (int32_t i = 0, n = LaneCount(view, partition); i < n; ++i) {
+    const absl::Time t =
+        pipeline_->SourceProgress(LaneSource(view, partition, i, 0));
+    if (t != absl::InfinitePast()) least = std::min(least, t);
+  }
+  return least == absl::InfiniteFuture() ? absl::InfinitePast() : least;
 }
 
 Pipeline& Daemon::EnsurePipeline() {
@@ -320,6 +449,9 @@ void Daemon::TrackAssignment(rd_kafka_resp_err_t err,
 }
 
 void Daemon::DropPipeline() {
+  // What a lane has delivered belongs to the pipeline that processed it: a
+  // new one re-reads from the last commit.
+  lane_next_.clear();
   if (pipeline_ == nullptr) return;
   pipeline_probe_->Update(TakeSnapshot(*pipeline_), clock_->Now());
   pipeline_probe_->Rebase();
@@ -534,18 +666,52 @@ void Daemon::SkipDeletedRecords() {
 absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
                                     SteadyClock::time_point dequeued) {
   const std::string_view topic = TopicView(rd_kafka_topic_name(m->rkt));
+  NoteOffset(topic, m->partition, m->offset);
+  if (Forwarded(topic)) {
+    // Committed once the checkpoint's mark shows the forwarded record
+    // acknowledged, as alerts are: at least once.
+    ForwardMessage(m, topic);
+    progress_[{std::string(topic), m->partition}] = m->offset + 1;
+    uncommitted_ = true;
+    return absl::OkStatus();
+  }
   RawRecord record;
   record.bytes = std::string_view(static_cast<const char*>(m->payload), m->len);
   // Payloads are not padded; the pipeline copies them into its own buffer.
   record.capacity = m->len;
   record.source = SourceRef{topic, m->partition, m->offset};
   record.feed_hint = FeedOf(topic);
-  NoteOffset(topic, m->partition, m->offset);
+  if (IsRepartitionTopic(topic)) {
+    // The lane of the input partition it was read from, at its input
+    // offset (which dead letters then name). A record without the headers
+    // (not written by vigia) goes with lane 0 at its own offset.
+    const int64_t input = IntHeader(m, kSourcePartitionHeader);
+    const int64_t offset = IntHeader(m, kSourceOffsetHeader);
+    const bool known = input >= 0 && input <= INT32_MAX && offset >= 0;
+    record.source =
+        LaneSource(topic, m->partition, known ? static_cast<int32_t>(input) : 0,
+                   known ? offset : m->offset);
+    if (known) {
+      // A forwarder that crashed before its commit forwards its records
+      // again; this pipeline has processed them already.
+      int64_t& next =
+          lane_next_[{topic.data(), m->partition, static_cast<int32_t>(input)}];
+      if (offset < next) {
+        ++repartition_duplicates_;
+        ++duplicates_pending_[static_cast<int>(FeedOf(topic))];
+        progress_[{std::string(topic), m->partition}] = m->offset + 1;
+        uncommitted_ = true;
+        return absl::OkStatus();
+      }
+      next = offset + 1;
+    }
+  }
   absl::Status s = EnsurePipeline().Process(record);
   if (!s.ok()) return s;
+  if (!options_.repartition) CheckKey(m, topic, pipeline_->last_target());
   pipeline_probe_->ObserveLatency(
       std::chrono::duration<double>(SteadyClock::now() - dequeued).count());
-  progress_[{std::string(record.source.source), m->partition}] = m->offset + 1;
+  progress_[{std::string(topic), m->partition}] = m->offset + 1;
   NoteTarget(topic, m->partition, m);
   uncommitted_ = true;
   ++records_;
@@ -569,6 +735,62 @@ void Daemon::NoteTarget(std::string_view topic, int32_t partition,
   last_target_topic_ = topic.data();
   last_target_partition_ = partition;
   last_target_code_ = code;
+}
+
+void Daemon::ForwardMessage(const rd_kafka_message_t* m,
+                            std::string_view topic) {
+  const FeedKind feed = FeedOf(topic);
+  const std::string_view bytes(static_cast<const char*>(m->payload), m->len);
+  OutMessage out;
+  out.topic = repartition_topics_[static_cast<int>(feed)];
+  // Only the target is wanted; the pipeline decodes the record again where
+  // it is processed. One that cannot be decoded is forwarded unkeyed (to
+  // any partition), and dead-lettered there with its reason.
+  if (forward_decoder_->DecodeUnpadded(
+          bytes, SourceRef{topic, m->partition, m->offset}) ==
+      RejectReason::kNone) {
+    const CountryCode target = forward_decoder_->event().target;
+    out.key = target.str();
+    CheckKey(m, topic, target);
+  }
+  out.value.assign(bytes);
+  out.headers = {{kSourcePartitionHeader, absl::StrCat(m->partition)},
+                 {kSourceOffsetHeader, absl::StrCat(m->offset)}};
+  out.output = "repartition";
+  producer_->Produce(std::move(out));
+  ++repartitioned_;
+  ++repartitioned_pending_[static_cast<int>(feed)];
+}
+
+void Daemon::CheckKey(const rd_kafka_message_t* m, std::string_view topic,
+                      CountryCode target) {
+  if (!target.known()) return;
+  const std::string_view key =
+      m->key != nullptr
+          ? std::string_view(static_cast<const char*>(m->key), m->key_len)
+          : std::string_view();
+  if (CountryCode::FromString(key) == target) return;
+  ++miskeyed_;
+  ++miskeyed_pending_[static_cast<int>(FeedOf(topic))];
+  const int64_t n = ++miskeyed_logs_;
+  // The first, then the 10th, 100th...: enough to be seen, never a flood.
+  int64_t power = 1;
+  while (power < n) power *= 10;
+  if (power != n) return;
+  VIGIA_LOG(WARNING)
+      << "kafka: " << topic << "/" << m->partition << " offset " << m->offset
+      << " is keyed "
+      << (m->key == nullptr
+              ? std::string("(no key)")
+              : absl::StrCat("\"", absl::CHexEscape(ToAbsl(key.substr(0, 32))),
+                             "\""))
+      << " but targets " << target.str() << " (" << n << " such records so far)"
+      << (options_.repartition
+              ? "; repartitioned by target"
+              : ": with more than one instance in the group its target's "
+                "records are split between them and alerts are missed; key "
+                "the records by target, or set kafka.repartition: true "
+                "(docs/kafka.md)");
 }
 
 void Daemon::HandleEndOfLog(const rd_kafka_message_t* m) {
@@ -641,7 +863,11 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
   // the cached high watermark is stale, and records produced meanwhile are
   // invisible until it recovers.
   for (const auto& [topic, partition] : stalled_) {
-    if (topic != options_.posts_topic && topic != options_.ads_topic) continue;
+    if (topic != options_.posts_topic && topic != options_.ads_topic &&
+        !(options_.repartition && (topic == repartition_topics_[0] ||
+                                   topic == repartition_topics_[1]))) {
+      continue;
+    }
     SetPartitionAtEnd(topic.c_str(), partition, false);
   }
   for (const Fetched& f : batch) {
@@ -698,10 +924,8 @@ void Daemon::MarkEnds() {
     }
     last_at_end_[key] = clock_->Now();
     newly_caught_up |= caught_up_.insert(key).second;
-    const std::string_view view = TopicView(tp.topic);
-    const SourceRef source{view, tp.partition, 0};
-    if (pipeline_->SourceAtEnd(source)) continue;
-    pipeline_->SetSourceAtEnd(source, FeedOf(view), true);
+    if (PartitionAtEnd(tp.topic, tp.partition)) continue;
+    SetPartitionAtEnd(tp.topic, tp.partition, true);
     changed = true;
   }
   if (newly_caught_up) UpdateReadiness();
@@ -745,6 +969,8 @@ void Daemon::AlignPartitions() {
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     const std::string_view view = TopicView(tp.topic);
+    // Forwarded partitions feed no watermark of this pipeline.
+    if (Forwarded(view)) continue;
     const int feed = static_cast<int>(FeedOf(view));
     std::pair<std::string, int32_t> key{tp.topic, tp.partition};
     auto progress_it = progress_.find(key);
@@ -763,8 +989,7 @@ void Daemon::AlignPartitions() {
     if (reference == absl::InfinitePast()) {
       reference = pipeline_->feed_start(FeedOf(view));
     }
-    const SourceRef source{view, tp.partition, 0};
-    const absl::Time progress = pipeline_->SourceProgress(source);
+    const absl::Time progress = PartitionProgress(tp.topic, tp.partition);
     const bool holder = reference == absl::InfinitePast() ||
                         progress == absl::InfinitePast() ||
                         progress <= reference + drift / 2;
@@ -776,7 +1001,7 @@ void Daemon::AlignPartitions() {
     auto end_it = last_at_end_.find(key);
     const bool away_from_end =
         end_it == last_at_end_.end() || now - end_it->second >= grace;
-    if (holder && !pipeline_->SourceAtEnd(source) && away_from_end &&
+    if (holder && !PartitionAtEnd(tp.topic, tp.partition) && away_from_end &&
         now - delivered->second.at < grace &&
         std::find(stalled_.begin(), stalled_.end(), key) == stalled_.end()) {
       catching_up[feed] = true;
@@ -807,14 +1032,14 @@ void Daemon::AlignPartitions() {
   for (int i = 0; i < assignment->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = assignment->elems[i];
     const std::string_view view = TopicView(tp.topic);
+    if (Forwarded(view)) continue;
     const FeedKind feed = FeedOf(view);
     const bool released = released_[static_cast<int>(feed)];
     absl::Time reference = pipeline_->feed_watermark(feed);
     if (reference == absl::InfinitePast()) {
       reference = pipeline_->feed_start(feed);
     }
-    const absl::Time progress =
-        pipeline_->SourceProgress(SourceRef{view, tp.partition, 0});
+    const absl::Time progress = PartitionProgress(tp.topic, tp.partition);
     std::pair<std::string, int32_t> key{tp.topic, tp.partition};
     const bool aligned = aligned_.contains(key);
     if (!aligned && !released && reference != absl::InfinitePast() &&
@@ -867,6 +1092,14 @@ void Daemon::ResumeAligned() {
 void Daemon::SetPartitionAtEnd(const char* topic, int32_t partition,
                                bool at_end) {
   const std::string_view view = TopicView(topic);
+  if (Forwarded(view)) return;  // Read by no pipeline.
+  if (IsRepartitionTopic(view)) {
+    for (int32_t i = 0, n = LaneCount(view, partition); i < n; ++i) {
+      pipeline_->SetSourceAtEnd(LaneSource(view, partition, i, 0), FeedOf(view),
+                                at_end);
+    }
+    return;
+  }
   pipeline_->SetSourceAtEnd(SourceRef{view, partition, 0}, FeedOf(view),
                             at_end);
 }
@@ -1029,26 +1262,75 @@ absl::Status Daemon::CommitOffsets(
   return absl::OkStatus();
 }
 
-absl::Status Daemon::CheckStateTopic() {
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(
-      producer_->raw(), options_.state_topic.c_str(), nullptr);
-  if (rkt == nullptr) return absl::OkStatus();
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(
-      producer_->raw(), 0, rkt, &md, ToMillis(kPrepareTopicsTimeout));
-  bool missing = false;
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr) {
-    for (int i = 0; i < md->topic_cnt; ++i) {
-      if (options_.state_topic == md->topics[i].topic &&
-          md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        missing = true;
+std::map<std::string, int32_t> Daemon::TopicPartitions(
+    const std::vector<std::string>& topics) {
+  std::map<std::string, int32_t> counts;
+  for (const std::string& topic : topics) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* rkt =
+        rd_kafka_topic_new(producer_->raw(), topic.c_str(), nullptr);
+    if (rkt == nullptr) continue;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(
+        producer_->raw(), 0, rkt, &md, ToMillis(kPrepareTopicsTimeout));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr) {
+      for (int i = 0; i < md->topic_cnt; ++i) {
+        if (topic != md->topics[i].topic) continue;
+        if (md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+          counts[topic] = 0;
+        } else if (md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          counts[topic] = md->topics[i].partition_cnt;
+        }
       }
     }
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
   }
-  if (md != nullptr) rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
+  return counts;
+}
+
+void Daemon::LearnInputPartitions() {
+  const std::map<std::string, int32_t> counts =
+      TopicPartitions({options_.posts_topic, options_.ads_topic});
+  for (FeedKind feed : {FeedKind::kPost, FeedKind::kAd}) {
+    const std::string& input =
+        feed == FeedKind::kAd ? options_.ads_topic : options_.posts_topic;
+    auto it = counts.find(input);
+    if (it != counts.end() && it->second > 0) {
+      input_partitions_[static_cast<int>(feed)] = it->second;
+    } else {
+      // Lanes then appear with their first record, and hold the watermark
+      // only from then on.
+      VIGIA_LOG(WARNING) << "kafka: the partitions of " << input
+                         << " are not known yet; each repartitioned lane "
+                            "holds the watermark from its first record";
+    }
+  }
+}
+
+absl::Status Daemon::CheckRepartitionTopics() {
+  const std::vector<std::string> topics(repartition_topics_.begin(),
+                                        repartition_topics_.end());
+  const std::map<std::string, int32_t> counts = TopicPartitions(topics);
+  std::vector<std::string> missing;
+  for (const std::string& t : topics) {
+    auto it = counts.find(t);
+    // (Brokers not answering yet: the forwarded records will wait.)
+    if (it != counts.end() && it->second == 0) missing.push_back(t);
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "kafka.repartition is on but the repartition topic(s) ",
+      absl::StrJoin(missing, ", "),
+      " do not exist: create them (as many partitions as the input topics, "
+      "see docs/kafka.md) or turn kafka.repartition off"));
+}
+
+absl::Status Daemon::CheckStateTopic() {
+  const std::map<std::string, int32_t> counts =
+      TopicPartitions({options_.state_topic});
+  auto it = counts.find(options_.state_topic);
   // (Brokers not answering yet: the checkpoints will say so.)
-  if (!missing) return absl::OkStatus();
+  if (it == counts.end() || it->second != 0) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       "the state topic ", options_.state_topic,
       " does not exist: create it (cleanup.policy=compact, see "
@@ -1399,6 +1681,24 @@ Daemon::RestoreFigures Daemon::last_restore() const {
 }
 
 void Daemon::UpdateMetrics() {
+  for (FeedKind feed : {FeedKind::kPost, FeedKind::kAd}) {
+    const int f = static_cast<int>(feed);
+    const std::string& input =
+        feed == FeedKind::kAd ? options_.ads_topic : options_.posts_topic;
+    if (miskeyed_pending_[f] > 0) {
+      kafka_probe_->OnMiskeyed(input, miskeyed_pending_[f]);
+    }
+    if (repartitioned_pending_[f] > 0) {
+      kafka_probe_->OnRepartitioned(input, repartitioned_pending_[f]);
+    }
+    if (duplicates_pending_[f] > 0) {
+      kafka_probe_->OnRepartitionDuplicates(repartition_topics_[f],
+                                            duplicates_pending_[f]);
+    }
+  }
+  miskeyed_pending_.fill(0);
+  repartitioned_pending_.fill(0);
+  duplicates_pending_.fill(0);
   if (pipeline_ != nullptr) {
     pipeline_probe_->Update(TakeSnapshot(*pipeline_), clock_->Now());
   }
@@ -1438,11 +1738,19 @@ void Daemon::ApplyBackpressure() {
 }
 
 absl::Status Daemon::Run(const std::atomic<bool>& stop) {
-  PartitionList topics(rd_kafka_topic_partition_list_new(2));
+  PartitionList topics(rd_kafka_topic_partition_list_new(4));
   rd_kafka_topic_partition_list_add(topics.get(), options_.posts_topic.c_str(),
                                     RD_KAFKA_PARTITION_UA);
   rd_kafka_topic_partition_list_add(topics.get(), options_.ads_topic.c_str(),
                                     RD_KAFKA_PARTITION_UA);
+  // One consumer for both stages: the input topics' records are forwarded,
+  // the repartition topics' processed, and one checkpoint commits both.
+  if (options_.repartition) {
+    for (const std::string& t : repartition_topics_) {
+      rd_kafka_topic_partition_list_add(topics.get(), t.c_str(),
+                                        RD_KAFKA_PARTITION_UA);
+    }
+  }
   if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics.get())) {
     return absl::UnavailableError(
         absl::StrCat("kafka subscribe failed: ", rd_kafka_err2str(err)));
@@ -1454,6 +1762,10 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
   std::vector<std::string> outputs = {options_.alerts_topic,
                                       options_.dlq_topic};
   if (state_enabled()) outputs.push_back(options_.state_topic);
+  if (options_.repartition) {
+    outputs.insert(outputs.end(), repartition_topics_.begin(),
+                   repartition_topics_.end());
+  }
   if (absl::Status s = producer_->PrepareTopics(outputs, kPrepareTopicsTimeout);
       !s.ok()) {
     VIGIA_LOG(WARNING) << "kafka: " << s.message()
@@ -1467,6 +1779,15 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
       Close();
       return s;
     }
+  }
+
+  if (options_.repartition) {
+    if (absl::Status s = CheckRepartitionTopics(); !s.ok()) {
+      VIGIA_LOG(ERROR) << "kafka: " << s.message();
+      Close();
+      return s;
+    }
+    LearnInputPartitions();
   }
 
   absl::Status status;

@@ -17,6 +17,10 @@
 // stops at its log end (no idle timeout); partitions running far ahead of
 // their feed's watermark are paused until it catches up (alignment), for
 // as long as the partitions holding it are reading a backlog.
+// With repartition on, the same consumer also reads the group's
+// repartition topics: records of the input topics are forwarded there keyed
+// by target (committed once acknowledged, like alerts), and only those are
+// processed, each lane (input partition) holding the watermark apart.
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback
@@ -38,6 +42,8 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -47,6 +53,7 @@
 #include "absl/time/time.h"
 #include "pipeline/config.h"
 #include "pipeline/core/time.h"
+#include "pipeline/decoder.h"
 #include "pipeline/kafka/kafka_probe.h"
 #include "pipeline/kafka/kafka_sinks.h"
 #include "pipeline/kafka/producer.h"
@@ -121,6 +128,13 @@ struct DaemonOptions {
   // half of it, so its events never get so far ahead that the detectors
   // cannot hold them (about six hours: HopSchedule::kMaxLookahead).
   absl::Duration alignment_drift = absl::Hours(1);
+  // Repartition by target (docs/kafka.md, "Keying and scale-out"): records
+  // of the post and ad topics are forwarded, unchanged and keyed by their
+  // target, to RepartitionTopic(group_id, feed), and the detectors read
+  // those. For feeds keyed otherwise (by account, round-robin), so that
+  // scale-out never splits a target. Off: records are processed where they
+  // are read, and those keyed other than by target are only counted.
+  bool repartition = false;
 
   // Processing time for idle-source detection; nullptr = the system clock.
   const Clock* clock = nullptr;
@@ -130,6 +144,10 @@ struct DaemonOptions {
   // the daemon's thread: for audits and tests.
   std::function<void(const SourceRef&)> on_record;
 };
+
+// The internal topic a group repartitions a feed through:
+// "<group_id>-posts-by-target" or "<group_id>-ads-by-target".
+std::string RepartitionTopic(std::string_view group_id, FeedKind feed);
 
 // Owns a librdkafka partition list.
 struct PartitionListDeleter {
@@ -172,6 +190,15 @@ class Daemon {
   // them (vigia_kafka_records_skipped_total).
   int64_t skipped_records() const { return skipped_.load(); }
   int64_t commits() const { return commits_.load(); }
+  // Records of the input topics whose key was not their target
+  // (vigia_kafka_miskeyed_records_total); with repartition, records
+  // forwarded to the repartition topics, and records read back from them
+  // that had been processed already and were skipped.
+  int64_t miskeyed_records() const { return miskeyed_.load(); }
+  int64_t repartitioned_records() const { return repartitioned_.load(); }
+  int64_t repartition_duplicates() const {
+    return repartition_duplicates_.load();
+  }
   // Partitions paused for watermark alignment, and resumed, so far.
   int64_t alignment_pauses() const { return alignment_pauses_.load(); }
   int64_t alignment_resumes() const { return alignment_resumes_.load(); }
@@ -218,11 +245,46 @@ class Daemon {
   void HandleRebalance(rd_kafka_resp_err_t err,
                        rd_kafka_topic_partition_list_t* partitions);
   void HandleStats(std::string_view json);
-  // The topic's name as a view of the option string that holds it.
+  // The topic's name as a view of the option string that holds it (the
+  // posts topic for a topic vigia does not read).
   std::string_view TopicView(const char* topic) const;
   // The feed a topic carries, by a view TopicView() returned: the ads
-  // topic ads, any other posts.
+  // topic and its repartition topic ads, any other posts.
   FeedKind FeedOf(std::string_view topic_view) const;
+  // With repartition: true for the post and ad topics, whose records are
+  // forwarded rather than processed; false otherwise.
+  bool Forwarded(std::string_view topic_view) const;
+  // True for a repartition topic (a view TopicView() returned).
+  bool IsRepartitionTopic(std::string_view topic_view) const;
+  // A repartition topic's records are watermark sources by the input
+  // partition they were forwarded from (a lane): one forwarder writes each
+  // lane of a partition in order, whereas several forwarders interleave on
+  // the partition as a whole, as far apart in event time as they are in
+  // their backlogs. The source of input partition `input` on `partition`
+  // of repartition topic `view`: named "<input topic> via <topic>/<n>",
+  // with the input partition as its partition.
+  SourceRef LaneSource(std::string_view view, int32_t partition, int32_t input,
+                       int64_t offset);
+  // The lanes of a repartition topic's partition: every partition of its
+  // input topic, and any lane a record named beyond that.
+  int32_t LaneCount(std::string_view view, int32_t partition) const;
+  // Forwards a record of an input topic to its repartition topic, keyed by
+  // its target (repartition).
+  void ForwardMessage(const rd_kafka_message_t* m, std::string_view topic);
+  // Counts a record read from input topic `topic` whose key is not
+  // `target` (unknown: the record could not be decoded, not counted).
+  void CheckKey(const rd_kafka_message_t* m, std::string_view topic,
+                CountryCode target);
+  // Whether every watermark source of an assigned partition is at its end,
+  // and the least progress among them.
+  bool PartitionAtEnd(const char* topic, int32_t partition);
+  absl::Time PartitionProgress(const char* topic, int32_t partition);
+  // The partition counts of the input topics (metadata), for the lanes.
+  void LearnInputPartitions();
+  // Partition counts of `topics` from the brokers' metadata: 0 for a topic
+  // they say does not exist; a topic they did not answer for is left out.
+  std::map<std::string, int32_t> TopicPartitions(
+      const std::vector<std::string>& topics);
   Pipeline& EnsurePipeline();
   void DropPipeline();
   // Replaces the pipeline with a fresh one that waits for every partition
@@ -301,8 +363,10 @@ class Daemon {
       const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
       bool sync, const std::string& metadata = "", char slot = 0);
   bool state_enabled() const { return !options_.state_topic.empty(); }
-  // FailedPrecondition when the brokers say the state topic does not exist.
+  // FailedPrecondition when the brokers say the state topic (or, with
+  // repartition, a repartition topic) does not exist.
   absl::Status CheckStateTopic();
+  absl::Status CheckRepartitionTopics();
   // The current assignment as AssignmentString() writes it.
   std::string CurrentAssignment() const;
   // Snapshots the pipeline with `offsets` (the progress it reflects) and
@@ -413,11 +477,35 @@ class Daemon {
   bool failed_ = false;
   int64_t checkpoint_failures_ = 0;
 
+  // Repartition: the repartition topics (by feed), the input topics'
+  // partition counts (0: unknown), the lane sources' names by (repartition
+  // topic, partition) and input partition (map nodes keep the names, which
+  // SourceRefs view, in place), and per lane the input offset the next
+  // record must exceed (lower ones were processed already: a re-send).
+  std::array<std::string, kNumFeeds> repartition_topics_;
+  std::array<int32_t, kNumFeeds> input_partitions_{};
+  // (Keyed by the topic's view: its data pointer, which TopicView() keeps
+  // stable, so the per-record lookups allocate nothing.)
+  std::map<std::pair<const char*, int32_t>, std::map<int32_t, std::string>>
+      lanes_;
+  std::map<std::tuple<const char*, int32_t, int32_t>, int64_t> lane_next_;
+  // A decoder for the forwarder (reads the target), apart from the
+  // pipeline's.
+  std::unique_ptr<Decoder> forward_decoder_;
+  // Counted since the last UpdateMetrics, by feed.
+  std::array<int64_t, kNumFeeds> miskeyed_pending_{};
+  std::array<int64_t, kNumFeeds> repartitioned_pending_{};
+  std::array<int64_t, kNumFeeds> duplicates_pending_{};
+  int64_t miskeyed_logs_ = 0;
+
   std::atomic<int> assigned_{0};
   std::atomic<int64_t> rebalances_{0};
   std::atomic<int64_t> records_{0};
   std::atomic<int64_t> skipped_{0};
   std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> miskeyed_{0};
+  std::atomic<int64_t> repartitioned_{0};
+  std::atomic<int64_t> repartition_duplicates_{0};
   std::atomic<int64_t> alignment_pauses_{0};
   std::atomic<int64_t> alignment_resumes_{0};
 

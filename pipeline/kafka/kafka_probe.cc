@@ -147,6 +147,25 @@ KafkaProbe::KafkaProbe(prometheus::Registry& registry)
                          "brokers (retention) before the consumer reached "
                          "them, so the offset was reset past them.")
                    .Register(registry)),
+      miskeyed_(prometheus::BuildCounter()
+                    .Name("vigia_kafka_miskeyed_records_total")
+                    .Help("Records of an input topic whose key is not their "
+                          "target, by topic. Without kafka.repartition, "
+                          "scale-out splits their targets.")
+                    .Register(registry)),
+      repartitioned_(prometheus::BuildCounter()
+                         .Name("vigia_kafka_repartitioned_records_total")
+                         .Help("Records of an input topic forwarded to its "
+                               "repartition topic keyed by target, by input "
+                               "topic.")
+                         .Register(registry)),
+      repartition_duplicates_(
+          prometheus::BuildCounter()
+              .Name("vigia_kafka_repartition_duplicates_total")
+              .Help("Records read from a repartition topic that were "
+                    "already processed (forwarded again after a crash) "
+                    "and skipped, by repartition topic.")
+              .Register(registry)),
       unacknowledged_(prometheus::BuildGauge()
                           .Name("vigia_kafka_unacknowledged_messages")
                           .Help("Outputs produced and not yet acknowledged "
@@ -282,6 +301,21 @@ void KafkaProbe::OnDeliveryError(std::string_view output) {
 
 void KafkaProbe::OnSkipped(std::string_view topic, int64_t n) {
   skipped_.Add({{"topic", std::string(topic)}})
+      .Increment(static_cast<double>(n));
+}
+
+void KafkaProbe::OnMiskeyed(std::string_view topic, int64_t n) {
+  miskeyed_.Add({{"topic", std::string(topic)}})
+      .Increment(static_cast<double>(n));
+}
+
+void KafkaProbe::OnRepartitioned(std::string_view topic, int64_t n) {
+  repartitioned_.Add({{"topic", std::string(topic)}})
+      .Increment(static_cast<double>(n));
+}
+
+void KafkaProbe::OnRepartitionDuplicates(std::string_view topic, int64_t n) {
+  repartition_duplicates_.Add({{"topic", std::string(topic)}})
       .Increment(static_cast<double>(n));
 }
 

@@ -85,6 +85,15 @@ class KafkaProbe {
   // Counts `n` records of `topic` that were never read: deleted by the
   // brokers before the consumer reached them (an offset reset).
   void OnSkipped(std::string_view topic, int64_t n);
+  // Counts `n` records of an input topic whose key is not their target
+  // (the keying docs/kafka.md asks of producers), read from `topic`. (The
+  // daemon adds these up per batch of metrics, not per record.)
+  void OnMiskeyed(std::string_view topic, int64_t n);
+  // Counts `n` records of an input topic forwarded to its repartition
+  // topic, and `n` read back from a repartition topic that were already
+  // processed (a forwarder's re-send after a crash) and skipped.
+  void OnRepartitioned(std::string_view topic, int64_t n);
+  void OnRepartitionDuplicates(std::string_view topic, int64_t n);
   // Outputs produced and not yet acknowledged (in flight or awaiting retry).
   void SetUnacknowledged(int64_t n);
   // Whether consumption is paused for backpressure.
@@ -114,6 +123,9 @@ class KafkaProbe {
   prometheus::Family<prometheus::Counter>& commits_;
   prometheus::Family<prometheus::Counter>& delivery_errors_;
   prometheus::Family<prometheus::Counter>& skipped_;
+  prometheus::Family<prometheus::Counter>& miskeyed_;
+  prometheus::Family<prometheus::Counter>& repartitioned_;
+  prometheus::Family<prometheus::Counter>& repartition_duplicates_;
   prometheus::Family<prometheus::Gauge>& unacknowledged_;
   prometheus::Family<prometheus::Gauge>& paused_;
   prometheus::Family<prometheus::Counter>& alignment_pauses_;

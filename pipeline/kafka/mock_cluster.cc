@@ -20,8 +20,11 @@
 namespace vigia {
 
 std::vector<std::string> DefaultTopics() {
-  return {"vigia.posts", "vigia.ads", "vigia.dlq", "vigia.alerts",
-          "vigia.state"};
+  // With kafka.repartition the default group also needs its repartition
+  // topics (docs/kafka.md).
+  return {"vigia.posts",        "vigia.ads",   "vigia.dlq",
+          "vigia.alerts",       "vigia.state", "vigia-posts-by-target",
+          "vigia-ads-by-target"};
 }
 
 namespace {

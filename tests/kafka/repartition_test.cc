@@ -1,0 +1,455 @@
+// kafka.repartition against the mock cluster: a feed keyed by account, or
+// round-robin, over several partitions, read by two instances of one group.
+// Repartitioned by target, each target is processed by one instance and the
+// alerts are replay's; without it the same feed is split between them.
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "pipeline/kafka/daemon.h"
+#include "pipeline/kafka/producer.h"
+#include "pipeline/metrics/metrics_server.h"
+#include "tests/kafka/kafka_test_util.h"
+
+namespace vigia {
+namespace {
+
+using testing::AlertRecord;
+using testing::DaemonThread;
+using testing::FeedLine;
+
+constexpr int kPartitions = 4;
+const absl::Duration kWait = absl::Seconds(180);
+// The feeds here are produced as a live feed arrives, kChunk records (about
+// six minutes of event time) at a time. A backlog of a feed not keyed by
+// target, read at once, shows each target's detector keys their events as
+// far out of order as a fetch spans (hours: a partition's records, then the
+// next one's), and foreign_origin_surge then raised replay's 5 alert
+// records in some runs and 0 or 3 in others, with or without repartition,
+// on one instance (docs/kafka.md, "Keying and scale-out": open).
+constexpr size_t kChunk = 100;
+
+// The mock cluster with the default topics and the group's two repartition
+// topics, kPartitions each.
+std::unique_ptr<MockCluster> StartCluster(const std::string& group) {
+  std::vector<std::string> topics = DefaultTopics();
+  topics.push_back(RepartitionTopic(group, FeedKind::kPost));
+  topics.push_back(RepartitionTopic(group, FeedKind::kAd));
+  auto mc = MockCluster::Start(1, kPartitions, topics);
+  EXPECT_TRUE(mc.ok()) << mc.status();
+  return mc.ok() ? std::move(*mc) : nullptr;
+}
+
+// The account id of a SurgeFeed post.
+std::string AccountOf(const std::string& json) {
+  const std::string marker = R"("account":{"id":")";
+  const size_t at = json.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t from = at + marker.size();
+  return json.substr(from, json.find('"', from) - from);
+}
+
+// Produces line i of `lines` to partition i % kPartitions of the posts
+// topic, keyed by its account (`by_account`) or with no key (round-robin).
+// On an empty topic, line i is then at offset i / kPartitions.
+absl::Status ProduceNotByTarget(
+    const std::string& bootstrap, const std::vector<FeedLine>& lines,
+    bool by_account, size_t chunk = 0,
+    const std::function<bool(size_t)>& handled = nullptr) {
+  ProducerOptions po;
+  po.brokers = bootstrap;
+  po.client_id = "test-feed-by-account";
+  auto producer = Producer::Create(po);
+  if (!producer.ok()) return producer.status();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    OutMessage m;
+    m.topic = "vigia.posts";
+    if (by_account) m.key = AccountOf(lines[i].json);
+    m.value = lines[i].json;
+    m.output = "feed";
+    m.partition = static_cast<int32_t>(i % kPartitions);
+    (*producer)->Produce(std::move(m));
+    if (chunk > 0 && (i + 1) % chunk == 0) {
+      if (absl::Status s = (*producer)->Flush(absl::Seconds(60)); !s.ok()) {
+        return s;
+      }
+      if (handled && !handled(i + 1)) {
+        return absl::DeadlineExceededError("records not handled");
+      }
+    }
+  }
+  return (*producer)->Flush(absl::Seconds(60));
+}
+
+// Which instances handled each input record: (input partition, offset).
+class ByInstance {
+ public:
+  void Add(int instance, const SourceRef& s) {
+    std::lock_guard<std::mutex> l(mu_);
+    seen_[{s.partition, s.position}].insert(instance);
+    ++total_;
+  }
+  int64_t distinct() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return static_cast<int64_t>(seen_.size());
+  }
+  int64_t total() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return total_;
+  }
+  bool WaitFor(int64_t n) const {
+    const auto deadline =
+        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (distinct() >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  // Per target of `lines` (produced by ProduceNotByTarget), the instances
+  // that handled some of its records.
+  std::map<std::string, std::set<int>> InstancesPerTarget(
+      const std::vector<FeedLine>& lines) const {
+    std::lock_guard<std::mutex> l(mu_);
+    std::map<std::string, std::set<int>> out;
+    for (const auto& [where, instances] : seen_) {
+      const size_t line =
+          static_cast<size_t>(where.second) * kPartitions + where.first;
+      if (line >= lines.size()) continue;
+      out[lines[line].target].insert(instances.begin(), instances.end());
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<int32_t, int64_t>, std::set<int>> seen_;
+  int64_t total_ = 0;
+};
+
+std::vector<AlertRecord> SurgeAlerts(std::vector<AlertRecord> v,
+                                     absl::Time cutoff) {
+  v = testing::EndingBy(std::move(v), cutoff);
+  std::erase_if(v, [](const AlertRecord& a) {
+    return a.detector != "foreign_origin_surge";
+  });
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<AlertRecord> AlertsInTopic(const std::string& bootstrap) {
+  auto records = testing::ReadTopic(bootstrap, "vigia.alerts", kPartitions);
+  EXPECT_TRUE(records.ok()) << records.status();
+  std::vector<AlertRecord> alerts;
+  if (!records.ok()) return alerts;
+  for (const auto& r : *records) {
+    auto a = testing::ParseAlertJson(r.value);
+    EXPECT_TRUE(a.ok()) << a.status();
+    if (a.ok()) alerts.push_back(*a);
+  }
+  return alerts;
+}
+
+// The value of the metric line starting with `series`, or -1.
+double MetricValue(prometheus::Registry& registry, const std::string& series) {
+  const std::string text = SerializeMetrics(registry);
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + 1 + series.size() + 1));
+}
+
+// Waits until the two daemons hold `each` partitions each, for a while.
+bool WaitForStableSplit(const Daemon& a, const Daemon& b, int each) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int64_t rebalances = a.rebalances() + b.rebalances();
+    if (a.assigned_partitions() == each && b.assigned_partitions() == each) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      if (a.rebalances() + b.rebalances() == rebalances &&
+          a.assigned_partitions() == each && b.assigned_partitions() == each) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+struct PairRun {
+  std::vector<AlertRecord> alerts;  // foreign_origin_surge, up to the cutoff
+  std::map<std::string, std::set<int>> instances_per_target;
+  int64_t handled_total = 0;
+  int64_t miskeyed = 0;
+  int64_t repartitioned = 0;
+  double miskeyed_metric = 0;
+};
+
+// Two instances of one group over SurgeFeed produced `by_account` (or
+// round-robin), with or without `repartition`.
+void RunPair(bool repartition, bool by_account,
+             const std::vector<FeedLine>& feed, PairRun* out) {
+  const std::string group = repartition ? "rp" : "split";
+  auto mc = StartCluster(group);
+  ASSERT_NE(mc, nullptr);
+  const Config config = testing::TestConfig();
+  ByInstance handled;
+  DaemonOptions a_options = testing::TestDaemonOptions(mc->bootstrap(), group);
+  a_options.repartition = repartition;
+  a_options.on_record = [&](const SourceRef& s) { handled.Add(0, s); };
+  DaemonOptions b_options = a_options;
+  b_options.on_record = [&](const SourceRef& s) { handled.Add(1, s); };
+  // Posts and ads, and with repartition their repartition topics.
+  const int all = (repartition ? 4 : 2) * kPartitions;
+  DaemonThread a(config, a_options);
+  ASSERT_TRUE(a.create_status().ok()) << a.create_status();
+  ASSERT_TRUE(a.WaitForAssignment(all, kWait));
+  DaemonThread b(config, b_options);
+  ASSERT_TRUE(b.create_status().ok()) << b.create_status();
+  ASSERT_TRUE(WaitForStableSplit(a.daemon(), b.daemon(), all / 2));
+
+  // As a live feed arrives: in chunks, each read before the next is
+  // produced (see kChunk).
+  ASSERT_TRUE(ProduceNotByTarget(mc->bootstrap(), feed, by_account, kChunk,
+                                 [&](size_t n) { return handled.WaitFor(n); })
+                  .ok());
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size())));
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  ASSERT_TRUE(testing::WaitForWatermark(a.daemon(), cutoff, kWait));
+  ASSERT_TRUE(testing::WaitForWatermark(b.daemon(), cutoff, kWait));
+  out->miskeyed = a.daemon().miskeyed_records() + b.daemon().miskeyed_records();
+  out->repartitioned =
+      a.daemon().repartitioned_records() + b.daemon().repartitioned_records();
+  // Both at once. Still, the first to leave starts a rebalance that can
+  // refuse the other's final commit: shutdown behaviour (docs/kafka.md),
+  // which loses nothing (the outputs were flushed before it) and is not
+  // what this test is about.
+  a.stop_flag().store(true);
+  b.stop_flag().store(true);
+  for (DaemonThread* d : {&a, &b}) {
+    const absl::Status s = d->Stop();
+    EXPECT_TRUE(s.ok() || absl::StrContains(s.message(), "commit failed")) << s;
+  }
+  const std::string series =
+      R"(vigia_kafka_miskeyed_records_total{topic="vigia.posts"})";
+  out->miskeyed_metric = MetricValue(a.daemon().registry(), series) +
+                         MetricValue(b.daemon().registry(), series);
+  out->alerts = SurgeAlerts(AlertsInTopic(mc->bootstrap()), cutoff);
+  out->instances_per_target = handled.InstancesPerTarget(feed);
+  out->handled_total = handled.total();
+}
+
+std::string Describe(const std::map<std::string, std::set<int>>& m) {
+  std::string s;
+  for (const auto& [target, instances] : m) {
+    absl::StrAppend(&s, target, ":", instances.size(), " ");
+  }
+  return s;
+}
+
+TEST(KafkaRepartition, AFeedKeyedByAccountRaisesReplaysAlertsOnTwoInstances) {
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const Config config = testing::TestConfig();
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  const std::vector<AlertRecord> replay =
+      SurgeAlerts(testing::ReplayAlerts(feed, config), cutoff);
+  ASSERT_FALSE(replay.empty());
+
+  PairRun run;
+  RunPair(/*repartition=*/true, /*by_account=*/true, feed, &run);
+  if (::testing::Test::HasFatalFailure()) return;
+  // Every record processed once, and every target by one instance only;
+  // both instances took part.
+  EXPECT_EQ(run.handled_total, static_cast<int64_t>(feed.size()));
+  ASSERT_EQ(run.instances_per_target.size(), testing::FeedTargets().size())
+      << Describe(run.instances_per_target);
+  std::set<int> used;
+  for (const auto& [target, instances] : run.instances_per_target) {
+    EXPECT_EQ(instances.size(), 1u) << target << " was split";
+    used.insert(instances.begin(), instances.end());
+  }
+  EXPECT_EQ(used.size(), 2u) << Describe(run.instances_per_target);
+  EXPECT_EQ(run.alerts, replay);
+  // Every record was forwarded, and none was keyed by its target.
+  EXPECT_GE(run.repartitioned, static_cast<int64_t>(feed.size()));
+  EXPECT_EQ(run.miskeyed, static_cast<int64_t>(feed.size()));
+}
+
+TEST(KafkaRepartition,
+     AFeedProducedRoundRobinRaisesReplaysAlertsOnTwoInstances) {
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const Config config = testing::TestConfig();
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  const std::vector<AlertRecord> replay =
+      SurgeAlerts(testing::ReplayAlerts(feed, config), cutoff);
+
+  PairRun run;
+  RunPair(/*repartition=*/true, /*by_account=*/false, feed, &run);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_EQ(run.handled_total, static_cast<int64_t>(feed.size()));
+  for (const auto& [target, instances] : run.instances_per_target) {
+    EXPECT_EQ(instances.size(), 1u) << target << " was split";
+  }
+  EXPECT_EQ(run.alerts, replay);
+  // Records without a key are mis-keyed too.
+  EXPECT_EQ(run.miskeyed, static_cast<int64_t>(feed.size()));
+}
+
+// The same feed and group without repartition: every target's records are
+// split between the two instances, which each see a part of its traffic.
+// This is what the two tests above would show without kafka.repartition.
+TEST(KafkaRepartition, WithoutRepartitionTheSameFeedSplitsEveryTarget) {
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const Config config = testing::TestConfig();
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  const std::vector<AlertRecord> replay =
+      SurgeAlerts(testing::ReplayAlerts(feed, config), cutoff);
+
+  PairRun run;
+  RunPair(/*repartition=*/false, /*by_account=*/true, feed, &run);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_EQ(run.handled_total, static_cast<int64_t>(feed.size()));
+  ASSERT_EQ(run.instances_per_target.size(), testing::FeedTargets().size());
+  for (const auto& [target, instances] : run.instances_per_target) {
+    EXPECT_EQ(instances.size(), 2u) << target << " was not split";
+  }
+  // Counted and warned about, never silent.
+  EXPECT_EQ(run.miskeyed, static_cast<int64_t>(feed.size()));
+  EXPECT_EQ(run.miskeyed_metric, static_cast<double>(feed.size()));
+  EXPECT_EQ(run.repartitioned, 0);
+  // And the alerts: each instance sees half of MD's surge.
+  std::cout << "without repartition: " << run.alerts.size()
+            << " surge alert records, replay " << replay.size() << "\n";
+  EXPECT_NE(run.alerts, replay);
+}
+
+// One instance, a feed keyed by target with records keyed otherwise among
+// it, and a record that cannot be decoded: only the latter are counted as
+// mis-keyed, and the bad record is dead-lettered with its reason and where
+// it was read, through the repartition topic.
+TEST(KafkaRepartition, MiskeyedRecordsAreCountedAndBadOnesDeadLettered) {
+  auto mc = StartCluster("one");
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  std::vector<FeedLine> by_target, by_account;
+  for (size_t i = 0; i < feed.size(); ++i) {
+    (i % 3 == 0 ? by_account : by_target).push_back(feed[i]);
+  }
+  ASSERT_TRUE(testing::ProduceFeed(mc->bootstrap(), "vigia.posts", by_target,
+                                   kPartitions)
+                  .ok());
+  ASSERT_TRUE(ProduceNotByTarget(mc->bootstrap(), by_account, true).ok());
+  ASSERT_TRUE(
+      testing::ProduceRaw(mc->bootstrap(), "vigia.posts", 2, {"not json"})
+          .ok());
+
+  for (bool repartition : {false, true}) {
+    SCOPED_TRACE(repartition ? "repartition" : "no repartition");
+    ByInstance handled;
+    DaemonOptions options = testing::TestDaemonOptions(
+        mc->bootstrap(), repartition ? "one" : "plain");
+    options.repartition = repartition;
+    options.on_record = [&](const SourceRef& s) { handled.Add(0, s); };
+    DaemonThread d(testing::TestConfig(), options);
+    ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+    ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()) + 1));
+    ASSERT_TRUE(d.Stop().ok());
+    EXPECT_EQ(d.daemon().miskeyed_records(),
+              static_cast<int64_t>(by_account.size()));
+    EXPECT_EQ(MetricValue(
+                  d.daemon().registry(),
+                  R"(vigia_kafka_miskeyed_records_total{topic="vigia.posts"})"),
+              static_cast<double>(by_account.size()));
+    EXPECT_EQ(d.daemon().repartitioned_records(),
+              repartition ? static_cast<int64_t>(feed.size()) + 1 : 0);
+  }
+
+  auto dead = testing::ReadTopic(mc->bootstrap(), "vigia.dlq", kPartitions);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  // (The records keyed by account come after the partition's others, an
+  // hour of event time back: those are dead letters too, as late.)
+  std::erase_if(*dead, [](const testing::TopicRecord& r) {
+    return r.value != "not json";
+  });
+  ASSERT_EQ(dead->size(), 2u);  // once per run
+  // Both name the record where it was read.
+  EXPECT_EQ((*dead)[0].headers.at("vigia.source.offset"),
+            (*dead)[1].headers.at("vigia.source.offset"));
+  for (const testing::TopicRecord& r : *dead) {
+    EXPECT_EQ(r.headers.at("vigia.reason"), "malformed_json");
+    EXPECT_EQ(r.headers.at("vigia.source.partition"), "2");
+    EXPECT_TRUE(
+        absl::StartsWith(r.headers.at("vigia.source.topic"), "vigia.posts"))
+        << r.headers.at("vigia.source.topic");
+  }
+}
+
+// A forwarder that crashed before its commit forwards its records again:
+// the copies (same input partition and offset) are skipped, and counted.
+TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
+  auto mc = StartCluster("dup");
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  // Input offsets 0..4 of partition 1, then 2..4 again (the re-send after
+  // a commit at 2), then 5..9; all to repartition partition 3.
+  std::vector<int64_t> offsets = {0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7, 8, 9};
+  ProducerOptions po;
+  po.brokers = mc->bootstrap();
+  po.client_id = "test-forwarder";
+  auto producer = Producer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  for (int64_t o : offsets) {
+    OutMessage m;
+    m.topic = RepartitionTopic("dup", FeedKind::kPost);
+    m.key = feed[o].target;
+    m.value = feed[o].json;
+    m.headers = {{"vigia.source.partition", "1"},
+                 {"vigia.source.offset", absl::StrCat(o)}};
+    m.output = "feed";
+    m.partition = 3;
+    (*producer)->Produce(std::move(m));
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+
+  ByInstance handled;
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "dup");
+  options.repartition = true;
+  options.on_record = [&](const SourceRef& s) {
+    EXPECT_EQ(s.partition, 1);
+    EXPECT_EQ(s.source, "vigia.posts via dup-posts-by-target/3");
+    handled.Add(0, s);
+  };
+  DaemonThread d(testing::TestConfig(), options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(10));
+  // Until the last record has surely been read.
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
+  while (d.daemon().repartition_duplicates() < 3 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(d.Stop().ok());
+  EXPECT_EQ(handled.total(), 10);
+  EXPECT_EQ(d.daemon().repartition_duplicates(), 3);
+  EXPECT_EQ(
+      MetricValue(
+          d.daemon().registry(),
+          R"(vigia_kafka_repartition_duplicates_total{topic="dup-posts-by-target"})"),
+      3);
+}
+
+}  // namespace
+}  // namespace vigia
