@@ -1601,10 +1601,15 @@ void Daemon::RestoreAssignmentState() {
       part.keep_target = [this, lp](FeedSet feeds, CountryCode target) {
         // A detector's state of a target follows the partition its
         // records come from: the ads topic's for a detector of ads only,
-        // the posts topic's otherwise.
-        const std::string& topic = feeds == FeedBit(FeedKind::kAd)
-                                       ? options_.ads_topic
-                                       : options_.posts_topic;
+        // the posts topic's otherwise (their by-target topics when
+        // repartitioning: those are the partitions the pipeline reads).
+        const FeedKind feed =
+            feeds == FeedBit(FeedKind::kAd) ? FeedKind::kAd : FeedKind::kPost;
+        const std::string& topic =
+            options_.repartition
+                ? repartition_topics_[static_cast<int>(feed)]
+                : (feed == FeedKind::kAd ? options_.ads_topic
+                                         : options_.posts_topic);
         auto homes = lp->home.find(topic);
         if (homes == lp->home.end()) return false;
         auto home = homes->second.find(target.packed());
