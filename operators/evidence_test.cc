@@ -283,8 +283,10 @@ TEST(BucketEvidence, ClearedIsANewBucket) {
       const std::string tag = absl::StrCat("tag", (i + seed) % 11);
       const std::string_view urls[] = {url};
       const std::string_view tags[] = {tag};
-      Event e = Post(absl::StrCat("p", i), absl::StrCat("acct", i * seed % 97),
-                     100 + i, urls, tags, i + 1);
+      // The event views its strings: they must outlive it.
+      const std::string id = absl::StrCat("p", i);
+      const std::string account = absl::StrCat("acct", i * seed % 97);
+      Event e = Post(id, account, 100 + i, urls, tags, i + 1);
       e.followers = i % 3 == 0 ? -1 : 10 * i;
       e.reposts = i % 4;
       if (i % 5 == 0) e.repost_of = "orig";
