@@ -1636,6 +1636,9 @@ void Daemon::RestoreAssignmentState() {
     EnsurePipeline();
     return;
   }
+  // The restored detectors carry their earlier cumulative counts (cap
+  // hits): the metrics count on from them, not again from zero.
+  pipeline_probe_->Rebase(TakeSnapshot(*pipeline_));
   committed_slot_ = 0;
   for (const Loaded* l : used) {
     // The slot of a snapshot under this assignment's keys must not be

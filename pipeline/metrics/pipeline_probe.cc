@@ -356,6 +356,8 @@ void PipelineProbe::Update(const PipelineSnapshot& s, absl::Time now) {
 
 void PipelineProbe::Rebase() { last_ = PipelineSnapshot(); }
 
+void PipelineProbe::Rebase(const PipelineSnapshot& from) { last_ = from; }
+
 void PipelineProbe::ObserveLatency(double seconds) {
   latency_seconds_->Observe(seconds);
 }

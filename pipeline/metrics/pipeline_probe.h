@@ -8,7 +8,9 @@
 // difference since the previous snapshot. When the pipeline behind the
 // probe is replaced (the Kafka daemon builds a new one on every rebalance),
 // Rebase() makes the next snapshot count from zero, so the exported
-// counters never go backwards.
+// counters never go backwards. A pipeline that starts from restored state
+// already holds cumulative counts of an earlier process (a detector's cap
+// hits): Rebase(restored) counts from those, so they are not added twice.
 //
 // The probe owns its families in the registry it was given, which must
 // outlive it. Update() and Rebase() must be called from one thread at a
@@ -77,6 +79,9 @@ class PipelineProbe {
   // The pipeline was replaced by a fresh one: the next snapshot counts from
   // zero. Gauges keep their values until then.
   void Rebase();
+  // The pipeline now holds restored state whose own counters read `from`:
+  // the next snapshot counts from there.
+  void Rebase(const PipelineSnapshot& from);
 
   // Records how long one record took from leaving the source (dequeue) to
   // the pipeline's decision on it.

@@ -224,6 +224,32 @@ TEST(PipelineProbe, AlertsAreCountedByDetectorSeverityAndState) {
       5);
 }
 
+TEST(PipelineProbe, RestoredCountsAreNotCountedAgain) {
+  auto registry = NewMetricsRegistry();
+  PipelineProbe probe(*registry);
+  const std::string cap_hits =
+      "vigia_detector_cap_hits_total{detector=\"foreign_share\"}";
+  PipelineSnapshot s;
+  OperatorStats op;
+  op.cap_hits = 4;
+  s.operators.emplace_back("foreign_share", op);
+  probe.Update(s, kNow);
+  EXPECT_EQ(Value(SerializeMetrics(*registry), cap_hits), 4);
+
+  // A new pipeline restores that state: its detector reads 4 already, and
+  // then refuses 2 more.
+  probe.Rebase();
+  probe.Rebase(s);
+  s.operators[0].second.cap_hits = 6;
+  probe.Update(s, kNow);
+  EXPECT_EQ(Value(SerializeMetrics(*registry), cap_hits), 6);
+
+  // Without the restored baseline the 4 would be added a second time.
+  probe.Rebase();
+  probe.Update(s, kNow);
+  EXPECT_EQ(Value(SerializeMetrics(*registry), cap_hits), 12);
+}
+
 TEST(PipelineProbe, EventTimeGaugesAreUnixSecondsAndLagIsNowMinusNewestEvent) {
   auto registry = NewMetricsRegistry();
   PipelineProbe probe(*registry);
