@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "operators/detector_options.h"
 #include "operators/evidence.h"
+#include "operators/hop_counter_detector.h"
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
 #include "operators/scorer.h"
@@ -26,16 +27,20 @@ namespace {
 constexpr std::string_view kName = "foreign_origin_surge";
 
 // The first detector; KeyedHopCounter (keyed_hop_counter.h) is its per-key
-// machinery, shared with the other count detectors.
-class ForeignOriginSurge final : public Operator {
+// machinery and HopCounterDetector its Operator side, shared with the other
+// count detectors. State format version 1: the counter with a
+// BucketEvidence per bucket.
+class ForeignOriginSurge final
+    : public HopCounterDetector<ForeignOriginSurge, BucketEvidence> {
  public:
   ForeignOriginSurge(const ForeignOriginSurgeOptions& options,
                      const OperatorContext& context)
-      : options_(options),
+      : HopCounterDetector(
+            options.window, options.hop, options.max_keys,
+            [this] { return std::make_unique<BucketEvidence>(limits_); }),
+        options_(options),
         context_(context),
         limits_{std::max(4 * context.top_n, 8), context.max_samples},
-        counter_(options.window, options.hop, options.max_keys,
-                 [this] { return std::make_unique<BucketEvidence>(limits_); }),
         scorer_(options.scoring, counter_.hop()),
         window_text_(HumanDuration(counter_.window())) {
     for (CountryCode c : options.targets) {
@@ -58,56 +63,21 @@ class ForeignOriginSurge final : public Operator {
     if (bucket != nullptr) bucket->Add(event);
   }
 
-  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
-    counter_.Advance(watermark, out,
-                     [this](const Key& key, absl::Time end, const Assessment& a,
-                            CountRecord record, int level, Severity successor) {
-                       return MakeAlert(key, end, a, record, level, successor);
-                     });
-  }
-
-  OperatorStats stats() const override { return counter_.stats(); }
-
-  std::vector<TargetScore> LatestScores() const override {
-    return counter_.LatestScores();
-  }
-
-  // State format, version 1: the KeyedHopCounter (operators/
-  // keyed_hop_counter.h) with a BucketEvidence per bucket.
-  uint32_t state_version() const override { return 1; }
-  void SaveState(SnapshotWriter& w) const override {
-    counter_.Save(
-        w, [](const BucketEvidence& b, SnapshotWriter& w) { b.Save(w); });
-  }
-  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
-    counter_.Restore(
-        r, [this](uint32_t) { return &scorer_; },
-        [](SnapshotReader& r, BucketEvidence* b) { b->Restore(r); });
-    return r.Finish();
-  }
-
-  bool splits_by_target() const override { return true; }
-  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
-    counter_.RetainTargets(keep);
-  }
-  absl::Status Absorb(Operator& other) override {
-    auto* o = dynamic_cast<ForeignOriginSurge*>(&other);
-    if (o == nullptr) return Operator::Absorb(other);
-    return counter_.Absorb(
-        o->counter_, [this](uint32_t packed) { return ScorerOf(packed); });
-  }
-
  private:
+  friend class HopCounterDetector<ForeignOriginSurge, BucketEvidence>;
+
   // The scorer Add() gives the key `packed`; nullptr for a target not
   // watched.
   const Scorer* ScorerOf(uint32_t packed) const {
     (void)packed;
     return &scorer_;
   }
-
-  using Counter = KeyedHopCounter<BucketEvidence>;
-  using Key = Counter::Key;
+  static void SaveBucket(const BucketEvidence& b, SnapshotWriter& w) {
+    b.Save(w);
+  }
+  static void RestoreBucket(SnapshotReader& r, BucketEvidence* b) {
+    b->Restore(r);
+  }
 
   // Builds the record of the alert of rung `level` for the window ending at
   // `end`; `successor` is the severity that supersedes it (kSuperseded).
@@ -144,7 +114,6 @@ class ForeignOriginSurge final : public Operator {
   const ForeignOriginSurgeOptions options_;
   const OperatorContext context_;
   const EvidenceLimits limits_;
-  Counter counter_;
   const Scorer scorer_;
   const std::string window_text_;
   std::bitset<kCountrySlots> targets_;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "operators/detector_options.h"
 #include "operators/evidence.h"
+#include "operators/hop_counter_detector.h"
 #include "operators/hyperloglog.h"
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
@@ -49,15 +50,20 @@ struct Rules {
   std::unique_ptr<Scorer> scorer;
 };
 
-class NewAccountBurst final : public Operator {
+// State format version 1 (HopCounterDetector): per bucket, the evidence,
+// the two sketches, the distinct-account HyperLogLog, the samples' account
+// creation times and the two post counts.
+class NewAccountBurst final
+    : public HopCounterDetector<NewAccountBurst, Bucket> {
  public:
   NewAccountBurst(const NewAccountBurstOptions& options,
                   const OperatorContext& context)
-      : options_(options),
+      : HopCounterDetector(
+            options.window, options.hop, options.max_keys,
+            [this] { return std::make_unique<Bucket>(limits_); }),
+        options_(options),
         context_(context),
         limits_{std::max(4 * context.top_n, 8), context.max_samples},
-        counter_(options.window, options.hop, options.max_keys,
-                 [this] { return std::make_unique<Bucket>(limits_); }),
         window_text_(HumanDuration(counter_.window())) {
     default_rules_.max_age = options.max_account_age;
     default_rules_.scorer =
@@ -117,75 +123,9 @@ class NewAccountBurst final : public Operator {
     b->distinct.AddHash(facts.account_hash());
   }
 
-  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
-    counter_.Advance(watermark, out,
-                     [this](const Key& key, absl::Time end, const Assessment& a,
-                            CountRecord record, int level, Severity successor) {
-                       return MakeAlert(key, end, a, record, level, successor);
-                     });
-  }
-
-  OperatorStats stats() const override { return counter_.stats(); }
-  std::vector<TargetScore> LatestScores() const override {
-    return counter_.LatestScores();
-  }
-
-  // State format, version 1: the KeyedHopCounter (operators/
-  // keyed_hop_counter.h) with, per bucket, the evidence, the two sketches,
-  // the distinct-account HyperLogLog, the samples' account creation times
-  // and the two post counts.
-  uint32_t state_version() const override { return 1; }
-  void SaveState(SnapshotWriter& w) const override {
-    counter_.Save(w, [](const Bucket& b, SnapshotWriter& w) {
-      b.evidence.Save(w);
-      b.accounts.Save(w);
-      b.origins.Save(w);
-      b.distinct.Save(w);
-      w.U64(b.sample_created.size());
-      for (absl::Time t : b.sample_created) w.Time(t);
-      w.U32(b.all_posts);
-      w.U32(b.unknown_age);
-    });
-  }
-  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
-    counter_.Restore(
-        r,
-        [this](uint32_t packed) -> const Scorer* {
-          const Rules* rules =
-              rules_by_target_[CountryIndex(CountryCode::FromChars(
-                  static_cast<char>(packed >> 24),
-                  static_cast<char>((packed >> 16) & 0xff)))];
-          return rules == nullptr ? nullptr : rules->scorer.get();
-        },
-        [](SnapshotReader& r, Bucket* b) {
-          b->evidence.Restore(r);
-          b->accounts.Restore(r);
-          b->origins.Restore(r);
-          b->distinct.Restore(r);
-          const size_t n = r.Count(1);
-          b->sample_created.clear();
-          for (size_t i = 0; i < n && r.ok(); ++i) {
-            b->sample_created.push_back(r.Time());
-          }
-          b->all_posts = r.U32();
-          b->unknown_age = r.U32();
-        });
-    return r.Finish();
-  }
-
-  bool splits_by_target() const override { return true; }
-  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
-    counter_.RetainTargets(keep);
-  }
-  absl::Status Absorb(Operator& other) override {
-    auto* o = dynamic_cast<NewAccountBurst*>(&other);
-    if (o == nullptr) return Operator::Absorb(other);
-    return counter_.Absorb(
-        o->counter_, [this](uint32_t packed) { return ScorerOf(packed); });
-  }
-
  private:
+  friend class HopCounterDetector<NewAccountBurst, Bucket>;
+
   // The scorer Add() gives the key `packed`; nullptr for a target not
   // watched.
   const Scorer* ScorerOf(uint32_t packed) const {
@@ -194,8 +134,29 @@ class NewAccountBurst final : public Operator {
                                static_cast<char>((packed >> 16) & 0xff)))];
     return rules == nullptr ? nullptr : rules->scorer.get();
   }
-
-  using Key = KeyedHopCounter<Bucket>::Key;
+  static void SaveBucket(const Bucket& b, SnapshotWriter& w) {
+    b.evidence.Save(w);
+    b.accounts.Save(w);
+    b.origins.Save(w);
+    b.distinct.Save(w);
+    w.U64(b.sample_created.size());
+    for (absl::Time t : b.sample_created) w.Time(t);
+    w.U32(b.all_posts);
+    w.U32(b.unknown_age);
+  }
+  static void RestoreBucket(SnapshotReader& r, Bucket* b) {
+    b->evidence.Restore(r);
+    b->accounts.Restore(r);
+    b->origins.Restore(r);
+    b->distinct.Restore(r);
+    const size_t n = r.Count(1);
+    b->sample_created.clear();
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      b->sample_created.push_back(r.Time());
+    }
+    b->all_posts = r.U32();
+    b->unknown_age = r.U32();
+  }
 
   // The UTC date of `t`, e.g. "2026-05-01"; the last one is cached, as a
   // burst's accounts tend to share their creation day.
@@ -305,7 +266,6 @@ class NewAccountBurst final : public Operator {
   const NewAccountBurstOptions options_;
   const OperatorContext context_;
   const EvidenceLimits limits_;
-  KeyedHopCounter<Bucket> counter_;
   const std::string window_text_;
   Rules default_rules_;
   std::vector<std::unique_ptr<Rules>> target_rules_;

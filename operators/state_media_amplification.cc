@@ -17,6 +17,7 @@
 #include "operators/detector_options.h"
 #include "operators/event_urls.h"
 #include "operators/evidence.h"
+#include "operators/hop_counter_detector.h"
 #include "operators/hyperloglog.h"
 #include "operators/keyed_hop_counter.h"
 #include "operators/operator_util.h"
@@ -103,17 +104,22 @@ struct Bucket {
   uint32_t via_account = 0;
 };
 
-class StateMediaAmplification final : public Operator {
+// State format version 1 (HopCounterDetector): per bucket, the evidence,
+// the outlet sketch, the account HyperLogLog, the samples' notes and the two
+// counts.
+class StateMediaAmplification final
+    : public HopCounterDetector<StateMediaAmplification, Bucket> {
  public:
   StateMediaAmplification(const StateMediaAmplificationOptions& options,
                           const OperatorContext& context)
-      : options_(options),
+      : HopCounterDetector(
+            options.window, options.hop, options.max_keys,
+            [this] { return std::make_unique<Bucket>(limits_); }),
+        options_(options),
         context_(context),
         list_(options.domains != nullptr ? options.domains
                                          : DefaultStateMediaList()),
         limits_{std::max(4 * context.top_n, 8), context.max_samples},
-        counter_(options.window, options.hop, options.max_keys,
-                 [this] { return std::make_unique<Bucket>(limits_); }),
         default_scorer_(options.scoring, counter_.hop()),
         window_text_(HumanDuration(counter_.window())) {
     for (size_t i = 0; i < list_->outlets.size(); ++i) {
@@ -175,70 +181,9 @@ class StateMediaAmplification final : public Operator {
     ++(outlet >= 0 ? b->via_url : b->via_account);
   }
 
-  void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
-    counter_.Advance(watermark, out,
-                     [this](const Key& key, absl::Time end, const Assessment& a,
-                            CountRecord record, int level, Severity successor) {
-                       return MakeAlert(key, end, a, record, level, successor);
-                     });
-  }
-
-  OperatorStats stats() const override { return counter_.stats(); }
-  std::vector<TargetScore> LatestScores() const override {
-    return counter_.LatestScores();
-  }
-
-  // State format, version 1: the KeyedHopCounter (operators/
-  // keyed_hop_counter.h) with, per bucket, the evidence, the outlet
-  // sketch, the account HyperLogLog, the samples' notes and the two counts.
-  uint32_t state_version() const override { return 1; }
-  void SaveState(SnapshotWriter& w) const override {
-    counter_.Save(w, [](const Bucket& b, SnapshotWriter& w) {
-      b.evidence.Save(w);
-      b.outlets.Save(w);
-      b.accounts.Save(w);
-      w.U64(b.sample_notes.size());
-      for (const std::string& n : b.sample_notes) w.Str(n);
-      w.U32(b.via_url);
-      w.U32(b.via_account);
-    });
-  }
-  absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
-    counter_.Restore(
-        r,
-        [this](uint32_t packed) {
-          return scorers_[CountryIndex(CountryCode::FromChars(
-              static_cast<char>(packed >> 24),
-              static_cast<char>((packed >> 16) & 0xff)))];
-        },
-        [](SnapshotReader& r, Bucket* b) {
-          b->evidence.Restore(r);
-          b->outlets.Restore(r);
-          b->accounts.Restore(r);
-          const size_t n = r.Count(1);
-          b->sample_notes.clear();
-          for (size_t i = 0; i < n && r.ok(); ++i) {
-            b->sample_notes.push_back(r.Str());
-          }
-          b->via_url = r.U32();
-          b->via_account = r.U32();
-        });
-    return r.Finish();
-  }
-
-  bool splits_by_target() const override { return true; }
-  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
-    counter_.RetainTargets(keep);
-  }
-  absl::Status Absorb(Operator& other) override {
-    auto* o = dynamic_cast<StateMediaAmplification*>(&other);
-    if (o == nullptr) return Operator::Absorb(other);
-    return counter_.Absorb(
-        o->counter_, [this](uint32_t packed) { return ScorerOf(packed); });
-  }
-
  private:
+  friend class HopCounterDetector<StateMediaAmplification, Bucket>;
+
   // The scorer Add() gives the key `packed`; nullptr for a target not
   // watched.
   const Scorer* ScorerOf(uint32_t packed) const {
@@ -246,8 +191,27 @@ class StateMediaAmplification final : public Operator {
         CountryCode::FromChars(static_cast<char>(packed >> 24),
                                static_cast<char>((packed >> 16) & 0xff)))];
   }
-
-  using Key = KeyedHopCounter<Bucket>::Key;
+  static void SaveBucket(const Bucket& b, SnapshotWriter& w) {
+    b.evidence.Save(w);
+    b.outlets.Save(w);
+    b.accounts.Save(w);
+    w.U64(b.sample_notes.size());
+    for (const std::string& n : b.sample_notes) w.Str(n);
+    w.U32(b.via_url);
+    w.U32(b.via_account);
+  }
+  static void RestoreBucket(SnapshotReader& r, Bucket* b) {
+    b->evidence.Restore(r);
+    b->outlets.Restore(r);
+    b->accounts.Restore(r);
+    const size_t n = r.Count(1);
+    b->sample_notes.clear();
+    for (size_t i = 0; i < n && r.ok(); ++i) {
+      b->sample_notes.push_back(r.Str());
+    }
+    b->via_url = r.U32();
+    b->via_account = r.U32();
+  }
 
   // The outlet whose domain is `host` (a URL's, as UrlHost() gives it) or a
   // parent domain of it (the most specific listed one), or -1.
@@ -335,7 +299,6 @@ class StateMediaAmplification final : public Operator {
   const OperatorContext context_;
   const std::shared_ptr<const StateMediaList> list_;
   const EvidenceLimits limits_;
-  KeyedHopCounter<Bucket> counter_;
   const Scorer default_scorer_;
   const std::string window_text_;
   absl::flat_hash_map<std::string, uint32_t> domains_;
