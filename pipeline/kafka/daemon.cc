@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "operators/snapshot.h"
 #include "pipeline/core/log.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
 #include "pipeline/kafka/state_store.h"
 
@@ -482,6 +483,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
   // would otherwise stay paused).
   if (!closing_) ResumeAligned();
   aligned_.clear();
+  DropParked();
   delivered_.clear();
   last_at_end_.clear();
   released_.fill(false);
@@ -875,6 +877,9 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
     SetPartitionAtEnd(rd_kafka_topic_name(f.message->rkt), f.message->partition,
                       false);
   }
+  for (const auto& [key, queue] : parked_) {
+    SetPartitionAtEnd(key.first.c_str(), key.second, false);
+  }
   // rd_kafka_position() reads the client's local state, and fills the
   // offsets into our copy of the assignment.
   rd_kafka_topic_partition_list_t* assignment = assignment_.get();
@@ -918,7 +923,7 @@ void Daemon::MarkEnds() {
     const bool at_end =
         (eof_it != end_of_log_.end() && eof_it->second >= next) ||
         (next >= 0 && cached && next >= high);
-    if (!at_end ||
+    if (!at_end || parked_.contains(key) ||
         std::find(stalled_.begin(), stalled_.end(), key) != stalled_.end()) {
       continue;
     }
@@ -944,11 +949,7 @@ void Daemon::AlignPartitions() {
   // feed's event time started: without this, one partition delivering
   // first could take the detectors hours past their windows before the
   // others had said anything.
-  // A partition holding the watermark is at most max_out_of_orderness past
-  // it, and must never be paused (nothing would resume it).
-  const absl::Duration drift =
-      std::max(options_.alignment_drift,
-               2 * config_.watermark.max_out_of_orderness + absl::Minutes(1));
+  const absl::Duration drift = AlignmentDrift();
   const absl::Duration grace = config_.watermark.end_grace;
   const absl::Time now = clock_->Now();
   const rd_kafka_topic_partition_list_t* assignment = assignment_.get();
@@ -961,9 +962,9 @@ void Daemon::AlignPartitions() {
   // end_grace, waiting gains nothing, and the paused partitions' records
   // sit in the brokers until retention deletes them unread (a CI run of
   // `vigia demo` lost 174,864 of 195,231 records so). So once a pause has
-  // lasted end_grace while no holder of its feed is catching up, the feed's
-  // alignment is released: its paused partitions resume and none is paused
-  // again until a holder reads a backlog again.
+  // lasted two end_graces while no holder of its feed is catching up, the
+  // feed's alignment is released: its paused partitions resume and none is
+  // paused again until a holder reads a backlog again.
   std::array<bool, kNumFeeds> catching_up{};
   std::array<bool, kNumFeeds> overdue{};
   for (int i = 0; i < assignment->cnt; ++i) {
@@ -981,10 +982,6 @@ void Daemon::AlignPartitions() {
     if (!inserted && delivered->second.next != next) {
       delivered->second = Delivered{next, now};
     }
-    if (auto it = aligned_.find(key); it != aligned_.end()) {
-      if (now - it->second >= grace) overdue[feed] = true;
-      continue;
-    }
     absl::Time reference = pipeline_->feed_watermark(FeedOf(view));
     if (reference == absl::InfinitePast()) {
       reference = pipeline_->feed_start(FeedOf(view));
@@ -993,6 +990,28 @@ void Daemon::AlignPartitions() {
     const bool holder = reference == absl::InfinitePast() ||
                         progress == absl::InfinitePast() ||
                         progress <= reference + drift / 2;
+    if (auto it = aligned_.find(key); it != aligned_.end()) {
+      // A paused partition the watermark has caught up with resumes below,
+      // and it has records to read: its feed is catching up. Its pause is
+      // not a reason to release the others. (All of a feed's partitions
+      // with records are paused at the start of a catch-up while an empty
+      // one holds the watermark for end_grace; when that ends, the
+      // watermark moves up to the slowest of them in the same step. Taking
+      // that moment for "no holder is reading" released the alignment, and
+      // a two-day backlog then ran partitions days apart: 9,031 events
+      // refused at the detectors' caps.)
+      // Overdue after two end_graces: a partition at its log end holds the
+      // watermark for one end_grace from when it got there, which can be a
+      // moment after the others were paused (an empty partition at the
+      // start of a catch-up); only a pause that outlasts that as well says
+      // the holders will not move.
+      if (holder) {
+        catching_up[feed] = true;
+      } else if (now - it->second >= 2 * grace) {
+        overdue[feed] = true;
+      }
+      continue;
+    }
     // Reading a backlog: delivering, and away from its log end for a
     // whole end_grace. Being off the end now is not enough: a partition
     // that receives a record every 250 ms is off it most of the time, and
@@ -1023,7 +1042,7 @@ void Daemon::AlignPartitions() {
           << absl::FormatDuration(grace)
           << "), so the partitions paused ahead of it resume rather than "
              "leave their records to retention ("
-          << alignment_releases_ << " release(s) so far)";
+          << alignment_releases_.load() << " release(s) so far)";
     }
   }
 
@@ -1074,6 +1093,94 @@ void Daemon::AlignPartitions() {
                     << alignment_pauses_.load() << " pauses, "
                     << alignment_resumes_.load() << " resumes so far)";
   }
+}
+
+absl::Duration Daemon::AlignmentDrift() const {
+  // A partition holding the watermark is at most max_out_of_orderness past
+  // it, and must never be paused (nothing would resume it).
+  return std::max(
+      options_.alignment_drift,
+      2 * config_.watermark.max_out_of_orderness + absl::Minutes(1));
+}
+
+absl::Time Daemon::AlignmentLimit(FeedKind feed) const {
+  absl::Time reference = pipeline_->feed_watermark(feed);
+  if (reference == absl::InfinitePast()) {
+    reference = pipeline_->feed_start(feed);
+  }
+  if (reference == absl::InfinitePast() || released_[static_cast<int>(feed)]) {
+    return absl::InfiniteFuture();
+  }
+  return reference + AlignmentDrift();
+}
+
+absl::Status Daemon::HandleFetched(const Fetched& f, bool* parked) {
+  const rd_kafka_message_t* m = f.message;
+  const char* topic = rd_kafka_topic_name(m->rkt);
+  const std::string_view view = TopicView(topic);
+  std::pair<std::string, int32_t> key{topic, m->partition};
+  *parked = false;
+  if (!Forwarded(view)) {
+    auto it = parked_.find(key);
+    if ((it != parked_.end() && !it->second.empty()) ||
+        (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+         aligned_.contains(key))) {
+      parked_[std::move(key)].push_back(f);
+      ++parked_count_;
+      *parked = true;
+      return absl::OkStatus();
+    }
+  }
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    HandleEndOfLog(m);
+    return absl::OkStatus();
+  }
+  VIGIA_RETURN_IF_ERROR(ProcessMessage(m, f.dequeued));
+  if (Forwarded(view) ||
+      PartitionProgress(topic, m->partition) <= AlignmentLimit(FeedOf(view))) {
+    return absl::OkStatus();
+  }
+  // Past the drift: paused now, not after the batch, so that its records
+  // still in the batch (a fetch spans hours of a sparse partition's event
+  // time) park instead of reaching detectors whose windows cannot hold them.
+  PartitionList pause(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(pause.get(), topic, m->partition);
+  rd_kafka_pause_partitions(consumer_, pause.get());
+  alignment_pauses_.fetch_add(1);
+  aligned_.emplace(std::move(key), clock_->Now());
+  kafka_probe_->OnAlignment(1, static_cast<int64_t>(aligned_.size()));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::DrainParked() {
+  std::vector<std::pair<std::string, int32_t>> ready;
+  for (const auto& [key, queue] : parked_) {
+    if (!aligned_.contains(key)) ready.push_back(key);
+  }
+  for (const auto& key : ready) {
+    // Taken out whole: a record that pauses the partition again parks the
+    // rest behind it, in order, under the same key.
+    auto node = parked_.extract(key);
+    parked_count_ -= node.mapped().size();
+    absl::Status status;
+    for (const Fetched& f : node.mapped()) {
+      bool parked = false;
+      if (status.ok() && f.generation == generation_) {
+        status = HandleFetched(f, &parked);
+      }
+      if (!parked) rd_kafka_message_destroy(f.message);
+    }
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::DropParked() {
+  for (auto& [key, queue] : parked_) {
+    for (const Fetched& f : queue) rd_kafka_message_destroy(f.message);
+  }
+  parked_.clear();
+  parked_count_ = 0;
 }
 
 void Daemon::ResumeAligned() {
@@ -1843,18 +1950,16 @@ absl::Status Daemon::Run(const std::atomic<bool>& stop) {
       // A rebalance inside this batch's polls moved the assignment on:
       // records fetched before it belong to the old one and are left for
       // whoever owns their partition now (from the last commit).
+      bool parked = false;
       if (status.ok() && f.generation == generation_) {
-        if (f.message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          HandleEndOfLog(f.message);
-        } else {
-          status = ProcessMessage(f.message, f.dequeued);
-        }
+        status = HandleFetched(f, &parked);
       }
-      rd_kafka_message_destroy(f.message);
+      if (!parked) rd_kafka_message_destroy(f.message);
     }
     if (!status.ok()) break;
     MarkEnds();
     AlignPartitions();
+    if (status = DrainParked(); !status.ok()) break;
     producer_->Poll();
 
     const auto now = SteadyClock::now();
@@ -1929,6 +2034,7 @@ void Daemon::Close() {
     }
   }
   rd_kafka_queue_destroy(queue);
+  DropParked();
   rd_kafka_destroy_flags(consumer_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   consumer_ = nullptr;
   assigned_.store(0);

@@ -35,6 +35,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -202,6 +203,8 @@ class Daemon {
   // Partitions paused for watermark alignment, and resumed, so far.
   int64_t alignment_pauses() const { return alignment_pauses_.load(); }
   int64_t alignment_resumes() const { return alignment_resumes_.load(); }
+  // Times a feed's alignment was released (its holders had nothing to read).
+  int64_t alignment_releases() const { return alignment_releases_.load(); }
   // Snapshots written to the state topic and committed with offsets;
   // assignments started from one; and those that could not (missing,
   // corrupt, other config or assignment: vigia_state_restore_failures_total).
@@ -333,6 +336,23 @@ class Daemon {
   void AlignPartitions();
   // Resumes every partition paused for alignment (rebalances).
   void ResumeAligned();
+  // Handles one polled record or end-of-log event of the current
+  // generation, or parks it (parked_) when its partition is paused for
+  // alignment or has records parked before it. A record that takes its
+  // partition past alignment_drift ahead of its feed's watermark pauses the
+  // partition at once: the rest of a fetched batch, which can span hours of
+  // a sparse partition's event time, waits instead of reaching detectors
+  // whose windows cannot hold it.
+  absl::Status HandleFetched(const Fetched& f, bool* parked);
+  // Handles the parked records of partitions no longer paused, in order,
+  // until one is paused again.
+  absl::Status DrainParked();
+  // Drops every parked record (a rebalance: they are re-read from the
+  // last commit, as any record of an old generation).
+  void DropParked();
+  // The event time past which a partition of `feed` is paused.
+  absl::Time AlignmentLimit(FeedKind feed) const;
+  absl::Duration AlignmentDrift() const;
   // Notes a partition's end-of-log event (handled in its place in the
   // batch).
   void HandleEndOfLog(const rd_kafka_message_t* m);
@@ -458,6 +478,11 @@ class Daemon {
   // Partitions paused for watermark alignment (AlignPartitions), with when
   // (processing time) each was paused.
   std::map<std::pair<std::string, int32_t>, absl::Time> aligned_;
+  // Records polled from partitions paused for alignment, in order, handled
+  // once their partition resumes (HandleFetched, DrainParked). Not yet
+  // processed, so not in progress_: a checkpoint never commits past them.
+  std::map<std::pair<std::string, int32_t>, std::deque<Fetched>> parked_;
+  size_t parked_count_ = 0;
   // Per assigned partition: the progress_ offset AlignPartitions last saw
   // and when it last changed, i.e. when the partition last delivered.
   struct Delivered {
@@ -472,7 +497,7 @@ class Daemon {
   // Per feed: alignment released because no partition holding its
   // watermark is catching up (AlignPartitions).
   std::array<bool, kNumFeeds> released_{};
-  int64_t alignment_releases_ = 0;
+  std::atomic<int64_t> alignment_releases_{0};
   int64_t alignment_logs_ = 0;
   bool failed_ = false;
   int64_t checkpoint_failures_ = 0;
