@@ -3,14 +3,46 @@
 // seconds.
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/lexicon.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// Its own section, `bursts`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  BurstSpec* b = &c->bursts;
+  return r.Map(v, {"url", "text", "repost", "accounts", "spread"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "spread") return r.Duration(x, &b->spread);
+                 if (k == "accounts") {
+                   int64_t lo, hi;
+                   VIGIA_RETURN_IF_ERROR(r.IntPair(x, &lo, &hi));
+                   if (lo < 2 || hi < lo || hi > 1000000) {
+                     return x.Error("must be [min, max] with 2 <= min <= max");
+                   }
+                   b->min_accounts = static_cast<int>(lo);
+                   b->max_accounts = static_cast<int>(hi);
+                   return absl::OkStatus();
+                 }
+                 int64_t n;
+                 VIGIA_RETURN_IF_ERROR(r.Int(x, &n));
+                 if (n < 0 || n > 10000) {
+                   return x.Error("must be in [0, 10000]");
+                 }
+                 (k == "url"    ? b->url
+                  : k == "text" ? b->text
+                                : b->repost) = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+}
 
 int CountWords(std::string_view text) {
   int words = 0;
@@ -429,6 +461,7 @@ const KindSpec& CoordinatedSharingKind() {
       .intensity = Intensity::kOwn,
       .keys = {"network", "bursts", "content"},
       .content_keys = {"lang", "messages", "urls"},
+      .parse = &Parse,
       .defaults = [](CampaignSpec* c) { DefaultNetwork(c, 40, 0.3, 0); },
       .check =
           [](const Scenario&, const CampaignSpec& c, const TargetSpec&,

@@ -2,14 +2,54 @@
 // aimed at it, in a foreign currency, some without a disclaimer.
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/lexicon.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// `ads.spend`: [lower, upper].
+absl::Status ParseSpend(YamlReader& r, const ConfigNode& x, AdCampaignSpec* a) {
+  int64_t lo, hi;
+  VIGIA_RETURN_IF_ERROR(r.IntPair(x, &lo, &hi));
+  if (lo < 0 || hi < lo) {
+    return x.Error("must be [lower, upper] with 0 <= lower <= upper");
+  }
+  a->spend_lower = lo;
+  a->spend_upper = hi;
+  return absl::OkStatus();
+}
+
+// Its own section, `ads`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  AdCampaignSpec* a = &c->ads;
+  return r.Map(v,
+               {"per_hour", "payer", "pages", "spend", "currency",
+                "missing_disclaimer_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "per_hour") return r.Number(x, &a->per_hour);
+                 if (k == "payer") return r.String(x, &a->payer);
+                 if (k == "missing_disclaimer_share") {
+                   return r.Number(x, &a->missing_disclaimer_share);
+                 }
+                 if (k == "spend") return ParseSpend(r, x, a);
+                 if (k == "currency") return r.Currency(x, &a->currency);
+                 int64_t n;
+                 VIGIA_RETURN_IF_ERROR(r.Int(x, &n));
+                 if (n < 1 || n > 1000) {
+                   return x.Error("must be in [1, 1000]");
+                 }
+                 a->pages = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+}
 
 std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                              const TargetSpec&, const std::string& path) {
@@ -157,6 +197,7 @@ const KindSpec& ForeignAdSpendKind() {
       .intensity = Intensity::kOwn,
       .keys = {"ads"},
       .required = {"ads", "ads.per_hour"},
+      .parse = &Parse,
       .defaults = [](CampaignSpec*) {},
       .check = &Check,
       .own_events =

@@ -6,14 +6,38 @@
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/country.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/lexicon.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// Its own section, `media`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  MediaSpec* m = &c->media;
+  return r.Map(v, {"domains", "state", "articles", "repost_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "domains") return r.StringList(x, &m->domains);
+                 if (k == "state") return r.Country(x, &m->state);
+                 if (k == "repost_share") {
+                   return r.Number(x, &m->repost_share);
+                 }
+                 int64_t n;
+                 VIGIA_RETURN_IF_ERROR(r.Int(x, &n));
+                 if (n < 1 || n > 10000) {
+                   return x.Error("must be in [1, 10000]");
+                 }
+                 m->articles = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+}
 
 // A lower-case DNS name with at least two labels: "de.rt.com".
 bool IsDomainName(std::string_view d) {
@@ -125,6 +149,7 @@ const KindSpec& StateMediaAmplificationKind() {
       .detector = "state_media_amplification",
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "network", "media"},
+      .parse = &Parse,
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(5);

@@ -7,12 +7,27 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// Its own section, `trend`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  TrendSpec* t = &c->trend;
+  return r.Map(v, {"hashtag", "origins", "url_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "hashtag") return r.String(x, &t->hashtag);
+                 if (k == "origins") return r.OriginMix(x, &t->origins);
+                 return r.Number(x, &t->url_share);
+               });
+}
 
 std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                              const TargetSpec& target,
@@ -134,6 +149,7 @@ const KindSpec& TrendRidingKind() {
       .takes_origin = false,
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "network", "trend"},
+      .parse = &Parse,
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(10);

@@ -6,13 +6,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// Its own section, `link`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  return r.Map(v, {"url"}, [&](const std::string&, const ConfigNode& x) {
+    return r.String(x, &c->link.url);
+  });
+}
 
 std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                              const TargetSpec& target,
@@ -125,6 +136,7 @@ const KindSpec& ViralLinkKind() {
       .pair_accounts = true,
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "link"},
+      .parse = &Parse,
       .defaults =
           [](CampaignSpec* c) { c->ramp_in = c->ramp_out = absl::Minutes(20); },
       .check = &Check,
