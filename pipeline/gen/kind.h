@@ -90,8 +90,9 @@ struct KindSpec {
   double (*own_events)(const CampaignSpec& c, double minutes) = nullptr;
 
   // Generation, in the order Generate() calls them. Sets the campaign's
-  // content (m->campaign_content[st.campaign]) up once its stream and
-  // pool exist, and `st.used` if it has no pool; null = nothing to set up.
+  // content (m->campaign_content[st.campaign]) and the kind's own state
+  // (KindStateOf(st), model.h) up once its stream and pool exist, and
+  // `st.used` if it has no pool; null = nothing to set up.
   void (*prepare)(Model* m, Stream& st) = nullptr;
   // Appends the campaign's records.
   void (*arrivals)(const Schedule& s) = nullptr;

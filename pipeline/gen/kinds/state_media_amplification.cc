@@ -18,6 +18,12 @@
 namespace vigia::gen::internal {
 namespace {
 
+// The state media the articles are on (the articles: the content's urls).
+struct MediaState : KindState {
+  std::vector<std::string> domains;
+  CountryCode state;
+};
+
 // Its own section, `media`.
 absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
                    CampaignSpec* c) {
@@ -76,19 +82,20 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
+  MediaState& media = KindStateOf<MediaState>(st);
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
   if (c.media.domains.empty()) {
     for (std::string_view d : DefaultCampaignStateMediaDomains()) {
-      out.domains.emplace_back(d);
+      media.domains.emplace_back(d);
     }
   } else {
-    out.domains = c.media.domains;
+    media.domains = c.media.domains;
   }
-  out.state = c.media.state.known() ? c.media.state : ParseCountry("RU");
+  media.state = c.media.state.known() ? c.media.state : ParseCountry("RU");
   std::set<std::string> seen;
   for (int i = 0; static_cast<int>(out.urls.size()) < c.media.articles; ++i) {
     std::string url =
-        StateMediaArticle(rng, out.domains[i % out.domains.size()]);
+        StateMediaArticle(rng, media.domains[i % media.domains.size()]);
     if (seen.insert(url).second) out.urls.push_back(std::move(url));
   }
 }
@@ -128,9 +135,10 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
 // Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
+  const MediaState& media = KindStateOf<MediaState>(st);
   WriteCountsTruth(m, st, w);
-  w.Field("state", cc.state.str());
-  StringArray(w, "domains", cc.domains);
+  w.Field("state", media.state.str());
+  StringArray(w, "domains", media.domains);
   StringArray(w, "urls", cc.urls);
   int64_t state_accounts = 0;
   const Pool& pool = m.pools[st.pool];
