@@ -50,8 +50,10 @@ struct KindSpec {
   CampaignKind kind = CampaignKind::kForeignOriginSurge;
   std::string_view name = {};      // the YAML `kind`
   std::string_view detector = {};  // the detector it must trip; empty = organic
-  // Whether the campaign names an `origin` (trend_riding: trend.origins).
+  // Whether the campaign names an `origin`; if not, the key that says where
+  // its accounts operate from instead (trend_riding: "trend.origins").
   bool takes_origin = true;
+  std::string_view origins_instead = {};
   // Whether the origin must differ from the target.
   bool foreign_origin = false;
   // Whether the campaign posts from accounts of its own (`network`), and

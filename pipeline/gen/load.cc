@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "pipeline/core/country.h"
 #include "pipeline/core/files.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"

@@ -415,6 +415,12 @@ TEST(Scenario, ValidationWithoutYamlNamesTheField) {
   s.daily_profile.pop_back();
   EXPECT_EQ(Msg(ValidateScenario(s)),
             "daily_profile: needs 24 hourly values, not 23");
+  // A kind without an origin names the key it takes instead.
+  absl::StatusOr<Scenario> trend = LoadScenario("trend_riding");
+  ASSERT_TRUE(trend.ok()) << trend.status();
+  trend->campaigns[0].origin = ParseCountry("RU");
+  EXPECT_EQ(Msg(ValidateScenario(*trend)),
+            "campaigns[0].origin: trend_riding takes trend.origins instead");
 }
 
 TEST(Scenario, DurationsParse) {

@@ -153,6 +153,7 @@ const KindSpec& TrendRidingKind() {
       .name = "trend_riding",
       .detector = "foreign_share",
       .takes_origin = false,
+      .origins_instead = "trend.origins",
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "network", "trend"},
       .parse = &Parse,
