@@ -1,11 +1,11 @@
 // The campaign kinds' registry: one KindSpec per CampaignKind, each defined
 // in its own file under kinds/ with everything that kind alone decides:
-// its name and detector, the YAML keys it takes, its defaults and checks
-// (load.cc, validate.cc), and how the generator sets it up, schedules,
-// renders and reports it in the truth (generator.cc, render.cc). Both read a
-// kind only through Kind(); adding a kind = a CampaignKind value, its kinds/
-// file and one line in kind.cc's table (docs/scenarios.md lists each kind's
-// keys).
+// its name and detector, the YAML keys it takes and how it reads its own
+// section, its defaults and checks (load.cc, validate.cc), and how the
+// generator sets it up, schedules, renders and reports it in the truth
+// (generator.cc, render.cc). Both read a kind only through Kind(); adding a
+// kind = a CampaignKind value, its kinds/ file and one line in kind.cc's table
+// (docs/scenarios.md lists each kind's keys).
 //
 // Internal to vigia::gen. The specs are immutable after first use and
 // thread-safe.
@@ -18,10 +18,12 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "pipeline/gen/checks.h"
 #include "pipeline/gen/scenario.h"
 
 namespace vigia {
+class ConfigNode;
 class JsonWriter;
 }  // namespace vigia
 
@@ -33,6 +35,7 @@ struct Record;
 struct Schedule;
 struct Stream;
 class Renderer;
+class YamlReader;
 
 // How a campaign of the kind gives its intensity (CampaignSpec's
 // rate_multiplier and rate_per_min).
@@ -47,8 +50,10 @@ struct KindSpec {
   CampaignKind kind = CampaignKind::kForeignOriginSurge;
   std::string_view name = {};      // the YAML `kind`
   std::string_view detector = {};  // the detector it must trip; empty = organic
-  // Whether the campaign names an `origin` (trend_riding: trend.origins).
+  // Whether the campaign names an `origin`; if not, the key that says where
+  // its accounts operate from instead (trend_riding: "trend.origins").
   bool takes_origin = true;
+  std::string_view origins_instead = {};
   // Whether the origin must differ from the target.
   bool foreign_origin = false;
   // Whether the campaign posts from accounts of its own (`network`), and
@@ -69,6 +74,12 @@ struct KindSpec {
   // Required keys beyond name, target, origin, start, duration and
   // rate_per_min ("ads.per_hour" = a key inside `ads`).
   std::vector<std::string_view> required = {};
+  // Reads the campaign key `key` at `v` into `c`: one of `keys` that only
+  // this kind takes, its own section (e.g. "bursts"; the loader reads name,
+  // target, origin, times, ramps, intensity, network and content). Errors
+  // come from `r`, at the offending key. Null = the kind has no section.
+  absl::Status (*parse)(YamlReader& r, const std::string& key,
+                        const ConfigNode& v, CampaignSpec* c) = nullptr;
   // Sets the kind's defaults on a campaign (ramps, network size).
   void (*defaults)(CampaignSpec* c) = nullptr;
   // The kind's own parts, once the common ones (name, target, origin,
@@ -81,8 +92,9 @@ struct KindSpec {
   double (*own_events)(const CampaignSpec& c, double minutes) = nullptr;
 
   // Generation, in the order Generate() calls them. Sets the campaign's
-  // content (m->campaign_content[st.campaign]) up once its stream and
-  // pool exist, and `st.used` if it has no pool; null = nothing to set up.
+  // content (m->campaign_content[st.campaign]) and the kind's own state
+  // (KindStateOf(st), model.h) up once its stream and pool exist, and
+  // `st.used` if it has no pool; null = nothing to set up.
   void (*prepare)(Model* m, Stream& st) = nullptr;
   // Appends the campaign's records.
   void (*arrivals)(const Schedule& s) = nullptr;

@@ -1,14 +1,12 @@
-// Reading scenarios (scenario.h): ParseScenario over the core's strict YAML
-// reader, LoadScenario of a bundled scenario or a file, and the duration
-// syntax. What a campaign may say depends on its kind (kind.h); a problem
-// ValidateScenario finds afterwards is reported at its key's line.
+// Reading scenarios (scenario.h): ParseScenario with the scenario reader
+// (reader.h), LoadScenario of a bundled scenario or a file, and the duration
+// syntax. The common parts are read here; what a campaign may say depends on
+// its kind (kind.h), which reads its own section (trend, bursts, ...). A
+// problem ValidateScenario finds afterwards is reported at its key's line.
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <exception>
-#include <map>
-#include <set>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "pipeline/core/country.h"
 #include "pipeline/core/files.h"
 #include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
@@ -25,6 +22,7 @@
 #include "pipeline/gen/bundled_scenarios.h"
 #include "pipeline/gen/checks.h"
 #include "pipeline/gen/kind.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/scenario.h"
 #include "pipeline/gen/validate.h"
 #include "yaml-cpp/yaml.h"
@@ -37,6 +35,7 @@ using internal::Intensity;
 using internal::Kind;
 using internal::KindSpec;
 using internal::Problem;
+using internal::YamlReader;
 
 // The keys a campaign of `kind` may have, in the order error messages list
 // them.
@@ -57,74 +56,22 @@ std::string KnownKinds() {
   return absl::StrJoin(names, ", ");
 }
 
-// ---------------------------------------------------------------------------
-// YAML
-
-absl::StatusOr<double> ParseNumber(std::string_view text) {
-  double v = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || ptr != end || !std::isfinite(v)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", ToAbsl(text), "\" is not a number"));
-  }
-  return v;
-}
-
-absl::StatusOr<int64_t> ParseInteger(std::string_view text) {
-  int64_t v = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || ptr != end) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", ToAbsl(text), "\" is not an integer"));
-  }
-  return v;
-}
-
-absl::StatusOr<absl::Duration> ParseUtcOffset(std::string_view s) {
-  if (s == "Z") return absl::ZeroDuration();
-  if (s.size() != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", ToAbsl(s), "\" is not an offset like +03:00"));
-  }
-  auto digits = [&](size_t pos) {
-    return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
-  };
-  for (size_t pos : {1, 2, 4, 5}) {
-    if (s[pos] < '0' || s[pos] > '9') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", ToAbsl(s), "\" is not an offset like +03:00"));
-    }
-  }
-  const int hours = digits(1), minutes = digits(4);
-  if (hours > 14 || minutes > 59) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", ToAbsl(s), "\" is out of range"));
-  }
-  const absl::Duration d = absl::Hours(hours) + absl::Minutes(minutes);
-  return s[0] == '-' ? -d : d;
-}
-
-// Reads one scenario document with the core's strict YAML reader
-// (pipeline/core/yaml_config.h: key paths, lines, duplicate keys, the
-// "file:line: key.path: problem" errors config files share). Every key read
-// records its line so that validation problems found afterwards can point
-// at a line too.
-class Reader {
+// Reads one scenario document: the common parts here, each campaign kind's
+// own section through its KindSpec::parse.
+class Reader : public YamlReader {
  public:
-  explicit Reader(std::string_view source) : source_(source) {}
+  explicit Reader(std::string_view source) : YamlReader(source) {}
 
   absl::StatusOr<Scenario> Read(const YAML::Node& yaml) {
     Scenario s = DefaultScenario();
     s.name.clear();
     s.description.clear();
-    const ConfigNode root(yaml, "", ConfigNode::LineOf(yaml, 1), source_);
-    lines_[""] = root.line();
+    const ConfigNode root(yaml, "", ConfigNode::LineOf(yaml, 1), source());
+    Note(root);
     if (!root.is_null()) VIGIA_RETURN_IF_ERROR(Top(root, &s));
     if (s.name.empty()) {
       // The file name without directories and extension.
-      std::string_view stem = source_;
+      std::string_view stem = source();
       if (size_t slash = stem.rfind('/'); slash != std::string_view::npos) {
         stem.remove_prefix(slash + 1);
       }
@@ -138,44 +85,6 @@ class Reader {
   }
 
  private:
-  // Calls fn(key, value) for each key of the mapping `node`, in document
-  // order; a key not in `allowed` is an error naming those that are.
-  template <typename F>
-  absl::Status Map(const ConfigNode& node,
-                   const std::vector<std::string_view>& allowed, F&& fn) {
-    // A section present but empty (`disorder:`) keeps its defaults.
-    if (node.is_null()) return absl::OkStatus();
-    if (!node.yaml().IsMap()) return node.Error("must be a mapping");
-    absl::StatusOr<ConfigMap> map = ConfigMap::Of(node);
-    if (!map.ok()) return map.status();
-    return map->ForEach([&](const std::string& name,
-                            const ConfigNode& value) -> absl::Status {
-      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        return value.Error(absl::StrCat(
-            "unknown key (expected one of: ",
-            absl::StrJoin(
-                allowed, ", ",
-                [](std::string* out, std::string_view k) { out->append(k); }),
-            ")"));
-      }
-      lines_[value.path()] = value.line();
-      return fn(name, value);
-    });
-  }
-
-  // Element i of a list. REQUIRES: i < the list's size.
-  static ConfigNode Element(const ConfigNode& list, size_t i) {
-    const YAML::Node element = list.yaml()[i];
-    return ConfigNode(element, absl::StrCat(list.path(), "[", i, "]"),
-                      ConfigNode::LineOf(element, list.line()), list.file());
-  }
-
-  // The elements of a list, or an error unless `v` is one.
-  static absl::StatusOr<std::vector<ConfigNode>> List(const ConfigNode& v) {
-    if (!v.yaml().IsSequence()) return v.Error("must be a list");
-    return v.Elements();
-  }
-
   absl::Status Top(const ConfigNode& root, Scenario* s) {
     return Map(
         root,
@@ -361,7 +270,7 @@ class Reader {
     if (!elements.ok()) return elements.status();
     targets->clear();
     for (const ConfigNode& node : *elements) {
-      lines_[node.path()] = node.line();
+      Note(node);
       TargetSpec t;
       t.ads_per_day = 50;
       bool has_offset = false, has_posts = false;
@@ -378,22 +287,9 @@ class Reader {
                 if (k == "ads_per_day") return Number(x, &t.ads_per_day);
                 if (k == "utc_offset") {
                   has_offset = true;
-                  std::string text;
-                  VIGIA_RETURN_IF_ERROR(String(x, &text));
-                  absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
-                  if (!d.ok()) return x.Error(FromAbsl(d.status().message()));
-                  t.utc_offset = *d;
-                  return absl::OkStatus();
+                  return UtcOffset(x, &t.utc_offset);
                 }
-                if (k == "currency") {
-                  std::string text;
-                  VIGIA_RETURN_IF_ERROR(String(x, &text));
-                  t.currency = CurrencyCode::FromString(text);
-                  if (!t.currency.known()) {
-                    return x.Error("is not a three-letter ISO 4217 code");
-                  }
-                  return absl::OkStatus();
-                }
+                if (k == "currency") return Currency(x, &t.currency);
                 if (k == "languages") return StringList(x, &t.languages);
                 if (k == "hashtags") return StringList(x, &t.hashtags);
                 return OriginMix(x, &t.origins);
@@ -420,28 +316,6 @@ class Reader {
     return absl::OkStatus();
   }
 
-  absl::Status OriginMix(const ConfigNode& v, std::vector<OriginShare>* out) {
-    if (!v.yaml().IsMap()) return v.Error("must be a mapping COUNTRY: share");
-    absl::StatusOr<ConfigMap> map = ConfigMap::Of(v);
-    if (!map.ok()) return map.status();
-    out->clear();
-    VIGIA_RETURN_IF_ERROR(map->ForEach(
-        [&](const std::string& code, const ConfigNode& x) -> absl::Status {
-          const CountryCode c = ParseCountry(code);
-          if (!c.known()) return x.Error("is not an ISO 3166-1 alpha-2 code");
-          lines_[x.path()] = x.line();
-          double share;
-          VIGIA_RETURN_IF_ERROR(Number(x, &share));
-          out->push_back({c, share});
-          return absl::OkStatus();
-        }));
-    std::sort(out->begin(), out->end(),
-              [](const OriginShare& a, const OriginShare& b) {
-                return a.country < b.country;
-              });
-    return absl::OkStatus();
-  }
-
   absl::Status Campaigns(const ConfigNode& v,
                          std::vector<CampaignSpec>* campaigns) {
     campaigns->clear();
@@ -449,74 +323,81 @@ class Reader {
     absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
     if (!elements.ok()) return elements.status();
     for (const ConfigNode& node : *elements) {
-      lines_[node.path()] = node.line();
-      if (!node.yaml().IsMap()) return node.Error("must be a mapping");
-      // The kind decides which keys are allowed and their defaults.
-      absl::StatusOr<ConfigMap> keys = ConfigMap::Of(node);
-      if (!keys.ok()) return keys.status();
-      const std::optional<ConfigNode> kind_node = keys->Take("kind");
-      if (!kind_node.has_value()) {
-        return node.Error("missing required key kind");
+      Note(node);
+      absl::StatusOr<CampaignSpec> c = Campaign(node);
+      if (!c.ok()) return c.status();
+      campaigns->push_back(*std::move(c));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<CampaignSpec> Campaign(const ConfigNode& node) {
+    if (!node.yaml().IsMap()) return node.Error("must be a mapping");
+    // The kind decides which keys are allowed and their defaults.
+    absl::StatusOr<ConfigMap> keys = ConfigMap::Of(node);
+    if (!keys.ok()) return keys.status();
+    const std::optional<ConfigNode> kind_node = keys->Take("kind");
+    if (!kind_node.has_value()) {
+      return node.Error("missing required key kind");
+    }
+    std::string kind_name;
+    VIGIA_RETURN_IF_ERROR(String(*kind_node, &kind_name));
+    const std::optional<CampaignKind> kind = ParseCampaignKind(kind_name);
+    if (!kind.has_value()) {
+      return kind_node->Error(absl::StrCat("unknown campaign kind \"",
+                                           kind_name,
+                                           "\" (known: ", KnownKinds(), ")"));
+    }
+    CampaignSpec c = DefaultCampaign(*kind);
+    const KindSpec& spec = Kind(c.kind);
+    auto fields = [&](const std::string& k,
+                      const ConfigNode& x) -> absl::Status {
+      if (k == "kind") return absl::OkStatus();
+      if (k == "name") return String(x, &c.name);
+      if (k == "target") return Country(x, &c.target);
+      if (k == "origin") return Country(x, &c.origin);
+      if (k == "start") return CampaignStartKey(x, &c);
+      if (k == "duration") return Duration(x, &c.duration);
+      if (k == "ramp_in") return Duration(x, &c.ramp_in);
+      if (k == "ramp_out") return Duration(x, &c.ramp_out);
+      if (k == "rate_multiplier") return Number(x, &c.rate_multiplier);
+      if (k == "rate_per_min") return Number(x, &c.rate_per_min);
+      if (k == "network") return Network(x, c.kind, &c.network);
+      if (k == "content") return Content(x, c.kind, &c.content);
+      // One of the kind's own sections.
+      if (spec.parse == nullptr) {
+        return absl::InternalError(absl::StrCat(
+            ToAbsl(spec.name), " takes key ", k, " but reads no section"));
       }
-      std::string kind_name;
-      VIGIA_RETURN_IF_ERROR(String(*kind_node, &kind_name));
-      const std::optional<CampaignKind> kind = ParseCampaignKind(kind_name);
-      if (!kind.has_value()) {
-        return kind_node->Error(absl::StrCat("unknown campaign kind \"",
-                                             kind_name,
-                                             "\" (known: ", KnownKinds(), ")"));
+      return spec.parse(*this, k, x, &c);
+    };
+    VIGIA_RETURN_IF_ERROR(Map(node, CampaignKeys(c.kind), fields));
+    VIGIA_RETURN_IF_ERROR(CheckRequired(node, spec));
+    return c;
+  }
+
+  // The campaign at `node` has every key its kind requires.
+  absl::Status CheckRequired(const ConfigNode& node, const KindSpec& spec) {
+    std::vector<std::string_view> required = {"name", "target"};
+    if (spec.takes_origin) required.push_back("origin");
+    required.push_back("start");
+    required.push_back("duration");
+    if (spec.intensity == Intensity::kRatePerMin) {
+      required.push_back("rate_per_min");
+    }
+    required.insert(required.end(), spec.required.begin(), spec.required.end());
+    for (std::string_view key : required) {
+      if (!Has(node.ChildPath(key))) {
+        return node.Error(absl::StrCat("missing required key ", ToAbsl(key)));
       }
-      CampaignSpec c = DefaultCampaign(*kind);
-      std::set<std::string> present;
-      auto fields = [&](const std::string& k,
-                        const ConfigNode& x) -> absl::Status {
-        present.insert(k);
-        if (k == "kind") return absl::OkStatus();
-        if (k == "name") return String(x, &c.name);
-        if (k == "target") return Country(x, &c.target);
-        if (k == "origin") return Country(x, &c.origin);
-        if (k == "start") return CampaignStartKey(x, &c);
-        if (k == "duration") return Duration(x, &c.duration);
-        if (k == "ramp_in") return Duration(x, &c.ramp_in);
-        if (k == "ramp_out") return Duration(x, &c.ramp_out);
-        if (k == "rate_multiplier") return Number(x, &c.rate_multiplier);
-        if (k == "rate_per_min") return Number(x, &c.rate_per_min);
-        if (k == "network") return Network(x, c.kind, &c.network);
-        if (k == "content") return Content(x, c.kind, &c.content);
-        if (k == "trend") return Trend(x, &c.trend);
-        if (k == "bursts") return Bursts(x, &c.bursts);
-        if (k == "media") return Media(x, &c.media);
-        if (k == "ads") return AdCampaign(x, &c.ads, &present);
-        if (k == "clock") return Clock(x, &c.clock);
-        return Link(x, &c.link);
-      };
-      if (absl::Status st = Map(node, CampaignKeys(c.kind), fields); !st.ok()) {
-        return st;
-      }
-      const KindSpec& spec = Kind(c.kind);
-      std::vector<std::string_view> required = {"name", "target"};
-      if (spec.takes_origin) required.push_back("origin");
-      required.push_back("start");
-      required.push_back("duration");
-      if (spec.intensity == Intensity::kRatePerMin) {
-        required.push_back("rate_per_min");
-      }
-      required.insert(required.end(), spec.required.begin(),
-                      spec.required.end());
-      for (std::string_view key : required) {
-        if (!present.contains(std::string(key))) {
-          return node.Error(absl::StrCat("missing required key ", ToAbsl(key)));
-        }
-      }
-      if ((spec.intensity == Intensity::kMultiplierOrRate ||
-           spec.intensity == Intensity::kMultiplier) &&
-          !present.contains("rate_multiplier") &&
-          !present.contains("rate_per_min")) {
-        return node.Error(spec.intensity == Intensity::kMultiplier
-                              ? "missing required key rate_multiplier"
-                              : "missing rate_multiplier or rate_per_min");
-      }
-      campaigns->push_back(std::move(c));
+    }
+    if ((spec.intensity == Intensity::kMultiplierOrRate ||
+         spec.intensity == Intensity::kMultiplier) &&
+        !Has(node.ChildPath("rate_multiplier")) &&
+        !Has(node.ChildPath("rate_per_min"))) {
+      return node.Error(spec.intensity == Intensity::kMultiplier
+                            ? "missing required key rate_multiplier"
+                            : "missing rate_multiplier or rate_per_min");
     }
     return absl::OkStatus();
   }
@@ -584,269 +465,6 @@ class Reader {
                  return Number(x, &c->url_share);
                });
   }
-
-  absl::Status Trend(const ConfigNode& v, TrendSpec* t) {
-    return Map(v, {"hashtag", "origins", "url_share"},
-               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
-                 if (k == "hashtag") return String(x, &t->hashtag);
-                 if (k == "origins") return OriginMix(x, &t->origins);
-                 return Number(x, &t->url_share);
-               });
-  }
-
-  absl::Status Bursts(const ConfigNode& v, BurstSpec* b) {
-    return Map(v, {"url", "text", "repost", "accounts", "spread"},
-               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
-                 if (k == "spread") return Duration(x, &b->spread);
-                 if (k == "accounts") {
-                   int64_t lo, hi;
-                   VIGIA_RETURN_IF_ERROR(IntPair(x, &lo, &hi));
-                   if (lo < 2 || hi < lo || hi > 1000000) {
-                     return x.Error("must be [min, max] with 2 <= min <= max");
-                   }
-                   b->min_accounts = static_cast<int>(lo);
-                   b->max_accounts = static_cast<int>(hi);
-                   return absl::OkStatus();
-                 }
-                 int64_t n;
-                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
-                 if (n < 0 || n > 10000) {
-                   return x.Error("must be in [0, 10000]");
-                 }
-                 (k == "url"    ? b->url
-                  : k == "text" ? b->text
-                                : b->repost) = static_cast<int>(n);
-                 return absl::OkStatus();
-               });
-  }
-
-  absl::Status Media(const ConfigNode& v, MediaSpec* m) {
-    return Map(v, {"domains", "state", "articles", "repost_share"},
-               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
-                 if (k == "domains") return StringList(x, &m->domains);
-                 if (k == "state") return Country(x, &m->state);
-                 if (k == "repost_share") {
-                   return Number(x, &m->repost_share);
-                 }
-                 int64_t n;
-                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
-                 if (n < 1 || n > 10000) {
-                   return x.Error("must be in [1, 10000]");
-                 }
-                 m->articles = static_cast<int>(n);
-                 return absl::OkStatus();
-               });
-  }
-
-  absl::Status AdCampaign(const ConfigNode& v, AdCampaignSpec* a,
-                          std::set<std::string>* present) {
-    return Map(v,
-               {"per_hour", "payer", "pages", "spend", "currency",
-                "missing_disclaimer_share"},
-               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
-                 present->insert("ads." + k);
-                 if (k == "per_hour") return Number(x, &a->per_hour);
-                 if (k == "payer") return String(x, &a->payer);
-                 if (k == "missing_disclaimer_share") {
-                   return Number(x, &a->missing_disclaimer_share);
-                 }
-                 if (k == "spend") {
-                   int64_t lo, hi;
-                   VIGIA_RETURN_IF_ERROR(IntPair(x, &lo, &hi));
-                   if (lo < 0 || hi < lo) {
-                     return x.Error(
-                         "must be [lower, upper] with 0 <= lower "
-                         "<= upper");
-                   }
-                   a->spend_lower = lo;
-                   a->spend_upper = hi;
-                   return absl::OkStatus();
-                 }
-                 if (k == "currency") {
-                   std::string text;
-                   VIGIA_RETURN_IF_ERROR(String(x, &text));
-                   a->currency = CurrencyCode::FromString(text);
-                   if (!a->currency.known()) {
-                     return x.Error("is not a three-letter ISO 4217 code");
-                   }
-                   return absl::OkStatus();
-                 }
-                 int64_t n;
-                 VIGIA_RETURN_IF_ERROR(Int(x, &n));
-                 if (n < 1 || n > 1000) {
-                   return x.Error("must be in [1, 1000]");
-                 }
-                 a->pages = static_cast<int>(n);
-                 return absl::OkStatus();
-               });
-  }
-
-  absl::Status Clock(const ConfigNode& v, ClockSpec* c) {
-    return Map(v, {"utc_offset", "work_hours", "posts_per_day"},
-               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
-                 if (k == "utc_offset") {
-                   std::string text;
-                   VIGIA_RETURN_IF_ERROR(String(x, &text));
-                   absl::StatusOr<absl::Duration> d = ParseUtcOffset(text);
-                   if (!d.ok()) return x.Error(FromAbsl(d.status().message()));
-                   c->utc_offset = *d;
-                   c->has_utc_offset = true;
-                   return absl::OkStatus();
-                 }
-                 if (k == "posts_per_day") {
-                   return Number(x, &c->posts_per_day);
-                 }
-                 int64_t lo, hi;
-                 VIGIA_RETURN_IF_ERROR(IntPair(x, &lo, &hi));
-                 if (lo < 0 || hi > 24 || lo >= hi) {
-                   return x.Error(
-                       "must be [start, end) hours with 0 <= start "
-                       "< end <= 24");
-                 }
-                 c->work_start = static_cast<int>(lo);
-                 c->work_end = static_cast<int>(hi);
-                 return absl::OkStatus();
-               });
-  }
-
-  absl::Status Link(const ConfigNode& v, LinkSpec* l) {
-    return Map(v, {"url"}, [&](const std::string&, const ConfigNode& x) {
-      return String(x, &l->url);
-    });
-  }
-
-  // Scalars.
-
-  absl::Status String(const ConfigNode& v, std::string* out) {
-    if (v.is_null()) return v.Error("needs a value");
-    if (!v.yaml().IsScalar()) return v.Error("must be a scalar");
-    *out = v.yaml().Scalar();
-    return absl::OkStatus();
-  }
-
-  absl::Status Number(const ConfigNode& v, double* out) {
-    std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, &text));
-    absl::StatusOr<double> d = ParseNumber(text);
-    if (!d.ok()) return v.Error(FromAbsl(d.status().message()));
-    *out = *d;
-    return absl::OkStatus();
-  }
-
-  absl::Status Int(const ConfigNode& v, int64_t* out) {
-    std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, &text));
-    absl::StatusOr<int64_t> i = ParseInteger(text);
-    if (!i.ok()) return v.Error(FromAbsl(i.status().message()));
-    *out = *i;
-    return absl::OkStatus();
-  }
-
-  // A list of exactly two integers: [8, 15].
-  absl::Status IntPair(const ConfigNode& v, int64_t* first, int64_t* second) {
-    if (!v.yaml().IsSequence() || v.yaml().size() != 2) {
-      return v.Error("must be a list of two integers");
-    }
-    VIGIA_RETURN_IF_ERROR(Int(Element(v, 0), first));
-    return Int(Element(v, 1), second);
-  }
-
-  absl::Status Duration(const ConfigNode& v, absl::Duration* out) {
-    std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, &text));
-    absl::StatusOr<absl::Duration> d = ParseScenarioDuration(text);
-    if (!d.ok()) return v.Error(FromAbsl(d.status().message()));
-    *out = *d;
-    return absl::OkStatus();
-  }
-
-  absl::Status Time(const ConfigNode& v, absl::Time* out) {
-    std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, &text));
-    absl::StatusOr<absl::Time> t = ParseRfc3339(text);
-    if (!t.ok()) return v.Error(FromAbsl(t.status().message()));
-    *out = *t;
-    return absl::OkStatus();
-  }
-
-  absl::Status Country(const ConfigNode& v, CountryCode* out) {
-    std::string text;
-    VIGIA_RETURN_IF_ERROR(String(v, &text));
-    *out = ParseCountry(text);
-    if (!out->known()) {
-      return v.Error(
-          absl::StrCat("\"", text, "\" is not an ISO 3166-1 alpha-2 code"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status StringList(const ConfigNode& v, std::vector<std::string>* out) {
-    absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
-    if (!elements.ok()) return elements.status();
-    out->clear();
-    for (const ConfigNode& element : *elements) {
-      std::string s;
-      VIGIA_RETURN_IF_ERROR(String(element, &s));
-      out->push_back(std::move(s));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status NumberList(const ConfigNode& v, std::vector<double>* out) {
-    absl::StatusOr<std::vector<ConfigNode>> elements = List(v);
-    if (!elements.ok()) return elements.status();
-    out->clear();
-    for (const ConfigNode& element : *elements) {
-      double d;
-      VIGIA_RETURN_IF_ERROR(Number(element, &d));
-      out->push_back(d);
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Shares(const ConfigNode& v, std::vector<NamedShare>* out) {
-    if (!v.yaml().IsMap()) return v.Error("must be a mapping name: share");
-    absl::StatusOr<ConfigMap> map = ConfigMap::Of(v);
-    if (!map.ok()) return map.status();
-    out->clear();
-    VIGIA_RETURN_IF_ERROR(map->ForEach(
-        [&](const std::string& name, const ConfigNode& x) -> absl::Status {
-          lines_[x.path()] = x.line();
-          double share;
-          VIGIA_RETURN_IF_ERROR(Number(x, &share));
-          out->push_back({name, share});
-          return absl::OkStatus();
-        }));
-    std::sort(out->begin(), out->end(),
-              [](const NamedShare& a, const NamedShare& b) {
-                return a.name < b.name;
-              });
-    return absl::OkStatus();
-  }
-
-  // A problem found after reading: point at the line of its key path, or of
-  // the nearest enclosing key that was read.
-  absl::Status Fail(const Problem& p) {
-    std::string path = p.path;
-    int line = 1;
-    while (true) {
-      if (auto it = lines_.find(path); it != lines_.end()) {
-        line = it->second;
-        break;
-      }
-      const size_t cut = path.find_last_of(".[");
-      if (cut == std::string::npos) {
-        if (auto it = lines_.find(""); it != lines_.end()) line = it->second;
-        break;
-      }
-      path.resize(cut);
-    }
-    return absl::InvalidArgumentError(absl::StrCat(
-        ToAbsl(source_), ":", line, ": ", p.path, ": ", p.message));
-  }
-
-  std::string_view source_;
-  std::map<std::string, int> lines_;
 };
 
 }  // namespace

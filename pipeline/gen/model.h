@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -138,20 +139,13 @@ enum class StreamType {
   kCampaign,
 };
 
-// coordinated_sharing: what one post of a burst is.
-struct Planned {
-  uint32_t account;  // index into the pool
-  uint32_t burst;    // index into Stream::bursts
-};
-
-enum class BurstType { kUrl, kText, kRepost };
-
-struct Burst {
-  BurstType type;
-  std::string subject;  // the URL, the message, or the reposted post's id
-  int64_t first_ms = 0, last_ms = 0;  // since scenario start
-  int accounts = 0;  // distinct accounts posting (reposting) the subject
-  int64_t posts = 0;
+// What a campaign kind keeps for one campaign beyond CampaignContent: the
+// content only it uses, set up by its KindSpec::prepare, and its
+// bookkeeping for the truth, filled while scheduling and rendering. Each
+// kind that keeps any derives its own in its kinds/ file and reaches it
+// with KindStateOf(); the stream owns it.
+struct KindState {
+  virtual ~KindState() = default;
 };
 
 // One independent source of records: the background posts of a (target,
@@ -174,14 +168,8 @@ struct Stream {
   uint32_t bad_seq = 0;
   // Accounts of the pool that posted (campaigns; foreign_ad_spend: pages).
   std::vector<bool> used;
-  // Per-kind bookkeeping for the truth.
-  std::vector<Planned> plan;              // coordinated_sharing, by seq
-  std::vector<Burst> bursts;              // coordinated_sharing
-  std::vector<Original> burst_originals;  // by burst; repost bursts only
-  std::vector<std::pair<int64_t, double>> spends;  // ads: (ms, midpoint)
-  int64_t ads_without_disclaimer = 0;
-  int64_t max_account_age_ms = 0;                    // new_account_burst
-  std::vector<std::pair<int64_t, uint32_t>> shares;  // viral: (ms, account)
+  // The campaign kind's own state, if it keeps one (KindStateOf).
+  std::unique_ptr<KindState> kind_state;
   // Background pairs with cascades: per cascade original (by seq), its
   // reposts not yet rendered and, once it is rendered, its content.
   struct Cascade {
@@ -201,22 +189,28 @@ struct Record {
   uint32_t root = kNoRoot;
 };
 
-// A campaign's content with defaults filled in. Each kind fills the parts
-// it uses.
+// The state of `st`'s campaign kind as the kind's own type T, created on
+// first use. Only the kind's own file calls it, with its own T.
+template <typename T>
+T& KindStateOf(Stream& st) {
+  if (st.kind_state == nullptr) st.kind_state = std::make_unique<T>();
+  return static_cast<T&>(*st.kind_state);
+}
+// Read-only. REQUIRES: the kind set it up (in its KindSpec::prepare).
+template <typename T>
+const T& KindStateOf(const Stream& st) {
+  return static_cast<const T&>(*st.kind_state);
+}
+
+// A campaign's content with defaults filled in, the parts several kinds
+// share (its kind's own are in its KindState). Each kind fills the parts it
+// uses.
 struct CampaignContent {
   std::string lang;
   std::vector<std::string> messages;
   std::vector<std::string> urls;  // shared URLs, articles, or the viral link
   std::vector<std::string> hashtags;
   std::string utm_tag;
-  std::string hashtag;                // trend_riding
-  std::vector<OriginShare> origins;   // trend_riding, normalized
-  std::vector<std::string> domains;   // state_media_amplification
-  CountryCode state;                  // state_media_amplification
-  std::string payer;                  // foreign_ad_spend
-  CurrencyCode currency;              // foreign_ad_spend
-  std::vector<std::string> page_ids;  // foreign_ad_spend
-  std::vector<size_t> spend_ranges;   // foreign_ad_spend: AdSpendRanges()
 };
 
 // Every derived, read-only input of the rendering pass.

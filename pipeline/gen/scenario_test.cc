@@ -3,18 +3,22 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/core/country.h"
+#include "pipeline/core/strings.h"
 #include "pipeline/core/time.h"
 #include "pipeline/gen/generator.h"
+#include "pipeline/gen/kind.h"
 
 namespace vigia::gen {
 namespace {
@@ -411,6 +415,12 @@ TEST(Scenario, ValidationWithoutYamlNamesTheField) {
   s.daily_profile.pop_back();
   EXPECT_EQ(Msg(ValidateScenario(s)),
             "daily_profile: needs 24 hourly values, not 23");
+  // A kind without an origin names the key it takes instead.
+  absl::StatusOr<Scenario> trend = LoadScenario("trend_riding");
+  ASSERT_TRUE(trend.ok()) << trend.status();
+  trend->campaigns[0].origin = ParseCountry("RU");
+  EXPECT_EQ(Msg(ValidateScenario(*trend)),
+            "campaigns[0].origin: trend_riding takes trend.origins instead");
 }
 
 TEST(Scenario, DurationsParse) {
@@ -492,6 +502,34 @@ TEST(Scenario, ParsesEveryNewKindWithItsDefaults) {
   EXPECT_EQ(s->campaigns[6].ramp_in, absl::Minutes(20));
   EXPECT_EQ(ExpectedDetector(trend.kind), "foreign_share");
   EXPECT_EQ(ExpectedDetector(CampaignKind::kViralLink), "");
+}
+
+// Each key a kind takes beyond the common ones is its own section, read by
+// its KindSpec::parse: a mapping whose unknown keys are rejected there.
+TEST(Scenario, EachKindReadsItsOwnSections) {
+  const std::set<std::string_view> common = {"ramp_in",         "ramp_out",
+                                             "rate_multiplier", "rate_per_min",
+                                             "network",         "content"};
+  int sections = 0;
+  for (int k = 0; k < kNumCampaignKinds; ++k) {
+    const internal::KindSpec& spec =
+        internal::Kind(static_cast<CampaignKind>(k));
+    for (std::string_view key : spec.keys) {
+      if (common.contains(key)) continue;
+      ++sections;
+      EXPECT_NE(spec.parse, nullptr) << spec.name;
+      const std::string yaml =
+          absl::StrCat("  - kind: ", ToAbsl(spec.name), "\n    ", ToAbsl(key),
+                       ": {zz: 1}\n");
+      EXPECT_THAT(
+          Msg(ParseError(OneCampaign(yaml))),
+          HasSubstr(absl::StrCat("campaigns[0].", ToAbsl(key),
+                                 ".zz: unknown key (expected one of: ")))
+          << spec.name;
+    }
+  }
+  // trend, bursts, media, ads, clock, link.
+  EXPECT_EQ(sections, 6);
 }
 
 TEST(Scenario, EachNewKindRejectsTheKeysOfOtherKinds) {

@@ -130,7 +130,8 @@ std::optional<Problem> CheckCampaign(const Scenario& s, const CampaignSpec& c,
   if (!spec.takes_origin) {
     if (c.origin.known()) {
       return Problem{path + ".origin",
-                     absl::StrCat(kind, " takes trend.origins instead")};
+                     absl::StrCat(kind, " takes ", ToAbsl(spec.origins_instead),
+                                  " instead")};
     }
   } else if (!c.origin.known()) {
     return Problem{path + ".origin", "is required"};

@@ -3,14 +3,69 @@
 // seconds.
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/lexicon.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// What one post of a burst is.
+struct Planned {
+  uint32_t account;  // index into the pool
+  uint32_t burst;    // index into BurstState::bursts
+};
+
+enum class BurstType { kUrl, kText, kRepost };
+
+struct Burst {
+  BurstType type;
+  std::string subject;  // the URL, the message, or the reposted post's id
+  int64_t first_ms = 0, last_ms = 0;  // since scenario start
+  int accounts = 0;  // distinct accounts posting (reposting) the subject
+  int64_t posts = 0;
+};
+
+// The campaign's bursts as planned, for rendering and the truth.
+struct BurstState : KindState {
+  std::vector<Planned> plan;              // by seq
+  std::vector<Burst> bursts;              // in time order
+  std::vector<Original> burst_originals;  // by burst; repost bursts only
+};
+
+// Its own section, `bursts`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  BurstSpec* b = &c->bursts;
+  return r.Map(v, {"url", "text", "repost", "accounts", "spread"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "spread") return r.Duration(x, &b->spread);
+                 if (k == "accounts") {
+                   int64_t lo, hi;
+                   VIGIA_RETURN_IF_ERROR(r.IntPair(x, &lo, &hi));
+                   if (lo < 2 || hi < lo || hi > 1000000) {
+                     return x.Error("must be [min, max] with 2 <= min <= max");
+                   }
+                   b->min_accounts = static_cast<int>(lo);
+                   b->max_accounts = static_cast<int>(hi);
+                   return absl::OkStatus();
+                 }
+                 int64_t n;
+                 VIGIA_RETURN_IF_ERROR(r.Int(x, &n));
+                 if (n < 0 || n > 10000) {
+                   return x.Error("must be in [0, 10000]");
+                 }
+                 (k == "url"    ? b->url
+                  : k == "text" ? b->text
+                                : b->repost) = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+}
 
 int CountWords(std::string_view text) {
   int words = 0;
@@ -236,6 +291,7 @@ void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   const TargetSpec& t = m->s->targets[st.target];
   CampaignContent& out = m->campaign_content[st.campaign];
+  KindStateOf<BurstState>(st);  // filled by PlanBursts
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
   const int64_t start_ms = absl::ToUnixMillis(CampaignStart(*m->s, c));
   const ContentSpec& k = c.content;
@@ -282,6 +338,7 @@ std::vector<int64_t> BurstTimes(Rng& rng, int64_t t0, int size,
 void PlanBursts(const Schedule& s) {
   const Model& m = s.m;
   Stream& st = s.stream;
+  BurstState& state = KindStateOf<BurstState>(st);
   const uint32_t stream_index = s.index;
   const int64_t from = s.from, to = s.to, jitter_ms = s.jitter_ms;
   std::vector<Record>* out = s.out;
@@ -297,7 +354,7 @@ void PlanBursts(const Schedule& s) {
   for (size_t i = 0; i < pool_size; ++i) order[i] = static_cast<uint32_t>(i);
   uint32_t seq = 0;
   int urls = 0, texts = 0, reposts = 0;
-  st.burst_originals.resize(types.size());
+  state.burst_originals.resize(types.size());
   for (size_t bi = 0; bi < types.size(); ++bi) {
     const BurstType type = types[bi];
     const int64_t t0 = from + static_cast<int64_t>(bi) * slot +
@@ -326,7 +383,7 @@ void PlanBursts(const Schedule& s) {
       // one more account at t0. Message and link follow those of the text
       // and URL bursts, so that (given enough of them) the original never
       // joins another burst's cluster.
-      Original& o = st.burst_originals[bi];
+      Original& o = state.burst_originals[bi];
       o.id = IdString(m, kEventId, stream_index, seq);
       o.lang = cc.lang;
       o.text = cc.messages[(b.text + reposts) % cc.messages.size()];
@@ -344,12 +401,12 @@ void PlanBursts(const Schedule& s) {
           type == BurstType::kRepost
               ? order[i == 0 ? static_cast<size_t>(size) : i - 1]
               : order[i];
-      st.plan.push_back(Planned{account, static_cast<uint32_t>(bi)});
+      state.plan.push_back(Planned{account, static_cast<uint32_t>(bi)});
       const int64_t delay =
           static_cast<int64_t>(rng.Uniform() * static_cast<double>(jitter_ms));
       out->push_back(Record{times[i], times[i] + delay, stream_index, seq++});
     }
-    st.bursts.push_back(std::move(burst));
+    state.bursts.push_back(std::move(burst));
   }
   st.events = seq;
 }
@@ -361,8 +418,9 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   const CampaignContent& cc = r.model().campaign_content[st.campaign];
   const TargetSpec& t = r.Target(st);
   const Pool& pool = r.model().pools[st.pool];
-  const Planned& plan = st.plan[rec.seq];
-  Burst& burst = st.bursts[plan.burst];
+  BurstState& state = KindStateOf<BurstState>(st);
+  const Planned& plan = state.plan[rec.seq];
+  Burst& burst = state.bursts[plan.burst];
   const Account& account = pool.accounts[plan.account];
   st.used[plan.account] = true;
   const std::string& platform = pool.platforms[account.platform];
@@ -385,7 +443,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
       r.BackgroundHashtags(rng, t, &fresh.hashtags);
       break;
     case BurstType::kRepost:
-      content = &st.burst_originals[plan.burst];
+      content = &state.burst_originals[plan.burst];
       if (content->id != id) repost_of = content->id;
       break;
   }
@@ -402,7 +460,7 @@ void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   w.Field("spread_seconds", absl::ToDoubleSeconds(c.bursts.spread));
   w.Key("bursts");
   w.BeginArray();
-  for (const Burst& b : st.bursts) {
+  for (const Burst& b : KindStateOf<BurstState>(st).bursts) {
     w.BeginObject();
     w.Field("type", b.type == BurstType::kUrl    ? "url"
                     : b.type == BurstType::kText ? "text"
@@ -429,6 +487,7 @@ const KindSpec& CoordinatedSharingKind() {
       .intensity = Intensity::kOwn,
       .keys = {"network", "bursts", "content"},
       .content_keys = {"lang", "messages", "urls"},
+      .parse = &Parse,
       .defaults = [](CampaignSpec* c) { DefaultNetwork(c, 40, 0.3, 0); },
       .check =
           [](const Scenario&, const CampaignSpec& c, const TargetSpec&,

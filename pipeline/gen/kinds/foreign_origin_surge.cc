@@ -61,6 +61,7 @@ void Truth(const Model& m, const Stream& st, JsonWriter& w) {
 }  // namespace
 
 void PrepareSurge(Model* m, Stream& st) {
+  KindStateOf<SurgeState>(st);
   m->campaign_content[st.campaign] = ResolveContent(
       *m, st.campaign, m->s->campaigns[st.campaign], m->s->targets[st.target]);
 }
@@ -74,8 +75,8 @@ void RenderSurgePost(Renderer& r, Stream& st, const Record& rec,
   const CampaignContent& cc = r.model().campaign_content[st.campaign];
   const TargetSpec& t = r.Target(st);
   const auto [k, account, platform] = r.PickPoster(st);
-  st.max_account_age_ms =
-      std::max(st.max_account_age_ms, unix_ms - account.created_ms);
+  int64_t& max_age = KindStateOf<SurgeState>(st).max_account_age_ms;
+  max_age = std::max(max_age, unix_ms - account.created_ms);
 
   Original fresh;
   const Original* content = nullptr;

@@ -48,7 +48,8 @@ void Truth(const Model& m, const Stream& st, JsonWriter& w) {
     w.String(FormatRfc3339(absl::FromUnixMillis(newest)));
   }
   w.Field("max_account_age_days",
-          static_cast<double>(st.max_account_age_ms) / kMsPerDay);
+          static_cast<double>(KindStateOf<SurgeState>(st).max_account_age_ms) /
+              kMsPerDay);
   StringArray(w, "urls", cc.urls);
   StringArray(w, "hashtags", cc.hashtags);
 }

@@ -6,12 +6,43 @@
 
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// Its own section, `clock`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  ClockSpec* k = &c->clock;
+  return r.Map(
+      v, {"utc_offset", "work_hours", "posts_per_day"},
+      [&](const std::string& key, const ConfigNode& x) -> absl::Status {
+        if (key == "utc_offset") {
+          VIGIA_RETURN_IF_ERROR(r.UtcOffset(x, &k->utc_offset));
+          k->has_utc_offset = true;
+          return absl::OkStatus();
+        }
+        if (key == "posts_per_day") {
+          return r.Number(x, &k->posts_per_day);
+        }
+        int64_t lo, hi;
+        VIGIA_RETURN_IF_ERROR(r.IntPair(x, &lo, &hi));
+        if (lo < 0 || hi > 24 || lo >= hi) {
+          return x.Error(
+              "must be [start, end) hours with 0 <= start "
+              "< end <= 24");
+        }
+        k->work_start = static_cast<int>(lo);
+        k->work_end = static_cast<int>(hi);
+        return absl::OkStatus();
+      });
+}
 
 // Hours between two UTC offsets around the clock: +12 and -12 are 0 apart.
 double ZoneDistanceHours(absl::Duration a, absl::Duration b) {
@@ -148,6 +179,7 @@ const KindSpec& PostingClockKind() {
       .intensity = Intensity::kOwn,
       .keys = {"network", "clock"},
       .required = {"clock"},
+      .parse = &Parse,
       .defaults = [](CampaignSpec* c) { DefaultNetwork(c, 30, 0.1, 0); },
       .check = &Check,
       .own_events =

@@ -6,14 +6,44 @@
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/country.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/lexicon.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// The state media the articles are on (the articles: the content's urls).
+struct MediaState : KindState {
+  std::vector<std::string> domains;
+  CountryCode state;
+};
+
+// Its own section, `media`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  MediaSpec* m = &c->media;
+  return r.Map(v, {"domains", "state", "articles", "repost_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "domains") return r.StringList(x, &m->domains);
+                 if (k == "state") return r.Country(x, &m->state);
+                 if (k == "repost_share") {
+                   return r.Number(x, &m->repost_share);
+                 }
+                 int64_t n;
+                 VIGIA_RETURN_IF_ERROR(r.Int(x, &n));
+                 if (n < 1 || n > 10000) {
+                   return x.Error("must be in [1, 10000]");
+                 }
+                 m->articles = static_cast<int>(n);
+                 return absl::OkStatus();
+               });
+}
 
 // A lower-case DNS name with at least two labels: "de.rt.com".
 bool IsDomainName(std::string_view d) {
@@ -52,19 +82,20 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
+  MediaState& media = KindStateOf<MediaState>(st);
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
   if (c.media.domains.empty()) {
     for (std::string_view d : DefaultCampaignStateMediaDomains()) {
-      out.domains.emplace_back(d);
+      media.domains.emplace_back(d);
     }
   } else {
-    out.domains = c.media.domains;
+    media.domains = c.media.domains;
   }
-  out.state = c.media.state.known() ? c.media.state : ParseCountry("RU");
+  media.state = c.media.state.known() ? c.media.state : ParseCountry("RU");
   std::set<std::string> seen;
   for (int i = 0; static_cast<int>(out.urls.size()) < c.media.articles; ++i) {
     std::string url =
-        StateMediaArticle(rng, out.domains[i % out.domains.size()]);
+        StateMediaArticle(rng, media.domains[i % media.domains.size()]);
     if (seen.insert(url).second) out.urls.push_back(std::move(url));
   }
 }
@@ -104,9 +135,10 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
 // Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
+  const MediaState& media = KindStateOf<MediaState>(st);
   WriteCountsTruth(m, st, w);
-  w.Field("state", cc.state.str());
-  StringArray(w, "domains", cc.domains);
+  w.Field("state", media.state.str());
+  StringArray(w, "domains", media.domains);
   StringArray(w, "urls", cc.urls);
   int64_t state_accounts = 0;
   const Pool& pool = m.pools[st.pool];
@@ -125,6 +157,7 @@ const KindSpec& StateMediaAmplificationKind() {
       .detector = "state_media_amplification",
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "network", "media"},
+      .parse = &Parse,
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(5);

@@ -13,7 +13,12 @@
 
 namespace vigia::gen::internal {
 
-// KindSpec::prepare: the content with defaults filled in.
+// What a surge's rendering keeps for the truth (new_account_burst's).
+struct SurgeState : KindState {
+  int64_t max_account_age_ms = 0;  // the oldest account when it posted
+};
+
+// KindSpec::prepare: the content with defaults filled in, and SurgeState.
 void PrepareSurge(Model* m, Stream& st);
 // KindSpec::render.
 void RenderSurgePost(Renderer& r, Stream& st, const Record& rec,

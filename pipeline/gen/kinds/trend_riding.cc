@@ -7,12 +7,33 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// The trend ridden, and the network's countries.
+struct TrendState : KindState {
+  std::string hashtag;
+  std::vector<OriginShare> origins;  // normalized
+};
+
+// Its own section, `trend`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  TrendSpec* t = &c->trend;
+  return r.Map(v, {"hashtag", "origins", "url_share"},
+               [&](const std::string& k, const ConfigNode& x) -> absl::Status {
+                 if (k == "hashtag") return r.String(x, &t->hashtag);
+                 if (k == "origins") return r.OriginMix(x, &t->origins);
+                 return r.Number(x, &t->url_share);
+               });
+}
 
 std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                              const TargetSpec& target,
@@ -58,8 +79,8 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   const TargetSpec& t = m->s->targets[st.target];
-  CampaignContent& out = m->campaign_content[st.campaign];
-  KindSetupRng(*m, st.campaign, c, &out);
+  KindSetupRng(*m, st.campaign, c, &m->campaign_content[st.campaign]);
+  TrendState& out = KindStateOf<TrendState>(st);
   out.hashtag = c.trend.hashtag.empty() ? t.hashtags.front() : c.trend.hashtag;
   if (!c.trend.origins.empty()) {
     out.origins = c.trend.origins;
@@ -94,7 +115,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
             int64_t unix_ms, std::string* line) {
   Rng& rng = st.content;
   const CampaignSpec& c = r.scenario().campaigns[st.campaign];
-  const CampaignContent& cc = r.model().campaign_content[st.campaign];
+  const TrendState& trend = KindStateOf<TrendState>(st);
   const TargetSpec& t = r.Target(st);
   const auto [k, account, platform] = r.PickPoster(st);
   Original fresh;
@@ -104,7 +125,7 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   if (rng.Bernoulli(c.trend.url_share)) {
     fresh.urls.push_back(r.NewsUrl(rng, account.country, t, unix_ms, platform));
   }
-  fresh.hashtags.push_back(cc.hashtag);
+  fresh.hashtags.push_back(trend.hashtag);
   if (rng.Bernoulli(0.35)) r.PickHashtags(rng, t.hashtags, 2, &fresh.hashtags);
   r.Write(PostView{id, platform, unix_ms, &account, account.country.str(),
                    t.country.str(), &fresh, ""},
@@ -113,12 +134,12 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
 
 // Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
-  const CampaignContent& cc = m.campaign_content[st.campaign];
+  const TrendState& trend = KindStateOf<TrendState>(st);
   WriteCountsTruth(m, st, w);
-  w.Field("hashtag", cc.hashtag);
+  w.Field("hashtag", trend.hashtag);
   w.Key("origins");
   w.BeginObject();
-  for (const OriginShare& o : cc.origins) {
+  for (const OriginShare& o : trend.origins) {
     w.Field(o.country.str(), o.share);
   }
   w.EndObject();
@@ -132,8 +153,10 @@ const KindSpec& TrendRidingKind() {
       .name = "trend_riding",
       .detector = "foreign_share",
       .takes_origin = false,
+      .origins_instead = "trend.origins",
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "network", "trend"},
+      .parse = &Parse,
       .defaults =
           [](CampaignSpec* c) {
             c->ramp_in = c->ramp_out = absl::Minutes(10);

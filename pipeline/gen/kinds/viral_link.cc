@@ -6,13 +6,29 @@
 
 #include "absl/strings/str_cat.h"
 #include "pipeline/core/json_writer.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/core/strings.h"
+#include "pipeline/core/yaml_config.h"
 #include "pipeline/gen/kind.h"
 #include "pipeline/gen/model.h"
+#include "pipeline/gen/reader.h"
 #include "pipeline/gen/render.h"
 
 namespace vigia::gen::internal {
 namespace {
+
+// Who shared the link when, for the truth.
+struct ShareState : KindState {
+  std::vector<std::pair<int64_t, uint32_t>> shares;  // (ms, account)
+};
+
+// Its own section, `link`.
+absl::Status Parse(YamlReader& r, const std::string&, const ConfigNode& v,
+                   CampaignSpec* c) {
+  return r.Map(v, {"url"}, [&](const std::string&, const ConfigNode& x) {
+    return r.String(x, &c->link.url);
+  });
+}
 
 std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
                              const TargetSpec& target,
@@ -35,6 +51,7 @@ std::optional<Problem> Check(const Scenario&, const CampaignSpec& c,
 void Prepare(Model* m, Stream& st) {
   const CampaignSpec& c = m->s->campaigns[st.campaign];
   CampaignContent& out = m->campaign_content[st.campaign];
+  KindStateOf<ShareState>(st);  // filled by Render
   Rng rng = KindSetupRng(*m, st.campaign, c, &out);
   const int64_t start_ms = absl::ToUnixMillis(CampaignStart(*m->s, c));
   if (!c.link.url.empty()) {
@@ -81,8 +98,8 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
   const CampaignContent& cc = r.model().campaign_content[st.campaign];
   const TargetSpec& t = r.Target(st);
   const auto [k, account, platform] = r.PickPoster(st);
-  st.shares.emplace_back(unix_ms - r.model().start_ms,
-                         static_cast<uint32_t>(k));
+  KindStateOf<ShareState>(st).shares.emplace_back(unix_ms - r.model().start_ms,
+                                                  static_cast<uint32_t>(k));
   Original fresh;
   fresh.id = id;
   fresh.lang = r.PickLanguage(rng, t, c.origin);
@@ -100,15 +117,17 @@ void Render(Renderer& r, Stream& st, const Record& rec, const std::string& id,
 // Its own truth fields (docs/scenarios.md, "The truth file").
 void Truth(const Model& m, const Stream& st, JsonWriter& w) {
   const CampaignContent& cc = m.campaign_content[st.campaign];
+  const std::vector<std::pair<int64_t, uint32_t>>& shares =
+      KindStateOf<ShareState>(st).shares;
   WriteCountsTruth(m, st, w);
   w.Field("url", cc.urls.front());
   // The most distinct accounts sharing it within 60 s.
   int64_t most = 0;
-  for (size_t i = 0; i < st.shares.size(); ++i) {
+  for (size_t i = 0; i < shares.size(); ++i) {
     std::set<uint32_t> accounts;
-    for (size_t j = 0; j < st.shares.size(); ++j) {
-      const int64_t d = st.shares[j].first - st.shares[i].first;
-      if (d >= 0 && d <= 60000) accounts.insert(st.shares[j].second);
+    for (size_t j = 0; j < shares.size(); ++j) {
+      const int64_t d = shares[j].first - shares[i].first;
+      if (d >= 0 && d <= 60000) accounts.insert(shares[j].second);
     }
     most = std::max<int64_t>(most, static_cast<int64_t>(accounts.size()));
   }
@@ -125,6 +144,7 @@ const KindSpec& ViralLinkKind() {
       .pair_accounts = true,
       .intensity = Intensity::kRatePerMin,
       .keys = {"ramp_in", "ramp_out", "rate_per_min", "link"},
+      .parse = &Parse,
       .defaults =
           [](CampaignSpec* c) { c->ramp_in = c->ramp_out = absl::Minutes(20); },
       .check = &Check,
