@@ -913,6 +913,19 @@ bool Decoder::Impl::ReadBool(od::value& v, const Path& path, Tristate* out) {
 }
 
 bool Decoder::Impl::ReadCount(od::value& v, const Path& path, int64_t* out) {
+  // The usual integer first: get_int64() succeeds only on a whole JSON
+  // integer literal (no fraction, exponent or leading zero) that fits, and
+  // otherwise leaves the value unread for the checks below to name the
+  // problem.
+  if (int64_t n = 0;
+      ABSL_PREDICT_TRUE(v.get_int64().get(n) == simdjson::SUCCESS)) {
+    if (n < 0) {
+      return Fail(RejectReason::kBadValue, "bad value for ", path,
+                  ": negative (", n, ")");
+    }
+    *out = n;
+    return true;
+  }
   const std::string_view token = TrimToken(v.raw_json_token());
   const Token kind = Classify(token);
   if (kind == Token::kNull) return true;
