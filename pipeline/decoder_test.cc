@@ -280,6 +280,40 @@ TEST(Decoder, ReadsAPostsRepostCountAsAnOptionalInteger) {
       RejectReason::kMalformedJson);
 }
 
+// Counts are read as integers first; whatever is not a plain non-negative
+// integer still gets its own reason and detail.
+TEST(Decoder, NamesEachWayACountIsNotANonNegativeInteger) {
+  Decoder decoder(DecoderOptions{});
+  struct Case {
+    const char* value;
+    RejectReason reason;
+    const char* detail;
+  };
+  const Case cases[] = {
+      {"-1", RejectReason::kBadValue, "bad value for reposts: negative (-1)"},
+      {"-0", RejectReason::kNone, ""},
+      {"4.5", RejectReason::kWrongType,
+       "wrong type for reposts: expected integer, got number \"4.5\""},
+      {"1e3", RejectReason::kWrongType,
+       "wrong type for reposts: expected integer, got number \"1e3\""},
+      {"01", RejectReason::kMalformedJson,
+       "malformed JSON in reposts: not a JSON value"},
+      {"99999999999999999999", RejectReason::kBadValue,
+       "bad value for reposts: integer out of range "
+       "\"99999999999999999999\""},
+      {"true", RejectReason::kWrongType,
+       "wrong type for reposts: expected integer, got boolean"},
+  };
+  for (const Case& c : cases) {
+    const std::string record = PostWith(std::string(R"("reposts":)") + c.value);
+    EXPECT_EQ(decoder.DecodeUnpadded(record, kSource), c.reason) << c.value;
+    EXPECT_EQ(decoder.detail(), c.detail) << c.value;
+  }
+  ASSERT_EQ(decoder.DecodeUnpadded(PostWith(R"("reposts": 7 )"), kSource),
+            RejectReason::kNone);
+  EXPECT_EQ(decoder.event().reposts, 7);
+}
+
 TEST(Decoder, FieldOrderDoesNotMatter) {
   Decoder decoder(DecoderOptions{});
   ASSERT_EQ(decoder.DecodeUnpadded(kFullPost, kSource), RejectReason::kNone);

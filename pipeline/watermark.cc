@@ -169,16 +169,22 @@ void WatermarkTracker::AddRecent(Source& s, int lane_index, absl::Time t) {
   // are looked for from the newest back, and the search stops once all
   // `newer` are found: on an ordered feed they are the last few added, and
   // scanning the whole ring for them was 3% of replay's instructions.
-  std::array<absl::Time, kRecentWindow> past;
+  std::array<absl::Time, kRecentWindow>& past = past_;
   int n = 0;
   for (int j = 0, i = l.recent_next; j < l.recent_size && n < l.newer; ++j) {
     i = (i == 0 ? kRecentWindow : i) - 1;
     if (l.recent[i] > l.progress) past[n++] = l.recent[i];
   }
   const int k = options_.quorum - 1;
-  std::nth_element(past.begin(), past.begin() + k, past.begin() + n,
-                   std::greater<absl::Time>());
-  l.progress = past[k];
+  if (n == k + 1) {
+    // The usual case (`newer` grows by one a record): the quorum-th newest
+    // of `quorum` times is the oldest.
+    l.progress = *std::min_element(past.begin(), past.begin() + n);
+  } else {
+    std::nth_element(past.begin(), past.begin() + k, past.begin() + n,
+                     std::greater<absl::Time>());
+    l.progress = past[k];
+  }
   l.newer = 0;
   for (int i = 0; i < n; ++i) {
     if (past[i] > l.progress) ++l.newer;

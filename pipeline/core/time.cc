@@ -1,6 +1,8 @@
 #include "pipeline/core/time.h"
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -66,29 +68,42 @@ bool IsLeapSecondSlot(int64_t unix_secs) {
 // else (other shapes, and values out of range, which the general parser
 // then reports).
 bool ParseMillisZ(std::string_view s, absl::Time* out) {
-  if (s.size() != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-      s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z') {
-    return false;
+  if (s.size() != 24) return false;
+  // The 24 bytes as three little-endian words, checked a word at a time:
+  // the byte-by-byte checks and digit loop were 8% of the validating
+  // decoder's instructions (two times per post). Bytes of `kDigits` must
+  // be '0'-'9' (high nibble 3, low nibble + 6 not carrying into bit 4, so
+  // no byte carries into the next); the others must equal `kPunct`'s bytes.
+  static_assert(std::endian::native == std::endian::little);
+  uint64_t w[3];
+  std::memcpy(w, s.data(), sizeof(w));
+  //                                 "YYYY-MM-"  "DDTHH:MM"  ":SS.fffZ"
+  static constexpr uint64_t kDigits[3] = {
+      0x00FFFF00FFFFFFFFull, 0xFFFF00FFFF00FFFFull, 0x00FFFFFF00FFFF00ull};
+  static constexpr uint64_t kPunct[3] = {
+      0x2D00002D00000000ull, 0x00003A0000540000ull, 0x5A0000002E00003Aull};
+  uint64_t bad = 0;
+  for (int k = 0; k < 3; ++k) {
+    const uint64_t m = kDigits[k];
+    bad |= (w[k] & ~m) ^ kPunct[k];
+    bad |= (w[k] & (m & 0xF0F0F0F0F0F0F0F0ull)) ^ (m & 0x3030303030303030ull);
+    bad |=
+        ((w[k] & (m & 0x0F0F0F0F0F0F0F0Full)) + (m & 0x0606060606060606ull)) &
+        (m & 0x1010101010101010ull);
   }
-  static constexpr int kDigitAt[] = {0,  1,  2,  3,  5,  6,  8,  9, 11,
-                                     12, 14, 15, 17, 18, 20, 21, 22};
-  int d[17];
-  for (int k = 0; k < 17; ++k) {
-    const unsigned v = static_cast<unsigned char>(s[kDigitAt[k]]) - '0';
-    if (v > 9) return false;
-    d[k] = static_cast<int>(v);
-  }
-  const int year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
-  const int month = d[4] * 10 + d[5];
-  const int day = d[6] * 10 + d[7];
-  const int hour = d[8] * 10 + d[9];
-  const int minute = d[10] * 10 + d[11];
-  const int second = d[12] * 10 + d[13];
+  if (bad != 0) return false;
+  const auto d = [&s](int i) { return static_cast<int>(s[i] & 0x0F); };
+  const int year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+  const int month = d(5) * 10 + d(6);
+  const int day = d(8) * 10 + d(9);
+  const int hour = d(11) * 10 + d(12);
+  const int minute = d(14) * 10 + d(15);
+  const int second = d(17) * 10 + d(18);
   if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) ||
       hour > 23 || minute > 59 || second > 59) {
     return false;  // a leap second is the general parser's to judge
   }
-  const int64_t micros = d[14] * 100000 + d[15] * 10000 + d[16] * 1000;
+  const int64_t micros = d(20) * 100000 + d(21) * 10000 + d(22) * 1000;
   const int64_t secs = DaysFromCivil(year, static_cast<unsigned>(month),
                                      static_cast<unsigned>(day)) *
                            86400 +

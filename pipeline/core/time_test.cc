@@ -133,6 +133,49 @@ TEST(ParseRfc3339, MillisecondUtcShapeStillRejectsOutOfRangeFields) {
             Utc(2017, 1, 1, 0, 0, 0) + absl::Milliseconds(500));
 }
 
+// The fast path checks the shape a word at a time: every byte of a feed
+// time, replaced by every other byte, must either be refused or (a digit
+// for a digit, or an alternative separator the general grammar allows)
+// still parse to what the general parser makes of it.
+TEST(ParseRfc3339, MillisecondUtcShapeChecksEveryByte) {
+  const std::string base = "2026-05-09T12:34:56.789Z";
+  const absl::Time want = Utc(2026, 5, 9, 12, 34, 56) + absl::Milliseconds(789);
+  ASSERT_EQ(MustParse(base), want);
+  const std::string shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+  int accepted = 0;
+  for (size_t i = 0; i < base.size(); ++i) {
+    for (int b = 0; b < 256; ++b) {
+      const char c = static_cast<char>(b);
+      if (c == base[i]) continue;
+      std::string text = base;
+      text[i] = c;
+      const absl::StatusOr<absl::Time> t = ParseRfc3339(text);
+      const bool digit = c >= '0' && c <= '9';
+      const bool alternative =
+          (i == 10 && (c == 't' || c == ' ')) || (i == 23 && c == 'z');
+      if (shape[i] == 'd' ? !digit : !alternative) {
+        EXPECT_FALSE(t.ok()) << text;
+        continue;
+      }
+      if (!t.ok()) continue;  // a digit that puts a field out of range
+      ++accepted;
+      if (alternative) {
+        EXPECT_EQ(*t, want) << text;
+      } else if (i >= 20) {
+        EXPECT_EQ(*t,
+                  want + absl::Milliseconds((c - base[i]) * (i == 20   ? 100
+                                                             : i == 21 ? 10
+                                                                       : 1)))
+            << text;
+      } else {
+        // Compared with the same instant through the general parser.
+        EXPECT_EQ(*t, MustParse(text.substr(0, 23) + "+00:00")) << text;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 100);
+}
+
 TEST(ParseRfc3339, FoldsALeapSecondIntoTheNextMinute) {
   EXPECT_EQ(MustParse("2016-12-31T23:59:60Z"), Utc(2017, 1, 1, 0, 0, 0));
   EXPECT_EQ(MustParse("2015-06-30T23:59:60Z"), Utc(2015, 7, 1, 0, 0, 0));

@@ -505,6 +505,8 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     }
     DropPipeline();
     progress_.clear();
+    progress_slot_ = OffsetSlot{};
+    expected_slot_ = OffsetSlot{};
     reset_past_.clear();
     checkpoint_.reset();
     uncommitted_ = false;
@@ -557,6 +559,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     VIGIA_LOG(ERROR) << "kafka: rebalance error: " << rd_kafka_err2str(err);
     DropPipeline();
     progress_.clear();
+    progress_slot_ = OffsetSlot{};
     reset_past_.clear();
     end_of_log_.clear();
     checkpoint_.reset();
@@ -673,7 +676,7 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
     // Committed once the checkpoint's mark shows the forwarded record
     // acknowledged, as alerts are: at least once.
     ForwardMessage(m, topic);
-    progress_[{std::string(topic), m->partition}] = m->offset + 1;
+    ProgressOf(topic, m->partition) = m->offset + 1;
     uncommitted_ = true;
     return absl::OkStatus();
   }
@@ -701,7 +704,7 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
       if (offset < next) {
         ++repartition_duplicates_;
         ++duplicates_pending_[static_cast<int>(FeedOf(topic))];
-        progress_[{std::string(topic), m->partition}] = m->offset + 1;
+        ProgressOf(topic, m->partition) = m->offset + 1;
         uncommitted_ = true;
         return absl::OkStatus();
       }
@@ -713,7 +716,7 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
   if (!options_.repartition) CheckKey(m, topic, pipeline_->last_target());
   pipeline_probe_->ObserveLatency(
       std::chrono::duration<double>(SteadyClock::now() - dequeued).count());
-  progress_[{std::string(topic), m->partition}] = m->offset + 1;
+  ProgressOf(topic, m->partition) = m->offset + 1;
   NoteTarget(topic, m->partition, m);
   uncommitted_ = true;
   ++records_;
@@ -821,15 +824,32 @@ void Daemon::ExpectCommittedOffsets(
               : std::string();
     } else {
       expected_.erase(key);
+      expected_slot_ = OffsetSlot{};
       committed_meta_.erase(key);
     }
   }
 }
 
+int64_t& Daemon::ProgressOf(std::string_view topic, int32_t partition) {
+  if (progress_slot_.topic != topic.data() ||
+      progress_slot_.partition != partition) {
+    auto it = progress_.try_emplace({std::string(topic), partition}, 0).first;
+    progress_slot_ = OffsetSlot{topic.data(), partition, it};
+  }
+  return progress_slot_.it->second;
+}
+
 void Daemon::NoteOffset(std::string_view topic, int32_t partition,
                         int64_t offset) {
-  auto [it, inserted] =
-      expected_.try_emplace({std::string(topic), partition}, offset);
+  bool inserted = false;
+  if (expected_slot_.topic != topic.data() ||
+      expected_slot_.partition != partition) {
+    auto [it, added] =
+        expected_.try_emplace({std::string(topic), partition}, offset);
+    inserted = added;
+    expected_slot_ = OffsetSlot{topic.data(), partition, it};
+  }
+  const auto it = expected_slot_.it;
   const int64_t from = it->second;
   it->second = offset + 1;
   if (inserted || offset <= from) return;

@@ -445,6 +445,22 @@ class Daemon {
   // Next offset expected per assigned (topic, partition): the committed one
   // at assignment, then one past the last record read.
   std::map<std::pair<std::string, int32_t>, int64_t> expected_;
+  // The entry of progress_ or expected_ a record last used, by its topic
+  // view (TopicView's, stable for the daemon's life) and partition: records
+  // come in runs from one partition, and building a string key and walking
+  // the map twice per record was 5% of the daemon thread. Map iterators stay
+  // valid until their entry is erased, so every erase or clear of the map
+  // forgets its slot.
+  struct OffsetSlot {
+    const char* topic = nullptr;
+    int32_t partition = -1;
+    std::map<std::pair<std::string, int32_t>, int64_t>::iterator it;
+  };
+  OffsetSlot progress_slot_;
+  OffsetSlot expected_slot_;
+  // progress_[{topic, partition}], through progress_slot_. `topic` is a
+  // TopicView().
+  int64_t& ProgressOf(std::string_view topic, int32_t partition);
   // Per assigned (topic, partition): the offset of its last end-of-log
   // event, i.e. where the fetcher last found the log to end.
   std::map<std::pair<std::string, int32_t>, int64_t> end_of_log_;
