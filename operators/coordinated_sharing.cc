@@ -337,11 +337,27 @@ struct Episode {
   absl::flat_hash_map<std::string, bool> sampled;
 };
 
-// 104 bytes while it holds one post, plus the post's strings.
+// The id of the key (kind, target, subject): StableHash64 of the subject
+// ("url", "repost") or of the text's fingerprint ("text"), seeded with the
+// kind and target.
+uint64_t KeyIdOf(Kind kind, CountryCode target, std::string_view subject,
+                 uint64_t fingerprint) {
+  const uint64_t seed =
+      (uint64_t{static_cast<uint8_t>(kind)} << 16) | target.packed();
+  char fp[sizeof(fingerprint)];
+  std::memcpy(fp, &fingerprint, sizeof(fp));
+  return StableHash64(
+      kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
+}
+
+// 88 bytes while it holds one post, plus the post's strings. A key lives
+// for about Δt and there are as many as posts in Δt times their URLs and
+// texts, so its fields are only what cannot be derived: a "text" key keeps
+// its fingerprint and derives its id from it, and the newest post time is
+// that of its last held post.
 struct Key {
-  uint64_t id = 0;
-  uint64_t fingerprint = 0;   // "text" keys
-  int64_t last_us = kNoTime;  // newest post time
+  // "url" and "repost" keys: the id; "text" keys: the fingerprint.
+  uint64_t id_or_fingerprint = 0;
   uint32_t gen = 0;
   // Least-recently-used list of idle (non-firing) keys.
   uint32_t prev = kNone;
@@ -357,8 +373,24 @@ struct Key {
   // arrival.
   absl::InlinedVector<Member, 1> members;
   std::unique_ptr<Episode> episode;
+
+  uint64_t id() const {
+    return kind == Kind::kText
+               ? KeyIdOf(kind, target, std::string_view(), id_or_fingerprint)
+               : id_or_fingerprint;
+  }
+  // The text's fingerprint ("text" keys), else 0.
+  uint64_t fingerprint() const {
+    return kind == Kind::kText ? id_or_fingerprint : 0;
+  }
+  // The newest post time: members are held by time, and neither the cap
+  // nor a judgement ever drops the newest, which is held from the key's
+  // first post on.
+  int64_t last_us() const {
+    return members.empty() ? kNoTime : members.back().t_us;
+  }
 };
-static_assert(sizeof(Key) == 104);
+static_assert(sizeof(Key) == 88);
 
 // A key's id, looked up in the index of slots.
 struct KeyId {
@@ -371,7 +403,7 @@ struct SlotIdHash {
   using is_transparent = void;
   const ChunkedVector<Key>* slots;
   size_t operator()(uint32_t slot) const {
-    return absl::Hash<uint64_t>()((*slots)[slot].id);
+    return absl::Hash<uint64_t>()((*slots)[slot].id());
   }
   size_t operator()(KeyId k) const { return absl::Hash<uint64_t>()(k.id); }
 };
@@ -380,10 +412,10 @@ struct SlotIdEq {
   const ChunkedVector<Key>* slots;
   bool operator()(uint32_t a, uint32_t b) const { return a == b; }
   bool operator()(uint32_t slot, KeyId k) const {
-    return (*slots)[slot].id == k.id;
+    return (*slots)[slot].id() == k.id;
   }
   bool operator()(KeyId k, uint32_t slot) const {
-    return (*slots)[slot].id == k.id;
+    return (*slots)[slot].id() == k.id;
   }
 };
 
@@ -492,7 +524,7 @@ class CoordinatedSharing final : public Operator {
     if (next_deadline_ < wm) ResolveDue(wm, out);
     // Idle keys whose posts have all left the window carry nothing.
     while (lru_tail_ != kNone &&
-           slots_[lru_tail_].last_us < SaturatingSub(wm, window_us_)) {
+           slots_[lru_tail_].last_us() < SaturatingSub(wm, window_us_)) {
       Free(lru_tail_);
     }
   }
@@ -509,8 +541,9 @@ class CoordinatedSharing final : public Operator {
   // State format, version 2 (1 lacked the episode accounts' follower
   // counts): the counters and watermark; the source table;
   // every slot (free ones as not live; live ones with id, fingerprint,
-  // target, kind, LRU links, generation, quote, held posts and open
-  // episode); the free list, LRU ends and firing keys in order; the queued
+  // newest post time, LRU links, target, kind, quote, held posts and open
+  // episode; id and newest post time are derived in memory and checked on
+  // restore); the free list, LRU ends and firing keys in order; the queued
   // judgements (their pop order is fixed by time and sequence). The index
   // of slots by id is rebuilt.
   uint32_t state_version() const override { return 2; }
@@ -526,9 +559,9 @@ class CoordinatedSharing final : public Operator {
       w.Bool(key.live);
       w.U32(key.gen);
       if (!key.live) continue;
-      w.U64(key.id);
-      w.U64(key.fingerprint);
-      w.I64(key.last_us);
+      w.U64(key.id());
+      w.U64(key.fingerprint());
+      w.I64(key.last_us());
       w.U32(key.prev);
       w.U32(key.next);
       w.U32(key.target.packed());
@@ -592,9 +625,9 @@ class CoordinatedSharing final : public Operator {
       key.live = r.Bool();
       key.gen = r.U32();
       if (!key.live) continue;
-      key.id = r.U64();
-      key.fingerprint = r.U64();
-      key.last_us = r.I64();
+      const uint64_t id = r.U64();
+      const uint64_t fingerprint = r.U64();
+      const int64_t last_us = r.I64();
       key.prev = r.U32();
       key.next = r.U32();
       key.target = country(false);
@@ -618,6 +651,13 @@ class CoordinatedSharing final : public Operator {
         if (r.ok() && (m.text.count() < 2 || m.source >= sources_.size())) {
           r.Fail("held post without id, account or known source");
         }
+      }
+      // The id and newest post time are derived, so they must agree with
+      // the fingerprint and the held posts.
+      key.id_or_fingerprint = key.kind == Kind::kText ? fingerprint : id;
+      if (r.ok() && (key.id() != id || key.fingerprint() != fingerprint ||
+                     key.last_us() != last_us)) {
+        r.Fail("key whose id or newest post time disagrees with its posts");
       }
       if (r.Bool()) {
         key.episode = std::make_unique<Episode>(top_capacity_);
@@ -679,12 +719,7 @@ class CoordinatedSharing final : public Operator {
   void AddPost(Kind kind, const Event& event, std::string_view subject,
                uint64_t fingerprint, std::string_view raw_url, int64_t t,
                uint64_t account, std::string_view text) {
-    const uint64_t seed =
-        (uint64_t{static_cast<uint8_t>(kind)} << 16) | event.target.packed();
-    char fp[sizeof(fingerprint)];
-    std::memcpy(fp, &fingerprint, sizeof(fp));
-    const uint64_t id = StableHash64(
-        kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
+    const uint64_t id = KeyIdOf(kind, event.target, subject, fingerprint);
     uint32_t slot;
     auto it = index_.find(KeyId{id});
     if (it != index_.end()) {
@@ -693,7 +728,7 @@ class CoordinatedSharing final : public Operator {
       // chance in 10^14 per post): the newcomer is not tracked rather than
       // merged into a stranger's cluster, when it can be told apart.
       const Key& key = slots_[slot];
-      if (key.fingerprint != fingerprint ||
+      if (key.fingerprint() != fingerprint ||
           (key.kind != Kind::kText && !key.quote.empty() &&
            key.quote[0] != subject)) {
         return;
@@ -758,7 +793,6 @@ class CoordinatedSharing final : public Operator {
     key.members.insert(key.members.begin() + static_cast<ptrdiff_t>(pos),
                        std::move(m));
     ++posts_held_;
-    key.last_us = std::max(key.last_us, t);
     if (key.episode == nullptr) Touch(slot);
     // Only windows that can hold two posts are judged: a key's first post
     // (most keys' only one) queues nothing. A post inserted before others
@@ -790,13 +824,11 @@ class CoordinatedSharing final : public Operator {
       slots_.emplace_back();
     }
     Key& key = slots_[slot];
-    key.id = id;
     key.live = true;
     key.kind = kind;
     key.target = target;
-    key.fingerprint = fingerprint;
-    key.last_us = kNoTime;
-    index_.insert(slot);  // after key.id is set: the index hashes it
+    key.id_or_fingerprint = kind == Kind::kText ? fingerprint : id;
+    index_.insert(slot);  // after the id is set: the index hashes it
     ++live_;
     return slot;
   }
@@ -804,7 +836,7 @@ class CoordinatedSharing final : public Operator {
   void Free(uint32_t slot) {
     Key& key = slots_[slot];
     Unlink(slot);
-    index_.erase(KeyId{key.id});
+    index_.erase(KeyId{key.id()});
     posts_held_ -= static_cast<int64_t>(key.members.size());
     key.members.clear();
     key.members.shrink_to_fit();
@@ -1114,7 +1146,7 @@ class CoordinatedSharing final : public Operator {
 
   // What alerts name: the URL, the text's fingerprint, the reposted id.
   static std::string Subject(const Key& key) {
-    return key.kind == Kind::kText ? FingerprintHex(key.fingerprint)
+    return key.kind == Kind::kText ? FingerprintHex(key.fingerprint())
                                    : std::string(Quote(key));
   }
 
