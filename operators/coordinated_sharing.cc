@@ -277,31 +277,37 @@ struct Rules {
 };
 
 // One post held by a key, copied out of its Event: 40 bytes and one heap
-// block for its strings. Most keys hold a single post and are dropped a
-// minute later.
+// block for its strings, which it shares with the post's other keys. Most
+// keys hold a single post and are dropped a minute later.
 struct Member {
+  // The most URLs of one post that share its strings block; a member of a
+  // further URL has a block of its own.
+  static constexpr int kSharedUrls = 255;
+
   int64_t t_us = 0;
   uint64_t account_hash = 0;
   int64_t position = 0;
-  // id, account, then the URL as posted ("url" keys), then the account's
-  // follower count in decimal when the post reported one.
-  PackedStrings text;
+  // The post's id, account, follower count in decimal (empty when the post
+  // reported none), then the URLs as posted of its "url" keys: one block
+  // for all the keys a post is held by (a post with a URL and a text is two
+  // keys), not one each.
+  SharedPackedStrings text;
   uint32_t source = 0;  // source and partition, in the detector's table
   CountryCode country;
-  bool in_episode = false;
-  bool queued = false;  // a judgement of the window ending here is pending
+  uint8_t url = 0;  // "url" keys: the URL as posted is text[3 + url]
+  bool in_episode : 1 = false;
+  bool queued : 1 = false;  // a judgement of the window ending here is pending
 
   std::string_view id() const { return text[0]; }
   std::string_view account() const { return text[1]; }
   // REQUIRES: a member of a "url" key.
   std::string_view raw_url() const {
-    return text.count() > 2 ? text[2] : std::string_view();
+    return text.count() > 3u + url ? text[3u + url] : std::string_view();
   }
   // The account's follower count when the post was collected, or -1.
-  int64_t followers(bool url_key) const {
-    const size_t at = url_key ? 3 : 2;
+  int64_t followers() const {
     int64_t n = -1;
-    if (text.count() > at && absl::SimpleAtoi(ToAbsl(text[at]), &n)) return n;
+    if (text.count() > 2 && absl::SimpleAtoi(ToAbsl(text[2]), &n)) return n;
     return -1;
   }
   StoredSample Sample(const SourceTable& sources) const {
@@ -478,12 +484,28 @@ class CoordinatedSharing final : public Operator {
       return;
     }
     const uint64_t account = facts.account_hash();
+    // The follower count rides in the strings' block (a few bytes, only
+    // when reported) rather than in every Member: it is read only when
+    // the post joins an episode, for the alert's reach.
+    const std::string_view followers(
+        followers_digits_,
+        event.followers >= 0
+            ? static_cast<size_t>(
+                  std::to_chars(followers_digits_,
+                                followers_digits_ + sizeof(followers_digits_),
+                                event.followers)
+                      .ptr -
+                  followers_digits_)
+            : 0);
+    post_parts_.assign({event.id, event.account_id, followers});
     if (!event.repost_of.empty()) {
-      AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), t,
-              account, std::string_view());
+      AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), 0,
+              t, account, std::string_view());
+      post_strings_ = SharedPackedStrings();
       return;
     }
     seen_urls_.clear();
+    url_indices_.clear();
     EventUrls& urls = facts.urls();
     for (size_t i = 0; i < urls.size(); ++i) {
       const std::string_view normalized = urls.Normalized(i);
@@ -494,16 +516,24 @@ class CoordinatedSharing final : public Operator {
         continue;  // a post naming one URL twice is one share of it
       }
       seen_urls_.push_back(h);
-      AddPost(Kind::kUrl, event, normalized, 0, urls.raw(i), t, account,
-              std::string_view());
+      url_indices_.push_back(i);
+      if (post_parts_.size() < 3 + Member::kSharedUrls) {
+        post_parts_.push_back(urls.raw(i));
+      }
+    }
+    for (size_t k = 0; k < url_indices_.size(); ++k) {
+      const size_t i = url_indices_[k];
+      AddPost(Kind::kUrl, event, urls.Normalized(i), 0, urls.raw(i), k, t,
+              account, std::string_view());
     }
     if (!event.text.empty()) {
       NormalizePostTextTo(event.text, buffer_);
       if (HasWords(buffer_, options_.min_text_words)) {
         AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
-                std::string_view(), t, account, event.text);
+                std::string_view(), 0, t, account, event.text);
       }
     }
+    post_strings_ = SharedPackedStrings();
   }
 
   void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
@@ -572,7 +602,7 @@ class CoordinatedSharing final : public Operator {
         w.I64(m.t_us);
         w.U64(m.account_hash);
         w.I64(m.position);
-        SavePacked(m.text, w);
+        SaveMemberText(m, key.kind == Kind::kUrl, w);
         w.U32(m.source);
         w.U32(m.country.packed());
         w.Bool(m.in_episode);
@@ -643,7 +673,7 @@ class CoordinatedSharing final : public Operator {
         m.t_us = r.I64();
         m.account_hash = r.U64();
         m.position = r.I64();
-        m.text = RestorePacked(r);
+        m.text = RestoreMemberText(r, key.kind == Kind::kUrl);
         m.source = r.U32();
         m.country = country(true);
         m.in_episode = r.Bool();
@@ -716,9 +746,11 @@ class CoordinatedSharing final : public Operator {
 
   // Adds one post to the key (kind, target, subject or fingerprint),
   // creating the key.
+  // The post's strings come from post_parts_ (the post's `url`-th URL held,
+  // `raw_url` as posted, for a "url" key).
   void AddPost(Kind kind, const Event& event, std::string_view subject,
-               uint64_t fingerprint, std::string_view raw_url, int64_t t,
-               uint64_t account, std::string_view text) {
+               uint64_t fingerprint, std::string_view raw_url, size_t url,
+               int64_t t, uint64_t account, std::string_view text) {
     const uint64_t id = KeyIdOf(kind, event.target, subject, fingerprint);
     uint32_t slot;
     auto it = index_.find(KeyId{id});
@@ -766,27 +798,17 @@ class CoordinatedSharing final : public Operator {
     m.account_hash = account;
     m.position = event.source.position;
     m.source = sources_.Intern(event.source);
-    // The follower count rides in the strings' block (a few bytes, only
-    // when reported) rather than in every Member: it is read only when
-    // the post joins an episode, for the alert's reach.
-    char digits[24];
-    const std::string_view followers(
-        digits,
-        event.followers >= 0
-            ? static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits),
-                                                event.followers)
-                                      .ptr -
-                                  digits)
-            : 0);
-    if (kind == Kind::kUrl) {
-      m.text =
-          followers.empty()
-              ? PackedStrings({event.id, event.account_id, raw_url})
-              : PackedStrings({event.id, event.account_id, raw_url, followers});
+    if (kind == Kind::kUrl && url >= Member::kSharedUrls) {
+      // Beyond the URLs the post's block holds: a block of its own.
+      const std::string_view parts[] = {post_parts_[0], post_parts_[1],
+                                        post_parts_[2], raw_url};
+      m.text = SharedPackedStrings(parts);
     } else {
-      m.text = followers.empty()
-                   ? PackedStrings({event.id, event.account_id})
-                   : PackedStrings({event.id, event.account_id, followers});
+      if (post_strings_.empty()) {
+        post_strings_ = SharedPackedStrings(post_parts_);
+      }
+      m.text = post_strings_.Share();
+      if (kind == Kind::kUrl) m.url = static_cast<uint8_t>(url);
     }
     m.country = event.account_country;
 
@@ -970,7 +992,7 @@ class CoordinatedSharing final : public Operator {
           ep.first_us == kNoTime ? m.t_us : std::min(ep.first_us, m.t_us);
       ep.last_us = std::max(ep.last_us, m.t_us);
       const std::string_view account = m.account();
-      const int64_t followers = m.followers(key.kind == Kind::kUrl);
+      const int64_t followers = m.followers();
       auto it = ep.accounts.find(ToAbsl(account));
       if (it == ep.accounts.end()) {
         if (ep.accounts.size() >= static_cast<size_t>(kMaxEpisodeAccounts)) {
@@ -1021,6 +1043,32 @@ class CoordinatedSharing final : public Operator {
   static void SavePacked(const PackedStrings& p, SnapshotWriter& w) {
     w.U64(p.count());
     for (size_t i = 0; i < p.count(); ++i) w.Str(p[i]);
+  }
+  // A held post's strings as the format has them, whatever block they
+  // share: id, account, the URL as posted ("url" keys), then the follower
+  // count when reported.
+  static void SaveMemberText(const Member& m, bool url_key, SnapshotWriter& w) {
+    const std::string_view followers = m.text.count() > 2 ? m.text[2] : "";
+    w.U64(2 + (url_key ? 1 : 0) + (followers.empty() ? 0 : 1));
+    w.Str(m.id());
+    w.Str(m.account());
+    if (url_key) w.Str(m.raw_url());
+    if (!followers.empty()) w.Str(followers);
+  }
+  // The inverse of SaveMemberText(), into a block of the member's own.
+  static SharedPackedStrings RestoreMemberText(SnapshotReader& r,
+                                               bool url_key) {
+    const size_t n = r.Count(1);
+    if (n > 4) r.Fail("more than four packed strings");
+    std::string_view parts[4];
+    for (size_t i = 0; i < n && r.ok(); ++i) parts[i] = r.StrView();
+    if (!r.ok() || n < 2) return SharedPackedStrings();
+    const size_t after = url_key ? 3 : 2;  // where the follower count is
+    const std::string_view block[] = {parts[0], parts[1],
+                                      n > after ? parts[after] : "",
+                                      url_key && n > 2 ? parts[2] : ""};
+    return SharedPackedStrings(
+        std::span<const std::string_view>(block, url_key ? 4 : 3));
   }
   // Up to the four parts a member (id, account, URL, followers) or quote
   // has.
@@ -1341,6 +1389,12 @@ class CoordinatedSharing final : public Operator {
   // Scratch for Observe, reused so that normalising allocates nothing.
   std::string buffer_;
   std::vector<uint64_t> seen_urls_;
+  // The post being observed: its URLs held (indices in EventUrls), the
+  // parts of its strings' block, and the block once a key holds the post.
+  std::vector<size_t> url_indices_;
+  std::vector<std::string_view> post_parts_;
+  SharedPackedStrings post_strings_;
+  char followers_digits_[24];
 };
 
 }  // namespace
