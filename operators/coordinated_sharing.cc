@@ -276,7 +276,7 @@ struct Rules {
   std::vector<ClusterLevel> repost_levels;
 };
 
-// One post held by a key, copied out of its Event: 40 bytes and one heap
+// One post held by a key, copied out of its Event: 32 bytes and one heap
 // block for its strings, which it shares with the post's other keys. Most
 // keys hold a single post and are dropped a minute later.
 struct Member {
@@ -285,7 +285,6 @@ struct Member {
   static constexpr int kSharedUrls = 255;
 
   int64_t t_us = 0;
-  uint64_t account_hash = 0;
   int64_t position = 0;
   // The post's id, account, follower count in decimal (empty when the post
   // reported none), then the URLs as posted of its "url" keys: one block
@@ -300,6 +299,10 @@ struct Member {
 
   std::string_view id() const { return text[0]; }
   std::string_view account() const { return text[1]; }
+  // The account's StableHash64 (EventFacts::account_hash()), computed when
+  // a window's distinct accounts are counted rather than held: 8 bytes of
+  // every held post.
+  uint64_t account_hash() const { return StableHash64(account()); }
   // REQUIRES: a member of a "url" key.
   std::string_view raw_url() const {
     return text.count() > 3u + url ? text[3u + url] : std::string_view();
@@ -316,7 +319,7 @@ struct Member {
                         s.partition, s.position);
   }
 };
-static_assert(sizeof(Member) == 40);
+static_assert(sizeof(Member) == 32);
 
 struct AccountStat {
   uint32_t posts = 0;
@@ -356,7 +359,7 @@ uint64_t KeyIdOf(Kind kind, CountryCode target, std::string_view subject,
       kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
 }
 
-// 88 bytes while it holds one post, plus the post's strings. A key lives
+// 80 bytes while it holds one post, plus the post's strings. A key lives
 // for about Δt and there are as many as posts in Δt times their URLs and
 // texts, so its fields are only what cannot be derived: a "text" key keeps
 // its fingerprint and derives its id from it, and the newest post time is
@@ -396,11 +399,25 @@ struct Key {
     return members.empty() ? kNoTime : members.back().t_us;
   }
 };
-static_assert(sizeof(Key) == 88);
+static_assert(sizeof(Key) == 80);
 
 // A key's id, looked up in the index of slots.
 struct KeyId {
-  uint64_t id;
+  uint64_t id = 0;
+  // What the id was derived from, when known: a slot of the same kind,
+  // target and id_or_fingerprint has this id without hashing it again.
+  Kind kind = Kind::kUrl;
+  CountryCode target;
+  uint64_t id_or_fingerprint = 0;
+  bool derived = false;
+
+  bool Matches(const Key& key) const {
+    if (derived && key.kind == kind && key.target == target &&
+        key.id_or_fingerprint == id_or_fingerprint) {
+      return true;
+    }
+    return key.id() == id;
+  }
 };
 
 // Hash and equality of live slots by their key's id, so that the index
@@ -411,17 +428,19 @@ struct SlotIdHash {
   size_t operator()(uint32_t slot) const {
     return absl::Hash<uint64_t>()((*slots)[slot].id());
   }
-  size_t operator()(KeyId k) const { return absl::Hash<uint64_t>()(k.id); }
+  size_t operator()(const KeyId& k) const {
+    return absl::Hash<uint64_t>()(k.id);
+  }
 };
 struct SlotIdEq {
   using is_transparent = void;
   const ChunkedVector<Key>* slots;
   bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-  bool operator()(uint32_t slot, KeyId k) const {
-    return (*slots)[slot].id() == k.id;
+  bool operator()(uint32_t slot, const KeyId& k) const {
+    return k.Matches((*slots)[slot]);
   }
-  bool operator()(KeyId k, uint32_t slot) const {
-    return (*slots)[slot].id() == k.id;
+  bool operator()(const KeyId& k, uint32_t slot) const {
+    return k.Matches((*slots)[slot]);
   }
 };
 
@@ -483,7 +502,6 @@ class CoordinatedSharing final : public Operator {
       ++cap_hits_;
       return;
     }
-    const uint64_t account = facts.account_hash();
     // The follower count rides in the strings' block (a few bytes, only
     // when reported) rather than in every Member: it is read only when
     // the post joins an episode, for the alert's reach.
@@ -500,7 +518,7 @@ class CoordinatedSharing final : public Operator {
     post_parts_.assign({event.id, event.account_id, followers});
     if (!event.repost_of.empty()) {
       AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), 0,
-              t, account, std::string_view());
+              t, std::string_view());
       post_strings_ = SharedPackedStrings();
       return;
     }
@@ -524,13 +542,13 @@ class CoordinatedSharing final : public Operator {
     for (size_t k = 0; k < url_indices_.size(); ++k) {
       const size_t i = url_indices_[k];
       AddPost(Kind::kUrl, event, urls.Normalized(i), 0, urls.raw(i), k, t,
-              account, std::string_view());
+              std::string_view());
     }
     if (!event.text.empty()) {
       NormalizePostTextTo(event.text, buffer_);
       if (HasWords(buffer_, options_.min_text_words)) {
         AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
-                std::string_view(), 0, t, account, event.text);
+                std::string_view(), 0, t, event.text);
       }
     }
     post_strings_ = SharedPackedStrings();
@@ -600,7 +618,7 @@ class CoordinatedSharing final : public Operator {
       w.U64(key.members.size());
       for (const Member& m : key.members) {
         w.I64(m.t_us);
-        w.U64(m.account_hash);
+        w.U64(m.account_hash());
         w.I64(m.position);
         SaveMemberText(m, key.kind == Kind::kUrl, w);
         w.U32(m.source);
@@ -671,7 +689,7 @@ class CoordinatedSharing final : public Operator {
       for (size_t k = 0; k < members && r.ok(); ++k) {
         Member& m = key.members.emplace_back();
         m.t_us = r.I64();
-        m.account_hash = r.U64();
+        const uint64_t account_hash = r.U64();
         m.position = r.I64();
         m.text = RestoreMemberText(r, key.kind == Kind::kUrl);
         m.source = r.U32();
@@ -680,6 +698,8 @@ class CoordinatedSharing final : public Operator {
         m.queued = r.Bool();
         if (r.ok() && (m.text.count() < 2 || m.source >= sources_.size())) {
           r.Fail("held post without id, account or known source");
+        } else if (r.ok() && m.account_hash() != account_hash) {
+          r.Fail("held post whose account hash disagrees with its account");
         }
       }
       // The id and newest post time are derived, so they must agree with
@@ -750,10 +770,12 @@ class CoordinatedSharing final : public Operator {
   // `raw_url` as posted, for a "url" key).
   void AddPost(Kind kind, const Event& event, std::string_view subject,
                uint64_t fingerprint, std::string_view raw_url, size_t url,
-               int64_t t, uint64_t account, std::string_view text) {
+               int64_t t, std::string_view text) {
     const uint64_t id = KeyIdOf(kind, event.target, subject, fingerprint);
     uint32_t slot;
-    auto it = index_.find(KeyId{id});
+    auto it = index_.find(KeyId{id, kind, event.target,
+                                kind == Kind::kText ? fingerprint : id,
+                                /*derived=*/true});
     if (it != index_.end()) {
       slot = *it;
       // Two subjects with one 64-bit hash (with 100000 keys held, about one
@@ -795,7 +817,6 @@ class CoordinatedSharing final : public Operator {
     }
     Member m;
     m.t_us = t;
-    m.account_hash = account;
     m.position = event.source.position;
     m.source = sources_.Intern(event.source);
     if (kind == Kind::kUrl && url >= Member::kSharedUrls) {
@@ -858,7 +879,9 @@ class CoordinatedSharing final : public Operator {
   void Free(uint32_t slot) {
     Key& key = slots_[slot];
     Unlink(slot);
-    index_.erase(KeyId{key.id()});
+    KeyId id;
+    id.id = key.id();
+    index_.erase(id);
     posts_held_ -= static_cast<int64_t>(key.members.size());
     key.members.clear();
     key.members.shrink_to_fit();
@@ -974,7 +997,8 @@ class CoordinatedSharing final : public Operator {
   // Distinct accounts among members[0, n).
   int Distinct(const absl::InlinedVector<Member, 1>& members, size_t n) {
     scratch_.clear();
-    for (size_t i = 0; i < n; ++i) scratch_.push_back(members[i].account_hash);
+    for (size_t i = 0; i < n; ++i)
+      scratch_.push_back(members[i].account_hash());
     std::sort(scratch_.begin(), scratch_.end());
     return static_cast<int>(std::unique(scratch_.begin(), scratch_.end()) -
                             scratch_.begin());

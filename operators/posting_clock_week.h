@@ -12,6 +12,7 @@
 #define VIGIA_OPERATORS_POSTING_CLOCK_WEEK_H_
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -193,7 +194,13 @@ class AccountWeek {
     if (const Dense* const d = dense(); d != nullptr) {
       for (uint8_t b : *d) total += b;
     } else {
-      for (uint8_t c : counts_) total += c;
+      // The eight counts summed in a word: bytes into 16-bit lanes (at
+      // most 510 each), then the lanes (at most 2040). posting_clock asks
+      // every account's total at every evaluation.
+      const uint64_t x = CountsWord();
+      const uint64_t lanes =
+          (x & 0x00ff00ff00ff00ffu) + ((x >> 8) & 0x00ff00ff00ff00ffu);
+      total = static_cast<int64_t>((lanes * 0x0001000100010001u) >> 48);
     }
     return total;
   }
@@ -264,9 +271,22 @@ class AccountWeek {
  private:
   // Inline pairs in use: those with a count, first (0 when dense).
   int pairs() const {
+    if constexpr (std::endian::native == std::endian::little) {
+      // The first zero byte of the word (counts_[0] is its lowest byte).
+      const uint64_t x = CountsWord();
+      const uint64_t zero =
+          (x - 0x0101010101010101u) & ~x & 0x8080808080808080u;
+      return zero == 0 ? kInlineHours : std::countr_zero(zero) / 8;
+    }
     int n = 0;
     while (n < kInlineHours && counts_[n] != 0) ++n;
     return n;
+  }
+  uint64_t CountsWord() const {
+    static_assert(sizeof(counts_) == sizeof(uint64_t));
+    uint64_t x;
+    std::memcpy(&x, counts_.data(), sizeof(x));
+    return x;
   }
   Dense* dense() const {
     Dense* d;
