@@ -12,6 +12,8 @@
 //   partitions), not records.
 // - PackedStrings holds a few strings in one heap block behind one pointer:
 //   8 bytes, against 32 per std::string plus their lengths.
+// - SharedPackedStrings is the same block with a reference count, for
+//   strings that several records hold (one post held by several keys).
 //
 // Values of one thread; not thread-safe.
 #ifndef VIGIA_OPERATORS_COMPACT_STORAGE_H_
@@ -22,6 +24,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -143,6 +146,66 @@ class SourceTable {
   size_t last_size_ = 0;
 };
 
+namespace compact_storage_internal {
+
+inline size_t VarintSize(size_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+inline char* PutVarint(char* w, size_t v) {
+  while (v >= 0x80) {
+    *w++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *w++ = static_cast<char>(v);
+  return w;
+}
+inline size_t GetVarint(const char** r) {
+  size_t v = 0;
+  int shift = 0;
+  for (;;) {
+    const auto b = static_cast<unsigned char>(*(*r)++);
+    v |= static_cast<size_t>(b & 0x7f) << shift;
+    if (b < 0x80) return v;
+    shift += 7;
+  }
+}
+
+// Bytes to pack `parts`: the count and lengths as varints, then the bytes.
+inline size_t PackedSize(std::span<const std::string_view> parts) {
+  size_t bytes = VarintSize(parts.size());
+  for (std::string_view s : parts) bytes += VarintSize(s.size()) + s.size();
+  return bytes;
+}
+// Packs `parts` at `w`, which has PackedSize(parts) bytes.
+inline void Pack(std::span<const std::string_view> parts, char* w) {
+  w = PutVarint(w, parts.size());
+  for (std::string_view s : parts) w = PutVarint(w, s.size());
+  for (std::string_view s : parts) {
+    if (!s.empty()) std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  }
+}
+inline size_t PackedCount(const char* r) { return GetVarint(&r); }
+// The i-th string packed at `r`. REQUIRES: i < PackedCount(r).
+inline std::string_view PackedAt(const char* r, size_t i) {
+  const size_t n = GetVarint(&r);
+  size_t offset = 0;
+  size_t size = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t len = GetVarint(&r);
+    if (k < i) offset += len;
+    if (k == i) size = len;
+  }
+  return std::string_view(r + offset, size);
+}
+
+}  // namespace compact_storage_internal
+
 // A few strings (fixed at construction) in one heap block: the number of
 // strings and their lengths as base-128 varints, then their bytes. Empty
 // (no block) when default-constructed. Move-only.
@@ -154,15 +217,10 @@ class PackedStrings {
  public:
   PackedStrings() = default;
   explicit PackedStrings(std::initializer_list<std::string_view> parts) {
-    size_t bytes = VarintSize(parts.size());
-    for (std::string_view s : parts) bytes += VarintSize(s.size()) + s.size();
-    data_ = std::make_unique_for_overwrite<char[]>(bytes);
-    char* w = PutVarint(data_.get(), parts.size());
-    for (std::string_view s : parts) w = PutVarint(w, s.size());
-    for (std::string_view s : parts) {
-      if (!s.empty()) std::memcpy(w, s.data(), s.size());
-      w += s.size();
-    }
+    const std::span<const std::string_view> all(parts.begin(), parts.size());
+    data_ = std::make_unique_for_overwrite<char[]>(
+        compact_storage_internal::PackedSize(all));
+    compact_storage_internal::Pack(all, data_.get());
   }
   PackedStrings(PackedStrings&&) = default;
   PackedStrings& operator=(PackedStrings&&) = default;
@@ -170,53 +228,94 @@ class PackedStrings {
   // True when default-constructed (or moved from): no strings, no block.
   bool empty() const { return data_ == nullptr; }
   size_t count() const {
-    if (data_ == nullptr) return 0;
-    const char* r = data_.get();
-    return GetVarint(&r);
+    return data_ == nullptr
+               ? 0
+               : compact_storage_internal::PackedCount(data_.get());
   }
   // The i-th string. REQUIRES: i < count().
   std::string_view operator[](size_t i) const {
-    const char* r = data_.get();
-    const size_t n = GetVarint(&r);
-    size_t offset = 0;
-    size_t size = 0;
-    for (size_t k = 0; k < n; ++k) {
-      const size_t len = GetVarint(&r);
-      if (k < i) offset += len;
-      if (k == i) size = len;
-    }
-    return std::string_view(r + offset, size);
+    return compact_storage_internal::PackedAt(data_.get(), i);
   }
 
  private:
-  static size_t VarintSize(size_t v) {
-    size_t n = 1;
-    while (v >= 0x80) {
-      v >>= 7;
-      ++n;
-    }
-    return n;
+  std::unique_ptr<char[]> data_;
+};
+
+// PackedStrings whose block several holders share: the block starts with a
+// reference count and is freed with its last holder. Share() is the only
+// copy; moves take the holder's reference. Not thread-safe (the count is a
+// plain integer), like the records that hold it.
+//
+// Example:
+//   SharedPackedStrings post(parts);         // one block
+//   url_member.text = post.Share();          // the same block, 2 holders
+//   text_member.text = std::move(post);
+class SharedPackedStrings {
+ public:
+  SharedPackedStrings() = default;
+  explicit SharedPackedStrings(std::span<const std::string_view> parts) {
+    block_ = new char[sizeof(uint32_t) +
+                      compact_storage_internal::PackedSize(parts)];
+    const uint32_t refs = 1;
+    std::memcpy(block_, &refs, sizeof(refs));
+    compact_storage_internal::Pack(parts, block_ + sizeof(uint32_t));
   }
-  static char* PutVarint(char* w, size_t v) {
-    while (v >= 0x80) {
-      *w++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
+  ~SharedPackedStrings() { Release(); }
+  SharedPackedStrings(SharedPackedStrings&& o) noexcept
+      : block_(std::exchange(o.block_, nullptr)) {}
+  SharedPackedStrings& operator=(SharedPackedStrings&& o) noexcept {
+    if (this != &o) {
+      Release();
+      block_ = std::exchange(o.block_, nullptr);
     }
-    *w++ = static_cast<char>(v);
-    return w;
+    return *this;
   }
-  static size_t GetVarint(const char** r) {
-    size_t v = 0;
-    int shift = 0;
-    for (;;) {
-      const auto b = static_cast<unsigned char>(*(*r)++);
-      v |= static_cast<size_t>(b & 0x7f) << shift;
-      if (b < 0x80) return v;
-      shift += 7;
+  SharedPackedStrings(const SharedPackedStrings&) = delete;
+  SharedPackedStrings& operator=(const SharedPackedStrings&) = delete;
+
+  // Another holder of the same block (empty when this is).
+  SharedPackedStrings Share() const {
+    SharedPackedStrings s;
+    if (block_ != nullptr) {
+      set_refs(refs() + 1);
+      s.block_ = block_;
     }
+    return s;
   }
 
-  std::unique_ptr<char[]> data_;
+  // True when default-constructed (or moved from): no strings, no block.
+  bool empty() const { return block_ == nullptr; }
+  size_t count() const {
+    return block_ == nullptr ? 0
+                             : compact_storage_internal::PackedCount(
+                                   block_ + sizeof(uint32_t));
+  }
+  // The i-th string. REQUIRES: i < count().
+  std::string_view operator[](size_t i) const {
+    return compact_storage_internal::PackedAt(block_ + sizeof(uint32_t), i);
+  }
+  // Holders of the block (0 when empty).
+  uint32_t refs() const {
+    if (block_ == nullptr) return 0;
+    uint32_t n;
+    std::memcpy(&n, block_, sizeof(n));
+    return n;
+  }
+
+ private:
+  void set_refs(uint32_t n) const { std::memcpy(block_, &n, sizeof(n)); }
+  void Release() {
+    if (block_ == nullptr) return;
+    const uint32_t n = refs();
+    if (n == 1) {
+      delete[] block_;
+    } else {
+      set_refs(n - 1);
+    }
+    block_ = nullptr;
+  }
+
+  char* block_ = nullptr;
 };
 
 }  // namespace vigia

@@ -1,6 +1,7 @@
 #include "operators/compact_storage.h"
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -93,6 +94,31 @@ TEST(PackedStrings, IsEmptyWhenDefaultOrMovedFrom) {
   EXPECT_EQ(p.count(), 1u);
   EXPECT_EQ(p[0], "x");
   EXPECT_TRUE(q.empty());  // NOLINT(bugprone-use-after-move): documented
+}
+
+TEST(SharedPackedStrings, HoldersShareOneBlockFreedWithTheLast) {
+  const std::string_view parts[] = {"post-1", "acct-1", "",
+                                    "https://a.example"};
+  auto first = std::make_unique<SharedPackedStrings>(parts);
+  ASSERT_EQ(first->count(), 4u);
+  EXPECT_EQ(first->refs(), 1u);
+  SharedPackedStrings second = first->Share();
+  SharedPackedStrings third = second.Share();
+  EXPECT_EQ(first->refs(), 3u);
+  EXPECT_EQ(&(*first)[1][0], &second[1][0]);  // one block, not copies
+  first.reset();
+  EXPECT_EQ(second.refs(), 2u);
+  EXPECT_EQ(second[0], "post-1");
+  EXPECT_EQ(second[2], "");
+  EXPECT_EQ(third[3], "https://a.example");
+  SharedPackedStrings moved = std::move(second);
+  EXPECT_TRUE(second.empty());  // NOLINT(bugprone-use-after-move): documented
+  EXPECT_EQ(second.count(), 0u);
+  EXPECT_EQ(moved.refs(), 2u);
+  moved = SharedPackedStrings();  // releases its reference
+  EXPECT_EQ(third.refs(), 1u);
+  EXPECT_EQ(third[1], "acct-1");
+  EXPECT_TRUE(SharedPackedStrings().Share().empty());
 }
 
 // Lengths of 128 bytes and more take more than one varint byte; strings may

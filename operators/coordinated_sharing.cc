@@ -276,32 +276,41 @@ struct Rules {
   std::vector<ClusterLevel> repost_levels;
 };
 
-// One post held by a key, copied out of its Event: 40 bytes and one heap
-// block for its strings. Most keys hold a single post and are dropped a
-// minute later.
+// One post held by a key, copied out of its Event: 32 bytes and one heap
+// block for its strings, which it shares with the post's other keys. Most
+// keys hold a single post and are dropped a minute later.
 struct Member {
+  // The most URLs of one post that share its strings block; a member of a
+  // further URL has a block of its own.
+  static constexpr int kSharedUrls = 255;
+
   int64_t t_us = 0;
-  uint64_t account_hash = 0;
   int64_t position = 0;
-  // id, account, then the URL as posted ("url" keys), then the account's
-  // follower count in decimal when the post reported one.
-  PackedStrings text;
+  // The post's id, account, follower count in decimal (empty when the post
+  // reported none), then the URLs as posted of its "url" keys: one block
+  // for all the keys a post is held by (a post with a URL and a text is two
+  // keys), not one each.
+  SharedPackedStrings text;
   uint32_t source = 0;  // source and partition, in the detector's table
   CountryCode country;
-  bool in_episode = false;
-  bool queued = false;  // a judgement of the window ending here is pending
+  uint8_t url = 0;  // "url" keys: the URL as posted is text[3 + url]
+  bool in_episode : 1 = false;
+  bool queued : 1 = false;  // a judgement of the window ending here is pending
 
   std::string_view id() const { return text[0]; }
   std::string_view account() const { return text[1]; }
+  // The account's StableHash64 (EventFacts::account_hash()), computed when
+  // a window's distinct accounts are counted rather than held: 8 bytes of
+  // every held post.
+  uint64_t account_hash() const { return StableHash64(account()); }
   // REQUIRES: a member of a "url" key.
   std::string_view raw_url() const {
-    return text.count() > 2 ? text[2] : std::string_view();
+    return text.count() > 3u + url ? text[3u + url] : std::string_view();
   }
   // The account's follower count when the post was collected, or -1.
-  int64_t followers(bool url_key) const {
-    const size_t at = url_key ? 3 : 2;
+  int64_t followers() const {
     int64_t n = -1;
-    if (text.count() > at && absl::SimpleAtoi(ToAbsl(text[at]), &n)) return n;
+    if (text.count() > 2 && absl::SimpleAtoi(ToAbsl(text[2]), &n)) return n;
     return -1;
   }
   StoredSample Sample(const SourceTable& sources) const {
@@ -310,7 +319,7 @@ struct Member {
                         s.partition, s.position);
   }
 };
-static_assert(sizeof(Member) == 40);
+static_assert(sizeof(Member) == 32);
 
 struct AccountStat {
   uint32_t posts = 0;
@@ -337,11 +346,27 @@ struct Episode {
   absl::flat_hash_map<std::string, bool> sampled;
 };
 
-// 104 bytes while it holds one post, plus the post's strings.
+// The id of the key (kind, target, subject): StableHash64 of the subject
+// ("url", "repost") or of the text's fingerprint ("text"), seeded with the
+// kind and target.
+uint64_t KeyIdOf(Kind kind, CountryCode target, std::string_view subject,
+                 uint64_t fingerprint) {
+  const uint64_t seed =
+      (uint64_t{static_cast<uint8_t>(kind)} << 16) | target.packed();
+  char fp[sizeof(fingerprint)];
+  std::memcpy(fp, &fingerprint, sizeof(fp));
+  return StableHash64(
+      kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
+}
+
+// 80 bytes while it holds one post, plus the post's strings. A key lives
+// for about Δt and there are as many as posts in Δt times their URLs and
+// texts, so its fields are only what cannot be derived: a "text" key keeps
+// its fingerprint and derives its id from it, and the newest post time is
+// that of its last held post.
 struct Key {
-  uint64_t id = 0;
-  uint64_t fingerprint = 0;   // "text" keys
-  int64_t last_us = kNoTime;  // newest post time
+  // "url" and "repost" keys: the id; "text" keys: the fingerprint.
+  uint64_t id_or_fingerprint = 0;
   uint32_t gen = 0;
   // Least-recently-used list of idle (non-firing) keys.
   uint32_t prev = kNone;
@@ -357,12 +382,42 @@ struct Key {
   // arrival.
   absl::InlinedVector<Member, 1> members;
   std::unique_ptr<Episode> episode;
+
+  uint64_t id() const {
+    return kind == Kind::kText
+               ? KeyIdOf(kind, target, std::string_view(), id_or_fingerprint)
+               : id_or_fingerprint;
+  }
+  // The text's fingerprint ("text" keys), else 0.
+  uint64_t fingerprint() const {
+    return kind == Kind::kText ? id_or_fingerprint : 0;
+  }
+  // The newest post time: members are held by time, and neither the cap
+  // nor a judgement ever drops the newest, which is held from the key's
+  // first post on.
+  int64_t last_us() const {
+    return members.empty() ? kNoTime : members.back().t_us;
+  }
 };
-static_assert(sizeof(Key) == 104);
+static_assert(sizeof(Key) == 80);
 
 // A key's id, looked up in the index of slots.
 struct KeyId {
-  uint64_t id;
+  uint64_t id = 0;
+  // What the id was derived from, when known: a slot of the same kind,
+  // target and id_or_fingerprint has this id without hashing it again.
+  Kind kind = Kind::kUrl;
+  CountryCode target;
+  uint64_t id_or_fingerprint = 0;
+  bool derived = false;
+
+  bool Matches(const Key& key) const {
+    if (derived && key.kind == kind && key.target == target &&
+        key.id_or_fingerprint == id_or_fingerprint) {
+      return true;
+    }
+    return key.id() == id;
+  }
 };
 
 // Hash and equality of live slots by their key's id, so that the index
@@ -371,19 +426,21 @@ struct SlotIdHash {
   using is_transparent = void;
   const ChunkedVector<Key>* slots;
   size_t operator()(uint32_t slot) const {
-    return absl::Hash<uint64_t>()((*slots)[slot].id);
+    return absl::Hash<uint64_t>()((*slots)[slot].id());
   }
-  size_t operator()(KeyId k) const { return absl::Hash<uint64_t>()(k.id); }
+  size_t operator()(const KeyId& k) const {
+    return absl::Hash<uint64_t>()(k.id);
+  }
 };
 struct SlotIdEq {
   using is_transparent = void;
   const ChunkedVector<Key>* slots;
   bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-  bool operator()(uint32_t slot, KeyId k) const {
-    return (*slots)[slot].id == k.id;
+  bool operator()(uint32_t slot, const KeyId& k) const {
+    return k.Matches((*slots)[slot]);
   }
-  bool operator()(KeyId k, uint32_t slot) const {
-    return (*slots)[slot].id == k.id;
+  bool operator()(const KeyId& k, uint32_t slot) const {
+    return k.Matches((*slots)[slot]);
   }
 };
 
@@ -445,13 +502,28 @@ class CoordinatedSharing final : public Operator {
       ++cap_hits_;
       return;
     }
-    const uint64_t account = facts.account_hash();
+    // The follower count rides in the strings' block (a few bytes, only
+    // when reported) rather than in every Member: it is read only when
+    // the post joins an episode, for the alert's reach.
+    const std::string_view followers(
+        followers_digits_,
+        event.followers >= 0
+            ? static_cast<size_t>(
+                  std::to_chars(followers_digits_,
+                                followers_digits_ + sizeof(followers_digits_),
+                                event.followers)
+                      .ptr -
+                  followers_digits_)
+            : 0);
+    post_parts_.assign({event.id, event.account_id, followers});
     if (!event.repost_of.empty()) {
-      AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), t,
-              account, std::string_view());
+      AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), 0,
+              t, std::string_view());
+      post_strings_ = SharedPackedStrings();
       return;
     }
     seen_urls_.clear();
+    url_indices_.clear();
     EventUrls& urls = facts.urls();
     for (size_t i = 0; i < urls.size(); ++i) {
       const std::string_view normalized = urls.Normalized(i);
@@ -462,16 +534,24 @@ class CoordinatedSharing final : public Operator {
         continue;  // a post naming one URL twice is one share of it
       }
       seen_urls_.push_back(h);
-      AddPost(Kind::kUrl, event, normalized, 0, urls.raw(i), t, account,
+      url_indices_.push_back(i);
+      if (post_parts_.size() < 3 + Member::kSharedUrls) {
+        post_parts_.push_back(urls.raw(i));
+      }
+    }
+    for (size_t k = 0; k < url_indices_.size(); ++k) {
+      const size_t i = url_indices_[k];
+      AddPost(Kind::kUrl, event, urls.Normalized(i), 0, urls.raw(i), k, t,
               std::string_view());
     }
     if (!event.text.empty()) {
       NormalizePostTextTo(event.text, buffer_);
       if (HasWords(buffer_, options_.min_text_words)) {
         AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
-                std::string_view(), t, account, event.text);
+                std::string_view(), 0, t, event.text);
       }
     }
+    post_strings_ = SharedPackedStrings();
   }
 
   void AdvanceWatermark(absl::Time watermark, AlertEmitter& out) override {
@@ -492,7 +572,7 @@ class CoordinatedSharing final : public Operator {
     if (next_deadline_ < wm) ResolveDue(wm, out);
     // Idle keys whose posts have all left the window carry nothing.
     while (lru_tail_ != kNone &&
-           slots_[lru_tail_].last_us < SaturatingSub(wm, window_us_)) {
+           slots_[lru_tail_].last_us() < SaturatingSub(wm, window_us_)) {
       Free(lru_tail_);
     }
   }
@@ -509,8 +589,9 @@ class CoordinatedSharing final : public Operator {
   // State format, version 2 (1 lacked the episode accounts' follower
   // counts): the counters and watermark; the source table;
   // every slot (free ones as not live; live ones with id, fingerprint,
-  // target, kind, LRU links, generation, quote, held posts and open
-  // episode); the free list, LRU ends and firing keys in order; the queued
+  // newest post time, LRU links, target, kind, quote, held posts and open
+  // episode; id and newest post time are derived in memory and checked on
+  // restore); the free list, LRU ends and firing keys in order; the queued
   // judgements (their pop order is fixed by time and sequence). The index
   // of slots by id is rebuilt.
   uint32_t state_version() const override { return 2; }
@@ -526,9 +607,9 @@ class CoordinatedSharing final : public Operator {
       w.Bool(key.live);
       w.U32(key.gen);
       if (!key.live) continue;
-      w.U64(key.id);
-      w.U64(key.fingerprint);
-      w.I64(key.last_us);
+      w.U64(key.id());
+      w.U64(key.fingerprint());
+      w.I64(key.last_us());
       w.U32(key.prev);
       w.U32(key.next);
       w.U32(key.target.packed());
@@ -537,9 +618,9 @@ class CoordinatedSharing final : public Operator {
       w.U64(key.members.size());
       for (const Member& m : key.members) {
         w.I64(m.t_us);
-        w.U64(m.account_hash);
+        w.U64(m.account_hash());
         w.I64(m.position);
-        SavePacked(m.text, w);
+        SaveMemberText(m, key.kind == Kind::kUrl, w);
         w.U32(m.source);
         w.U32(m.country.packed());
         w.Bool(m.in_episode);
@@ -592,9 +673,9 @@ class CoordinatedSharing final : public Operator {
       key.live = r.Bool();
       key.gen = r.U32();
       if (!key.live) continue;
-      key.id = r.U64();
-      key.fingerprint = r.U64();
-      key.last_us = r.I64();
+      const uint64_t id = r.U64();
+      const uint64_t fingerprint = r.U64();
+      const int64_t last_us = r.I64();
       key.prev = r.U32();
       key.next = r.U32();
       key.target = country(false);
@@ -608,16 +689,25 @@ class CoordinatedSharing final : public Operator {
       for (size_t k = 0; k < members && r.ok(); ++k) {
         Member& m = key.members.emplace_back();
         m.t_us = r.I64();
-        m.account_hash = r.U64();
+        const uint64_t account_hash = r.U64();
         m.position = r.I64();
-        m.text = RestorePacked(r);
+        m.text = RestoreMemberText(r, key.kind == Kind::kUrl);
         m.source = r.U32();
         m.country = country(true);
         m.in_episode = r.Bool();
         m.queued = r.Bool();
         if (r.ok() && (m.text.count() < 2 || m.source >= sources_.size())) {
           r.Fail("held post without id, account or known source");
+        } else if (r.ok() && m.account_hash() != account_hash) {
+          r.Fail("held post whose account hash disagrees with its account");
         }
+      }
+      // The id and newest post time are derived, so they must agree with
+      // the fingerprint and the held posts.
+      key.id_or_fingerprint = key.kind == Kind::kText ? fingerprint : id;
+      if (r.ok() && (key.id() != id || key.fingerprint() != fingerprint ||
+                     key.last_us() != last_us)) {
+        r.Fail("key whose id or newest post time disagrees with its posts");
       }
       if (r.Bool()) {
         key.episode = std::make_unique<Episode>(top_capacity_);
@@ -676,24 +766,23 @@ class CoordinatedSharing final : public Operator {
 
   // Adds one post to the key (kind, target, subject or fingerprint),
   // creating the key.
+  // The post's strings come from post_parts_ (the post's `url`-th URL held,
+  // `raw_url` as posted, for a "url" key).
   void AddPost(Kind kind, const Event& event, std::string_view subject,
-               uint64_t fingerprint, std::string_view raw_url, int64_t t,
-               uint64_t account, std::string_view text) {
-    const uint64_t seed =
-        (uint64_t{static_cast<uint8_t>(kind)} << 16) | event.target.packed();
-    char fp[sizeof(fingerprint)];
-    std::memcpy(fp, &fingerprint, sizeof(fp));
-    const uint64_t id = StableHash64(
-        kind == Kind::kText ? std::string_view(fp, sizeof(fp)) : subject, seed);
+               uint64_t fingerprint, std::string_view raw_url, size_t url,
+               int64_t t, std::string_view text) {
+    const uint64_t id = KeyIdOf(kind, event.target, subject, fingerprint);
     uint32_t slot;
-    auto it = index_.find(KeyId{id});
+    auto it = index_.find(KeyId{id, kind, event.target,
+                                kind == Kind::kText ? fingerprint : id,
+                                /*derived=*/true});
     if (it != index_.end()) {
       slot = *it;
       // Two subjects with one 64-bit hash (with 100000 keys held, about one
       // chance in 10^14 per post): the newcomer is not tracked rather than
       // merged into a stranger's cluster, when it can be told apart.
       const Key& key = slots_[slot];
-      if (key.fingerprint != fingerprint ||
+      if (key.fingerprint() != fingerprint ||
           (key.kind != Kind::kText && !key.quote.empty() &&
            key.quote[0] != subject)) {
         return;
@@ -728,37 +817,25 @@ class CoordinatedSharing final : public Operator {
     }
     Member m;
     m.t_us = t;
-    m.account_hash = account;
     m.position = event.source.position;
     m.source = sources_.Intern(event.source);
-    // The follower count rides in the strings' block (a few bytes, only
-    // when reported) rather than in every Member: it is read only when
-    // the post joins an episode, for the alert's reach.
-    char digits[24];
-    const std::string_view followers(
-        digits,
-        event.followers >= 0
-            ? static_cast<size_t>(std::to_chars(digits, digits + sizeof(digits),
-                                                event.followers)
-                                      .ptr -
-                                  digits)
-            : 0);
-    if (kind == Kind::kUrl) {
-      m.text =
-          followers.empty()
-              ? PackedStrings({event.id, event.account_id, raw_url})
-              : PackedStrings({event.id, event.account_id, raw_url, followers});
+    if (kind == Kind::kUrl && url >= Member::kSharedUrls) {
+      // Beyond the URLs the post's block holds: a block of its own.
+      const std::string_view parts[] = {post_parts_[0], post_parts_[1],
+                                        post_parts_[2], raw_url};
+      m.text = SharedPackedStrings(parts);
     } else {
-      m.text = followers.empty()
-                   ? PackedStrings({event.id, event.account_id})
-                   : PackedStrings({event.id, event.account_id, followers});
+      if (post_strings_.empty()) {
+        post_strings_ = SharedPackedStrings(post_parts_);
+      }
+      m.text = post_strings_.Share();
+      if (kind == Kind::kUrl) m.url = static_cast<uint8_t>(url);
     }
     m.country = event.account_country;
 
     key.members.insert(key.members.begin() + static_cast<ptrdiff_t>(pos),
                        std::move(m));
     ++posts_held_;
-    key.last_us = std::max(key.last_us, t);
     if (key.episode == nullptr) Touch(slot);
     // Only windows that can hold two posts are judged: a key's first post
     // (most keys' only one) queues nothing. A post inserted before others
@@ -790,13 +867,11 @@ class CoordinatedSharing final : public Operator {
       slots_.emplace_back();
     }
     Key& key = slots_[slot];
-    key.id = id;
     key.live = true;
     key.kind = kind;
     key.target = target;
-    key.fingerprint = fingerprint;
-    key.last_us = kNoTime;
-    index_.insert(slot);  // after key.id is set: the index hashes it
+    key.id_or_fingerprint = kind == Kind::kText ? fingerprint : id;
+    index_.insert(slot);  // after the id is set: the index hashes it
     ++live_;
     return slot;
   }
@@ -804,7 +879,9 @@ class CoordinatedSharing final : public Operator {
   void Free(uint32_t slot) {
     Key& key = slots_[slot];
     Unlink(slot);
-    index_.erase(KeyId{key.id});
+    KeyId id;
+    id.id = key.id();
+    index_.erase(id);
     posts_held_ -= static_cast<int64_t>(key.members.size());
     key.members.clear();
     key.members.shrink_to_fit();
@@ -920,7 +997,8 @@ class CoordinatedSharing final : public Operator {
   // Distinct accounts among members[0, n).
   int Distinct(const absl::InlinedVector<Member, 1>& members, size_t n) {
     scratch_.clear();
-    for (size_t i = 0; i < n; ++i) scratch_.push_back(members[i].account_hash);
+    for (size_t i = 0; i < n; ++i)
+      scratch_.push_back(members[i].account_hash());
     std::sort(scratch_.begin(), scratch_.end());
     return static_cast<int>(std::unique(scratch_.begin(), scratch_.end()) -
                             scratch_.begin());
@@ -938,7 +1016,7 @@ class CoordinatedSharing final : public Operator {
           ep.first_us == kNoTime ? m.t_us : std::min(ep.first_us, m.t_us);
       ep.last_us = std::max(ep.last_us, m.t_us);
       const std::string_view account = m.account();
-      const int64_t followers = m.followers(key.kind == Kind::kUrl);
+      const int64_t followers = m.followers();
       auto it = ep.accounts.find(ToAbsl(account));
       if (it == ep.accounts.end()) {
         if (ep.accounts.size() >= static_cast<size_t>(kMaxEpisodeAccounts)) {
@@ -989,6 +1067,32 @@ class CoordinatedSharing final : public Operator {
   static void SavePacked(const PackedStrings& p, SnapshotWriter& w) {
     w.U64(p.count());
     for (size_t i = 0; i < p.count(); ++i) w.Str(p[i]);
+  }
+  // A held post's strings as the format has them, whatever block they
+  // share: id, account, the URL as posted ("url" keys), then the follower
+  // count when reported.
+  static void SaveMemberText(const Member& m, bool url_key, SnapshotWriter& w) {
+    const std::string_view followers = m.text.count() > 2 ? m.text[2] : "";
+    w.U64(2 + (url_key ? 1 : 0) + (followers.empty() ? 0 : 1));
+    w.Str(m.id());
+    w.Str(m.account());
+    if (url_key) w.Str(m.raw_url());
+    if (!followers.empty()) w.Str(followers);
+  }
+  // The inverse of SaveMemberText(), into a block of the member's own.
+  static SharedPackedStrings RestoreMemberText(SnapshotReader& r,
+                                               bool url_key) {
+    const size_t n = r.Count(1);
+    if (n > 4) r.Fail("more than four packed strings");
+    std::string_view parts[4];
+    for (size_t i = 0; i < n && r.ok(); ++i) parts[i] = r.StrView();
+    if (!r.ok() || n < 2) return SharedPackedStrings();
+    const size_t after = url_key ? 3 : 2;  // where the follower count is
+    const std::string_view block[] = {parts[0], parts[1],
+                                      n > after ? parts[after] : "",
+                                      url_key && n > 2 ? parts[2] : ""};
+    return SharedPackedStrings(
+        std::span<const std::string_view>(block, url_key ? 4 : 3));
   }
   // Up to the four parts a member (id, account, URL, followers) or quote
   // has.
@@ -1114,7 +1218,7 @@ class CoordinatedSharing final : public Operator {
 
   // What alerts name: the URL, the text's fingerprint, the reposted id.
   static std::string Subject(const Key& key) {
-    return key.kind == Kind::kText ? FingerprintHex(key.fingerprint)
+    return key.kind == Kind::kText ? FingerprintHex(key.fingerprint())
                                    : std::string(Quote(key));
   }
 
@@ -1309,6 +1413,12 @@ class CoordinatedSharing final : public Operator {
   // Scratch for Observe, reused so that normalising allocates nothing.
   std::string buffer_;
   std::vector<uint64_t> seen_urls_;
+  // The post being observed: its URLs held (indices in EventUrls), the
+  // parts of its strings' block, and the block once a key holds the post.
+  std::vector<size_t> url_indices_;
+  std::vector<std::string_view> post_parts_;
+  SharedPackedStrings post_strings_;
+  char followers_digits_[24];
 };
 
 }  // namespace

@@ -470,6 +470,54 @@ TEST(CoordinatedSharing, KeepsFollowerCountsAcrossASnapshot) {
   EXPECT_EQ(a.evidence.reach->followers, 6 * 10 + 4 * 1000);
 }
 
+// One post held by three keys (two URLs and its text) shares one strings
+// block among them: each key's evidence still quotes its own URL as posted
+// and the post's follower count, before and after a snapshot, which saves
+// the same bytes again once restored.
+TEST(CoordinatedSharing, KeysOfOnePostQuoteTheirOwnUrlAndItsFollowers) {
+  std::vector<Post> posts;
+  for (int i = 0; i < 5; ++i) {
+    Post p;
+    p.account = absl::StrCat("acct", i);
+    p.at = At(2 * i);
+    p.urls = {absl::StrCat("https://A.test/x?utm_source=", i),
+              "https://b.test/y", "https://A.test/x"};
+    p.text = "the same words posted by every account here";
+    p.followers = i == 2 ? -1 : 100 * (i + 1);
+    posts.push_back(p);
+  }
+  const auto check = [](const std::vector<Alert>& alerts) {
+    ASSERT_EQ(alerts.size(), 3u);
+    for (const Alert& a : alerts) {
+      ASSERT_TRUE(a.evidence.reach.has_value()) << a.subject;
+      EXPECT_EQ(a.evidence.reach->followers, 100 + 200 + 400 + 500)
+          << a.subject;
+      EXPECT_EQ(a.evidence.reach->posts_without_followers, 1) << a.subject;
+      if (a.subject_kind != "url") continue;
+      for (const Tally& t : a.evidence.top_urls) {
+        EXPECT_THAT(t.value, StartsWith(a.subject == "a.test/x"
+                                            ? "https://A.test/x?utm_source="
+                                            : "https://b.test/y"));
+      }
+    }
+  };
+  Driver d;
+  SendAll(d, std::vector<Post>(posts.begin(), posts.begin() + 4));
+  SnapshotWriter w;
+  d.op().SaveState(w);
+  Driver restored;
+  SnapshotReader r(w.bytes(), 0, "coordinated_sharing");
+  ASSERT_TRUE(restored.op().RestoreState(r, 2).ok()) << r.status();
+  SnapshotWriter again;
+  restored.op().SaveState(again);
+  EXPECT_EQ(again.bytes(), w.bytes());
+  for (Driver* x : {&d, &restored}) {
+    x->Send(posts[4]);
+    x->Watermark(At(40));
+    check(x->alerts());
+  }
+}
+
 TEST(CoordinatedSharing, CountsRepostStormsApartFromOriginalPosts) {
   Driver d;
   // Nine accounts repost one post that carries a URL: below the repost

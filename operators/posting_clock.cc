@@ -180,23 +180,25 @@ class ShortString {
 };
 static_assert(sizeof(ShortString) == 24);
 
-// One tracked account: 112 bytes, plus a heap block only for an account or
-// post id of more than 23 bytes or a week of more than eight distinct hours.
+// One tracked account: 104 bytes with no padding (the 8-byte fields first,
+// then those of 1-, 2- and 4-byte alignment), plus a heap block only for an
+// account or post id of more than 23 bytes or a week of more than eight
+// distinct hours.
 struct Account {
-  ShortString id;
-  AccountWeek week;
   // The latest post, quoted as a sample: its id, created_at in microseconds
   // (the decoder's resolution) and coordinates (source in PostingClock's
   // SourceTable).
-  ShortString post_id;
   int64_t post_us = 0;
   int64_t post_position = 0;
+  ShortString id;
+  ShortString post_id;
+  AccountWeek week;
   uint32_t post_source = 0;
   int32_t last_post = AccountWeek::kNoHour;  // hour of the latest post
   int16_t target_slot = -1;                  // -1: a free slot
   CountryCode country;
 };
-static_assert(sizeof(Account) == 112);
+static_assert(sizeof(Account) == 104);
 
 struct Params {
   Params(const PostingClockTargetOptions& o)

@@ -4,8 +4,10 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 
 namespace vigia::posting_clock_internal {
 namespace {
@@ -26,12 +28,12 @@ TEST(AccountWeek, StaysInlineForEightDistinctHoursThenMovesToTheHeap) {
     ref.Add(start + 10 * h);
     ref.Add(start + 10 * h);
   }
-  EXPECT_FALSE(w.dense());
+  EXPECT_FALSE(w.is_dense());
   EXPECT_EQ(BinsOf(w), ref.bins);
   EXPECT_EQ(w.Total(), 16);
   ASSERT_TRUE(w.Add(start + 100));
   ref.Add(start + 100);
-  EXPECT_TRUE(w.dense());
+  EXPECT_TRUE(w.is_dense());
   EXPECT_EQ(BinsOf(w), ref.bins);
   EXPECT_EQ(w.Total(), 17);
 }
@@ -100,6 +102,67 @@ TEST(AccountWeek, HoldsWhatTheFullHistogramHolds) {
       ASSERT_EQ(w.Total(), ref.Total()) << "round " << round << " step " << k;
     }
   }
+}
+
+// Saved and restored, inline and dense weeks come back the same, and save
+// the same bytes again.
+TEST(AccountWeek, RestoresWhatItSaved) {
+  for (int hours : {0, 1, 3, AccountWeek::kInlineHours, 20}) {
+    AccountWeek w;
+    for (int h = 0; h < hours; ++h) {
+      for (int i = 0; i <= h % 3; ++i) w.Add(1000 + 2 * h);
+    }
+    SnapshotWriter out;
+    w.Save(out);
+    const std::string bytes = out.bytes();
+    SnapshotReader in(bytes, 0, "week");
+    AccountWeek back;
+    back.Restore(in);
+    ASSERT_TRUE(in.Finish().ok()) << hours;
+    EXPECT_EQ(BinsOf(back), BinsOf(w)) << hours;
+    EXPECT_EQ(back.Total(), w.Total()) << hours;
+    EXPECT_EQ(back.is_dense(), w.is_dense()) << hours;
+    SnapshotWriter again;
+    back.Save(again);
+    EXPECT_EQ(again.bytes(), bytes) << hours;
+  }
+}
+
+// The total is not held but summed, so a snapshot whose total disagrees
+// with its hours, or that holds an hour of no posts, is refused.
+TEST(AccountWeek, RefusesATotalThatDisagreesWithItsHours) {
+  for (bool dense : {false, true}) {
+    SnapshotWriter out;
+    out.I32(1000);
+    out.U32(4);  // the hours below hold 3
+    out.Bool(dense);
+    if (dense) {
+      std::string bins(kWeekHours, '\0');
+      bins[BinOf(1000)] = 3;
+      out.Bytes(bins);
+    } else {
+      out.U32(1);
+      out.U32(static_cast<uint32_t>(BinOf(1000)));
+      out.U32(3);
+    }
+    const std::string bytes = out.bytes();
+    SnapshotReader in(bytes, 0, "week");
+    AccountWeek w;
+    w.Restore(in);
+    EXPECT_FALSE(in.Finish().ok()) << dense;
+  }
+  SnapshotWriter out;
+  out.I32(1000);
+  out.U32(0);
+  out.Bool(false);
+  out.U32(1);
+  out.U32(static_cast<uint32_t>(BinOf(1000)));
+  out.U32(0);  // a held hour without posts
+  const std::string bytes = out.bytes();
+  SnapshotReader in(bytes, 0, "week");
+  AccountWeek w;
+  w.Restore(in);
+  EXPECT_FALSE(in.Finish().ok());
 }
 
 }  // namespace
