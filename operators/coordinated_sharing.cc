@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -755,6 +757,187 @@ class CoordinatedSharing final : public Operator {
       if (r.ok()) pending_.push(p);
     }
     return r.Finish();
+  }
+
+  // State that follows partitions (docs/state.md). Every key belongs to
+  // its target (its posts, quote, episode and queued judgements); what
+  // spans targets is the order of things: slots, the LRU list of idle
+  // keys, the firing keys and the queue of judgements. A split keeps each
+  // part's keys in their order, which is exactly the state of a detector
+  // that only saw them; a merge interleaves the parts' orders by time
+  // (see Absorb for what that approximates).
+  bool splits_by_target() const override { return true; }
+
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    std::vector<char> dropped(slots_.size(), 0);
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].live && !keep(slots_[i].target)) dropped[i] = 1;
+    }
+    firing_.erase(std::remove_if(firing_.begin(), firing_.end(),
+                                 [&](uint32_t s) { return dropped[s] != 0; }),
+                  firing_.end());
+    std::vector<Pending> pending;
+    for (; !pending_.empty(); pending_.pop()) {
+      if (!dropped[pending_.top().slot]) pending.push_back(pending_.top());
+    }
+    pending_ = std::priority_queue<Pending, std::vector<Pending>, Later>(
+        Later(), std::move(pending));
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (dropped[i]) Free(static_cast<uint32_t>(i));
+    }
+    next_deadline_ = std::numeric_limits<int64_t>::max();
+    for (uint32_t s : firing_) {
+      next_deadline_ =
+          std::min(next_deadline_, slots_[s].episode->last_us + resolve_us_);
+    }
+  }
+
+  // Moves the other part's keys into this one's free slots. Within each
+  // part everything keeps its order; between the parts, the judgements
+  // queued are interleaved by post time, the firing keys by episode start
+  // and the idle keys (LRU) by newest post, each tie going to this part.
+  // One detector would have interleaved them by arrival, which no part
+  // recorded: alerts of different targets judged at the same microsecond,
+  // or episodes of different targets starting at the same microsecond,
+  // may come out in the other order, and an idle key may be forgotten a
+  // watermark earlier or later (it is forgotten only once its posts have
+  // all left the window, so this changes alerts only when a post arrives
+  // later than the window behind the watermark). The watermark becomes
+  // the earlier part's (as the pipeline's does). Beyond max_keys the least
+  // recently used idle keys are forgotten, counted, as newcomers would
+  // have made them be.
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<CoordinatedSharing*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    std::array<bool, kCountrySlots> here{};
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].live) here[CountryIndex(slots_[i].target)] = true;
+    }
+    for (size_t i = 0; i < o->slots_.size(); ++i) {
+      const Key& key = o->slots_[i];
+      if (key.live &&
+          (here[CountryIndex(key.target)] || index_.contains(KeyId{key.id}))) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("target ", key.target.str(), " is in both states"));
+      }
+    }
+    const bool fresh = live_ == 0 && wm_us_ == kNoTime && pending_.empty();
+    wm_us_ = fresh ? o->wm_us_ : std::min(wm_us_, o->wm_us_);
+    cap_hits_ += o->cap_hits_;
+    next_deadline_ = std::min(next_deadline_, o->next_deadline_);
+
+    // The keys, with their posts' sources renumbered into this table.
+    std::vector<uint32_t> source_of(o->sources_.size(), kNone);
+    const auto source = [&](uint32_t s) {
+      if (source_of[s] == kNone) {
+        const SourceRef ref = o->sources_.Get(s, 0);
+        source_of[s] = sources_.Intern(
+            SourceRef{InternSourceName(ref.source), ref.partition, 0});
+      }
+      return source_of[s];
+    };
+    std::vector<uint32_t> slot_of(o->slots_.size(), kNone);
+    for (size_t i = 0; i < o->slots_.size(); ++i) {
+      Key& from = o->slots_[i];
+      if (!from.live) continue;
+      uint32_t slot;
+      if (!free_.empty()) {
+        slot = free_.back();
+        free_.pop_back();
+      } else {
+        slot = static_cast<uint32_t>(slots_.size());
+        slots_.emplace_back();
+      }
+      slot_of[i] = slot;
+      Key& key = slots_[slot];
+      key.id = from.id;
+      key.fingerprint = from.fingerprint;
+      key.last_us = from.last_us;
+      key.prev = key.next = kNone;
+      key.target = from.target;
+      key.kind = from.kind;
+      key.live = true;
+      key.quote = std::move(from.quote);
+      key.members = std::move(from.members);
+      for (Member& m : key.members) m.source = source(m.source);
+      key.episode = std::move(from.episode);
+      if (key.episode != nullptr) {
+        for (StoredSample& sample : key.episode->samples) {
+          sample.source = InternSourceName(sample.source);
+        }
+      }
+      index_.insert(slot);
+      ++live_;
+      posts_held_ += static_cast<int64_t>(key.members.size());
+    }
+
+    // Idle keys, most recent first: both lists merged by newest post.
+    const auto lru = [](const ChunkedVector<Key>& slots, uint32_t head,
+                        const std::vector<uint32_t>* map) {
+      std::vector<uint32_t> out;
+      for (uint32_t s = head; s != kNone; s = slots[s].next) {
+        out.push_back(map == nullptr ? s : (*map)[s]);
+      }
+      return out;
+    };
+    const std::vector<uint32_t> mine = lru(slots_, lru_head_, nullptr);
+    const std::vector<uint32_t> theirs = lru(o->slots_, o->lru_head_, &slot_of);
+    std::vector<uint32_t> order;
+    order.reserve(mine.size() + theirs.size());
+    std::merge(mine.begin(), mine.end(), theirs.begin(), theirs.end(),
+               std::back_inserter(order), [this](uint32_t a, uint32_t b) {
+                 return slots_[a].last_us > slots_[b].last_us;
+               });
+    lru_head_ = lru_tail_ = kNone;
+    for (uint32_t s : order) {
+      slots_[s].prev = slots_[s].next = kNone;
+      LinkAsOldest(s);
+    }
+
+    // Firing keys, in the order their episodes started.
+    std::vector<uint32_t> firing;
+    for (uint32_t s : o->firing_) firing.push_back(slot_of[s]);
+    std::vector<uint32_t> mine_firing = std::move(firing_);
+    firing_.clear();
+    std::merge(mine_firing.begin(), mine_firing.end(), firing.begin(),
+               firing.end(), std::back_inserter(firing_),
+               [this](uint32_t a, uint32_t b) {
+                 return slots_[a].episode->start < slots_[b].episode->start;
+               });
+
+    // Judgements, by post time, renumbered in their merged order. Those of
+    // keys forgotten since they were queued are dropped.
+    std::vector<Pending> queued_here, queued_there;
+    for (; !pending_.empty(); pending_.pop()) {
+      queued_here.push_back(pending_.top());
+    }
+    for (; !o->pending_.empty(); o->pending_.pop()) {
+      const Pending& p = o->pending_.top();
+      if (p.slot >= o->slots_.size() || slot_of[p.slot] == kNone ||
+          o->slots_[p.slot].gen != p.gen) {
+        continue;
+      }
+      queued_there.push_back(
+          Pending{p.t_us, 0, slot_of[p.slot], slots_[slot_of[p.slot]].gen});
+    }
+    std::vector<Pending> queued;
+    queued.reserve(queued_here.size() + queued_there.size());
+    std::merge(
+        queued_here.begin(), queued_here.end(), queued_there.begin(),
+        queued_there.end(), std::back_inserter(queued),
+        [](const Pending& a, const Pending& b) { return a.t_us < b.t_us; });
+    seq_ = 0;
+    for (Pending& p : queued) p.seq = ++seq_;
+    pending_ = std::priority_queue<Pending, std::vector<Pending>, Later>(
+        Later(), std::move(queued));
+
+    // Beyond the cap, as NewKey makes room: the least recently used idle
+    // keys go (firing episodes never do).
+    while (live_ > options_.max_keys && lru_tail_ != kNone) {
+      ++cap_hits_;
+      Free(lru_tail_);
+    }
+    return absl::OkStatus();
   }
 
  private:

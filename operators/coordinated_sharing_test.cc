@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -812,6 +814,179 @@ TEST(CoordinatedSharing, WatchesOnlyTheConfiguredTargetsAndOnlyPosts) {
   d.Watermark(At(3600));
   EXPECT_THAT(d.alerts(), IsEmpty());
   EXPECT_EQ(d.op().stats().keys, 0);
+}
+
+// ---------------------------------------------------------------------------
+// State that follows partitions: split by target, merged back.
+
+// An hour of four targets' posts, by time: clusters of URLs, texts and
+// reposts that fire, escalate and resolve at different times, over a
+// stream of one-off URLs (idle keys that come and go). Each target's posts
+// fall on its own milliseconds, so no two targets share a post time.
+std::vector<Post> FourTargetsHour() {
+  std::vector<Post> posts;
+  const auto offset = [](CountryCode t) {
+    return t == kMD ? 0.0 : t == kRO ? 0.25 : t == kUA ? 0.5 : 0.75;
+  };
+  const auto cluster = [&](CountryCode target, int n, double start,
+                           double spacing, const std::string& prefix,
+                           const std::string& url, const std::string& text,
+                           const std::string& repost_of) {
+    for (int i = 0; i < n; ++i) {
+      Post p;
+      p.account = absl::StrCat(prefix, i);
+      p.at = At(start + spacing * i + offset(target));
+      if (!url.empty()) p.urls = {url};
+      p.text = text;
+      p.repost_of = repost_of;
+      p.target = target;
+      p.followers = 100 + i;
+      posts.push_back(p);
+    }
+  };
+  cluster(kMD, 12, 60, 2, "md", "https://md.test/a", "", "");
+  cluster(kMD, 22, 1500, 1, "md2", "https://md.test/a", "", "");
+  cluster(kRO, 7, 200, 3, "ro", "", "vote for the right candidate now please",
+          "");
+  cluster(kRO, 12, 290, 2, "ro2", "",
+          "Vote for the RIGHT candidate, now please!", "");
+  cluster(kUA, 30, 400, 1, "ua", "", "", "post123");
+  cluster(kUA, 12, 1250, 4, "ua2", "https://ua.test/x", "", "");
+  cluster(kRO, 5, 1285, 3, "ro3", "https://ro.test/r", "", "");
+  cluster(kDE, 6, 1240, 5, "de", "https://de.test/b", "", "");
+  cluster(kDE, 11, 2000, 2, "de2", "", "", "post9");
+  const CountryCode targets[] = {kMD, kRO, kUA, kDE};
+  for (int i = 0; i < 700; ++i) {
+    const CountryCode t = targets[i % 4];
+    cluster(t, 1, 5.0 * i, 0, absl::StrCat("solo", i, "_"),
+            absl::StrCat("https://once.test/", i), "", "");
+  }
+  std::stable_sort(posts.begin(), posts.end(),
+                   [](const Post& a, const Post& b) { return a.at < b.at; });
+  return posts;
+}
+
+using KeepTarget = std::function<bool(CountryCode)>;
+bool AllTargets(CountryCode) { return true; }
+
+// Sends the posts of `feed` in [from, to) seconds whose target `keep`
+// accepts, each numbered by its line in the whole feed.
+void SendSeconds(Driver& d, const std::vector<Post>& feed, double from,
+                 double to, const KeepTarget& keep) {
+  for (size_t i = 0; i < feed.size(); ++i) {
+    if (feed[i].at < At(from) || feed[i].at >= At(to) ||
+        !keep(feed[i].target)) {
+      continue;
+    }
+    d.set_line(static_cast<int64_t>(i));
+    d.Send(feed[i]);
+  }
+}
+
+// The same 10 s at a time, with the watermark at the end of each (and the
+// end of input when `last`).
+void FeedSeconds(Driver& d, const std::vector<Post>& feed, double from,
+                 double to, const KeepTarget& keep, bool last = false) {
+  for (double step = from; step < to; step += 10) {
+    SendSeconds(d, feed, step, step + 10, keep);
+    d.Watermark(At(step + 10));
+  }
+  if (last) d.Watermark(absl::InfiniteFuture());
+}
+
+std::vector<std::string> JsonOf(const std::vector<Alert>& alerts,
+                                size_t from = 0) {
+  std::vector<std::string> out;
+  for (size_t i = from; i < alerts.size(); ++i) {
+    out.push_back(AlertToJson(alerts[i]));
+  }
+  return out;
+}
+
+std::set<std::pair<std::string, AlertState>> Episodes(
+    const std::vector<Alert>& alerts) {
+  std::set<std::pair<std::string, AlertState>> out;
+  for (const Alert& a : alerts) out.emplace(a.target.str(), a.state);
+  return out;
+}
+
+TEST(CoordinatedSharing,
+     StateSplitByTargetAndMergedBackRaisesTheAlertsOfOneRun) {
+  constexpr double kSplit = 300;  // MD firing, RO's text forming
+  // UA's and DE's second clusters firing, RO's second URL forming: the
+  // parts have read the next 10 s, not yet judged (queued), when their
+  // state is merged.
+  constexpr double kMerge = 1290;
+  constexpr double kEnd = 3600;
+  const std::vector<Post> feed = FourTargetsHour();
+  const KeepTarget part_a = [](CountryCode c) { return c == kMD || c == kUA; };
+  const KeepTarget part_b = [&](CountryCode c) { return !part_a(c); };
+
+  Driver whole;
+  FeedSeconds(whole, feed, 0, kSplit, AllTargets);
+  const std::string at_split = SaveOperatorState(whole.op());
+  FeedSeconds(whole, feed, kSplit, kMerge, AllTargets);
+  const size_t whole_at_merge = whole.alerts().size();
+  FeedSeconds(whole, feed, kMerge, kEnd, AllTargets, /*last=*/true);
+
+  // Each part, split from the whole's state, raises exactly the alerts of
+  // a detector that only ever saw its targets' posts.
+  Driver a, b;
+  ASSERT_TRUE(RestoreOperatorState(at_split, a.op()).ok());
+  ASSERT_TRUE(RestoreOperatorState(at_split, b.op()).ok());
+  ASSERT_TRUE(a.op().splits_by_target());
+  a.op().RetainTargets(part_a);
+  b.op().RetainTargets(part_b);
+  FeedSeconds(a, feed, kSplit, kMerge, part_a);
+  FeedSeconds(b, feed, kSplit, kMerge, part_b);
+  for (const auto& [part, keep] :
+       {std::pair<Driver*, KeepTarget>{&a, part_a}, {&b, part_b}}) {
+    Driver alone;
+    FeedSeconds(alone, feed, 0, kSplit, keep);
+    const size_t before = alone.alerts().size();
+    FeedSeconds(alone, feed, kSplit, kMerge, keep);
+    EXPECT_EQ(JsonOf(part->alerts()), JsonOf(alone.alerts(), before));
+    EXPECT_EQ(part->op().stats().keys, alone.op().stats().keys);
+    EXPECT_EQ(part->op().stats().buckets, alone.op().stats().buckets);
+    EXPECT_EQ(part->op().stats().firing, alone.op().stats().firing);
+  }
+  EXPECT_THAT(
+      Episodes(a.alerts()),
+      testing::IsSupersetOf(
+          {std::pair<std::string, AlertState>("MD", AlertState::kResolved),
+           std::pair<std::string, AlertState>("UA", AlertState::kFiring)}));
+  EXPECT_THAT(
+      Episodes(b.alerts()),
+      testing::IsSupersetOf(
+          {std::pair<std::string, AlertState>("RO", AlertState::kFiring),
+           std::pair<std::string, AlertState>("RO", AlertState::kResolved)}));
+  SendSeconds(a, feed, kMerge, kMerge + 10, part_a);
+  SendSeconds(b, feed, kMerge, kMerge + 10, part_b);
+
+  // Merged back from the parts' snapshots, the detector goes on as the
+  // one that saw everything: the same alerts in the same order.
+  Driver a2, b2, merged;
+  ASSERT_TRUE(RestoreOperatorState(SaveOperatorState(a.op()), a2.op()).ok());
+  ASSERT_TRUE(RestoreOperatorState(SaveOperatorState(b.op()), b2.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(a2.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(b2.op()).ok());
+  merged.Watermark(At(kMerge + 10));
+  FeedSeconds(merged, feed, kMerge + 10, kEnd, AllTargets, /*last=*/true);
+  EXPECT_EQ(JsonOf(merged.alerts()), JsonOf(whole.alerts(), whole_at_merge));
+  EXPECT_EQ(merged.op().stats().keys, whole.op().stats().keys);
+  EXPECT_EQ(merged.op().stats().buckets, whole.op().stats().buckets);
+  EXPECT_THAT(
+      Episodes(merged.alerts()),
+      testing::IsSupersetOf(
+          {std::pair<std::string, AlertState>("UA", AlertState::kResolved),
+           std::pair<std::string, AlertState>("MD", AlertState::kFiring),
+           std::pair<std::string, AlertState>("DE", AlertState::kFiring),
+           std::pair<std::string, AlertState>("DE", AlertState::kResolved)}));
+  // A merge refuses a target both parts hold.
+  Driver c, d;
+  ASSERT_TRUE(RestoreOperatorState(at_split, c.op()).ok());
+  ASSERT_TRUE(RestoreOperatorState(at_split, d.op()).ok());
+  EXPECT_FALSE(c.op().Absorb(d.op()).ok());
 }
 
 TEST(CoordinatedSharing, RefusesPostsFarAheadOfTheWatermark) {

@@ -246,9 +246,14 @@ class PostingClock final : public Operator {
     if (targets_filter_.any() && !targets_filter_.test(ti)) return;
     const int64_t hour =
         FloorDiv(absl::ToUnixMicros(event.created_at), kHourUs);
-    if (last_boundary_ != kNever &&
-        hour >
-            FloorDiv(last_boundary_ * hop_us_, kHourUs) + kMaxLookaheadHours) {
+    // A target's own boundary is ahead of the detector's only after a merge
+    // (Absorb), when its part had evaluated further.
+    int64_t evaluated = last_boundary_;
+    if (const int16_t slot = target_slot_[ti]; slot >= 0) {
+      evaluated = std::max(evaluated, targets_[slot]->last_boundary);
+    }
+    if (evaluated != kNever &&
+        hour > FloorDiv(evaluated * hop_us_, kHourUs) + kMaxLookaheadHours) {
       ++cap_hits_;
       return;
     }
@@ -318,7 +323,7 @@ class PostingClock final : public Operator {
     last_boundary_ = boundary;
     // The state is cumulative over the week, so only the latest boundary
     // crossed is evaluated.
-    Evaluate(absl::FromUnixMicros(boundary * hop_us_), out);
+    Evaluate(boundary, out);
   }
 
   OperatorStats stats() const override {
@@ -334,13 +339,16 @@ class PostingClock final : public Operator {
     return scores_.Snapshot();
   }
 
-  // State format, version 1: the boundaries; the source table; per target
-  // (in slot order) its code, population and domestic weeks and its groups'
-  // episodes; the account slots (free ones as -1; live ones with id, week,
+  // State format, version 2: the boundaries; the source table; per target
+  // (in slot order) its code, population and domestic weeks, its groups'
+  // episodes and (from version 2) the boundary it was last evaluated at;
+  // the account slots (free ones as -1; live ones with id, week,
   // latest post and country), the free list (in order: it decides which
   // slot the next account takes) and the recycling hand; the cap-hit count
-  // and latest scores. The targets' account indices are rebuilt.
-  uint32_t state_version() const override { return 1; }
+  // and latest scores. The targets' account indices are rebuilt. Version 1
+  // had no per-target boundary: every target of one detector was evaluated
+  // at every boundary, so it restores as the detector's.
+  uint32_t state_version() const override { return 2; }
   void SaveState(SnapshotWriter& w) const override {
     w.I64(max_event_hour_);
     w.I64(last_boundary_);
@@ -355,6 +363,7 @@ class PostingClock final : public Operator {
         w.I32(g.firing_level);
         w.Time(g.episode_start);
       }
+      w.I64(ts->last_boundary);
     }
     w.U64(accounts_.size());
     for (size_t i = 0; i < accounts_.size(); ++i) {
@@ -377,7 +386,6 @@ class PostingClock final : public Operator {
   }
 
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
     max_event_hour_ = r.I64();
     last_boundary_ = r.I64();
     cap_hits_ = r.I64();
@@ -407,6 +415,9 @@ class PostingClock final : public Operator {
         }
         if (g.firing_level >= 0) ++firing_;
       }
+      // After a merge a target may have been evaluated further than the
+      // detector (whose boundary is the earlier part's).
+      ts.last_boundary = version >= 2 ? r.I64() : last_boundary_;
     }
     const size_t slots = r.Count(1);
     if (static_cast<int64_t>(slots) > options_.max_accounts) {
@@ -461,6 +472,123 @@ class PostingClock final : public Operator {
     return r.Finish();
   }
 
+  // State that follows partitions (docs/state.md). Every piece of state
+  // but the account slots' layout, the recycling hand and the cap-hit count
+  // belongs to one target: a target's weeks and episodes, and each account
+  // (an account posting at two targets is two accounts). The layout
+  // decides only which slot a newcomer takes and which account the cap
+  // recycles, so a split or merge is exact while the cap is not reached
+  // (see Absorb for what is approximated at the cap).
+  bool splits_by_target() const override { return true; }
+
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    std::vector<char> kept(targets_.size());
+    for (size_t t = 0; t < targets_.size(); ++t) {
+      kept[t] = keep(targets_[t]->target) ? 1 : 0;
+    }
+    for (size_t s = 0; s < accounts_.size(); ++s) {
+      const int16_t t = accounts_[s].target_slot;
+      if (t >= 0 && !kept[t]) Release(s);
+    }
+    // The kept targets keep their order (that of the alerts of one
+    // evaluation) under new slot numbers.
+    std::vector<int16_t> renumbered(targets_.size(), -1);
+    std::vector<std::unique_ptr<TargetState>> targets;
+    target_slot_.fill(-1);
+    firing_ = 0;
+    max_event_hour_ = kNever;
+    for (size_t t = 0; t < targets_.size(); ++t) {
+      if (!kept[t]) continue;
+      TargetState& ts = *targets_[t];
+      renumbered[t] = static_cast<int16_t>(targets.size());
+      ts.slot = renumbered[t];
+      target_slot_[CountryIndex(ts.target)] = renumbered[t];
+      for (const GroupState& g : ts.groups) {
+        if (g.firing_level >= 0) ++firing_;
+      }
+      // Every post counted moved the population's week to its hour, so its
+      // end is the target's newest post (or an evaluation after it, which
+      // makes the end-of-input evaluation the same no-op).
+      max_event_hour_ = std::max(max_event_hour_, ts.population.last);
+      targets.push_back(std::move(targets_[t]));
+    }
+    targets_ = std::move(targets);
+    for (size_t s = 0; s < accounts_.size(); ++s) {
+      Account& a = accounts_[s];
+      if (a.target_slot >= 0) a.target_slot = renumbered[a.target_slot];
+    }
+    scores_.RetainTargets(keep);
+  }
+
+  // Takes the other part's targets after this one's (the order of alerts of
+  // different targets within one evaluation may therefore differ from one
+  // detector's) and its accounts into free slots. At the cap the
+  // newcomers are placed as new accounts would be (recycling accounts with
+  // too few posts, else refused, counted): one detector that saw both parts
+  // would have recycled or refused other accounts along the way, which no
+  // part recorded. The detector's boundary becomes the earlier part's (as
+  // the pipeline's watermark does); each target keeps its own.
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<PostingClock*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    for (const std::unique_ptr<TargetState>& ts : o->targets_) {
+      if (target_slot_[CountryIndex(ts->target)] >= 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("target ", ts->target.str(), " is in both states"));
+      }
+    }
+    const bool fresh = targets_.empty() && live_accounts_ == 0 &&
+                       last_boundary_ == kNever && max_event_hour_ == kNever;
+    last_boundary_ =
+        fresh ? o->last_boundary_ : std::min(last_boundary_, o->last_boundary_);
+    max_event_hour_ = std::max(max_event_hour_, o->max_event_hour_);
+    cap_hits_ += o->cap_hits_;
+    std::vector<int16_t> slot_of(o->targets_.size());
+    for (size_t t = 0; t < o->targets_.size(); ++t) {
+      TargetState& from = *o->targets_[t];
+      TargetState& ts = Target(from.target);
+      slot_of[t] = static_cast<int16_t>(ts.slot);
+      ts.last_boundary = from.last_boundary;
+      ts.population = from.population;
+      ts.domestic = from.domestic;
+      ts.groups = from.groups;
+      for (const GroupState& g : ts.groups) {
+        if (g.firing_level >= 0) ++firing_;
+      }
+    }
+    constexpr uint32_t kUnmapped = std::numeric_limits<uint32_t>::max();
+    std::vector<uint32_t> source_of(o->sources_.size(), kUnmapped);
+    for (size_t s = 0; s < o->accounts_.size(); ++s) {
+      Account& from = o->accounts_[s];
+      if (from.target_slot < 0) continue;
+      const int32_t slot = FreeSlot();
+      if (slot < 0) {
+        ++cap_hits_;
+        continue;
+      }
+      uint32_t& source = source_of[from.post_source];
+      if (source == kUnmapped) {
+        const SourceRef ref = o->sources_.Get(from.post_source, 0);
+        source = sources_.Intern(
+            SourceRef{InternSourceName(ref.source), ref.partition, 0});
+      }
+      Account& a = accounts_[static_cast<size_t>(slot)];
+      a.id = std::move(from.id);
+      a.week = std::move(from.week);
+      a.post_id = std::move(from.post_id);
+      a.post_us = from.post_us;
+      a.post_position = from.post_position;
+      a.post_source = source;
+      a.last_post = from.last_post;
+      a.country = from.country;
+      a.target_slot = slot_of[from.target_slot];
+      targets_[a.target_slot]->accounts.insert(static_cast<uint32_t>(slot));
+      ++live_accounts_;
+    }
+    scores_.Absorb(o->scores_);
+    return absl::OkStatus();
+  }
+
  private:
   struct GroupState {
     int firing_level = -1;
@@ -513,6 +641,9 @@ class PostingClock final : public Operator {
     CountryCode target;
     int slot = 0;
     const Params* params = nullptr;
+    // The boundary of the target's latest evaluation: the detector's,
+    // unless a merge brought it from a part that had evaluated further.
+    int64_t last_boundary = kNever;
     WeekHistogram<uint32_t> population;
     // Posts of accounts declaring the target's country: what its own time
     // zone is inferred from when the map does not know it.
@@ -616,8 +747,20 @@ class PostingClock final : public Operator {
     return {best[best.size() / 2]};
   }
 
-  void Evaluate(absl::Time end, AlertEmitter& out) {
+  // Evaluates at boundary * hop every target not yet evaluated there: all
+  // of them, but after a merge (Absorb) the targets of a part that had
+  // evaluated further wait for their own next boundary.
+  void Evaluate(int64_t boundary, AlertEmitter& out) {
+    const absl::Time end = absl::FromUnixMicros(boundary * hop_us_);
     const int64_t now = FloorDiv(absl::ToUnixMicros(end), kHourUs) - 1;
+    std::vector<char> due(targets_.size(), 1);
+    bool all_due = true;
+    for (size_t t = 0; t < targets_.size(); ++t) {
+      if (targets_[t]->last_boundary >= boundary) {
+        due[t] = 0;
+        all_due = false;
+      }
+    }
     // Accounts by target, in slot order (deterministic).
     // Only accounts that may have min_posts are brought up to date: the
     // running total is an upper bound, so the rest are skipped in O(1).
@@ -625,6 +768,7 @@ class PostingClock final : public Operator {
     for (size_t s = 0; s < accounts_.size(); ++s) {
       Account& a = accounts_[s];
       if (a.target_slot < 0) continue;
+      if (!all_due && !due[a.target_slot]) continue;
       if (a.last_post <= now - kWeekHours) {
         Release(s);  // silent for a week
         continue;
@@ -635,6 +779,8 @@ class PostingClock final : public Operator {
       members[a.target_slot].push_back(static_cast<uint32_t>(s));
     }
     for (size_t t = 0; t < targets_.size(); ++t) {
+      if (!due[t]) continue;
+      targets_[t]->last_boundary = boundary;
       EvaluateTarget(*targets_[t], members[t], end, now, out);
     }
   }

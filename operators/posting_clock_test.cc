@@ -1,8 +1,10 @@
 #include "operators/posting_clock.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 #include "operators/testing/operator_test_util.h"
 
 namespace vigia {
@@ -320,6 +323,281 @@ TEST(PostingClock, ProducesIdenticalAlertsOnIdenticalInput) {
   for (size_t i = 0; i < one.alerts().size(); ++i) {
     EXPECT_EQ(AlertToJson(one.alerts()[i]), AlertToJson(two.alerts()[i]));
   }
+}
+
+// ---------------------------------------------------------------------------
+// State that follows partitions: split by target, merged back.
+
+// Four targets over eleven days: DE's UTC+8 office from the start until
+// day 6, FR's UTC-5 office from day 3 to day 9, RO's UTC+8 office from day
+// 5, UA only people. Accounts named alike at two targets are two accounts.
+Schedule FourTargets() {
+  return [](int h) {
+    std::vector<Post> posts = Humans(kDE, 1, 120, h);
+    if (h < 6 * 24) posts = Concat(posts, Office(kDE, 8, 20, h, "bot", kCN));
+    posts = Concat(posts, Humans(kFR, 1, 100, h));
+    if (h >= 3 * 24 && h < 9 * 24) {
+      posts = Concat(posts, Office(kFR, -5, 12, h, "fbot", kUS));
+    }
+    posts = Concat(posts, Humans(kRO, 2, 80, h));
+    if (h >= 5 * 24) posts = Concat(posts, Office(kRO, 8, 8, h, "rbot", kCN));
+    return Concat(posts, Humans(kUA, 2, 60, h));
+  };
+}
+
+// A feed by hour, each post numbered by its line in the whole feed.
+struct HourlyFeed {
+  std::vector<std::vector<Post>> hours;
+  std::vector<int64_t> first_line;  // of each hour's first post, from 1
+};
+
+HourlyFeed MakeFeed(const Schedule& schedule, int hours) {
+  HourlyFeed feed;
+  int64_t line = 1;
+  for (int h = 0; h < hours; ++h) {
+    feed.hours.push_back(schedule(h));
+    feed.first_line.push_back(line);
+    line += static_cast<int64_t>(feed.hours.back().size());
+  }
+  return feed;
+}
+
+using KeepTarget = std::function<bool(CountryCode)>;
+bool AllTargets(CountryCode) { return true; }
+
+// Sends hour `h` of `feed` to `d`: only the posts of the targets `keep`
+// accepts, each at the time and line it has in the whole feed.
+void SendHour(Driver& d, const HourlyFeed& feed, int h,
+              const KeepTarget& keep) {
+  const std::vector<Post>& posts = feed.hours[h];
+  const absl::Time start = kMonday + absl::Hours(h);
+  for (size_t j = 0; j < posts.size(); ++j) {
+    if (!keep(posts[j].target)) continue;
+    d.set_line(feed.first_line[h] + static_cast<int64_t>(j) - 1);
+    d.Send(posts[j], start + absl::Minutes(50) * static_cast<double>(j) /
+                                 static_cast<double>(posts.size()));
+  }
+}
+
+// Feeds hours [from, to) as SendHour does, with the watermark at each
+// hour's end (and the end of input when `last`). Returns how many alerts
+// `d` holds after each hour.
+std::vector<size_t> FeedHours(Driver& d, const HourlyFeed& feed, int from,
+                              int to, const KeepTarget& keep,
+                              bool last = false) {
+  std::vector<size_t> after;
+  for (int h = from; h < to; ++h) {
+    SendHour(d, feed, h, keep);
+    d.Watermark(kMonday + absl::Hours(h + 1));
+    after.push_back(d.alerts().size());
+  }
+  if (last) {
+    d.Watermark(absl::InfiniteFuture());
+    after.push_back(d.alerts().size());
+  }
+  return after;
+}
+
+std::vector<std::string> JsonOf(const std::vector<Alert>& alerts, size_t from,
+                                size_t to) {
+  std::vector<std::string> out;
+  for (size_t i = from; i < to; ++i) out.push_back(AlertToJson(alerts[i]));
+  return out;
+}
+
+// Alerts by hour (`after` as FeedHours returns it, from alert `from`), each
+// hour's sorted: a merge may change the order of different targets' alerts
+// within one evaluation, and nothing else.
+std::vector<std::vector<std::string>> ByHour(const std::vector<Alert>& alerts,
+                                             size_t from,
+                                             const std::vector<size_t>& after) {
+  std::vector<std::vector<std::string>> out;
+  for (size_t end : after) {
+    out.push_back(JsonOf(alerts, from, end));
+    std::sort(out.back().begin(), out.back().end());
+    from = end;
+  }
+  return out;
+}
+
+std::set<std::pair<std::string, AlertState>> Episodes(
+    const std::vector<Alert>& alerts, size_t from) {
+  std::set<std::pair<std::string, AlertState>> out;
+  for (size_t i = from; i < alerts.size(); ++i) {
+    out.emplace(alerts[i].target.str(), alerts[i].state);
+  }
+  return out;
+}
+
+TEST(PostingClock, StateSplitByTargetAndMergedBackRaisesTheAlertsOfOneRun) {
+  // In one run DE fires on day 2 and resolves on day 9, FR fires on day 7
+  // and resolves on day 11, RO fires on day 9.
+  constexpr int kSplit = 40;
+  constexpr int kMerge = 200;
+  constexpr int kEnd = 14 * 24;
+  const HourlyFeed feed = MakeFeed(FourTargets(), kEnd);
+  const KeepTarget part_a = [](CountryCode c) { return c == kDE || c == kRO; };
+  const KeepTarget part_b = [&](CountryCode c) { return !part_a(c); };
+
+  Driver whole;
+  FeedHours(whole, feed, 0, kSplit, AllTargets);
+  const std::string at_split = SaveOperatorState(whole.op());
+  FeedHours(whole, feed, kSplit, kMerge, AllTargets);
+  const size_t whole_at_merge = whole.alerts().size();
+  const std::vector<size_t> whole_after =
+      FeedHours(whole, feed, kMerge, kEnd, AllTargets, /*last=*/true);
+
+  // Each part, split from the whole's state, raises exactly the alerts of
+  // a detector that only ever saw its targets' posts.
+  Driver a, b;
+  ASSERT_TRUE(RestoreOperatorState(at_split, a.op()).ok());
+  ASSERT_TRUE(RestoreOperatorState(at_split, b.op()).ok());
+  ASSERT_TRUE(a.op().splits_by_target());
+  a.op().RetainTargets(part_a);
+  b.op().RetainTargets(part_b);
+  FeedHours(a, feed, kSplit, kMerge, part_a);
+  FeedHours(b, feed, kSplit, kMerge, part_b);
+  for (const auto& [part, keep] :
+       {std::pair<Driver*, KeepTarget>{&a, part_a}, {&b, part_b}}) {
+    Driver alone;
+    FeedHours(alone, feed, 0, kSplit, keep);
+    const size_t before = alone.alerts().size();
+    FeedHours(alone, feed, kSplit, kMerge, keep);
+    EXPECT_EQ(JsonOf(part->alerts(), 0, part->alerts().size()),
+              JsonOf(alone.alerts(), before, alone.alerts().size()));
+    EXPECT_EQ(part->op().stats().keys, alone.op().stats().keys);
+    EXPECT_EQ(part->op().stats().firing, alone.op().stats().firing);
+  }
+  // Both parts raised alerts in between: DE and FR fired.
+  EXPECT_THAT(Episodes(a.alerts(), 0),
+              testing::Contains(std::pair<std::string, AlertState>(
+                  "DE", AlertState::kFiring)));
+  EXPECT_THAT(Episodes(b.alerts(), 0),
+              testing::Contains(std::pair<std::string, AlertState>(
+                  "FR", AlertState::kFiring)));
+
+  // Merged back from the parts' snapshots, the detector goes on as the
+  // one that saw everything.
+  Driver a2, b2, merged;
+  ASSERT_TRUE(RestoreOperatorState(SaveOperatorState(a.op()), a2.op()).ok());
+  ASSERT_TRUE(RestoreOperatorState(SaveOperatorState(b.op()), b2.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(a2.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(b2.op()).ok());
+  const std::vector<size_t> merged_after =
+      FeedHours(merged, feed, kMerge, kEnd, AllTargets, /*last=*/true);
+  EXPECT_EQ(ByHour(merged.alerts(), 0, merged_after),
+            ByHour(whole.alerts(), whole_at_merge, whole_after));
+  EXPECT_EQ(merged.op().stats().keys, whole.op().stats().keys);
+  EXPECT_EQ(merged.op().stats().firing, whole.op().stats().firing);
+  // Episodes that began before the merge end after it.
+  EXPECT_THAT(
+      Episodes(merged.alerts(), 0),
+      testing::IsSupersetOf(
+          {std::pair<std::string, AlertState>("DE", AlertState::kResolved),
+           std::pair<std::string, AlertState>("FR", AlertState::kResolved),
+           std::pair<std::string, AlertState>("RO", AlertState::kFiring)}));
+}
+
+// A merged target keeps the boundary its part had evaluated it at: the
+// part that lagged catches up without the other's targets being judged
+// again at earlier boundaries on posts read since (which would fire RO
+// hours early here).
+TEST(PostingClock, AMergedPartThatLaggedCatchesUpWithoutJudgingTheOtherAgain) {
+  constexpr int kSplit = 40;
+  constexpr int kLag = 150;    // FR fires after it in one run
+  constexpr int kMerge = 217;  // RO fires at this hour's end in one run
+  constexpr int kEnd = 14 * 24;
+  const HourlyFeed feed = MakeFeed(FourTargets(), kEnd);
+  const KeepTarget part_a = [](CountryCode c) { return c == kDE || c == kRO; };
+  const KeepTarget part_b = [&](CountryCode c) { return !part_a(c); };
+
+  Driver whole;
+  FeedHours(whole, feed, 0, kSplit, AllTargets);
+  const size_t whole_at_split = whole.alerts().size();
+  const std::string at_split = SaveOperatorState(whole.op());
+  FeedHours(whole, feed, kSplit, kEnd, AllTargets, /*last=*/true);
+
+  // Part b stops reading at kLag (its instance left); part a has read
+  // hour kMerge's posts, not yet decided. The merged detector reads b's
+  // targets from kLag and a's after hour kMerge.
+  Driver a, b, merged;
+  ASSERT_TRUE(RestoreOperatorState(at_split, a.op()).ok());
+  ASSERT_TRUE(RestoreOperatorState(at_split, b.op()).ok());
+  a.op().RetainTargets(part_a);
+  b.op().RetainTargets(part_b);
+  FeedHours(a, feed, kSplit, kMerge, part_a);
+  SendHour(a, feed, kMerge, part_a);
+  FeedHours(b, feed, kSplit, kLag, part_b);
+  ASSERT_TRUE(merged.op().Absorb(b.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(a.op()).ok());
+  FeedHours(merged, feed, kLag, kMerge + 1, part_b);
+  FeedHours(merged, feed, kMerge + 1, kEnd, AllTargets, /*last=*/true);
+
+  std::vector<std::string> pieces = JsonOf(a.alerts(), 0, a.alerts().size());
+  for (const Driver* d : {&b, &merged}) {
+    const std::vector<std::string> more =
+        JsonOf(d->alerts(), 0, d->alerts().size());
+    pieces.insert(pieces.end(), more.begin(), more.end());
+  }
+  std::vector<std::string> one =
+      JsonOf(whole.alerts(), whole_at_split, whole.alerts().size());
+  std::sort(pieces.begin(), pieces.end());
+  std::sort(one.begin(), one.end());
+  EXPECT_EQ(pieces, one);
+  EXPECT_EQ(merged.op().stats().keys, whole.op().stats().keys);
+}
+
+// The section as version 1 wrote it: version 2 without each target's
+// boundary (an I64 after its groups' episodes).
+std::string AsVersion1(const std::string& v2) {
+  SnapshotReader r(v2, 0, "posting_clock v2");
+  SnapshotWriter w;
+  for (int i = 0; i < 3; ++i) w.I64(r.I64());  // boundaries, cap hits
+  const uint64_t sources = r.U64();
+  w.U64(sources);
+  for (uint64_t i = 0; i < sources; ++i) {
+    w.Str(r.StrView());
+    w.I32(r.I32());
+  }
+  const uint64_t targets = r.U64();
+  w.U64(targets);
+  for (uint64_t t = 0; t < targets; ++t) {
+    w.U32(r.U32());
+    for (int week = 0; week < 2; ++week) {
+      w.I64(r.I64());
+      for (int b = 0; b < 168; ++b) w.U64(r.U64());
+    }
+    for (int g = 0; g < 27; ++g) {  // UTC-12 to UTC+14
+      w.I32(r.I32());
+      w.Time(r.Time());
+    }
+    r.I64();  // the target's boundary
+  }
+  w.Bytes(r.Bytes(v2.size() - r.offset()));
+  EXPECT_TRUE(r.Finish().ok());
+  return std::move(w.bytes());
+}
+
+TEST(PostingClock, RestoresAVersion1Snapshot) {
+  const HourlyFeed feed = MakeFeed(FourTargets(), 9 * 24);
+  Driver d;
+  FeedHours(d, feed, 0, 5 * 24, AllTargets);
+  ASSERT_FALSE(d.alerts().empty());
+  ASSERT_EQ(d.op().state_version(), 2u);
+  const std::string v2 = SaveOperatorState(d.op());
+  const std::string v1 = AsVersion1(v2);
+  ASSERT_LT(v1.size(), v2.size());
+  Driver from_v1;
+  SnapshotReader r(v1, 0, "posting_clock");
+  ASSERT_TRUE(from_v1.op().RestoreState(r, 1).ok()) << r.status();
+  // A version 1 state is the detector's whole state: it goes on as the
+  // detector it was written from.
+  const size_t before = d.alerts().size();
+  FeedHours(d, feed, 5 * 24, 9 * 24, AllTargets, /*last=*/true);
+  FeedHours(from_v1, feed, 5 * 24, 9 * 24, AllTargets, /*last=*/true);
+  EXPECT_GT(from_v1.alerts().size(), 0u);
+  EXPECT_EQ(JsonOf(from_v1.alerts(), 0, from_v1.alerts().size()),
+            JsonOf(d.alerts(), before, d.alerts().size()));
 }
 
 TEST(PostingClock, KnowsTheUsualZones) {

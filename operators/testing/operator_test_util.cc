@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "operators/snapshot.h"
 #include "pipeline/core/strings.h"
 
 namespace vigia {
@@ -31,6 +32,17 @@ void OperatorDriver::Observe(Event event) {
   facts.Reset(event);
   op_->Prefetch(event, facts);
   op_->Observe(event, facts, out_);
+}
+
+std::string SaveOperatorState(const Operator& op) {
+  SnapshotWriter w;
+  op.SaveState(w);
+  return std::move(w.bytes());
+}
+
+absl::Status RestoreOperatorState(std::string_view state, Operator& op) {
+  SnapshotReader r(state, 0, std::string(op.name()));
+  return op.RestoreState(r, op.state_version());
 }
 
 std::vector<std::string_view> Views(const std::vector<std::string>& strings) {

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "operators/operator.h"
 #include "pipeline/core/alert.h"
@@ -108,6 +109,10 @@ class OperatorDriver {
   void set_now(absl::Time t) { now_ = t; }
   // Events observed so far (the last event's line).
   int64_t line() const { return line_; }
+  // Numbers the next event `line` + 1: drivers fed different shares of
+  // one feed (a detector's state split by target) then stamp each event
+  // as one driver fed all of it would.
+  void set_line(int64_t line) { line_ = line; }
 
  private:
   const DriverOptions options_;
@@ -116,6 +121,12 @@ class OperatorDriver {
   absl::Time now_;
   int64_t line_ = 0;
 };
+
+// The operator's state as SaveState() writes it (a snapshot section's
+// payload), and restored into a freshly built operator of the same options
+// at the operator's own state_version().
+std::string SaveOperatorState(const Operator& op);
+absl::Status RestoreOperatorState(std::string_view state, Operator& op);
 
 // Views of `strings`, for the Event spans (urls, hashtags, languages),
 // which do not own. `strings` must outlive the views.
