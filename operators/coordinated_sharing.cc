@@ -815,8 +815,8 @@ class CoordinatedSharing final : public Operator {
     }
     for (size_t i = 0; i < o->slots_.size(); ++i) {
       const Key& key = o->slots_[i];
-      if (key.live &&
-          (here[CountryIndex(key.target)] || index_.contains(KeyId{key.id}))) {
+      if (key.live && (here[CountryIndex(key.target)] ||
+                       index_.contains(KeyId{key.id()}))) {
         return absl::FailedPreconditionError(
             absl::StrCat("target ", key.target.str(), " is in both states"));
       }
@@ -850,9 +850,7 @@ class CoordinatedSharing final : public Operator {
       }
       slot_of[i] = slot;
       Key& key = slots_[slot];
-      key.id = from.id;
-      key.fingerprint = from.fingerprint;
-      key.last_us = from.last_us;
+      key.id_or_fingerprint = from.id_or_fingerprint;
       key.prev = key.next = kNone;
       key.target = from.target;
       key.kind = from.kind;
@@ -886,7 +884,7 @@ class CoordinatedSharing final : public Operator {
     order.reserve(mine.size() + theirs.size());
     std::merge(mine.begin(), mine.end(), theirs.begin(), theirs.end(),
                std::back_inserter(order), [this](uint32_t a, uint32_t b) {
-                 return slots_[a].last_us > slots_[b].last_us;
+                 return slots_[a].last_us() > slots_[b].last_us();
                });
     lru_head_ = lru_tail_ = kNone;
     for (uint32_t s : order) {
