@@ -5,6 +5,7 @@
 #include <bitset>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -376,9 +377,7 @@ class ForeignAdSpend final : public Operator {
       }
       if (!r.ok()) break;
       ParamsFor(ps.target);
-      std::string key =
-          absl::StrCat(ps.target.str(), "|", ps.country.str(), "|", ps.name);
-      if (!payer_index_.emplace(std::move(key), payers_.size()).second) {
+      if (!payer_index_.emplace(PayerKey(ps), payers_.size()).second) {
         r.Fail("payer appears twice");
         break;
       }
@@ -403,7 +402,114 @@ class ForeignAdSpend final : public Operator {
     return r.Finish();
   }
 
+  // State that follows partitions (docs/state.md). Everything but the caps
+  // belongs to one target: its key (window, baselines, episode) and its
+  // payers (a payer is target|country|name), with their pending first-seen
+  // alerts. Splitting drops the others' in place (keeping the order);
+  // merging appends. Shared, so approximated: max_keys and max_payers bound
+  // all targets together (a part alone may admit a target or payer the
+  // whole refused; a merge over a cap fails), the cap-hit count stays whole
+  // in each part and is summed by a merge (as KeyedHopCounter's), and the
+  // schedule's newest event hop stays the whole's, which only the end of
+  // input reads. Alerts of one hop come out in key order, which after a
+  // merge is the parts' one after the other.
+  bool splits_by_target() const override { return true; }
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    std::vector<KeyState> kept;
+    kept.reserve(keys_.size());
+    for (KeyState& ks : keys_) {
+      if (keep(ks.target)) kept.push_back(std::move(ks));
+    }
+    keys_ = std::move(kept);
+    std::vector<uint32_t> new_index(payers_.size(), kGone);
+    std::vector<PayerState> kept_payers;
+    for (size_t i = 0; i < payers_.size(); ++i) {
+      if (!keep(payers_[i].target)) continue;
+      new_index[i] = static_cast<uint32_t>(kept_payers.size());
+      kept_payers.push_back(std::move(payers_[i]));
+    }
+    payers_ = std::move(kept_payers);
+    std::vector<Pending> pending;
+    for (Pending p : pending_) {
+      if (new_index[p.payer] == kGone) continue;
+      p.payer = new_index[p.payer];
+      pending.push_back(p);
+    }
+    pending_ = std::move(pending);
+    Reindex();
+    scores_.RetainTargets(keep);
+  }
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<ForeignAdSpend*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    for (const KeyState& ks : o->keys_) {
+      if (key_of_[CountryIndex(ks.target)] >= 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("target ", ks.target.str(), " is in both states"));
+      }
+    }
+    for (const PayerState& ps : o->payers_) {
+      if (payer_index_.contains(PayerKey(ps))) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("payer ", PayerKey(ps), " is in both states"));
+      }
+    }
+    if (keys_.size() + o->keys_.size() >
+            static_cast<size_t>(options_.max_keys) ||
+        payers_.size() + o->payers_.size() >
+            static_cast<size_t>(options_.max_payers)) {
+      return absl::FailedPreconditionError(
+          "more targets or payers than max_keys or max_payers");
+    }
+    // A side without keys says nothing about when keys are evaluated (see
+    // HopSchedule::Absorb).
+    if (keys_.empty()) {
+      schedule_.TakeProgress(o->schedule_);
+    } else if (!o->keys_.empty()) {
+      schedule_.Absorb(o->schedule_);
+    }
+    for (KeyState& ks : o->keys_) {
+      ks.params = &ParamsFor(ks.target);
+      keys_.push_back(std::move(ks));
+    }
+    const uint32_t base = static_cast<uint32_t>(payers_.size());
+    for (PayerState& ps : o->payers_) {
+      ParamsFor(ps.target);  // FirstSeenAlert reads the target's params
+      payers_.push_back(std::move(ps));
+    }
+    for (Pending p : o->pending_) {
+      p.payer += base;
+      pending_.push_back(p);
+    }
+    cap_hits_ += o->cap_hits_;
+    scores_.Absorb(o->scores_);
+    o->keys_.clear();
+    o->payers_.clear();
+    o->pending_.clear();
+    o->Reindex();
+    Reindex();
+    return absl::OkStatus();
+  }
+
  private:
+  static constexpr uint32_t kGone = std::numeric_limits<uint32_t>::max();
+
+  // Rebuilds what is derived from keys_ and payers_.
+  void Reindex() {
+    key_of_.fill(-1);
+    buckets_ = 0;
+    firing_ = 0;
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      key_of_[CountryIndex(keys_[i].target)] = static_cast<int32_t>(i);
+      buckets_ += keys_[i].window.capacity();
+      if (keys_[i].firing >= 0) ++firing_;
+    }
+    payer_index_.clear();
+    for (size_t i = 0; i < payers_.size(); ++i) {
+      payer_index_.emplace(PayerKey(payers_[i]), static_cast<uint32_t>(i));
+    }
+  }
+
   using Window = HopWindow<std::unique_ptr<AdBucket>>;
   enum class Signal { kSpend, kCount };
 
@@ -436,6 +542,11 @@ class ForeignAdSpend final : public Operator {
     std::unique_ptr<BucketEvidence> evidence;
     std::unique_ptr<TopK> currencies;
   };
+
+  // A payer's identity, as payer_index_ keys it.
+  static std::string PayerKey(const PayerState& ps) {
+    return absl::StrCat(ps.target.str(), "|", ps.country.str(), "|", ps.name);
+  }
 
   // A first-seen alert due once its hop is complete, with the payer's
   // totals as they were when its spend crossed the threshold.

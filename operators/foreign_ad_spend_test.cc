@@ -1,5 +1,7 @@
 #include "operators/foreign_ad_spend.h"
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -9,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 #include "operators/testing/operator_test_util.h"
 
 namespace vigia {
@@ -408,6 +411,213 @@ TEST(ForeignAdSpend, ProducesIdenticalAlertsOnIdenticalInput) {
   for (size_t i = 0; i < one.alerts().size(); ++i) {
     EXPECT_EQ(AlertToJson(one.alerts()[i]), AlertToJson(two.alerts()[i]));
   }
+}
+
+// State that follows partitions: three targets' ads, ten minutes a step,
+// each ad numbered by its line in the whole stream so that runs fed part of
+// it name every ad alike. A day of background, then MD's Kremlin surge
+// (steps 144-150) while a new RU payer spends on RO (a first-seen alert),
+// then background again; the background's own RU payers pass the
+// first-seen threshold now and then.
+constexpr CurrencyCode kUAH = CurrencyCode::FromString("UAH");
+using AdStream = std::vector<std::vector<Ad>>;
+
+AdStream ThreeTargets() {
+  AdStream s;
+  for (int step = 0; step < 200; ++step) {
+    std::vector<Ad> ads = Background(kMD, kMDL, step);
+    if (step >= 144 && step < 150) ads = Concat(ads, Repeat(kKremlinAd, 4));
+    ads = Concat(ads, Background(kRO, kRON, step + 2));
+    if (step == 146 || step == 149) {
+      ads.push_back(Ad{kRO, kRU, "Fond Nou", kRUB, 400, 999, true, "nou"});
+    }
+    ads = Concat(ads, Background(kUA, kUAH, step + 4));
+    s.push_back(std::move(ads));
+  }
+  return s;
+}
+
+using Keep = std::function<bool(CountryCode)>;
+bool All(CountryCode) { return true; }
+bool MdUa(CountryCode c) { return c == kMD || c == kUA; }
+bool Ro(CountryCode c) { return c == kRO; }
+
+// Feeds steps [from, to) of `s`, only the ads of targets `keep` accepts,
+// each at its time and line in the whole stream; the watermark moves at
+// each step's end, but not after the last one when `last_watermark` is
+// false (a first-seen alert of that step is then still pending).
+void Feed(Driver& d, const AdStream& s, int from, int to, const Keep& keep,
+          bool last_watermark = true) {
+  int64_t line = 0;
+  for (int i = 0; i < from; ++i) line += static_cast<int64_t>(s[i].size());
+  const absl::Time start = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
+  for (int step = from; step < to; ++step) {
+    const std::vector<Ad>& ads = s[step];
+    for (size_t i = 0; i < ads.size(); ++i) {
+      ++line;
+      if (!keep(ads[i].target)) continue;
+      const Ad& ad = ads[i];
+      Event e;
+      e.kind = FeedKind::kAd;
+      e.created_at = start + absl::Minutes(10) * step +
+                     absl::Minutes(10) * static_cast<double>(i) /
+                         static_cast<double>(ads.size());
+      e.target = ad.target;
+      e.page_id = ad.page;
+      e.payer_name = ad.payer;
+      e.payer_country = ad.payer_country;
+      e.currency = ad.currency;
+      e.spend.lower = ad.lower;
+      e.spend.upper = ad.upper;
+      e.has_disclaimer = ad.disclaimer;
+      if (ad.disclaimer) e.disclaimer = "Paid for by someone";
+      d.Observe(e, line);
+    }
+    if (step + 1 < to || last_watermark) {
+      d.Watermark(start + absl::Minutes(10) * (step + 1));
+    }
+  }
+}
+
+std::string Save(const Operator& op) {
+  SnapshotWriter w;
+  op.SaveState(w);
+  return w.bytes();
+}
+
+void Load(Operator& op, const std::string& bytes) {
+  SnapshotReader r(bytes, 0, "foreign_ad_spend");
+  const absl::Status s = op.RestoreState(r, op.state_version());
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+void CopyPart(const Driver& from, const Keep& keep, Driver& to) {
+  Load(to.op(), Save(from.op()));
+  to.op().RetainTargets(keep);
+}
+
+// The alerts from index `from` on, as JSON, ordered by window end and then
+// by their text: the order of one hop's alerts is the order of the keys,
+// which a merge does not keep (it appends one part's keys to the other's).
+std::vector<std::string> ByHop(const std::vector<Alert>& alerts,
+                               size_t from = 0) {
+  std::vector<std::pair<absl::Time, std::string>> keyed;
+  for (size_t i = from; i < alerts.size(); ++i) {
+    keyed.emplace_back(alerts[i].window_end, AlertToJson(alerts[i]));
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::vector<std::string> out;
+  for (auto& [end, json] : keyed) out.push_back(std::move(json));
+  return out;
+}
+
+// Each target's state alone, as snapshot bytes: what a merge must give
+// back (the order of the targets and payers in the whole is not the point).
+std::map<std::string, std::string> PerTarget(const Operator& op) {
+  std::map<std::string, std::string> out;
+  for (CountryCode t : {kMD, kRO, kUA}) {
+    Driver copy;
+    Load(copy.op(), Save(op));
+    copy.op().RetainTargets([t](CountryCode c) { return c == t; });
+    out[t.str()] = Save(copy.op());
+  }
+  return out;
+}
+
+// One detector over the whole stream; another is split by target after
+// the ads of step `split` (before its watermark when `pending`) into two
+// restored parts, which read their own targets' ads on their own until
+// `merge` (at once when `merge` is `split`), are merged back (into a fresh
+// detector, as Pipeline::RestoreParts does) and read everything to the end.
+// Together they raise the same alerts, and end with the same state per target.
+void ExpectSplitAndMergeIsOneRun(int split, int merge, bool pending) {
+  SCOPED_TRACE(absl::StrCat("split at ", split, ", merged at ", merge));
+  const AdStream s = ThreeTargets();
+  Driver whole;
+  Feed(whole, s, 0, split + 1, All, /*last_watermark=*/!pending);
+  const size_t before = whole.alerts().size();
+  Driver left, right;
+  CopyPart(whole, MdUa, left);
+  CopyPart(whole, Ro, right);
+  EXPECT_EQ(left.op().stats().keys + right.op().stats().keys,
+            whole.op().stats().keys);
+  const absl::Time start = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
+  const absl::Time split_end = start + absl::Minutes(10) * (split + 1);
+  Driver merged;
+  if (pending) whole.Watermark(split_end);
+  Feed(whole, s, split + 1, s.size(), All);
+  if (merge > split) {
+    if (pending) {
+      left.Watermark(split_end);
+      right.Watermark(split_end);
+    }
+    Feed(left, s, split + 1, merge, MdUa);
+    Feed(right, s, split + 1, merge, Ro);
+  }
+  ASSERT_TRUE(merged.op().Absorb(left.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(right.op()).ok());
+  if (merge == split) {
+    // Merged at once: the pending alert is the merged detector's to raise.
+    if (pending) merged.Watermark(split_end);
+    merge = split + 1;
+  }
+  Feed(merged, s, merge, s.size(), All);
+
+  std::vector<Alert> parts = left.alerts();
+  parts.insert(parts.end(), right.alerts().begin(), right.alerts().end());
+  parts.insert(parts.end(), merged.alerts().begin(), merged.alerts().end());
+  ASSERT_GT(whole.alerts().size(), before);
+  EXPECT_EQ(ByHop(parts), ByHop(whole.alerts(), before));
+  const OperatorStats a = whole.op().stats(), b = merged.op().stats();
+  EXPECT_EQ(a.keys, b.keys);
+  EXPECT_EQ(a.buckets, b.buckets);
+  EXPECT_EQ(a.firing, b.firing);
+  EXPECT_EQ(a.cap_hits, b.cap_hits);
+  EXPECT_EQ(PerTarget(whole.op()), PerTarget(merged.op()));
+}
+
+TEST(ForeignAdSpendState, SplitByTargetAndMergedBackRaisesTheAlertsOfOneRun) {
+  // Inside MD's surge with RO's first-seen alert pending (its ad is in,
+  // its hop not complete), merged after both.
+  ExpectSplitAndMergeIsOneRun(146, 170, /*pending=*/true);
+  // Before the surge, merged inside it.
+  ExpectSplitAndMergeIsOneRun(120, 147, /*pending=*/false);
+  // Split after RO's first-seen ad and merged at once, the alert pending.
+  ExpectSplitAndMergeIsOneRun(149, 149, /*pending=*/true);
+  // The same, RO's part reading on alone with it.
+  ExpectSplitAndMergeIsOneRun(149, 160, /*pending=*/true);
+}
+
+TEST(ForeignAdSpendState, APartRaisesTheAlertsOfADetectorFedOnlyItsTargets) {
+  const AdStream s = ThreeTargets();
+  for (const Keep& keep : {Keep(MdUa), Keep(Ro)}) {
+    Driver whole, alone;
+    Feed(whole, s, 0, 147, All);
+    Feed(alone, s, 0, 147, keep);
+    const size_t before = alone.alerts().size();
+    Driver part;
+    CopyPart(whole, keep, part);
+    EXPECT_EQ(Save(part.op()), Save(alone.op()));
+    Feed(part, s, 147, s.size(), keep);
+    Feed(alone, s, 147, s.size(), keep);
+    ASSERT_GT(alone.alerts().size(), before);
+    ASSERT_EQ(part.alerts().size(), alone.alerts().size() - before);
+    for (size_t i = 0; i < part.alerts().size(); ++i) {
+      EXPECT_EQ(AlertToJson(part.alerts()[i]),
+                AlertToJson(alone.alerts()[before + i]));
+    }
+    EXPECT_EQ(Save(part.op()), Save(alone.op()));
+  }
+}
+
+TEST(ForeignAdSpendState, MergeRefusesATargetOrPayerHeldOnBothSides) {
+  const AdStream s = ThreeTargets();
+  Driver one, two;
+  Feed(one, s, 0, 30, All);
+  Feed(two, s, 0, 30, Ro);
+  const absl::Status st = one.op().Absorb(two.op());
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("RO"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <bitset>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <numbers>
@@ -279,20 +280,26 @@ class ForeignShare final : public Operator {
     return scores_.Snapshot();
   }
 
-  // State format, version 1: the schedule and hashtag decay hour; per
-  // target (in slot order) its code and heavy-hashtag sketch; per key (in
-  // order) its target slot, hashtag, episode, heavy/displaced flags, both
-  // baselines and both windows (foreign buckets with evidence and origin
-  // sketch); the cap-hit count and latest scores. Which key is a target's
-  // own or a hashtag's is rebuilt from the keys.
-  uint32_t state_version() const override { return 1; }
+  // State format, version 2: the schedule, hashtag decay hour and cap-hit
+  // count, the last hop re-ranked; per target (in slot order) its code, its
+  // own decay hour and last hop re-ranked, and heavy-hashtag sketch; per key
+  // (in order) its target slot, hashtag, episode, heavy/displaced flags,
+  // both baselines and both windows (foreign buckets with evidence and
+  // origin sketch); the latest scores. Which key is a target's own or a
+  // hashtag's is rebuilt from the keys. Version 1 had neither the last hop
+  // re-ranked nor the per-target fields: every target then had the
+  // detector's decay hour, and none was re-ranked after the last hop done.
+  uint32_t state_version() const override { return 2; }
   void SaveState(SnapshotWriter& w) const override {
     schedule_.Save(w);
     w.I64(last_decay_hour_);
     w.I64(cap_hits_);
+    w.I64(last_refresh_hop_);
     w.U64(targets_.size());
     for (const std::unique_ptr<TargetState>& ts : targets_) {
       w.U32(ts->target.packed());
+      w.I64(ts->decay_hour);
+      w.I64(ts->refreshed_hop);
       ts->heavy.Save(w);
     }
     w.U64(keys_.size());
@@ -317,10 +324,10 @@ class ForeignShare final : public Operator {
     scores_.Save(w);
   }
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
     schedule_.Restore(r);
     last_decay_hour_ = r.I64();
     cap_hits_ = r.I64();
+    last_refresh_hop_ = version >= 2 ? r.I64() : schedule_.last_done_hop();
     const size_t targets = r.Count(2);
     for (size_t i = 0; i < targets && r.ok(); ++i) {
       const uint32_t packed = r.U32();
@@ -334,6 +341,10 @@ class ForeignShare final : public Operator {
       if (!r.ok()) break;
       TargetState& ts = Target(CountryCode::FromChars(
           static_cast<char>(packed >> 8), static_cast<char>(packed & 0xff)));
+      if (version >= 2) {
+        ts.decay_hour = r.I64();
+        ts.refreshed_hop = r.I64();
+      }
       ts.heavy.Restore(r);
     }
     const size_t keys = r.Count(40);
@@ -386,6 +397,90 @@ class ForeignShare final : public Operator {
     return r.Finish();
   }
 
+  // State that follows partitions (docs/state.md). A target's own key, its
+  // hashtag keys and its sketch are its alone; splitting drops the other
+  // targets' (keeping the order), merging appends. What spans targets:
+  //   - The sketches are decayed and re-ranked after each hop the schedule
+  //     runs, and it runs only while the detector holds a key (from the
+  //     earliest hop one waits for). Each target therefore keeps its own
+  //     decay hour and last hop re-ranked, so a merge of parts that went
+  //     through different hops neither decays a sketch twice nor re-ranks
+  //     a target again for a hop it was re-ranked after. Approximated: a
+  //     part's targets carry what they got while the whole held other
+  //     targets' keys; fed only their records, a detector would have
+  //     skipped the hops at which none of them had a key (their posts had
+  //     stopped for a day), decaying later by the same total factor (one
+  //     multiplication instead of several: rounding) and re-ranking at
+  //     their next post instead. Which hashtags are heavy differs only by
+  //     that rounding.
+  //   - max_keys bounds all targets' keys together: a part alone may admit
+  //     a key the whole refused, and a merge over the cap fails.
+  //   - The cap-hit count stays whole in each part and is summed by a merge
+  //     (as KeyedHopCounter's); the schedule's newest event hop stays the
+  //     whole's, which only the end of input reads.
+  //   - Alerts of one hop come out in key order, which after a merge is
+  //     the parts' one after the other.
+  bool splits_by_target() const override { return true; }
+  void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
+    std::vector<int> new_slot(targets_.size(), -1);
+    std::vector<std::unique_ptr<TargetState>> kept_targets;
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      if (!keep(targets_[i]->target)) continue;
+      new_slot[i] = static_cast<int>(kept_targets.size());
+      kept_targets.push_back(std::move(targets_[i]));
+    }
+    targets_ = std::move(kept_targets);
+    std::vector<KeyState> kept_keys;
+    kept_keys.reserve(keys_.size());
+    for (KeyState& ks : keys_) {
+      if (new_slot[ks.target_slot] < 0) continue;
+      ks.target_slot = new_slot[ks.target_slot];
+      kept_keys.push_back(std::move(ks));
+    }
+    keys_ = std::move(kept_keys);
+    Reindex();
+    scores_.RetainTargets(keep);
+  }
+  absl::Status Absorb(Operator& other) override {
+    auto* o = dynamic_cast<ForeignShare*>(&other);
+    if (o == nullptr) return Operator::Absorb(other);
+    for (const std::unique_ptr<TargetState>& ts : o->targets_) {
+      if (target_slot_[CountryIndex(ts->target)] >= 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("target ", ts->target.str(), " is in both states"));
+      }
+    }
+    if (keys_.size() + o->keys_.size() >
+        static_cast<size_t>(options_.max_keys)) {
+      return absl::FailedPreconditionError("more keys than max_keys");
+    }
+    // A side without keys says nothing about when keys are evaluated (see
+    // HopSchedule::Absorb).
+    if (keys_.empty()) {
+      schedule_.TakeProgress(o->schedule_);
+    } else if (!o->keys_.empty()) {
+      schedule_.Absorb(o->schedule_);
+    }
+    const int base = static_cast<int>(targets_.size());
+    for (std::unique_ptr<TargetState>& ts : o->targets_) {
+      ts->params = params_of_[CountryIndex(ts->target)];
+      targets_.push_back(std::move(ts));
+    }
+    for (KeyState& ks : o->keys_) {
+      ks.target_slot += base;
+      keys_.push_back(std::move(ks));
+    }
+    last_decay_hour_ = std::max(last_decay_hour_, o->last_decay_hour_);
+    last_refresh_hop_ = std::max(last_refresh_hop_, o->last_refresh_hop_);
+    cap_hits_ += o->cap_hits_;
+    scores_.Absorb(o->scores_);
+    o->targets_.clear();
+    o->keys_.clear();
+    o->Reindex();
+    Reindex();
+    return absl::OkStatus();
+  }
+
  private:
   using ForeignWindow = HopWindow<std::unique_ptr<Bucket>>;
 
@@ -412,6 +507,10 @@ class ForeignShare final : public Operator {
     int slot;
     const Params* params;
     int key = -1;  // the target's own key in keys_, -1 when none
+    // The hour its sketch was last decayed to and the last hop its hashtags
+    // were re-ranked after (kNoHop: never).
+    int64_t decay_hour = kNoHop;
+    int64_t refreshed_hop = kNoHop;
     HeavyHitters heavy;
     absl::flat_hash_map<std::string, int> tags;  // tracked hashtag -> key
   };
@@ -430,8 +529,37 @@ class ForeignShare final : public Operator {
       targets_.push_back(std::make_unique<TargetState>(
           target, slot, params_of_[CountryIndex(target)],
           std::max(4 * options_.max_hashtags, 16)));
+      // Decayed and re-ranked from the next refresh on, as every target.
+      targets_.back()->decay_hour = last_decay_hour_;
+      targets_.back()->refreshed_hop = last_refresh_hop_;
     }
     return *targets_[slot];
+  }
+
+  // Rebuilds what is derived from targets_ and keys_: slots, which key is
+  // a target's own or a hashtag's, bucket and firing counts.
+  void Reindex() {
+    target_slot_.fill(-1);
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      TargetState& ts = *targets_[i];
+      ts.slot = static_cast<int>(i);
+      ts.key = -1;
+      ts.tags.clear();
+      target_slot_[CountryIndex(ts.target)] = static_cast<int16_t>(i);
+    }
+    buckets_ = 0;
+    firing_ = 0;
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      const KeyState& ks = keys_[i];
+      TargetState& ts = *targets_[ks.target_slot];
+      if (ks.hashtag.empty()) {
+        ts.key = static_cast<int>(i);
+      } else {
+        ts.tags.emplace(ks.hashtag, static_cast<int>(i));
+      }
+      buckets_ += ks.fwin.capacity();
+      if (ks.firing_level >= 0) ++firing_;
+    }
   }
 
   // The first hop a key created now is evaluated at: the first hop not yet
@@ -512,16 +640,26 @@ class ForeignShare final : public Operator {
   void RefreshHeavy(int64_t h) {
     if (options_.max_hashtags <= 0) return;
     const int64_t hour = FloorDiv((h + 1) * schedule_.hop_us(), kHourUs);
-    double factor = 1;
-    if (last_decay_hour_ != kNoHop && hour > last_decay_hour_) {
-      factor = std::exp2(-static_cast<double>(hour - last_decay_hour_) /
-                         kHashtagHalfLifeHours);
-    }
     if (last_decay_hour_ == kNoHop || hour > last_decay_hour_) {
       last_decay_hour_ = hour;
     }
+    last_refresh_hop_ = std::max(last_refresh_hop_, h);
     for (const std::unique_ptr<TargetState>& tsp : targets_) {
       TargetState& ts = *tsp;
+      // Each target keeps its own decay hour and last hop re-ranked: they
+      // are the detector's (every target goes through every call) until a
+      // merge joins targets that went through different hops (Absorb), and
+      // a target is never decayed or re-ranked twice for one hop.
+      if (ts.refreshed_hop != kNoHop && ts.refreshed_hop >= h) continue;
+      ts.refreshed_hop = h;
+      double factor = 1;
+      if (ts.decay_hour != kNoHop && hour > ts.decay_hour) {
+        factor = std::exp2(-static_cast<double>(hour - ts.decay_hour) /
+                           kHashtagHalfLifeHours);
+      }
+      if (ts.decay_hour == kNoHop || hour > ts.decay_hour) {
+        ts.decay_hour = hour;
+      }
       std::vector<HeavyHitters::Entry>& entries = ts.heavy.entries();
       if (factor < 1) ts.heavy.Decay(factor);
       // Heavy: a decayed count worth min_total / 4 posts per window on
@@ -748,7 +886,10 @@ class ForeignShare final : public Operator {
   // Keys in insertion order (evictions move the last key into the hole).
   std::vector<KeyState> keys_;
   std::vector<std::string> seen_;  // the current post's hashtags
+  // The newest hour a sketch was decayed to and hop re-ranked after, for
+  // targets seen from now on.
   int64_t last_decay_hour_ = kNoHop;
+  int64_t last_refresh_hop_ = kNoHop;
   int64_t buckets_ = 0;
   int64_t cap_hits_ = 0;
   int64_t firing_ = 0;

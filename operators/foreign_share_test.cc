@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 #include "operators/testing/operator_test_util.h"
 
 namespace vigia {
@@ -386,6 +389,271 @@ TEST(ForeignShare, LeavesPostsOfUnknownOriginOutOfTheShare) {
   std::map<std::string, double> first(d.alerts()[0].evidence.baseline.begin(),
                                       d.alerts()[0].evidence.baseline.end());
   EXPECT_NEAR(first["baseline_share"], 4.0 / 24, 0.02);
+}
+
+// State that follows partitions: three targets' posts, minute by minute,
+// each post numbered by its line in the whole stream so that runs fed part
+// of it name every post alike. MD carries heavy hashtags and a campaign on
+// #alegeri (minutes 180-210), RO's own share jumps at the same time, UA is
+// quiet but gains a heavy hashtag at 175; everything is back to normal from
+// 210 to 330.
+using Stream = std::vector<std::vector<Post>>;
+
+Stream ThreeTargets() {
+  Stream s;
+  for (int m = 0; m < 330; ++m) {
+    const bool campaign = m >= 180 && m < 210;
+    std::vector<Post> minute = Mix(kMD, 60, 12, {"news"});
+    minute = Concat(minute, campaign ? Mix(kMD, 10, 12, {"#ALEGERI"}, "sock")
+                                     : Mix(kMD, 20, 2, {"#Alegeri", "vot"}));
+    minute = Concat(minute, campaign ? Mix(kRO, 12 + m % 2, 12)
+                                     : Mix(kRO, 20 + m % 3, 4, {"sport"}));
+    // A new heavy hashtag on UA from minute 175 on.
+    minute = Concat(minute, m < 175 ? Mix(kUA, 30, 6, {"#war"})
+                                    : Mix(kUA, 30, 6, {"#war", "#pace"}));
+    s.push_back(std::move(minute));
+  }
+  return s;
+}
+
+using Keep = std::function<bool(CountryCode)>;
+bool All(CountryCode) { return true; }
+
+// Feeds minutes [from, to) of `s`, only the posts of targets `keep`
+// accepts, each at its time and line in the whole stream; the watermark
+// moves at each minute's end.
+void Feed(Driver& d, const Stream& s, int from, int to, const Keep& keep) {
+  int64_t line = 0;
+  for (int m = 0; m < from; ++m) line += static_cast<int64_t>(s[m].size());
+  const absl::Time start = absl::FromUnixSeconds(1'795'000'020 / 3600 * 3600);
+  for (int m = from; m < to; ++m) {
+    const std::vector<Post>& posts = s[m];
+    for (size_t i = 0; i < posts.size(); ++i) {
+      ++line;
+      if (!keep(posts[i].target)) continue;
+      const absl::Time t = start + absl::Minutes(m) +
+                           absl::Minutes(1) * static_cast<double>(i) /
+                               static_cast<double>(posts.size());
+      const std::vector<std::string_view> tags = Views(posts[i].hashtags);
+      Event e;
+      e.kind = FeedKind::kPost;
+      e.created_at = t;
+      e.target = posts[i].target;
+      e.account_id = posts[i].account;
+      e.account_country = posts[i].origin;
+      e.hashtags = tags;
+      d.Observe(e, line);
+    }
+    d.Watermark(start + absl::Minutes(m + 1));
+  }
+}
+
+std::string Save(const Operator& op) {
+  SnapshotWriter w;
+  op.SaveState(w);
+  return w.bytes();
+}
+
+void Load(Operator& op, const std::string& bytes, uint32_t version = 2) {
+  SnapshotReader r(bytes, 0, "foreign_share");
+  const absl::Status s = op.RestoreState(r, version);
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// A restored copy of `from`'s detector keeping only the targets `keep`
+// accepts.
+void CopyPart(const Driver& from, const Keep& keep, Driver& to) {
+  Load(to.op(), Save(from.op()));
+  to.op().RetainTargets(keep);
+}
+
+// The alerts from index `from` on, as JSON, ordered by window end and then
+// by their text: the order of one hop's alerts is the order of the keys,
+// which a merge does not keep (it appends one part's keys to the other's).
+std::vector<std::string> ByHop(const std::vector<Alert>& alerts,
+                               size_t from = 0) {
+  std::vector<std::pair<absl::Time, std::string>> keyed;
+  for (size_t i = from; i < alerts.size(); ++i) {
+    keyed.emplace_back(alerts[i].window_end, AlertToJson(alerts[i]));
+  }
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a < b; });
+  std::vector<std::string> out;
+  for (auto& [end, json] : keyed) out.push_back(std::move(json));
+  return out;
+}
+
+// Each target's state alone, as snapshot bytes: what a merge must give
+// back (the order of the targets and keys in the whole is not the point).
+std::map<std::string, std::string> PerTarget(const Operator& op) {
+  std::map<std::string, std::string> out;
+  for (CountryCode t : {kMD, kRO, kUA}) {
+    Driver copy;
+    Load(copy.op(), Save(op));
+    copy.op().RetainTargets([t](CountryCode c) { return c == t; });
+    out[t.str()] = Save(copy.op());
+  }
+  return out;
+}
+
+bool MdUa(CountryCode c) { return c == kMD || c == kUA; }
+bool Ro(CountryCode c) { return c == kRO; }
+
+// One detector over the whole stream; another is split by target at minute
+// `split` into two restored parts, which read their own targets' posts on
+// their own until `merge`, are merged back (into a fresh detector, as
+// Pipeline::RestoreParts does) and read everything to the end. Together
+// they raise the same alerts, and end with the same state per target.
+void ExpectSplitAndMergeIsOneRun(int split, int merge) {
+  SCOPED_TRACE(absl::StrCat("split at ", split, ", merged at ", merge));
+  const Stream s = ThreeTargets();
+  Driver whole;
+  Feed(whole, s, 0, split, All);
+  const size_t before = whole.alerts().size();
+  Driver left, right;
+  CopyPart(whole, MdUa, left);
+  CopyPart(whole, Ro, right);
+  EXPECT_EQ(left.op().stats().keys + right.op().stats().keys,
+            whole.op().stats().keys);
+  Feed(whole, s, split, s.size(), All);
+  Feed(left, s, split, merge, MdUa);
+  Feed(right, s, split, merge, Ro);
+  Driver merged;
+  ASSERT_TRUE(merged.op().Absorb(left.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(right.op()).ok());
+  Feed(merged, s, merge, s.size(), All);
+
+  std::vector<Alert> parts = left.alerts();
+  parts.insert(parts.end(), right.alerts().begin(), right.alerts().end());
+  parts.insert(parts.end(), merged.alerts().begin(), merged.alerts().end());
+  ASSERT_GT(whole.alerts().size(), before);
+  EXPECT_EQ(ByHop(parts), ByHop(whole.alerts(), before));
+  const OperatorStats a = whole.op().stats(), b = merged.op().stats();
+  EXPECT_EQ(a.keys, b.keys);
+  EXPECT_EQ(a.buckets, b.buckets);
+  EXPECT_EQ(a.firing, b.firing);
+  EXPECT_EQ(a.cap_hits, b.cap_hits);
+  EXPECT_EQ(whole.op().LatestScores().size(),
+            merged.op().LatestScores().size());
+  EXPECT_EQ(PerTarget(whole.op()), PerTarget(merged.op()));
+}
+
+TEST(ForeignShareState, SplitByTargetAndMergedBackRaisesTheAlertsOfOneRun) {
+  // Inside the #alegeri and RO episodes (firing when split, resolved after
+  // the merge), and before them (they open while split, and after).
+  ExpectSplitAndMergeIsOneRun(195, 250);
+  ExpectSplitAndMergeIsOneRun(120, 185);
+  // Split and merged at once.
+  ExpectSplitAndMergeIsOneRun(200, 200);
+}
+
+TEST(ForeignShareState, APartRaisesTheAlertsOfADetectorFedOnlyItsTargets) {
+  const Stream s = ThreeTargets();
+  for (const Keep& keep : {Keep(MdUa), Keep(Ro)}) {
+    Driver whole, alone;
+    Feed(whole, s, 0, 195, All);
+    Feed(alone, s, 0, 195, keep);
+    const size_t before = alone.alerts().size();
+    Driver part;
+    CopyPart(whole, keep, part);
+    EXPECT_EQ(Save(part.op()), Save(alone.op()));
+    Feed(part, s, 195, s.size(), keep);
+    Feed(alone, s, 195, s.size(), keep);
+    ASSERT_GT(alone.alerts().size(), before);
+    ASSERT_EQ(part.alerts().size(), alone.alerts().size() - before);
+    for (size_t i = 0; i < part.alerts().size(); ++i) {
+      EXPECT_EQ(AlertToJson(part.alerts()[i]),
+                AlertToJson(alone.alerts()[before + i]));
+    }
+    EXPECT_EQ(Save(part.op()), Save(alone.op()));
+  }
+}
+
+TEST(ForeignShareState, MergeRefusesATargetHeldOnBothSides) {
+  const Stream s = ThreeTargets();
+  Driver one, two;
+  Feed(one, s, 0, 30, All);
+  Feed(two, s, 0, 30, Ro);
+  const absl::Status st = one.op().Absorb(two.op());
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("RO"));
+}
+
+// A part that went through more hops than the other before the merge: the
+// merged detector resumes at the earlier one, and the ahead part's targets
+// are neither decayed nor re-ranked again for the hops they went through.
+TEST(ForeignShareState, MergingPartsAtDifferentHopsRedoesNoHopOfEither) {
+  const Stream s = ThreeTargets();
+  Driver whole;
+  Feed(whole, s, 0, 150, All);
+  const size_t before = whole.alerts().size();
+  Driver left, right;
+  CopyPart(whole, MdUa, left);
+  CopyPart(whole, Ro, right);
+  // MD and UA read to minute 200, RO only to 170: the merged detector's
+  // watermark is RO's, and MD's and UA's keys wait for their next hop.
+  Feed(left, s, 150, 200, MdUa);
+  Feed(right, s, 150, 170, Ro);
+  Driver merged;
+  ASSERT_TRUE(merged.op().Absorb(left.op()).ok());
+  ASSERT_TRUE(merged.op().Absorb(right.op()).ok());
+  Feed(merged, s, 170, 200, Ro);
+  Feed(merged, s, 200, s.size(), All);
+  Feed(whole, s, 150, s.size(), All);
+  EXPECT_EQ(PerTarget(whole.op()), PerTarget(merged.op()));
+  std::vector<Alert> parts = left.alerts();
+  parts.insert(parts.end(), right.alerts().begin(), right.alerts().end());
+  parts.insert(parts.end(), merged.alerts().begin(), merged.alerts().end());
+  const std::vector<Alert> after(whole.alerts().begin() + before,
+                                 whole.alerts().end());
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(ByHop(parts), ByHop(after));
+}
+
+// Version 1 of the state had no per-target decay hour or last hop
+// re-ranked: such a snapshot restores and goes on as the detector it was
+// taken from.
+std::string AsVersion1(const std::string& v2) {
+  SnapshotReader r(v2, 0, "v2");
+  SnapshotWriter w;
+  for (int i = 0; i < 4; ++i) w.I64(r.I64());  // schedule, decay hour, caps
+  (void)r.I64();                               // last hop re-ranked
+  const size_t targets = r.Count(2);
+  w.U64(targets);
+  for (size_t t = 0; t < targets; ++t) {
+    w.U32(r.U32());
+    (void)r.I64();  // the target's decay hour
+    (void)r.I64();  // and last hop re-ranked
+    const size_t entries = r.Count(1);
+    w.U64(entries);
+    for (size_t e = 0; e < entries; ++e) {
+      w.Str(r.Str());
+      w.F64(r.F64());
+      w.F64(r.F64());
+      w.Bool(r.Bool());
+    }
+  }
+  w.Bytes(r.Bytes(r.remaining()));
+  EXPECT_TRUE(r.Finish().ok());
+  return w.bytes();
+}
+
+TEST(ForeignShareState, RestoresAVersion1Snapshot) {
+  const Stream s = ThreeTargets();
+  Driver whole;
+  Feed(whole, s, 0, 195, All);
+  const size_t before = whole.alerts().size();
+  Driver restored;
+  Load(restored.op(), AsVersion1(Save(whole.op())), 1);
+  Feed(whole, s, 195, s.size(), All);
+  Feed(restored, s, 195, s.size(), All);
+  ASSERT_GT(whole.alerts().size(), before);
+  ASSERT_EQ(restored.alerts().size(), whole.alerts().size() - before);
+  for (size_t i = 0; i < restored.alerts().size(); ++i) {
+    EXPECT_EQ(AlertToJson(restored.alerts()[i]),
+              AlertToJson(whole.alerts()[before + i]));
+  }
+  EXPECT_EQ(Save(restored.op()), Save(whole.op()));
 }
 
 TEST(NormalizeHashtag, LowerCasesAsciiAndStripsHashes) {

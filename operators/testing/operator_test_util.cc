@@ -23,7 +23,11 @@ OperatorDriver::OperatorDriver(const Factory& make, DriverOptions options)
       now_(options_.start) {}
 
 void OperatorDriver::Observe(Event event) {
-  ++line_;
+  Observe(std::move(event), line_ + 1);
+}
+
+void OperatorDriver::Observe(Event event, int64_t line) {
+  line_ = line;
   const std::string id = absl::StrCat(ToAbsl(options_.id_prefix), line_);
   event.id = id;
   event.source.source = options_.source;

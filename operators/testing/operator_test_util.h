@@ -83,6 +83,10 @@ class OperatorDriver {
   // source coordinates (`source`, line). The event's other strings must
   // outlive the call only.
   void Observe(Event event);
+  // The same, stamped as line `line` of the source: runs fed different
+  // parts of one stream (split by target) then give each record the same
+  // id and position. Later Observe() calls number on from `line`.
+  void Observe(Event event, int64_t line);
 
   // Calls send(item, t) for each item, at times spread evenly over
   // [now(), now() + step), then sets now() to the step's end and moves the

@@ -532,6 +532,18 @@ class StateFollowsPartitions : public ::testing::Test {
     ASSERT_NE(mc_, nullptr);
     feed_ = testing::SurgeFeed();
     config_ = testing::TestConfig();
+    // The other detectors whose state follows partitions and that read this
+    // feed's records (state_test covers all of them on a generated feed):
+    // foreign_share, set to page on MD's surge (three in four posts foreign
+    // before it, up to 23 in 24 during it: an info rung at 1.1x, the warm-up
+    // of foreign_origin_surge, no hold, so that it resolves at 200 min), and
+    // foreign_ad_spend, which has no ads here but moves its (empty) state.
+    config_.foreign_share.enabled = true;
+    config_.foreign_share.scoring.warmup = absl::Hours(1);
+    config_.foreign_share.scoring.hold = absl::ZeroDuration();
+    config_.foreign_share.scoring.levels = {
+        {Severity::kInfo, 3.0, 1.1, 10, absl::Hours(24)}};
+    config_.foreign_ad_spend.enabled = true;
     md_partition_ = testing::PartitionOf("MD", kPartitions);
   }
 
@@ -679,6 +691,19 @@ class StateFollowsPartitions : public ::testing::Test {
       }
     }
     EXPECT_EQ(firing_ids, replay_firing);
+    // foreign_share's MD episode spans the move too.
+    int share_firing_before = 0, share_resolved_after = 0;
+    for (const AlertRecord& a : replay) {
+      if (a.detector != "foreign_share" || a.target != "MD") continue;
+      absl::Time end;
+      ASSERT_TRUE(
+          absl::ParseTime(absl::RFC3339_full, a.window_end, &end, nullptr));
+      if (a.state == "firing" && end < move) ++share_firing_before;
+      if (a.state == "resolved" && end > move) ++share_resolved_after;
+    }
+    EXPECT_GE(share_firing_before, 1)
+        << "foreign_share did not page before the move";
+    EXPECT_GE(share_resolved_after, 1) << "foreign_share never resolved";
   }
 
   std::unique_ptr<MockCluster> mc_;
