@@ -451,5 +451,93 @@ TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
       3);
 }
 
+// A backlog: the whole feed is in the brokers before one daemon starts, as
+// after an outage or for a drill. Produced not keyed by target (round-robin
+// over the partitions, `by_account` or without key) or keyed by target over
+// `partitions` partitions; read with or without kafka.repartition.
+struct BacklogRun {
+  std::vector<AlertRecord> alerts;  // foreign_origin_surge, up to the cutoff
+  int64_t handled_distinct = 0;
+  int64_t handled_total = 0;
+  int64_t pauses = 0;
+};
+
+void RunBacklog(bool repartition, bool by_target, int partitions,
+                const std::vector<FeedLine>& feed, const Config& config,
+                BacklogRun* out) {
+  const std::string group = repartition ? "backlog-rp" : "backlog";
+  std::vector<std::string> topics = DefaultTopics();
+  topics.push_back(RepartitionTopic(group, FeedKind::kPost));
+  topics.push_back(RepartitionTopic(group, FeedKind::kAd));
+  auto mc = MockCluster::Start(1, partitions, topics);
+  ASSERT_TRUE(mc.ok()) << mc.status();
+  if (by_target) {
+    ASSERT_TRUE(testing::ProduceFeed((*mc)->bootstrap(), "vigia.posts", feed,
+                                     partitions)
+                    .ok());
+  } else {
+    ASSERT_EQ(partitions, kPartitions);
+    ASSERT_TRUE(
+        ProduceNotByTarget((*mc)->bootstrap(), feed, /*by_account=*/true).ok());
+  }
+  testing::Handled handled;
+  DaemonOptions options = testing::TestDaemonOptions((*mc)->bootstrap(), group);
+  options.repartition = repartition;
+  options.on_record = [&](const SourceRef& s) { handled.Add(s); };
+  DaemonThread d(config, options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size()), kWait));
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), cutoff, kWait));
+  out->pauses = d.daemon().alignment_pauses();
+  ASSERT_TRUE(d.Stop().ok());
+  out->handled_distinct = handled.distinct();
+  out->handled_total = handled.total();
+  auto records =
+      testing::ReadTopic((*mc)->bootstrap(), "vigia.alerts", partitions);
+  ASSERT_TRUE(records.ok()) << records.status();
+  std::vector<AlertRecord> alerts;
+  for (const auto& r : *records) {
+    auto a = testing::ParseAlertJson(r.value);
+    ASSERT_TRUE(a.ok()) << a.status();
+    alerts.push_back(*a);
+  }
+  out->alerts = SurgeAlerts(std::move(alerts), cutoff);
+}
+
+void ExpectBacklogRaisesReplays(bool repartition, bool by_target,
+                                int partitions,
+                                const std::vector<FeedLine>& feed) {
+  const Config config = testing::TestConfig();
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  const std::vector<AlertRecord> replay =
+      SurgeAlerts(testing::ReplayAlerts(feed, config), cutoff);
+  ASSERT_FALSE(replay.empty());
+  BacklogRun run;
+  RunBacklog(repartition, by_target, partitions, feed, config, &run);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::cout << "backlog: " << run.alerts.size()
+            << " surge alert records, replay " << replay.size() << "; "
+            << run.pauses << " alignment pauses\n";
+  EXPECT_EQ(run.handled_distinct, static_cast<int64_t>(feed.size()));
+  EXPECT_EQ(run.alerts, replay);
+}
+
+TEST(KafkaBacklog, KeyedByAccountRaisesReplaysAlerts) {
+  ExpectBacklogRaisesReplays(/*repartition=*/false, /*by_target=*/false,
+                             kPartitions, testing::SurgeFeed());
+}
+
+TEST(KafkaBacklog, KeyedByAccountRepartitionedRaisesReplaysAlerts) {
+  ExpectBacklogRaisesReplays(/*repartition=*/true, /*by_target=*/false,
+                             kPartitions, testing::SurgeFeed());
+}
+
+// Keyed by target, four targets over five partitions: one stays empty.
+TEST(KafkaBacklog, KeyedByTargetWithAnEmptyPartitionRaisesReplaysAlerts) {
+  ExpectBacklogRaisesReplays(/*repartition=*/false, /*by_target=*/true, 5,
+                             testing::SurgeFeed());
+}
+
 }  // namespace
 }  // namespace vigia
