@@ -2,6 +2,8 @@
 // round-robin, over several partitions, read by two instances of one group.
 // Repartitioned by target, each target is processed by one instance and the
 // alerts are replay's; without it the same feed is split between them.
+// And a backlog (KafkaBacklog): the whole feed in the brokers before one
+// daemon starts, keyed by account or by target, raises replay's alerts.
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -30,13 +32,13 @@ using testing::FeedLine;
 
 constexpr int kPartitions = 4;
 const absl::Duration kWait = absl::Seconds(180);
-// The feeds here are produced as a live feed arrives, kChunk records (about
-// six minutes of event time) at a time. A backlog of a feed not keyed by
-// target, read at once, shows each target's detector keys their events as
-// far out of order as a fetch spans (hours: a partition's records, then the
-// next one's), and foreign_origin_surge then raised replay's 5 alert
-// records in some runs and 0 or 3 in others, with or without repartition,
-// on one instance (docs/kafka.md, "Keying and scale-out": open).
+// A live feed arrives a few minutes at a time: some tests produce theirs
+// kChunk records (about six minutes of event time) at a time, each chunk
+// read before the next; the others produce the whole feed at once, so each
+// partition is read hours ahead of the others (a backlog). Both must raise
+// replay's alerts: a detector key created by an event of a partition
+// running ahead counts the older events the others deliver later
+// (HopWindow::StartEarlier).
 constexpr size_t kChunk = 100;
 
 // The mock cluster with the default topics and the group's two repartition
@@ -196,8 +198,9 @@ struct PairRun {
 };
 
 // Two instances of one group over SurgeFeed produced `by_account` (or
-// round-robin), with or without `repartition`.
-void RunPair(bool repartition, bool by_account,
+// round-robin), with or without `repartition`, `chunk` records at a time
+// (0: all at once).
+void RunPair(bool repartition, bool by_account, size_t chunk,
              const std::vector<FeedLine>& feed, PairRun* out) {
   const std::string group = repartition ? "rp" : "split";
   auto mc = StartCluster(group);
@@ -218,9 +221,9 @@ void RunPair(bool repartition, bool by_account,
   ASSERT_TRUE(b.create_status().ok()) << b.create_status();
   ASSERT_TRUE(WaitForStableSplit(a.daemon(), b.daemon(), all / 2));
 
-  // As a live feed arrives: in chunks, each read before the next is
-  // produced (see kChunk).
-  ASSERT_TRUE(ProduceNotByTarget(mc->bootstrap(), feed, by_account, kChunk,
+  // In chunks, each read before the next is produced (see kChunk), or at
+  // once.
+  ASSERT_TRUE(ProduceNotByTarget(mc->bootstrap(), feed, by_account, chunk,
                                  [&](size_t n) { return handled.WaitFor(n); })
                   .ok());
   ASSERT_TRUE(handled.WaitFor(static_cast<int64_t>(feed.size())));
@@ -266,7 +269,7 @@ TEST(KafkaRepartition, AFeedKeyedByAccountRaisesReplaysAlertsOnTwoInstances) {
   ASSERT_FALSE(replay.empty());
 
   PairRun run;
-  RunPair(/*repartition=*/true, /*by_account=*/true, feed, &run);
+  RunPair(/*repartition=*/true, /*by_account=*/true, /*chunk=*/0, feed, &run);
   if (::testing::Test::HasFatalFailure()) return;
   // Every record processed once, and every target by one instance only;
   // both instances took part.
@@ -285,6 +288,8 @@ TEST(KafkaRepartition, AFeedKeyedByAccountRaisesReplaysAlertsOnTwoInstances) {
   EXPECT_EQ(run.miskeyed, static_cast<int64_t>(feed.size()));
 }
 
+// Produced as a live feed arrives (kChunk); the test above reads its feed
+// as a backlog.
 TEST(KafkaRepartition,
      AFeedProducedRoundRobinRaisesReplaysAlertsOnTwoInstances) {
   const std::vector<FeedLine> feed = testing::SurgeFeed();
@@ -294,7 +299,7 @@ TEST(KafkaRepartition,
       SurgeAlerts(testing::ReplayAlerts(feed, config), cutoff);
 
   PairRun run;
-  RunPair(/*repartition=*/true, /*by_account=*/false, feed, &run);
+  RunPair(/*repartition=*/true, /*by_account=*/false, kChunk, feed, &run);
   if (::testing::Test::HasFatalFailure()) return;
   EXPECT_EQ(run.handled_total, static_cast<int64_t>(feed.size()));
   for (const auto& [target, instances] : run.instances_per_target) {
@@ -316,7 +321,7 @@ TEST(KafkaRepartition, WithoutRepartitionTheSameFeedSplitsEveryTarget) {
       SurgeAlerts(testing::ReplayAlerts(feed, config), cutoff);
 
   PairRun run;
-  RunPair(/*repartition=*/false, /*by_account=*/true, feed, &run);
+  RunPair(/*repartition=*/false, /*by_account=*/true, /*chunk=*/0, feed, &run);
   if (::testing::Test::HasFatalFailure()) return;
   EXPECT_EQ(run.handled_total, static_cast<int64_t>(feed.size()));
   ASSERT_EQ(run.instances_per_target.size(), testing::FeedTargets().size());
