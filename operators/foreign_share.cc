@@ -457,8 +457,10 @@ class ForeignShare final : public Operator {
 
   void Count(KeyState& ks, int64_t hop, bool foreign, const Event& event) {
     // Created by an event of a source running ahead, the key may meet older
-    // events of sources behind it (KeyedHopCounter::Add); both windows move.
-    if (hop < ks.twin.oldest_hop() && !schedule_.TooLateForNewKey(hop)) {
+    // events of sources behind it (KeyedHopCounter::Add), until its first
+    // evaluation; both windows move.
+    if (hop < ks.twin.oldest_hop() && !ks.total.has_history() &&
+        !schedule_.TooLateForNewKey(hop)) {
       const int64_t first = schedule_.FirstHopOfNewKey(hop);
       const int before = ks.fwin.capacity();
       if (!ks.twin.StartEarlier(first) || !ks.fwin.StartEarlier(first)) {
