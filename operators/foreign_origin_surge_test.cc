@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/snapshot.h"
 #include "operators/testing/operator_test_util.h"
 
 namespace vigia {
@@ -511,6 +512,29 @@ TEST(ForeignOriginSurge, AKeyFirstSeenAheadStillCountsItsOlderEvents) {
   const std::vector<std::string> in_order = run(false);
   ASSERT_FALSE(in_order.empty());
   EXPECT_EQ(run(true), in_order);
+}
+
+// After Absorb the merged schedule resumes at the earlier state's hop, so a
+// key merged from the state ahead waits with its next hop past it. It was
+// evaluated: an event older than its window is late for it, and does not
+// move its window back (which would evaluate its hops a second time).
+TEST(ForeignOriginSurge, AnEvaluatedKeyMergedAheadDoesNotStartEarlier) {
+  auto merged = [](bool with_old_event) {
+    auto ahead = std::make_unique<Driver>();
+    Driver behind;
+    for (int m = 0; m < 120; ++m) {
+      ahead->Minute(BackgroundMinute(kMD, kRU, m));
+      if (m < 60) behind.Minute(BackgroundMinute(kMD, kBY, m));
+    }
+    EXPECT_TRUE(behind.op().Absorb(ahead->op()).ok());
+    if (with_old_event) {
+      behind.Send(Background(kMD, kRU, 0), behind.now() + absl::Minutes(10));
+    }
+    SnapshotWriter w;
+    behind.op().SaveState(w);
+    return w.bytes();
+  };
+  EXPECT_EQ(merged(true), merged(false));
 }
 
 TEST(ForeignOriginSurge, RefusesEventsTooFarAheadOfTheWatermark) {
