@@ -169,6 +169,15 @@ class ForeignAdSpend final : public Operator {
     }
     KeyState& ks = keys_[k];
     const int before = ks.window.capacity();
+    // Created by an event of a source running ahead, the key may meet older
+    // events of sources behind it (KeyedHopCounter::Add), until its first
+    // evaluation.
+    if (hop < ks.window.oldest_hop() && !ks.count.has_history() &&
+        !schedule_.TooLateForNewKey(hop) &&
+        !ks.window.StartEarlier(schedule_.FirstHopOfNewKey(hop))) {
+      ++cap_hits_;
+      return;
+    }
     Window::Slot* slot = ks.window.Add(hop);
     if (slot == nullptr) {
       if (hop >= ks.window.oldest_hop()) ++cap_hits_;

@@ -395,6 +395,58 @@ TEST(ForeignAdSpend, RemembersAtMostMaxPayersAndCountsTheRest) {
   EXPECT_EQ(d.op().stats().cap_hits, 2);
 }
 
+// Two sources, one running two hours ahead of the other (Kafka partitions
+// read as a backlog): the target's key is first seen in the second half of
+// each four hours, its older ads arrive after. The alerts are those of the
+// ads in time order.
+TEST(ForeignAdSpend, AKeyFirstSeenAheadStillCountsItsOlderAds) {
+  struct Timed {
+    Ad ad;
+    absl::Time t;
+  };
+  std::vector<Timed> ads;
+  const absl::Time start = Driver().now();
+  for (int s = 0; s < 24 * 6 + 6 + 12; ++s) {
+    std::vector<Ad> step = Background(kMD, kMDL, s);
+    if (s >= 24 * 6 && s < 24 * 6 + 6)
+      step = Concat(step, Repeat(kKremlinAd, 4));
+    for (size_t i = 0; i < step.size(); ++i) {
+      ads.push_back({step[i], start + absl::Minutes(10) * s +
+                                  absl::Minutes(10) * static_cast<double>(i) /
+                                      static_cast<double>(step.size())});
+    }
+  }
+  auto run = [&](bool ahead_first) {
+    Driver d;
+    for (absl::Time from = start; from <= ads.back().t;
+         from += absl::Hours(4)) {
+      const absl::Time mid = from + absl::Hours(2), to = from + absl::Hours(4);
+      for (int half : {0, 1}) {
+        const bool later = ahead_first ? half == 0 : half == 1;
+        for (const Timed& x : ads) {
+          if (x.t >= (later ? mid : from) && x.t < (later ? to : mid)) {
+            d.Send(x.ad, x.t);
+          }
+        }
+      }
+      d.Watermark(to);
+    }
+    EXPECT_EQ(d.op().stats().cap_hits, 0);
+    // (Evidence samples and their line numbers follow the arrival order.)
+    std::vector<std::string> out;
+    for (const Alert& a : d.alerts()) {
+      out.push_back(absl::StrCat(a.id, " ",
+                                 std::string(AlertStateName(a.state)), " ",
+                                 absl::FormatTime(a.window_end), " ",
+                                 a.observed, " ", a.expected, " ", a.score));
+    }
+    return out;
+  };
+  const std::vector<std::string> in_order = run(false);
+  ASSERT_FALSE(in_order.empty());
+  EXPECT_EQ(run(true), in_order);
+}
+
 TEST(ForeignAdSpend, ProducesIdenticalAlertsOnIdenticalInput) {
   const auto run = [](Driver& d) {
     int s = WarmUp(d);

@@ -584,6 +584,19 @@ class ForeignShare final : public Operator {
   }
 
   void Count(KeyState& ks, int64_t hop, bool foreign, const Event& event) {
+    // Created by an event of a source running ahead, the key may meet older
+    // events of sources behind it (KeyedHopCounter::Add), until its first
+    // evaluation; both windows move.
+    if (hop < ks.twin.oldest_hop() && !ks.total.has_history() &&
+        !schedule_.TooLateForNewKey(hop)) {
+      const int64_t first = schedule_.FirstHopOfNewKey(hop);
+      const int before = ks.fwin.capacity();
+      if (!ks.twin.StartEarlier(first) || !ks.fwin.StartEarlier(first)) {
+        ++cap_hits_;
+        return;
+      }
+      buckets_ += ks.fwin.capacity() - before;
+    }
     if (ks.twin.Add(hop) == nullptr) {
       // Too old for every window still to come (late: ignored), or too far
       // ahead of the watermark to hold (refused: counted).

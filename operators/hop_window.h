@@ -9,9 +9,10 @@
 // window not yet evaluated, i.e. hop >= next_hop() - K + 1, including hops
 // whose own window was already evaluated; it then counts in the windows
 // still to come, and alerts already emitted are not revised. Events older
-// than that are refused (Add returns nullptr). Events ahead of next_hop()
-// are held, up to `max_span` hops from the oldest hop held; the ring grows
-// (power of two) to hold them and never shrinks.
+// than that are refused (Add returns nullptr), unless the owner moves the
+// window's start back first (StartEarlier, while nothing was evaluated). Events
+// ahead of next_hop() are held, up to `max_span` hops from the oldest hop held;
+// the ring grows (power of two) to hold them and never shrinks.
 //
 // Sums are kept incrementally: Add, Sum and Advance are O(1).
 //
@@ -78,6 +79,38 @@ class HopWindow {
     return &s;
   }
 
+  // Moves the first evaluation back to the window ending at `first_hop`,
+  // before next_hop(), so that hops back to first_hop - K + 1 can be added.
+  // For a window none of whose windows has been evaluated yet: when a key's
+  // events come from several sources, the first to arrive need not be its
+  // oldest, and the window must start where it would had they come in
+  // event-time order (a replay). Returns false, and changes nothing, when
+  // the hops held would then span more than max_span.
+  bool StartEarlier(int64_t first_hop) {
+    if (first_hop >= next_) return true;
+    const int64_t oldest = oldest_hop();
+    int64_t newest = next_;
+    for (int64_t h = oldest + cap_ - 1; h > next_; --h) {
+      if (Held(At(h))) {
+        newest = h;
+        break;
+      }
+    }
+    const int64_t new_oldest = first_hop - k_ + 1;
+    const int64_t span = newest - new_oldest + 1;
+    if (span > static_cast<int64_t>(max_span_)) return false;
+    // The ring is indexed by hop: growing keeps every hop held in place,
+    // and the slots of the hops now in front of it are empty (any hop they
+    // alias lies past `newest`).
+    if (span > static_cast<int64_t>(cap_)) Grow(static_cast<uint32_t>(span));
+    next_ = first_hop;
+    partial_ = 0;
+    for (int64_t h = std::max(oldest, new_oldest); h < next_; ++h) {
+      partial_ += At(h).count;
+    }
+    return true;
+  }
+
   // The slot of `hop`. REQUIRES: oldest_hop() <= hop < oldest_hop() +
   // capacity(); slots not added to hold zero and a default payload.
   const Slot& At(int64_t hop) const { return slots_[Index(hop)]; }
@@ -141,6 +174,16 @@ class HopWindow {
   }
 
  private:
+  // Whether a slot holds anything: a count, or a payload that was created.
+  static bool Held(const Slot& s) {
+    if (s.count > 0) return true;
+    if constexpr (requires { s.payload != nullptr; }) {
+      return s.payload != nullptr;
+    } else {
+      return false;
+    }
+  }
+
   size_t Index(int64_t hop) const {
     return static_cast<size_t>(static_cast<uint64_t>(hop) & (cap_ - 1));
   }

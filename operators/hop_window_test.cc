@@ -75,6 +75,47 @@ TEST(HopWindow, HoldsEventsAheadAndGrowsUpToTheSpan) {
   EXPECT_EQ(w.Sum(), 0u);
 }
 
+TEST(HopWindow, StartsEarlierForAnOlderEventBeforeAnyEvaluation) {
+  // Created by an event at hop 50; an event at hop 20 comes after it.
+  HopWindow<std::unique_ptr<std::string>> w(3, 50, /*max_span=*/40);
+  w.Add(50)->payload = std::make_unique<std::string>("fifty");
+  w.Add(52, 2);
+  EXPECT_EQ(w.Add(20), nullptr);
+  ASSERT_TRUE(w.StartEarlier(20));
+  EXPECT_EQ(w.next_hop(), 20);
+  EXPECT_EQ(w.oldest_hop(), 18);
+  ASSERT_NE(w.Add(20, 3), nullptr);
+  ASSERT_NE(w.Add(19), nullptr);
+  EXPECT_EQ(w.Sum(), 4u);
+  // Every hop held before is where it was, with its payload.
+  for (int h = 20; h < 50; ++h) w.Advance();
+  EXPECT_EQ(w.next_hop(), 50);
+  EXPECT_EQ(w.Sum(), 1u);
+  ASSERT_NE(w.At(50).payload, nullptr);
+  EXPECT_EQ(*w.At(50).payload, "fifty");
+  w.Advance();
+  w.Advance();
+  EXPECT_EQ(w.Sum(), 3u);  // hops 50..52
+  // Later never: StartEarlier does not move a window forward.
+  EXPECT_TRUE(w.StartEarlier(60));
+  EXPECT_EQ(w.next_hop(), 52);
+}
+
+TEST(HopWindow, StartsEarlierOnlyWithinTheSpan) {
+  HopWindow<> w(2, 30, /*max_span=*/20);
+  ASSERT_NE(w.Add(40), nullptr);
+  // Hops 9..40 would be 32 hops: more than the span; nothing changes.
+  EXPECT_FALSE(w.StartEarlier(10));
+  EXPECT_EQ(w.next_hop(), 30);
+  // Hops 22..40 are 19.
+  ASSERT_TRUE(w.StartEarlier(23));
+  EXPECT_EQ(w.oldest_hop(), 22);
+  ASSERT_NE(w.Add(22), nullptr);
+  EXPECT_EQ(w.Sum(), 1u);
+  for (int h = 23; h < 40; ++h) w.Advance();
+  EXPECT_EQ(w.Sum(), 1u);  // hops 39..40
+}
+
 TEST(HopWindow, ClearsThePayloadOfRetiredHops) {
   HopWindow<std::unique_ptr<std::string>> w(2, 0, 8);
   auto* slot = w.Add(0);

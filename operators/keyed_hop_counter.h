@@ -126,6 +126,17 @@ class KeyedHopCounter {
       if (key == nullptr) return nullptr;
     }
     const int before = key->window.capacity();
+    // A key created by an event ahead of the watermark (a source running
+    // ahead) may meet older events from sources behind it: until its first
+    // evaluation (it has learned nothing), its window then starts where the
+    // oldest would have started it. (A key merged from a state ahead of
+    // this one's schedule, Absorb, has been evaluated: it stays.)
+    if (hop < key->window.oldest_hop() && !key->baseline.has_history() &&
+        !schedule_.TooLateForNewKey(hop) &&
+        !key->window.StartEarlier(schedule_.FirstHopOfNewKey(hop))) {
+      ++cap_hits_;  // the key's events would span more than max_span
+      return nullptr;
+    }
     typename Window::Slot* slot = key->window.Add(hop, n);
     if (slot == nullptr) {
       if (hop >= key->window.oldest_hop()) ++cap_hits_;  // too far ahead
