@@ -815,8 +815,10 @@ class CoordinatedSharing final : public Operator {
     }
     for (size_t i = 0; i < o->slots_.size(); ++i) {
       const Key& key = o->slots_[i];
-      if (key.live && (here[CountryIndex(key.target)] ||
-                       index_.contains(KeyId{key.id()}))) {
+      if (!key.live) continue;
+      KeyId id;
+      id.id = key.id();
+      if (here[CountryIndex(key.target)] || index_.contains(id)) {
         return absl::FailedPreconditionError(
             absl::StrCat("target ", key.target.str(), " is in both states"));
       }
