@@ -418,29 +418,11 @@ TEST(ForeignAdSpend, AKeyFirstSeenAheadStillCountsItsOlderAds) {
   }
   auto run = [&](bool ahead_first) {
     Driver d;
-    for (absl::Time from = start; from <= ads.back().t;
-         from += absl::Hours(4)) {
-      const absl::Time mid = from + absl::Hours(2), to = from + absl::Hours(4);
-      for (int half : {0, 1}) {
-        const bool later = ahead_first ? half == 0 : half == 1;
-        for (const Timed& x : ads) {
-          if (x.t >= (later ? mid : from) && x.t < (later ? to : mid)) {
-            d.Send(x.ad, x.t);
-          }
-        }
-      }
-      d.Watermark(to);
-    }
+    SendInFourHourSteps(
+        ads, start, ahead_first, [&](const Timed& x) { d.Send(x.ad, x.t); },
+        [&](absl::Time to) { d.Watermark(to); });
     EXPECT_EQ(d.op().stats().cap_hits, 0);
-    // (Evidence samples and their line numbers follow the arrival order.)
-    std::vector<std::string> out;
-    for (const Alert& a : d.alerts()) {
-      out.push_back(absl::StrCat(a.id, " ",
-                                 std::string(AlertStateName(a.state)), " ",
-                                 absl::FormatTime(a.window_end), " ",
-                                 a.observed, " ", a.expected, " ", a.score));
-    }
-    return out;
+    return AlertOutcomes(d.alerts());
   };
   const std::vector<std::string> in_order = run(false);
   ASSERT_FALSE(in_order.empty());

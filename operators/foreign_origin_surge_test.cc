@@ -498,16 +498,8 @@ TEST(ForeignOriginSurge, AKeyFirstSeenAheadStillCountsItsOlderEvents) {
     for (const Timed& x : a) d.Send(x.post, x.t);
     for (const Timed& x : b) d.Send(x.post, x.t);
     d.Watermark(end);
-    std::vector<std::string> out;
-    // (Evidence samples and their line numbers follow the arrival order.)
-    for (const Alert& a : d.alerts()) {
-      out.push_back(absl::StrCat(a.id, " ",
-                                 std::string(AlertStateName(a.state)), " ",
-                                 absl::FormatTime(a.window_end), " ",
-                                 a.observed, " ", a.expected, " ", a.score));
-    }
     EXPECT_EQ(d.op().stats().cap_hits, 0);
-    return out;
+    return AlertOutcomes(d.alerts());
   };
   const std::vector<std::string> in_order = run(false);
   ASSERT_FALSE(in_order.empty());

@@ -53,4 +53,15 @@ std::vector<std::string_view> Views(const std::vector<std::string>& strings) {
   return std::vector<std::string_view>(strings.begin(), strings.end());
 }
 
+std::vector<std::string> AlertOutcomes(const std::vector<Alert>& alerts) {
+  std::vector<std::string> out;
+  out.reserve(alerts.size());
+  for (const Alert& a : alerts) {
+    out.push_back(absl::StrCat(a.id, " ", std::string(AlertStateName(a.state)),
+                               " ", absl::FormatTime(a.window_end), " ",
+                               a.observed, " ", a.expected, " ", a.score));
+  }
+  return out;
+}
+
 }  // namespace vigia

@@ -136,6 +136,33 @@ absl::Status RestoreOperatorState(std::string_view state, Operator& op);
 // which do not own. `strings` must outlive the views.
 std::vector<std::string_view> Views(const std::vector<std::string>& strings);
 
+// Each alert as what must not depend on the order events arrive in within
+// a watermark step: "id state window_end observed expected score" (the
+// evidence samples and their lines follow the arrival order).
+std::vector<std::string> AlertOutcomes(const std::vector<Alert>& alerts);
+
+// Sends `events` (each with its event time `t`, in time order) in steps of
+// four hours, moving the watermark to each step's end. With `ahead_first`
+// each step's later two hours arrive before its earlier two, as when one
+// Kafka partition is read ahead of another in a backlog: a key is first
+// seen after its older events.
+template <typename Timed, typename SendFn, typename WatermarkFn>
+void SendInFourHourSteps(const std::vector<Timed>& events, absl::Time start,
+                         bool ahead_first, SendFn send, WatermarkFn watermark) {
+  if (events.empty()) return;
+  for (absl::Time from = start; from <= events.back().t;
+       from += absl::Hours(4)) {
+    const absl::Time mid = from + absl::Hours(2), to = from + absl::Hours(4);
+    for (int half : {0, 1}) {
+      const bool later = ahead_first ? half == 0 : half == 1;
+      for (const Timed& x : events) {
+        if (x.t >= (later ? mid : from) && x.t < (later ? to : mid)) send(x);
+      }
+    }
+    watermark(to);
+  }
+}
+
 }  // namespace vigia
 
 #endif  // VIGIA_OPERATORS_TESTING_OPERATOR_TEST_UTIL_H_
