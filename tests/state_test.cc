@@ -407,8 +407,9 @@ void ExpectSplitAndMergeMatch(const std::vector<std::string>& lines,
     return part;
   };
   const std::set<std::string> splitting = {
-      "foreign_origin_surge", "new_account_burst", "state_media_amplification",
-      "posting_clock", "coordinated_sharing", "foreign_share",
+      "foreign_origin_surge",      "new_account_burst",
+      "state_media_amplification", "posting_clock",
+      "coordinated_sharing",       "foreign_share",
       "foreign_ad_spend"};
   const auto splitting_alerts = [&](const JsonSink& sink) {
     std::multiset<std::string> out;
