@@ -1111,7 +1111,8 @@ void Daemon::AlignPartitions() {
                     << absl::FormatDuration(drift)
                     << " ahead of their feed's watermark ("
                     << alignment_pauses_.load() << " pauses, "
-                    << alignment_resumes_.load() << " resumes so far)";
+                    << alignment_resumes_.load() << " resumes so far; "
+                    << parked_count_ << " record(s) parked)";
   }
 }
 
