@@ -218,15 +218,22 @@ absl::Status RunKeygen(const ParsedFlags& flags) {
 // ---------------------------------------------------------------------------
 // vigia evidence
 
-absl::Status RunEvidence(const ParsedFlags& flags) {
-  if (flags.has("mode")) {
-    if (flags.get("mode") != "keygen") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "vigia evidence: unexpected argument \"", flags.get("mode"),
-          "\" (the only one is keygen; see vigia evidence --help)"));
-    }
-    return RunKeygen(flags);
-  }
+// What a package is made from, besides the alert its replay raises.
+struct PackageInputs {
+  std::string input;  // the archive's path as given
+  int64_t input_bytes = 0;
+  std::string input_sha;     // hex SHA-256 of the archive
+  std::string archive_copy;  // the archive's copy in the package, or ""
+  std::string key;           // the signing key (PEM)
+  std::string public_key;    // its raw Ed25519 public key
+  Config config;             // --config's, or the defaults
+  std::optional<std::string> config_bytes;  // --config's bytes, as given
+};
+
+// Checks `vigia evidence`'s flags and reads the key, the config and the
+// archive's digest: all that can fail before the replay runs.
+absl::StatusOr<PackageInputs> ReadPackageInputs(const ParsedFlags& flags,
+                                                const fs::path& out) {
   for (const char* required : {"input", "alert", "out", "key"}) {
     if (!flags.has(required)) {
       return absl::InvalidArgumentError(
@@ -234,73 +241,115 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
                        " is required (see vigia evidence --help)"));
     }
   }
-  const std::string input = flags.get("input");
-  const fs::path out = flags.get("out");
   std::error_code ec;
   if (fs::exists(out, ec) &&
       !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
     return absl::AlreadyExistsError(
         absl::StrCat(out.string(), " exists and is not an empty directory"));
   }
+  PackageInputs in;
+  in.input = flags.get("input");
   absl::StatusOr<std::string> key =
       ReadFileToString(flags.get("key"), kMaxKeyBytes, "signing key");
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::string> public_key = Ed25519RawPublicKey(*key);
+  in.key = *std::move(key);
+  absl::StatusOr<std::string> public_key = Ed25519RawPublicKey(in.key);
   if (!public_key.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(flags.get("key"), ": ", public_key.status().message()));
   }
+  in.public_key = *std::move(public_key);
   absl::StatusOr<Config> config = LoadConfigFlag(flags);
   if (!config.ok()) return config.status();
-  std::string config_bytes;
+  in.config = *std::move(config);
   if (flags.has("config")) {
     absl::StatusOr<std::string> bytes =
         ReadFileToString(flags.get("config"), kMaxPackageFileBytes, "config");
     if (!bytes.ok()) return bytes.status();
-    config_bytes = *std::move(bytes);
+    in.config_bytes = *std::move(bytes);
   }
-  absl::StatusOr<std::string> input_sha = Sha256FileHex(input);
+  absl::StatusOr<std::string> input_sha = Sha256FileHex(in.input);
   if (!input_sha.ok()) return input_sha.status();
-  const int64_t input_bytes = static_cast<int64_t>(fs::file_size(input, ec));
-  absl::StatusOr<FoundAlert> found = ReplayToAlert(
-      *config, input, input, flags.get("alert"), /*lifecycle=*/false);
-  if (!found.ok()) return found.status();
-  const Alert* alert = &found->records.front();
-  const std::vector<const SampleEvent*> cited = CitedSamples(*alert, input);
-  std::set<int64_t> wanted;
-  for (const SampleEvent* s : cited) wanted.insert(s->position);
-  absl::StatusOr<std::map<int64_t, std::string>> lines =
-      ReadLines(input, wanted);
-  if (!lines.ok()) return lines.status();
+  in.input_sha = *std::move(input_sha);
+  in.input_bytes = static_cast<int64_t>(fs::file_size(in.input, ec));
+  return in;
+}
 
-  // Every file but the manifest and its signature, with its bytes.
+// Every file of the package but the manifest and its signature, with its
+// bytes, in the order the manifest lists them.
+std::vector<std::pair<std::string, std::string>> PackageFiles(
+    const Alert& alert, const std::optional<Campaign>& campaign,
+    const Config& config, const PackageInputs& in,
+    const std::map<int64_t, std::string>& lines) {
   std::vector<std::pair<std::string, std::string>> files;
-  files.emplace_back(kAlertFile, AlertToJson(*alert) + "\n");
-  files.emplace_back(kBaselineFile, BaselineJson(*alert));
-  if (found->campaign.has_value()) {
-    files.emplace_back(kCampaignFile, CampaignToJson(*found->campaign) + "\n");
+  files.emplace_back(kAlertFile, AlertToJson(alert) + "\n");
+  files.emplace_back(kBaselineFile, BaselineJson(alert));
+  if (campaign.has_value()) {
+    files.emplace_back(kCampaignFile, CampaignToJson(*campaign) + "\n");
   }
-  files.emplace_back(kCanonicalConfig, CanonicalConfig(*config));
-  if (flags.has("config")) files.emplace_back(kConfigFile, config_bytes);
-  files.emplace_back(kReadme, ReadmeText(*alert));
-  for (const auto& [number, bytes] : *lines) {
+  files.emplace_back(kCanonicalConfig, CanonicalConfig(config));
+  if (in.config_bytes.has_value()) {
+    files.emplace_back(kConfigFile, *in.config_bytes);
+  }
+  files.emplace_back(kReadme, ReadmeText(alert));
+  for (const auto& [number, bytes] : lines) {
     files.emplace_back(RecordFile(number), bytes);
   }
-  for (const auto& [path, bytes] : files) {
-    VIGIA_RETURN_IF_ERROR(WriteBytes(out / path, bytes));
-  }
-  std::string archive_copy;
-  if (flags.has("include-archive")) {
-    archive_copy =
-        absl::StrCat("archive/", fs::path(input).filename().string());
-    fs::create_directories(out / "archive", ec);
-    fs::copy_file(input, out / archive_copy, ec);
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat("copying ", input, ": ", ec.message()));
-    }
-  }
+  return files;
+}
 
+void StringOrNull(JsonWriter& w, const std::string& s) {
+  if (s.empty()) {
+    w.Null();
+  } else {
+    w.String(s);
+  }
+}
+
+// The manifest's "alert", "input" and "config" objects: what was packaged
+// and from what.
+void WriteManifestSources(JsonWriter& w, const Alert& alert,
+                          const Config& config, const PackageInputs& in) {
+  w.Key("alert");
+  w.BeginObject();
+  w.Field("id", alert.id);
+  w.Field("detector", alert.detector);
+  w.Field("state", AlertStateName(alert.state));
+  w.Field("severity", SeverityName(alert.severity));
+  w.Field("target", alert.target.str());
+  w.Key("origin");
+  StringOrNull(w, alert.origin.known() ? alert.origin.str() : "");
+  w.Field("window_start", FormatRfc3339(alert.window_start));
+  w.Field("window_end", FormatRfc3339(alert.window_end));
+  w.Field("file", kAlertFile);
+  w.EndObject();
+  std::error_code ec;
+  w.Key("input");
+  w.BeginObject();
+  w.Field("path", in.input);
+  w.Field("absolute_path",
+          fs::absolute(in.input, ec).lexically_normal().string());
+  w.Field("bytes", in.input_bytes);
+  w.Field("sha256", in.input_sha);
+  w.Key("copy");
+  StringOrNull(w, in.archive_copy);
+  w.EndObject();
+  w.Key("config");
+  w.BeginObject();
+  w.Field("hash", config.hash());
+  w.Field("canonical", kCanonicalConfig);
+  w.Key("file");
+  StringOrNull(w, in.config_bytes.has_value() ? kConfigFile : "");
+  w.EndObject();
+}
+
+// The manifest the signature covers: the sources, the cited records and
+// the SHA-256 of every file in the package.
+std::string ManifestJson(
+    const Alert& alert, bool has_campaign, const Config& config,
+    const PackageInputs& in, const std::vector<const SampleEvent*>& cited,
+    const std::map<int64_t, std::string>& lines,
+    const std::vector<std::pair<std::string, std::string>>& files) {
   JsonWriter w;
   w.BeginObject();
   w.Field("format", kFormat);
@@ -309,59 +358,15 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   w.Field("version", VersionString());
   w.Field("commit", CommitOrUnknown());
   w.EndObject();
-  w.Key("alert");
-  w.BeginObject();
-  w.Field("id", alert->id);
-  w.Field("detector", alert->detector);
-  w.Field("state", AlertStateName(alert->state));
-  w.Field("severity", SeverityName(alert->severity));
-  w.Field("target", alert->target.str());
-  w.Key("origin");
-  if (alert->origin.known()) {
-    w.String(alert->origin.str());
-  } else {
-    w.Null();
-  }
-  w.Field("window_start", FormatRfc3339(alert->window_start));
-  w.Field("window_end", FormatRfc3339(alert->window_end));
-  w.Field("file", kAlertFile);
-  w.EndObject();
-  w.Key("input");
-  w.BeginObject();
-  w.Field("path", input);
-  w.Field("absolute_path", fs::absolute(input, ec).lexically_normal().string());
-  w.Field("bytes", input_bytes);
-  w.Field("sha256", *input_sha);
-  w.Key("copy");
-  if (archive_copy.empty()) {
-    w.Null();
-  } else {
-    w.String(archive_copy);
-  }
-  w.EndObject();
-  w.Key("config");
-  w.BeginObject();
-  w.Field("hash", config->hash());
-  w.Field("canonical", kCanonicalConfig);
-  w.Key("file");
-  if (flags.has("config")) {
-    w.String(kConfigFile);
-  } else {
-    w.Null();
-  }
-  w.EndObject();
+  WriteManifestSources(w, alert, config, in);
   w.Field("baseline", kBaselineFile);
   w.Key("campaign");
-  if (found->campaign.has_value()) {
-    w.String(kCampaignFile);
-  } else {
-    w.Null();
-  }
+  StringOrNull(w, has_campaign ? kCampaignFile : "");
   w.Key("records");
   w.BeginArray();
   for (const SampleEvent* s : cited) {
-    auto it = lines->find(s->position);
-    if (it == lines->end()) continue;
+    auto it = lines.find(s->position);
+    if (it == lines.end()) continue;
     w.BeginObject();
     w.Field("id", s->id);
     w.Field("source", s->source);
@@ -373,31 +378,75 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   w.EndArray();
   w.Key("files");
   w.BeginArray();
-  for (const auto& [path, bytes] : files) {
+  auto file = [&w](const std::string& path, int64_t bytes,
+                   const std::string& sha256) {
     w.BeginObject();
     w.Field("path", path);
-    w.Field("bytes", static_cast<int64_t>(bytes.size()));
-    w.Field("sha256", Sha256Hex(bytes));
+    w.Field("bytes", bytes);
+    w.Field("sha256", sha256);
     w.EndObject();
+  };
+  for (const auto& [path, bytes] : files) {
+    file(path, static_cast<int64_t>(bytes.size()), Sha256Hex(bytes));
   }
-  if (!archive_copy.empty()) {
-    w.BeginObject();
-    w.Field("path", archive_copy);
-    w.Field("bytes", input_bytes);
-    w.Field("sha256", *input_sha);
-    w.EndObject();
+  if (!in.archive_copy.empty()) {
+    file(in.archive_copy, in.input_bytes, in.input_sha);
   }
   w.EndArray();
   w.Key("signature");
   w.BeginObject();
   w.Field("algorithm", "Ed25519");
-  w.Field("public_key", absl::BytesToHexString(*public_key));
-  w.Field("key_fingerprint", KeyFingerprint(*public_key));
+  w.Field("public_key", absl::BytesToHexString(in.public_key));
+  w.Field("key_fingerprint", KeyFingerprint(in.public_key));
   w.Field("file", kSignature);
   w.EndObject();
   w.EndObject();
-  const std::string manifest = std::string(w.view()) + "\n";
-  absl::StatusOr<std::string> signature = Ed25519Sign(*key, manifest);
+  return std::string(w.view()) + "\n";
+}
+
+absl::Status RunEvidence(const ParsedFlags& flags) {
+  if (flags.has("mode")) {
+    if (flags.get("mode") != "keygen") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "vigia evidence: unexpected argument \"", flags.get("mode"),
+          "\" (the only one is keygen; see vigia evidence --help)"));
+    }
+    return RunKeygen(flags);
+  }
+  const fs::path out = flags.get("out");
+  absl::StatusOr<PackageInputs> in = ReadPackageInputs(flags, out);
+  if (!in.ok()) return in.status();
+  const Config& config = in->config;
+  absl::StatusOr<FoundAlert> found = ReplayToAlert(
+      config, in->input, in->input, flags.get("alert"), /*lifecycle=*/false);
+  if (!found.ok()) return found.status();
+  const Alert& alert = found->records.front();
+  const std::vector<const SampleEvent*> cited = CitedSamples(alert, in->input);
+  std::set<int64_t> wanted;
+  for (const SampleEvent* s : cited) wanted.insert(s->position);
+  absl::StatusOr<std::map<int64_t, std::string>> lines =
+      ReadLines(in->input, wanted);
+  if (!lines.ok()) return lines.status();
+
+  const std::vector<std::pair<std::string, std::string>> files =
+      PackageFiles(alert, found->campaign, config, *in, *lines);
+  for (const auto& [path, bytes] : files) {
+    VIGIA_RETURN_IF_ERROR(WriteBytes(out / path, bytes));
+  }
+  if (flags.has("include-archive")) {
+    in->archive_copy =
+        absl::StrCat("archive/", fs::path(in->input).filename().string());
+    std::error_code ec;
+    fs::create_directories(out / "archive", ec);
+    fs::copy_file(in->input, out / in->archive_copy, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("copying ", in->input, ": ", ec.message()));
+    }
+  }
+  const std::string manifest = ManifestJson(alert, found->campaign.has_value(),
+                                            config, *in, cited, *lines, files);
+  absl::StatusOr<std::string> signature = Ed25519Sign(in->key, manifest);
   if (!signature.ok()) return signature.status();
   VIGIA_RETURN_IF_ERROR(WriteBytes(out / kManifest, manifest));
   VIGIA_RETURN_IF_ERROR(
@@ -405,11 +454,11 @@ absl::Status RunEvidence(const ParsedFlags& flags) {
   std::printf(
       "wrote %s: alert %s (%s, %s), %zu cited records, config_hash %s, "
       "input sha256 %s%s\nsigned by Ed25519 key %s\n",
-      out.string().c_str(), alert->id.c_str(), alert->detector.c_str(),
-      std::string(SeverityName(alert->severity)).c_str(), lines->size(),
-      config->hash().c_str(), input_sha->c_str(),
-      archive_copy.empty() ? "" : " (archive copied)",
-      KeyFingerprint(*public_key).c_str());
+      out.string().c_str(), alert.id.c_str(), alert.detector.c_str(),
+      std::string(SeverityName(alert.severity)).c_str(), lines->size(),
+      config.hash().c_str(), in->input_sha.c_str(),
+      in->archive_copy.empty() ? "" : " (archive copied)",
+      KeyFingerprint(in->public_key).c_str());
   return absl::OkStatus();
 }
 
@@ -581,6 +630,259 @@ std::set<std::string> CheckFiles(const fs::path& dir,
   return listed;
 }
 
+// A package being verified: its directory, its parsed manifest, the files
+// the manifest lists and the report of what holds.
+struct Package {
+  fs::path dir;
+  simdjson::dom::element doc;  // the manifest
+  std::set<std::string> listed;
+  Report* r;
+};
+
+// Which vigia made the package, and a note when another one re-derives it.
+void CheckProvenance(const Package& p) {
+  p.r->Holds(absl::StrCat("made by vigia ", Str(p.doc["vigia"]["version"]),
+                          " at commit ", Str(p.doc["vigia"]["commit"])));
+  if (Str(p.doc["vigia"]["commit"]) != CommitOrUnknown()) {
+    p.r->Notes(absl::StrCat(
+        "re-deriving with vigia ", VersionString(), " at commit ",
+        CommitOrUnknown(),
+        ", not the build that made the package: if the alert does not "
+        "re-derive, a change of detection between the two may be why (run "
+        "verify with the package's commit to tell it from tampering)"));
+  }
+}
+
+// alert.json is the alert the manifest names; returns its bytes.
+std::optional<std::string> CheckAlertFile(const Package& p) {
+  const std::optional<std::string> bytes = ReadPackageFile(p.dir, kAlertFile);
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(bytes.value_or(""));
+  simdjson::dom::element alert;
+  if (!bytes.has_value() ||
+      parser.parse(padded).get(alert) != simdjson::SUCCESS) {
+    p.r->Fails(kAlertFile, "missing or not valid JSON");
+  } else if (Str(alert["id"]) != Str(p.doc["alert"]["id"]) ||
+             Str(alert["config_hash"]) != Str(p.doc["config"]["hash"])) {
+    p.r->Fails(kAlertFile,
+               "its id or config_hash is not the one the manifest names");
+  } else {
+    p.r->Holds(absl::StrCat("alert.json is alert ", Str(p.doc["alert"]["id"]),
+                            " (", Str(alert["detector"]), ", ",
+                            Str(alert["severity"]), ", target ",
+                            Str(alert["target"]), ")"));
+  }
+  return bytes;
+}
+
+// The canonical config hashes to the alert's config_hash, and the config
+// to replay with (--config, the packaged one or the defaults) reproduces it.
+absl::StatusOr<Config> CheckConfig(const Package& p, const ParsedFlags& flags) {
+  const std::string config_hash = Str(p.doc["config"]["hash"]);
+  const std::optional<std::string> canonical =
+      ReadPackageFile(p.dir, kCanonicalConfig);
+  if (!canonical.has_value() || Sha256Hex(*canonical) != config_hash) {
+    p.r->Fails(
+        kCanonicalConfig,
+        absl::StrCat("does not hash to the alert's config_hash ", config_hash));
+  } else {
+    p.r->Holds(
+        absl::StrCat("config.canonical.txt hashes to the alert's config_hash ",
+                     config_hash.substr(0, 16), "..."));
+  }
+  absl::StatusOr<Config> config = absl::InternalError("unset");
+  std::string config_from;
+  if (flags.has("config")) {
+    config = LoadConfigFile(flags.get("config"));
+    config_from = flags.get("config");
+  } else if (p.listed.contains(kConfigFile)) {
+    config = LoadConfigFile((p.dir / kConfigFile).string());
+    config_from = kConfigFile;
+  } else {
+    config = DefaultConfig();
+    config_from = "the built-in defaults";
+  }
+  const char* place = flags.has("config") ? "--config" : kConfigFile;
+  if (!config.ok()) {
+    p.r->Fails(place,
+               absl::StrCat("does not load: ", config.status().message()));
+  } else if (config->hash() != config_hash) {
+    p.r->Fails(place, absl::StrCat(config_from, " gives config_hash ",
+                                   config->hash().substr(0, 16),
+                                   "..., not the alert's (a file it names may "
+                                   "have moved or changed; pass --config)"));
+  } else {
+    p.r->Holds(absl::StrCat("the configuration (", config_from,
+                            ") reproduces that config_hash"));
+  }
+  return config;
+}
+
+// Each cited record the manifest lists is a listed file with the SHA-256
+// given; returns the package path of each by archive line.
+std::map<int64_t, std::string> CheckRecordFiles(const Package& p) {
+  std::map<int64_t, std::string> record_files;
+  simdjson::dom::array records;
+  if (p.doc["records"].get_array().get(records) != simdjson::SUCCESS) {
+    return record_files;
+  }
+  for (simdjson::dom::element rec : records) {
+    int64_t line = 0;
+    if (rec["line"].get_int64().get(line) != simdjson::SUCCESS) continue;
+    const std::string file = Str(rec["file"]);
+    if (!SafeRelative(file) || !p.listed.contains(file)) {
+      p.r->Fails(kManifest, absl::StrCat("record of line ", line,
+                                         " is not a listed file"));
+      continue;
+    }
+    record_files[line] = file;
+    const std::optional<std::string> bytes = ReadPackageFile(p.dir, file);
+    if (bytes.has_value() && Sha256Hex(*bytes) != Str(rec["sha256"])) {
+      p.r->Fails(file, "its SHA-256 is not the record's in the manifest");
+    }
+  }
+  return record_files;
+}
+
+// Where the archive to replay is: --input, the package's copy, the path
+// the manifest names, or its absolute form.
+std::string ArchivePath(const Package& p, const ParsedFlags& flags) {
+  const std::string source = Str(p.doc["input"]["path"]);
+  const std::string copy = Str(p.doc["input"]["copy"]);
+  std::error_code ec;
+  if (flags.has("input")) return flags.get("input");
+  if (!copy.empty() && SafeRelative(copy)) return (p.dir / copy).string();
+  if (fs::exists(source, ec)) return source;
+  return Str(p.doc["input"]["absolute_path"]);
+}
+
+// The campaign the package states, if any, is the one the replay links.
+void CheckCampaign(const Package& p, const FoundAlert& found) {
+  const std::string campaign_file = Str(p.doc["campaign"]);
+  if (!campaign_file.empty()) {
+    const std::optional<std::string> campaign =
+        p.listed.contains(campaign_file) ? ReadPackageFile(p.dir, campaign_file)
+                                         : std::nullopt;
+    if (found.campaign.has_value() && campaign.has_value() &&
+        *campaign == CampaignToJson(*found.campaign) + "\n") {
+      p.r->Holds(absl::StrCat(
+          "the campaign (", found.campaign->id, ", ",
+          found.campaign->alerts.size(),
+          " alert(s) linked as of this one) is the one the replay links"));
+    } else {
+      p.r->Fails(kCampaignFile,
+                 "differs from the campaign the replay links the alert to");
+    }
+  } else if (p.doc["campaign"].error() == simdjson::NO_SUCH_FIELD) {
+    // Packages made before they kept campaigns: nothing to check.
+  } else if (found.campaign.has_value()) {
+    p.r->Fails(kManifest, absl::StrCat("names no campaign, and the replay "
+                                       "links the alert to campaign ",
+                                       found.campaign->id));
+  }
+}
+
+// The records the re-derived alert cites are the package's records and the
+// archive's lines, byte for byte.
+void CheckCitedRecords(const Package& p, const Alert& again,
+                       const std::string& archive, const std::string& source,
+                       const std::map<int64_t, std::string>& record_files) {
+  std::set<int64_t> wanted;
+  for (const SampleEvent* s : CitedSamples(again, source)) {
+    wanted.insert(s->position);
+  }
+  absl::StatusOr<std::map<int64_t, std::string>> lines =
+      ReadLines(archive, wanted);
+  int same = 0;
+  for (int64_t line : wanted) {
+    auto it = record_files.find(line);
+    if (it == record_files.end()) {
+      p.r->Fails(kManifest, absl::StrCat("the alert cites line ", line,
+                                         " of the archive, and the package "
+                                         "has no record of it"));
+      continue;
+    }
+    const std::optional<std::string> bytes = ReadPackageFile(p.dir, it->second);
+    if (!lines.ok() || !lines->contains(line) || !bytes.has_value() ||
+        lines->at(line) != *bytes) {
+      p.r->Fails(it->second, absl::StrCat("is not line ", line,
+                                          " of the archive byte for byte"));
+    } else {
+      ++same;
+    }
+  }
+  if (same == static_cast<int>(wanted.size())) {
+    p.r->Holds(absl::StrCat("all ", same,
+                            " cited records are the archive's lines byte "
+                            "for byte"));
+  }
+}
+
+// Replays the archive (after checking it is the one the package was made
+// from) and compares the alert, its baseline, campaign and cited records
+// with the package's.
+void CheckRederivation(const Package& p, const ParsedFlags& flags,
+                       const absl::StatusOr<Config>& config,
+                       const std::optional<std::string>& alert_bytes,
+                       const std::map<int64_t, std::string>& record_files) {
+  const std::string source = Str(p.doc["input"]["path"]);
+  const std::string want_sha = Str(p.doc["input"]["sha256"]);
+  const std::string archive = ArchivePath(p, flags);
+  absl::StatusOr<std::string> archive_sha = Sha256FileHex(archive);
+  if (!archive_sha.ok()) {
+    p.r->Fails("input archive",
+               absl::StrCat("cannot re-derive the alert: ", archive,
+                            " cannot be read (", archive_sha.status().message(),
+                            "); pass --input FILE"));
+    return;
+  }
+  if (*archive_sha != want_sha) {
+    p.r->Fails(
+        "input archive",
+        absl::StrCat(archive,
+                     " is not the archive the package was made from "
+                     "(its SHA-256 is ",
+                     archive_sha->substr(0, 16), "..., the manifest says ",
+                     want_sha.substr(0, 16), "...)"));
+    return;
+  }
+  if (!config.ok()) return;
+  p.r->Holds(absl::StrCat("the archive ", archive,
+                          " is the one the package was made from (SHA-256 ",
+                          archive_sha->substr(0, 16), "...)"));
+  const std::string alert_id = Str(p.doc["alert"]["id"]);
+  absl::StatusOr<FoundAlert> found =
+      ReplayToAlert(*config, archive, source, alert_id, /*lifecycle=*/false);
+  if (!found.ok()) {
+    p.r->Fails(kAlertFile,
+               absl::StrCat("does not re-derive: ", found.status().message()));
+    return;
+  }
+  const Alert& again = found->records.front();
+  if (alert_bytes.has_value() && AlertToJson(again) + "\n" == *alert_bytes) {
+    p.r->Holds(absl::StrCat(
+        "re-derived: replaying the archive with that configuration raises "
+        "alert ",
+        alert_id, " exactly as alert.json records it"));
+  } else {
+    p.r->Fails(kAlertFile,
+               "differs from the alert the replay raises: it was changed");
+  }
+  const std::optional<std::string> baseline =
+      ReadPackageFile(p.dir, kBaselineFile);
+  if (baseline.has_value() && *baseline == BaselineJson(again)) {
+    p.r->Holds(absl::StrCat(
+        "the baseline (expected ", absl::StrFormat("%.4g", again.expected),
+        " against observed ", absl::StrFormat("%.4g", again.observed),
+        ") is the one the replay compares with"));
+  } else {
+    p.r->Fails(kBaselineFile,
+               "differs from the baseline the replay compares with");
+  }
+  CheckCampaign(p, *found);
+  CheckCitedRecords(p, again, archive, source, record_files);
+}
+
 absl::Status RunVerify(const ParsedFlags& flags) {
   const fs::path dir = flags.get("dir");
   std::error_code ec;
@@ -606,212 +908,12 @@ absl::Status RunVerify(const ParsedFlags& flags) {
     return absl::DataLossError("the package does not verify");
   }
   CheckSignature(dir, *manifest, doc, flags, r);
-  const std::set<std::string> listed = CheckFiles(dir, doc, r);
-  r.Holds(absl::StrCat("made by vigia ", Str(doc["vigia"]["version"]),
-                       " at commit ", Str(doc["vigia"]["commit"])));
-  if (Str(doc["vigia"]["commit"]) != CommitOrUnknown()) {
-    r.Notes(absl::StrCat(
-        "re-deriving with vigia ", VersionString(), " at commit ",
-        CommitOrUnknown(),
-        ", not the build that made the package: if the alert does not "
-        "re-derive, a change of detection between the two may be why (run "
-        "verify with the package's commit to tell it from tampering)"));
-  }
-
-  // The alert and its configuration.
-  const std::string alert_id = Str(doc["alert"]["id"]);
-  const std::string config_hash = Str(doc["config"]["hash"]);
-  const std::optional<std::string> alert_bytes =
-      ReadPackageFile(dir, kAlertFile);
-  simdjson::dom::parser alert_parser;
-  simdjson::padded_string alert_padded(alert_bytes.value_or(""));
-  simdjson::dom::element alert_doc;
-  if (!alert_bytes.has_value() ||
-      alert_parser.parse(alert_padded).get(alert_doc) != simdjson::SUCCESS) {
-    r.Fails(kAlertFile, "missing or not valid JSON");
-  } else if (Str(alert_doc["id"]) != alert_id ||
-             Str(alert_doc["config_hash"]) != config_hash) {
-    r.Fails(kAlertFile,
-            "its id or config_hash is not the one the manifest names");
-  } else {
-    r.Holds(absl::StrCat("alert.json is alert ", alert_id, " (",
-                         Str(alert_doc["detector"]), ", ",
-                         Str(alert_doc["severity"]), ", target ",
-                         Str(alert_doc["target"]), ")"));
-  }
-  const std::optional<std::string> canonical =
-      ReadPackageFile(dir, kCanonicalConfig);
-  if (!canonical.has_value() || Sha256Hex(*canonical) != config_hash) {
-    r.Fails(
-        kCanonicalConfig,
-        absl::StrCat("does not hash to the alert's config_hash ", config_hash));
-  } else {
-    r.Holds(
-        absl::StrCat("config.canonical.txt hashes to the alert's config_hash ",
-                     config_hash.substr(0, 16), "..."));
-  }
-  absl::StatusOr<Config> config = absl::InternalError("unset");
-  std::string config_from;
-  if (flags.has("config")) {
-    config = LoadConfigFile(flags.get("config"));
-    config_from = flags.get("config");
-  } else if (listed.contains(kConfigFile)) {
-    config = LoadConfigFile((dir / kConfigFile).string());
-    config_from = kConfigFile;
-  } else {
-    config = DefaultConfig();
-    config_from = "the built-in defaults";
-  }
-  if (!config.ok()) {
-    r.Fails(flags.has("config") ? "--config" : kConfigFile,
-            absl::StrCat("does not load: ", config.status().message()));
-  } else if (config->hash() != config_hash) {
-    r.Fails(flags.has("config") ? "--config" : kConfigFile,
-            absl::StrCat(config_from, " gives config_hash ",
-                         config->hash().substr(0, 16),
-                         "..., not the alert's (a file it names may have "
-                         "moved or changed; pass --config)"));
-  } else {
-    r.Holds(absl::StrCat("the configuration (", config_from,
-                         ") reproduces that config_hash"));
-  }
-
-  // The cited records.
-  std::map<int64_t, std::string> record_files;  // line -> package path
-  simdjson::dom::array records;
-  if (doc["records"].get_array().get(records) == simdjson::SUCCESS) {
-    for (simdjson::dom::element rec : records) {
-      int64_t line = 0;
-      if (rec["line"].get_int64().get(line) != simdjson::SUCCESS) continue;
-      const std::string file = Str(rec["file"]);
-      if (!SafeRelative(file) || !listed.contains(file)) {
-        r.Fails(kManifest,
-                absl::StrCat("record of line ", line, " is not a listed file"));
-        continue;
-      }
-      record_files[line] = file;
-      const std::optional<std::string> bytes = ReadPackageFile(dir, file);
-      if (bytes.has_value() && Sha256Hex(*bytes) != Str(rec["sha256"])) {
-        r.Fails(file, "its SHA-256 is not the record's in the manifest");
-      }
-    }
-  }
-
-  // Re-derivation: replay the archive the manifest names.
-  const std::string source = Str(doc["input"]["path"]);
-  const std::string copy = Str(doc["input"]["copy"]);
-  std::string archive;
-  if (flags.has("input")) {
-    archive = flags.get("input");
-  } else if (!copy.empty() && SafeRelative(copy)) {
-    archive = (dir / copy).string();
-  } else if (fs::exists(source, ec)) {
-    archive = source;
-  } else {
-    archive = Str(doc["input"]["absolute_path"]);
-  }
-  absl::StatusOr<std::string> archive_sha = Sha256FileHex(archive);
-  if (!archive_sha.ok()) {
-    r.Fails("input archive",
-            absl::StrCat("cannot re-derive the alert: ", archive,
-                         " cannot be read (", archive_sha.status().message(),
-                         "); pass --input FILE"));
-  } else if (*archive_sha != Str(doc["input"]["sha256"])) {
-    r.Fails("input archive",
-            absl::StrCat(archive,
-                         " is not the archive the package was made from "
-                         "(its SHA-256 is ",
-                         archive_sha->substr(0, 16), "..., the manifest says ",
-                         Str(doc["input"]["sha256"]).substr(0, 16), "...)"));
-  } else if (config.ok()) {
-    r.Holds(absl::StrCat("the archive ", archive,
-                         " is the one the package was made from (SHA-256 ",
-                         archive_sha->substr(0, 16), "...)"));
-    absl::StatusOr<FoundAlert> found =
-        ReplayToAlert(*config, archive, source, alert_id, /*lifecycle=*/false);
-    if (!found.ok()) {
-      r.Fails(kAlertFile,
-              absl::StrCat("does not re-derive: ", found.status().message()));
-    } else {
-      const Alert* again = &found->records.front();
-      if (alert_bytes.has_value() &&
-          AlertToJson(*again) + "\n" == *alert_bytes) {
-        r.Holds(absl::StrCat(
-            "re-derived: replaying the archive with that configuration "
-            "raises alert ",
-            alert_id, " exactly as alert.json records it"));
-      } else {
-        r.Fails(kAlertFile,
-                "differs from the alert the replay raises: it was changed");
-      }
-      const std::optional<std::string> baseline =
-          ReadPackageFile(dir, kBaselineFile);
-      if (baseline.has_value() && *baseline == BaselineJson(*again)) {
-        r.Holds(absl::StrCat(
-            "the baseline (expected ", absl::StrFormat("%.4g", again->expected),
-            " against observed ", absl::StrFormat("%.4g", again->observed),
-            ") is the one the replay compares with"));
-      } else {
-        r.Fails(kBaselineFile,
-                "differs from the baseline the replay compares with");
-      }
-      // The campaign as of the alert, when the package states one.
-      const std::string campaign_file = Str(doc["campaign"]);
-      if (!campaign_file.empty()) {
-        const std::optional<std::string> campaign =
-            listed.contains(campaign_file) ? ReadPackageFile(dir, campaign_file)
-                                           : std::nullopt;
-        if (found->campaign.has_value() && campaign.has_value() &&
-            *campaign == CampaignToJson(*found->campaign) + "\n") {
-          r.Holds(absl::StrCat(
-              "the campaign (", found->campaign->id, ", ",
-              found->campaign->alerts.size(),
-              " alert(s) linked as of this one) is the one the replay links"));
-        } else {
-          r.Fails(kCampaignFile,
-                  "differs from the campaign the replay links the alert to");
-        }
-      } else if (doc["campaign"].error() == simdjson::NO_SUCH_FIELD) {
-        // Packages made before they kept campaigns: nothing to check.
-      } else if (found->campaign.has_value()) {
-        r.Fails(kManifest, absl::StrCat("names no campaign, and the replay "
-                                        "links the alert to campaign ",
-                                        found->campaign->id));
-      }
-      // The cited records are the archive's lines, byte for byte.
-      std::set<int64_t> wanted;
-      for (const SampleEvent* s : CitedSamples(*again, source)) {
-        wanted.insert(s->position);
-      }
-      absl::StatusOr<std::map<int64_t, std::string>> lines =
-          ReadLines(archive, wanted);
-      int same = 0;
-      for (int64_t line : wanted) {
-        auto it = record_files.find(line);
-        if (it == record_files.end()) {
-          r.Fails(kManifest,
-                  absl::StrCat("the alert cites line ", line,
-                               " of the archive, and the package has no "
-                               "record of it"));
-          continue;
-        }
-        const std::optional<std::string> bytes =
-            ReadPackageFile(dir, it->second);
-        if (!lines.ok() || !lines->contains(line) || !bytes.has_value() ||
-            lines->at(line) != *bytes) {
-          r.Fails(it->second, absl::StrCat("is not line ", line,
-                                           " of the archive byte for byte"));
-        } else {
-          ++same;
-        }
-      }
-      if (same == static_cast<int>(wanted.size())) {
-        r.Holds(absl::StrCat("all ", same,
-                             " cited records are the archive's lines byte "
-                             "for byte"));
-      }
-    }
-  }
+  const Package p{dir, doc, CheckFiles(dir, doc, r), &r};
+  CheckProvenance(p);
+  const std::optional<std::string> alert_bytes = CheckAlertFile(p);
+  const absl::StatusOr<Config> config = CheckConfig(p, flags);
+  const std::map<int64_t, std::string> record_files = CheckRecordFiles(p);
+  CheckRederivation(p, flags, config, alert_bytes, record_files);
   r.Print(dir.string());
   if (!r.ok()) {
     return absl::DataLossError(
