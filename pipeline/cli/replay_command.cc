@@ -14,6 +14,7 @@
 #include "pipeline/cli/commands.h"
 #include "pipeline/cli/outputs.h"
 #include "pipeline/core/files.h"
+#include "pipeline/core/status_macros.h"
 #include "pipeline/reader.h"
 #include "pipeline/replay.h"
 #include "pipeline/sinks.h"
@@ -143,6 +144,77 @@ void DeliverHeldResolves(AlertmanagerSink& sink) {
   }
 }
 
+// Reads --state-in and checks it is a whole snapshot, before any output is
+// opened, so a bad file costs nothing.
+absl::StatusOr<std::string> ReadStateIn(const std::string& state_in) {
+  absl::StatusOr<std::string> bytes =
+      ReadFileToString(state_in, kMaxStateFileBytes, "state file");
+  if (!bytes.ok()) return bytes.status();
+  if (absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(*bytes);
+      !parsed.ok()) {
+    return absl::Status(
+        parsed.status().code(),
+        absl::StrCat("--state-in ", state_in, ": ", parsed.status().message()));
+  }
+  return bytes;
+}
+
+// Writes the run's final state to --state-out whole under a temporary
+// name, then renames it: a reader never sees half a snapshot. A failure
+// becomes the run's status.
+void WriteStateOut(const std::string& state_out, RunSummary& summary) {
+  const std::string tmp = PartialPath(state_out);
+  if (absl::Status s = WriteFile(tmp, summary.state); !s.ok()) {
+    summary.status = s;
+  } else if (absl::Status s = CommitPartial(state_out); !s.ok()) {
+    summary.status = s;
+  } else {
+    std::fprintf(stderr,
+                 "  state            %zu bytes written to %s (windows left "
+                 "open for --state-in)\n",
+                 summary.state.size(), state_out.c_str());
+  }
+}
+
+// Where the run's dead letters are (`dead_out`, null when none is kept).
+void PrintDeadLetterLine(const RunSummary& summary,
+                         const StagedOutput* dead_out) {
+  if (summary.rejected + summary.late == 0) return;
+  if (dead_out == nullptr) {
+    std::fprintf(stderr,
+                 "  dead letters     %lld not kept (--dead-letters FILE, "
+                 "--alerts FILE or --summary FILE keeps them)\n",
+                 static_cast<long long>(summary.rejected + summary.late));
+  } else {
+    // A complete run renames the file into place afterwards.
+    std::fprintf(stderr, "  dead letters     %s%s\n",
+                 summary.status.ok() ? dead_out->path.c_str()
+                                     : dead_out->write_path.c_str(),
+                 summary.status.ok() ? "" : " (incomplete)");
+  }
+}
+
+// The command's error for a run that did not complete.
+absl::Status RunOutcome(const RunSummary& summary,
+                        const std::string& state_in) {
+  if (!state_in.empty() && !summary.restored) {
+    // Refused before its first line: nothing was read or written.
+    return absl::Status(
+        summary.status.code(),
+        absl::StrCat("--state-in ", state_in, ": ", summary.status.message()));
+  }
+  if (!summary.status.ok()) {
+    // The alerts and dead letters so far stay under their partial names;
+    // the names a reader expects keep what a complete run left there.
+    return absl::Status(
+        summary.status.code(),
+        absl::StrCat(summary.status.message(), " (after line ",
+                     summary.last_line,
+                     "; alerts and dead letters so far are in *.partial)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunReplay(const ParsedFlags& flags) {
   absl::StatusOr<Config> config = LoadConfigFlag(flags);
   if (!config.ok()) return config.status();
@@ -173,17 +245,9 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   ReplayOptions options;
   options.save_state = !state_out.empty();
   if (!state_in.empty()) {
-    absl::StatusOr<std::string> bytes =
-        ReadFileToString(state_in, kMaxStateFileBytes, "state file");
+    absl::StatusOr<std::string> bytes = ReadStateIn(state_in);
     if (!bytes.ok()) return bytes.status();
-    // Checked before any output is opened, so a bad file costs nothing.
-    if (absl::StatusOr<ParsedSnapshot> parsed = ParseSnapshot(*bytes);
-        !parsed.ok()) {
-      return absl::Status(parsed.status().code(),
-                          absl::StrCat("--state-in ", state_in, ": ",
-                                       parsed.status().message()));
-    }
-    options.state_in = std::move(*bytes);
+    options.state_in = *std::move(bytes);
   }
   absl::StatusOr<std::unique_ptr<LineReader>> reader = OpenLineReader(input);
   if (!reader.ok()) return reader.status();
@@ -220,15 +284,11 @@ absl::Status RunReplay(const ParsedFlags& flags) {
   if (!alertmanager.ok()) return alertmanager.status();
   if (*alertmanager != nullptr) alerts.Add(alertmanager->get());
 
-  std::unique_ptr<DeadLetterSink> dead;
-  if (dead_path.empty()) {
-    dead = std::make_unique<NullDeadLetterSink>();
-  } else {
-    absl::StatusOr<std::unique_ptr<DeadLetterSink>> opened =
-        OpenNdjsonDeadLetterSink(dead_out.write_path);
-    if (!opened.ok()) return opened.status();
-    dead = std::move(*opened);
-  }
+  absl::StatusOr<std::unique_ptr<DeadLetterSink>> opened =
+      dead_path.empty() ? std::make_unique<NullDeadLetterSink>()
+                        : OpenNdjsonDeadLetterSink(dead_out.write_path);
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<DeadLetterSink> dead = *std::move(opened);
 
   if (tty) {
     options.progress = [&progress_line](const Pipeline& p,
@@ -242,19 +302,7 @@ absl::Status RunReplay(const ParsedFlags& flags) {
                  state_in.c_str());
   }
   if (summary.status.ok() && options.save_state) {
-    // Written whole under a temporary name, then renamed: a reader of
-    // --state-out never sees half a snapshot.
-    const std::string tmp = PartialPath(state_out);
-    if (absl::Status s = WriteFile(tmp, summary.state); !s.ok()) {
-      summary.status = s;
-    } else if (absl::Status s = CommitPartial(state_out); !s.ok()) {
-      summary.status = s;
-    } else {
-      std::fprintf(stderr,
-                   "  state            %zu bytes written to %s (windows left "
-                   "open for --state-in)\n",
-                   summary.state.size(), state_out.c_str());
-    }
+    WriteStateOut(state_out, summary);
   }
   progress_line.Clear();
   if (summary.status.ok() && *alertmanager != nullptr) {
@@ -263,20 +311,7 @@ absl::Status RunReplay(const ParsedFlags& flags) {
 
   std::fflush(stdout);
   std::fputs(SummaryToText(summary).c_str(), stderr);
-  if (summary.rejected + summary.late > 0) {
-    if (dead_path.empty()) {
-      std::fprintf(stderr,
-                   "  dead letters     %lld not kept (--dead-letters FILE, "
-                   "--alerts FILE or --summary FILE keeps them)\n",
-                   static_cast<long long>(summary.rejected + summary.late));
-    } else {
-      // A complete run renames the file into place below.
-      std::fprintf(stderr, "  dead letters     %s%s\n",
-                   summary.status.ok() ? dead_out.path.c_str()
-                                       : dead_out.write_path.c_str(),
-                   summary.status.ok() ? "" : " (incomplete)");
-    }
-  }
+  PrintDeadLetterLine(summary, dead_path.empty() ? nullptr : &dead_out);
   // The summary is written whatever happened: for a failed run it says why
   // and after which line.
   if (!summary_path.empty()) {
@@ -287,21 +322,7 @@ absl::Status RunReplay(const ParsedFlags& flags) {
     }
     if (absl::Status s = Commit(summary_out); !s.ok()) return s;
   }
-  if (!state_in.empty() && !summary.restored) {
-    // Refused before its first line: nothing was read or written.
-    return absl::Status(
-        summary.status.code(),
-        absl::StrCat("--state-in ", state_in, ": ", summary.status.message()));
-  }
-  if (!summary.status.ok()) {
-    // The alerts and dead letters so far stay under their partial names;
-    // the names a reader expects keep what a complete run left there.
-    return absl::Status(
-        summary.status.code(),
-        absl::StrCat(summary.status.message(), " (after line ",
-                     summary.last_line,
-                     "; alerts and dead letters so far are in *.partial)"));
-  }
+  VIGIA_RETURN_IF_ERROR(RunOutcome(summary, state_in));
   // Closed (flushed) before they are renamed into place.
   ndjson.reset();
   dead.reset();
