@@ -39,6 +39,8 @@ using testing::AlertRecord;
 using testing::DaemonThread;
 using testing::FeedLine;
 using testing::Handled;
+using testing::NewTestConsumer;
+using testing::TestConsumer;
 
 constexpr int kPartitions = 4;
 const absl::Duration kWait = absl::Seconds(120);
@@ -252,17 +254,9 @@ TEST(DurableState, KillNineAtRandomPointsEndsWithTheAlertsOfOneRun) {
 std::string CommittedMetadata(const std::string& bootstrap,
                               const std::string& group,
                               const std::string& topic) {
-  auto conf = MakeKafkaConf({},
-                            {{"bootstrap.servers", bootstrap},
-                             {"group.id", group},
-                             {"enable.auto.commit", "false"}},
-                            {});
-  if (!conf.ok()) return "";
-  char errstr[512];
-  rd_kafka_t* rk =
-      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
-  if (rk == nullptr) return "";
-  conf->release();
+  absl::StatusOr<TestConsumer> consumer = NewTestConsumer(bootstrap, group);
+  if (!consumer.ok()) return "";
+  rd_kafka_t* rk = consumer->get();
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), 0);
   std::string out;
@@ -272,7 +266,6 @@ std::string CommittedMetadata(const std::string& bootstrap,
                list->elems[0].metadata_size);
   }
   rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   return out;
 }
 
@@ -283,17 +276,9 @@ absl::Status CommitWithMetadata(
     const std::string& bootstrap, const std::string& group,
     const std::map<std::pair<std::string, int32_t>, int64_t>& offsets,
     const std::string& metadata) {
-  auto conf = MakeKafkaConf({},
-                            {{"bootstrap.servers", bootstrap},
-                             {"group.id", group},
-                             {"enable.auto.commit", "false"}},
-                            {});
-  if (!conf.ok()) return conf.status();
-  char errstr[512];
-  rd_kafka_t* rk =
-      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
-  if (rk == nullptr) return absl::InternalError(errstr);
-  conf->release();
+  absl::StatusOr<TestConsumer> consumer = NewTestConsumer(bootstrap, group);
+  if (!consumer.ok()) return consumer.status();
+  rd_kafka_t* rk = consumer->get();
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(0);
   for (const auto& [tp, next] : offsets) {
     rd_kafka_topic_partition_t* p =
@@ -305,7 +290,6 @@ absl::Status CommitWithMetadata(
   }
   const rd_kafka_resp_err_t err = rd_kafka_commit(rk, list, 0);
   rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(rd_kafka_err2str(err));
   }

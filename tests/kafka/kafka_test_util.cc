@@ -302,12 +302,15 @@ absl::Status ProduceRaw(const std::string& bootstrap, const std::string& topic,
   return (*producer)->Flush(absl::Seconds(60));
 }
 
-absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
-                                                   const std::string& topic,
-                                                   int partitions) {
+void TestConsumerDeleter::operator()(rd_kafka_t* rk) const {
+  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+absl::StatusOr<TestConsumer> NewTestConsumer(const std::string& bootstrap,
+                                             const std::string& group) {
   auto conf = MakeKafkaConf({},
                             {{"bootstrap.servers", bootstrap},
-                             {"group.id", "vigia-test-reader"},
+                             {"group.id", group},
                              {"enable.auto.commit", "false"}},
                             {});
   if (!conf.ok()) return conf.status();
@@ -315,7 +318,17 @@ absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
   rd_kafka_t* rk =
       rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
   if (rk == nullptr) return absl::InternalError(errstr);
-  conf->release();
+  conf->release();  // rd_kafka_new took it
+  return TestConsumer(rk);
+}
+
+absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
+                                                   const std::string& topic,
+                                                   int partitions) {
+  absl::StatusOr<TestConsumer> consumer =
+      NewTestConsumer(bootstrap, "vigia-test-reader");
+  if (!consumer.ok()) return consumer.status();
+  rd_kafka_t* rk = consumer->get();
   std::vector<TopicRecord> out;
   std::map<int32_t, int64_t> end;
   rd_kafka_topic_partition_list_t* list =
@@ -326,7 +339,6 @@ absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
         rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 10000);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_topic_partition_list_destroy(list);
-      rd_kafka_destroy(rk);
       return absl::UnavailableError(
           absl::StrCat("watermarks: ", rd_kafka_err2str(err)));
     }
@@ -368,7 +380,6 @@ absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
     }
     rd_kafka_message_destroy(m);
   }
-  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   if (!end.empty())
     return absl::DeadlineExceededError("topic not read to its end");
   return out;
@@ -377,17 +388,9 @@ absl::StatusOr<std::vector<TopicRecord>> ReadTopic(const std::string& bootstrap,
 absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(
     const std::string& bootstrap, const std::string& group,
     const std::string& topic, int partitions) {
-  auto conf = MakeKafkaConf({},
-                            {{"bootstrap.servers", bootstrap},
-                             {"group.id", group},
-                             {"enable.auto.commit", "false"}},
-                            {});
-  if (!conf.ok()) return conf.status();
-  char errstr[512];
-  rd_kafka_t* rk =
-      rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr));
-  if (rk == nullptr) return absl::InternalError(errstr);
-  conf->release();
+  absl::StatusOr<TestConsumer> consumer = NewTestConsumer(bootstrap, group);
+  if (!consumer.ok()) return consumer.status();
+  rd_kafka_t* rk = consumer->get();
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(partitions);
   for (int32_t p = 0; p < partitions; ++p) {
@@ -401,7 +404,6 @@ absl::StatusOr<std::map<int32_t, int64_t>> CommittedOffsets(
     }
   }
   rd_kafka_topic_partition_list_destroy(list);
-  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(
         absl::StrCat("committed offsets: ", rd_kafka_err2str(err)));

@@ -5,6 +5,8 @@
 #ifndef VIGIA_TESTS_KAFKA_KAFKA_TEST_UTIL_H_
 #define VIGIA_TESTS_KAFKA_KAFKA_TEST_UTIL_H_
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -110,6 +112,18 @@ absl::Status ProduceFeed(const std::string& bootstrap, const std::string& topic,
 absl::Status ProduceRaw(const std::string& bootstrap, const std::string& topic,
                         int32_t partition,
                         const std::vector<std::string>& values);
+
+// Destroys a test consumer without leaving or committing for its group
+// (tests read with assign(), or only ask the group coordinator).
+struct TestConsumerDeleter {
+  void operator()(rd_kafka_t* rk) const;
+};
+using TestConsumer = std::unique_ptr<rd_kafka_t, TestConsumerDeleter>;
+
+// A consumer of `group` that never commits by itself, for tests that read
+// topics or committed offsets beside the daemon.
+absl::StatusOr<TestConsumer> NewTestConsumer(const std::string& bootstrap,
+                                             const std::string& group);
 
 struct TopicRecord {
   int32_t partition = 0;
