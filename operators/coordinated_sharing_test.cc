@@ -553,18 +553,12 @@ TEST(CoordinatedSharing, EscalatesAsTheClusterGrowsThenResolvesAfterQuiet) {
   d.Watermark(At(60));
   const std::vector<Alert>& a = d.alerts();
   ASSERT_EQ(a.size(), 5u);
-  auto record = [](const Alert& x) {
-    return std::make_pair(x.severity, x.state);
-  };
-  EXPECT_EQ(record(a[0]), std::make_pair(Severity::kInfo, AlertState::kFiring));
-  EXPECT_EQ(record(a[1]),
-            std::make_pair(Severity::kInfo, AlertState::kResolved));
-  EXPECT_EQ(record(a[2]),
-            std::make_pair(Severity::kWarning, AlertState::kFiring));
-  EXPECT_EQ(record(a[3]),
-            std::make_pair(Severity::kWarning, AlertState::kResolved));
-  EXPECT_EQ(record(a[4]),
-            std::make_pair(Severity::kCritical, AlertState::kFiring));
+  EXPECT_THAT(SeverityStates(a),
+              ElementsAre(std::pair(Severity::kInfo, AlertState::kFiring),
+                          std::pair(Severity::kInfo, AlertState::kResolved),
+                          std::pair(Severity::kWarning, AlertState::kFiring),
+                          std::pair(Severity::kWarning, AlertState::kResolved),
+                          std::pair(Severity::kCritical, AlertState::kFiring)));
   EXPECT_THAT(a[1].summary, StartsWith("Superseded by warning: coordinated"));
   EXPECT_EQ(a[0].observed, 5);
   EXPECT_EQ(a[2].observed, 10);

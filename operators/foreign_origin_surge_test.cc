@@ -223,20 +223,14 @@ TEST(ForeignOriginSurge, EscalatesByResolvingTheLowerAlertAndFiringTheHigher) {
   const std::vector<Alert>& a = d.alerts();
   // The window fills hop by hop, so the ladder is climbed rung by rung.
   ASSERT_EQ(a.size(), 6u);
-  auto record = [](const Alert& x) {
-    return std::make_pair(x.severity, x.state);
-  };
-  EXPECT_EQ(record(a[0]), std::make_pair(Severity::kInfo, AlertState::kFiring));
-  EXPECT_EQ(record(a[1]),
-            std::make_pair(Severity::kInfo, AlertState::kResolved));
-  EXPECT_EQ(record(a[2]),
-            std::make_pair(Severity::kWarning, AlertState::kFiring));
-  EXPECT_EQ(record(a[3]),
-            std::make_pair(Severity::kWarning, AlertState::kResolved));
-  EXPECT_EQ(record(a[4]),
-            std::make_pair(Severity::kCritical, AlertState::kFiring));
-  EXPECT_EQ(record(a[5]),
-            std::make_pair(Severity::kCritical, AlertState::kResolved));
+  EXPECT_THAT(
+      SeverityStates(a),
+      ElementsAre(std::pair(Severity::kInfo, AlertState::kFiring),
+                  std::pair(Severity::kInfo, AlertState::kResolved),
+                  std::pair(Severity::kWarning, AlertState::kFiring),
+                  std::pair(Severity::kWarning, AlertState::kResolved),
+                  std::pair(Severity::kCritical, AlertState::kFiring),
+                  std::pair(Severity::kCritical, AlertState::kResolved)));
   // A superseded record is emitted with its successor, for the same window.
   EXPECT_EQ(a[1].window_end, a[2].window_end);
   EXPECT_THAT(a[1].summary, StartsWith("Superseded by warning: "));

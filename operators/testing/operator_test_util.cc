@@ -53,6 +53,14 @@ std::vector<std::string_view> Views(const std::vector<std::string>& strings) {
   return std::vector<std::string_view>(strings.begin(), strings.end());
 }
 
+std::vector<std::pair<Severity, AlertState>> SeverityStates(
+    const std::vector<Alert>& alerts) {
+  std::vector<std::pair<Severity, AlertState>> out;
+  out.reserve(alerts.size());
+  for (const Alert& a : alerts) out.emplace_back(a.severity, a.state);
+  return out;
+}
+
 std::vector<std::string> AlertOutcomes(const std::vector<Alert>& alerts) {
   std::vector<std::string> out;
   out.reserve(alerts.size());

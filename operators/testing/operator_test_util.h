@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -140,6 +141,11 @@ std::vector<std::string_view> Views(const std::vector<std::string>& strings);
 // a watermark step: "id state window_end observed expected score" (the
 // evidence samples and their lines follow the arrival order).
 std::vector<std::string> AlertOutcomes(const std::vector<Alert>& alerts);
+
+// Each alert's (severity, state), to check the escalation ladder an
+// episode climbs: EXPECT_THAT(SeverityStates(a), ElementsAre(...)).
+std::vector<std::pair<Severity, AlertState>> SeverityStates(
+    const std::vector<Alert>& alerts);
 
 // Sends `events` (each with its event time `t`, in time order) in steps of
 // four hours, moving the watermark to each step's end. With `ahead_first`
