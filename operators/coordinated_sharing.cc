@@ -502,6 +502,7 @@ class CoordinatedSharing final : public Operator {
     const int64_t t = absl::ToUnixMicros(event.created_at);
     if (wm_us_ != kNoTime && t - wm_us_ >= lookahead_us_) {
       ++cap_hits_;
+      facts.Refuse(EventFacts::Refusal::kAhead);
       return;
     }
     // The follower count rides in the strings' block (a few bytes, only
@@ -520,7 +521,7 @@ class CoordinatedSharing final : public Operator {
     post_parts_.assign({event.id, event.account_id, followers});
     if (!event.repost_of.empty()) {
       AddPost(Kind::kRepost, event, event.repost_of, 0, std::string_view(), 0,
-              t, std::string_view());
+              t, std::string_view(), facts);
       post_strings_ = SharedPackedStrings();
       return;
     }
@@ -544,13 +545,13 @@ class CoordinatedSharing final : public Operator {
     for (size_t k = 0; k < url_indices_.size(); ++k) {
       const size_t i = url_indices_[k];
       AddPost(Kind::kUrl, event, urls.Normalized(i), 0, urls.raw(i), k, t,
-              std::string_view());
+              std::string_view(), facts);
     }
     if (!event.text.empty()) {
       NormalizePostTextTo(event.text, buffer_);
       if (HasWords(buffer_, options_.min_text_words)) {
         AddPost(Kind::kText, event, std::string_view(), StableHash64(buffer_),
-                std::string_view(), 0, t, event.text);
+                std::string_view(), 0, t, event.text, facts);
       }
     }
     post_strings_ = SharedPackedStrings();
@@ -950,10 +951,11 @@ class CoordinatedSharing final : public Operator {
   // Adds one post to the key (kind, target, subject or fingerprint),
   // creating the key.
   // The post's strings come from post_parts_ (the post's `url`-th URL held,
-  // `raw_url` as posted, for a "url" key).
+  // `raw_url` as posted, for a "url" key). A post the caps refuse is told
+  // to `facts`.
   void AddPost(Kind kind, const Event& event, std::string_view subject,
                uint64_t fingerprint, std::string_view raw_url, size_t url,
-               int64_t t, std::string_view text) {
+               int64_t t, std::string_view text, EventFacts& facts) {
     const uint64_t id = KeyIdOf(kind, event.target, subject, fingerprint);
     uint32_t slot;
     auto it = index_.find(KeyId{id, kind, event.target,
@@ -972,7 +974,10 @@ class CoordinatedSharing final : public Operator {
       }
     } else {
       slot = NewKey(id, kind, event.target, fingerprint);
-      if (slot == kNone) return;
+      if (slot == kNone) {
+        facts.Refuse(EventFacts::Refusal::kKeyCap);
+        return;
+      }
     }
     Key& key = slots_[slot];
     // What alerts quote is kept from a key's second post on (or its first,
@@ -993,7 +998,10 @@ class CoordinatedSharing final : public Operator {
     while (pos > 0 && key.members[pos - 1].t_us > t) --pos;
     if (key.members.size() >= max_posts_) {
       ++cap_hits_;
-      if (pos == 0) return;  // older than everything held: drop it
+      if (pos == 0) {  // older than everything held: drop it
+        facts.Refuse(EventFacts::Refusal::kKeyCap);
+        return;
+      }
       key.members.erase(key.members.begin());
       --posts_held_;
       --pos;

@@ -1,6 +1,9 @@
 // What several detectors derive from one event, derived once: the event's
 // target and origin as dense country indices, its account id's hash, and
-// its URLs' normal forms and hosts (EventUrls).
+// its URLs' normal forms and hosts (EventUrls). It also carries one fact
+// back: a detector that could not take the event says why (Refuse), and the
+// pipeline dead-letters the record naming it (docs/feeds.md,
+// "detector_refused").
 //
 // The pipeline owns one EventFacts, resets it for each accepted event and
 // hands it to every operator's Prefetch() and Observe() (operator.h). The
@@ -29,6 +32,20 @@ namespace vigia {
 
 class EventFacts {
  public:
+  // Why a detector could not take an event it reads. Each is also one of
+  // the detector's cap hits (OperatorStats::cap_hits).
+  enum class Refusal : uint8_t {
+    kNone = 0,
+    // Further ahead of the detector's last evaluation than its windows hold
+    // (a partition or source far ahead of the others).
+    kAhead,
+    // Older than a key first seen ahead of it can reach back to.
+    kBehindNewKey,
+    // At a state cap (max_keys, or the most one key holds) with nothing the
+    // detector may forget to make room.
+    kKeyCap,
+  };
+
   EventFacts() = default;
   EventFacts(const EventFacts&) = delete;
   EventFacts& operator=(const EventFacts&) = delete;
@@ -41,6 +58,7 @@ class EventFacts {
     const CountryCode origin = event.origin();
     origin_index_ = origin.known() ? CountryIndex(origin) : -1;
     urls_.Reset(event.urls);
+    refusal_ = Refusal::kNone;
   }
 
   // CountryIndex() of the event's target / origin (Event::origin()), or -1
@@ -62,6 +80,19 @@ class EventFacts {
   // The event's URLs, each parsed (normal form, host) once for all.
   EventUrls& urls() { return urls_; }
 
+  // Called by the detector observing the event when it cannot take it (or
+  // part of it: one of its keys); kNone changes nothing. The pipeline takes
+  // the refusal after each detector's Observe().
+  void Refuse(Refusal why) {
+    if (why != Refusal::kNone) refusal_ = why;
+  }
+  bool refused() const { return refusal_ != Refusal::kNone; }
+  Refusal TakeRefusal() {
+    const Refusal r = refusal_;
+    refusal_ = Refusal::kNone;
+    return r;
+  }
+
  private:
   std::string_view account_id_;
   uint64_t account_hash_ = 0;
@@ -69,7 +100,11 @@ class EventFacts {
   int target_index_ = -1;
   int origin_index_ = -1;
   EventUrls urls_;
+  Refusal refusal_ = Refusal::kNone;
 };
+
+// What a refusal means, for dead letters and logs: "is ... ".
+const char* RefusalText(EventFacts::Refusal why);
 
 }  // namespace vigia
 

@@ -157,13 +157,16 @@ class ForeignAdSpend final : public Operator {
     const double upper = known ? std::max(event.spend.upper, lower) : 0.0;
     const double mid = (lower + upper) / 2;
     const int64_t hop = schedule_.HopOf(event.created_at);
-    if (reasons & kForeignPayer) TrackPayer(event, p, hop, lower, upper);
+    if (reasons & kForeignPayer) {
+      TrackPayer(event, p, hop, lower, upper, facts);
+    }
 
     int32_t& k = key_of_[ti];
     if (k < 0) {
       k = NewKey(event.target, &p, hop);
       if (k < 0) {
         ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kKeyCap);
         return;
       }
     }
@@ -176,11 +179,15 @@ class ForeignAdSpend final : public Operator {
         !schedule_.TooLateForNewKey(hop) &&
         !ks.window.StartEarlier(schedule_.FirstHopOfNewKey(hop))) {
       ++cap_hits_;
+      facts.Refuse(EventFacts::Refusal::kBehindNewKey);
       return;
     }
     Window::Slot* slot = ks.window.Add(hop);
     if (slot == nullptr) {
-      if (hop >= ks.window.oldest_hop()) ++cap_hits_;
+      if (hop >= ks.window.oldest_hop()) {
+        ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kAhead);
+      }
       return;
     }
     buckets_ += ks.window.capacity() - before;
@@ -616,7 +623,7 @@ class ForeignAdSpend final : public Operator {
   }
 
   void TrackPayer(const Event& event, const Params& p, int64_t hop,
-                  double lower, double upper) {
+                  double lower, double upper, EventFacts& facts) {
     const std::string_view name =
         event.payer_name.empty() ? event.page_id : event.payer_name;
     payer_key_.clear();
@@ -629,6 +636,7 @@ class ForeignAdSpend final : public Operator {
     } else {
       if (static_cast<int64_t>(payers_.size()) >= options_.max_payers) {
         ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kKeyCap);
         return;
       }
       index = static_cast<uint32_t>(payers_.size());

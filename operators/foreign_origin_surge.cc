@@ -59,7 +59,7 @@ class ForeignOriginSurge final
     if (targets_.any() && !targets_.test(facts.target_index())) return;
     BucketEvidence* bucket =
         counter_.Add(Counter::Pack(event.target, event.origin()),
-                     event.created_at, &scorer_);
+                     event.created_at, &scorer_, facts);
     if (bucket != nullptr) bucket->Add(event);
   }
 

@@ -234,9 +234,12 @@ class ForeignShare final : public Operator {
     const bool foreign = event.is_foreign();
     if (ts.key < 0) {
       ts.key = NewKey(ts.slot, std::string(), FirstHop(hop));
-      if (ts.key < 0) ++cap_hits_;
+      if (ts.key < 0) {
+        ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kKeyCap);
+      }
     }
-    if (ts.key >= 0) Count(keys_[ts.key], hop, foreign, event);
+    if (ts.key >= 0) Count(keys_[ts.key], hop, foreign, event, facts);
     if (options_.max_hashtags <= 0) return;
     // Each distinct hashtag of the post once; the normalized forms are kept
     // in reused strings to compare the later ones against.
@@ -252,7 +255,9 @@ class ForeignShare final : public Operator {
       ++seen;
       ts.heavy.Add(norm);
       auto it = ts.tags.find(norm);
-      if (it != ts.tags.end()) Count(keys_[it->second], hop, foreign, event);
+      if (it != ts.tags.end()) {
+        Count(keys_[it->second], hop, foreign, event, facts);
+      }
     }
   }
 
@@ -583,7 +588,8 @@ class ForeignShare final : public Operator {
     return static_cast<int>(keys_.size() - 1);
   }
 
-  void Count(KeyState& ks, int64_t hop, bool foreign, const Event& event) {
+  void Count(KeyState& ks, int64_t hop, bool foreign, const Event& event,
+             EventFacts& facts) {
     // Created by an event of a source running ahead, the key may meet older
     // events of sources behind it (KeyedHopCounter::Add), until its first
     // evaluation; both windows move.
@@ -593,6 +599,7 @@ class ForeignShare final : public Operator {
       const int before = ks.fwin.capacity();
       if (!ks.twin.StartEarlier(first) || !ks.fwin.StartEarlier(first)) {
         ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kBehindNewKey);
         return;
       }
       buckets_ += ks.fwin.capacity() - before;
@@ -600,7 +607,10 @@ class ForeignShare final : public Operator {
     if (ks.twin.Add(hop) == nullptr) {
       // Too old for every window still to come (late: ignored), or too far
       // ahead of the watermark to hold (refused: counted).
-      if (hop >= ks.twin.oldest_hop()) ++cap_hits_;
+      if (hop >= ks.twin.oldest_hop()) {
+        ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kAhead);
+      }
       return;
     }
     ks.last_event_hop = std::max(ks.last_event_hop, hop);

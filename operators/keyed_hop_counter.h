@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "operators/event_facts.h"
 #include "operators/hop_schedule.h"
 #include "operators/hop_window.h"
 #include "operators/operator.h"
@@ -113,16 +114,17 @@ class KeyedHopCounter {
   // Counts `n` events (0: only touch the bucket) at time `t` for the key,
   // creating it (scored by `scorer`) if needed, and returns the hop's
   // bucket, created on first use; nullptr when the key is refused by the
-  // cap or `t` is too late or too far ahead of the watermark to count.
+  // cap or `t` is too late or too far ahead of the watermark to count. A
+  // refusal (not a late event) is told to `facts` (EventFacts::Refuse).
   Bucket* Add(uint32_t packed, absl::Time t, const Scorer* scorer,
-              uint32_t n = 1) {
+              EventFacts& facts, uint32_t n = 1) {
     const int64_t hop = schedule_.HopOf(t);
     Key* key;
     auto it = index_.find(packed);
     if (it != index_.end()) {
       key = &keys_[it->second];
     } else {
-      key = NewKey(packed, hop, scorer);
+      key = NewKey(packed, hop, scorer, facts);
       if (key == nullptr) return nullptr;
     }
     const int before = key->window.capacity();
@@ -135,11 +137,15 @@ class KeyedHopCounter {
         !schedule_.TooLateForNewKey(hop) &&
         !key->window.StartEarlier(schedule_.FirstHopOfNewKey(hop))) {
       ++cap_hits_;  // the key's events would span more than max_span
+      facts.Refuse(EventFacts::Refusal::kBehindNewKey);
       return nullptr;
     }
     typename Window::Slot* slot = key->window.Add(hop, n);
     if (slot == nullptr) {
-      if (hop >= key->window.oldest_hop()) ++cap_hits_;  // too far ahead
+      if (hop >= key->window.oldest_hop()) {  // too far ahead
+        ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kAhead);
+      }
       return nullptr;
     }
     buckets_ += key->window.capacity() - before;
@@ -347,9 +353,11 @@ class KeyedHopCounter {
     }
   }
 
-  Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer) {
+  Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer,
+              EventFacts& facts) {
     if (static_cast<int64_t>(keys_.size()) >= max_keys_) {
       ++cap_hits_;
+      facts.Refuse(EventFacts::Refusal::kKeyCap);
       return nullptr;
     }
     if (schedule_.TooLateForNewKey(hop)) return nullptr;

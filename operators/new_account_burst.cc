@@ -104,9 +104,9 @@ class NewAccountBurst final
     // An account "created" after its post is a data error, not a newcomer.
     const bool is_new = known_age && age >= absl::ZeroDuration() &&
                         age < rules.max_age && !event.account_id.empty();
-    Bucket* b =
-        counter_.Add(KeyedHopCounter<Bucket>::Pack(event.target, CountryCode()),
-                     event.created_at, rules.scorer.get(), is_new ? 1 : 0);
+    Bucket* b = counter_.Add(
+        KeyedHopCounter<Bucket>::Pack(event.target, CountryCode()),
+        event.created_at, rules.scorer.get(), facts, is_new ? 1 : 0);
     if (b == nullptr) return;
     ++b->all_posts;
     if (!known_age) ++b->unknown_age;

@@ -255,6 +255,7 @@ class PostingClock final : public Operator {
     if (evaluated != kNever &&
         hour > FloorDiv(evaluated * hop_us_, kHourUs) + kMaxLookaheadHours) {
       ++cap_hits_;
+      facts.Refuse(EventFacts::Refusal::kAhead);
       return;
     }
     TargetState& ts = Target(event.target);
@@ -270,6 +271,7 @@ class PostingClock final : public Operator {
       const int32_t slot = FreeSlot();
       if (slot < 0) {
         ++cap_hits_;
+        facts.Refuse(EventFacts::Refusal::kKeyCap);
         return;
       }
       index = static_cast<uint32_t>(slot);

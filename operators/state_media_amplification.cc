@@ -167,7 +167,7 @@ class StateMediaAmplification final
     }
     Bucket* b =
         counter_.Add(KeyedHopCounter<Bucket>::Pack(event.target, origin),
-                     event.created_at, scorers_[index]);
+                     event.created_at, scorers_[index], facts);
     if (b == nullptr) return;
     const std::string_view label =
         outlet >= 0 ? std::string_view(labels_[outlet]) : kAccountLabel;

@@ -35,6 +35,7 @@ int64_t Sum(const std::array<StatCounter, kFeedSlots>& a) {
 int64_t PipelineStats::total_read() const { return Sum(read); }
 int64_t PipelineStats::total_processed() const { return Sum(processed); }
 int64_t PipelineStats::total_late() const { return Sum(late); }
+int64_t PipelineStats::total_refused() const { return Sum(refused); }
 int64_t PipelineStats::total_rejected() const {
   int64_t n = 0;
   for (const auto& by_reason : rejected) {
@@ -391,15 +392,51 @@ absl::Status Pipeline::ProcessNow(const RawRecord& record) {
   const std::vector<Operator*>& readers = readers_[slot];
   facts_.Reset(event);
   for (Operator* op : readers) op->Prefetch(event, facts_);
-  for (Operator* op : readers) op->Observe(event, facts_, *emitter_);
+  for (Operator* op : readers) {
+    op->Observe(event, facts_, *emitter_);
+    if (ABSL_PREDICT_FALSE(facts_.refused())) {
+      refusals_.emplace_back(op->name(), facts_.TakeRefusal());
+    }
+  }
   stats_.processed[slot].Add();
   if (event.is_foreign() && event.target.known()) {
     foreign_.Add(event.kind, event.target, event.origin());
   }
+  absl::Status refused;
+  if (ABSL_PREDICT_FALSE(!refusals_.empty())) {
+    refused = DeadLetterRefused(record, slot, event);
+  }
 
   absl::Status s = emitter_->TakeStatus();
   absl::Status advanced = AdvanceTo(watermark_.Advance(Now()));
-  return s.ok() ? advanced : s;
+  if (!s.ok()) return s;
+  return refused.ok() ? advanced : refused;
+}
+
+absl::Status Pipeline::DeadLetterRefused(const RawRecord& record, int feed_slot,
+                                         const Event& event) {
+  stats_.refused[feed_slot].Add();
+  std::string detail = absl::StrCat(
+      "event time ", FormatRfc3339(event.created_at), " refused by ");
+  for (size_t i = 0; i < refusals_.size(); ++i) {
+    absl::StrAppend(&detail, i > 0 ? "; by " : "", ToAbsl(refusals_[i].first),
+                    ": ", RefusalText(refusals_[i].second));
+  }
+  absl::StrAppend(&detail, "; every other detector took it");
+  refusals_.clear();
+  const int64_t n = stats_.total_refused();
+  if (n <= 10 || n % 1000 == 0) {
+    const SourceRef& at = record.source;
+    VIGIA_LOG(WARNING) << "detector refused an event (" << n
+                       << " so far): " << detail << "; the record ("
+                       << at.source
+                       << (at.is_kafka()
+                               ? absl::StrCat("/", at.partition, " offset ")
+                               : std::string(" line "))
+                       << at.position
+                       << ") goes to the dead letters as detector_refused";
+  }
+  return DeadLetterRecord(record, feed_slot, "detector_refused", detail);
 }
 
 absl::Status Pipeline::AdvanceTo(absl::Time watermark) {

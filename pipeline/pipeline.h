@@ -67,12 +67,17 @@ struct PipelineStats {
   std::array<StatCounter, kFeedSlots> processed;
   std::array<StatCounter, kFeedSlots> late;
   std::array<std::array<StatCounter, kNumRejectReasons>, kFeedSlots> rejected;
+  // Processed events that one or more detectors could not take (a cap, or
+  // too far ahead of their windows); each also went to the dead-letter
+  // sink as detector_refused.
+  std::array<StatCounter, kFeedSlots> refused;
   StatCounter dead_letter_errors;
 
   int64_t total_read() const;
   int64_t total_processed() const;
   int64_t total_rejected() const;
   int64_t total_late() const;
+  int64_t total_refused() const;
 };
 
 // Alert counts by detector, severity and state; guarded because detectors
@@ -314,6 +319,10 @@ class Pipeline {
   absl::Status DeadLetterRecord(const RawRecord& record, int feed_slot,
                                 std::string_view reason,
                                 std::string_view detail);
+  // Dead-letters a processed record that the detectors in refusals_ could
+  // not take, and logs it (the first ten, then one in a thousand).
+  absl::Status DeadLetterRefused(const RawRecord& record, int feed_slot,
+                                 const Event& event);
   absl::Time Now() const;
   // Processing time when it comes from a clock (the daemon), else nothing.
   std::optional<absl::Time> ClockNow() const;
@@ -347,6 +356,8 @@ class Pipeline {
   // What the operators derive from the current event, derived once for all
   // of them (operators/event_facts.h).
   EventFacts facts_;
+  // The detectors that refused the current event, and why.
+  std::vector<std::pair<std::string_view, EventFacts::Refusal>> refusals_;
   WatermarkTracker watermark_;
   // Every source held so far; a released one keeps its name alive, since
   // the tracker remembers the last name pointer it looked up.

@@ -11,6 +11,7 @@
 #include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "operators/foreign_origin_surge.h"
 #include "operators/hyperloglog.h"
 #include "operators/operator_util.h"
 #include "pipeline/core/time.h"
@@ -69,13 +70,29 @@ class RecordingDeadLetters final : public DeadLetterSink {
  public:
   absl::Status Write(const DeadLetter& d) override {
     reasons.push_back(std::string(d.reason));
+    details.push_back(std::string(d.detail));
     bytes.push_back(std::string(d.bytes));
     positions.push_back(d.source.position);
     return absl::OkStatus();
   }
   std::vector<std::string> reasons;
+  std::vector<std::string> details;
   std::vector<std::string> bytes;
   std::vector<int64_t> positions;
+};
+
+// Refuses the events whose id starts with "refuse" as too far ahead, as a
+// detector does that cannot hold them.
+class RefusingOperator final : public Operator {
+ public:
+  std::string_view name() const override { return "refusing"; }
+  void Observe(const Event& e, EventFacts& facts, AlertEmitter&) override {
+    if (e.id.starts_with("refuse")) {
+      facts.Refuse(EventFacts::Refusal::kAhead);
+    }
+  }
+  void AdvanceWatermark(absl::Time, AlertEmitter&) override {}
+  OperatorStats stats() const override { return {}; }
 };
 
 std::string Post(std::string_view id, int64_t seconds) {
@@ -329,6 +346,75 @@ std::string PostFrom(std::string_view id, int64_t seconds,
       std::string(id),
       FormatRfc3339(absl::FromUnixSeconds(1'800'000'000 + seconds)),
       std::string(country), std::string(target));
+}
+
+// Issue 15: an event a detector cannot take is not dropped silently. The
+// record goes to the dead letters as detector_refused, naming the detector
+// and why; the other detectors still take it, and it counts as processed
+// and refused.
+TEST_F(PipelineTest, AnEventADetectorRefusesIsDeadLetteredAndTakenByTheRest) {
+  auto refusing = std::make_unique<RefusingOperator>();
+  auto recording = std::make_unique<RecordingOperator>();
+  RecordingOperator* rec = recording.get();
+  std::vector<std::unique_ptr<Operator>> ops;
+  ops.push_back(std::move(refusing));
+  ops.push_back(std::move(recording));
+  Pipeline p(config_, std::move(ops), &alerts_, &dead_);
+  const std::vector<std::string> lines = {Post("p1", 0), Post("refuse1", 10),
+                                          Post("p2", 20)};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const RawRecord r{lines[i], lines[i].size(),
+                      SourceRef{"test.ndjson", -1, static_cast<int64_t>(i + 1)},
+                      std::nullopt};
+    ASSERT_TRUE(p.Process(r).ok());
+  }
+  EXPECT_THAT(rec->ids, ElementsAre("p1", "refuse1", "p2"));
+  ASSERT_THAT(dead_.reasons, ElementsAre("detector_refused"));
+  EXPECT_EQ(dead_.bytes[0], lines[1]);
+  EXPECT_EQ(dead_.positions[0], 2);
+  EXPECT_THAT(dead_.details[0],
+              ::testing::HasSubstr("refused by refusing: further ahead"));
+  EXPECT_EQ(p.stats().total_processed(), 3);
+  EXPECT_EQ(p.stats().total_refused(), 1);
+  EXPECT_EQ(p.stats().refused[static_cast<int>(FeedKind::kPost)].value(), 1);
+}
+
+// The same with a real detector: foreign_origin_surge at its key cap
+// refuses the posts of a new (target, origin) pair, and one far ahead of
+// its last evaluation.
+TEST_F(PipelineTest, ADetectorAtItsCapOrOutrunDeadLettersWhatItRefuses) {
+  ForeignOriginSurgeOptions options;
+  options.max_keys = 1;
+  OperatorContext context;
+  context.config_hash = "cfg";
+  std::vector<std::unique_ptr<Operator>> ops;
+  ops.push_back(MakeForeignOriginSurge(options, context));
+  Pipeline p(config_, std::move(ops), &alerts_, &dead_);
+  const std::vector<std::string> lines = {
+      PostFrom("p1", 0, "RU", "MD"),
+      PostFrom("p2", 30, "RU", "UA"),  // a second key: over the cap
+      PostFrom("p3", 60, "RU", "MD"),
+      // Eight hours on: beyond what the key's window holds ahead of its
+      // last evaluation (six hours), so refused although not late.
+      PostFrom("p4", 8 * 3600, "RU", "MD"),
+      PostFrom("p5", 8 * 3600 + 60, "RU", "MD")};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const RawRecord r{lines[i], lines[i].size(),
+                      SourceRef{"test.ndjson", -1, static_cast<int64_t>(i + 1)},
+                      std::nullopt};
+    ASSERT_TRUE(p.Process(r).ok());
+  }
+  ASSERT_THAT(dead_.reasons,
+              ElementsAre("detector_refused", "detector_refused"));
+  EXPECT_THAT(dead_.positions, ElementsAre(2, 4));
+  EXPECT_THAT(dead_.details[0],
+              ::testing::HasSubstr("refused by foreign_origin_surge: at its "
+                                   "state cap (max_keys"));
+  EXPECT_THAT(dead_.details[1],
+              ::testing::HasSubstr("refused by foreign_origin_surge: further "
+                                   "ahead of its last evaluation"));
+  EXPECT_EQ(p.stats().total_processed(), 5);
+  EXPECT_EQ(p.stats().total_refused(), 2);
 }
 
 TEST_F(PipelineTest, ForeignEventsAreCountedByFeedTargetAndOrigin) {

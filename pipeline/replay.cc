@@ -53,6 +53,7 @@ void FillSummary(const Pipeline& pipeline, RunSummary* summary) {
   summary->processed = stats.total_processed();
   summary->late = stats.total_late();
   summary->rejected = stats.total_rejected();
+  summary->refused = stats.total_refused();
   summary->rejected_by_reason.clear();
   summary->processed_by_feed.clear();
   for (int slot = 0; slot < kFeedSlots; ++slot) {
@@ -178,6 +179,7 @@ std::string SummaryToJson(const RunSummary& s) {
   w.Field("events_processed", s.processed);
   w.Field("events_rejected", s.rejected);
   w.Field("events_late", s.late);
+  w.Field("events_refused_by_detectors", s.refused);
   w.Key("processed_by_feed");
   w.BeginObject();
   for (const auto& [feed, n] : s.processed_by_feed) w.Field(feed, n);
@@ -223,6 +225,12 @@ std::string SummaryToText(const RunSummary& s) {
       s.input, s.read, s.processed, s.rejected, s.late);
   for (const auto& [reason, n] : s.rejected_by_reason) {
     absl::StrAppendFormat(&out, "    %-16s %d\n", reason, n);
+  }
+  if (s.refused > 0) {
+    absl::StrAppendFormat(&out,
+                          "  refused          %d (processed; a detector "
+                          "could not take them: dead letters)\n",
+                          s.refused);
   }
   absl::StrAppendFormat(&out, "  alerts           %d\n", s.alerts_total);
   for (const auto& [key, n] : s.alerts) {

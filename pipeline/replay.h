@@ -29,6 +29,9 @@ struct RunSummary {
   int64_t processed = 0;
   int64_t late = 0;
   int64_t rejected = 0;
+  // Processed events some detector could not take (dead-lettered as
+  // detector_refused).
+  int64_t refused = 0;
   std::map<std::string, int64_t> rejected_by_reason;  // reason -> count
   std::map<std::string, int64_t> processed_by_feed;   // feed -> count
   // "detector/severity/state" -> count

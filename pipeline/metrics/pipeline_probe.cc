@@ -43,6 +43,7 @@ PipelineSnapshot TakeSnapshot(const Pipeline& pipeline) {
     s.read[slot] = stats.read[slot].value();
     s.processed[slot] = stats.processed[slot].value();
     s.late[slot] = stats.late[slot].value();
+    s.refused[slot] = stats.refused[slot].value();
     for (int r = 0; r < kNumRejectReasons; ++r) {
       s.rejected[slot][r] = stats.rejected[slot][r].value();
     }
@@ -80,6 +81,12 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
                 .Help("Events older than the watermark by more than the "
                       "allowed lateness; dead-lettered.")
                 .Register(registry)),
+      refused_(prometheus::BuildCounter()
+                   .Name("vigia_events_refused_total")
+                   .Help("Processed events that a detector could not take "
+                         "(a state cap, or too far ahead of its windows); "
+                         "dead-lettered as detector_refused.")
+                   .Register(registry)),
       dead_letter_errors_(prometheus::BuildCounter()
                               .Name("vigia_dead_letter_errors_total")
                               .Help("Dead letters the sink refused.")
@@ -166,6 +173,7 @@ PipelineProbe::PipelineProbe(prometheus::Registry& registry)
     consumed_by_feed_[slot] = &consumed_.Add({{"feed", feed}});
     processed_by_feed_[slot] = &processed_.Add({{"feed", feed}});
     late_by_feed_[slot] = &late_.Add({{"feed", feed}});
+    refused_by_feed_[slot] = &refused_.Add({{"feed", feed}});
     rejected_by_feed_[slot][0] = nullptr;
     for (int r = 1; r < kNumRejectReasons; ++r) {
       rejected_by_feed_[slot][r] = &rejected_.Add(
@@ -268,6 +276,7 @@ void PipelineProbe::Update(const PipelineSnapshot& s, absl::Time now) {
     AddDelta(processed_by_feed_[slot], s.processed[slot],
              last_.processed[slot]);
     AddDelta(late_by_feed_[slot], s.late[slot], last_.late[slot]);
+    AddDelta(refused_by_feed_[slot], s.refused[slot], last_.refused[slot]);
     for (int r = 1; r < kNumRejectReasons; ++r) {
       AddDelta(rejected_by_feed_[slot][r], s.rejected[slot][r],
                last_.rejected[slot][r]);

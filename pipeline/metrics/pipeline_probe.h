@@ -42,6 +42,7 @@ struct PipelineSnapshot {
   std::array<int64_t, kFeedSlots> read{};
   std::array<int64_t, kFeedSlots> processed{};
   std::array<int64_t, kFeedSlots> late{};
+  std::array<int64_t, kFeedSlots> refused{};
   std::array<std::array<int64_t, kNumRejectReasons>, kFeedSlots> rejected{};
   int64_t dead_letter_errors = 0;
   std::map<AlertCounts::Key, int64_t> alerts;
@@ -119,6 +120,7 @@ class PipelineProbe {
   prometheus::Family<prometheus::Counter>& processed_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Family<prometheus::Counter>& late_;
+  prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& dead_letter_errors_;
   prometheus::Family<prometheus::Counter>& alerts_fired_;
   prometheus::Family<prometheus::Counter>& alerts_resolved_;
@@ -138,6 +140,7 @@ class PipelineProbe {
   std::array<prometheus::Counter*, kFeedSlots> consumed_by_feed_{};
   std::array<prometheus::Counter*, kFeedSlots> processed_by_feed_{};
   std::array<prometheus::Counter*, kFeedSlots> late_by_feed_{};
+  std::array<prometheus::Counter*, kFeedSlots> refused_by_feed_{};
   std::array<std::array<prometheus::Counter*, kNumRejectReasons>, kFeedSlots>
       rejected_by_feed_{};
   prometheus::Counter* dead_letter_errors_total_;
