@@ -42,14 +42,15 @@ using Schedule = std::function<std::vector<Post>(int hour)>;
 
 class Driver : public OperatorDriver {
  public:
-  explicit Driver(PostingClockOptions options = {})
+  explicit Driver(PostingClockOptions options = {},
+                  std::string post_id_prefix = "p")
       : OperatorDriver(
             [&options](const OperatorContext& c) {
               return MakePostingClock(options, c);
             },
             {.config_hash = std::string(kHash),
              .source = std::string(kSource),
-             .id_prefix = "p",
+             .id_prefix = std::move(post_id_prefix),
              .start = kMonday,
              .max_samples = 3,
              .top_n = 4}) {}
@@ -598,6 +599,108 @@ TEST(PostingClock, RestoresAVersion1Snapshot) {
   EXPECT_GT(from_v1.alerts().size(), 0u);
   EXPECT_EQ(JsonOf(from_v1.alerts(), 0, from_v1.alerts().size()),
             JsonOf(d.alerts(), before, d.alerts().size()));
+}
+
+// The section with the first live account's latest hour (the I32 after its
+// latest post's time, position and source) moved one hour on.
+std::string WithFirstAccountHourMoved(const std::string& saved) {
+  SnapshotReader r(saved, 0, "posting_clock");
+  SnapshotWriter w;
+  for (int i = 0; i < 3; ++i) w.I64(r.I64());  // boundaries, cap hits
+  const uint64_t sources = r.U64();
+  w.U64(sources);
+  for (uint64_t i = 0; i < sources; ++i) {
+    w.Str(r.StrView());
+    w.I32(r.I32());
+  }
+  const uint64_t targets = r.U64();
+  w.U64(targets);
+  for (uint64_t t = 0; t < targets; ++t) {
+    w.U32(r.U32());
+    for (int week = 0; week < 2; ++week) {
+      w.I64(r.I64());
+      for (int b = 0; b < 168; ++b) w.U64(r.U64());
+    }
+    for (int g = 0; g < 27; ++g) {
+      w.I32(r.I32());
+      w.Time(r.Time());
+    }
+    w.I64(r.I64());
+  }
+  const uint64_t slots = r.U64();
+  w.U64(slots);
+  bool moved = false;
+  for (uint64_t s = 0; s < slots && !moved; ++s) {
+    const int32_t target = r.I32();
+    w.I32(target);
+    if (target < 0) continue;
+    w.Str(r.StrView());  // account id
+    w.I32(r.I32());      // week: last hour, total
+    w.U32(r.U32());
+    const bool dense = r.Bool();
+    w.Bool(dense);
+    if (dense) {
+      w.Bytes(r.Bytes(168));
+    } else {
+      const uint32_t pairs = r.U32();
+      w.U32(pairs);
+      for (uint32_t i = 0; i < 2 * pairs; ++i) w.U32(r.U32());
+    }
+    w.Str(r.StrView());  // post id
+    w.I64(r.I64());      // its time, position, source
+    w.I64(r.I64());
+    w.U32(r.U32());
+    w.I32(r.I32() + 1);  // the latest hour
+    moved = true;
+  }
+  EXPECT_TRUE(moved);
+  w.Bytes(r.Bytes(saved.size() - r.offset()));
+  EXPECT_TRUE(r.Finish().ok());
+  return std::move(w.bytes());
+}
+
+// Account and post ids of each form the record keeps (short, numeric of
+// 17-20 digits, 40 bytes of text) come back from a snapshot as they went
+// in: the restored detector saves the same bytes and raises the same
+// alerts, which quote them. A snapshot whose account's latest hour is not
+// its latest post's is refused: the record derives one from the other.
+TEST(PostingClock, SnapshotKeepsIdsOfEveryFormAndTheLatestPostsTime) {
+  const std::string numeric = "1790000000000000";  // + i: 17 digits
+  const std::string text(40, 'x');
+  const HourlyFeed feed = MakeFeed(
+      [&](int h) {
+        std::vector<Post> posts = Humans(kDE, 1, 120, h);
+        posts = Concat(posts, Office(kDE, 8, 10, h, numeric, kCN));
+        return Concat(posts, Office(kDE, 8, 10, h, text, kCN));
+      },
+      8 * 24);
+  // Post ids "1790000000000000" + line: 17 to 20 digits.
+  Driver d({}, numeric);
+  FeedHours(d, feed, 0, 2 * 24, AllTargets);
+  ASSERT_TRUE(d.alerts().empty());  // classified on the third day
+  const std::string saved = SaveOperatorState(d.op());
+  Driver restored({}, numeric);
+  ASSERT_TRUE(RestoreOperatorState(saved, restored.op()).ok());
+  EXPECT_EQ(SaveOperatorState(restored.op()), saved);
+
+  const size_t before = d.alerts().size();
+  FeedHours(d, feed, 2 * 24, 8 * 24, AllTargets, /*last=*/true);
+  FeedHours(restored, feed, 2 * 24, 8 * 24, AllTargets, /*last=*/true);
+  const std::vector<std::string> after =
+      JsonOf(restored.alerts(), 0, restored.alerts().size());
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after, JsonOf(d.alerts(), before, d.alerts().size()));
+  std::string all;
+  for (const std::string& a : after) all += a;
+  EXPECT_THAT(all, HasSubstr("\"" + numeric + "3\""));
+  EXPECT_THAT(all, HasSubstr("\"" + text + "3\""));
+  EXPECT_THAT(all, HasSubstr("\"" + numeric + "1"));  // a post id
+
+  Driver refused;
+  const absl::Status status =
+      RestoreOperatorState(WithFirstAccountHourMoved(saved), refused.op());
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("latest hour"));
 }
 
 TEST(PostingClock, KnowsTheUsualZones) {
