@@ -232,5 +232,27 @@ TEST(CompactId, GivesBackRandomIds) {
   }
 }
 
+// Ids of digits but one byte next to the digits ('/', ':', ...) at each
+// position are not taken for digits.
+TEST(CompactId, TellsDigitsFromTheirNeighbours) {
+  CompactId id;
+  CompactId::Scratch scratch;
+  for (size_t n = CompactId::kInline + 1; n <= CompactId::kMaxDigits; ++n) {
+    for (size_t at = 0; at < n; ++at) {
+      for (char c : {'/', ':', '?', '@', '\x80', '\xb0', '\xb9', '\0'}) {
+        std::string s(n, '7');
+        s[at] = c;
+        id.assign(s);
+        ASSERT_EQ(id.view(scratch), s) << n << " " << at << " " << int{c};
+        std::string digits(n, '7');
+        ASSERT_FALSE(id == digits) << n << " " << at << " " << int{c};
+        CompactId d;
+        d.assign(digits);
+        ASSERT_FALSE(d == s) << n << " " << at << " " << int{c};
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigia

@@ -201,8 +201,8 @@ class PostingClock final : public Operator {
     ts.population.Add(hour);
     if (event.account_country == event.target) ts.domestic.Add(hour);
     max_event_hour_ = std::max(max_event_hour_, hour);
-    auto it = ts.accounts.find(
-        AccountKey{ToAbsl(event.account_id), facts.account_hash()});
+    const AccountKey key{ToAbsl(event.account_id), facts.account_hash()};
+    auto it = ts.accounts.find(key);
     uint32_t index;
     bool fresh = false;
     if (it != ts.accounts.end()) {
@@ -218,7 +218,10 @@ class PostingClock final : public Operator {
       a.id.assign(event.account_id);
       a.target_slot = static_cast<int16_t>(ts.slot);
       a.week.Clear();
-      ts.accounts.insert(index);
+      // By the event's key: its hash is known, the id's would be unpacked
+      // and hashed again.
+      ts.accounts.lazy_emplace(
+          key, [index](const auto& construct) { construct(index); });
       ++live_accounts_;
       fresh = true;
     }
