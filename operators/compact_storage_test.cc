@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -151,6 +152,104 @@ TEST(PackedStrings, KeepsLongStringsAndAnyBytes) {
     ASSERT_EQ(p.count(), parts.size());
     for (size_t i = 0; i < parts.size(); ++i) {
       EXPECT_EQ(p[i], parts[i]) << "round " << round << " part " << i;
+    }
+  }
+}
+
+// Each form (bytes inline, digits inline, heap) gives back the id it was
+// given, equals exactly the ids equal to it, and survives reassignment
+// from one form to another and moves.
+TEST(CompactId, HoldsEveryFormAndComparesByValue) {
+  const std::vector<std::string> ids = {
+      "",
+      "k-1",
+      "acct-000000123",
+      "123456789012345",                  // 15 digits: bytes inline
+      "1234567890123456",                 // 16 digits: digits inline
+      "0000000000000000009",              // leading zeros kept
+      "1790000000000000042",              // a platform id
+      "999999999999999999999999999999",   // 30 digits: the most inline
+      "9999999999999999999999999999999",  // 31 digits: heap
+      "123456789012345x",                 // 16 bytes, not all digits: heap
+      std::string("12345678901234567\0", 18),
+      std::string(70000, 'z'),  // longer than the capacity field counts
+  };
+  CompactId::Scratch scratch;
+  CompactId reused;
+  for (const std::string& s : ids) {
+    SCOPED_TRACE(s.substr(0, 40));
+    CompactId id;
+    id.assign(s);
+    EXPECT_EQ(id.view(scratch), s);
+    EXPECT_EQ(id.str(), s);
+    EXPECT_EQ(id.size(), s.size());
+    EXPECT_EQ(id.empty(), s.empty());
+    for (const std::string& other : ids) {
+      EXPECT_EQ(id == other, s == other) << other.substr(0, 40);
+    }
+    // The last form held by `reused` is any other one.
+    reused.assign(s);
+    EXPECT_EQ(reused.str(), s);
+    CompactId moved(std::move(id));
+    EXPECT_EQ(moved.str(), s);
+    EXPECT_TRUE(id.empty());  // NOLINT(bugprone-use-after-move)
+    id = std::move(moved);
+    EXPECT_EQ(id.str(), s);
+    id.clear();
+    EXPECT_TRUE(id.empty());
+    EXPECT_TRUE(id == "");
+  }
+  // A heap id reassigned a shorter id that needs the heap reuses it.
+  reused.assign(std::string(40, 'a'));
+  reused.assign(std::string(35, 'b'));
+  EXPECT_EQ(reused.str(), std::string(35, 'b'));
+  reused.assign(std::string(45, 'c'));
+  EXPECT_EQ(reused.str(), std::string(45, 'c'));
+}
+
+// Random ids near the forms' limits, in digits and not.
+TEST(CompactId, GivesBackRandomIds) {
+  std::mt19937 rng(11);
+  SCOPED_TRACE("seed 11");
+  CompactId id;
+  CompactId::Scratch scratch;
+  for (int round = 0; round < 5000; ++round) {
+    std::string s(rng() % 40, '0');
+    const bool digits = rng() % 2 == 0;
+    for (char& c : s) {
+      c = digits ? static_cast<char>('0' + rng() % 10)
+                 : static_cast<char>(rng());
+    }
+    id.assign(s);
+    ASSERT_EQ(id.view(scratch), s) << "round " << round;
+    ASSERT_TRUE(id == s) << "round " << round;
+    if (!s.empty()) {
+      std::string t = s;
+      t.back() = t.back() == '1' ? '2' : '1';
+      ASSERT_FALSE(id == t) << "round " << round;
+      ASSERT_FALSE(id == s.substr(1)) << "round " << round;
+    }
+  }
+}
+
+// Ids of digits but one byte next to the digits ('/', ':', ...) at each
+// position are not taken for digits.
+TEST(CompactId, TellsDigitsFromTheirNeighbours) {
+  CompactId id;
+  CompactId::Scratch scratch;
+  for (size_t n = CompactId::kInline + 1; n <= CompactId::kMaxDigits; ++n) {
+    for (size_t at = 0; at < n; ++at) {
+      for (char c : {'/', ':', '?', '@', '\x80', '\xb0', '\xb9', '\0'}) {
+        std::string s(n, '7');
+        s[at] = c;
+        id.assign(s);
+        ASSERT_EQ(id.view(scratch), s) << n << " " << at << " " << int{c};
+        std::string digits(n, '7');
+        ASSERT_FALSE(id == digits) << n << " " << at << " " << int{c};
+        CompactId d;
+        d.assign(digits);
+        ASSERT_FALSE(d == s) << n << " " << at << " " << int{c};
+      }
     }
   }
 }

@@ -100,105 +100,45 @@ std::array<int64_t, kOffsets> WorkingSums(const std::array<T, kWeekHours>& b) {
   return out;
 }
 
-// An id string of up to kInline bytes kept inline (account and post ids
-// are about 20 bytes), a longer one on the heap. 24 bytes, against
-// std::string's 32 plus a heap block for anything over 15 bytes: an account
-// saves two allocations, and finding it by id costs no second cache miss.
-class ShortString {
- public:
-  static constexpr size_t kInline = 23;
-
-  ShortString() = default;
-  ~ShortString() { FreeHeap(); }
-  ShortString(ShortString&& o) noexcept { Take(o); }
-  ShortString& operator=(ShortString&& o) noexcept {
-    if (this != &o) {
-      FreeHeap();
-      Take(o);
-    }
-    return *this;
-  }
-  ShortString(const ShortString&) = delete;
-  ShortString& operator=(const ShortString&) = delete;
-
-  void assign(std::string_view s) {
-    if (s.size() <= kInline) {
-      FreeHeap();
-      std::memcpy(bytes_, s.data(), s.size());
-      tag_ = static_cast<uint8_t>(s.size());
-      return;
-    }
-    Heap h = is_heap() ? heap() : Heap{nullptr, 0, 0};
-    if (h.capacity < s.size()) {
-      FreeHeap();
-      h = Heap{new char[s.size()], 0, static_cast<uint32_t>(s.size())};
-    }
-    std::memcpy(h.data, s.data(), s.size());
-    h.size = static_cast<uint32_t>(s.size());
-    std::memcpy(bytes_, &h, sizeof(h));
-    tag_ = kHeapTag;
-  }
-  void clear() {
-    FreeHeap();
-    tag_ = 0;
-  }
-  bool empty() const { return view().empty(); }
-  std::string_view view() const {
-    if (!is_heap()) return std::string_view(bytes_, tag_);
-    const Heap h = heap();
-    return std::string_view(h.data, h.size);
-  }
-  std::string str() const { return std::string(view()); }
-
- private:
-  struct Heap {
-    char* data;
-    uint32_t size;
-    uint32_t capacity;
-  };
-  static_assert(sizeof(Heap) <= kInline);
-  static constexpr uint8_t kHeapTag = 0xff;
-
-  bool is_heap() const { return tag_ == kHeapTag; }
-  Heap heap() const {
-    Heap h;
-    std::memcpy(&h, bytes_, sizeof(h));
-    return h;
-  }
-  void FreeHeap() {
-    if (is_heap()) delete[] heap().data;
-    tag_ = 0;
-  }
-  void Take(ShortString& o) {
-    std::memcpy(bytes_, o.bytes_, kInline);
-    tag_ = o.tag_;
-    o.tag_ = 0;
-  }
-
-  char bytes_[kInline] = {};
-  uint8_t tag_ = 0;  // the inline size, or kHeapTag
-};
-static_assert(sizeof(ShortString) == 24);
-
-// One tracked account: 104 bytes with no padding (the 8-byte fields first,
-// then those of 1-, 2- and 4-byte alignment), plus a heap block only for an
-// account or post id of more than 23 bytes or a week of more than eight
-// distinct hours.
+// One tracked account: 84 bytes, 4-aligned, with no padding, plus a heap
+// block only for an account or post id that CompactId cannot hold inline
+// (more than 15 bytes and not all digits, or more than 30 digits) or a week
+// of more than eight distinct hours.
 struct Account {
   // The latest post, quoted as a sample: its id, created_at in microseconds
   // (the decoder's resolution) and coordinates (source in PostingClock's
-  // SourceTable).
-  int64_t post_us = 0;
-  int64_t post_position = 0;
-  ShortString id;
-  ShortString post_id;
+  // SourceTable). Its created_at is held as its hour, `last_post`, and the
+  // microseconds into that hour (the newest post is the latest by time, so
+  // its hour is the account's latest hour), its position in two halves:
+  // no 8-byte field, so that the record packs to 84 bytes, not 88.
+  int64_t post_us() const {
+    return int64_t{last_post} * kHourUs + post_us_in_hour;
+  }
+  void set_post_us(int64_t us) {
+    const int64_t hour = FloorDiv(us, kHourUs);
+    last_post = static_cast<int32_t>(hour);
+    post_us_in_hour = static_cast<uint32_t>(us - hour * kHourUs);
+  }
+  int64_t post_position() const {
+    int64_t p;
+    std::memcpy(&p, post_position_halves, sizeof(p));
+    return p;
+  }
+  void set_post_position(int64_t p) {
+    std::memcpy(post_position_halves, &p, sizeof(p));
+  }
+
+  uint32_t post_position_halves[2] = {0, 0};
+  CompactId id;
+  CompactId post_id;
   AccountWeek week;
   uint32_t post_source = 0;
   int32_t last_post = AccountWeek::kNoHour;  // hour of the latest post
+  uint32_t post_us_in_hour = 0;              // < kHourUs, which fits in 32 bits
   int16_t target_slot = -1;                  // -1: a free slot
   CountryCode country;
 };
-static_assert(sizeof(Account) == 104);
+static_assert(sizeof(Account) == 84 && kHourUs <= UINT32_MAX);
 
 struct Params {
   Params(const PostingClockTargetOptions& o)
@@ -262,9 +202,10 @@ class PostingClock final : public Operator {
     ts.population.Add(hour);
     if (event.account_country == event.target) ts.domestic.Add(hour);
     max_event_hour_ = std::max(max_event_hour_, hour);
-    auto it = ts.accounts.find(
-        AccountKey{ToAbsl(event.account_id), facts.account_hash()});
+    const AccountKey key{ToAbsl(event.account_id), facts.account_hash()};
+    auto it = ts.accounts.find(key);
     uint32_t index;
+    bool fresh = false;
     if (it != ts.accounts.end()) {
       index = *it;
     } else {
@@ -279,20 +220,24 @@ class PostingClock final : public Operator {
       a.id.assign(event.account_id);
       a.target_slot = static_cast<int16_t>(ts.slot);
       a.week.Clear();
-      a.last_post = AccountWeek::kNoHour;
-      ts.accounts.insert(index);
+      // By the event's key: its hash is known, the id's would be unpacked
+      // and hashed again.
+      ts.accounts.lazy_emplace(
+          key, [index](const auto& construct) { construct(index); });
       ++live_accounts_;
+      fresh = true;
     }
     Account& a = accounts_[index];
+    // A new account's week is empty and takes any post.
     if (!a.week.Add(hour)) return;
-    a.last_post =
-        static_cast<int32_t>(std::max(static_cast<int64_t>(a.last_post), hour));
     a.country = event.account_country;
+    // The latest post, and with it the latest hour: a post's hour is no
+    // later than the latest's exactly when its time is no later.
     const int64_t post_us = absl::ToUnixMicros(event.created_at);
-    if (post_us >= a.post_us || a.post_id.empty()) {
+    if (fresh || post_us >= a.post_us()) {
       a.post_id.assign(event.id);
-      a.post_us = post_us;
-      a.post_position = event.source.position;
+      a.set_post_us(post_us);
+      a.set_post_position(event.source.position);
       a.post_source = sources_.Intern(event.source);
     }
   }
@@ -372,11 +317,12 @@ class PostingClock final : public Operator {
       const Account& a = accounts_[i];
       w.I32(a.target_slot);
       if (a.target_slot < 0) continue;
-      w.Str(a.id.view());
+      CompactId::Scratch scratch;
+      w.Str(a.id.view(scratch));
       a.week.Save(w);
-      w.Str(a.post_id.view());
-      w.I64(a.post_us);
-      w.I64(a.post_position);
+      w.Str(a.post_id.view(scratch));
+      w.I64(a.post_us());
+      w.I64(a.post_position());
       w.U32(a.post_source);
       w.I32(a.last_post);
       w.U32(a.country.packed());
@@ -436,12 +382,18 @@ class PostingClock final : public Operator {
       a.id.assign(r.StrView());
       a.week.Restore(r);
       a.post_id.assign(r.StrView());
-      a.post_us = r.I64();
-      a.post_position = r.I64();
+      const int64_t post_us = r.I64();
+      a.set_post_position(r.I64());
       a.post_source = r.U32();
-      a.last_post = r.I32();
+      const int32_t last_post = r.I32();
       const uint32_t country = r.U32();
       if (!r.ok()) break;
+      // The latest hour is the latest post's, which the record derives.
+      if (FloorDiv(post_us, kHourUs) != last_post) {
+        r.Fail("account whose latest hour is not its latest post's");
+        break;
+      }
+      a.set_post_us(post_us);
       if (a.post_source >= sources_.size() ||
           (country != 0 && (country > 0xffff ||
                             !IsCountryCode(static_cast<uint16_t>(country))))) {
@@ -578,8 +530,9 @@ class PostingClock final : public Operator {
       a.id = std::move(from.id);
       a.week = std::move(from.week);
       a.post_id = std::move(from.post_id);
-      a.post_us = from.post_us;
-      a.post_position = from.post_position;
+      a.post_position_halves[0] = from.post_position_halves[0];
+      a.post_position_halves[1] = from.post_position_halves[1];
+      a.post_us_in_hour = from.post_us_in_hour;
       a.post_source = source;
       a.last_post = from.last_post;
       a.country = from.country;
@@ -612,7 +565,8 @@ class PostingClock final : public Operator {
     using is_transparent = void;
     const AccountSlots* accounts;
     size_t operator()(uint32_t i) const {
-      return StableHash64((*accounts)[i].id.view());
+      CompactId::Scratch scratch;
+      return StableHash64((*accounts)[i].id.view(scratch));
     }
     size_t operator()(absl::string_view id) const {
       return StableHash64(FromAbsl(id));
@@ -624,16 +578,16 @@ class PostingClock final : public Operator {
     const AccountSlots* accounts;
     bool operator()(uint32_t a, uint32_t b) const { return a == b; }
     bool operator()(uint32_t a, absl::string_view id) const {
-      return ToAbsl((*accounts)[a].id.view()) == id;
+      return (*accounts)[a].id == FromAbsl(id);
     }
     bool operator()(absl::string_view id, uint32_t a) const {
-      return ToAbsl((*accounts)[a].id.view()) == id;
+      return (*accounts)[a].id == FromAbsl(id);
     }
     bool operator()(uint32_t a, const AccountKey& key) const {
-      return ToAbsl((*accounts)[a].id.view()) == key.id;
+      return (*accounts)[a].id == FromAbsl(key.id);
     }
     bool operator()(const AccountKey& key, uint32_t a) const {
-      return ToAbsl((*accounts)[a].id.view()) == key.id;
+      return (*accounts)[a].id == FromAbsl(key.id);
     }
   };
 
@@ -965,9 +919,10 @@ class PostingClock final : public Operator {
       auto it = ts.accounts.find(absl::string_view(t.value));
       if (it == ts.accounts.end()) continue;
       const Account& acc = accounts_[*it];
-      const SourceRef source = sources_.Get(acc.post_source, acc.post_position);
+      const SourceRef source =
+          sources_.Get(acc.post_source, acc.post_position());
       samples.push_back(SampleEvent{
-          acc.post_id.str(), acc.id.str(), absl::FromUnixMicros(acc.post_us),
+          acc.post_id.str(), acc.id.str(), absl::FromUnixMicros(acc.post_us()),
           std::string(source.source), source.partition, source.position, ""});
     }
     std::sort(samples.begin(), samples.end(),

@@ -18,7 +18,7 @@
 // group needs `min_accounts` accounts to reach any rung of `levels`.
 //
 // Owned by the pipeline and used on its thread only. Memory is bounded by
-// max_accounts (about 110 bytes each, docs/performance.md); when full, an
+// max_accounts (about 95 bytes each, docs/performance.md); when full, an
 // account with too few posts to be classified is recycled, else the newcomer is
 // refused; both count in stats().cap_hits.
 #ifndef VIGIA_OPERATORS_POSTING_CLOCK_H_

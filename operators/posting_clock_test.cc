@@ -42,14 +42,15 @@ using Schedule = std::function<std::vector<Post>(int hour)>;
 
 class Driver : public OperatorDriver {
  public:
-  explicit Driver(PostingClockOptions options = {})
+  explicit Driver(PostingClockOptions options = {},
+                  std::string post_id_prefix = "p")
       : OperatorDriver(
             [&options](const OperatorContext& c) {
               return MakePostingClock(options, c);
             },
             {.config_hash = std::string(kHash),
              .source = std::string(kSource),
-             .id_prefix = "p",
+             .id_prefix = std::move(post_id_prefix),
              .start = kMonday,
              .max_samples = 3,
              .top_n = 4}) {}
@@ -598,6 +599,85 @@ TEST(PostingClock, RestoresAVersion1Snapshot) {
   EXPECT_GT(from_v1.alerts().size(), 0u);
   EXPECT_EQ(JsonOf(from_v1.alerts(), 0, from_v1.alerts().size()),
             JsonOf(d.alerts(), before, d.alerts().size()));
+}
+
+// The section with account `id`'s latest hour (the I32 after its latest
+// post's time, position and source) moved one hour on. The account is
+// found by its id as written (length, bytes), so that the sections before
+// the accounts may change shape.
+std::string WithAccountHourMoved(const std::string& saved,
+                                 const std::string& id) {
+  SnapshotWriter encoded;
+  encoded.Str(id);
+  const size_t at = saved.find(encoded.bytes());
+  EXPECT_NE(at, std::string::npos);
+  if (at == std::string::npos) return saved;
+  SnapshotReader r(std::string_view(saved).substr(at), at, "posting_clock");
+  SnapshotWriter w;
+  w.Str(r.StrView());  // account id
+  w.I32(r.I32());      // week: last hour, total
+  w.U32(r.U32());
+  const bool dense = r.Bool();
+  w.Bool(dense);
+  if (dense) {
+    w.Bytes(r.Bytes(168));
+  } else {
+    const uint32_t pairs = r.U32();
+    w.U32(pairs);
+    for (uint32_t i = 0; i < 2 * pairs; ++i) w.U32(r.U32());
+  }
+  w.Str(r.StrView());  // post id
+  w.I64(r.I64());      // its time, position, source
+  w.I64(r.I64());
+  w.U32(r.U32());
+  w.I32(r.I32() + 1);  // the latest hour
+  w.Bytes(r.Bytes(saved.size() - r.offset()));
+  EXPECT_TRUE(r.Finish().ok());
+  return saved.substr(0, at) + w.bytes();
+}
+
+// Account and post ids of each form the record keeps (short, numeric of
+// 17-20 digits, 40 bytes of text) come back from a snapshot as they went
+// in: the restored detector saves the same bytes and raises the same
+// alerts, which quote them. A snapshot whose account's latest hour is not
+// its latest post's is refused: the record derives one from the other.
+TEST(PostingClock, SnapshotKeepsIdsOfEveryFormAndTheLatestPostsTime) {
+  const std::string numeric = "1790000000000000";  // + i: 17 digits
+  const std::string text(40, 'x');
+  const HourlyFeed feed = MakeFeed(
+      [&](int h) {
+        std::vector<Post> posts = Humans(kDE, 1, 120, h);
+        posts = Concat(posts, Office(kDE, 8, 10, h, numeric, kCN));
+        return Concat(posts, Office(kDE, 8, 10, h, text, kCN));
+      },
+      8 * 24);
+  // Post ids "1790000000000000" + line: 17 to 20 digits.
+  Driver d({}, numeric);
+  FeedHours(d, feed, 0, 2 * 24, AllTargets);
+  ASSERT_TRUE(d.alerts().empty());  // classified on the third day
+  const std::string saved = SaveOperatorState(d.op());
+  Driver restored({}, numeric);
+  ASSERT_TRUE(RestoreOperatorState(saved, restored.op()).ok());
+  EXPECT_EQ(SaveOperatorState(restored.op()), saved);
+
+  const size_t before = d.alerts().size();
+  FeedHours(d, feed, 2 * 24, 8 * 24, AllTargets, /*last=*/true);
+  FeedHours(restored, feed, 2 * 24, 8 * 24, AllTargets, /*last=*/true);
+  const std::vector<std::string> after =
+      JsonOf(restored.alerts(), 0, restored.alerts().size());
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after, JsonOf(d.alerts(), before, d.alerts().size()));
+  std::string all;
+  for (const std::string& a : after) all += a;
+  EXPECT_THAT(all, HasSubstr("\"" + numeric + "3\""));
+  EXPECT_THAT(all, HasSubstr("\"" + text + "3\""));
+  EXPECT_THAT(all, HasSubstr("\"" + numeric + "1"));  // a post id
+
+  Driver refused;
+  const absl::Status status = RestoreOperatorState(
+      WithAccountHourMoved(saved, numeric + "0"), refused.op());
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr("latest hour"));
 }
 
 TEST(PostingClock, KnowsTheUsualZones) {
