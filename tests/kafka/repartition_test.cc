@@ -557,7 +557,7 @@ TEST(KafkaBacklog, KeyedByTargetWithAnEmptyPartitionRaisesReplaysAlerts) {
 // partition up to alignment_drift (an hour) ahead of the watermark, and a
 // key holds its posts until the watermark passes them; its post cap
 // (max_posts_per_key, 128) counted all of them, not those of one window,
-// and dropped posts still to be judged: in four runs 2,302 to 2,980 cap
+// and dropped posts still to be judged: in five runs 2,302 to 2,980 cap
 // hits and 36 to 56 coordinated_sharing records against replay's 20 (both
 // keyings). Now the cap bounds the posts within a window of each other, and
 // the whole alert set is replay's.
