@@ -996,15 +996,33 @@ class CoordinatedSharing final : public Operator {
     // nearly in order, so the search from the back is short.
     size_t pos = key.members.size();
     while (pos > 0 && key.members[pos - 1].t_us > t) --pos;
+    // The cap bounds the posts held within Δt of the newcomer (its window
+    // and the Δt after it), not all the posts held: posts ahead of the
+    // watermark are held until it passes them, and a catch-up reads
+    // partitions up to an hour ahead of it, so a cap on the whole key
+    // dropped posts still to be judged that a replay of the same records
+    // judged (docs/kafka.md, "Backlogs"). Within a window the oldest goes,
+    // or the newcomer when it is the oldest or the Δt after it is full.
     if (key.members.size() >= max_posts_) {
-      ++cap_hits_;
-      if (pos == 0) {  // older than everything held: drop it
-        facts.Refuse(EventFacts::Refusal::kKeyCap);
-        return;
+      const auto before = [](const Member& m, int64_t x) { return m.t_us < x; };
+      const size_t from = static_cast<size_t>(
+          std::lower_bound(key.members.begin(), key.members.begin() + pos,
+                           SaturatingSub(t, window_us_), before) -
+          key.members.begin());
+      const size_t to = static_cast<size_t>(
+          std::lower_bound(key.members.begin() + pos, key.members.end(),
+                           t + window_us_ + 1, before) -
+          key.members.begin());
+      if (pos - from >= max_posts_ || to - pos >= max_posts_) {
+        ++cap_hits_;
+        if (pos == from || to - pos >= max_posts_) {  // drop it
+          facts.Refuse(EventFacts::Refusal::kKeyCap);
+          return;
+        }
+        key.members.erase(key.members.begin() + static_cast<ptrdiff_t>(from));
+        --posts_held_;
+        --pos;
       }
-      key.members.erase(key.members.begin());
-      --posts_held_;
-      --pos;
     }
     Member m;
     m.t_us = t;

@@ -22,9 +22,11 @@
 // has had no post for resolve_after of event time.
 //
 // Memory: at most max_keys keys (the least recently used idle key is evicted
-// when a new one needs room) and max_posts_per_key posts per key (the oldest
-// is dropped); both count in stats().cap_hits. A firing episode keeps its
-// accounts exactly, up to kMaxEpisodeAccounts.
+// when a new one needs room) and max_posts_per_key posts per key within Δt
+// of each other (the oldest of the window is dropped); both count in
+// stats().cap_hits. Posts ahead of the watermark are held too, so a key
+// holds up to twice max_posts_per_key per Δt up to the newest. A firing
+// episode keeps its accounts exactly, up to kMaxEpisodeAccounts.
 //
 // Owned by the pipeline and used on its thread only; never reads the clock.
 #ifndef VIGIA_OPERATORS_COORDINATED_SHARING_H_
@@ -87,7 +89,8 @@ struct CoordinatedSharingOptions {
   std::vector<CountryCode> targets;
   // Upper bound on tracked keys (URLs, texts and reposts together).
   int max_keys = 200000;
-  // Upper bound on the posts a key keeps (those of the last Δt).
+  // Upper bound on the posts a key keeps within Δt of each other (those of
+  // one window; a catch-up holds more, ahead of the watermark).
   int max_posts_per_key = 128;
   // The ladders, lowest first; the lowest rung's min_accounts is k.
   std::vector<ClusterLevel> levels = CoordinatedSharingDefaultLevels();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -989,6 +990,82 @@ TEST(CoordinatedSharing, RefusesPostsFarAheadOfTheWatermark) {
   d.Send(Post{"a", At(7 * 3600), {"https://x.test/a"}, "", ""});
   EXPECT_EQ(d.op().stats().cap_hits, 1);
   EXPECT_EQ(d.op().stats().keys, 0);
+}
+
+}  // namespace
+}  // namespace vigia
+
+namespace vigia {
+namespace {
+
+// The posts of a key held ahead of the watermark (a catch-up reads a
+// partition up to alignment_drift, an hour, ahead of it) are not the posts
+// of one window: the cap bounds those within Δt of each other only, so that
+// a post still to be judged is not dropped for posts an hour later.
+TEST(CoordinatedSharing, CapsOnlyThePostsWithinTheWindowOfEachOther) {
+  CoordinatedSharingOptions options;
+  options.max_posts_per_key = 8;
+  Driver d(options);
+  // 20 posts 10 s apart: at most 7 in any 60 s, 200 s in all.
+  for (int i = 0; i < 20; ++i) {
+    d.Send(Post{"spammer", At(i * 10), {"https://x.test/a"}, "", ""});
+  }
+  EXPECT_EQ(d.op().stats().buckets, 20);
+  EXPECT_EQ(d.op().stats().cap_hits, 0);
+}
+
+// Posts arriving newest first fill the Δt after each newcomer: the cap
+// holds there too, dropping the newcomer (the oldest of its window).
+TEST(CoordinatedSharing, CapsPostsArrivingNewestFirst) {
+  CoordinatedSharingOptions options;
+  options.max_posts_per_key = 8;
+  Driver d(options);
+  for (int i = 19; i >= 0; --i) {
+    d.Send(Post{"spammer", At(i * 0.5), {"https://x.test/a"}, "", ""});
+  }
+  EXPECT_EQ(d.op().stats().buckets, 8);
+  EXPECT_EQ(d.op().stats().cap_hits, 12);
+}
+
+// The same posts judged with the watermark following them (a replay) or
+// passing them all in one step hours later (a catch-up, whose watermark
+// is held back while a partition is read ahead) raise the same alerts.
+// Before the cap was per window, the one step kept only a key's newest 128
+// posts and the first burst's episode never fired.
+TEST(CoordinatedSharing, AWatermarkPassingHoursAtOnceRaisesTheSameAlerts) {
+  std::vector<Post> posts;
+  // Two bursts of an hour, 30 min apart: a post every 12 s from 7
+  // accounts, so each window of 60 s holds 6 accounts (k = 5).
+  for (double start : {0.0, 5400.0}) {
+    for (int i = 0; i < 300; ++i) {
+      posts.push_back(Post{absl::StrCat("acct", i % 7),
+                           At(start + 12.0 * i),
+                           {"https://x.test/story"},
+                           "",
+                           ""});
+    }
+  }
+  Driver step;
+  for (const Post& p : posts) {
+    step.Send(p);
+    step.Watermark(p.at);
+  }
+  step.Watermark(At(4 * 3600));
+  Driver jump;
+  SendAll(jump, posts);
+  jump.Watermark(At(4 * 3600));
+  EXPECT_EQ(jump.op().stats().cap_hits, 0);
+  const auto outcomes = [](const std::vector<Alert>& alerts) {
+    std::vector<
+        std::tuple<std::string, AlertState, Severity, absl::Time, absl::Time>>
+        out;
+    for (const Alert& a : alerts) {
+      out.emplace_back(a.id, a.state, a.severity, a.window_start, a.window_end);
+    }
+    return out;
+  };
+  ASSERT_EQ(step.alerts().size(), 4u);  // two episodes: fired, resolved
+  EXPECT_EQ(outcomes(jump.alerts()), outcomes(step.alerts()));
 }
 
 }  // namespace

@@ -460,6 +460,8 @@ TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
 // `partitions` partitions; read with or without kafka.repartition.
 struct BacklogRun {
   std::vector<AlertRecord> alerts;  // foreign_origin_surge, up to the cutoff
+  std::vector<AlertRecord> all;     // every detector's, up to the cutoff
+  double coordinated_cap_hits = 0;
   int64_t handled_distinct = 0;
   int64_t handled_total = 0;
   int64_t pauses = 0;
@@ -493,6 +495,9 @@ void RunBacklog(bool repartition, bool by_target, int partitions,
   const absl::Time cutoff = feed.back().time - absl::Minutes(30);
   ASSERT_TRUE(testing::WaitForWatermark(d.daemon(), cutoff, kWait));
   out->pauses = d.daemon().alignment_pauses();
+  out->coordinated_cap_hits = MetricValue(
+      d.daemon().registry(),
+      "vigia_detector_cap_hits_total{detector=\"coordinated_sharing\"}");
   ASSERT_TRUE(d.Stop().ok());
   out->handled_distinct = handled.distinct();
   out->handled_total = handled.total();
@@ -505,6 +510,8 @@ void RunBacklog(bool repartition, bool by_target, int partitions,
     ASSERT_TRUE(a.ok()) << a.status();
     alerts.push_back(*a);
   }
+  out->all = testing::EndingBy(alerts, cutoff);
+  std::sort(out->all.begin(), out->all.end());
   out->alerts = SurgeAlerts(std::move(alerts), cutoff);
 }
 
@@ -542,6 +549,54 @@ TEST(KafkaBacklog, KeyedByAccountRepartitionedRaisesReplaysAlerts) {
 TEST(KafkaBacklog, KeyedByTargetWithAnEmptyPartitionRaisesReplaysAlerts) {
   ExpectBacklogRaisesReplays(/*repartition=*/false, /*by_target=*/true, 5,
                              testing::SurgeFeed());
+}
+
+// Every detector on. The feed's background shares one URL and one text per
+// target from accounts enough to be a cluster, so coordinated_sharing fires
+// from the first minute and its episodes run for hours. A catch-up reads a
+// partition up to alignment_drift (an hour) ahead of the watermark, and a
+// key holds its posts until the watermark passes them; its post cap
+// (max_posts_per_key, 128) counted all of them, not those of one window,
+// and dropped posts still to be judged: in five runs 2,302 to 2,980 cap
+// hits and 36 to 56 coordinated_sharing records against replay's 20 (both
+// keyings). Now the cap bounds the posts within a window of each other, and
+// the whole alert set is replay's.
+void ExpectBacklogWithEveryDetectorRaisesReplays(bool by_target,
+                                                 int partitions) {
+  const std::vector<FeedLine> feed = testing::SurgeFeed();
+  const Config config = testing::TestConfig(testing::Detectors::kAll);
+  const absl::Time cutoff = feed.back().time - absl::Minutes(30);
+  std::vector<AlertRecord> replay =
+      testing::EndingBy(testing::ReplayAlerts(feed, config), cutoff);
+  std::sort(replay.begin(), replay.end());
+  const auto coordinated = [](const std::vector<AlertRecord>& v) {
+    return std::count_if(v.begin(), v.end(), [](const AlertRecord& a) {
+      return a.detector == "coordinated_sharing";
+    });
+  };
+  ASSERT_GT(coordinated(replay), 0);
+  BacklogRun run;
+  RunBacklog(/*repartition=*/false, by_target, partitions, feed, config, &run);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::cout << "backlog, every detector: " << run.all.size()
+            << " alert records (" << coordinated(run.all)
+            << " coordinated_sharing), replay " << replay.size() << " ("
+            << coordinated(replay) << "); coordinated_sharing cap hits "
+            << run.coordinated_cap_hits << "; " << run.pauses
+            << " alignment pauses\n";
+  EXPECT_EQ(run.handled_distinct, static_cast<int64_t>(feed.size()));
+  EXPECT_EQ(run.handled_total, static_cast<int64_t>(feed.size()));
+  EXPECT_EQ(run.coordinated_cap_hits, 0);
+  EXPECT_EQ(run.all, replay);
+}
+
+TEST(KafkaBacklog, EveryDetectorRoundRobinRaisesReplaysAlerts) {
+  ExpectBacklogWithEveryDetectorRaisesReplays(/*by_target=*/false, kPartitions);
+}
+
+// Each target in order on one partition (one of five stays empty).
+TEST(KafkaBacklog, EveryDetectorKeyedByTargetRaisesReplaysAlerts) {
+  ExpectBacklogWithEveryDetectorRaisesReplays(/*by_target=*/true, 5);
 }
 
 }  // namespace
