@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <set>
@@ -467,8 +468,10 @@ class TwoDaysOfAllDetectors : public AllDetectors {
 // is sparse (about two ads an hour): a partition is paused at the record
 // that takes it past the drift, and that one record can lie hours ahead,
 // beyond what foreign_ad_spend's windows hold (docs/kafka.md, "Watermark
-// alignment"). Those refusals are counted, and only that detector's
-// alerts may differ. (Before the partitions were paused at the record, a
+// alignment"). Those refusals are counted and each refused ad is in the
+// dead-letter topic as detector_refused (nothing dropped silently), and
+// only that detector's alerts may differ. (Before the partitions were
+// paused at the record, a
 // fetched batch ran on to its end: 9,031 events refused here, and the
 // alignment of both feeds was released at the end of the first
 // end_grace.)
@@ -493,7 +496,25 @@ TEST_F(TwoDaysOfAllDetectors, ABacklogWithAnEmptyPartitionRaisesReplaysAlerts) {
                       "spend\"}"),
             0)
       << metrics;
+  const double refused = SumOf(metrics, "vigia_events_refused_total");
+  EXPECT_EQ(refused,
+            SumOf(metrics, "vigia_events_refused_total{feed=\"ads\"}"));
+  EXPECT_GE(
+      SumOf(metrics,
+            "vigia_detector_cap_hits_total{detector=\"foreign_ad_spend\"}"),
+      refused);
   ASSERT_TRUE(d.Stop().ok());
+  auto letters = testing::ReadTopic(mc->bootstrap(), "vigia.dlq", kPartitions);
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  EXPECT_EQ(static_cast<double>(letters->size()), refused);
+  for (const testing::TopicRecord& r : *letters) {
+    EXPECT_EQ(r.headers.at("vigia.reason"), "detector_refused");
+    EXPECT_THAT(r.headers.at("vigia.detail"),
+                HasSubstr("refused by foreign_ad_spend: "));
+    EXPECT_EQ(r.headers.at("vigia.source.topic"), "vigia.ads");
+  }
+  std::cout << "two-day backlog: " << refused
+            << " ads refused by foreign_ad_spend, all dead-lettered\n";
   const std::vector<AlertRecord> got = Sorted(testing::EndingBy(
       Records(PlacedAlertsInTopic(mc->bootstrap())), Cutoff(feed_)));
   std::vector<AlertRecord> only_one;
