@@ -88,6 +88,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool ParseMillisZ(
   static constexpr uint64_t kPunct[3] = {
       0x2D00002D00000000ull, 0x00003A0000540000ull, 0x5A0000002E00003Aull};
   uint64_t bad = 0;
+#pragma GCC unroll 3
   for (int k = 0; k < 3; ++k) {
     const uint64_t m = kDigits[k];
     bad |= (w[k] & ~m) ^ kPunct[k];
