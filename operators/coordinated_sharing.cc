@@ -107,7 +107,10 @@ constexpr std::array<TwoByteFold, kLowerTableSize> kTwoByteFold = [] {
   return t;
 }();
 // FoldCodePoint() never lengthens a two-byte code point's encoding (what
-// the one-pass writer relies on), so every entry fits in two bytes.
+// the one-pass writer relies on), so every entry fits in two bytes; and
+// the table holds every code point of lead bytes 0xc2-0xd3, which its run
+// of two-byte letters reads without a bound check.
+static_assert(kLowerTableSize >= (0xd4 & 0x1f) << 6);
 static_assert([] {
   for (size_t c = 0x80; c < kLowerTableSize; ++c) {
     if (FoldCodePoint(static_cast<char32_t>(c)) >= 0x800) return false;
@@ -1759,6 +1762,22 @@ void NormalizePostTextTo(std::string_view text, std::string& out) {
         word_open = true;
         *w++ = f.bytes[0];
         if (f.size == 2) *w++ = f.bytes[1];
+        // The rest of a word written in two-byte letters (Cyrillic, Greek),
+        // each as the loop above would take it in the middle of a word
+        // (kTwoByteFold's letters, lead bytes 0xc2-0xd3), without its
+        // checks for ASCII, token starts and word breaks: a Cyrillic post
+        // is mostly such runs.
+        while (i + 1 < n) {
+          const unsigned char lead = static_cast<unsigned char>(text[i]);
+          const unsigned char cont = static_cast<unsigned char>(text[i + 1]);
+          if (lead < 0xc2 || lead > 0xd3 || (cont & 0xc0) != 0x80) break;
+          const TwoByteFold& g =
+              kTwoByteFold[(lead & 0x1f) << 6 | (cont & 0x3f)];
+          if (g.kind != TwoByteFold::kLetter) break;
+          *w++ = g.bytes[0];
+          if (g.size == 2) *w++ = g.bytes[1];
+          i += 2;
+        }
         continue;
       }
     } else {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "operators/snapshot.h"
@@ -169,6 +170,68 @@ TEST(NormalizePostText, TellsLinksFromWordsStartingWithHOrWAtEveryOffset) {
   }
 }
 
+// What NormalizePostText makes of ASCII text, written plainly: tokens
+// between ASCII spaces; a token starting with @, http://, https:// or www.
+// (in any case) is dropped; the words are the runs of letters and digits
+// of the others, lower-cased, joined by single spaces.
+std::string NormalizeAsciiPlainly(std::string_view text) {
+  std::vector<std::string> words;
+  std::vector<std::string> tokens(1);
+  for (const char c : text) {
+    if (std::string_view(" \t\n\r\f\v").find(c) != std::string_view::npos) {
+      tokens.emplace_back();
+    } else {
+      tokens.back().push_back(static_cast<char>(std::tolower(c)));
+    }
+  }
+  for (const std::string& lower : tokens) {
+    if (lower.starts_with("@") || lower.starts_with("http://") ||
+        lower.starts_with("https://") || lower.starts_with("www.")) {
+      continue;
+    }
+    std::string word;
+    for (const char c : lower) {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        word.push_back(c);
+      } else if (!word.empty()) {
+        words.push_back(std::move(word));
+        word.clear();
+      }
+    }
+    if (!word.empty()) words.push_back(std::move(word));
+  }
+  return absl::StrJoin(words, " ");
+}
+
+// ASCII text is folded eight bytes at a time over runs of words and single
+// spaces: texts built from pieces that end such runs (punctuation, double
+// spaces, tabs, words and links starting with h or w, mentions), at every
+// offset against those steps, read as the plain rules say.
+TEST(NormalizePostText, FoldsAsciiRunsOfWordsAsThePlainRulesSay) {
+  const std::vector<std::string> pieces = {
+      "Vote", " ",    "  ",      "today",      ".",    ", ",
+      "h",    "When", "www.x.y", "http://a.b", "@you", "\t",
+      "W",    "9",    "!",       "HTTPS://Q",  "aB"};
+  uint64_t state = 0x9e3779b97f4a7c15u;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int checked = 0;
+  for (int pad = 0; pad < 9; ++pad) {
+    for (int round = 0; round < 400; ++round) {
+      std::string text(static_cast<size_t>(pad), 'x');
+      const int count = 1 + static_cast<int>(next() % 24);
+      for (int k = 0; k < count; ++k) text += pieces[next() % pieces.size()];
+      ASSERT_EQ(NormalizePostText(text), NormalizeAsciiPlainly(text)) << text;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 9 * 400);
+}
+
 TEST(NormalizePostText, CopiesThatDifferOnlyInFormNormalizeTogether) {
   const std::string a =
       NormalizePostText("The election is RIGGED, share before they delete!");
@@ -234,6 +297,31 @@ TEST(NormalizePostText, FoldsEveryTwoByteCodePointByTheRules) {
   }
   // The tilde that makes an n an ñ is the one mark kept.
   EXPECT_EQ(NormalizePostText("an\xcc\x83o"), "a\xc3\xb1o");
+}
+
+// The same rules in the middle of a word of two-byte letters (Cyrillic
+// Ж before and after), which is read as a run of such letters: a break
+// splits the word, a combining mark after a non-Latin letter is kept as a
+// letter, and any other letter is folded in place.
+TEST(NormalizePostText, FoldsEveryTwoByteCodePointInsideACyrillicWord) {
+  for (char32_t c = 0x80; c < 0x800; ++c) {
+    char buf[4];
+    const std::string cp(buf, WriteUtf8(c, buf));
+    const std::string text = "ab\xD0\x96\xD0\x96" + cp + "\xD0\x96" + "cd";
+    const std::string zh = "\xD0\xB6";  // ж
+    std::string expected;
+    if (c <= 0xbf || c == 0xd7 || c == 0xf7) {
+      expected = "ab" + zh + zh + " " + zh + "cd";
+    } else {
+      const std::string folded(buf, WriteUtf8(FoldCodePoint(c), buf));
+      expected = "ab" + zh + zh + folded + zh + "cd";
+    }
+    EXPECT_EQ(NormalizePostText(text), expected)
+        << "U+" << std::hex << static_cast<int>(c);
+  }
+  EXPECT_EQ(NormalizePostText("ГОЛОСУЙТЕ\xD0"), "голосуйте");
+  // Bytes that are no UTF-8 are skipped, as everywhere else.
+  EXPECT_EQ(NormalizePostText("ГОЛОС\xD0\xD0УЙТЕ"), "голосуйте");
 }
 
 TEST(CountWords, CountsTheWordsOfANormalizedText) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,29 @@ TEST(StableHash64, DependsOnlyOnTheBytes) {
     const uint64_t h = StableHash64(s);
     EXPECT_NE(h, previous) << i;
     previous = h;
+  }
+}
+
+// Every length from 0 to 25 bytes (whole words and every tail length, read
+// a byte at a time or as one load): the values are kept in saved state and
+// name texts in alerts (coordinated_sharing's fingerprints), so they must
+// never change.
+TEST(StableHash64, KeepsItsValuesForEveryTailLength) {
+  const std::string_view text = "The quick brown fox jumps";
+  const uint64_t want[] = {
+      0xb800bd6c02472607ULL, 0xfeac31d8aa0884a9ULL, 0xff3e687ea67a7cf8ULL,
+      0x5b1953ed59c30ba3ULL, 0x57782a7d42725bf0ULL, 0x2519dd26ee591926ULL,
+      0x2d122a7e67addc4bULL, 0x27cc792f2beb8d45ULL, 0x093fd0f54c88853cULL,
+      0xbb2430d7de7c9293ULL, 0x9d818a240015d078ULL, 0xee12f211a177f72fULL,
+      0xc1dd08e214742f9bULL, 0xd896c59281016789ULL, 0x965a7ec92ec4d35fULL,
+      0x28b089abe0e8dc6eULL, 0xf4599217dc833d45ULL, 0x6c6b0924f89b78dcULL,
+      0x4f06041ed63c1c7aULL, 0xc2311ca355e54a38ULL, 0xcf98614da211925dULL,
+      0xee419d776840f021ULL, 0xbd6f512dcaf007ddULL, 0xb2dd60557e0e7402ULL,
+      0x9d13dc3ba926d1d8ULL, 0xdef7f8331d79adcdULL,
+  };
+  ASSERT_EQ(std::size(want), text.size() + 1);
+  for (size_t k = 0; k <= text.size(); ++k) {
+    EXPECT_EQ(StableHash64(text.substr(0, k)), want[k]) << k;
   }
 }
 

@@ -460,7 +460,8 @@ struct Decoder::Impl {
                                                 bool* present_out);
   bool ReadNonEmpty(od::value& v, const Path& path, std::string_view* out,
                     bool* present);
-  bool ReadTime(od::value& v, const Path& path, absl::Time* out, bool* present);
+  bool ReadTime(od::value& v, const Path& path, FeedTimeParser& parser,
+                absl::Time* out, bool* present);
   bool ReadCountry(od::value& v, const Path& path, CountryCode* out,
                    bool* present);
   bool ReadBool(od::value& v, const Path& path, Tristate* out);
@@ -473,6 +474,14 @@ struct Decoder::Impl {
   bool FirstTime(uint32_t* seen, uint32_t field, const Path& path);
 
   bool WrongType(Token got, const Path& path, std::string_view want);
+  // After get_object() failed on `v` with `error` (objects are read first
+  // and classified only on failure, as in ReadString(): get_object()
+  // refuses any other token with INCORRECT_TYPE and leaves it unread): true
+  // for a null, which leaves the field unset, otherwise false with the
+  // reason a classification first would have given.
+  ABSL_ATTRIBUTE_NOINLINE bool ObjectFailed(od::value& v,
+                                            simdjson::error_code error,
+                                            const Path& path);
   bool FailJson(simdjson::error_code error, const Path& path);
   template <typename... Parts>
   bool Fail(RejectReason why, const Parts&... parts) {
@@ -493,6 +502,10 @@ struct Decoder::Impl {
   std::vector<std::string_view> urls;
   std::vector<std::string_view> hashtags;
   std::vector<std::string_view> languages;
+  // One per time field: a post's time shares its date with the previous
+  // post's far more often than with its account's creation time.
+  FeedTimeParser created_at_times;
+  FeedTimeParser account_created_at_times;
   RejectReason reason = RejectReason::kNone;
   std::string detail;
 
@@ -663,7 +676,7 @@ inline bool Decoder::Impl::ReadTopField(std::string_view key, od::value& v) {
       ok = ReadNonEmpty(v, path, &event.platform, &given);
       break;
     case kCreatedAt:
-      ok = ReadTime(v, path, &event.created_at, &given);
+      ok = ReadTime(v, path, created_at_times, &event.created_at, &given);
       break;
     case kTarget:
       ok = ReadCountry(v, path, &event.target, &given);
@@ -732,12 +745,10 @@ inline bool Decoder::Impl::ReadTopField(std::string_view key, od::value& v) {
 
 bool Decoder::Impl::ReadAccount(od::value& v) {
   const Path path{"", "account"};
-  const Token token = Classify(v.raw_json_token());
-  if (token == Token::kNull) return true;
-  if (token != Token::kObject) return WrongType(token, path, "object");
   od::object object;
-  if (const auto error = v.get_object().get(object); error) {
-    return FailJson(error, path);
+  if (const auto error = v.get_object().get(object);
+      ABSL_PREDICT_FALSE(error)) {
+    return ObjectFailed(v, error, path);
   }
   uint32_t fields = 0;
   enum : uint32_t {
@@ -757,7 +768,8 @@ bool Decoder::Impl::ReadAccount(od::value& v) {
         if (key == "created_at") {
           bool given = false;
           return FirstTime(&fields, kAccCreatedAt, sub) &&
-                 ReadTime(value, sub, &event.account_created_at, &given);
+                 ReadTime(value, sub, account_created_at_times,
+                          &event.account_created_at, &given);
         }
         if (key == "country") {
           bool given = false;
@@ -778,14 +790,12 @@ bool Decoder::Impl::ReadAccount(od::value& v) {
 
 bool Decoder::Impl::ReadPayer(od::value& v) {
   const Path path{"", "payer"};
-  const Token token = Classify(v.raw_json_token());
   // "payer": null still marks the record as an ad (the key is what tells
   // the feeds apart); Finish() then reports payer.name missing.
-  if (token == Token::kNull) return true;
-  if (token != Token::kObject) return WrongType(token, path, "object");
   od::object object;
-  if (const auto error = v.get_object().get(object); error) {
-    return FailJson(error, path);
+  if (const auto error = v.get_object().get(object);
+      ABSL_PREDICT_FALSE(error)) {
+    return ObjectFailed(v, error, path);
   }
   uint32_t fields = 0;
   enum : uint32_t { kPayerName, kPayerCountry };
@@ -808,12 +818,10 @@ bool Decoder::Impl::ReadPayer(od::value& v) {
 bool Decoder::Impl::ReadRange(od::value& v, const Path& path,
                               const Path& lower_path, const Path& upper_path,
                               Range* out) {
-  const Token token = Classify(v.raw_json_token());
-  if (token == Token::kNull) return true;
-  if (token != Token::kObject) return WrongType(token, path, "object");
   od::object object;
-  if (const auto error = v.get_object().get(object); error) {
-    return FailJson(error, path);
+  if (const auto error = v.get_object().get(object);
+      ABSL_PREDICT_FALSE(error)) {
+    return ObjectFailed(v, error, path);
   }
   uint32_t fields = 0;
   double lower = 0, upper = 0;
@@ -865,20 +873,20 @@ bool Decoder::Impl::ReadNonEmpty(od::value& v, const Path& path,
   return true;
 }
 
-bool Decoder::Impl::ReadTime(od::value& v, const Path& path, absl::Time* out,
+bool Decoder::Impl::ReadTime(od::value& v, const Path& path,
+                             FeedTimeParser& parser, absl::Time* out,
                              bool* present_out) {
   std::string_view text;
   if (!ReadString(v, path, "string (RFC 3339 time)", &text, present_out)) {
     return false;
   }
   if (!*present_out) return true;
-  const absl::StatusOr<absl::Time> time = ParseRfc3339(text);
-  if (!time.ok()) {
-    return Fail(RejectReason::kBadTime, "bad time in ", path, ": ",
-                FromAbsl(time.status().message()));
-  }
-  *out = *time;
-  return true;
+  if (ABSL_PREDICT_TRUE(parser.Parse(text, out))) return true;
+  // Parsed again for the reason (Parse() fails exactly where it does): a
+  // bad time is rare.
+  const absl::Status status = ParseRfc3339(text).status();
+  return Fail(RejectReason::kBadTime, "bad time in ", path, ": ",
+              FromAbsl(status.message()));
 }
 
 bool Decoder::Impl::ReadCountry(od::value& v, const Path& path,
@@ -897,6 +905,13 @@ bool Decoder::Impl::ReadCountry(od::value& v, const Path& path,
 }
 
 bool Decoder::Impl::ReadBool(od::value& v, const Path& path, Tristate* out) {
+  // Read first, classified on failure, as in ReadString(): get_bool()
+  // accepts exactly the tokens `true` and `false` and leaves others unread.
+  if (bool b = false;
+      ABSL_PREDICT_TRUE(v.get_bool().get(b) == simdjson::SUCCESS)) {
+    *out = b ? Tristate::kYes : Tristate::kNo;
+    return true;
+  }
   const Token token = Classify(v.raw_json_token());
   switch (token) {
     case Token::kNull:
@@ -974,13 +989,15 @@ bool Decoder::Impl::ReadNonNegative(od::value& v, const Path& path, double* out,
 
 bool Decoder::Impl::ReadStringArray(od::value& v, const Path& path,
                                     std::vector<std::string_view>* out) {
-  const Token token = Classify(v.raw_json_token());
-  if (token == Token::kNull) return true;
-  if (token != Token::kArray) {
-    return WrongType(token, path, "array of strings");
-  }
+  // Read first, classified on failure, as in ReadString(): get_array()
+  // refuses any other token with INCORRECT_TYPE and leaves it unread.
   od::array array;
-  if (const auto error = v.get_array().get(array); error) {
+  if (const auto error = v.get_array().get(array); ABSL_PREDICT_FALSE(error)) {
+    const Token token = Classify(v.raw_json_token());
+    if (token == Token::kNull) return true;
+    if (token != Token::kArray) {
+      return WrongType(token, path, "array of strings");
+    }
     return FailJson(error, path);
   }
   int64_t index = 0;
@@ -1105,6 +1122,14 @@ bool Decoder::Impl::Finish() {
     return Fail(RejectReason::kMissingField, "missing field target");
   }
   return true;
+}
+
+bool Decoder::Impl::ObjectFailed(od::value& v, simdjson::error_code error,
+                                 const Path& path) {
+  const Token token = Classify(v.raw_json_token());
+  if (token == Token::kNull) return true;
+  if (token != Token::kObject) return WrongType(token, path, "object");
+  return FailJson(error, path);
 }
 
 bool Decoder::Impl::WrongType(Token got, const Path& path,

@@ -1,7 +1,9 @@
 #include "pipeline/core/country.h"
 
 #include <array>
-#include <bitset>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
 
 namespace vigia {
 namespace {
@@ -20,27 +22,35 @@ constexpr std::string_view kAssigned =
     "TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
     "VN VU WF WS YE YT ZA ZM ZW XK";
 
-class Table {
- public:
-  Table() {
-    for (size_t i = 0; i + 1 < kAssigned.size(); i += 3) {
-      bits_.set(Index(kAssigned[i], kAssigned[i + 1]));
-    }
+// Bit (a - 'A') * 26 + (b - 'A') is set for each assigned code "ab". Built
+// at compile time: a function-local static cost a guard check on every
+// call, two per post in the decoder.
+constexpr size_t kCodes = 26 * 26;
+constexpr std::array<uint64_t, (kCodes + 63) / 64> kAssignedBits = [] {
+  std::array<uint64_t, (kCodes + 63) / 64> bits = {};
+  for (size_t i = 0; i + 1 < kAssigned.size(); i += 3) {
+    const size_t index = static_cast<size_t>(kAssigned[i] - 'A') * 26 +
+                         static_cast<size_t>(kAssigned[i + 1] - 'A');
+    bits[index / 64] |= uint64_t{1} << (index % 64);
   }
-  bool Has(char a, char b) const { return bits_.test(Index(a, b)); }
-
- private:
-  static size_t Index(char a, char b) { return (a - 'A') * 26 + (b - 'A'); }
-  std::bitset<26 * 26> bits_;
-};
+  return bits;
+}();
+static_assert(
+    [] {
+      int n = 0;
+      for (const uint64_t word : kAssignedBits) n += std::popcount(word);
+      return n;
+    }() == 250,
+    "249 assigned codes and XK, none twice");
 
 }  // namespace
 
 CountryCode ParseCountry(std::string_view code) {
-  static const Table* table = new Table();
   const CountryCode c = CountryCode::FromString(code);
   if (!c.known()) return c;
-  return table->Has(code[0], code[1]) ? c : CountryCode();
+  const size_t index = static_cast<size_t>(code[0] - 'A') * 26 +
+                       static_cast<size_t>(code[1] - 'A');
+  return (kAssignedBits[index / 64] >> (index % 64)) & 1 ? c : CountryCode();
 }
 
 }  // namespace vigia

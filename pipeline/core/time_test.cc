@@ -176,6 +176,76 @@ TEST(ParseRfc3339, MillisecondUtcShapeChecksEveryByte) {
   EXPECT_GT(accepted, 100);
 }
 
+// FeedTimeParser remembers the last date it converted. Every byte of a
+// feed time, replaced by every other byte, parsed right after the original
+// (whose date is then remembered), right after a time on another date and
+// right after itself, must give exactly what ParseRfc3339 gives: the same
+// instant, or a failure.
+TEST(FeedTimeParser, AgreesWithParseRfc3339AfterTheSameDateAndAnother) {
+  const std::string base = "2026-05-09T12:34:56.789Z";
+  const std::string other = "2025-12-31T23:59:59.999Z";
+  FeedTimeParser parser;
+  int compared = 0;
+  int failed = 0;
+  for (size_t i = 0; i < base.size(); ++i) {
+    for (int b = 0; b < 256; ++b) {
+      std::string text = base;
+      text[i] = static_cast<char>(b);
+      const absl::StatusOr<absl::Time> want = ParseRfc3339(text);
+      for (const std::string* before :
+           {&base, &other, static_cast<const std::string*>(&text)}) {
+        absl::Time t;
+        if (before == &text) {
+          (void)parser.Parse(text, &t);  // a second time: its own date
+        } else {
+          ASSERT_TRUE(parser.Parse(*before, &t)) << *before;
+          ASSERT_EQ(t, MustParse(*before)) << *before;
+        }
+        t = absl::InfinitePast();
+        const bool ok = parser.Parse(text, &t);
+        ASSERT_EQ(ok, want.ok()) << text << " after " << *before;
+        if (ok) {
+          ASSERT_EQ(t, *want) << text << " after " << *before;
+        } else {
+          ASSERT_EQ(t, absl::InfinitePast()) << "changed on failure: " << text;
+          ++failed;
+        }
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 24 * 256 * 3);
+  EXPECT_GT(failed, 1000);
+}
+
+// A stream of feed times across day, month, year and leap-day boundaries,
+// and in other shapes, through one parser: each as ParseRfc3339 gives it.
+TEST(FeedTimeParser, FollowsTheDateAcrossBoundaries) {
+  FeedTimeParser parser;
+  absl::Time t = Utc(2023, 12, 30, 22, 0, 0) + absl::Milliseconds(123);
+  const absl::Time end = Utc(2024, 3, 2, 0, 0, 0);
+  int checked = 0;
+  while (t < end) {
+    const std::string text = FormatRfc3339(t);
+    absl::Time got;
+    ASSERT_TRUE(parser.Parse(text, &got)) << text;
+    ASSERT_EQ(got, t) << text;
+    // Another shape in between must not disturb the remembered date.
+    const std::string offset = text.substr(0, 23) + "+01:00";
+    ASSERT_TRUE(parser.Parse(offset, &got)) << offset;
+    ASSERT_EQ(got, t - absl::Hours(1)) << offset;
+    t += absl::Minutes(37) + absl::Milliseconds(1);
+    ++checked;
+  }
+  EXPECT_GT(checked, 2000);
+  absl::Time got;
+  EXPECT_TRUE(parser.Parse("2024-02-29T00:00:00.000Z", &got));
+  EXPECT_FALSE(parser.Parse("2023-02-29T00:00:00.000Z", &got));
+  EXPECT_TRUE(parser.Parse("2016-12-31T23:59:60.500Z", &got));
+  EXPECT_EQ(got, Utc(2017, 1, 1, 0, 0, 0) + absl::Milliseconds(500));
+  EXPECT_FALSE(parser.Parse("2016-12-31T24:00:00.000Z", &got));
+}
+
 TEST(ParseRfc3339, FoldsALeapSecondIntoTheNextMinute) {
   EXPECT_EQ(MustParse("2016-12-31T23:59:60Z"), Utc(2017, 1, 1, 0, 0, 0));
   EXPECT_EQ(MustParse("2015-06-30T23:59:60Z"), Utc(2015, 7, 1, 0, 0, 0));
