@@ -38,6 +38,14 @@ constexpr int64_t kNoHop = HopSchedule::kNoHop;
 // Ads are sparse: a target is forgotten only after a week without a
 // qualifying ad (and nothing firing), or it would warm up again too often.
 constexpr absl::Duration kIdleEviction = absl::Hours(7 * 24);
+// And a partition of ads is read far ahead of the ads watermark in a
+// catch-up: its progress is the quorum-th newest of its event times
+// (docs/kafka.md, "Clocks ahead"), hours behind its newest ad when ads are a
+// few an hour, and a thin partition holds the feed's watermark there. So a
+// target holds ads up to a day ahead of its window (watermark.max_lead's
+// default), not the six hours of the posts detectors: at the default
+// 10-minute hop, 144 slots more per target, a few kB.
+constexpr absl::Duration kLookahead = absl::Hours(24);
 // What a payer keeps for its first-seen evidence: a few pages and the
 // samples. Freed once its alert is out.
 constexpr int kPayerTopCapacity = 4;
@@ -120,7 +128,7 @@ class ForeignAdSpend final : public Operator {
                  const OperatorContext& context)
       : options_(options),
         context_(context),
-        schedule_(options.window, options.hop, kIdleEviction),
+        schedule_(options.window, options.hop, kIdleEviction, kLookahead),
         spend_unit_(options.spend_unit > 0 ? options.spend_unit : 1.0),
         limits_{std::max(4 * context.top_n, 8), context.max_samples},
         window_text_(HumanDuration(schedule_.window())) {

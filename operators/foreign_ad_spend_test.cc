@@ -132,6 +132,40 @@ int WarmUp(Driver& d, int steps = 24 * 6) {
 const Ad kKremlinAd{kMD,  kRU,  "Kremlin Media", kRUB,
                     5000, 9999, false,           "rupage9"};
 
+// Ads are sparse, and in a Kafka catch-up their watermark can trail the
+// ads being read by hours: a target holds ads up to a day ahead of its last
+// evaluation (the posts detectors hold six hours), and refuses, telling
+// the pipeline why, only beyond that.
+TEST(ForeignAdSpend, HoldsAdsADayAheadOfItsLastEvaluation) {
+  Driver d;
+  for (int step = 0; step < 6; ++step) d.Step(Background(kMD, kMDL, step));
+  const Ad ad{kMD, kRU, "Fond 1", kRUB, 100, 199, true, "rupage"};
+  EventFacts facts;
+  const auto send = [&](absl::Duration ahead) {
+    Event e;
+    e.kind = FeedKind::kAd;
+    e.created_at = d.now() + ahead;
+    e.target = ad.target;
+    e.page_id = ad.page;
+    e.payer_name = ad.payer;
+    e.payer_country = ad.payer_country;
+    e.currency = ad.currency;
+    e.spend.lower = ad.lower;
+    e.spend.upper = ad.upper;
+    e.has_disclaimer = true;
+    e.disclaimer = "Paid for by someone";
+    facts.Reset(e);
+    d.op().Observe(e, facts, d.emitter());
+    return facts.TakeRefusal();
+  };
+  const int64_t hits = d.op().stats().cap_hits;
+  EXPECT_EQ(send(absl::Hours(12)), EventFacts::Refusal::kNone);
+  EXPECT_EQ(send(absl::Hours(23)), EventFacts::Refusal::kNone);
+  EXPECT_EQ(d.op().stats().cap_hits, hits);
+  EXPECT_EQ(send(absl::Hours(27)), EventFacts::Refusal::kAhead);
+  EXPECT_EQ(d.op().stats().cap_hits, hits + 1);
+}
+
 TEST(ForeignAdSpend, StaysQuietOnADomesticSpendSurge) {
   Driver d;
   int s = WarmUp(d);

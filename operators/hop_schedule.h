@@ -44,15 +44,19 @@ class HopSchedule {
   // By default, a key with no events for this long, and nothing firing, is
   // forgotten; it warms up again if it comes back.
   static constexpr absl::Duration kIdleEviction = absl::Hours(24);
-  // How far past the oldest hop of its window a key may hold events (from a
-  // source running ahead of the watermark); beyond that they are refused.
+  // By default, how far past the oldest hop of its window a key may hold
+  // events (from a source running ahead of the watermark); beyond that they
+  // are refused.
   static constexpr absl::Duration kMaxLookahead = absl::Hours(6);
 
   // REQUIRES: window a positive multiple of hop (validated by the config);
   // a hop under 1us counts as 1us, a window under one hop as one hop.
-  // `idle_eviction` is how long an idle key is kept (at least a window).
+  // `idle_eviction` is how long an idle key is kept (at least a window),
+  // `lookahead` how far ahead of its window a key holds events (at least a
+  // hop).
   HopSchedule(absl::Duration window, absl::Duration hop,
-              absl::Duration idle_eviction = kIdleEviction)
+              absl::Duration idle_eviction = kIdleEviction,
+              absl::Duration lookahead = kMaxLookahead)
       : hop_us_(std::max<int64_t>(1, absl::ToInt64Microseconds(hop))),
         window_hops_(static_cast<int>(
             std::max<int64_t>(1, absl::ToInt64Microseconds(window) / hop_us_))),
@@ -60,7 +64,7 @@ class HopSchedule {
             window_hops_, absl::ToInt64Microseconds(idle_eviction) / hop_us_)),
         max_span_(window_hops_ +
                   static_cast<int>(std::max<int64_t>(
-                      1, absl::ToInt64Microseconds(kMaxLookahead) / hop_us_))) {
+                      1, absl::ToInt64Microseconds(lookahead) / hop_us_))) {
   }
 
   // Geometry.

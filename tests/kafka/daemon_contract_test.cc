@@ -23,7 +23,6 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
-#include <iostream>
 #include <iterator>
 #include <map>
 #include <set>
@@ -463,18 +462,16 @@ class TwoDaysOfAllDetectors : public AllDetectors {
 };
 
 // The same catch-up over two days of event time, all of it in the topics
-// before the daemon starts, with an empty partition in each topic. Every
-// posts detector raises replay's alerts and refuses nothing. The ads feed
-// is sparse (about two ads an hour): a partition is paused at the record
-// that takes it past the drift, and that one record can lie hours ahead,
-// beyond what foreign_ad_spend's windows hold (docs/kafka.md, "Watermark
-// alignment"). Those refusals are counted and each refused ad is in the
-// dead-letter topic as detector_refused (nothing dropped silently), and
-// only that detector's alerts may differ. (Before the partitions were
-// paused at the record, a
-// fetched batch ran on to its end: 9,031 events refused here, and the
-// alignment of both feeds was released at the end of the first
-// end_grace.)
+// before the daemon starts, with an empty partition in each topic (issue
+// 15: "the whole 2-day scenario produced before the daemon starts, with an
+// empty partition, gives replay's alerts"). Every detector raises exactly
+// replay's alerts, refuses nothing and dead-letters nothing. (Before the
+// partitions were paused at the record, a fetched batch ran on to its end:
+// 9,031 events refused here, and the alignment of both feeds was released
+// at the end of the first end_grace. Before foreign_ad_spend held a day
+// ahead, the sparse ads feed's watermark lagged the ads read by more than
+// six hours and 6 ads were refused: dead-lettered as detector_refused, and
+// its alerts differed.)
 TEST_F(TwoDaysOfAllDetectors, ABacklogWithAnEmptyPartitionRaisesReplaysAlerts) {
   auto mc = StartCluster();
   ASSERT_NE(mc, nullptr);
@@ -490,45 +487,22 @@ TEST_F(TwoDaysOfAllDetectors, ABacklogWithAnEmptyPartitionRaisesReplaysAlerts) {
   ExpectNothingLate(d.daemon());
   EXPECT_EQ(d.daemon().alignment_releases(), 0);
   const std::string metrics = SerializeMetrics(d.daemon().registry());
-  EXPECT_EQ(SumOf(metrics, "vigia_detector_cap_hits_total") -
-                SumOf(metrics,
-                      "vigia_detector_cap_hits_total{detector=\"foreign_ad_"
-                      "spend\"}"),
-            0)
-      << metrics;
-  const double refused = SumOf(metrics, "vigia_events_refused_total");
-  EXPECT_EQ(refused,
-            SumOf(metrics, "vigia_events_refused_total{feed=\"ads\"}"));
-  EXPECT_GE(
-      SumOf(metrics,
-            "vigia_detector_cap_hits_total{detector=\"foreign_ad_spend\"}"),
-      refused);
+  EXPECT_EQ(SumOf(metrics, "vigia_detector_cap_hits_total"), 0) << metrics;
+  EXPECT_EQ(SumOf(metrics, "vigia_events_refused_total"), 0) << metrics;
   ASSERT_TRUE(d.Stop().ok());
   auto letters = testing::ReadTopic(mc->bootstrap(), "vigia.dlq", kPartitions);
   ASSERT_TRUE(letters.ok()) << letters.status();
-  EXPECT_EQ(static_cast<double>(letters->size()), refused);
   for (const testing::TopicRecord& r : *letters) {
-    EXPECT_EQ(r.headers.at("vigia.reason"), "detector_refused");
-    EXPECT_THAT(r.headers.at("vigia.detail"),
-                HasSubstr("refused by foreign_ad_spend: "));
-    EXPECT_EQ(r.headers.at("vigia.source.topic"), "vigia.ads");
+    ADD_FAILURE() << "dead letter " << r.headers.at("vigia.reason") << ": "
+                  << r.headers.at("vigia.detail");
   }
-  std::cout << "two-day backlog: " << refused
-            << " ads refused by foreign_ad_spend, all dead-lettered\n";
-  const std::vector<AlertRecord> got = Sorted(testing::EndingBy(
-      Records(PlacedAlertsInTopic(mc->bootstrap())), Cutoff(feed_)));
-  std::vector<AlertRecord> only_one;
-  std::set_symmetric_difference(got.begin(), got.end(), replay_.begin(),
-                                replay_.end(), std::back_inserter(only_one));
-  for (const AlertRecord& a : only_one) {
-    EXPECT_EQ(a.detector, "foreign_ad_spend")
-        << "differs from replay: " << a.id << " " << a.state << " "
-        << a.severity << " " << a.window_end;
+  ExpectReplaysAlerts(*mc);
+  int ads_alerts = 0;
+  for (const AlertRecord& a : replay_) {
+    ads_alerts += a.detector == "foreign_ad_spend";
   }
-  int posts_alerts = 0;
-  for (const AlertRecord& a : got)
-    posts_alerts += a.detector != "foreign_ad_spend";
-  EXPECT_GT(posts_alerts, 10);
+  EXPECT_GT(ads_alerts, 0);
+  EXPECT_GT(replay_.size(), static_cast<size_t>(ads_alerts) + 10);
 }
 
 // Watermark alignment (issue 15): with the same backlog and a drift of ten
