@@ -38,7 +38,7 @@ constexpr absl::Duration kSeekTimeout = absl::Seconds(10);
 // The daemon's section of its snapshots: the assignment and the offsets the
 // state reflects.
 constexpr std::string_view kKafkaStateSection = "kafka";
-constexpr uint32_t kKafkaStateVersion = 2;
+constexpr uint32_t kKafkaStateVersion = 3;
 
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
@@ -1604,6 +1604,17 @@ absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
     w.U64(codes.size());
     for (uint16_t code : codes) w.U32(code);
   }
+  // Version 3: then, with kafka.repartition, per lane (repartition topic
+  // and partition, input partition) the input offset the next record must
+  // reach: the forwarders' re-sends the state already reflects are skipped
+  // after a restore too.
+  w.U64(lane_next_.size());
+  for (const auto& [lane, next] : lane_next_) {
+    w.Str(std::get<0>(lane));
+    w.I32(std::get<1>(lane));
+    w.I32(std::get<2>(lane));
+    w.I64(next);
+  }
   w.EndSection();
   const std::string bytes = FinishSnapshot(w);
   // Never the slot the group's offsets name now: that snapshot must stay
@@ -1695,6 +1706,9 @@ void Daemon::RestoreAssignmentState() {
     // Per topic, each target's partition (the lowest that carried it).
     std::map<std::string, std::map<uint16_t, int32_t>, std::less<>> home;
     std::map<TopicPartition, std::set<uint16_t>> targets;
+    // Per lane of a partition that names it: the next input offset.
+    std::vector<std::pair<std::tuple<const char*, int32_t, int32_t>, int64_t>>
+        lanes;
   };
   std::vector<std::unique_ptr<Loaded>> loaded;
   const auto started = SteadyClock::now();
@@ -1777,6 +1791,25 @@ void Daemon::RestoreAssignmentState() {
           if (!inserted) home->second = std::min(home->second, tp.second);
           l->targets[tp].insert(packed);
         }
+      }
+    }
+    if (l->kafka_version >= 3) {
+      const size_t lanes = r.Count(4);
+      for (size_t i = 0; i < lanes && r.ok(); ++i) {
+        const std::string topic(r.StrView());
+        const int32_t partition =
+            static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
+        const int32_t input =
+            static_cast<int32_t>(r.Int(0, INT32_MAX, "input partition"));
+        const int64_t next = r.Int(0, INT64_MAX / 2, "lane offset");
+        // Lanes of the partitions another instance takes are its to read.
+        if (!r.ok() || !mine.contains({topic, partition}) ||
+            !IsRepartitionTopic(TopicView(topic.c_str())) ||
+            TopicView(topic.c_str()) != topic) {
+          continue;
+        }
+        l->lanes.push_back(
+            {{TopicView(topic.c_str()).data(), partition, input}, next});
       }
     }
     if (absl::Status s = r.Finish(); !s.ok()) {
@@ -1876,6 +1909,7 @@ void Daemon::RestoreAssignmentState() {
       auto it = l->targets.find(tp);
       if (it != l->targets.end()) partition_targets_[tp] = it->second;
     }
+    for (const auto& [lane, next] : l->lanes) lane_next_[lane] = next;
     ++state_restores_;
     state_restored_partitions_ += static_cast<int64_t>(l->partitions.size());
     kafka_probe_->OnStateRestore("");
