@@ -24,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/cap_hits.h"
 #include "operators/compact_storage.h"
 #include "operators/detector_options.h"
 #include "operators/event_urls.h"
@@ -504,7 +505,7 @@ class CoordinatedSharing final : public Operator {
     if (any_watched_ && !watched_[facts.target_index()]) return;
     const int64_t t = absl::ToUnixMicros(event.created_at);
     if (wm_us_ != kNoTime && t - wm_us_ >= lookahead_us_) {
-      ++cap_hits_;
+      cap_hits_.Hit(event.target);
       facts.Refuse(EventFacts::Refusal::kAhead);
       return;
     }
@@ -587,7 +588,7 @@ class CoordinatedSharing final : public Operator {
     OperatorStats s;
     s.keys = live_;
     s.buckets = posts_held_;
-    s.cap_hits = cap_hits_;
+    s.cap_hits = cap_hits_.total();
     s.firing = static_cast<int64_t>(firing_.size());
     return s;
   }
@@ -599,12 +600,13 @@ class CoordinatedSharing final : public Operator {
   // episode; id and newest post time are derived in memory and checked on
   // restore); the free list, LRU ends and firing keys in order; the queued
   // judgements (their pop order is fixed by time and sequence). The index
-  // of slots by id is rebuilt.
-  uint32_t state_version() const override { return 2; }
+  // of slots by id is rebuilt. Version 3 keeps the cap hits per target
+  // (CapHits); before, the total.
+  uint32_t state_version() const override { return 3; }
   void SaveState(SnapshotWriter& w) const override {
     w.I64(wm_us_);
     w.U64(seq_);
-    w.I64(cap_hits_);
+    cap_hits_.Save(w, /*per_target=*/true);
     w.I64(next_deadline_);
     sources_.Save(w);
     w.U64(slots_.size());
@@ -656,7 +658,7 @@ class CoordinatedSharing final : public Operator {
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
     wm_us_ = r.I64();
     seq_ = r.U64();
-    cap_hits_ = r.I64();
+    cap_hits_.Restore(r, /*per_target=*/version >= 3);
     next_deadline_ = r.I64();
     sources_.Restore(r);
     const size_t slots = r.Count(2);
@@ -794,6 +796,7 @@ class CoordinatedSharing final : public Operator {
       next_deadline_ =
           std::min(next_deadline_, slots_[s].episode->last_us + resolve_us_);
     }
+    cap_hits_.RetainTargets(keep);
   }
 
   // Moves the other part's keys into this one's free slots. Within each
@@ -829,7 +832,7 @@ class CoordinatedSharing final : public Operator {
     }
     const bool fresh = live_ == 0 && wm_us_ == kNoTime && pending_.empty();
     wm_us_ = fresh ? o->wm_us_ : std::min(wm_us_, o->wm_us_);
-    cap_hits_ += o->cap_hits_;
+    cap_hits_.Absorb(o->cap_hits_);
     next_deadline_ = std::min(next_deadline_, o->next_deadline_);
 
     // The keys, with their posts' sources renumbered into this table.
@@ -938,7 +941,7 @@ class CoordinatedSharing final : public Operator {
     // Beyond the cap, as NewKey makes room: the least recently used idle
     // keys go (firing episodes never do).
     while (live_ > options_.max_keys && lru_tail_ != kNone) {
-      ++cap_hits_;
+      cap_hits_.Hit(slots_[lru_tail_].target);
       Free(lru_tail_);
     }
     return absl::OkStatus();
@@ -1017,7 +1020,7 @@ class CoordinatedSharing final : public Operator {
                            t + window_us_ + 1, before) -
           key.members.begin());
       if (pos - from >= max_posts_ || to - pos >= max_posts_) {
-        ++cap_hits_;
+        cap_hits_.Hit(key.target);
         if (pos == from || to - pos >= max_posts_) {  // drop it
           facts.Refuse(EventFacts::Refusal::kKeyCap);
           return;
@@ -1066,7 +1069,7 @@ class CoordinatedSharing final : public Operator {
     if (live_ >= options_.max_keys) {
       // Room is made by forgetting the least recently used idle key;
       // firing episodes are never dropped.
-      ++cap_hits_;
+      cap_hits_.Hit(target);
       if (lru_tail_ == kNone) return kNone;
       Free(lru_tail_);
     }
@@ -1620,7 +1623,7 @@ class CoordinatedSharing final : public Operator {
   int64_t wm_us_ = kNoTime;
   int64_t live_ = 0;
   int64_t posts_held_ = 0;
-  int64_t cap_hits_ = 0;
+  CapHits cap_hits_;
   std::vector<uint64_t> scratch_;
   // Scratch for Observe, reused so that normalising allocates nothing.
   std::string buffer_;

@@ -548,7 +548,8 @@ TEST(CoordinatedSharing, KeepsFollowerCountsAcrossASnapshot) {
   d.op().SaveState(w);
   Driver restored;
   SnapshotReader r(w.bytes(), 0, "coordinated_sharing");
-  ASSERT_TRUE(restored.op().RestoreState(r, 2).ok()) << r.status();
+  ASSERT_TRUE(restored.op().RestoreState(r, restored.op().state_version()).ok())
+      << r.status();
   SendAll(restored, second);
   restored.Watermark(At(40));
   ASSERT_FALSE(restored.alerts().empty());
@@ -598,7 +599,8 @@ TEST(CoordinatedSharing, KeysOfOnePostQuoteTheirOwnUrlAndItsFollowers) {
   d.op().SaveState(w);
   Driver restored;
   SnapshotReader r(w.bytes(), 0, "coordinated_sharing");
-  ASSERT_TRUE(restored.op().RestoreState(r, 2).ok()) << r.status();
+  ASSERT_TRUE(restored.op().RestoreState(r, restored.op().state_version()).ok())
+      << r.status();
   SnapshotWriter again;
   restored.op().SaveState(again);
   EXPECT_EQ(again.bytes(), w.bytes());

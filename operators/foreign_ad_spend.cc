@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "operators/cap_hits.h"
 #include "operators/detector_options.h"
 #include "operators/evidence.h"
 #include "operators/hop_schedule.h"
@@ -173,7 +174,7 @@ class ForeignAdSpend final : public Operator {
     if (k < 0) {
       k = NewKey(event.target, &p, hop);
       if (k < 0) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kKeyCap);
         return;
       }
@@ -186,14 +187,14 @@ class ForeignAdSpend final : public Operator {
     if (hop < ks.window.oldest_hop() && !ks.count.has_history() &&
         !schedule_.TooLateForNewKey(hop) &&
         !ks.window.StartEarlier(schedule_.FirstHopOfNewKey(hop))) {
-      ++cap_hits_;
+      cap_hits_.Hit(event.target);
       facts.Refuse(EventFacts::Refusal::kBehindNewKey);
       return;
     }
     Window::Slot* slot = ks.window.Add(hop);
     if (slot == nullptr) {
       if (hop >= ks.window.oldest_hop()) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kAhead);
       }
       return;
@@ -246,7 +247,7 @@ class ForeignAdSpend final : public Operator {
     OperatorStats s;
     s.keys = static_cast<int64_t>(keys_.size() + payers_.size());
     s.buckets = buckets_;
-    s.cap_hits = cap_hits_;
+    s.cap_hits = cap_hits_.total();
     s.firing = firing_;
     return s;
   }
@@ -261,11 +262,12 @@ class ForeignAdSpend final : public Operator {
   // spend sums, reason counts, sample notes); per payer (in order, so the
   // pending alerts' indices hold) its identity, totals, first-seen time,
   // alerted flag and evidence until the alert; the pending first-seen
-  // alerts; the cap-hit count and the latest scores.
-  uint32_t state_version() const override { return 1; }
+  // alerts; the cap-hit count and the latest scores. Version 2 keeps the
+  // cap hits per target (CapHits); version 1 had the total only.
+  uint32_t state_version() const override { return 2; }
   void SaveState(SnapshotWriter& w) const override {
     schedule_.Save(w);
-    w.I64(cap_hits_);
+    cap_hits_.Save(w, /*per_target=*/true);
     w.U64(keys_.size());
     for (const KeyState& ks : keys_) {
       w.U32(ks.target.packed());
@@ -322,9 +324,8 @@ class ForeignAdSpend final : public Operator {
   }
 
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
     schedule_.Restore(r);
-    cap_hits_ = r.I64();
+    cap_hits_.Restore(r, /*per_target=*/version >= 2);
     const auto country = [&r](bool may_be_empty) {
       const uint32_t packed = r.U32();
       if (!r.ok()) return CountryCode();
@@ -432,11 +433,10 @@ class ForeignAdSpend final : public Operator {
   // alerts. Splitting drops the others' in place (keeping the order);
   // merging appends. Shared, so approximated: max_keys and max_payers bound
   // all targets together (a part alone may admit a target or payer the
-  // whole refused; a merge over a cap fails), the cap-hit count stays whole
-  // in each part and is summed by a merge (as KeyedHopCounter's), and the
-  // schedule's newest event hop stays the whole's, which only the end of
-  // input reads. Alerts of one hop come out in key order, which after a
-  // merge is the parts' one after the other.
+  // whole refused; a merge over a cap fails), and the schedule's newest
+  // event hop stays the whole's, which only the end of input reads. (The
+  // cap hits are kept per target: CapHits.) Alerts of one hop come out in key
+  // order, which after a merge is the parts' one after the other.
   bool splits_by_target() const override { return true; }
   void RetainTargets(const std::function<bool(CountryCode)>& keep) override {
     std::vector<KeyState> kept;
@@ -462,6 +462,7 @@ class ForeignAdSpend final : public Operator {
     pending_ = std::move(pending);
     Reindex();
     scores_.RetainTargets(keep);
+    cap_hits_.RetainTargets(keep);
   }
   absl::Status Absorb(Operator& other) override {
     auto* o = dynamic_cast<ForeignAdSpend*>(&other);
@@ -505,7 +506,7 @@ class ForeignAdSpend final : public Operator {
       p.payer += base;
       pending_.push_back(p);
     }
-    cap_hits_ += o->cap_hits_;
+    cap_hits_.Absorb(o->cap_hits_);
     scores_.Absorb(o->scores_);
     o->keys_.clear();
     o->payers_.clear();
@@ -643,7 +644,7 @@ class ForeignAdSpend final : public Operator {
       index = it->second;
     } else {
       if (static_cast<int64_t>(payers_.size()) >= options_.max_payers) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kKeyCap);
         return;
       }
@@ -981,7 +982,7 @@ class ForeignAdSpend final : public Operator {
   std::string payer_key_;
   std::vector<Pending> pending_;
   int64_t buckets_ = 0;
-  int64_t cap_hits_ = 0;
+  CapHits cap_hits_;
   int64_t firing_ = 0;
   TargetScores scores_;
 };

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/cap_hits.h"
 #include "operators/detector_options.h"
 #include "operators/evidence.h"
 #include "operators/hop_schedule.h"
@@ -235,7 +236,7 @@ class ForeignShare final : public Operator {
     if (ts.key < 0) {
       ts.key = NewKey(ts.slot, std::string(), FirstHop(hop));
       if (ts.key < 0) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kKeyCap);
       }
     }
@@ -276,7 +277,7 @@ class ForeignShare final : public Operator {
     OperatorStats s;
     s.keys = static_cast<int64_t>(keys_.size());
     s.buckets = buckets_;
-    s.cap_hits = cap_hits_;
+    s.cap_hits = cap_hits_.total();
     s.firing = firing_;
     return s;
   }
@@ -294,11 +295,12 @@ class ForeignShare final : public Operator {
   // hashtag's is rebuilt from the keys. Version 1 had neither the last hop
   // re-ranked nor the per-target fields: every target then had the
   // detector's decay hour, and none was re-ranked after the last hop done.
-  uint32_t state_version() const override { return 2; }
+  // Version 3 keeps the cap hits per target (CapHits); before, the total.
+  uint32_t state_version() const override { return 3; }
   void SaveState(SnapshotWriter& w) const override {
     schedule_.Save(w);
     w.I64(last_decay_hour_);
-    w.I64(cap_hits_);
+    cap_hits_.Save(w, /*per_target=*/true);
     w.I64(last_refresh_hop_);
     w.U64(targets_.size());
     for (const std::unique_ptr<TargetState>& ts : targets_) {
@@ -331,7 +333,7 @@ class ForeignShare final : public Operator {
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
     schedule_.Restore(r);
     last_decay_hour_ = r.I64();
-    cap_hits_ = r.I64();
+    cap_hits_.Restore(r, /*per_target=*/version >= 3);
     last_refresh_hop_ = version >= 2 ? r.I64() : schedule_.last_done_hop();
     const size_t targets = r.Count(2);
     for (size_t i = 0; i < targets && r.ok(); ++i) {
@@ -420,9 +422,8 @@ class ForeignShare final : public Operator {
   //     that rounding.
   //   - max_keys bounds all targets' keys together: a part alone may admit
   //     a key the whole refused, and a merge over the cap fails.
-  //   - The cap-hit count stays whole in each part and is summed by a merge
-  //     (as KeyedHopCounter's); the schedule's newest event hop stays the
-  //     whole's, which only the end of input reads.
+  //   - The schedule's newest event hop stays the whole's, which only the
+  //     end of input reads. (The cap hits are kept per target: CapHits.)
   //   - Alerts of one hop come out in key order, which after a merge is
   //     the parts' one after the other.
   bool splits_by_target() const override { return true; }
@@ -445,6 +446,7 @@ class ForeignShare final : public Operator {
     keys_ = std::move(kept_keys);
     Reindex();
     scores_.RetainTargets(keep);
+    cap_hits_.RetainTargets(keep);
   }
   absl::Status Absorb(Operator& other) override {
     auto* o = dynamic_cast<ForeignShare*>(&other);
@@ -477,7 +479,7 @@ class ForeignShare final : public Operator {
     }
     last_decay_hour_ = std::max(last_decay_hour_, o->last_decay_hour_);
     last_refresh_hop_ = std::max(last_refresh_hop_, o->last_refresh_hop_);
-    cap_hits_ += o->cap_hits_;
+    cap_hits_.Absorb(o->cap_hits_);
     scores_.Absorb(o->scores_);
     o->targets_.clear();
     o->keys_.clear();
@@ -598,7 +600,7 @@ class ForeignShare final : public Operator {
       const int64_t first = schedule_.FirstHopOfNewKey(hop);
       const int before = ks.fwin.capacity();
       if (!ks.twin.StartEarlier(first) || !ks.fwin.StartEarlier(first)) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kBehindNewKey);
         return;
       }
@@ -608,7 +610,7 @@ class ForeignShare final : public Operator {
       // Too old for every window still to come (late: ignored), or too far
       // ahead of the watermark to hold (refused: counted).
       if (hop >= ks.twin.oldest_hop()) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kAhead);
       }
       return;
@@ -637,7 +639,7 @@ class ForeignShare final : public Operator {
   void Evict(size_t i) {
     KeyState& gone = keys_[i];
     TargetState& ts = *targets_[gone.target_slot];
-    if (gone.displaced) ++cap_hits_;
+    if (gone.displaced) cap_hits_.Hit(ts.target);
     if (gone.hashtag.empty()) {
       ts.key = -1;
     } else {
@@ -726,7 +728,7 @@ class ForeignShare final : public Operator {
         }
         if (!e.refused) {
           e.refused = true;
-          ++cap_hits_;
+          cap_hits_.Hit(ts.target);
         }
       }
     }
@@ -914,7 +916,7 @@ class ForeignShare final : public Operator {
   int64_t last_decay_hour_ = kNoHop;
   int64_t last_refresh_hop_ = kNoHop;
   int64_t buckets_ = 0;
-  int64_t cap_hits_ = 0;
+  CapHits cap_hits_;
   int64_t firing_ = 0;
   TargetScores scores_;
   // Buckets dropped by windows, emptied, for Count() to reuse.

@@ -488,9 +488,11 @@ std::string Save(const Operator& op) {
   return w.bytes();
 }
 
-void Load(Operator& op, const std::string& bytes, uint32_t version = 2) {
+// `version` 0: the one the detector writes.
+void Load(Operator& op, const std::string& bytes, uint32_t version = 0) {
   SnapshotReader r(bytes, 0, "foreign_share");
-  const absl::Status s = op.RestoreState(r, version);
+  const absl::Status s =
+      op.RestoreState(r, version == 0 ? op.state_version() : version);
   ASSERT_TRUE(s.ok()) << s;
 }
 
@@ -651,7 +653,12 @@ std::string AsVersion1(const std::string& v2) {
   SnapshotReader r(v2, 0, "v2");
   SnapshotWriter w;
   for (int i = 0; i < 4; ++i) w.I64(r.I64());  // schedule, decay hour, caps
-  (void)r.I64();                               // last hop re-ranked
+  const size_t with_hits = r.Count(2);         // cap hits per target (v3)
+  for (size_t i = 0; i < with_hits; ++i) {
+    (void)r.U32();
+    (void)r.I64();
+  }
+  (void)r.I64();  // last hop re-ranked
   const size_t targets = r.Count(2);
   w.U64(targets);
   for (size_t t = 0; t < targets; ++t) {

@@ -51,13 +51,15 @@ class HopCounterDetector : public Operator {
     return counter_.LatestScores();
   }
 
-  uint32_t state_version() const override { return 1; }
+  // Version 2 keeps the cap hits per target (CapHits); version 1 had the
+  // total only.
+  uint32_t state_version() const override { return 2; }
   void SaveState(SnapshotWriter& w) const override {
     counter_.Save(w, &Derived::SaveBucket);
   }
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
-    (void)version;
-    counter_.Restore(r, ScorerLookup(), &Derived::RestoreBucket);
+    counter_.Restore(r, ScorerLookup(), &Derived::RestoreBucket,
+                     /*cap_hits_by_target=*/version >= 2);
     return r.Finish();
   }
 

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "operators/cap_hits.h"
 #include "operators/event_facts.h"
 #include "operators/hop_schedule.h"
 #include "operators/hop_window.h"
@@ -53,6 +54,12 @@ class KeyedHopCounter {
  public:
   using Window = HopWindow<std::unique_ptr<Bucket>>;
 
+  // The target of a packed key.
+  static CountryCode TargetOf(uint32_t packed) {
+    return CountryCode::FromChars(static_cast<char>(packed >> 24),
+                                  static_cast<char>((packed >> 16) & 0xff));
+  }
+
   struct Key {
     uint32_t packed = 0;  // target << 16 | origin (origin 0 when none)
     const Scorer* scorer = nullptr;
@@ -63,10 +70,7 @@ class KeyedHopCounter {
     BaselineState baseline;
     Window window;
 
-    CountryCode target() const {
-      return CountryCode::FromChars(static_cast<char>(packed >> 24),
-                                    static_cast<char>((packed >> 16) & 0xff));
-    }
+    CountryCode target() const { return TargetOf(packed); }
     CountryCode origin() const {
       if ((packed & 0xffff) == 0) return CountryCode();
       return CountryCode::FromChars(static_cast<char>((packed >> 8) & 0xff),
@@ -136,14 +140,15 @@ class KeyedHopCounter {
     if (hop < key->window.oldest_hop() && !key->baseline.has_history() &&
         !schedule_.TooLateForNewKey(hop) &&
         !key->window.StartEarlier(schedule_.FirstHopOfNewKey(hop))) {
-      ++cap_hits_;  // the key's events would span more than max_span
+      cap_hits_.Hit(
+          key->target());  // the key's events would span more than max_span
       facts.Refuse(EventFacts::Refusal::kBehindNewKey);
       return nullptr;
     }
     typename Window::Slot* slot = key->window.Add(hop, n);
     if (slot == nullptr) {
       if (hop >= key->window.oldest_hop()) {  // too far ahead
-        ++cap_hits_;
+        cap_hits_.Hit(key->target());
         facts.Refuse(EventFacts::Refusal::kAhead);
       }
       return nullptr;
@@ -185,7 +190,7 @@ class KeyedHopCounter {
     OperatorStats s;
     s.keys = static_cast<int64_t>(keys_.size());
     s.buckets = buckets_;
-    s.cap_hits = cap_hits_;
+    s.cap_hits = cap_hits_.total();
     s.firing = firing_;
     return s;
   }
@@ -224,7 +229,7 @@ class KeyedHopCounter {
   template <typename SaveBucket>
   void Save(SnapshotWriter& w, SaveBucket&& save) const {
     schedule_.Save(w);
-    w.I64(cap_hits_);
+    cap_hits_.Save(w, /*per_target=*/true);
     w.U64(keys_.size());
     for (const Key& key : keys_) {
       w.U32(key.packed);
@@ -240,12 +245,14 @@ class KeyedHopCounter {
     }
     scores_.Save(w);
   }
+  // `cap_hits_by_target`: the section's version keeps the cap hits per
+  // target (CapHits).
   template <typename RestoreBucket>
   void Restore(SnapshotReader& r,
                const std::function<const Scorer*(uint32_t)>& scorer_of,
-               RestoreBucket&& restore) {
+               RestoreBucket&& restore, bool cap_hits_by_target) {
     schedule_.Restore(r);
-    cap_hits_ = r.I64();
+    cap_hits_.Restore(r, cap_hits_by_target);
     const size_t n = r.Count(8);
     if (static_cast<int64_t>(n) > max_keys_) {
       r.Fail("more keys than max_keys");
@@ -307,6 +314,7 @@ class KeyedHopCounter {
     keys_ = std::move(kept);
     Reindex();
     scores_.RetainTargets(keep);
+    cap_hits_.RetainTargets(keep);
   }
   absl::Status Absorb(KeyedHopCounter& other,
                       const std::function<const Scorer*(uint32_t)>& scorer_of) {
@@ -316,7 +324,7 @@ class KeyedHopCounter {
     } else if (!other.keys_.empty()) {
       schedule_.Absorb(other.schedule_);
     }
-    cap_hits_ += other.cap_hits_;
+    cap_hits_.Absorb(other.cap_hits_);
     for (Key& key : other.keys_) {
       if (index_.contains(key.packed)) {
         return absl::FailedPreconditionError(
@@ -356,7 +364,7 @@ class KeyedHopCounter {
   Key* NewKey(uint32_t packed, int64_t hop, const Scorer* scorer,
               EventFacts& facts) {
     if (static_cast<int64_t>(keys_.size()) >= max_keys_) {
-      ++cap_hits_;
+      cap_hits_.Hit(TargetOf(packed));
       facts.Refuse(EventFacts::Refusal::kKeyCap);
       return nullptr;
     }
@@ -466,7 +474,7 @@ class KeyedHopCounter {
   absl::flat_hash_map<uint32_t, uint32_t> index_;
   std::vector<Key> keys_;  // insertion order; the map only indexes it
   int64_t buckets_ = 0;
-  int64_t cap_hits_ = 0;
+  CapHits cap_hits_;
   int64_t firing_ = 0;
   TargetScores scores_;
 };

@@ -17,6 +17,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "operators/cap_hits.h"
 #include "operators/compact_storage.h"
 #include "operators/detector_options.h"
 #include "operators/hyperloglog.h"
@@ -194,7 +195,7 @@ class PostingClock final : public Operator {
     }
     if (evaluated != kNever &&
         hour > FloorDiv(evaluated * hop_us_, kHourUs) + kMaxLookaheadHours) {
-      ++cap_hits_;
+      cap_hits_.Hit(event.target);
       facts.Refuse(EventFacts::Refusal::kAhead);
       return;
     }
@@ -211,7 +212,7 @@ class PostingClock final : public Operator {
     } else {
       const int32_t slot = FreeSlot();
       if (slot < 0) {
-        ++cap_hits_;
+        cap_hits_.Hit(event.target);
         facts.Refuse(EventFacts::Refusal::kKeyCap);
         return;
       }
@@ -277,7 +278,7 @@ class PostingClock final : public Operator {
     OperatorStats s;
     s.keys = live_accounts_;
     s.buckets = live_accounts_ + static_cast<int64_t>(targets_.size());
-    s.cap_hits = cap_hits_;
+    s.cap_hits = cap_hits_.total();
     s.firing = firing_;
     return s;
   }
@@ -294,12 +295,13 @@ class PostingClock final : public Operator {
   // slot the next account takes) and the recycling hand; the cap-hit count
   // and latest scores. The targets' account indices are rebuilt. Version 1
   // had no per-target boundary: every target of one detector was evaluated
-  // at every boundary, so it restores as the detector's.
-  uint32_t state_version() const override { return 2; }
+  // at every boundary, so it restores as the detector's. Version 3 keeps
+  // the cap hits per target (CapHits); before, the total.
+  uint32_t state_version() const override { return 3; }
   void SaveState(SnapshotWriter& w) const override {
     w.I64(max_event_hour_);
     w.I64(last_boundary_);
-    w.I64(cap_hits_);
+    cap_hits_.Save(w, /*per_target=*/true);
     sources_.Save(w);
     w.U64(targets_.size());
     for (const std::unique_ptr<TargetState>& ts : targets_) {
@@ -336,7 +338,7 @@ class PostingClock final : public Operator {
   absl::Status RestoreState(SnapshotReader& r, uint32_t version) override {
     max_event_hour_ = r.I64();
     last_boundary_ = r.I64();
-    cap_hits_ = r.I64();
+    cap_hits_.Restore(r, /*per_target=*/version >= 3);
     sources_.Restore(r);
     const size_t targets = r.Count(2);
     for (size_t i = 0; i < targets && r.ok(); ++i) {
@@ -472,6 +474,7 @@ class PostingClock final : public Operator {
       if (a.target_slot >= 0) a.target_slot = renumbered[a.target_slot];
     }
     scores_.RetainTargets(keep);
+    cap_hits_.RetainTargets(keep);
   }
 
   // Takes the other part's targets after this one's (the order of alerts of
@@ -496,7 +499,7 @@ class PostingClock final : public Operator {
     last_boundary_ =
         fresh ? o->last_boundary_ : std::min(last_boundary_, o->last_boundary_);
     max_event_hour_ = std::max(max_event_hour_, o->max_event_hour_);
-    cap_hits_ += o->cap_hits_;
+    cap_hits_.Absorb(o->cap_hits_);
     std::vector<int16_t> slot_of(o->targets_.size());
     for (size_t t = 0; t < o->targets_.size(); ++t) {
       TargetState& from = *o->targets_[t];
@@ -517,7 +520,7 @@ class PostingClock final : public Operator {
       if (from.target_slot < 0) continue;
       const int32_t slot = FreeSlot();
       if (slot < 0) {
-        ++cap_hits_;
+        cap_hits_.Hit(o->targets_[from.target_slot]->target);
         continue;
       }
       uint32_t& source = source_of[from.post_source];
@@ -658,7 +661,7 @@ class PostingClock final : public Operator {
       hand_ = (hand_ + 1) % accounts_.size();
       Account& a = accounts_[s];
       if (a.target_slot >= 0 && a.week.Total() < options_.min_posts) {
-        ++cap_hits_;
+        cap_hits_.Hit(targets_[a.target_slot]->target);
         Release(s);
         free_.pop_back();
         return static_cast<int32_t>(s);
@@ -989,7 +992,7 @@ class PostingClock final : public Operator {
   int64_t live_accounts_ = 0;
   int64_t max_event_hour_ = kNever;
   int64_t last_boundary_ = kNever;
-  int64_t cap_hits_ = 0;
+  CapHits cap_hits_;
   int64_t firing_ = 0;
   TargetScores scores_;
 };

@@ -548,12 +548,18 @@ TEST(PostingClock, AMergedPartThatLaggedCatchesUpWithoutJudgingTheOtherAgain) {
   EXPECT_EQ(merged.op().stats().keys, whole.op().stats().keys);
 }
 
-// The section as version 1 wrote it: version 2 without each target's
-// boundary (an I64 after its groups' episodes).
+// The section as version 1 wrote it: the current version without the cap
+// hits per target (after their total) and without each target's boundary
+// (an I64 after its groups' episodes).
 std::string AsVersion1(const std::string& v2) {
-  SnapshotReader r(v2, 0, "posting_clock v2");
+  SnapshotReader r(v2, 0, "posting_clock v3");
   SnapshotWriter w;
   for (int i = 0; i < 3; ++i) w.I64(r.I64());  // boundaries, cap hits
+  const uint64_t with_hits = r.U64();          // targets with cap hits
+  for (uint64_t i = 0; i < with_hits; ++i) {
+    r.U32();
+    r.I64();
+  }
   const uint64_t sources = r.U64();
   w.U64(sources);
   for (uint64_t i = 0; i < sources; ++i) {
@@ -584,7 +590,7 @@ TEST(PostingClock, RestoresAVersion1Snapshot) {
   Driver d;
   FeedHours(d, feed, 0, 5 * 24, AllTargets);
   ASSERT_FALSE(d.alerts().empty());
-  ASSERT_EQ(d.op().state_version(), 2u);
+  ASSERT_EQ(d.op().state_version(), 3u);
   const std::string v2 = SaveOperatorState(d.op());
   const std::string v1 = AsVersion1(v2);
   ASSERT_LT(v1.size(), v2.size());

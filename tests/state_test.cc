@@ -547,6 +547,97 @@ TEST_F(StateTest,
   ExpectSplitAndMergeMatch(*office_, n / 3, 2 * n / 3, {"posting_clock"});
 }
 
+// Cap hits follow the targets they concern: a state split by partition
+// into two parts and merged back counts each detector's earlier cap hits
+// once (each part keeps its own targets' hits), not once per part. With
+// every detector's caps tiny, all of them refuse state on the slice.
+TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
+  Config config = AllDetectors();
+  config.foreign_origin_surge.max_keys = 2;
+  config.new_account_burst.max_keys = 1;
+  config.state_media_amplification.max_keys = 1;
+  config.foreign_share.max_keys = 2;
+  config.foreign_ad_spend.max_keys = 1;
+  config.foreign_ad_spend.max_payers = 1;
+  config.posting_clock.max_accounts = 3;
+  config.coordinated_sharing.max_keys = 3;
+  const std::vector<std::string>& lines = *slice_;
+  const auto partition_of = [](CountryCode target) {
+    return static_cast<int32_t>(target.packed() % 2);
+  };
+  NullDeadLetterSink dead;
+  JsonSink sink;
+  Pipeline whole(config, Pipeline::MakeOperators(config), &sink, &dead);
+  for (size_t i = 0; i < lines.size() / 2; ++i) {
+    const size_t at = lines[i].find("\"target\":\"");
+    const int32_t partition = at == std::string::npos
+                                  ? 0
+                                  : partition_of(CountryCode::FromChars(
+                                        lines[i][at + 10], lines[i][at + 11]));
+    RawRecord r;
+    r.bytes = lines[i];
+    r.capacity = lines[i].size();
+    r.source = SourceRef{"feed", partition, static_cast<int64_t>(i + 1)};
+    ASSERT_TRUE(whole.Process(r).ok());
+  }
+  const auto snapshot = [&](Pipeline& p) {
+    SnapshotWriter w;
+    BeginSnapshot(w, config.hash());
+    EXPECT_TRUE(p.SaveState(w).ok());
+    return FinishSnapshot(w);
+  };
+  const auto part = [&](const ParsedSnapshot& s, int32_t k) {
+    Pipeline::StatePart part;
+    part.snapshot = &s;
+    part.keep_source = [k](std::string_view, int32_t p) { return p == k; };
+    part.keep_target = [k, partition_of](FeedSet, CountryCode t) {
+      return partition_of(t) == k;
+    };
+    return part;
+  };
+  const auto cap_hits = [](const Pipeline& p) {
+    std::map<std::string, int64_t> out;
+    for (const auto& op : p.operators()) {
+      out[std::string(op->name())] = op->stats().cap_hits;
+    }
+    return out;
+  };
+  const std::map<std::string, int64_t> before = cap_hits(whole);
+  for (const auto& [name, n] : before) {
+    EXPECT_GT(n, 0) << name << " hit no cap: the test shows nothing for it";
+  }
+
+  const std::string s0 = snapshot(whole);
+  absl::StatusOr<ParsedSnapshot> parsed0 = ParseSnapshot(s0);
+  ASSERT_TRUE(parsed0.ok()) << parsed0.status();
+  std::vector<std::string> halves;
+  std::map<std::string, int64_t> parts_sum;
+  for (int32_t k = 0; k < 2; ++k) {
+    Pipeline q(config, Pipeline::MakeOperators(config), &sink, &dead);
+    ASSERT_TRUE(q.RestoreParts({part(*parsed0, k)}, nullptr).ok());
+    for (const auto& [name, n] : cap_hits(q)) parts_sum[name] += n;
+    halves.push_back(snapshot(q));
+  }
+  // Each part holds its own targets' hits: together, the whole's.
+  EXPECT_EQ(parts_sum, before);
+  absl::StatusOr<ParsedSnapshot> parsed1 = ParseSnapshot(halves[0]);
+  absl::StatusOr<ParsedSnapshot> parsed2 = ParseSnapshot(halves[1]);
+  ASSERT_TRUE(parsed1.ok() && parsed2.ok());
+  Pipeline merged(config, Pipeline::MakeOperators(config), &sink, &dead);
+  ASSERT_TRUE(
+      merged.RestoreParts({part(*parsed1, 0), part(*parsed2, 1)}, nullptr)
+          .ok());
+  EXPECT_EQ(cap_hits(merged), before);
+  // And again: a second split and merge still counts them once.
+  const std::string s1 = snapshot(merged);
+  absl::StatusOr<ParsedSnapshot> parsed3 = ParseSnapshot(s1);
+  ASSERT_TRUE(parsed3.ok());
+  Pipeline again(config, Pipeline::MakeOperators(config), &sink, &dead);
+  ASSERT_TRUE(
+      again.RestoreParts({part(*parsed3, 0), part(*parsed3, 1)}, nullptr).ok());
+  EXPECT_EQ(cap_hits(again), before);
+}
+
 class BadSnapshotTest : public StateTest {
  protected:
   void SetUp() override {

@@ -31,10 +31,14 @@ using SteadyClock = std::chrono::steady_clock;
 // own lookup would come within a second anyway.
 constexpr absl::Duration kPrepareTopicsTimeout = absl::Seconds(1);
 
+// The longest a seek of the partitions kept through a cooperative
+// rebalance waits for the fetcher (local: no broker round trip).
+constexpr absl::Duration kSeekTimeout = absl::Seconds(10);
+
 // The daemon's section of its snapshots: the assignment and the offsets the
 // state reflects.
 constexpr std::string_view kKafkaStateSection = "kafka";
-constexpr uint32_t kKafkaStateVersion = 2;
+constexpr uint32_t kKafkaStateVersion = 3;
 
 int ToMillis(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
@@ -467,6 +471,18 @@ void Daemon::OnRebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
 
 void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* partitions) {
+  if (cooperative_ && !closing_ &&
+      err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && partitions->cnt == 0) {
+    // A cooperative rebalance that gives this instance nothing new (the
+    // second half of one that only took partitions away): nothing changes,
+    // and the records already polled stay valid.
+    ++rebalances_;
+    if (rd_kafka_error_t* e =
+            rd_kafka_incremental_assign(consumer_, partitions)) {
+      rd_kafka_error_destroy(e);
+    }
+    return;
+  }
   ++generation_;
   ++rebalances_;
   stalled_.clear();  // Of the old assignment; the next statistics refill it.
@@ -524,7 +540,10 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
         rd_kafka_error_destroy(e);
       }
       // The partitions kept go on in a fresh pipeline, like any assignment.
+      PartitionList kept(rd_kafka_topic_partition_list_copy(assignment_.get()));
+      RestartKept(kept.get());
       NewPipelineForAssignment();
+      SeekKeptToCommitted(kept.get());
     } else {
       rd_kafka_assign(consumer_, nullptr);
     }
@@ -535,6 +554,21 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
       (void)Checkpoint(options_.checkpoint_timeout, true);
     }
     DropPipeline();
+    // With a cooperative assignor the partitions kept through the change
+    // start over from their commit too (RestartKept).
+    PartitionList kept(rd_kafka_topic_partition_list_new(0));
+    if (cooperative_) {
+      const rd_kafka_topic_partition_list_t* all = assignment_.get();
+      for (int i = 0; i < all->cnt; ++i) {
+        if (rd_kafka_topic_partition_list_find(partitions, all->elems[i].topic,
+                                               all->elems[i].partition) ==
+            nullptr) {
+          rd_kafka_topic_partition_list_add(kept.get(), all->elems[i].topic,
+                                            all->elems[i].partition);
+        }
+      }
+      RestartKept(kept.get());
+    }
     if (cooperative_) {
       if (rd_kafka_error_t* e =
               rd_kafka_incremental_assign(consumer_, partitions)) {
@@ -552,6 +586,7 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
           {partitions->elems[i].topic, partitions->elems[i].partition});
     }
     NewPipelineForAssignment();
+    SeekKeptToCommitted(kept.get());
     paused_ = false;
     kafka_probe_->SetPaused(false);
     VIGIA_LOG(INFO) << "kafka: assigned " << partitions->cnt << " partition(s)";
@@ -565,6 +600,71 @@ void Daemon::HandleRebalance(rd_kafka_resp_err_t err,
     checkpoint_.reset();
     rd_kafka_assign(consumer_, nullptr);
   }
+}
+
+void Daemon::RestartKept(const rd_kafka_topic_partition_list_t* kept) {
+  // A partition kept through a cooperative rebalance stays assigned, and
+  // librdkafka fetches on from where it was: past the records this
+  // instance had polled but not processed (parked behind an alignment
+  // pause, or polled in the batch the rebalance interrupted), which the
+  // new pipeline never sees. And the pipeline's state must be the one the
+  // partition's commit names, which the checkpoint just made may have
+  // moved (or, if it failed, not). So a kept partition starts over like a
+  // newly assigned one: its commit and the snapshot it names are read
+  // again, nothing processed is still counted as progress, and fetching
+  // seeks back to the commit (SeekKeptToCommitted), so every record after
+  // it is read again and none is lost.
+  if (kept->cnt == 0) return;
+  progress_.clear();
+  progress_slot_ = OffsetSlot{};
+  expected_slot_ = OffsetSlot{};
+  checkpoint_.reset();
+  uncommitted_ = false;
+  for (int i = 0; i < kept->cnt; ++i) {
+    const std::pair<std::string, int32_t> key{kept->elems[i].topic,
+                                              kept->elems[i].partition};
+    expected_.erase(key);
+    committed_meta_.erase(key);
+    end_of_log_.erase(key);
+    caught_up_.erase(key);
+  }
+  ExpectCommittedOffsets(kept);
+}
+
+void Daemon::SeekKeptToCommitted(const rd_kafka_topic_partition_list_t* kept) {
+  if (kept->cnt == 0) return;
+  PartitionList seek(rd_kafka_topic_partition_list_copy(kept));
+  for (int i = 0; i < seek->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = seek->elems[i];
+    auto it = expected_.find({tp.topic, tp.partition});
+    // Never committed: from the start, as auto.offset.reset=earliest
+    // (vigia's default) reads a partition without a commit.
+    tp.offset = it != expected_.end() ? it->second : RD_KAFKA_OFFSET_BEGINNING;
+  }
+  // Waited for: once the fetcher has taken the new position, no record
+  // fetched from the old one reaches the application. (Served by
+  // librdkafka's own threads, so it may wait inside the rebalance
+  // callback.) The records polled before the rebalance are dropped by
+  // their generation (Run).
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_, seek.get(),
+                                                     ToMillis(kSeekTimeout))) {
+    VIGIA_LOG(ERROR) << "kafka: seeking the kept partitions back to their "
+                        "commit failed: "
+                     << rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    return;
+  }
+  for (int i = 0; i < seek->cnt; ++i) {
+    if (seek->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      VIGIA_LOG(ERROR) << "kafka: seeking " << seek->elems[i].topic << "/"
+                       << seek->elems[i].partition
+                       << " back to its commit failed: "
+                       << rd_kafka_err2str(seek->elems[i].err);
+    }
+  }
+  VIGIA_LOG(INFO) << "kafka: " << seek->cnt
+                  << " partition(s) kept through the rebalance read again "
+                     "from their commit";
 }
 
 void Daemon::OnCommit(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -1504,6 +1604,17 @@ absl::StatusOr<std::pair<char, uint64_t>> Daemon::WriteState(
     w.U64(codes.size());
     for (uint16_t code : codes) w.U32(code);
   }
+  // Version 3: then, with kafka.repartition, per lane (repartition topic
+  // and partition, input partition) the input offset the next record must
+  // reach: the forwarders' re-sends the state already reflects are skipped
+  // after a restore too.
+  w.U64(lane_next_.size());
+  for (const auto& [lane, next] : lane_next_) {
+    w.Str(std::get<0>(lane));
+    w.I32(std::get<1>(lane));
+    w.I32(std::get<2>(lane));
+    w.I64(next);
+  }
   w.EndSection();
   const std::string bytes = FinishSnapshot(w);
   // Never the slot the group's offsets name now: that snapshot must stay
@@ -1595,6 +1706,9 @@ void Daemon::RestoreAssignmentState() {
     // Per topic, each target's partition (the lowest that carried it).
     std::map<std::string, std::map<uint16_t, int32_t>, std::less<>> home;
     std::map<TopicPartition, std::set<uint16_t>> targets;
+    // Per lane of a partition that names it: the next input offset.
+    std::vector<std::pair<std::tuple<const char*, int32_t, int32_t>, int64_t>>
+        lanes;
   };
   std::vector<std::unique_ptr<Loaded>> loaded;
   const auto started = SteadyClock::now();
@@ -1677,6 +1791,25 @@ void Daemon::RestoreAssignmentState() {
           if (!inserted) home->second = std::min(home->second, tp.second);
           l->targets[tp].insert(packed);
         }
+      }
+    }
+    if (l->kafka_version >= 3) {
+      const size_t lanes = r.Count(4);
+      for (size_t i = 0; i < lanes && r.ok(); ++i) {
+        const std::string topic(r.StrView());
+        const int32_t partition =
+            static_cast<int32_t>(r.Int(0, INT32_MAX, "partition"));
+        const int32_t input =
+            static_cast<int32_t>(r.Int(0, INT32_MAX, "input partition"));
+        const int64_t next = r.Int(0, INT64_MAX / 2, "lane offset");
+        // Lanes of the partitions another instance takes are its to read.
+        if (!r.ok() || !mine.contains({topic, partition}) ||
+            !IsRepartitionTopic(TopicView(topic.c_str())) ||
+            TopicView(topic.c_str()) != topic) {
+          continue;
+        }
+        l->lanes.push_back(
+            {{TopicView(topic.c_str()).data(), partition, input}, next});
       }
     }
     if (absl::Status s = r.Finish(); !s.ok()) {
@@ -1776,6 +1909,7 @@ void Daemon::RestoreAssignmentState() {
       auto it = l->targets.find(tp);
       if (it != l->targets.end()) partition_targets_[tp] = it->second;
     }
+    for (const auto& [lane, next] : l->lanes) lane_next_[lane] = next;
     ++state_restores_;
     state_restored_partitions_ += static_cast<int64_t>(l->partitions.size());
     kafka_probe_->OnStateRestore("");

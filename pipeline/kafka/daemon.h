@@ -350,6 +350,10 @@ class Daemon {
   // Drops every parked record (a rebalance: they are re-read from the
   // last commit, as any record of an old generation).
   void DropParked();
+  // Cooperative rebalances: a partition kept through the change starts
+  // over from its commit, state and records (daemon.cc).
+  void RestartKept(const rd_kafka_topic_partition_list_t* kept);
+  void SeekKeptToCommitted(const rd_kafka_topic_partition_list_t* kept);
   // The event time past which a partition of `feed` is paused.
   absl::Time AlignmentLimit(FeedKind feed) const;
   absl::Duration AlignmentDrift() const;

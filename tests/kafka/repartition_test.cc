@@ -454,6 +454,79 @@ TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
       3);
 }
 
+// The same re-sends, arriving after the processing instance restarted:
+// which lane offsets it had processed is in its snapshot (the kafka
+// section), so the copies are still skipped, not processed a second time.
+TEST(KafkaRepartition, RecordsForwardedAgainAfterARestartAreProcessedOnce) {
+  auto mc = StartCluster("dup2");
+  ASSERT_NE(mc, nullptr);
+  const std::vector<FeedLine> feed =
+      testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
+  ProducerOptions po;
+  po.brokers = mc->bootstrap();
+  po.client_id = "test-forwarder";
+  auto producer = Producer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const auto forward = [&](const std::vector<int64_t>& offsets) {
+    for (int64_t o : offsets) {
+      OutMessage m;
+      m.topic = RepartitionTopic("dup2", FeedKind::kPost);
+      m.key = feed[o].target;
+      m.value = feed[o].json;
+      m.headers = {{"vigia.source.partition", "1"},
+                   {"vigia.source.offset", absl::StrCat(o)}};
+      m.output = "feed";
+      m.partition = 3;
+      (*producer)->Produce(std::move(m));
+    }
+    return (*producer)->Flush(absl::Seconds(60));
+  };
+  DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "dup2");
+  options.repartition = true;
+  ASSERT_FALSE(options.state_topic.empty());
+
+  // Input offsets 0..4 processed, checkpointed and committed at the stop.
+  ASSERT_TRUE(forward({0, 1, 2, 3, 4}).ok());
+  ByInstance first;
+  options.on_record = [&](const SourceRef& s) { first.Add(0, s); };
+  {
+    DaemonThread d(testing::TestConfig(), options);
+    ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+    ASSERT_TRUE(first.WaitFor(5));
+    ASSERT_TRUE(d.Stop().ok());
+  }
+  EXPECT_EQ(first.total(), 5);
+
+  // The forwarder re-sends 2..4 (it crashed before its commit), then goes
+  // on with 5..9; a new processing instance restores the state.
+  ASSERT_TRUE(forward({2, 3, 4, 5, 6, 7, 8, 9}).ok());
+  ByInstance second;
+  std::vector<int64_t> offsets;
+  std::mutex mu;
+  options.on_record = [&](const SourceRef& s) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      offsets.push_back(s.position);
+    }
+    second.Add(0, s);
+  };
+  DaemonThread d(testing::TestConfig(), options);
+  ASSERT_TRUE(d.create_status().ok()) << d.create_status();
+  ASSERT_TRUE(second.WaitFor(5));
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
+  while (d.daemon().repartition_duplicates() < 3 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(d.Stop().ok());
+  EXPECT_GE(d.daemon().state_restores(), 1);
+  EXPECT_EQ(d.daemon().repartition_duplicates(), 3);
+  EXPECT_EQ(second.total(), 5);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(offsets, (std::vector<int64_t>{5, 6, 7, 8, 9}));
+}
+
 // A backlog: the whole feed is in the brokers before one daemon starts, as
 // after an outage or for a drill. Produced not keyed by target (round-robin
 // over the partitions, `by_account` or without key) or keyed by target over
