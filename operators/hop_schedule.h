@@ -64,8 +64,7 @@ class HopSchedule {
             window_hops_, absl::ToInt64Microseconds(idle_eviction) / hop_us_)),
         max_span_(window_hops_ +
                   static_cast<int>(std::max<int64_t>(
-                      1, absl::ToInt64Microseconds(lookahead) / hop_us_))) {
-  }
+                      1, absl::ToInt64Microseconds(lookahead) / hop_us_))) {}
 
   // Geometry.
   int64_t hop_us() const { return hop_us_; }
