@@ -763,6 +763,9 @@ void Daemon::ForwardMessage(const rd_kafka_message_t* m,
                  {kSourceOffsetHeader, absl::StrCat(m->offset)}};
   out.output = "repartition";
   producer_->Produce(std::move(out));
+  if (options_.on_forward) {
+    options_.on_forward(SourceRef{topic, m->partition, m->offset});
+  }
   ++repartitioned_;
   ++repartitioned_pending_[static_cast<int>(feed)];
 }

@@ -144,6 +144,10 @@ struct DaemonOptions {
   // Called after each record is handled (processed, rejected or late), on
   // the daemon's thread: for audits and tests.
   std::function<void(const SourceRef&)> on_record;
+  // Called after each record is forwarded to a repartition topic
+  // (repartition), on the daemon's thread: for tests (a forwarder that
+  // stalls).
+  std::function<void(const SourceRef&)> on_forward;
 };
 
 // The internal topic a group repartitions a feed through:
