@@ -20,7 +20,8 @@
 // With repartition on, the same consumer also reads the group's
 // repartition topics: records of the input topics are forwarded there keyed
 // by target (committed once acknowledged, like alerts), and only those are
-// processed, each lane (input partition) holding the watermark apart.
+// processed, each lane (input partition) holding the watermark apart
+// until its forwarder marks it at its end (lane-end marks).
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback

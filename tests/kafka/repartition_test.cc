@@ -38,8 +38,8 @@ const absl::Duration kWait = absl::Seconds(180);
 // of the others) is what KafkaBacklog below reads, on one instance: a
 // detector key created by an event of a partition running ahead counts the
 // older events the others deliver later (HopWindow::StartEarlier). On two
-// repartitioning instances a backlog still raised none of replay's 5
-// records in 1 run of 5 (docs/kafka.md, "Backlogs": open).
+// repartitioning instances the ABacklog... pair tests produce it at once
+// (lanes end by their forwarders' marks, docs/kafka.md "Lane ends").
 constexpr size_t kChunk = 100;
 
 // The mock cluster with the default topics and the group's two repartition
