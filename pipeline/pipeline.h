@@ -222,6 +222,13 @@ class Pipeline {
     watermark_.SetAtEnd(source, at_end, Now());
   }
   bool SourceAtEnd(const SourceRef& source) { return watermark_.AtEnd(source); }
+  // WatermarkTracker::Ended and RestartEndGrace, at the pipeline's time.
+  bool SourceEnded(const SourceRef& source) {
+    return watermark_.Ended(source, Now());
+  }
+  void RestartSourceEndGrace(const SourceRef& source) {
+    watermark_.RestartEndGrace(source, Now());
+  }
   // WatermarkTracker::SourceProgress and feed_start, for aligning sources.
   absl::Time SourceProgress(const SourceRef& source) {
     return watermark_.SourceProgress(source);

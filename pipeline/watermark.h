@@ -147,6 +147,18 @@ class WatermarkTracker {
   bool AtEnd(const SourceRef& source) {
     return sources_[IndexOf(source)].at_end;
   }
+  // True once `source` has been at its end for end_grace at `now`: it no
+  // longer holds its feeds back.
+  bool Ended(const SourceRef& source, absl::Time now) {
+    const Source& s = sources_[IndexOf(source)];
+    return s.end_aware && s.at_end && now - s.end_since >= options_.end_grace;
+  }
+  // A source at its end holds its feeds back for another end_grace from
+  // `now`, as if it had just got there (records may be on their way to it).
+  void RestartEndGrace(const SourceRef& source, absl::Time now) {
+    Source& s = sources_[IndexOf(source)];
+    if (s.at_end) s.end_since = now;
+  }
   // The source's progress (see the class comment); InfinitePast() until it
   // has delivered `quorum` timed records.
   absl::Time SourceProgress(const SourceRef& source) {

@@ -113,6 +113,29 @@ TEST(WatermarkTracker, AtItsEndASourceHoldsForTheEndGrace) {
   EXPECT_EQ(w.Advance(T(2)), T(100));
 }
 
+// Ended() says when a source at its end stops holding; RestartEndGrace()
+// makes it hold for another end_grace (a repartition partition waking up
+// after a quiet spell: its lanes' forwarders may have records on the way).
+TEST(WatermarkTracker, TheEndGraceCanBeRestarted) {
+  WatermarkOptions o = Options(0, 0, 60);
+  o.end_grace = absl::Seconds(2);
+  WatermarkTracker w(o);
+  w.Observe(kA, T(100), T(0), FeedKind::kPost);
+  w.Observe(kB, T(10), T(0), FeedKind::kPost);
+  w.SetAtEnd(kA, false, T(0));
+  w.SetAtEnd(kB, true, T(0));
+  EXPECT_FALSE(w.Ended(kB, T(1)));
+  EXPECT_FALSE(w.Ended(kA, T(100)));
+  w.RestartEndGrace(kB, T(1));
+  EXPECT_FALSE(w.Ended(kB, T(2)));
+  EXPECT_EQ(w.Advance(T(2)), T(10));
+  EXPECT_TRUE(w.Ended(kB, T(3)));
+  EXPECT_EQ(w.Advance(T(3)), T(100));
+  // A source not at its end is not moved to it.
+  w.RestartEndGrace(kA, T(3));
+  EXPECT_FALSE(w.AtEnd(kA));
+}
+
 TEST(WatermarkTracker, AllSourcesIdleAdvancesToTheNewestEvent) {
   WatermarkTracker w(Options(5, 0, 60));
   w.Observe(kA, T(100), T(0));

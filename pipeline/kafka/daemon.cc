@@ -51,6 +51,10 @@ void SetStop(int) { g_stop.store(true); }
 // The record headers a forwarded record carries: where it was read.
 constexpr char kSourcePartitionHeader[] = "vigia.source.partition";
 constexpr char kSourceOffsetHeader[] = "vigia.source.offset";
+// On a record of a repartition topic with no value: a lane-end mark. Its
+// forwarder had read its input partition (vigia.source.partition) to the
+// log end, up to vigia.source.offset (MarkLaneEnds).
+constexpr char kLaneEndHeader[] = "vigia.lane.end";
 
 // The value of header `name` of `m` as an integer, or -1.
 int64_t IntHeader(const rd_kafka_message_t* m, const char* name) {
@@ -342,14 +346,19 @@ absl::Time Daemon::PartitionProgress(const char* topic, int32_t partition) {
   if (!IsRepartitionTopic(view)) {
     return pipeline_->SourceProgress(SourceRef{view, partition, 0});
   }
-  // The slowest lane that has said anything: a lane with no records (an
-  // input partition none of whose targets hash here) is no reason to keep
-  // the partition from being paused.
+  // The slowest lane still holding the watermark. One its forwarder has
+  // marked at its end for end_grace (an input partition none of whose
+  // targets hash here, or one read to its end) is no reason to keep the
+  // partition from being paused; one yet to deliver is: its records are
+  // behind the others' on the partition, and a pause would keep them there
+  // (unset, InfinitePast, as a plain partition yet to deliver).
   absl::Time least = absl::InfiniteFuture();
   for (int32_t i = 0, n = LaneCount(view, partition); i < n; ++i) {
-    const absl::Time t =
-        pipeline_->SourceProgress(LaneSource(view, partition, i, 0));
-    if (t != absl::InfinitePast()) least = std::min(least, t);
+    const SourceRef lane = LaneSource(view, partition, i, 0);
+    if (pipeline_->SourceEnded(lane)) continue;
+    const absl::Time t = pipeline_->SourceProgress(lane);
+    if (t == absl::InfinitePast()) return t;
+    least = std::min(least, t);
   }
   return least == absl::InfiniteFuture() ? absl::InfinitePast() : least;
 }
@@ -793,6 +802,15 @@ absl::Status Daemon::ProcessMessage(const rd_kafka_message_t* m,
     const int64_t input = IntHeader(m, kSourcePartitionHeader);
     const int64_t offset = IntHeader(m, kSourceOffsetHeader);
     const bool known = input >= 0 && input <= INT32_MAX && offset >= 0;
+    const int64_t lane_end =
+        known && m->len == 0 ? IntHeader(m, kLaneEndHeader) : -1;
+    if (lane_end >= 0) {
+      HandleLaneEnd(topic, m->partition, static_cast<int32_t>(input), offset,
+                    lane_end == 1);
+      ProgressOf(topic, m->partition) = m->offset + 1;
+      uncommitted_ = true;
+      return absl::OkStatus();
+    }
     record.source =
         LaneSource(topic, m->partition, known ? static_cast<int32_t>(input) : 0,
                    known ? offset : m->offset);
@@ -863,8 +881,89 @@ void Daemon::ForwardMessage(const rd_kafka_message_t* m,
                  {kSourceOffsetHeader, absl::StrCat(m->offset)}};
   out.output = "repartition";
   producer_->Produce(std::move(out));
+  if (options_.on_forward) {
+    options_.on_forward(SourceRef{topic, m->partition, m->offset});
+  }
   ++repartitioned_;
   ++repartitioned_pending_[static_cast<int>(feed)];
+}
+
+void Daemon::MarkLaneEnds(const char* topic, int32_t partition, int64_t next) {
+  // A new end is marked at once, but at most twice per end_grace (a
+  // trickling input touches its end after nearly every record); an
+  // unchanged one again every end_grace, so that a processing instance that
+  // restarted past the last mark (or holds a lane its forwarder has marked
+  // before it was assigned) learns the lane's end without a new record.
+  const absl::Time now = clock_->Now();
+  const absl::Duration grace = config_.watermark.end_grace;
+  LaneMark& last = lane_marks_[{topic, partition}];
+  const absl::Duration wait = last.ended && last.next == next
+                                  ? std::max(grace, absl::Seconds(1))
+                                  : std::min(grace / 2, absl::Seconds(1));
+  if (now - last.at < wait) return;
+  last.at = now;
+  if (WriteLaneMarks(topic, partition, next, /*at_end=*/true)) {
+    last.next = next;
+    last.ended = true;
+  }
+}
+
+void Daemon::MarkLaneActive(const char* topic, int32_t partition,
+                            int64_t next) {
+  // Once per end marked: the lanes hold the watermark again from here
+  // until the next end mark, before the records that follow come.
+  auto it = lane_marks_.find({topic, partition});
+  if (it == lane_marks_.end() || !it->second.ended) return;
+  it->second.ended = false;
+  it->second.at = clock_->Now();
+  WriteLaneMarks(topic, partition, next, /*at_end=*/false);
+}
+
+bool Daemon::WriteLaneMarks(const char* topic, int32_t partition, int64_t next,
+                            bool at_end) {
+  const FeedKind feed = FeedOf(TopicView(topic));
+  const std::string& repartition_topic =
+      repartition_topics_[static_cast<int>(feed)];
+  int32_t& partitions = repartition_partitions_[static_cast<int>(feed)];
+  if (partitions <= 0) {
+    // (Not known at start: asked again at most once per wait.)
+    const std::map<std::string, int32_t> counts =
+        TopicPartitions({repartition_topic});
+    if (auto it = counts.find(repartition_topic); it != counts.end()) {
+      partitions = it->second;
+    }
+  }
+  if (partitions <= 0) return false;
+  for (int32_t p = 0; p < partitions; ++p) {
+    OutMessage out;
+    out.topic = repartition_topic;
+    out.partition = p;
+    out.headers = {{kSourcePartitionHeader, absl::StrCat(partition)},
+                   {kSourceOffsetHeader, absl::StrCat(next)},
+                   {kLaneEndHeader, at_end ? "1" : "0"}};
+    out.output = "repartition";
+    producer_->Produce(std::move(out));
+  }
+  lane_end_marks_.fetch_add(partitions);
+  return true;
+}
+
+void Daemon::HandleLaneEnd(std::string_view topic, int32_t partition,
+                           int32_t input, int64_t offset, bool at_end) {
+  if (!at_end) {
+    // Its forwarder has records to forward: they come after this.
+    EnsurePipeline().SetSourceAtEnd(LaneSource(topic, partition, input, 0),
+                                    FeedOf(topic), /*at_end=*/false);
+    return;
+  }
+  // Everything its forwarder wrote of the lane before the mark has been
+  // read (one producer writes a lane, in order). A mark below a record the
+  // lane delivered is stale: from a former forwarder of the input
+  // partition, which has moved on since.
+  auto it = lane_next_.find({topic.data(), partition, input});
+  if (it != lane_next_.end() && offset < it->second) return;
+  EnsurePipeline().SetSourceAtEnd(LaneSource(topic, partition, input, 0),
+                                  FeedOf(topic), /*at_end=*/true);
 }
 
 void Daemon::CheckKey(const rd_kafka_message_t* m, std::string_view topic,
@@ -992,12 +1091,68 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
     }
     SetPartitionAtEnd(topic.c_str(), partition, false);
   }
+  const char* active_topic = nullptr;
+  int32_t active_partition = -1;
+  const absl::Time now = clock_->Now();
   for (const Fetched& f : batch) {
     if (f.generation != generation_) continue;
-    SetPartitionAtEnd(rd_kafka_topic_name(f.message->rkt), f.message->partition,
-                      false);
+    const rd_kafka_message_t* m = f.message;
+    const char* topic = rd_kafka_topic_name(m->rkt);
+    const std::string_view view = TopicView(topic);
+    if (Forwarded(view)) {
+      // Its lanes hold the watermark wherever they are read, before the
+      // records are forwarded.
+      // (Once per run of a partition's records: the lookup builds a key.)
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          (topic != active_topic || m->partition != active_partition)) {
+        MarkLaneActive(topic, m->partition, m->offset);
+        active_topic = topic;
+        active_partition = m->partition;
+      }
+      continue;
+    }
+    if (IsRepartitionTopic(view)) {
+      // Only the record's lane has something to read; its other lanes may
+      // have ended (an end mark says nothing new either). A lane set back
+      // here ends again only with its forwarder's next end mark, which
+      // comes after this record.
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          (m->len == 0 && IntHeader(m, kLaneEndHeader) == 1)) {
+        continue;
+      }
+      if (topic != active_topic || m->partition != active_partition) {
+        active_topic = topic;
+        active_partition = m->partition;
+        // The first records after a quiet end_grace: other forwarders may
+        // have records on their way here too (a backlog produced to idle
+        // input partitions), which they say before forwarding them (an
+        // active mark) but behind these. The lanes at their end wait
+        // another end_grace for that, as a partition at its end does.
+        auto [quiet, inserted] = lane_partition_active_.try_emplace(
+            {view.data(), m->partition}, now);
+        if (inserted || now - quiet->second >= config_.watermark.end_grace) {
+          for (int32_t i = 0, n = LaneCount(view, m->partition); i < n; ++i) {
+            pipeline_->RestartSourceEndGrace(
+                LaneSource(view, m->partition, i, 0));
+          }
+        }
+        quiet->second = now;
+      }
+      const int64_t input = IntHeader(m, kSourcePartitionHeader);
+      pipeline_->SetSourceAtEnd(LaneSource(view, m->partition,
+                                           input >= 0 && input <= INT32_MAX
+                                               ? static_cast<int32_t>(input)
+                                               : 0,
+                                           0),
+                                FeedOf(view), false);
+      continue;
+    }
+    SetPartitionAtEnd(topic, m->partition, false);
   }
   for (const auto& [key, queue] : parked_) {
+    // (A repartition partition's parked records set their lanes back when
+    // their batch came.)
+    if (IsRepartitionTopic(TopicView(key.first.c_str()))) continue;
     SetPartitionAtEnd(key.first.c_str(), key.second, false);
   }
   // rd_kafka_position() reads the client's local state, and fills the
@@ -1013,6 +1168,13 @@ void Daemon::KeepBackloggedSourcesActive(const std::vector<Fetched>& batch) {
         rd_kafka_get_watermark_offsets(consumer_, tp.topic, tp.partition, &low,
                                        &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0 || tp.offset >= high) {
+      continue;
+    }
+    // Which lanes a repartition partition's unread records belong to is
+    // known when they come (above).
+    if (IsRepartitionTopic(TopicView(tp.topic))) continue;
+    if (Forwarded(TopicView(tp.topic))) {
+      MarkLaneActive(tp.topic, tp.partition, tp.offset);
       continue;
     }
     SetPartitionAtEnd(tp.topic, tp.partition, false);
@@ -1049,6 +1211,17 @@ void Daemon::MarkEnds() {
     }
     last_at_end_[key] = clock_->Now();
     newly_caught_up |= caught_up_.insert(key).second;
+    const std::string_view view = TopicView(tp.topic);
+    if (Forwarded(view)) {
+      // Its lanes on the repartition topics end here, whoever reads them.
+      MarkLaneEnds(tp.topic, tp.partition,
+                   next >= 0 ? next : (cached ? high : 0));
+      continue;
+    }
+    // A repartition partition's lanes end by their forwarders' marks: at
+    // the partition's end, a forwarder still reading its backlog has only
+    // not written the rest yet.
+    if (IsRepartitionTopic(view)) continue;
     if (PartitionAtEnd(tp.topic, tp.partition)) continue;
     SetPartitionAtEnd(tp.topic, tp.partition, true);
     changed = true;
@@ -1322,6 +1495,9 @@ void Daemon::SetPartitionAtEnd(const char* topic, int32_t partition,
   const std::string_view view = TopicView(topic);
   if (Forwarded(view)) return;  // Read by no pipeline.
   if (IsRepartitionTopic(view)) {
+    // Its lanes end by their forwarders' marks (HandleLaneEnd), not with
+    // the partition: only set back here (assignment, unreachable leader).
+    if (at_end) return;
     for (int32_t i = 0, n = LaneCount(view, partition); i < n; ++i) {
       pipeline_->SetSourceAtEnd(LaneSource(view, partition, i, 0), FeedOf(view),
                                 at_end);
@@ -1539,6 +1715,10 @@ absl::Status Daemon::CheckRepartitionTopics() {
   const std::vector<std::string> topics(repartition_topics_.begin(),
                                         repartition_topics_.end());
   const std::map<std::string, int32_t> counts = TopicPartitions(topics);
+  for (int f = 0; f < kNumFeeds; ++f) {
+    auto it = counts.find(repartition_topics_[f]);
+    if (it != counts.end()) repartition_partitions_[f] = it->second;
+  }
   std::vector<std::string> missing;
   for (const std::string& t : topics) {
     auto it = counts.find(t);

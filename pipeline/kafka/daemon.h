@@ -20,7 +20,8 @@
 // With repartition on, the same consumer also reads the group's
 // repartition topics: records of the input topics are forwarded there keyed
 // by target (committed once acknowledged, like alerts), and only those are
-// processed, each lane (input partition) holding the watermark apart.
+// processed, each lane (input partition) holding the watermark apart
+// until its forwarder marks it at its end (lane-end marks).
 // docs/kafka.md has the full contract: keying, rebalances, outages.
 //
 // A Daemon runs on the thread that calls Run(); every librdkafka callback
@@ -144,6 +145,10 @@ struct DaemonOptions {
   // Called after each record is handled (processed, rejected or late), on
   // the daemon's thread: for audits and tests.
   std::function<void(const SourceRef&)> on_record;
+  // Called after each record is forwarded to a repartition topic
+  // (repartition), on the daemon's thread: for tests (a forwarder that
+  // stalls).
+  std::function<void(const SourceRef&)> on_forward;
 };
 
 // The internal topic a group repartitions a feed through:
@@ -200,6 +205,9 @@ class Daemon {
   int64_t repartition_duplicates() const {
     return repartition_duplicates_.load();
   }
+  // Lane-end marks written to the repartition topics (one per partition of
+  // the topic each time a forwarded input partition is marked at its end).
+  int64_t lane_end_marks() const { return lane_end_marks_.load(); }
   // Partitions paused for watermark alignment, and resumed, so far.
   int64_t alignment_pauses() const { return alignment_pauses_.load(); }
   int64_t alignment_resumes() const { return alignment_resumes_.load(); }
@@ -274,6 +282,24 @@ class Daemon {
   // Forwards a record of an input topic to its repartition topic, keyed by
   // its target (repartition).
   void ForwardMessage(const rd_kafka_message_t* m, std::string_view topic);
+  // Repartition, forwarder side: input partition `partition` of `topic` is
+  // at its log end, at offset `next`. Writes a lane-end mark to every
+  // partition of the feed's repartition topic (rate-limited: a new end at
+  // most twice per end_grace, an unchanged one again every end_grace).
+  void MarkLaneEnds(const char* topic, int32_t partition, int64_t next);
+  // The same input partition has records to read again (in a batch, or
+  // known to the client) since its last end mark: marks its lanes as not
+  // at their end, so they hold the watermark before the records come.
+  void MarkLaneActive(const char* topic, int32_t partition, int64_t next);
+  // Writes the marks; false when the repartition topic's partition count
+  // is not known.
+  bool WriteLaneMarks(const char* topic, int32_t partition, int64_t next,
+                      bool at_end);
+  // Processing side: a lane mark for lane `input` of `partition` of
+  // repartition topic `topic`, written at input offset `offset`: the lane
+  // is at its end (until its next record or mark), or not.
+  void HandleLaneEnd(std::string_view topic, int32_t partition, int32_t input,
+                     int64_t offset, bool at_end);
   // Counts a record read from input topic `topic` whose key is not
   // `target` (unknown: the record could not be decoded, not counted).
   void CheckKey(const rd_kafka_message_t* m, std::string_view topic,
@@ -534,6 +560,18 @@ class Daemon {
   std::map<std::pair<const char*, int32_t>, std::map<int32_t, std::string>>
       lanes_;
   std::map<std::tuple<const char*, int32_t, int32_t>, int64_t> lane_next_;
+  // The repartition topics' partition counts (0: unknown), and per input
+  // partition forwarded the last lane-end mark written (MarkLaneEnds).
+  std::array<int32_t, kNumFeeds> repartition_partitions_{};
+  struct LaneMark {
+    int64_t next = -1;
+    absl::Time at = absl::InfinitePast();
+    bool ended = false;  // the last mark written said "at its end"
+  };
+  std::map<std::pair<std::string, int32_t>, LaneMark> lane_marks_;
+  // Per repartition partition (topic view, partition): when a batch last
+  // brought it a record (processing time; KeepBackloggedSourcesActive).
+  std::map<std::pair<const char*, int32_t>, absl::Time> lane_partition_active_;
   // A decoder for the forwarder (reads the target), apart from the
   // pipeline's.
   std::unique_ptr<Decoder> forward_decoder_;
@@ -551,6 +589,7 @@ class Daemon {
   std::atomic<int64_t> miskeyed_{0};
   std::atomic<int64_t> repartitioned_{0};
   std::atomic<int64_t> repartition_duplicates_{0};
+  std::atomic<int64_t> lane_end_marks_{0};
   std::atomic<int64_t> alignment_pauses_{0};
   std::atomic<int64_t> alignment_resumes_{0};
 
