@@ -59,7 +59,10 @@ class Driver : public OperatorDriver {
                          [this](const Ad& ad, absl::Time t) { Send(ad, t); });
   }
 
-  void Send(const Ad& ad, absl::Time t) {
+  void Send(const Ad& ad, absl::Time t) { Observe(AdEvent(ad, t)); }
+
+  // The ad as an event at `t`; its strings are ad's.
+  static Event AdEvent(const Ad& ad, absl::Time t) {
     Event e;
     e.kind = FeedKind::kAd;
     e.created_at = t;
@@ -72,7 +75,7 @@ class Driver : public OperatorDriver {
     e.spend.upper = ad.upper;
     e.has_disclaimer = ad.disclaimer;
     if (ad.disclaimer) e.disclaimer = "Paid for by someone";
-    Observe(e);
+    return e;
   }
 };
 
@@ -142,18 +145,7 @@ TEST(ForeignAdSpend, HoldsAdsADayAheadOfItsLastEvaluation) {
   const Ad ad{kMD, kRU, "Fond 1", kRUB, 100, 199, true, "rupage"};
   EventFacts facts;
   const auto send = [&](absl::Duration ahead) {
-    Event e;
-    e.kind = FeedKind::kAd;
-    e.created_at = d.now() + ahead;
-    e.target = ad.target;
-    e.page_id = ad.page;
-    e.payer_name = ad.payer;
-    e.payer_country = ad.payer_country;
-    e.currency = ad.currency;
-    e.spend.lower = ad.lower;
-    e.spend.upper = ad.upper;
-    e.has_disclaimer = true;
-    e.disclaimer = "Paid for by someone";
+    const Event e = Driver::AdEvent(ad, d.now() + ahead);
     facts.Reset(e);
     d.op().Observe(e, facts, d.emitter());
     return facts.TakeRefusal();
