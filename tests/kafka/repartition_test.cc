@@ -471,6 +471,37 @@ TEST(KafkaRepartition, MiskeyedRecordsAreCountedAndBadOnesDeadLettered) {
   }
 }
 
+// Forwards feed[o] for each input offset o of posts partition 1 to
+// partition 3 of `group`'s repartition topic, as a forwarder does.
+absl::Status ForwardFromPartitionOne(Producer& producer,
+                                     const std::string& group,
+                                     const std::vector<FeedLine>& feed,
+                                     const std::vector<int64_t>& offsets) {
+  for (int64_t o : offsets) {
+    OutMessage m;
+    m.topic = RepartitionTopic(group, FeedKind::kPost);
+    m.key = feed[o].target;
+    m.value = feed[o].json;
+    m.headers = {{"vigia.source.partition", "1"},
+                 {"vigia.source.offset", absl::StrCat(o)}};
+    m.output = "feed";
+    m.partition = 3;
+    producer.Produce(std::move(m));
+  }
+  return producer.Flush(absl::Seconds(60));
+}
+
+// Waits, at most kWait, until `d` has skipped `n` forwarded copies (the
+// last record has then surely been read).
+void WaitForDuplicates(const Daemon& d, int64_t n) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
+  while (d.repartition_duplicates() < n &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 // A forwarder that crashed before its commit forwards its records again:
 // the copies (same input partition and offset) are skipped, and counted.
 TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
@@ -480,24 +511,14 @@ TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
       testing::SurgeFeed(absl::Hours(1), absl::ZeroDuration(), 0);
   // Input offsets 0..4 of partition 1, then 2..4 again (the re-send after
   // a commit at 2), then 5..9; all to repartition partition 3.
-  std::vector<int64_t> offsets = {0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7, 8, 9};
   ProducerOptions po;
   po.brokers = mc->bootstrap();
   po.client_id = "test-forwarder";
   auto producer = Producer::Create(po);
   ASSERT_TRUE(producer.ok()) << producer.status();
-  for (int64_t o : offsets) {
-    OutMessage m;
-    m.topic = RepartitionTopic("dup", FeedKind::kPost);
-    m.key = feed[o].target;
-    m.value = feed[o].json;
-    m.headers = {{"vigia.source.partition", "1"},
-                 {"vigia.source.offset", absl::StrCat(o)}};
-    m.output = "feed";
-    m.partition = 3;
-    (*producer)->Produce(std::move(m));
-  }
-  ASSERT_TRUE((*producer)->Flush(absl::Seconds(60)).ok());
+  ASSERT_TRUE(ForwardFromPartitionOne(**producer, "dup", feed,
+                                      {0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7, 8, 9})
+                  .ok());
 
   ByInstance handled;
   DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "dup");
@@ -510,13 +531,7 @@ TEST(KafkaRepartition, RecordsForwardedAgainAreProcessedOnce) {
   DaemonThread d(testing::TestConfig(), options);
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
   ASSERT_TRUE(handled.WaitFor(10));
-  // Until the last record has surely been read.
-  const auto deadline =
-      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
-  while (d.daemon().repartition_duplicates() < 3 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitForDuplicates(d.daemon(), 3);
   ASSERT_TRUE(d.Stop().ok());
   EXPECT_EQ(handled.total(), 10);
   EXPECT_EQ(d.daemon().repartition_duplicates(), 3);
@@ -541,18 +556,7 @@ TEST(KafkaRepartition, RecordsForwardedAgainAfterARestartAreProcessedOnce) {
   auto producer = Producer::Create(po);
   ASSERT_TRUE(producer.ok()) << producer.status();
   const auto forward = [&](const std::vector<int64_t>& offsets) {
-    for (int64_t o : offsets) {
-      OutMessage m;
-      m.topic = RepartitionTopic("dup2", FeedKind::kPost);
-      m.key = feed[o].target;
-      m.value = feed[o].json;
-      m.headers = {{"vigia.source.partition", "1"},
-                   {"vigia.source.offset", absl::StrCat(o)}};
-      m.output = "feed";
-      m.partition = 3;
-      (*producer)->Produce(std::move(m));
-    }
-    return (*producer)->Flush(absl::Seconds(60));
+    return ForwardFromPartitionOne(**producer, "dup2", feed, offsets);
   };
   DaemonOptions options = testing::TestDaemonOptions(mc->bootstrap(), "dup2");
   options.repartition = true;
@@ -586,12 +590,7 @@ TEST(KafkaRepartition, RecordsForwardedAgainAfterARestartAreProcessedOnce) {
   DaemonThread d(testing::TestConfig(), options);
   ASSERT_TRUE(d.create_status().ok()) << d.create_status();
   ASSERT_TRUE(second.WaitFor(5));
-  const auto deadline =
-      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(kWait);
-  while (d.daemon().repartition_duplicates() < 3 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitForDuplicates(d.daemon(), 3);
   ASSERT_TRUE(d.Stop().ok());
   EXPECT_GE(d.daemon().state_restores(), 1);
   EXPECT_EQ(d.daemon().repartition_duplicates(), 3);
