@@ -355,6 +355,32 @@ TEST_F(StateTest, PostingClockSurvivesASplitAcrossDays) {
   ExpectSplitsMatch(*office_, {n / 3, 2 * n / 3, 9 * n / 10}, "office");
 }
 
+// The split tests' partitioning: two partitions, a target's records on the
+// one its code picks.
+int32_t PartitionOfTarget(CountryCode target) {
+  return static_cast<int32_t>(target.packed() % 2);
+}
+
+// `p`'s whole state as a checkpoint writes it.
+std::string SnapshotOf(Pipeline& p, const Config& config) {
+  SnapshotWriter w;
+  BeginSnapshot(w, config.hash());
+  EXPECT_TRUE(p.SaveState(w).ok());
+  return FinishSnapshot(w);
+}
+
+// The share of snapshot `s` an instance holding partition `k` restores:
+// that partition's sources and the targets whose records arrive on it.
+Pipeline::StatePart PartitionPart(const ParsedSnapshot& s, int32_t k) {
+  Pipeline::StatePart part;
+  part.snapshot = &s;
+  part.keep_source = [k](std::string_view, int32_t p) { return p == k; };
+  part.keep_target = [k](FeedSet, CountryCode t) {
+    return PartitionOfTarget(t) == k;
+  };
+  return part;
+}
+
 // A snapshot of the slice's first half, and the second half to run on it.
 // State follows partitions (docs/state.md): a feed's records come from two
 // sources (partitions) by target. One pipeline reads the first part and
@@ -370,14 +396,11 @@ void ExpectSplitAndMergeMatch(const std::vector<std::string>& lines,
                               size_t first, size_t second,
                               const std::set<std::string>& must_fire) {
   const Config config = AllDetectors();
-  const auto partition_of_target = [](CountryCode target) {
-    return static_cast<int32_t>(target.packed() % 2);
-  };
   std::vector<int32_t> partition(lines.size(), 0);
   for (size_t i = 0; i < lines.size(); ++i) {
     const size_t at = lines[i].find("\"target\":\"");
     if (at == std::string::npos || at + 12 > lines[i].size()) continue;
-    partition[i] = partition_of_target(
+    partition[i] = PartitionOfTarget(
         CountryCode::FromChars(lines[i][at + 10], lines[i][at + 11]));
   }
   const auto run = [&](Pipeline& p, size_t from, size_t to,
@@ -391,21 +414,7 @@ void ExpectSplitAndMergeMatch(const std::vector<std::string>& lines,
       ASSERT_TRUE(p.Process(r).ok());
     }
   };
-  const auto snapshot = [&](Pipeline& p) {
-    SnapshotWriter w;
-    BeginSnapshot(w, config.hash());
-    EXPECT_TRUE(p.SaveState(w).ok());
-    return FinishSnapshot(w);
-  };
-  const auto part = [&](const ParsedSnapshot& s, int32_t k) {
-    Pipeline::StatePart part;
-    part.snapshot = &s;
-    part.keep_source = [k](std::string_view, int32_t p) { return p == k; };
-    part.keep_target = [k, partition_of_target](FeedSet, CountryCode t) {
-      return partition_of_target(t) == k;
-    };
-    return part;
-  };
+  const auto snapshot = [&](Pipeline& p) { return SnapshotOf(p, config); };
   const std::set<std::string> splitting = {
       "foreign_origin_surge",      "new_account_burst",
       "state_media_amplification", "posting_clock",
@@ -450,7 +459,7 @@ void ExpectSplitAndMergeMatch(const std::vector<std::string>& lines,
   for (int32_t k = 0; k < 2; ++k) {
     Pipeline q(config, Pipeline::MakeOperators(config), &sink, &dead);
     std::vector<std::string> empty;
-    ASSERT_TRUE(q.RestoreParts({part(*parsed0, k)}, &empty).ok());
+    ASSERT_TRUE(q.RestoreParts({PartitionPart(*parsed0, k)}, &empty).ok());
     // Every detector splits: none starts empty.
     EXPECT_THAT(empty, ::testing::IsEmpty());
     run(q, first, second, k);
@@ -461,7 +470,9 @@ void ExpectSplitAndMergeMatch(const std::vector<std::string>& lines,
   ASSERT_TRUE(parsed1.ok() && parsed2.ok());
   Pipeline merged(config, Pipeline::MakeOperators(config), &sink, &dead);
   ASSERT_TRUE(
-      merged.RestoreParts({part(*parsed1, 0), part(*parsed2, 1)}, nullptr)
+      merged
+          .RestoreParts(
+              {PartitionPart(*parsed1, 0), PartitionPart(*parsed2, 1)}, nullptr)
           .ok());
   run(merged, second, lines.size(), std::nullopt);
   ASSERT_TRUE(merged.Finish().ok());
@@ -562,9 +573,6 @@ TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
   config.posting_clock.max_accounts = 3;
   config.coordinated_sharing.max_keys = 3;
   const std::vector<std::string>& lines = *slice_;
-  const auto partition_of = [](CountryCode target) {
-    return static_cast<int32_t>(target.packed() % 2);
-  };
   NullDeadLetterSink dead;
   JsonSink sink;
   Pipeline whole(config, Pipeline::MakeOperators(config), &sink, &dead);
@@ -572,7 +580,7 @@ TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
     const size_t at = lines[i].find("\"target\":\"");
     const int32_t partition = at == std::string::npos
                                   ? 0
-                                  : partition_of(CountryCode::FromChars(
+                                  : PartitionOfTarget(CountryCode::FromChars(
                                         lines[i][at + 10], lines[i][at + 11]));
     RawRecord r;
     r.bytes = lines[i];
@@ -580,21 +588,7 @@ TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
     r.source = SourceRef{"feed", partition, static_cast<int64_t>(i + 1)};
     ASSERT_TRUE(whole.Process(r).ok());
   }
-  const auto snapshot = [&](Pipeline& p) {
-    SnapshotWriter w;
-    BeginSnapshot(w, config.hash());
-    EXPECT_TRUE(p.SaveState(w).ok());
-    return FinishSnapshot(w);
-  };
-  const auto part = [&](const ParsedSnapshot& s, int32_t k) {
-    Pipeline::StatePart part;
-    part.snapshot = &s;
-    part.keep_source = [k](std::string_view, int32_t p) { return p == k; };
-    part.keep_target = [k, partition_of](FeedSet, CountryCode t) {
-      return partition_of(t) == k;
-    };
-    return part;
-  };
+  const auto snapshot = [&](Pipeline& p) { return SnapshotOf(p, config); };
   const auto cap_hits = [](const Pipeline& p) {
     std::map<std::string, int64_t> out;
     for (const auto& op : p.operators()) {
@@ -614,7 +608,7 @@ TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
   std::map<std::string, int64_t> parts_sum;
   for (int32_t k = 0; k < 2; ++k) {
     Pipeline q(config, Pipeline::MakeOperators(config), &sink, &dead);
-    ASSERT_TRUE(q.RestoreParts({part(*parsed0, k)}, nullptr).ok());
+    ASSERT_TRUE(q.RestoreParts({PartitionPart(*parsed0, k)}, nullptr).ok());
     for (const auto& [name, n] : cap_hits(q)) parts_sum[name] += n;
     halves.push_back(snapshot(q));
   }
@@ -625,7 +619,9 @@ TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
   ASSERT_TRUE(parsed1.ok() && parsed2.ok());
   Pipeline merged(config, Pipeline::MakeOperators(config), &sink, &dead);
   ASSERT_TRUE(
-      merged.RestoreParts({part(*parsed1, 0), part(*parsed2, 1)}, nullptr)
+      merged
+          .RestoreParts(
+              {PartitionPart(*parsed1, 0), PartitionPart(*parsed2, 1)}, nullptr)
           .ok());
   EXPECT_EQ(cap_hits(merged), before);
   // And again: a second split and merge still counts them once.
@@ -634,7 +630,10 @@ TEST_F(StateTest, CapHitsAreCountedOnceAfterASplitAndAMerge) {
   ASSERT_TRUE(parsed3.ok());
   Pipeline again(config, Pipeline::MakeOperators(config), &sink, &dead);
   ASSERT_TRUE(
-      again.RestoreParts({part(*parsed3, 0), part(*parsed3, 1)}, nullptr).ok());
+      again
+          .RestoreParts(
+              {PartitionPart(*parsed3, 0), PartitionPart(*parsed3, 1)}, nullptr)
+          .ok());
   EXPECT_EQ(cap_hits(again), before);
 }
 
