@@ -103,7 +103,8 @@ class EventFacts {
   Refusal refusal_ = Refusal::kNone;
 };
 
-// What a refusal means, for dead letters and logs: "is ... ".
+// What a refusal means, for dead letters and logs, as it follows
+// "refused by DETECTOR: ".
 const char* RefusalText(EventFacts::Refusal why);
 
 }  // namespace vigia
