@@ -72,8 +72,10 @@ class Operator {
   // country indices), derived once for all of them: use it rather than
   // deriving again. REQUIRES: the event is not late, i.e.
   // event.created_at >= (last watermark passed) - allowed lateness; `facts`
-  // was Reset() to this event. The event, its strings and `facts` are valid
-  // only during the call.
+  // was Reset() to this event. An event the operator cannot take (a state
+  // cap, or further ahead than its windows hold) is told to
+  // facts.Refuse(), never dropped silently. The event, its strings and
+  // `facts` are valid only during the call.
   virtual void Observe(const Event& event, EventFacts& facts,
                        AlertEmitter& out) = 0;
 
